@@ -1,0 +1,204 @@
+"""Who may do what, and which records they see.  One matrix, one scoping rule, enforced in ``db``.
+
+* The **permission matrix** maps an action to the roles that may do it (admins may do everything).
+* The **scope** of a user is the set of dealerships whose data they see: their own dealership; for a
+  manager also its branches (the ``parent_dealership_id`` hierarchy); for an admin every dealership.
+  A car is in scope when it belongs to one of those dealerships, or when one of them works on it as a
+  provider (its prep center, or the provider of one of its bookings).
+
+Light on purpose (no SQLAlchemy): the car list builds its scope filter from here before the ORM loads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from db.errors import NotAllowed
+from db.vocab import ROLE_LABELS
+
+ALL_ROLES = frozenset(ROLE_LABELS)
+
+# action -> roles allowed.  "admin" is implied everywhere.
+PERMISSIONS: Mapping[str, frozenset[str]] = {
+    # cars
+    "car.view": ALL_ROLES,
+    "car.draft": frozenset({"seller", "manager"}),
+    "car.register": frozenset({"seller", "manager"}),
+    "car.edit_order": frozenset({"seller", "manager"}),  # identity, customer, notes, SLA date
+    "car.edit_prep": frozenset({"coordinator", "mechanic", "detailer"}),  # prep notes
+    "car.move": frozenset({"seller", "coordinator", "mechanic", "detailer", "manager"}),
+    # bookings and capacity
+    "booking.view": ALL_ROLES,
+    "booking.create": frozenset({"coordinator"}),
+    "booking.change": frozenset({"coordinator"}),  # move, reassign, cancel, no-show, confirm
+    "capacity.set": frozenset({"coordinator"}),
+    # clocking
+    "timer.own": frozenset({"mechanic", "detailer", "coordinator"}),
+    "timer.correct": frozenset({"coordinator", "manager"}),
+    # car records of the improvements
+    "parts.order": frozenset({"seller", "coordinator", "mechanic"}),
+    "inspection.record": frozenset({"mechanic", "coordinator"}),
+    "customer.contact": frozenset({"seller", "manager"}),
+    "document.attach": frozenset({"seller", "coordinator", "mechanic", "detailer", "manager"}),
+    # oversight and configuration
+    "report.view": frozenset({"manager", "coordinator"}),
+    "export": frozenset({"manager"}),
+    "dealership.configure": frozenset(),
+    "resource_type.configure": frozenset(),
+    "sharing.configure": frozenset(),
+    "user.manage": frozenset(),
+}
+
+ACTION_WORDS: Mapping[str, str] = {
+    "car.draft": "start a car order",
+    "car.register": "register a car",
+    "car.edit_order": "change a car's order details",
+    "car.edit_prep": "change a car's prep notes",
+    "car.move": "change a car's status",
+    "booking.create": "book work",
+    "booking.change": "change bookings",
+    "capacity.set": "set capacity",
+    "timer.own": "clock work",
+    "timer.correct": "correct clocked hours",
+    "parts.order": "order parts",
+    "inspection.record": "record inspections",
+    "customer.contact": "log customer contacts",
+    "document.attach": "attach documents",
+    "report.view": "see reports",
+    "export": "export data",
+    "dealership.configure": "configure dealerships",
+    "resource_type.configure": "configure resource types",
+    "sharing.configure": "configure sharing agreements",
+    "user.manage": "manage users",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user on whose behalf a rule runs, with the dealerships they see."""
+
+    user_id: uuid.UUID
+    login: str
+    display_name: str
+    role: str
+    dealership_id: int | None
+    dealership_ids: frozenset[int] = field(default_factory=frozenset)
+    all_dealerships: bool = False
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+    def may(self, action: str) -> bool:
+        return self.role == "admin" or self.role in PERMISSIONS.get(action, frozenset())
+
+    def require(self, action: str) -> None:
+        """Raise :class:`NotAllowed` unless the role may do ``action``."""
+        if not self.may(action):
+            raise NotAllowed(refusal(self.role, action))
+
+    def sees_dealership(self, dealership_id: int | None) -> bool:
+        return self.all_dealerships or dealership_id in self.dealership_ids
+
+    def sees_car(
+        self,
+        dealership_id: int | None,
+        prep_center_id: int | None,
+        provider_ids: Iterable[int] = (),
+    ) -> bool:
+        """The car scoping rule (the SQL twin is :func:`car_scope_sql`)."""
+        if self.all_dealerships:
+            return True
+        if dealership_id in self.dealership_ids or prep_center_id in self.dealership_ids:
+            return True
+        return any(p in self.dealership_ids for p in provider_ids)
+
+
+def roles_allowed(action: str) -> list[str]:
+    """In the order of ``ROLES`` (admin last)."""
+    allowed = {"admin", *PERMISSIONS.get(action, frozenset())}
+    return [role for role in ROLE_LABELS if role in allowed]
+
+
+def refusal(role: str, action: str) -> str:
+    """'Only a coordinator or admin can book work.'"""
+    names = [ROLE_LABELS[r].lower() for r in roles_allowed(action)]
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    words = ACTION_WORDS.get(action, action)
+    return (
+        f"Only {_article(who)} {who} can {words}; you are signed in as {ROLE_LABELS[role].lower()}."
+    )
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def descendants(parents: Mapping[int, int | None], root: int) -> set[int]:
+    """``root`` and every dealership below it in the hierarchy (safe against cycles)."""
+    children: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(child)
+    seen = {root}
+    stack = [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return seen
+
+
+def scope_for(
+    role: str, dealership_id: int | None, parents: Mapping[int, int | None]
+) -> tuple[frozenset[int], bool]:
+    """The dealerships a user of ``role`` at ``dealership_id`` sees, and whether that is all."""
+    if role == "admin":
+        return frozenset(parents), True
+    if dealership_id is None:
+        return frozenset(), False
+    if role == "manager":
+        return frozenset(descendants(parents, dealership_id)), False
+    return frozenset({dealership_id}), False
+
+
+def actor_from(
+    user_id: uuid.UUID | str,
+    login: str,
+    display_name: str,
+    role: str,
+    dealership_id: int | None,
+    parents: Mapping[int, int | None],
+) -> Actor:
+    """The actor for a user row, with the scope the hierarchy ``parents`` gives them."""
+    ids, everything = scope_for(role, dealership_id, parents)
+    return Actor(
+        user_id=user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id)),
+        login=login,
+        display_name=display_name,
+        role=role,
+        dealership_id=dealership_id,
+        dealership_ids=ids,
+        all_dealerships=everything,
+    )
+
+
+def car_scope_sql(actor: Actor, alias: str = "cars") -> str:
+    """A SQL condition on ``alias`` that keeps the cars ``actor`` sees (twin of ``sees_car``).
+
+    The ids are integers from the database, formatted in, so the condition can be reused in any
+    statement without carrying parameters.
+    """
+    if actor.all_dealerships:
+        return "1=1"
+    if not actor.dealership_ids:
+        return "1=0"
+    ids = ", ".join(str(int(i)) for i in sorted(actor.dealership_ids))
+    return (
+        f"({alias}.dealership_id IN ({ids}) OR {alias}.prep_center_id IN ({ids}) OR EXISTS ("
+        f"SELECT 1 FROM resource_bookings rb WHERE rb.car_id = {alias}.id "
+        f"AND rb.provider_dealership_id IN ({ids})))"
+    )

@@ -1,0 +1,277 @@
+"""Configuration by admins: dealerships (type logic, hierarchy), resource types, sharing agreements.
+
+``actor`` None is the server's administrator on the command line (``prepfloor`` subcommands, demo).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from db import events, validate
+from db.access import Actor, descendants
+from db.clock import utcnow
+from db.errors import Invalid, InvalidFields, NotFound
+from db.models import Dealership, ResourceSharing, ResourceType
+from db.vocab import DEALERSHIP_TYPES, PREP_STAGES
+
+DEALERSHIP_FIELDS = (
+    "dealership_number",
+    "dealership_name",
+    "location",
+    "dealership_type",
+    "brand",
+    "does_own_prep",
+    "active",
+    "parent_dealership_id",
+    "prep_center_id",
+    "brand_colors",
+    "logo",
+)
+
+
+def does_prep(dealership: Dealership) -> bool:
+    """A dealership that can be a prep center."""
+    return dealership.dealership_type == "prep_center_only" or bool(dealership.does_own_prep)
+
+
+def dealership_problems(session: Session, d: Dealership) -> dict[str, str]:
+    """The dealership type logic of the seed and the hierarchy rule (field → message)."""
+    problems: dict[str, str] = {}
+    if not (d.dealership_number or "").strip():
+        problems["dealership_number"] = "Dealership number is required."
+    else:
+        clash = session.exec(
+            select(Dealership).where(
+                Dealership.dealership_number == d.dealership_number, Dealership.id != d.id
+            )
+        ).first()
+        if clash is not None:
+            problems["dealership_number"] = (
+                f"Number {d.dealership_number} is already {clash.dealership_name}."
+            )
+    if not (d.dealership_name or "").strip():
+        problems["dealership_name"] = "Name is required."
+    if d.dealership_type not in DEALERSHIP_TYPES:
+        problems["dealership_type"] = f"Type is one of: {', '.join(DEALERSHIP_TYPES)}."
+    if d.dealership_type == "sales_only" and d.does_own_prep:
+        problems["does_own_prep"] = "A sales-only dealership does not do its own prep."
+    if d.dealership_type == "prep_center_only" and d.prep_center_id not in (None, d.id):
+        problems["prep_center_id"] = "A prep center does its own prep: leave the prep center empty."
+    if d.dealership_type == "sales_only" and not d.does_own_prep and d.prep_center_id is None:
+        problems["prep_center_id"] = (
+            "A sales-only dealership must name the prep center that prepares its cars."
+        )
+    if d.prep_center_id is not None and d.prep_center_id != d.id:
+        center = session.get(Dealership, d.prep_center_id)
+        if center is None:
+            problems["prep_center_id"] = "That prep center does not exist."
+        elif not does_prep(center):
+            problems["prep_center_id"] = f"{center.dealership_name} does not do prep work."
+    if d.parent_dealership_id is not None:
+        if d.parent_dealership_id == d.id:
+            problems["parent_dealership_id"] = "A dealership cannot be its own headquarters."
+        elif session.get(Dealership, d.parent_dealership_id) is None:
+            problems["parent_dealership_id"] = "That headquarters does not exist."
+        elif d.id is not None:
+            parents = dict(
+                session.exec(select(Dealership.id, Dealership.parent_dealership_id)).all()
+            )
+            parents.pop(d.id, None)
+            if d.parent_dealership_id in descendants({**parents, d.id: None}, d.id):
+                problems["parent_dealership_id"] = (
+                    "That would make a loop: the headquarters is already a branch of this dealership."
+                )
+    return problems
+
+
+def save_dealership(
+    session: Session, actor: Actor | None, dealership_id: int | None = None, **fields: Any
+) -> Dealership:
+    """Create or edit a dealership."""
+    if actor is not None:
+        actor.require("dealership.configure")
+    unknown = set(fields) - set(DEALERSHIP_FIELDS)
+    if unknown:
+        raise Invalid(f"{', '.join(sorted(unknown))} is not a dealership field.")
+    now = utcnow()
+    if dealership_id is None:
+        d = Dealership(dealership_number="", dealership_name="", created_at=now)
+        before: dict[str, Any] = {}
+    else:
+        found = session.get(Dealership, dealership_id)
+        if found is None:
+            raise NotFound(f"Dealership #{dealership_id} does not exist.")
+        d = found
+        before = {k: getattr(d, k) for k in fields}
+    for name, value in fields.items():
+        if isinstance(value, str) and name not in ("brand_colors",):
+            value = validate.clean_text(value)
+        setattr(d, name, value)
+    problems = dealership_problems(session, d)
+    if problems:
+        raise InvalidFields(problems)
+    d.updated_at = now
+    session.add(d)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        "dealership",
+        d.id,
+        "create" if dealership_id is None else "update",
+        events.diff(before, {k: getattr(d, k) for k in fields}),
+    )
+    return d
+
+
+RESOURCE_TYPE_FIELDS = (
+    "code",
+    "name",
+    "description",
+    "icon",
+    "color",
+    "active",
+    "is_productive",
+    "bookable",
+    "requires_assignment",
+    "default_duration_hours",
+    "prep_stage",
+)
+
+
+def save_resource_type(
+    session: Session, actor: Actor | None, resource_type_id: int | None = None, **fields: Any
+) -> ResourceType:
+    if actor is not None:
+        actor.require("resource_type.configure")
+    unknown = set(fields) - set(RESOURCE_TYPE_FIELDS)
+    if unknown:
+        raise Invalid(f"{', '.join(sorted(unknown))} is not a resource type field.")
+    now = utcnow()
+    if resource_type_id is None:
+        rt = ResourceType(code="", name="", created_at=now)
+    else:
+        found = session.get(ResourceType, resource_type_id)
+        if found is None:
+            raise NotFound(f"Resource type #{resource_type_id} does not exist.")
+        rt = found
+    before = {k: getattr(rt, k) for k in fields}
+    for name, value in fields.items():
+        setattr(rt, name, value)
+    problems: dict[str, str] = {}
+    rt.code = (rt.code or "").strip().upper()
+    if not rt.code:
+        problems["code"] = "Code is required (e.g. TECH_PREP)."
+    elif session.exec(
+        select(ResourceType).where(ResourceType.code == rt.code, ResourceType.id != rt.id)
+    ).first():
+        problems["code"] = f"Code {rt.code} is already used."
+    if not (rt.name or "").strip():
+        problems["name"] = "Name is required."
+    try:
+        rt.default_duration_hours = validate.hours(
+            rt.default_duration_hours, "default_duration_hours", allow_zero=True
+        )
+    except Invalid as problem:
+        problems["default_duration_hours"] = problem.message
+    if rt.prep_stage is not None and rt.prep_stage not in PREP_STAGES:
+        problems["prep_stage"] = f"Prep stage is one of: {', '.join(PREP_STAGES)} (or empty)."
+    if problems:
+        raise InvalidFields(problems)
+    rt.updated_at = now
+    session.add(rt)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        "resource_types",
+        rt.id,
+        "create" if resource_type_id is None else "update",
+        events.diff(before, {k: getattr(rt, k) for k in fields}),
+    )
+    return rt
+
+
+SHARING_FIELDS = (
+    "provider_dealership_id",
+    "consumer_dealership_id",
+    "resource_type_id",
+    "enabled",
+    "max_hours_per_week",
+    "priority",
+    "notes",
+)
+
+
+def save_sharing(
+    session: Session, actor: Actor | None, sharing_id: int | None = None, **fields: Any
+) -> ResourceSharing:
+    """Create or edit a sharing agreement: the provider must do prep, priority 0-100."""
+    if actor is not None:
+        actor.require("sharing.configure")
+    unknown = set(fields) - set(SHARING_FIELDS)
+    if unknown:
+        raise Invalid(f"{', '.join(sorted(unknown))} is not a sharing field.")
+    now = utcnow()
+    if sharing_id is None:
+        s = ResourceSharing(
+            provider_dealership_id=0, consumer_dealership_id=0, resource_type_id=0, created_at=now
+        )
+    else:
+        found = session.get(ResourceSharing, sharing_id)
+        if found is None:
+            raise NotFound(f"Sharing agreement #{sharing_id} does not exist.")
+        s = found
+    before = {k: getattr(s, k) for k in fields}
+    for name, value in fields.items():
+        setattr(s, name, value)
+    problems: dict[str, str] = {}
+    provider = session.get(Dealership, s.provider_dealership_id)
+    consumer = session.get(Dealership, s.consumer_dealership_id)
+    if provider is None:
+        problems["provider_dealership_id"] = "Pick the provider."
+    elif not does_prep(provider):
+        problems["provider_dealership_id"] = f"{provider.dealership_name} does not do prep work."
+    if consumer is None:
+        problems["consumer_dealership_id"] = "Pick the consumer."
+    elif s.consumer_dealership_id == s.provider_dealership_id:
+        problems["consumer_dealership_id"] = "Provider and consumer must be different dealerships."
+    if session.get(ResourceType, s.resource_type_id) is None:
+        problems["resource_type_id"] = "Pick the resource type."
+    else:
+        clash = session.exec(
+            select(ResourceSharing).where(
+                ResourceSharing.provider_dealership_id == s.provider_dealership_id,
+                ResourceSharing.consumer_dealership_id == s.consumer_dealership_id,
+                ResourceSharing.resource_type_id == s.resource_type_id,
+                ResourceSharing.id != s.id,
+            )
+        ).first()
+        if clash is not None:
+            problems["resource_type_id"] = (
+                "These dealerships already have an agreement for this type."
+            )
+    try:
+        s.max_hours_per_week = validate.hours(
+            s.max_hours_per_week, "max_hours_per_week", allow_zero=True, maximum=24.0 * 7 * 100
+        )
+    except Invalid as problem:
+        problems["max_hours_per_week"] = problem.message
+    if not isinstance(s.priority, int) or not 0 <= s.priority <= 100:
+        problems["priority"] = "Priority is a whole number from 0 to 100."
+    if problems:
+        raise InvalidFields(problems)
+    s.updated_at = now
+    session.add(s)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        "resource_sharing",
+        s.id,
+        "create" if sharing_id is None else "update",
+        events.diff(before, {k: getattr(s, k) for k in fields}),
+    )
+    return s

@@ -1,0 +1,329 @@
+"""Car orders: start a draft, register, edit.  Validation and the dealership's prep-center rule."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from db import events, validate, workflow
+from db.access import Actor
+from db.admin import does_prep
+from db.clock import utcnow
+from db.errors import Invalid, InvalidFields, NotAllowed, Stale
+from db.models import Car, Dealership, User
+from db.vocab import CAR_INACTIVE_STATUSES, CAR_STATUS_LABELS, CAR_TYPES
+
+# What the selling side may edit, and what the prep center may edit.
+ORDER_FIELDS: tuple[str, ...] = (
+    "vin",
+    "license_plate",
+    "brand",
+    "model",
+    "model_year",
+    "color",
+    "order_number",
+    "customer_name",
+    "customer_phone",
+    "customer_email",
+    "dealership_id",
+    "seller_id",
+    "car_type",
+    "accessories",
+    "seller_notes",
+    "expected_delivery_date",
+)
+PREP_FIELDS: tuple[str, ...] = (
+    "technical_notes",
+    "cosmetic_notes",
+    "parts_notes",
+    "inspection_notes",
+)
+
+REQUIRED_TO_REGISTER: dict[str, str] = {
+    "vin": "VIN",
+    "brand": "Brand",
+    "model": "Model",
+    "order_number": "Order number",
+    "customer_name": "Customer name",
+    "car_type": "Car type",
+}
+
+
+def _clean_one(name: str, value: Any) -> Any:
+    """One field cleaned and checked (raises Invalid)."""
+    if name == "vin":
+        return validate.vin(value) if validate.clean_text(value) else None
+    if name == "license_plate":
+        return validate.license_plate(value)
+    if name == "model_year":
+        return validate.model_year(value)
+    if name == "customer_email":
+        return validate.email(value)
+    if name == "customer_phone":
+        return validate.phone(value)
+    if name == "car_type":
+        text = validate.clean_text(value)
+        if text is not None and text.lower() not in CAR_TYPES:
+            raise Invalid(f"Car type is one of: {', '.join(CAR_TYPES)}.", name)
+        return text.lower() if text else None
+    if name == "expected_delivery_date":
+        return validate.parse_date(value, name)
+    if name == "accessories":
+        if value is None:
+            return None
+        items = [validate.clean_text(str(v)) for v in value]
+        return [v for v in items if v] or None
+    if name in ("dealership_id",):
+        return int(value) if value not in (None, "") else None
+    if name == "seller_id":
+        if value in (None, ""):
+            return None
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    if name in ("brand", "model", "color", "order_number", "customer_name"):
+        return validate.clean_text(value)
+    if name in ("seller_notes", *PREP_FIELDS):
+        text = (value or "").strip()
+        return text or None
+    raise Invalid(f"{name} is not a field prepfloor knows.", name)
+
+
+def clean_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Clean every field given; return the clean values and a message per bad field."""
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, value in raw.items():
+        try:
+            clean[name] = _clean_one(name, value)
+        except Invalid as problem:
+            errors[name] = problem.message
+    return clean, errors
+
+
+def registration_problems(car: Car) -> dict[str, str]:
+    """What is missing or wrong before a car can be registered (field → message)."""
+    problems: dict[str, str] = {}
+    for name, label in REQUIRED_TO_REGISTER.items():
+        if getattr(car, name) in (None, ""):
+            problems[name] = f"{label} is required."
+    if car.vin and "vin" not in problems:
+        vin_problem = validate.vin_problem(car.vin)
+        if vin_problem:
+            problems["vin"] = vin_problem
+    if car.seller_id is None:
+        problems["seller_id"] = "Seller is required."
+    if car.prep_center_id is None:
+        problems["dealership_id"] = (
+            "The dealership has no prep center: an admin must set its default prep center."
+        )
+    return problems
+
+
+def active_car_with_vin(session: Session, vin: str, exclude_id: int | None = None) -> Car | None:
+    stmt = select(Car).where(Car.vin == vin, Car.status.not_in(CAR_INACTIVE_STATUSES))  # type: ignore[attr-defined]
+    if exclude_id is not None:
+        stmt = stmt.where(Car.id != exclude_id)
+    return session.exec(stmt).first()
+
+
+class DuplicateVin(Invalid):
+    """The VIN belongs to a car that is still being worked on.  ``car_id`` is that car."""
+
+    def __init__(self, car: Car) -> None:
+        order = f"order {car.order_number}" if car.order_number else f"car #{car.id}"
+        super().__init__(
+            f"This VIN already belongs to {order} ({CAR_STATUS_LABELS[car.status].lower()}). "
+            "Open that car instead of registering it again.",
+            "vin",
+        )
+        self.car_id = car.id
+
+
+def prep_center_for(dealership: Dealership) -> int | None:
+    """Where a dealership's cars are prepared: itself if it does prep, else its prep center."""
+    if does_prep(dealership):
+        return dealership.id
+    return dealership.prep_center_id
+
+
+def _apply(session: Session, actor: Actor, car: Car, clean: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set cleaned fields on ``car`` after the checks that need the database."""
+    if clean.get("vin"):
+        other = active_car_with_vin(session, clean["vin"], car.id)
+        if other is not None:
+            raise DuplicateVin(other)
+    if "dealership_id" in clean:
+        dealership_id = clean["dealership_id"] or actor.dealership_id
+        dealership = session.get(Dealership, dealership_id) if dealership_id else None
+        if dealership is None or not actor.sees_dealership(dealership.id):
+            raise Invalid("Pick one of your dealerships.", "dealership_id")
+        if not dealership.active:
+            raise Invalid(f"{dealership.dealership_name} is not active.", "dealership_id")
+        clean["dealership_id"] = dealership.id
+        clean["prep_center_id"] = prep_center_for(dealership)
+    if clean.get("seller_id") is not None:
+        seller = session.get(User, clean["seller_id"])
+        if seller is None or not seller.active or seller.role not in ("seller", "manager"):
+            raise Invalid("The seller must be an active seller or manager.", "seller_id")
+    before = {k: getattr(car, k) for k in clean}
+    for name, value in clean.items():
+        setattr(car, name, value)
+    return events.diff(before, clean)
+
+
+def _check_version(car: Car, expected_updated_at: datetime | None) -> None:
+    if expected_updated_at is not None and car.updated_at != expected_updated_at:
+        raise Stale(
+            "Someone else saved this car after you opened it. Your changes were not saved; "
+            "the screen now shows their values."
+        )
+
+
+def save_draft(session: Session, actor: Actor, car_id: int | None = None, **fields: Any) -> Car:
+    """Start or update a draft order.  Fields that do not pass validation yet are kept as typed
+    only where that is harmless (text); a bad VIN, year, email or phone is left out, not stored."""
+    actor.require("car.draft")
+    unknown = set(fields) - set(ORDER_FIELDS)
+    if unknown:
+        raise Invalid(f"{', '.join(sorted(unknown))} cannot be set on an order.")
+    clean, _errors = clean_fields(fields)
+    now = utcnow()
+    if car_id is None:
+        car = Car(
+            status="draft",
+            created_at=now,
+            dealership_id=actor.dealership_id or 0,
+            seller_id=actor.user_id if actor.role == "seller" else None,
+        )
+        clean.setdefault("dealership_id", actor.dealership_id)
+        if actor.role == "seller":
+            clean.setdefault("seller_id", actor.user_id)
+    else:
+        car = workflow.load_car(session, actor, car_id, lock=True)
+        if car.status != "draft":
+            raise Stale("This order is no longer a draft; open the car to edit it.")
+    changes = _apply(session, actor, car, clean)
+    car.updated_at = now
+    car.status_changed_at = car.status_changed_at or now
+    session.add(car)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise Invalid(
+            "This VIN already belongs to a car that is being worked on.", "vin"
+        ) from error
+    events.record(
+        session,
+        actor,
+        "cars",
+        car.id,
+        "draft" if car_id is None else "update",
+        changes,
+        car_id=car.id,
+    )
+    return car
+
+
+def register_car(session: Session, actor: Actor, car_id: int | None = None, **fields: Any) -> Car:
+    """Register an order: validate everything, status ``registered``, notify the prep center.
+
+    With ``car_id`` a draft is completed (its stored fields count; ``fields`` override them).
+    """
+    actor.require("car.register")
+    unknown = set(fields) - set(ORDER_FIELDS)
+    if unknown:
+        raise Invalid(f"{', '.join(sorted(unknown))} cannot be set on an order.")
+    clean, errors = clean_fields(fields)
+    if errors:
+        raise InvalidFields(errors)
+    now = utcnow()
+    if car_id is None:
+        car = Car(status="draft", created_at=now, dealership_id=actor.dealership_id or 0)
+        clean.setdefault("dealership_id", actor.dealership_id)
+        if actor.role == "seller":
+            clean.setdefault("seller_id", actor.user_id)
+        clean.setdefault("car_type", "new")
+    else:
+        car = workflow.load_car(session, actor, car_id, lock=True)
+        if car.status != "draft":
+            raise Stale("This order is already registered.")
+        if "dealership_id" not in clean:
+            clean["dealership_id"] = car.dealership_id
+    changes = _apply(session, actor, car, clean)
+    problems = registration_problems(car)
+    if problems:
+        raise InvalidFields(problems)
+    car.updated_at = now
+    car.status_changed_at = car.status_changed_at or now
+    session.add(car)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise Invalid(
+            "This VIN already belongs to a car that is being worked on.", "vin"
+        ) from error
+    if car_id is None:
+        events.record(session, actor, "cars", car.id, "create", changes, car_id=car.id)
+    elif changes:
+        events.record(session, actor, "cars", car.id, "update", changes, car_id=car.id)
+    return workflow.apply_move(session, actor, car, "registered")
+
+
+def update_car(
+    session: Session,
+    actor: Actor,
+    car_id: int,
+    *,
+    expected_updated_at: datetime | None = None,
+    **fields: Any,
+) -> Car:
+    """Edit a car.  Order fields by the selling side, prep notes by the prep center."""
+    car = workflow.load_car(session, actor, car_id, lock=True)
+    _check_version(car, expected_updated_at)
+    order = {k: v for k, v in fields.items() if k in ORDER_FIELDS}
+    prep = {k: v for k, v in fields.items() if k in PREP_FIELDS}
+    unknown = set(fields) - set(order) - set(prep)
+    if unknown:
+        raise Invalid(f"{', '.join(sorted(unknown))} cannot be edited here.")
+    if order:
+        actor.require("car.edit_order")
+        if not workflow.side_ok(session, actor, car, workflow.OWNER):
+            raise NotAllowed("Only the selling dealership can change the order details.")
+        if car.status in CAR_INACTIVE_STATUSES:
+            raise NotAllowed("A delivered or archived car cannot be changed.")
+    if prep:
+        actor.require("car.edit_prep")
+        if not workflow.side_ok(session, actor, car, workflow.PREP):
+            raise NotAllowed("Only the prep center of this car can change its prep notes.")
+    clean, errors = clean_fields({**order, **prep})
+    if errors:
+        raise InvalidFields(errors)
+    if car.status != "draft":
+        missing = {
+            k: f"{REQUIRED_TO_REGISTER[k]} is required."
+            for k in REQUIRED_TO_REGISTER
+            if k in clean and clean[k] in (None, "")
+        }
+        if missing:
+            raise InvalidFields(missing)
+    changes = _apply(session, actor, car, clean)
+    if not changes:
+        return car
+    car.updated_at = utcnow()
+    session.add(car)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise Invalid(
+            "This VIN already belongs to a car that is being worked on.", "vin"
+        ) from error
+    events.record(session, actor, "cars", car.id, "update", changes, car_id=car.id)
+    return car
+
+
+def stage_started_at(car: Car) -> datetime | None:
+    """When the car entered its current status."""
+    return car.status_changed_at or car.created_at

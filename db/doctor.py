@@ -1,0 +1,329 @@
+"""``prepfloor doctor``: check every invariant of DESIGN.md on the live database.
+
+Errors are rules the code must never break (the ledger, one running timer, the workflow's
+timestamps...).  Warnings are states the rules allow but someone should look at (a day overbooked
+after a capacity cut, a weekly sharing cap lowered below what was already booked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from db import validate
+from db.vocab import BOOKING_HOLDING_STATUSES, CAR_STATUSES, sql_in
+
+EPS = 1e-6
+HOLDING = sql_in(BOOKING_HOLDING_STATUSES)
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "error" or "warning"
+    check: str
+    message: str
+
+
+def _rows(session: Session, sql: str, **params: object) -> list[tuple]:  # type: ignore[type-arg]
+    return [tuple(r) for r in session.execute(text(sql), params).all()]
+
+
+def check_ledger(session: Session) -> Iterator[Finding]:
+    for row_id, day, used, held in _rows(
+        session,
+        f"""
+        SELECT c.id, c.date, c.used_hours, coalesce(sum(b.estimated_hours), 0)
+        FROM resource_capacities c
+        LEFT JOIN resource_bookings b ON b.provider_dealership_id = c.dealership_id
+            AND b.resource_type_id = c.resource_type_id AND b.date = c.date
+            AND b.status IN {HOLDING}
+        WHERE c.user_id IS NULL
+        GROUP BY c.id, c.date, c.used_hours""",
+    ):
+        if abs(float(used) - float(held)) > EPS:
+            yield Finding(
+                "error",
+                "ledger",
+                f"Team capacity #{row_id} ({day}): used_hours {used:g} "
+                f"but its bookings hold {float(held):g}.",
+            )
+    for row_id, day, used, held in _rows(
+        session,
+        f"""
+        SELECT c.id, c.date, c.used_hours, coalesce(sum(b.estimated_hours), 0)
+        FROM resource_capacities c
+        LEFT JOIN resource_bookings b ON b.provider_dealership_id = c.dealership_id
+            AND b.resource_type_id = c.resource_type_id AND b.date = c.date
+            AND b.user_id = c.user_id AND b.status IN {HOLDING}
+        WHERE c.user_id IS NOT NULL
+        GROUP BY c.id, c.date, c.used_hours""",
+    ):
+        if abs(float(used) - float(held)) > EPS:
+            yield Finding(
+                "error",
+                "ledger",
+                f"Personal capacity #{row_id} ({day}): used_hours "
+                f"{used:g} but its bookings hold {float(held):g}.",
+            )
+    for booking_id, day in _rows(
+        session,
+        f"""
+        SELECT b.id, b.date FROM resource_bookings b
+        WHERE b.status IN {HOLDING} AND NOT EXISTS (
+            SELECT 1 FROM resource_capacities c WHERE c.dealership_id = b.provider_dealership_id
+            AND c.resource_type_id = b.resource_type_id AND c.date = b.date AND c.user_id IS NULL)
+        ORDER BY b.id LIMIT 50""",
+    ):
+        yield Finding(
+            "error",
+            "ledger",
+            f"Booking #{booking_id} ({day}) holds hours on a day with no team capacity row.",
+        )
+    for booking_id, day in _rows(
+        session,
+        f"""
+        SELECT b.id, b.date FROM resource_bookings b
+        WHERE b.status IN {HOLDING} AND b.user_id IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM resource_capacities c WHERE c.dealership_id = b.provider_dealership_id
+            AND c.resource_type_id = b.resource_type_id AND c.date = b.date
+            AND c.user_id = b.user_id)
+        ORDER BY b.id LIMIT 50""",
+    ):
+        yield Finding(
+            "error",
+            "ledger",
+            f"Booking #{booking_id} ({day}) is assigned to a person with no capacity row that day.",
+        )
+    for row_id, allocated, used, available in _rows(
+        session,
+        """
+        SELECT id, allocated_hours, used_hours, available_hours FROM resource_capacities
+        WHERE available_hours IS NULL OR abs(available_hours - (allocated_hours - used_hours)) > 1e-6
+        LIMIT 50""",
+    ):
+        yield Finding(
+            "error",
+            "ledger",
+            f"Capacity #{row_id}: available_hours {available} is not "
+            f"allocated {allocated:g} - used {used:g}.",
+        )
+    for row_id, day, allocated, used in _rows(
+        session,
+        """
+        SELECT id, date, allocated_hours, used_hours FROM resource_capacities
+        WHERE used_hours > allocated_hours + 1e-6 ORDER BY date LIMIT 50""",
+    ):
+        yield Finding(
+            "warning",
+            "overbooked",
+            f"Capacity #{row_id} ({day}) is overbooked: "
+            f"{used:g} h booked of {allocated:g} h (capacity was cut).",
+        )
+
+
+def check_timers(session: Session) -> Iterator[Finding]:
+    for user_id, n in _rows(
+        session,
+        """
+        SELECT user_id, count(*) FROM timebank_entries
+        WHERE started_at IS NOT NULL AND ended_at IS NULL GROUP BY user_id HAVING count(*) > 1""",
+    ):
+        yield Finding("error", "timers", f"User {user_id} has {n} running timers (one allowed).")
+    for (entry_id,) in _rows(
+        session,
+        """
+        SELECT id FROM timebank_entries
+        WHERE ended_at IS NOT NULL AND started_at IS NOT NULL AND ended_at < started_at LIMIT 50""",
+    ):
+        yield Finding("error", "timers", f"Time entry #{entry_id} ends before it starts.")
+    for entry_id in _rows(
+        session,
+        """
+        SELECT id FROM timebank_entries WHERE ended_at IS NOT NULL AND hours IS NULL LIMIT 50""",
+    ):
+        yield Finding("error", "timers", f"Time entry #{entry_id[0]} is stopped but has no hours.")
+    for booking_id, actual, clocked in _rows(
+        session,
+        """
+        SELECT b.id, b.actual_hours, coalesce(sum(t.hours), 0) FROM resource_bookings b
+        JOIN timebank_entries t ON t.booking_id = b.id
+        WHERE b.status = 'completed' GROUP BY b.id, b.actual_hours""",
+    ):
+        if actual is None or abs(float(actual) - float(clocked)) > 1e-3:
+            yield Finding(
+                "error",
+                "timers",
+                f"Booking #{booking_id}: actual_hours {actual} but its "
+                f"time entries sum to {float(clocked):.2f}.",
+            )
+
+
+def check_sharing(session: Session) -> Iterator[Finding]:
+    for booking_id, provider, consumer in _rows(
+        session,
+        f"""
+        SELECT b.id, b.provider_dealership_id, b.consumer_dealership_id FROM resource_bookings b
+        WHERE b.provider_dealership_id <> b.consumer_dealership_id AND b.status IN {HOLDING}
+        AND NOT EXISTS (SELECT 1 FROM resource_sharing s
+            WHERE s.provider_dealership_id = b.provider_dealership_id
+            AND s.consumer_dealership_id = b.consumer_dealership_id
+            AND s.resource_type_id = b.resource_type_id)
+        LIMIT 50""",
+    ):
+        yield Finding(
+            "error",
+            "sharing",
+            f"Booking #{booking_id}: dealership {consumer} books at "
+            f"{provider} without a sharing agreement.",
+        )
+    weekly: dict[tuple[int, int, int, str], float] = {}
+    for provider, consumer, rt, day, hours in _rows(
+        session,
+        f"""
+        SELECT b.provider_dealership_id, b.consumer_dealership_id, b.resource_type_id, b.date,
+               sum(b.estimated_hours)
+        FROM resource_bookings b
+        WHERE b.provider_dealership_id <> b.consumer_dealership_id AND b.status IN {HOLDING}
+        GROUP BY b.provider_dealership_id, b.consumer_dealership_id, b.resource_type_id, b.date""",
+    ):
+        day_value = validate.parse_date(day) if isinstance(day, str) else day
+        iso = day_value.isocalendar()  # type: ignore[union-attr]
+        key = (provider, consumer, rt, f"{iso.year}-W{iso.week:02d}")
+        weekly[key] = weekly.get(key, 0.0) + float(hours)
+    caps = {
+        (p, c, r): float(m)
+        for p, c, r, m in _rows(
+            session,
+            """
+        SELECT provider_dealership_id, consumer_dealership_id, resource_type_id, max_hours_per_week
+        FROM resource_sharing""",
+        )
+    }
+    for (provider, consumer, rt, week), hours in sorted(weekly.items()):
+        cap = caps.get((provider, consumer, rt))
+        if cap is not None and hours > cap + EPS:
+            yield Finding(
+                "warning",
+                "sharing",
+                f"{week}: dealership {consumer} holds {hours:g} h at "
+                f"{provider} (type {rt}), over the weekly cap of {cap:g} h.",
+            )
+
+
+def check_dealerships(session: Session) -> Iterator[Finding]:
+    rows = _rows(
+        session,
+        """
+        SELECT d.id, d.dealership_name, d.dealership_type, d.does_own_prep, d.prep_center_id,
+               p.dealership_type, p.does_own_prep, d.parent_dealership_id
+        FROM dealership d LEFT JOIN dealership p ON p.id = d.prep_center_id""",
+    )
+    parents = {r[0]: r[7] for r in rows}
+    for did, name, kind, own, center, center_kind, center_own, _parent in rows:
+        if kind == "sales_only" and not own and center is None:
+            yield Finding(
+                "error",
+                "dealerships",
+                f"{name} is sales-only without its own prep and has no prep center.",
+            )
+        if (
+            center is not None
+            and center != did
+            and not (center_kind == "prep_center_only" or center_own)
+        ):
+            yield Finding("error", "dealerships", f"{name}'s prep center does not do prep work.")
+    for did, name, *_ in rows:
+        if _in_cycle(parents, did):
+            yield Finding("error", "dealerships", f"{name} is part of a hierarchy loop.")
+
+
+def _in_cycle(parents: dict[int, int | None], start: int) -> bool:
+    """Does walking up from ``start`` come back to it?"""
+    seen: set[int] = set()
+    current = parents.get(start)
+    while current is not None and current not in seen:
+        if current == start:
+            return True
+        seen.add(current)
+        current = parents.get(current)
+    return False
+
+
+# The stamp each status needs, and the stamps that must still be empty before a stage is reached.
+_ORDER = list(CAR_STATUSES)
+
+
+def _at_least(status: str, stage: str) -> bool:
+    return _ORDER.index(status) >= _ORDER.index(stage) and status != "archived"
+
+
+def check_cars(session: Session) -> Iterator[Finding]:
+    rows = _rows(
+        session,
+        """
+        SELECT id, status, vin, registered_at, in_transit_at, arrived_prep_center_at,
+               inspection_completed_at, ready_for_delivery_at, delivered_to_customer_at, archived_at
+        FROM cars""",
+    )
+    needs = [
+        ("registered", 3, "registered_at"),
+        ("at_prep_center", 5, "arrived_prep_center_at"),
+        ("parts_ordered", 6, "inspection_completed_at"),
+        ("ready_for_delivery", 7, "ready_for_delivery_at"),
+        ("delivered", 8, "delivered_to_customer_at"),
+    ]
+    for row in rows:
+        car_id, status, vin = row[0], row[1], row[2]
+        for stage, index, name in needs:
+            if _at_least(status, stage) and row[index] is None:
+                yield Finding("error", "cars", f"Car #{car_id} is {status} but has no {name}.")
+        if status == "in_transit" and row[4] is None:
+            yield Finding("error", "cars", f"Car #{car_id} is in_transit but has no in_transit_at.")
+        if status == "archived" and row[9] is None:
+            yield Finding("error", "cars", f"Car #{car_id} is archived but has no archived_at.")
+        if row[7] is not None and status not in ("ready_for_delivery", "delivered", "archived"):
+            yield Finding(
+                "error", "cars", f"Car #{car_id} is {status} but has ready_for_delivery_at."
+            )
+        if row[8] is not None and status not in ("delivered", "archived"):
+            yield Finding(
+                "error", "cars", f"Car #{car_id} is {status} but has delivered_to_customer_at."
+            )
+        stamps = [v for v in (row[3], row[5], row[6], row[7], row[8]) if v is not None]
+        if [str(s) for s in stamps] != sorted(str(s) for s in stamps):
+            yield Finding(
+                "error", "cars", f"Car #{car_id}: its workflow timestamps are out of order."
+            )
+        if status != "draft" and validate.vin_problem(vin):
+            yield Finding("error", "cars", f"Car #{car_id}: {validate.vin_problem(vin)}")
+    for vin, n in _rows(
+        session,
+        """
+        SELECT vin, count(*) FROM cars WHERE vin IS NOT NULL
+        AND status NOT IN ('delivered', 'archived') GROUP BY vin HAVING count(*) > 1""",
+    ):
+        yield Finding("error", "cars", f"VIN {vin} belongs to {n} active cars.")
+    for booking_id, car_id in _rows(
+        session,
+        """
+        SELECT b.id, b.car_id FROM resource_bookings b JOIN cars c ON c.id = b.car_id
+        WHERE b.consumer_dealership_id <> c.dealership_id LIMIT 50""",
+    ):
+        yield Finding(
+            "error",
+            "bookings",
+            f"Booking #{booking_id}: the consumer is not the dealership of car #{car_id}.",
+        )
+
+
+CHECKS = (check_ledger, check_timers, check_sharing, check_dealerships, check_cars)
+
+
+def run_checks(session: Session) -> list[Finding]:
+    findings: list[Finding] = []
+    for check in CHECKS:
+        findings.extend(check(session))
+    return findings

@@ -1,0 +1,94 @@
+"""Refusals.  Every message is written to be shown to a floor worker as it is."""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+class PrepfloorError(Exception):
+    """A write or read that the rules refuse.  ``str(error)`` is the message for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(PrepfloorError):
+    """The record does not exist (any more), or the user may not see it."""
+
+
+class NotAllowed(PrepfloorError):
+    """The user's role or dealership may not do this."""
+
+
+class Invalid(PrepfloorError):
+    """Input that does not pass validation.  ``field`` names the field the message belongs beside."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidFields(PrepfloorError):
+    """Several fields are wrong at once: ``errors`` maps field name to message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        first = next(iter(errors.values())) if errors else "Some fields are not valid."
+        extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(first + extra)
+        self.errors = dict(errors)
+
+
+class Stale(PrepfloorError):
+    """Someone else changed the record after it was shown; the user must look again."""
+
+
+class WorkflowRefused(PrepfloorError):
+    """A car status move that the workflow does not allow."""
+
+
+class DoesNotFit(PrepfloorError):
+    """A booking that does not fit the capacity (or the sharing cap).
+
+    ``nearest_day`` is the closest day with room, when there is one.
+    """
+
+    def __init__(self, message: str, nearest_day: date | None = None) -> None:
+        if nearest_day is not None:
+            message = f"{message} Nearest day with room: {nearest_day:%a %d %b %Y}."
+        elif not message.endswith("No day with room in the next weeks."):
+            message = f"{message} No day with room in the next weeks."
+        super().__init__(message)
+        self.nearest_day = nearest_day
+
+
+class SharingRefused(PrepfloorError):
+    """A cross-dealership booking without an enabled sharing agreement."""
+
+
+class CapacityCut(PrepfloorError):
+    """Lowering capacity below the hours already booked.  ``booked`` is those hours."""
+
+    def __init__(self, message: str, booked: float) -> None:
+        super().__init__(message)
+        self.booked = booked
+
+
+class TimerError(PrepfloorError):
+    """A clocking action that cannot be done (no running timer, job not startable...)."""
+
+
+class LoginRefused(PrepfloorError):
+    """Wrong PIN, unknown user, or a user locked out for a while.
+
+    The failed attempt is counted even though the login is refused (``keeps_writes``).
+    """
+
+    keeps_writes = True
+
+
+class Busy(PrepfloorError):
+    """The database stayed busy through every retry."""

@@ -1,0 +1,64 @@
+"""The ``events`` table: one row per write.  The audit trail and the change feed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from db.access import Actor
+from db.clock import utcnow
+from db.models import Event
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly copy of a value."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return value
+
+
+def record(
+    session: Session,
+    actor: Actor | None,
+    entity: str,
+    entity_id: object,
+    action: str,
+    changes: dict[str, Any] | None = None,
+    *,
+    car_id: int | None = None,
+) -> Event:
+    """Write one event in the caller's transaction."""
+    event = Event(
+        occurred_at=utcnow(),
+        user_id=actor.user_id if actor else None,
+        entity=entity,
+        entity_id=str(entity_id),
+        action=action,
+        changes=_plain(changes) if changes else None,
+        car_id=car_id,
+    )
+    session.add(event)
+    return event
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [old, new]}`` for the fields that changed."""
+    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+
+
+def latest_id(session: Session) -> int:
+    """The newest event id (0 for none): sessions poll it to know when to refresh."""
+    return int(session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0)

@@ -1,0 +1,731 @@
+"""The capacity ledger: book, cancel, mark no-show, move, confirm, set capacity.
+
+The rule: a capacity row's ``used_hours`` is the sum of ``estimated_hours`` of the bookings that hold
+it (status scheduled, confirmed, in progress or completed) — the team row (``user_id`` NULL) and the
+assigned person's row.  ``available_hours`` is computed by the database.  A booking that does not fit
+is refused with the nearest day that has room.
+
+Race safety: every write runs in :meth:`db.engine.Database.run`.  On SQLite that transaction is
+``BEGIN IMMEDIATE`` (one writer at a time); on PostgreSQL the capacity and agreement rows are locked
+with ``SELECT ... FOR UPDATE`` before they are read, always in the same order (agreement, team row,
+person row), so two coordinators racing for the last hours cannot both win.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from db import events, validate, workflow
+from db.access import Actor
+from db.admin import does_prep
+from db.clock import iso_week_bounds, local_today, utcnow
+from db.errors import CapacityCut, DoesNotFit, Invalid, NotAllowed, NotFound, SharingRefused, Stale
+from db.models import (
+    Car,
+    Dealership,
+    ResourceBooking,
+    ResourceCapacity,
+    ResourceSharing,
+    ResourceType,
+    User,
+)
+from db.vocab import BOOKING_HOLDING_STATUSES
+
+SEARCH_DAYS_AHEAD = 42
+OPEN_STATUSES = ("scheduled", "confirmed")
+
+
+# ------------------------------------------------------------------------------------------------
+# rows
+# ------------------------------------------------------------------------------------------------
+def capacity_row(
+    session: Session,
+    dealership_id: int,
+    resource_type_id: int,
+    day: date,
+    user_id: uuid.UUID | None = None,
+    *,
+    lock: bool = False,
+) -> ResourceCapacity | None:
+    stmt = select(ResourceCapacity).where(
+        ResourceCapacity.dealership_id == dealership_id,
+        ResourceCapacity.resource_type_id == resource_type_id,
+        ResourceCapacity.date == day,
+        ResourceCapacity.user_id == user_id if user_id else ResourceCapacity.user_id.is_(None),  # type: ignore[union-attr]
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def _add_used(session: Session, row: ResourceCapacity, hours: float) -> None:
+    """Change ``used_hours`` in SQL (``used_hours = used_hours + x``) and read the result back."""
+    row.used_hours = ResourceCapacity.used_hours + hours  # type: ignore[assignment]
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    session.refresh(row, ["used_hours", "available_hours"])
+
+
+def agreement_for(
+    session: Session,
+    provider_id: int,
+    consumer_id: int,
+    resource_type_id: int,
+    *,
+    lock: bool = False,
+) -> ResourceSharing | None:
+    stmt = select(ResourceSharing).where(
+        ResourceSharing.provider_dealership_id == provider_id,
+        ResourceSharing.consumer_dealership_id == consumer_id,
+        ResourceSharing.resource_type_id == resource_type_id,
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def week_usage(
+    session: Session,
+    provider_id: int,
+    consumer_id: int,
+    resource_type_id: int,
+    day: date,
+    *,
+    exclude_booking_id: int | None = None,
+) -> float:
+    """Hours the consumer holds at the provider for this type in the ISO week of ``day``."""
+    monday, sunday = iso_week_bounds(day)
+    stmt = select(func.coalesce(func.sum(ResourceBooking.estimated_hours), 0.0)).where(
+        ResourceBooking.provider_dealership_id == provider_id,
+        ResourceBooking.consumer_dealership_id == consumer_id,
+        ResourceBooking.resource_type_id == resource_type_id,
+        ResourceBooking.status.in_(BOOKING_HOLDING_STATUSES),  # type: ignore[attr-defined]
+        ResourceBooking.date >= monday,
+        ResourceBooking.date <= sunday,
+    )
+    if exclude_booking_id is not None:
+        stmt = stmt.where(ResourceBooking.id != exclude_booking_id)
+    return float(session.scalar(stmt) or 0.0)
+
+
+# ------------------------------------------------------------------------------------------------
+# nearest day with room
+# ------------------------------------------------------------------------------------------------
+def nearest_day(
+    session: Session,
+    *,
+    provider_id: int,
+    consumer_id: int,
+    resource_type_id: int,
+    hours: float,
+    around: date,
+    user_id: uuid.UUID | None = None,
+    exclude_booking_id: int | None = None,
+) -> date | None:
+    """The day closest to ``around`` (today or later, not ``around`` itself) where the booking fits
+    the team row, the person's row and the sharing cap.  A later day wins a tie."""
+    today = local_today()
+    start = max(today, around - timedelta(days=SEARCH_DAYS_AHEAD))
+    end = max(around, today) + timedelta(days=SEARCH_DAYS_AHEAD)
+
+    def free_days(uid: uuid.UUID | None) -> set[date]:
+        stmt = select(ResourceCapacity.date).where(
+            ResourceCapacity.dealership_id == provider_id,
+            ResourceCapacity.resource_type_id == resource_type_id,
+            ResourceCapacity.date >= start,
+            ResourceCapacity.date <= end,
+            ResourceCapacity.allocated_hours - ResourceCapacity.used_hours >= hours,
+            ResourceCapacity.user_id == uid if uid else ResourceCapacity.user_id.is_(None),  # type: ignore[union-attr]
+        )
+        return set(session.exec(stmt))
+
+    days = free_days(None)
+    if user_id is not None:
+        days &= free_days(user_id)
+    days.discard(around)
+    if provider_id != consumer_id and days:
+        agreement = agreement_for(session, provider_id, consumer_id, resource_type_id)
+        if agreement is None or not agreement.enabled:
+            return None
+        weeks: dict[date, float] = {}
+        for day in days:
+            monday = iso_week_bounds(day)[0]
+            if monday not in weeks:
+                weeks[monday] = week_usage(
+                    session,
+                    provider_id,
+                    consumer_id,
+                    resource_type_id,
+                    day,
+                    exclude_booking_id=exclude_booking_id,
+                )
+        days = {
+            d for d in days if weeks[iso_week_bounds(d)[0]] + hours <= agreement.max_hours_per_week
+        }
+    if not days:
+        return None
+    return min(days, key=lambda d: (abs((d - around).days), -d.toordinal()))
+
+
+# ------------------------------------------------------------------------------------------------
+# holding and releasing capacity
+# ------------------------------------------------------------------------------------------------
+def _fmt_hours(value: float) -> str:
+    return f"{value:g} h"
+
+
+def _end(start: time, hours: float) -> time:
+    moment = datetime.combine(date(2000, 1, 1), start) + timedelta(hours=hours)
+    return time(23, 59) if moment.date() > date(2000, 1, 1) else moment.time()
+
+
+@dataclass
+class _Names:
+    provider: str
+    consumer: str
+    resource_type: str
+
+
+def _names(session: Session, booking: ResourceBooking, rt: ResourceType) -> _Names:
+    provider = session.get(Dealership, booking.provider_dealership_id)
+    consumer = session.get(Dealership, booking.consumer_dealership_id)
+    return _Names(
+        provider.dealership_name if provider else str(booking.provider_dealership_id),
+        consumer.dealership_name if consumer else str(booking.consumer_dealership_id),
+        rt.name,
+    )
+
+
+def _hold(session: Session, booking: ResourceBooking, rt: ResourceType) -> None:
+    """Check that ``booking`` fits and add its hours to the rows it holds (raises DoesNotFit)."""
+    hours = booking.estimated_hours
+    day = booking.date
+    names = _names(session, booking, rt)
+
+    def refuse(message: str) -> DoesNotFit:
+        return DoesNotFit(
+            message,
+            nearest_day(
+                session,
+                provider_id=booking.provider_dealership_id,
+                consumer_id=booking.consumer_dealership_id,
+                resource_type_id=booking.resource_type_id,
+                hours=hours,
+                around=day,
+                user_id=booking.user_id,
+                exclude_booking_id=booking.id,
+            ),
+        )
+
+    # 1. the sharing agreement (locked first: it serializes every booking under it)
+    if booking.provider_dealership_id != booking.consumer_dealership_id:
+        agreement = agreement_for(
+            session,
+            booking.provider_dealership_id,
+            booking.consumer_dealership_id,
+            booking.resource_type_id,
+            lock=True,
+        )
+        if agreement is None:
+            raise SharingRefused(
+                f"{names.provider} has no sharing agreement with {names.consumer} for "
+                f"{names.resource_type}. An admin can set one up."
+            )
+        if not agreement.enabled:
+            raise SharingRefused(
+                f"The sharing agreement between {names.provider} and {names.consumer} for "
+                f"{names.resource_type} is switched off."
+            )
+        used = week_usage(
+            session,
+            booking.provider_dealership_id,
+            booking.consumer_dealership_id,
+            booking.resource_type_id,
+            day,
+            exclude_booking_id=booking.id,
+        )
+        if used + hours > agreement.max_hours_per_week:
+            week = day.isocalendar().week
+            raise refuse(
+                f"{names.consumer} may use {_fmt_hours(agreement.max_hours_per_week)} of "
+                f"{names.resource_type} a week at {names.provider}; week {week} already has "
+                f"{_fmt_hours(used)} booked, so {_fmt_hours(hours)} more does not fit."
+            )
+
+    # 2. the team row
+    team = capacity_row(
+        session, booking.provider_dealership_id, booking.resource_type_id, day, lock=True
+    )
+    if team is None:
+        raise refuse(
+            f"{names.provider} has no {names.resource_type} capacity set on {day:%a %d %b}."
+        )
+    available = team.allocated_hours - team.used_hours
+    if available < hours:
+        raise refuse(
+            f"{names.resource_type} at {names.provider} on {day:%a %d %b} has "
+            f"{_fmt_hours(max(available, 0))} free; the booking needs {_fmt_hours(hours)}."
+        )
+
+    # 3. the person's row and their day
+    person_row = None
+    if booking.user_id is not None:
+        person = session.get(User, booking.user_id)
+        who = person.display_name if person else "The person"
+        person_row = capacity_row(
+            session,
+            booking.provider_dealership_id,
+            booking.resource_type_id,
+            day,
+            booking.user_id,
+            lock=True,
+        )
+        if person_row is None:
+            raise refuse(f"{who} has no {names.resource_type} hours set on {day:%a %d %b}.")
+        available = person_row.allocated_hours - person_row.used_hours
+        if available < hours:
+            raise refuse(
+                f"{who} has {_fmt_hours(max(available, 0))} free on {day:%a %d %b}; "
+                f"the booking needs {_fmt_hours(hours)}."
+            )
+        if booking.start_time is not None:
+            _check_overlap(session, booking, who)
+
+    _add_used(session, team, hours)
+    if person_row is not None:
+        _add_used(session, person_row, hours)
+
+
+def _check_overlap(session: Session, booking: ResourceBooking, who: str) -> None:
+    """A person cannot be in two places at once."""
+    assert booking.start_time is not None
+    stmt = select(ResourceBooking).where(
+        ResourceBooking.user_id == booking.user_id,
+        ResourceBooking.date == booking.date,
+        ResourceBooking.status.in_(BOOKING_HOLDING_STATUSES),  # type: ignore[attr-defined]
+        ResourceBooking.start_time.is_not(None),  # type: ignore[union-attr]
+    )
+    if booking.id is not None:
+        stmt = stmt.where(ResourceBooking.id != booking.id)
+    start, end = booking.start_time, _end(booking.start_time, booking.estimated_hours)
+    for other in session.exec(stmt):
+        assert other.start_time is not None
+        other_end = _end(other.start_time, other.estimated_hours)
+        if start < other_end and other.start_time < end:
+            raise Invalid(
+                f"{who} is already booked {other.start_time:%H:%M}-{other_end:%H:%M} on "
+                f"{booking.date:%a %d %b}. Pick another time or person.",
+                "start_time",
+            )
+
+
+def _release(session: Session, booking: ResourceBooking) -> None:
+    """Give back the hours ``booking`` holds."""
+    rows = [
+        capacity_row(
+            session,
+            booking.provider_dealership_id,
+            booking.resource_type_id,
+            booking.date,
+            lock=True,
+        )
+    ]
+    if booking.user_id is not None:
+        rows.append(
+            capacity_row(
+                session,
+                booking.provider_dealership_id,
+                booking.resource_type_id,
+                booking.date,
+                booking.user_id,
+                lock=True,
+            )
+        )
+    for row in rows:
+        if row is not None:
+            _add_used(session, row, -booking.estimated_hours)
+
+
+# ------------------------------------------------------------------------------------------------
+# bookings
+# ------------------------------------------------------------------------------------------------
+def _bookable_type(session: Session, resource_type_id: int) -> ResourceType:
+    rt = session.get(ResourceType, resource_type_id)
+    if rt is None:
+        raise NotFound("That resource type does not exist.")
+    if not rt.active:
+        raise Invalid(f"{rt.name} is switched off; an admin can switch it on.", "resource_type_id")
+    if not rt.bookable:
+        raise Invalid(f"{rt.name} cannot be booked in the calendar.", "resource_type_id")
+    return rt
+
+
+def _check_person(session: Session, user_id: uuid.UUID, provider_id: int) -> None:
+    person = session.get(User, user_id)
+    if person is None or not person.active:
+        raise Invalid("That person is not an active user.", "user_id")
+    if person.dealership_id != provider_id:
+        raise Invalid(f"{person.display_name} does not work at the provider dealership.", "user_id")
+
+
+def book(
+    session: Session,
+    actor: Actor,
+    *,
+    resource_type_id: int,
+    date: date,
+    estimated_hours: float | str | None = None,
+    car_id: int | None = None,
+    start_time: time | None = None,
+    provider_dealership_id: int | None = None,
+    consumer_dealership_id: int | None = None,
+    user_id: uuid.UUID | None = None,
+    notes: str | None = None,
+) -> ResourceBooking:
+    """Book work.  Refused (with the nearest day that has room) when it does not fit."""
+    actor.require("booking.create")
+    rt = _bookable_type(session, resource_type_id)
+    hours = validate.hours(
+        estimated_hours if estimated_hours not in (None, "") else rt.default_duration_hours,
+        "estimated_hours",
+    )
+    if date < local_today():
+        raise Invalid("That day is in the past; pick today or a later day.", "date")
+    car = None
+    if car_id is not None:
+        car = workflow.load_car(session, actor, car_id, lock=True)
+        if car.status in ("draft", "delivered", "archived"):
+            raise Invalid(f"A car that is {car.status} cannot be booked.", "car_id")
+        consumer_id = car.dealership_id
+        provider_id = provider_dealership_id or car.prep_center_id
+    else:
+        consumer_id = consumer_dealership_id or actor.dealership_id
+        provider_id = provider_dealership_id or actor.dealership_id
+    if consumer_id is None or provider_id is None:
+        raise Invalid("Pick the dealership that does the work.", "provider_dealership_id")
+    if not (actor.sees_dealership(consumer_id) or actor.sees_dealership(provider_id)):
+        raise NotAllowed("You can only book work for your own dealership or at it.")
+    provider = session.get(Dealership, provider_id)
+    if provider is None or not provider.active or not does_prep(provider):
+        raise Invalid(
+            "The provider must be an active dealership that does prep work.",
+            "provider_dealership_id",
+        )
+    if rt.requires_assignment and user_id is None:
+        raise Invalid(f"{rt.name} needs a person assigned.", "user_id")
+    if user_id is not None:
+        _check_person(session, user_id, provider_id)
+    now = utcnow()
+    booking = ResourceBooking(
+        car_id=car_id,
+        resource_type_id=rt.id,  # type: ignore[arg-type]
+        date=date,
+        start_time=start_time,
+        estimated_hours=hours,
+        provider_dealership_id=provider_id,
+        consumer_dealership_id=consumer_id,
+        user_id=user_id,
+        status="scheduled",
+        notes=(notes or "").strip() or None,
+        created_at=now,
+        updated_at=now,
+    )
+    _hold(session, booking, rt)
+    session.add(booking)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        "resource_bookings",
+        booking.id,
+        "book",
+        {
+            "car_id": car_id,
+            "resource_type": rt.name,
+            "date": date,
+            "start_time": start_time,
+            "estimated_hours": hours,
+            "provider": provider_id,
+            "consumer": consumer_id,
+            "user_id": user_id,
+        },
+        car_id=car_id,
+    )
+    if car is not None:
+        sync_car_schedule(session, car)
+        _advance_on_booking(session, actor, car, rt)
+    return booking
+
+
+def _advance_on_booking(session: Session, actor: Actor, car: Car, rt: ResourceType) -> None:
+    """US-1.2: scheduling technical work moves an inspected car on (parts first if waiting)."""
+    if rt.prep_stage != "technical" or car.status != "inspection":
+        return
+    target = "parts_ordered" if workflow.waiting_on_parts(car) else "technical_prep"
+    if workflow.refusal(session, actor, car, target) is None:
+        workflow.apply_move(session, actor, car, target)
+
+
+def load_booking(
+    session: Session, actor: Actor, booking_id: int, *, lock: bool = False
+) -> ResourceBooking:
+    stmt = select(ResourceBooking).where(ResourceBooking.id == booking_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    booking = session.exec(stmt).first()
+    if booking is None or not (
+        actor.sees_dealership(booking.provider_dealership_id)
+        or actor.sees_dealership(booking.consumer_dealership_id)
+    ):
+        raise NotFound(f"Booking #{booking_id} does not exist or is not one you can see.")
+    return booking
+
+
+def _expect(booking: ResourceBooking, expected_status: str | None) -> None:
+    if expected_status is not None and booking.status != expected_status:
+        raise Stale(
+            f"Someone else changed this booking meanwhile (it is now {booking.status.replace('_', ' ')}). "
+            "Look at it again."
+        )
+
+
+def cancel(
+    session: Session,
+    actor: Actor,
+    booking_id: int,
+    *,
+    reason: str,
+    no_show: bool = False,
+    expected_status: str | None = None,
+) -> ResourceBooking:
+    """Cancel a booking or mark it no-show, with a reason; its hours are released."""
+    actor.require("booking.change")
+    booking = load_booking(session, actor, booking_id, lock=True)
+    _expect(booking, expected_status)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Say why (for the notes).", "reason")
+    if booking.status not in OPEN_STATUSES:
+        raise Invalid(
+            f"A booking that is {booking.status.replace('_', ' ')} cannot be "
+            f"{'marked no-show' if no_show else 'cancelled'}."
+        )
+    _release(session, booking)
+    old = booking.status
+    booking.status = "no_show" if no_show else "cancelled"
+    label = "No-show" if no_show else "Cancelled"
+    booking.notes = "\n".join(x for x in (booking.notes, f"{label}: {reason}") if x)
+    booking.updated_at = utcnow()
+    session.add(booking)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        "resource_bookings",
+        booking.id,
+        booking.status,
+        {"status": [old, booking.status], "reason": reason},
+        car_id=booking.car_id,
+    )
+    if booking.car_id is not None:
+        car = session.get(Car, booking.car_id)
+        if car is not None:
+            sync_car_schedule(session, car)
+    return booking
+
+
+def move(
+    session: Session,
+    actor: Actor,
+    booking_id: int,
+    *,
+    date: date | None = None,
+    user_id: uuid.UUID | str | None = "keep",
+    start_time: time | str | None = "keep",
+    estimated_hours: float | str | None = None,
+    expected_status: str | None = None,
+) -> ResourceBooking:
+    """Move a booking to another day, person, time or length; capacity follows in one transaction."""
+    actor.require("booking.change")
+    booking = load_booking(session, actor, booking_id, lock=True)
+    _expect(booking, expected_status)
+    if booking.status not in OPEN_STATUSES:
+        raise Invalid(f"A booking that is {booking.status.replace('_', ' ')} cannot be moved.")
+    rt = session.get(ResourceType, booking.resource_type_id)
+    assert rt is not None
+    before = {
+        "date": booking.date,
+        "user_id": booking.user_id,
+        "start_time": booking.start_time,
+        "estimated_hours": booking.estimated_hours,
+    }
+    new_day = date or booking.date
+    if new_day < local_today():
+        raise Invalid("That day is in the past; pick today or a later day.", "date")
+    new_user = booking.user_id if user_id == "keep" else user_id
+    if rt.requires_assignment and new_user is None:
+        raise Invalid(f"{rt.name} needs a person assigned.", "user_id")
+    if new_user is not None and new_user != booking.user_id:
+        _check_person(session, new_user, booking.provider_dealership_id)  # type: ignore[arg-type]
+    _release(session, booking)
+    booking.date = new_day
+    booking.user_id = new_user  # type: ignore[assignment]
+    if start_time != "keep":
+        booking.start_time = start_time  # type: ignore[assignment]
+    if estimated_hours not in (None, ""):
+        booking.estimated_hours = validate.hours(estimated_hours, "estimated_hours")
+    _hold(session, booking, rt)
+    booking.updated_at = utcnow()
+    session.add(booking)
+    session.flush()
+    after = {
+        "date": booking.date,
+        "user_id": booking.user_id,
+        "start_time": booking.start_time,
+        "estimated_hours": booking.estimated_hours,
+    }
+    events.record(
+        session,
+        actor,
+        "resource_bookings",
+        booking.id,
+        "move",
+        events.diff(before, after),
+        car_id=booking.car_id,
+    )
+    if booking.car_id is not None:
+        car = session.get(Car, booking.car_id)
+        if car is not None:
+            sync_car_schedule(session, car)
+    return booking
+
+
+def confirm(session: Session, actor: Actor, booking_id: int) -> ResourceBooking:
+    """The provider confirms a scheduled booking."""
+    actor.require("booking.change")
+    booking = load_booking(session, actor, booking_id, lock=True)
+    if not actor.sees_dealership(booking.provider_dealership_id):
+        raise NotAllowed("Only the dealership that does the work can confirm the booking.")
+    if booking.status != "scheduled":
+        raise Invalid(f"Only a scheduled booking can be confirmed; this one is {booking.status}.")
+    booking.status = "confirmed"
+    booking.updated_at = utcnow()
+    session.add(booking)
+    events.record(
+        session,
+        actor,
+        "resource_bookings",
+        booking.id,
+        "confirm",
+        {"status": ["scheduled", "confirmed"]},
+        car_id=booking.car_id,
+    )
+    return booking
+
+
+def sync_car_schedule(session: Session, car: Car) -> None:
+    """The car's schedule fields follow from its bookings (earliest open booking per stage)."""
+    session.flush()
+    rows = session.exec(
+        select(ResourceBooking, ResourceType.prep_stage)
+        .join(ResourceType, ResourceType.id == ResourceBooking.resource_type_id)
+        .where(
+            ResourceBooking.car_id == car.id,
+            ResourceBooking.status.in_(BOOKING_HOLDING_STATUSES),  # type: ignore[attr-defined]
+            ResourceType.prep_stage.is_not(None),  # type: ignore[union-attr]
+        )
+        .order_by(ResourceBooking.date, ResourceBooking.start_time, ResourceBooking.id)
+    ).all()
+    for stage, person_field in (
+        ("technical", "assigned_mechanic_id"),
+        ("cosmetic", "assigned_detailer_id"),
+    ):
+        mine = [b for b, s in rows if s == stage]
+        first = mine[0] if mine else None
+        setattr(car, f"scheduled_{stage}_date", first.date if first else None)
+        setattr(car, f"scheduled_{stage}_time", first.start_time if first else None)
+        setattr(
+            car, f"estimated_{stage}_hours", sum(b.estimated_hours for b in mine) if mine else None
+        )
+        setattr(car, person_field, first.user_id if first else None)
+    session.add(car)
+
+
+# ------------------------------------------------------------------------------------------------
+# capacity
+# ------------------------------------------------------------------------------------------------
+def set_capacity(
+    session: Session,
+    actor: Actor,
+    *,
+    dealership_id: int,
+    resource_type_id: int,
+    date: date,
+    allocated_hours: float | str,
+    user_id: uuid.UUID | None = None,
+    recurrence_pattern: dict[str, object] | None = None,
+    allow_overbook: bool = False,
+) -> ResourceCapacity:
+    """Set the hours of one day (0 for a vacation day).  Refused below what is already booked,
+    unless ``allow_overbook`` (the coordinator has chosen to move bookings afterwards)."""
+    actor.require("capacity.set")
+    if not actor.sees_dealership(dealership_id):
+        raise NotAllowed("You can only set capacity for your own dealership.")
+    dealership = session.get(Dealership, dealership_id)
+    if dealership is None or not does_prep(dealership):
+        raise Invalid("Only a dealership that does prep work has capacity.", "dealership_id")
+    rt = session.get(ResourceType, resource_type_id)
+    if rt is None:
+        raise NotFound("That resource type does not exist.")
+    hours = validate.hours(
+        allocated_hours, "allocated_hours", allow_zero=True, maximum=24.0 if user_id else 24.0 * 100
+    )
+    if user_id is not None:
+        _check_person(session, user_id, dealership_id)
+    row = capacity_row(session, dealership_id, resource_type_id, date, user_id, lock=True)
+    now = utcnow()
+    if row is None:
+        row = ResourceCapacity(
+            dealership_id=dealership_id,
+            resource_type_id=resource_type_id,
+            date=date,
+            user_id=user_id,
+            allocated_hours=0.0,
+            used_hours=0.0,
+            created_at=now,
+        )
+    old = row.allocated_hours
+    if hours < row.used_hours and not allow_overbook:
+        raise CapacityCut(
+            f"{_fmt_hours(row.used_hours)} are already booked on {date:%a %d %b}; "
+            f"move or cancel bookings before you set {_fmt_hours(hours)}.",
+            row.used_hours,
+        )
+    row.allocated_hours = hours
+    if recurrence_pattern is not None:
+        row.recurrence_pattern = recurrence_pattern
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    session.refresh(row, ["available_hours"])
+    events.record(
+        session,
+        actor,
+        "resource_capacities",
+        row.id,
+        "set",
+        {
+            "allocated_hours": [old, hours],
+            "date": date,
+            "user_id": user_id,
+            "resource_type_id": resource_type_id,
+            "dealership_id": dealership_id,
+        },
+    )
+    return row

@@ -1,0 +1,494 @@
+"""The tables.  Names are the seed's collections and fields, exactly (``../shared/seed``).
+
+Beyond the seed's seven collections: ``users`` (for Directus's ``directus_users``, UUID keys), the
+improvements' tables (``parts_orders``, ``timebank_entries``, ``inspection_checklist_items``,
+``customer_communications``, ``car_documents``) and ``events`` (audit trail and change feed).
+A few columns that the workflow needs and the seed does not name are marked "prepfloor:".
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Computed,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from db.types import UTCDateTime
+from db.vocab import (
+    BOOKING_STATUSES,
+    CAR_INACTIVE_STATUSES,
+    CAR_STATUSES,
+    CAR_TYPES,
+    CHECKLIST_STATUSES,
+    COMMUNICATION_TYPES,
+    DEALERSHIP_TYPES,
+    DOCUMENT_TYPES,
+    PARTS_ORDERED_BY,
+    PARTS_STATUSES,
+    PREP_STAGES,
+    PRIORITIES,
+    ROLES,
+    sql_in,
+)
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _ts(**kw: Any) -> Any:
+    """An aware UTC timestamp column (nullable unless told)."""
+    return Field(default=None, sa_type=UTCDateTime, **kw)
+
+
+# ------------------------------------------------------------------------------------------------
+# Collection 2: dealership
+# ------------------------------------------------------------------------------------------------
+class Dealership(SQLModel, table=True):
+    __tablename__ = "dealership"
+    __table_args__ = (
+        CheckConstraint(f"dealership_type IN {sql_in(DEALERSHIP_TYPES)}", name="dealership_type"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dealership_number: str = Field(max_length=20, unique=True)
+    dealership_name: str = Field(max_length=120)
+    location: str | None = Field(default=None, max_length=120)
+    dealership_type: str = Field(default="sales_and_prep", max_length=20)
+    brand: str | None = Field(default=None, max_length=60)
+    does_own_prep: bool = Field(default=False)
+    active: bool = Field(default=True)
+    parent_dealership_id: int | None = Field(default=None, foreign_key="dealership.id", index=True)
+    prep_center_id: int | None = Field(default=None, foreign_key="dealership.id", index=True)
+    brand_colors: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    logo: str | None = Field(default=None, max_length=500)
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
+# users (stands in for directus_users)
+# ------------------------------------------------------------------------------------------------
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"role IN {sql_in(ROLES)}", name="role"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    login: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=120)
+    email: str | None = Field(default=None, max_length=254)
+    role: str = Field(max_length=20)
+    dealership_id: int | None = Field(default=None, foreign_key="dealership.id", index=True)
+    active: bool = Field(default=True)
+    pin_hash: str | None = Field(default=None, max_length=200)
+    badge_hash: str | None = Field(default=None, max_length=200, unique=True)
+    failed_pin_attempts: int = Field(default=0)
+    locked_until: datetime | None = _ts()
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
+# Collection 1: cars
+# ------------------------------------------------------------------------------------------------
+class Car(SQLModel, table=True):
+    __tablename__ = "cars"
+    __table_args__ = (
+        CheckConstraint(f"status IN {sql_in(CAR_STATUSES)}", name="status"),
+        CheckConstraint(f"car_type IS NULL OR car_type IN {sql_in(CAR_TYPES)}", name="car_type"),
+        # One car per VIN while it is being worked on; delivered and archived cars keep theirs.
+        Index(
+            "uq_cars_vin_active",
+            "vin",
+            unique=True,
+            sqlite_where=text(f"vin IS NOT NULL AND status NOT IN {sql_in(CAR_INACTIVE_STATUSES)}"),
+            postgresql_where=text(
+                f"vin IS NOT NULL AND status NOT IN {sql_in(CAR_INACTIVE_STATUSES)}"
+            ),
+        ),
+        Index("ix_cars_dealership_id_status", "dealership_id", "status"),
+        Index("ix_cars_prep_center_id_status", "prep_center_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # vehicle identity
+    vin: str | None = Field(default=None, max_length=17)
+    license_plate: str | None = Field(default=None, max_length=20, index=True)
+    brand: str | None = Field(default=None, max_length=60)
+    model: str | None = Field(default=None, max_length=80)
+    model_year: int | None = None
+    color: str | None = Field(default=None, max_length=40)
+    order_number: str | None = Field(default=None, max_length=40, index=True)
+    # customer
+    customer_name: str | None = Field(default=None, max_length=120, index=True)
+    customer_phone: str | None = Field(default=None, max_length=40)
+    customer_email: str | None = Field(default=None, max_length=254)
+    # ownership
+    dealership_id: int = Field(foreign_key="dealership.id")
+    seller_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
+    car_type: str | None = Field(default="new", max_length=20)
+    status: str = Field(default="draft", max_length=30, index=True)
+    accessories: list[str] | None = Field(default=None, sa_type=JSON)
+    seller_notes: str | None = None
+    # scheduling
+    prep_center_id: int | None = Field(default=None, foreign_key="dealership.id")
+    scheduled_technical_date: date | None = None
+    scheduled_technical_time: time | None = None
+    scheduled_cosmetic_date: date | None = None
+    scheduled_cosmetic_time: time | None = None
+    estimated_technical_hours: float | None = None
+    estimated_cosmetic_hours: float | None = None
+    assigned_mechanic_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
+    assigned_detailer_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
+    # parts
+    parts_ordered_seller_at: datetime | None = _ts()
+    parts_arrived_seller_at: datetime | None = _ts()
+    parts_ordered_prep_at: datetime | None = _ts()
+    parts_arrived_prep_at: datetime | None = _ts()
+    parts_notes: str | None = None
+    # inspection
+    arrived_prep_center_at: datetime | None = _ts()
+    inspection_completed_at: datetime | None = _ts()
+    inspection_approved: bool | None = None
+    inspection_notes: str | None = None
+    # work
+    technical_started_at: datetime | None = _ts()
+    technical_completed_at: datetime | None = _ts()
+    cosmetic_started_at: datetime | None = _ts()
+    cosmetic_completed_at: datetime | None = _ts()
+    technical_notes: str | None = None
+    cosmetic_notes: str | None = None
+    # delivery
+    registered_at: datetime | None = _ts()
+    ready_for_delivery_at: datetime | None = _ts()
+    delivered_to_dealership_at: datetime | None = _ts()
+    sold_at: datetime | None = _ts()
+    delivered_to_customer_at: datetime | None = _ts()
+    archived_at: datetime | None = _ts()
+    # improvement 6: SLA target
+    expected_delivery_date: date | None = None
+    # prepfloor: the workflow's own bookkeeping
+    in_transit_at: datetime | None = _ts()
+    status_changed_at: datetime | None = _ts(index=True)
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
+# Collection 3: notifications
+# ------------------------------------------------------------------------------------------------
+class Notification(SQLModel, table=True):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(f"priority IN {sql_in(PRIORITIES)}", name="priority"),
+        Index("ix_notifications_user_id_read_created_at", "user_id", "read", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    car_id: int | None = Field(default=None, foreign_key="cars.id", index=True)
+    type: str = Field(max_length=30)
+    message: str
+    read: bool = Field(default=False)
+    priority: str = Field(default="medium", max_length=10)
+    created_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
+# Collection 4: resource_types
+# ------------------------------------------------------------------------------------------------
+class ResourceType(SQLModel, table=True):
+    __tablename__ = "resource_types"
+    __table_args__ = (
+        CheckConstraint(
+            f"prep_stage IS NULL OR prep_stage IN {sql_in(PREP_STAGES)}", name="prep_stage"
+        ),
+        CheckConstraint("default_duration_hours >= 0", name="default_duration_hours"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    name: str = Field(max_length=80)
+    description: str | None = None
+    icon: str | None = Field(default=None, max_length=40)
+    color: str | None = Field(default=None, max_length=20)
+    active: bool = Field(default=True)
+    is_productive: bool = Field(default=True)
+    bookable: bool = Field(default=True)
+    requires_assignment: bool = Field(default=False)
+    default_duration_hours: float = Field(default=1.0)
+    # prepfloor: which of the car's schedule fields this work drives (technical / cosmetic / none)
+    prep_stage: str | None = Field(default=None, max_length=20)
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
+# Collection 5: resource_bookings
+# ------------------------------------------------------------------------------------------------
+class ResourceBooking(SQLModel, table=True):
+    __tablename__ = "resource_bookings"
+    __table_args__ = (
+        CheckConstraint(f"status IN {sql_in(BOOKING_STATUSES)}", name="status"),
+        CheckConstraint("estimated_hours > 0", name="estimated_hours"),
+        CheckConstraint("actual_hours IS NULL OR actual_hours >= 0", name="actual_hours"),
+        Index("ix_resource_bookings_provider_date", "provider_dealership_id", "date"),
+        Index("ix_resource_bookings_consumer_date", "consumer_dealership_id", "date"),
+        Index("ix_resource_bookings_user_id_date", "user_id", "date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    car_id: int | None = Field(default=None, foreign_key="cars.id", index=True)
+    resource_type_id: int = Field(foreign_key="resource_types.id", index=True)
+    date: date
+    start_time: time | None = None
+    estimated_hours: float
+    provider_dealership_id: int = Field(foreign_key="dealership.id")
+    consumer_dealership_id: int = Field(foreign_key="dealership.id")
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    status: str = Field(default="scheduled", max_length=20)
+    actual_hours: float | None = None
+    completed_at: datetime | None = _ts()
+    notes: str | None = None
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
+# Collection 6: resource_capacities
+# ------------------------------------------------------------------------------------------------
+class ResourceCapacity(SQLModel, table=True):
+    __tablename__ = "resource_capacities"
+    __table_args__ = (
+        CheckConstraint("allocated_hours >= 0", name="allocated_hours"),
+        CheckConstraint("used_hours >= 0", name="used_hours"),
+        # One row per dealership, resource type, day and person; user_id NULL is the team row.
+        Index(
+            "uq_resource_capacities_team",
+            "dealership_id",
+            "resource_type_id",
+            "date",
+            unique=True,
+            sqlite_where=text("user_id IS NULL"),
+            postgresql_where=text("user_id IS NULL"),
+        ),
+        Index(
+            "uq_resource_capacities_person",
+            "dealership_id",
+            "resource_type_id",
+            "date",
+            "user_id",
+            unique=True,
+            sqlite_where=text("user_id IS NOT NULL"),
+            postgresql_where=text("user_id IS NOT NULL"),
+        ),
+        Index("ix_resource_capacities_user_id_date", "user_id", "date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dealership_id: int = Field(foreign_key="dealership.id")
+    resource_type_id: int = Field(foreign_key="resource_types.id")
+    date: date
+    allocated_hours: float = Field(default=0.0)
+    used_hours: float = Field(default=0.0)
+    # Calculated by the database: allocated - used.
+    available_hours: float | None = Field(
+        default=None,
+        sa_column=Column(Float, Computed("allocated_hours - used_hours", persisted=True)),
+    )
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    # improvement 5: the weekly pattern that produced this row, e.g.
+    # {"type": "weekly", "days": ["monday", "tuesday"], "hours": 8}
+    recurrence_pattern: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
+# Collection 7: resource_sharing
+# ------------------------------------------------------------------------------------------------
+class ResourceSharing(SQLModel, table=True):
+    __tablename__ = "resource_sharing"
+    __table_args__ = (
+        UniqueConstraint("provider_dealership_id", "consumer_dealership_id", "resource_type_id"),
+        CheckConstraint("priority BETWEEN 0 AND 100", name="priority"),
+        CheckConstraint("max_hours_per_week >= 0", name="max_hours_per_week"),
+        CheckConstraint("provider_dealership_id <> consumer_dealership_id", name="distinct"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_dealership_id: int = Field(foreign_key="dealership.id")
+    consumer_dealership_id: int = Field(foreign_key="dealership.id", index=True)
+    resource_type_id: int = Field(foreign_key="resource_types.id")
+    enabled: bool = Field(default=True)
+    max_hours_per_week: float = Field(default=0.0)
+    priority: int = Field(default=50)
+    notes: str | None = None
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
+# Improvement 1: parts_orders
+# ------------------------------------------------------------------------------------------------
+class PartsOrder(SQLModel, table=True):
+    __tablename__ = "parts_orders"
+    __table_args__ = (
+        CheckConstraint(f"status IN {sql_in(PARTS_STATUSES)}", name="status"),
+        CheckConstraint(f"ordered_by IN {sql_in(PARTS_ORDERED_BY)}", name="ordered_by"),
+        CheckConstraint("quantity > 0", name="quantity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    car_id: int = Field(foreign_key="cars.id", index=True)
+    part_name: str = Field(max_length=120)
+    part_number: str | None = Field(default=None, max_length=60)
+    quantity: int = Field(default=1)
+    supplier: str | None = Field(default=None, max_length=120)
+    status: str = Field(default="ordered", max_length=20)
+    ordered_by: str = Field(default="prep_center", max_length=20)
+    notes: str | None = None
+    ordered_at: datetime | None = _ts()
+    arrived_at: datetime | None = _ts()
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
+# Improvement 2: timebank_entries (a running clock has started_at and no ended_at)
+# ------------------------------------------------------------------------------------------------
+class TimebankEntry(SQLModel, table=True):
+    __tablename__ = "timebank_entries"
+    __table_args__ = (
+        CheckConstraint("hours IS NULL OR hours >= 0", name="hours"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="order"),
+        # One running timer per person.
+        Index(
+            "uq_timebank_entries_running",
+            "user_id",
+            unique=True,
+            sqlite_where=text("started_at IS NOT NULL AND ended_at IS NULL"),
+            postgresql_where=text("started_at IS NOT NULL AND ended_at IS NULL"),
+        ),
+        Index("ix_timebank_entries_user_id_date", "user_id", "date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    date: date
+    resource_type_id: int = Field(foreign_key="resource_types.id")
+    hours: float | None = None
+    booking_id: int | None = Field(default=None, foreign_key="resource_bookings.id", index=True)
+    started_at: datetime | None = _ts()
+    ended_at: datetime | None = _ts()
+    notes: str | None = None
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
+# Improvement 3: inspection_checklist_items
+# ------------------------------------------------------------------------------------------------
+class InspectionChecklistItem(SQLModel, table=True):
+    __tablename__ = "inspection_checklist_items"
+    __table_args__ = (CheckConstraint(f"status IN {sql_in(CHECKLIST_STATUSES)}", name="status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    car_id: int = Field(foreign_key="cars.id", index=True)
+    item_name: str = Field(max_length=120)
+    status: str = Field(default="ok", max_length=20)
+    notes: str | None = None
+    checked_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    checked_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
+# Improvement 4: customer_communications
+# ------------------------------------------------------------------------------------------------
+class CustomerCommunication(SQLModel, table=True):
+    __tablename__ = "customer_communications"
+    __table_args__ = (CheckConstraint(f"type IN {sql_in(COMMUNICATION_TYPES)}", name="type"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    car_id: int = Field(foreign_key="cars.id", index=True)
+    customer_name: str | None = Field(default=None, max_length=120)
+    type: str = Field(max_length=10)
+    message: str
+    sent_at: datetime | None = _ts()
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+
+
+# ------------------------------------------------------------------------------------------------
+# Improvement 7: car_documents (the file itself is kept in the database: every site sees it)
+# ------------------------------------------------------------------------------------------------
+class CarDocument(SQLModel, table=True):
+    __tablename__ = "car_documents"
+    __table_args__ = (CheckConstraint(f"type IN {sql_in(DOCUMENT_TYPES)}", name="type"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    car_id: int = Field(foreign_key="cars.id", index=True)
+    type: str = Field(default="other", max_length=20)
+    filename: str = Field(max_length=255)
+    filesize: int = Field(default=0)
+    content: bytes | None = Field(default=None, sa_type=LargeBinary)
+    uploaded_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    uploaded_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
+# events: one row per write — the audit trail and the change feed
+# ------------------------------------------------------------------------------------------------
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_entity_entity_id", "entity", "entity_id"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    occurred_at: datetime | None = _ts()
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    entity: str = Field(max_length=40)
+    entity_id: str = Field(max_length=40)
+    action: str = Field(max_length=40)
+    changes: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    car_id: int | None = Field(default=None, foreign_key="cars.id", index=True)
+
+
+TABLES: dict[str, type[SQLModel]] = {
+    model.__tablename__: model  # type: ignore[misc]
+    for model in (
+        Dealership,
+        User,
+        Car,
+        Notification,
+        ResourceType,
+        ResourceBooking,
+        ResourceCapacity,
+        ResourceSharing,
+        PartsOrder,
+        TimebankEntry,
+        InspectionChecklistItem,
+        CustomerCommunication,
+        CarDocument,
+        Event,
+    )
+}

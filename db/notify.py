@@ -1,0 +1,126 @@
+"""Notification triggers: who hears of what, with which priority.  Written in the transaction of
+the change that causes them; a user is never notified of their own action."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlmodel import Session, select
+
+from db.access import Actor
+from db.clock import utcnow
+from db.models import Car, Dealership, Notification, User
+from db.vocab import CAR_STATUS_LABELS
+
+
+def _car_name(car: Car) -> str:
+    what = " ".join(x for x in (car.brand, car.model) if x) or "Car"
+    ident = car.license_plate or (car.vin[-6:] if car.vin else None) or f"#{car.id}"
+    order = f" (order {car.order_number})" if car.order_number else ""
+    return f"{what} {ident}{order}"
+
+
+def send(
+    session: Session,
+    actor: Actor | None,
+    recipients: Iterable[uuid.UUID | None],
+    type_: str,
+    message: str,
+    *,
+    car_id: int | None = None,
+    priority: str = "medium",
+) -> list[Notification]:
+    """One notification per recipient (duplicates and the actor left out)."""
+    sent: list[Notification] = []
+    seen: set[uuid.UUID] = set()
+    for user_id in recipients:
+        if user_id is None or user_id in seen or (actor and user_id == actor.user_id):
+            continue
+        seen.add(user_id)
+        note = Notification(
+            user_id=user_id,
+            car_id=car_id,
+            type=type_,
+            message=message,
+            priority=priority,
+            created_at=utcnow(),
+        )
+        session.add(note)
+        sent.append(note)
+    return sent
+
+
+def users_with_role(
+    session: Session, role: str, dealership_ids: Iterable[int | None]
+) -> list[uuid.UUID]:
+    ids = [d for d in dealership_ids if d is not None]
+    if not ids:
+        return []
+    rows = session.exec(
+        select(User.id).where(User.role == role, User.active, User.dealership_id.in_(ids))  # type: ignore[union-attr,attr-defined]
+    )
+    return list(rows)
+
+
+def _ancestors(session: Session, dealership_id: int) -> list[int]:
+    chain = [dealership_id]
+    seen = {dealership_id}
+    current = session.get(Dealership, dealership_id)
+    while (
+        current is not None
+        and current.parent_dealership_id
+        and current.parent_dealership_id not in seen
+    ):
+        seen.add(current.parent_dealership_id)
+        chain.append(current.parent_dealership_id)
+        current = session.get(Dealership, current.parent_dealership_id)
+    return chain
+
+
+def car_registered(session: Session, actor: Actor, car: Car) -> None:
+    """new_order: the coordinators of the car's prep center."""
+    coordinators = users_with_role(session, "coordinator", [car.prep_center_id])
+    send(
+        session,
+        actor,
+        coordinators,
+        "new_order",
+        f"New order: {_car_name(car)} registered by {actor.display_name}.",
+        car_id=car.id,
+    )
+
+
+def car_moved(session: Session, actor: Actor, car: Car, old: str, new: str) -> None:
+    """The status triggers of the seed."""
+    name = _car_name(car)
+    if new == "ready_for_delivery":
+        send(
+            session,
+            actor,
+            [car.seller_id],
+            "ready_for_delivery",
+            f"{name} is ready for delivery.",
+            car_id=car.id,
+            priority="high",
+        )
+    elif new == "delivered":
+        managers = users_with_role(session, "manager", _ancestors(session, car.dealership_id))
+        send(
+            session,
+            actor,
+            [*managers, car.seller_id],
+            "delivered",
+            f"{name} was delivered to the customer.",
+            car_id=car.id,
+        )
+    elif new != "registered":
+        send(
+            session,
+            actor,
+            [car.seller_id],
+            "status_update",
+            f"{name}: {CAR_STATUS_LABELS[old]} → {CAR_STATUS_LABELS[new]}.",
+            car_id=car.id,
+            priority="low",
+        )

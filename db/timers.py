@@ -1,0 +1,319 @@
+"""Clocking: a timer is a ``timebank_entries`` row with ``started_at`` and no ``ended_at``.
+
+One running timer per person (a partial unique index backs the rule).  Starting a job stops the
+person's other timer in the same transaction.  Completing a job sums its entries into
+``actual_hours`` and moves the car on.  A timer left running past the shift is flagged and is
+corrected only with a reason, as an event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from db import events, workflow
+from db.access import Actor
+from db.clock import local, local_today, utcnow
+from db.errors import Invalid, NotAllowed, NotFound, TimerError
+from db.models import Car, ResourceBooking, ResourceType, TimebankEntry
+
+DEFAULT_SHIFT_HOURS = 10.0
+
+
+def running(session: Session, user_id: uuid.UUID, *, lock: bool = False) -> TimebankEntry | None:
+    """The person's running timer, if any."""
+    stmt = select(TimebankEntry).where(
+        TimebankEntry.user_id == user_id,
+        TimebankEntry.started_at.is_not(None),  # type: ignore[union-attr]
+        TimebankEntry.ended_at.is_(None),  # type: ignore[union-attr]
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def _hours_between(start: datetime, end: datetime) -> float:
+    return round(max((end - start).total_seconds(), 0.0) / 3600.0, 4)
+
+
+def _close(
+    session: Session,
+    actor: Actor,
+    entry: TimebankEntry,
+    end: datetime,
+    action: str,
+    reason: str | None = None,
+) -> TimebankEntry:
+    assert entry.started_at is not None
+    if end < entry.started_at:
+        raise Invalid(
+            f"The end cannot be before the start ({local(entry.started_at):%d %b %H:%M}).",
+            "ended_at",
+        )
+    entry.ended_at = end
+    entry.hours = _hours_between(entry.started_at, end)
+    entry.updated_at = utcnow()
+    session.add(entry)
+    session.flush()
+    changes: dict[str, object] = {"ended_at": [None, end], "hours": [None, entry.hours]}
+    if reason:
+        changes["reason"] = reason
+    car_id = None
+    if entry.booking_id is not None:
+        booking = session.get(ResourceBooking, entry.booking_id)
+        car_id = booking.car_id if booking else None
+    events.record(session, actor, "timebank_entries", entry.id, action, changes, car_id=car_id)
+    return entry
+
+
+def _startable(session: Session, actor: Actor, booking: ResourceBooking) -> ResourceType:
+    rt = session.get(ResourceType, booking.resource_type_id)
+    assert rt is not None
+    if booking.user_id not in (None, actor.user_id):
+        raise NotAllowed("This job is assigned to someone else.")
+    if booking.user_id is None and rt.requires_assignment:
+        raise NotAllowed("This job needs a person assigned by a coordinator before it can start.")
+    if not actor.sees_dealership(booking.provider_dealership_id):
+        raise NotAllowed("This job is done at another dealership.")
+    if booking.status not in ("scheduled", "confirmed", "in_progress"):
+        raise TimerError(f"A job that is {booking.status.replace('_', ' ')} cannot be started.")
+    if booking.car_id is not None:
+        car = session.get(Car, booking.car_id)
+        if car is not None:
+            waiting = workflow.waiting_on_parts(car)
+            if waiting and rt.prep_stage == "technical":
+                raise TimerError(f"{waiting} Start when the parts are in.")
+    return rt
+
+
+def start(session: Session, actor: Actor, booking_id: int) -> TimebankEntry:
+    """Start the clock on a job (stopping the person's other job first)."""
+    actor.require("timer.own")
+    booking = session.exec(
+        select(ResourceBooking).where(ResourceBooking.id == booking_id).with_for_update()
+    ).first()
+    if booking is None:
+        raise NotFound(f"Job #{booking_id} does not exist.")
+    rt = _startable(session, actor, booking)
+    now = utcnow()
+    current = running(session, actor.user_id, lock=True)
+    if current is not None:
+        if current.booking_id == booking_id:
+            raise TimerError("This job's clock is already running.")
+        _close(session, actor, current, now, "stop")
+    entry = TimebankEntry(
+        user_id=actor.user_id,
+        date=local_today(),
+        resource_type_id=booking.resource_type_id,
+        booking_id=booking.id,
+        started_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(entry)
+    if booking.status != "in_progress":
+        old = booking.status
+        booking.status = "in_progress"
+        booking.updated_at = now
+        session.add(booking)
+        events.record(
+            session,
+            actor,
+            "resource_bookings",
+            booking.id,
+            "start",
+            {"status": [old, "in_progress"]},
+            car_id=booking.car_id,
+        )
+    if booking.car_id is not None and rt.prep_stage in ("technical", "cosmetic"):
+        car = session.get(Car, booking.car_id)
+        field = f"{rt.prep_stage}_started_at"
+        if car is not None and getattr(car, field) is None:
+            setattr(car, field, now)
+            car.updated_at = now
+            session.add(car)
+            events.record(
+                session, actor, "cars", car.id, "update", {field: [None, now]}, car_id=car.id
+            )
+    session.flush()
+    events.record(
+        session,
+        actor,
+        "timebank_entries",
+        entry.id,
+        "start",
+        {"booking_id": booking.id, "started_at": now},
+        car_id=booking.car_id,
+    )
+    return entry
+
+
+def stop(session: Session, actor: Actor) -> TimebankEntry:
+    """Stop the person's running clock."""
+    actor.require("timer.own")
+    current = running(session, actor.user_id, lock=True)
+    if current is None:
+        raise TimerError("No clock is running.")
+    return _close(session, actor, current, utcnow(), "stop")
+
+
+def booking_hours(session: Session, booking_id: int) -> float:
+    total = session.scalar(
+        select(func.coalesce(func.sum(TimebankEntry.hours), 0.0)).where(
+            TimebankEntry.booking_id == booking_id
+        )
+    )
+    return round(float(total or 0.0), 4)
+
+
+def complete(
+    session: Session, actor: Actor, booking_id: int, notes: str | None = None
+) -> ResourceBooking:
+    """Finish a job: stop its clock, sum the hours, stamp the car and move it on."""
+    actor.require("timer.own")
+    booking = session.exec(
+        select(ResourceBooking).where(ResourceBooking.id == booking_id).with_for_update()
+    ).first()
+    if booking is None:
+        raise NotFound(f"Job #{booking_id} does not exist.")
+    rt = _startable(session, actor, booking)
+    now = utcnow()
+    current = running(session, actor.user_id, lock=True)
+    if current is not None and current.booking_id == booking_id:
+        _close(session, actor, current, now, "stop")
+    old = booking.status
+    booking.actual_hours = booking_hours(session, booking_id)
+    booking.completed_at = now
+    booking.status = "completed"
+    if notes and notes.strip():
+        booking.notes = "\n".join(x for x in (booking.notes, notes.strip()) if x)
+    booking.updated_at = now
+    session.add(booking)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        "resource_bookings",
+        booking.id,
+        "complete",
+        {"status": [old, "completed"], "actual_hours": booking.actual_hours},
+        car_id=booking.car_id,
+    )
+    if booking.car_id is not None and rt.prep_stage in ("technical", "cosmetic"):
+        _advance_car(session, actor, booking.car_id, rt.prep_stage, notes)
+    return booking
+
+
+def _open_work(session: Session, car_id: int, stage: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ResourceBooking)
+            .join(ResourceType, ResourceType.id == ResourceBooking.resource_type_id)
+            .where(
+                ResourceBooking.car_id == car_id,
+                ResourceType.prep_stage == stage,
+                ResourceBooking.status.in_(("scheduled", "confirmed", "in_progress")),  # type: ignore[attr-defined]
+            )
+        )
+        or 0
+    )
+
+
+def _advance_car(
+    session: Session, actor: Actor, car_id: int, stage: str, notes: str | None
+) -> None:
+    car = session.get(Car, car_id)
+    if car is None or _open_work(session, car_id, stage):
+        return
+    now = utcnow()
+    notes_field = f"{stage}_notes"
+    if notes and notes.strip():
+        setattr(
+            car, notes_field, "\n".join(x for x in (getattr(car, notes_field), notes.strip()) if x)
+        )
+    if stage == "technical" and car.status == "technical_prep":
+        target = "cosmetic_prep"
+    elif (
+        stage == "cosmetic"
+        and car.status == "cosmetic_prep"
+        and not _open_work(session, car_id, "technical")
+    ):
+        target = "ready_for_delivery"
+    else:
+        field = f"{stage}_completed_at"
+        if getattr(car, field) is None:
+            setattr(car, field, now)
+            car.updated_at = now
+            session.add(car)
+            events.record(
+                session, actor, "cars", car.id, "update", {field: [None, now]}, car_id=car.id
+            )
+        return
+    if workflow.refusal(session, actor, car, target) is None:
+        workflow.apply_move(session, actor, car, target)
+
+
+def forgotten(
+    session: Session, user_id: uuid.UUID, shift_hours: float = DEFAULT_SHIFT_HOURS
+) -> TimebankEntry | None:
+    """The person's running timer if it has run longer than a shift."""
+    entry = running(session, user_id)
+    if entry is None or entry.started_at is None:
+        return None
+    if utcnow() - entry.started_at > timedelta(hours=shift_hours):
+        return entry
+    return None
+
+
+def correct(
+    session: Session, actor: Actor, entry_id: int, *, ended_at: datetime, reason: str
+) -> TimebankEntry:
+    """Set the real end of an entry (a forgotten timer, a wrong stop), with a reason.
+
+    The person may correct their own running timer; a coordinator or manager any entry in scope.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Say why the time is corrected.", "reason")
+    entry = session.exec(
+        select(TimebankEntry).where(TimebankEntry.id == entry_id).with_for_update()
+    ).first()
+    if entry is None:
+        raise NotFound(f"Time entry #{entry_id} does not exist.")
+    own_running = entry.user_id == actor.user_id and entry.ended_at is None
+    if not own_running:
+        actor.require("timer.correct")
+        booking = session.get(ResourceBooking, entry.booking_id) if entry.booking_id else None
+        if booking is not None and not actor.sees_dealership(booking.provider_dealership_id):
+            raise NotAllowed("This time entry belongs to another dealership.")
+    if ended_at > utcnow():
+        raise Invalid("The end cannot be in the future.", "ended_at")
+    if entry.ended_at is None:
+        return _close(session, actor, entry, ended_at, "correct", reason)
+    assert entry.started_at is not None
+    if ended_at < entry.started_at:
+        raise Invalid("The end cannot be before the start.", "ended_at")
+    old_end, old_hours = entry.ended_at, entry.hours
+    entry.ended_at = ended_at
+    entry.hours = _hours_between(entry.started_at, ended_at)
+    entry.updated_at = utcnow()
+    session.add(entry)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        "timebank_entries",
+        entry.id,
+        "correct",
+        {"ended_at": [old_end, ended_at], "hours": [old_hours, entry.hours], "reason": reason},
+    )
+    if entry.booking_id is not None:
+        booking = session.get(ResourceBooking, entry.booking_id)
+        if booking is not None and booking.status == "completed":
+            booking.actual_hours = booking_hours(session, booking.id)  # type: ignore[arg-type]
+            session.add(booking)
+    return entry

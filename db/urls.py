@@ -1,0 +1,77 @@
+"""Database addresses.  Light: no SQLAlchemy here, so the first screen can use it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+
+def normalize_url(value: str) -> str:
+    """Turn what a user types (a path, ``sqlite:///...``, ``postgresql://...``) into a URL.
+
+    A bare path becomes a SQLite file; ``postgres://`` and ``postgresql://`` use psycopg 3.
+    """
+    value = value.strip()
+    if "://" not in value:
+        path = Path(value).expanduser()
+        return f"sqlite:///{path.resolve()}"
+    scheme, rest = value.split("://", 1)
+    scheme = scheme.lower()
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        return f"postgresql+psycopg://{rest}"
+    if scheme in ("sqlite", "sqlite+pysqlite"):
+        return f"sqlite://{rest}"
+    raise ValueError(
+        f"prepfloor works with SQLite and PostgreSQL; {scheme!r} is not one of them "
+        "(use a file path, sqlite:///path or postgresql://user@host/dbname)."
+    )
+
+
+def dialect_of(url: str) -> str:
+    """``sqlite`` or ``postgresql``."""
+    return "postgresql" if url.startswith("postgresql") else "sqlite"
+
+
+def sqlite_path(url: str) -> str:
+    """The file of a SQLite URL (``:memory:`` for an in-memory database)."""
+    rest = url.split("://", 1)[1]
+    if rest in ("", "/", "/:memory:"):
+        return ":memory:"
+    path = rest[1:] if rest.startswith("/") else rest
+    return unquote(path.split("?", 1)[0])
+
+
+def libpq_conninfo(url: str) -> str:
+    """The URL in the form psycopg's ``connect()`` takes."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for messages and the header."""
+    if dialect_of(url) == "sqlite":
+        return sqlite_path(url)
+    parts = urlsplit(libpq_conninfo(url))
+    host = parts.hostname or "localhost"
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"postgresql://{user}{host}{port}{parts.path}"
+
+
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def configure_sqlite_connection(dbapi_connection: object) -> None:
+    """Settings every SQLite connection of prepfloor gets, ORM or not.
+
+    WAL lets readers go on while someone writes; foreign keys are enforced; a writer waits for the
+    lock instead of failing at once.  Transactions are begun by prepfloor itself (autocommit in the
+    driver) so that writes can be ``BEGIN IMMEDIATE``.
+    """
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+    if str(mode).lower() not in ("wal", "memory"):
+        cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()

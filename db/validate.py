@@ -1,0 +1,165 @@
+"""Field validation: what a form checks as you type and every rule checks again on save.
+
+Each function takes raw input and returns the clean value or raises :class:`Invalid` with a message
+that says what is wrong and what to type instead.  Light (no SQLAlchemy).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+
+from db.errors import Invalid
+
+VIN_LENGTH = 17
+# ISO 3779: digits and capital letters except I, O and Q (easily mistaken for 1 and 0).
+VIN_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]{2,}$")
+_PHONE_CHARS = re.compile(r"^\+?[0-9 ()\-./]+$")
+EARLIEST_MODEL_YEAR = 1950
+
+
+def clean_text(value: str | None) -> str | None:
+    """Trimmed text, or ``None`` for empty."""
+    if value is None:
+        return None
+    value = " ".join(str(value).split())
+    return value or None
+
+
+def normalize_vin(value: str | None) -> str:
+    """Upper case, spaces and dashes removed: what people type from a windscreen sticker."""
+    return "".join(ch for ch in (value or "").upper() if not ch.isspace() and ch != "-")
+
+
+def vin_problem(value: str | None) -> str | None:
+    """Why a VIN is not valid, or ``None`` when it is (after :func:`normalize_vin`)."""
+    vin = normalize_vin(value)
+    if not vin:
+        return "VIN is required (17 characters)."
+    bad = sorted({ch for ch in vin if ch not in VIN_ALPHABET})
+    if bad:
+        letters = ", ".join(bad)
+        hint = " (I, O and Q are never used: type 1 or 0)" if set(bad) & set("IOQ") else ""
+        return f"VIN cannot contain {letters}{hint}."
+    if len(vin) != VIN_LENGTH:
+        return f"VIN has {len(vin)} characters; it needs exactly {VIN_LENGTH}."
+    return None
+
+
+def vin(value: str | None, field: str = "vin") -> str:
+    problem = vin_problem(value)
+    if problem:
+        raise Invalid(problem, field)
+    return normalize_vin(value)
+
+
+def license_plate(value: str | None, field: str = "license_plate") -> str | None:
+    plate = clean_text(value)
+    if plate is None:
+        return None
+    plate = plate.upper()
+    if not re.fullmatch(r"[A-Z0-9ÆØÅÄÖÜ \-]{2,12}", plate):
+        raise Invalid("Plate: 2-12 letters, digits, spaces or dashes.", field)
+    return plate
+
+
+def model_year(
+    value: int | str | None, field: str = "model_year", *, today: date | None = None
+) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        year = int(str(value).strip())
+    except ValueError:
+        raise Invalid("Model year must be a year, e.g. 2026.", field) from None
+    latest = (today or date.today()).year + 2
+    if not EARLIEST_MODEL_YEAR <= year <= latest:
+        raise Invalid(f"Model year must be between {EARLIEST_MODEL_YEAR} and {latest}.", field)
+    return year
+
+
+def email(value: str | None, field: str = "customer_email") -> str | None:
+    text = clean_text(value)
+    if text is None:
+        return None
+    if not _EMAIL.match(text):
+        raise Invalid(
+            "Email looks wrong: it needs a name, @ and a domain (kari@example.no).", field
+        )
+    return text.lower()
+
+
+def phone(value: str | None, field: str = "customer_phone") -> str | None:
+    text = clean_text(value)
+    if text is None:
+        return None
+    digits = sum(ch.isdigit() for ch in text)
+    if not _PHONE_CHARS.match(text) or not 5 <= digits <= 15:
+        raise Invalid("Phone: 5-15 digits, may start with + (e.g. +47 912 34 567).", field)
+    return text
+
+
+def hours(
+    value: float | int | str | None,
+    field: str = "hours",
+    *,
+    allow_zero: bool = False,
+    maximum: float = 24.0,
+) -> float:
+    """Hours in steps of a quarter hour, so sums stay exact."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise Invalid("Hours are required.", field)
+    try:
+        number = float(str(value).replace(",", ".").strip())
+    except ValueError:
+        raise Invalid("Hours must be a number, e.g. 2 or 1.5.", field) from None
+    if number != number or number < 0:  # NaN or negative
+        raise Invalid("Hours cannot be negative.", field)
+    if number == 0 and not allow_zero:
+        raise Invalid("Hours must be more than 0.", field)
+    if number > maximum:
+        raise Invalid(f"Hours cannot be more than {maximum:g}.", field)
+    if round(number * 4) != number * 4:
+        raise Invalid("Hours go in quarter hours: 0.25, 0.5, 0.75, 1, ...", field)
+    return number
+
+
+def parse_date(value: str | date | None, field: str = "date") -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise Invalid("Date: type it as 2026-11-30 (or 30.11.2026).", field)
+
+
+def parse_time(value: str | time | None, field: str = "start_time") -> time | None:
+    if value is None or isinstance(value, time):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    for fmt in ("%H:%M", "%H.%M", "%H%M", "%H"):
+        try:
+            return datetime.strptime(text, fmt).time()
+        except ValueError:
+            continue
+    raise Invalid("Time: type it as 08:30.", field)
+
+
+def required(value: object, label: str, field: str) -> None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise Invalid(f"{label} is required.", field)
+
+
+def pin(value: str, field: str = "pin") -> str:
+    text = (value or "").strip()
+    if not text.isdigit() or not 4 <= len(text) <= 8:
+        raise Invalid("A PIN is 4 to 8 digits.", field)
+    return text

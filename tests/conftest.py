@@ -1,0 +1,144 @@
+"""Fixtures: one database per test, on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``PREPFLOOR_TEST_PG_URL`` (a maintenance database on a server the tests may
+create databases on; ``.ci/run`` sets it) or from a throwaway cluster started here.  When neither is
+possible the PostgreSQL tests are skipped — unless ``PREPFLOOR_REQUIRE_PG=1``, which makes that an
+error (CI must not pass by skipping them).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from pgcluster import Cluster, start_cluster
+
+from db import clock
+
+ENGINES = ("sqlite", "postgresql")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The URL of a maintenance database on a PostgreSQL server for this test run."""
+    url = os.environ.get("PREPFLOOR_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    cluster: Cluster | None = None
+    try:
+        cluster = start_cluster()
+    except Exception as error:  # no server binaries, no postgres user...
+        if os.environ.get("PREPFLOOR_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL is required but could not be started: {error}")
+        pytest.skip(f"PostgreSQL not available: {error}")
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+def _admin_exec(server_url: str, *statements: str) -> None:
+    import psycopg
+
+    from db.urls import libpq_conninfo, normalize_url
+
+    with psycopg.connect(libpq_conninfo(normalize_url(server_url)), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _with_database(server_url: str, name: str) -> str:
+    base, _, _ = server_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: str) -> str:
+    """A migrated template database (one per xdist worker)."""
+    from db.migrate import upgrade
+
+    name = f"prepfloor_tmpl_{_worker()}"
+    _admin_exec(pg_server, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
+    upgrade(_with_database(pg_server, name))
+    return name
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies."""
+    from db.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def new_database(request: pytest.FixtureRequest, engine: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database URL for one test."""
+    if engine == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "prepfloor.db"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    server = request.getfixturevalue("pg_server")
+    template = request.getfixturevalue("pg_template")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    _admin_exec(server, f"CREATE DATABASE {name} TEMPLATE {template}")
+    try:
+        yield _with_database(server, name)
+    finally:
+        _admin_exec(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=ENGINES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database on each engine (the test runs twice)."""
+    yield from new_database(request, request.param, tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh SQLite database only (screens and CLI tests)."""
+    yield from new_database(request, "sqlite", tmp_path)
+
+
+@pytest.fixture
+def store(db_url: str):  # type: ignore[no-untyped-def]
+    from db.store import Store
+
+    s = Store(db_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def db(store):  # type: ignore[no-untyped-def]
+    return store.db
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze_clock() -> Iterator[None]:
+    yield
+    clock.freeze(None)
+
+
+@pytest.fixture
+def world(db):  # type: ignore[no-untyped-def]
+    """The small fixed world of ``tests/world.py`` on a fresh database."""
+    from world import build_world
+
+    return build_world(db)
