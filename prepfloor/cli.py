@@ -1,0 +1,352 @@
+"""The ``prepfloor`` command.
+
+``prepfloor`` alone opens the TUI; the subcommands are for the people who run the shop server.
+Heavy imports (the ORM, Alembic) happen inside the commands that need them, so that opening the
+TUI stays fast.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from prepfloor.config import ConfigError, Settings, apply_timezone, load_settings, locations
+
+app = typer.Typer(
+    name="prepfloor",
+    help="Prep center work for a car-dealership group: orders, capacity, bookings, clocking.",
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
+users_app = typer.Typer(help="Users: add, list, set a PIN or badge.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="Database: a file path, sqlite:///path or postgresql://user@host/db."
+    ),
+]
+UserOption = Annotated[
+    str | None, typer.Option("--user", "-u", help="Preselect this user on the sign-in screen.")
+]
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"prepfloor: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings_for(db: str | None) -> Settings:
+    try:
+        settings = load_settings(db)
+    except ConfigError as error:
+        fail(f"config: {error}")
+        raise  # unreachable
+    apply_timezone(settings)
+    return settings
+
+
+def open_store(settings: Settings):  # type: ignore[no-untyped-def]
+    """A store on the configured database, migrated if it is new."""
+    from db.errors import PrepfloorError
+    from db.store import Store
+
+    try:
+        store = Store(settings.database)
+        store.ensure_schema()
+    except PrepfloorError as error:
+        fail(str(error))
+    except Exception as error:  # cannot connect, cannot create the file...
+        fail(f"cannot open the database {settings.database} ({settings.database_source}): {error}")
+    return store
+
+
+def cli_actor(store, login: str | None):  # type: ignore[no-untyped-def]
+    """The user a command acts as: --as, else the OS login name."""
+    name = login or getpass.getuser()
+    actor = store.fast.actor(name)
+    if actor is None:
+        fail(
+            f"{name!r} is not an active prepfloor user; pass --as LOGIN "
+            "(see `prepfloor users list`)."
+        )
+    return actor
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    ctx: typer.Context,
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Open prepfloor for the signed-in user (or the sign-in screen)."""
+    ctx.obj = {"db": db}
+    if ctx.invoked_subcommand is None:
+        settings = settings_for(db)
+        store = open_store(settings)
+        from prepfloor.launch import run_tui
+
+        raise typer.Exit(run_tui(store, settings, preselect=user))
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Throw the demo data away and start over.")
+    ] = False,
+    user: UserOption = None,
+    no_tui: Annotated[
+        bool, typer.Option("--no-tui", help="Only create the demo database.")
+    ] = False,
+) -> None:
+    """Open prepfloor on a demo database in your data folder (created on first use)."""
+    path = locations().demo_database
+    db_flag = (ctx.obj or {}).get("db")
+    url = db_flag or str(path)
+    settings = settings_for(url)
+    from prepfloor.demo import ensure_demo
+
+    created = ensure_demo(settings.database, reset=reset)
+    if created:
+        typer.echo(f"Demo database ready: {settings.database}", err=True)
+    if no_tui:
+        return
+    store = open_store(settings)
+    from prepfloor.launch import run_tui
+
+    raise typer.Exit(run_tui(store, settings, preselect=user))
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, db: DbOption = None) -> None:
+    """Apply the schema migrations this prepfloor brings (never loses rows)."""
+    settings = settings_for(db or (ctx.obj or {}).get("db"))
+    from db.fast import FastReader
+    from db.migrate import upgrade
+    from db.schema import HEAD
+
+    before = FastReader(settings.database).schema_revision()
+    try:
+        upgrade(settings.database)
+    except Exception as error:
+        fail(f"upgrade failed, nothing was changed: {error}")
+    typer.echo(f"{settings.database}: schema {before or 'none'} → {HEAD}")
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context, db: DbOption = None) -> None:
+    """List users with role, dealership and whether they have a PIN."""
+    store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("login", "name", "role", "dealership", "PIN")
+    for row in store.fast.sign_in_list():
+        table.add_row(
+            row.login,
+            row.display_name,
+            row.role,
+            row.dealership_name or "—",
+            "yes" if row.has_pin else "",
+        )
+    Console().print(table)
+
+
+@users_app.command("add")
+def users_add(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="Login name (the OS login name for SSH users).")],
+    name: Annotated[str, typer.Option("--name", help="Full name, as colleagues know it.")],
+    role: Annotated[
+        str,
+        typer.Option("--role", help="seller, coordinator, mechanic, detailer, manager or admin."),
+    ],
+    dealership: Annotated[
+        str | None, typer.Option("--dealership", help="Dealership number, e.g. 499.")
+    ] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    pin: Annotated[
+        bool, typer.Option("--pin", help="Ask for a PIN (for shared workshop terminals).")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Add a user."""
+    store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
+    from db import users
+    from db.errors import PrepfloorError
+
+    dealership_id = None
+    if dealership:
+        found = store.fast.rows(
+            "SELECT id FROM dealership WHERE dealership_number = :n", {"n": dealership}
+        )
+        if not found:
+            fail(f"there is no dealership number {dealership}")
+        dealership_id = int(found[0][0])
+    secret = _ask_pin() if pin else None
+    try:
+        user = store.run(
+            users.create_user,
+            None,
+            login=login,
+            display_name=name,
+            role=role,
+            dealership_id=dealership_id,
+            email=email,
+            pin=secret,
+        )
+    except PrepfloorError as error:
+        fail(str(error))
+    typer.echo(f"Added {user.login} ({user.role}).")
+
+
+def _ask_pin() -> str:
+    first = typer.prompt("PIN (4-8 digits)", hide_input=True)
+    second = typer.prompt("Same PIN again", hide_input=True)
+    if first != second:
+        fail("the two PINs differ; nothing was changed")
+    return first
+
+
+@users_app.command("set-pin")
+def users_set_pin(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="The user's login.")],
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the PIN instead.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Set (or clear) a user's PIN; also lifts a lock-out after wrong PINs."""
+    store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
+    from db import users
+    from db.errors import PrepfloorError
+
+    target = store.fast.actor(login)
+    if target is None:
+        fail(f"no active user {login!r}")
+    secret = None if clear else _ask_pin()
+    try:
+        store.run(users.set_pin, None, target.user_id, secret)
+    except PrepfloorError as error:
+        fail(str(error))
+    typer.echo(f"PIN {'cleared' if clear else 'set'} for {login}.")
+
+
+@users_app.command("set-badge")
+def users_set_badge(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="The user's login.")],
+    badge: Annotated[
+        str | None, typer.Argument(help="The badge number (omit with --clear).")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear")] = False,
+    db: DbOption = None,
+) -> None:
+    """Register the badge a reader types at the workshop terminal."""
+    store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
+    from db import users
+
+    target = store.fast.actor(login)
+    if target is None:
+        fail(f"no active user {login!r}")
+    if not clear and not badge:
+        fail("give the badge number, or --clear")
+    store.run(users.set_badge, None, target.user_id, None if clear else badge)
+    typer.echo(f"Badge {'cleared' if clear else 'set'} for {login}.")
+
+
+@app.command()
+def doctor(ctx: typer.Context, db: DbOption = None) -> None:
+    """Check every invariant on the live database; exit 1 if anything is wrong."""
+    settings = settings_for(db or (ctx.obj or {}).get("db"))
+    store = open_store(settings)
+    from db.doctor import run_checks
+
+    findings = store.query(run_checks)
+    errors = [f for f in findings if f.level == "error"]
+    for finding in findings:
+        typer.echo(f"{finding.level.upper():8} {finding.check:12} {finding.message}")
+    typer.echo(
+        f"{settings.database}: {len(errors)} error(s), {len(findings) - len(errors)} warning(s)."
+    )
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    table: Annotated[str, typer.Argument(help="The table, e.g. cars, resource_bookings.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or json.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: standard output).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write a table as CSV or JSON, for a spreadsheet or another system."""
+    store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
+    from db.transfer import export_table
+
+    from db.errors import PrepfloorError
+
+    try:
+        if output is None:
+            count = store.query(export_table, table, fmt, sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as handle:
+                count = store.query(export_table, table, fmt, handle)
+    except PrepfloorError as error:
+        fail(str(error))
+    if output is not None:
+        typer.echo(f"{count} rows of {table} written to {output}.", err=True)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="cars or capacities.")],
+    path: Annotated[
+        Path, typer.Argument(help="The CSV file.", exists=True, dir_okay=False, readable=True)
+    ],
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="Import as this user (default: your login).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Import cars or capacities from CSV: all rows or none; bad rows are listed with reasons."""
+    store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
+    actor = cli_actor(store, as_user)
+    from db.transfer import ImportRejected, import_csv
+    from rich.progress import Progress
+
+    from db.errors import PrepfloorError
+
+    try:
+        with Progress(transient=True) as progress:
+            task = progress.add_task(f"Importing {kind}", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            count = import_csv(store.db, actor, kind, path, progress=advance)
+    except ImportRejected as rejected:
+        for row_number, reason in rejected.problems:
+            typer.echo(f"row {row_number}: {reason}", err=True)
+        fail(f"nothing imported: {len(rejected.problems)} bad row(s) in {path}")
+    except PrepfloorError as error:
+        fail(str(error))
+    typer.echo(f"Imported {count} {kind} from {path}.")
+
+
+def main() -> None:
+    """Entry point of the ``prepfloor`` command."""
+    app()

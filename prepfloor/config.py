@@ -1,0 +1,121 @@
+"""Settings in layers.
+
+Database: ``--db`` flag > ``PREPFLOOR_DATABASE_URL`` > user config file > site config file > the
+default SQLite file in the user data folder.  The site config (``/etc/xdg/prepfloor/config.toml`` on
+Linux) is how a shop server gives every SSH user the same database file.
+
+Config files are TOML::
+
+    database = "/srv/prepfloor/prepfloor.db"   # or postgresql://prepfloor@dbhost/prepfloor
+    timezone = "Europe/Oslo"                   # local dates and times (default: the machine's)
+    shift_hours = 10                           # a timer running longer is flagged as forgotten
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP = "prepfloor"
+ENV_URL = "PREPFLOOR_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class Locations:
+    user_config: Path
+    site_config: Path
+    data_dir: Path
+
+    @property
+    def default_database(self) -> Path:
+        return self.data_dir / "prepfloor.db"
+
+    @property
+    def demo_database(self) -> Path:
+        return self.data_dir / "demo.db"
+
+
+def locations() -> Locations:
+    """Where prepfloor looks for its files (the one function tests replace)."""
+    return Locations(
+        user_config=Path(platformdirs.user_config_dir(APP)) / "config.toml",
+        site_config=Path(platformdirs.site_config_dir(APP)) / "config.toml",
+        data_dir=Path(platformdirs.user_data_dir(APP)),
+    )
+
+
+class ConfigError(Exception):
+    """A config file that cannot be read; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: str
+    database_source: str  # where the database setting came from, for `prepfloor doctor` and help
+    timezone: str | None = None
+    shift_hours: float = 10.0
+    files: tuple[Path, ...] = field(default_factory=tuple)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: {error}") from error
+
+
+def load_settings(db_flag: str | None = None, where: Locations | None = None) -> Settings:
+    """Resolve the settings (see the module's docstring for the order)."""
+    where = where or locations()
+    site = _read(where.site_config)
+    user = _read(where.user_config)
+    merged = {**site, **user}
+    files = tuple(p for p in (where.site_config, where.user_config) if p.is_file())
+    if db_flag:
+        database, source = db_flag, "--db"
+    elif os.environ.get(ENV_URL):
+        database, source = os.environ[ENV_URL], ENV_URL
+    elif "database" in user:
+        database, source = str(user["database"]), str(where.user_config)
+    elif "database" in site:
+        database, source = str(site["database"]), str(where.site_config)
+    else:
+        database, source = str(where.default_database), "default"
+    timezone = merged.get("timezone")
+    shift = merged.get("shift_hours", 10)
+    try:
+        shift_hours = float(shift)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"shift_hours must be a number of hours, not {shift!r}") from error
+    if timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(str(timezone))
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ConfigError(f"timezone {timezone!r} is not a known time zone") from error
+    return Settings(
+        database=database,
+        database_source=source,
+        timezone=str(timezone) if timezone else None,
+        shift_hours=shift_hours,
+        files=files,
+    )
+
+
+def apply_timezone(settings: Settings) -> None:
+    """Tell the rules which zone local dates are in."""
+    from db import clock
+
+    if settings.timezone:
+        from zoneinfo import ZoneInfo
+
+        clock.set_zone(ZoneInfo(settings.timezone))
