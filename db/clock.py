@@ -75,7 +75,7 @@ def format_duration(seconds: float) -> str:
     if minutes < 60:
         return f"{minutes}m"
     hours, minutes = divmod(minutes, 60)
-    if hours < 48:
+    if hours < 24:
         return f"{hours}h {minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{days}d {hours}h"

@@ -84,12 +84,10 @@ class Database:
     # -- reading ---------------------------------------------------------------------------------
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reading.  It is rolled back at the end: reads never write."""
+        """A session for reading.  Closed at the end (never committed); the objects it loaded stay
+        readable afterwards, detached."""
         with Session(self.engine, expire_on_commit=False, autoflush=False) as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call ``fn(session, *args, **kwargs)`` in a read session and return its result."""

@@ -46,6 +46,7 @@ class CarDetail:
     events: list[EventLine] = field(default_factory=list)
     bookings: list[BookingLine] = field(default_factory=list)
     next_statuses: list[str] = field(default_factory=list)
+    blocked: list[tuple[str, str]] = field(default_factory=list)  # (status, why not now)
 
 
 def _fmt(value: Any) -> str:
@@ -134,8 +135,13 @@ def car_detail(
         seller=person(car.seller_id),
         mechanic=person(car.assigned_mechanic_id),
         detailer=person(car.assigned_detailer_id),
-        next_statuses=workflow.allowed_targets(session, actor, car),
     )
+    for move in workflow.moves_from(car.status):
+        why = workflow.refusal(session, actor, car, move.target)
+        if why is None:
+            detail.next_statuses.append(move.target)
+        else:
+            detail.blocked.append((move.target, str(why)))
     names = dict(session.exec(select(User.id, User.display_name)).all())
     rows = session.exec(
         select(Event).where(Event.car_id == car_id).order_by(Event.id.desc()).limit(history_limit)  # type: ignore[union-attr]

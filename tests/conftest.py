@@ -142,3 +142,21 @@ def world(db):  # type: ignore[no-untyped-def]
     from world import build_world
 
     return build_world(db)
+
+
+@pytest.fixture
+def ui_store(sqlite_url: str):  # type: ignore[no-untyped-def]
+    """A store on a fresh SQLite database, for screen tests."""
+    from db.store import Store
+
+    s = Store(sqlite_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def ui_world(ui_store):  # type: ignore[no-untyped-def]
+    """The fixed world on the screen tests' SQLite database."""
+    from world import build_world
+
+    return build_world(ui_store.db)

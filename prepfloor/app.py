@@ -1,0 +1,227 @@
+"""The Textual application: sign-in, one mode per role, the change feed, help and the palette."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
+
+from db.access import Actor
+from db.store import Store
+from prepfloor.config import Settings
+from screens.commands import CarFinder, GoTo
+from screens.context import SessionContext
+from screens.help import HelpScreen
+from screens.login import LoginScreen
+from screens.messages import DataChanged, SignedIn
+from screens.modes import BY_NAME, MODES, ModeInfo, modes_for
+from screens.theme import DEFAULT_THEME, brand_theme
+
+POLL_SECONDS = 1.0
+
+
+class PrepfloorApp(App[int]):
+    TITLE = "prepfloor"
+    COMMANDS = App.COMMANDS | {CarFinder, GoTo}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        *[Binding(m.key, f"mode('{m.name}')", m.title) for m in MODES],
+        Binding("f9", "sign_out", "Sign out"),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings | None = None,
+        *,
+        actor: Actor | None = None,
+        preselect: str | None = None,
+        sign_in_message: str = "",
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.settings = settings
+        self.session_ctx: SessionContext | None = None
+        self._first_actor = actor
+        self._preselect = preselect
+        self._sign_in_message = sign_in_message
+        self._last_event_id: int | None = None
+        self._polling = False
+
+    # -- start and sign-in -----------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.add_mode(
+            "signin", lambda: LoginScreen(self.store, self._preselect, self._sign_in_message)
+        )
+        if self._first_actor is not None:
+            self.start_session(self._first_actor)
+        else:
+            self.switch_mode("signin")
+        self.set_interval(POLL_SECONDS, self.poll_changes)
+
+    def on_signed_in(self, message: SignedIn) -> None:
+        self.start_session(message.actor)  # type: ignore[arg-type]
+
+    def start_session(self, actor: Actor) -> None:
+        """Open the modes of ``actor``'s role, on the car list."""
+        shift = self.settings.shift_hours if self.settings else 10.0
+        self.session_ctx = SessionContext(
+            store=self.store,
+            actor=actor,
+            dealership=self.store.fast.dealership_name(actor.dealership_id),
+            shift_hours=shift,
+        )
+        self._apply_brand(actor)
+        self._last_event_id = self.store.fast.latest_event_id()  # the feed counts from here
+        for mode in modes_for(actor.role):
+            self.add_mode(mode.name, self._mode_factory(mode))
+        self.switch_mode("cars")
+        self.warm()
+
+    def _mode_factory(self, mode: ModeInfo):  # type: ignore[no-untyped-def]
+        ctx = self.session_ctx
+        assert ctx is not None
+        if mode.name == "cars":
+            from screens.cars import CarListScreen
+
+            return lambda: CarListScreen(ctx)
+        from screens.overview import OverviewScreen
+
+        return lambda: OverviewScreen(ctx, mode)
+
+    def _apply_brand(self, actor: Actor) -> None:
+        colors = self.store.fast.brand_colors(actor.dealership_id)
+        theme = brand_theme(f"dealership-{actor.dealership_id}", colors)
+        if theme is None:
+            self.theme = DEFAULT_THEME
+            return
+        self.register_theme(theme)
+        self.theme = theme.name
+
+    @work(thread=True, group="warm", exit_on_error=False)
+    def warm(self) -> None:
+        """Load the ORM layer while the user reads the first screen."""
+        self.store.warm()
+
+    def session_modes(self) -> list[ModeInfo]:
+        if self.session_ctx is None:
+            return []
+        return modes_for(self.session_ctx.actor.role)
+
+    async def action_sign_out(self) -> None:
+        if self.session_ctx is None:
+            return
+        names = [m.name for m in self.session_modes()]
+        self.session_ctx = None
+        await self.switch_mode("signin")
+        for name in names:
+            await self.remove_mode(name)
+        self.theme = DEFAULT_THEME
+        screen = self.screen
+        if isinstance(screen, LoginScreen):
+            screen.reset("Signed out.")
+
+    # -- keys ------------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "mode":
+            allowed = {m.name for m in self.session_modes()}
+            return parameters[0] in allowed if allowed else False
+        if action == "sign_out":
+            return self.session_ctx is not None
+        return True
+
+    def action_mode(self, name: str) -> None:
+        if name in BY_NAME and name in {m.name for m in self.session_modes()}:
+            self.switch_mode(name)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        screen_keys: list[tuple[str, str]] = []
+        global_keys: list[tuple[str, str]] = [("f1 / ?", "This help")]
+        seen: set[tuple[int, str]] = set()
+        for active in self.active_bindings.values():
+            binding, node = active.binding, active.node
+            if not active.enabled or not binding.description or binding.action == "help":
+                continue
+            if binding.key not in _own_keys(type(node)) or (id(node), binding.action) in seen:
+                continue
+            seen.add((id(node), binding.action))
+            entry = (binding.key_display or self.get_key_display(binding), binding.description)
+            (global_keys if node is self else screen_keys).append(entry)
+        global_keys.append(
+            ("ctrl+p", "Find a car by VIN, plate, order or customer; go to a screen")
+        )
+        self.push_screen(HelpScreen(screen_keys, global_keys))
+
+    def open_car(self, car_id: int) -> None:
+        """Open a car's detail view over whatever screen is showing."""
+        if self.session_ctx is None:
+            return
+        from screens.car_detail import CarDetailScreen
+
+        self.push_screen(CarDetailScreen(self.session_ctx, car_id))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that failed unexpectedly: say so instead of failing silently."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.log.error(f"worker {event.worker.name!r} failed: {error!r}")
+            if event.worker.group in ("poll",):
+                return  # the next poll tries again
+            self.notify(
+                f"Something went wrong: {error}. Try again; if it keeps happening, "
+                "tell your admin.",
+                severity="error",
+                timeout=10,
+            )
+
+    # -- the change feed -------------------------------------------------------------------------
+    def poll_changes(self) -> None:
+        if self.session_ctx is None or self._polling:
+            return
+        self._polling = True
+        self._poll()
+
+    @work(thread=True, group="poll", exit_on_error=False)
+    def _poll(self) -> None:
+        try:
+            newest = self.store.fast.latest_event_id()
+        finally:
+            self._polling = False
+        self.call_from_thread(self._changed, newest)
+
+    def _changed(self, newest: int) -> None:
+        last, self._last_event_id = self._last_event_id, newest
+        if last is not None and newest != last:
+            self.screen.post_message(DataChanged(newest))
+
+
+def _own_keys(cls: type) -> set[str]:
+    """The keys bound by prepfloor's own classes (not Textual's scrolling and focus defaults)."""
+    keys: set[str] = set()
+    for klass in cls.__mro__:
+        if klass.__module__.split(".")[0] in ("screens", "prepfloor"):
+            for binding in klass.__dict__.get("BINDINGS", []):
+                if isinstance(binding, Binding):
+                    keys.update(k.strip() for k in binding.key.split(","))
+    return keys
+
+
+def make_app(
+    store: Store,
+    settings: Settings | None = None,
+    *,
+    actor: Actor | None = None,
+    preselect: str | None = None,
+    sign_in_message: str = "",
+) -> PrepfloorApp:
+    """The one app factory, for the command line and the tests."""
+    return PrepfloorApp(
+        store, settings, actor=actor, preselect=preselect, sign_in_message=sign_in_message
+    )

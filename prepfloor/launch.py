@@ -1,0 +1,50 @@
+"""Who is at the keyboard, then run the app."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+
+from db.access import Actor
+from db.store import Store
+from prepfloor.config import Settings
+
+
+def os_login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name at all (a container without a passwd entry)
+        return ""
+
+
+@dataclass(frozen=True)
+class Identity:
+    actor: Actor | None  # signed in already (the OS vouched for them)
+    preselect: str | None  # else: the user to preselect on the sign-in screen
+    message: str = ""
+
+
+def identify(store: Store, preselect: str | None, login: str) -> Identity:
+    """The OS login name signs in an active user of the same login without a PIN.  ``--user``
+    only preselects: unless it is the OS login name, that user's PIN is asked."""
+    if login and (preselect is None or preselect.lower() == login.lower()):
+        actor = store.fast.actor(login)
+        if actor is not None:
+            return Identity(actor, None)
+        if preselect is not None:
+            return Identity(
+                None, None, f"{login!r} is not a prepfloor user here; pick who you are."
+            )
+    return Identity(None, preselect)
+
+
+def run_tui(store: Store, settings: Settings, preselect: str | None = None) -> int:
+    from prepfloor.app import make_app
+
+    who = identify(store, preselect, os_login())
+    app = make_app(
+        store, settings, actor=who.actor, preselect=who.preselect, sign_in_message=who.message
+    )
+    app.run()
+    store.close()
+    return app.return_code or 0

@@ -1,0 +1,335 @@
+"""One car in depth: every field grouped as the seed groups them, the timeline of its timestamps,
+its bookings and its history (who did what when)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, LoadingIndicator, Static
+from textual.worker import get_current_worker
+
+from db.clock import format_duration, local, utcnow
+from db.errors import PrepfloorError
+from db.vocab import CAR_STATUS_LABELS, CAR_TIMESTAMP_FIELDS, CAR_TIMESTAMP_LABELS
+from screens.context import SessionContext
+from screens.messages import DataChanged
+from screens.widgets import AppHeader
+
+if TYPE_CHECKING:
+    from db.queries import CarDetail
+
+IRREVERSIBLE = {"delivered": "hand the car over", "archived": "archive the car"}
+
+
+def when(value: datetime | None) -> str:
+    return local(value).strftime("%a %d %b %Y %H:%M") if value else "—"
+
+
+def _block(title: str, rows: list[tuple[str, Any]]) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.title = title
+    table.title_justify = "left"
+    table.title_style = "bold"
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column()
+    for label, value in rows:
+        if value is None or value == "" or value == []:
+            value = "—"
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, float):
+            value = f"{value:g} h"
+        table.add_row(label, Text(str(value)))
+    return table
+
+
+class CarDetailScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("s", "change_status", "Change status"),
+        Binding("r", "reload", "Reload"),
+    ]
+    DEFAULT_CSS = """
+    CarDetailScreen #body { padding: 0 1; }
+    CarDetailScreen #headline { padding: 1 0; text-style: bold; }
+    CarDetailScreen #blocks { height: auto; }
+    CarDetailScreen #blocks > Static { width: 1fr; height: auto; padding-right: 2; }
+    CarDetailScreen .section { height: auto; margin-top: 1; }
+    """
+
+    def __init__(self, ctx: SessionContext, car_id: int) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.car_id = car_id
+        self.detail: CarDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader(self.ctx, f"Car #{self.car_id}")
+        yield LoadingIndicator()
+        with VerticalScroll(id="body"):
+            yield Static(id="headline")
+            with Horizontal(id="blocks"):
+                yield Static(id="vehicle")
+                yield Static(id="order")
+                yield Static(id="prep")
+            yield Static(id="timeline", classes="section")
+            yield Static(id="bookings", classes="section")
+            yield Static(id="history", classes="section")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#body").display = False
+        self.load()
+
+    @work(thread=True, exclusive=True, group="car-detail", exit_on_error=False)
+    def load(self) -> None:
+        from db import queries
+
+        worker = get_current_worker()
+        try:
+            detail = self.ctx.store.query(queries.car_detail, self.ctx.actor, self.car_id)
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self._failed, str(refusal))
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show, detail)
+
+    def _failed(self, message: str) -> None:
+        self.query_one(LoadingIndicator).display = False
+        self.notify(message, severity="error", timeout=8)
+        self.dismiss()
+
+    def _show(self, detail: CarDetail) -> None:
+        self.detail = detail
+        car = detail.car
+        self.query_one(LoadingIndicator).display = False
+        self.query_one("#body").display = True
+        name = " ".join(x for x in (car.brand, car.model, str(car.model_year or "")) if x).strip()
+        ident = car.license_plate or car.vin or f"#{car.id}"
+        self.query_one(AppHeader).set_title(f"{name or 'Car'} {ident}")
+        since = car.status_changed_at or car.created_at
+        stage = f" for {format_duration((utcnow() - since).total_seconds())}" if since else ""
+        headline = Text()
+        headline.append(f"{name or 'Car'}  ", style="bold")
+        headline.append(f"{ident}  ")
+        headline.append(f"{CAR_STATUS_LABELS[car.status]}{stage}", style="reverse")
+        if detail.next_statuses:
+            options = ", ".join(CAR_STATUS_LABELS[s] for s in detail.next_statuses)
+            headline.append(f"   s: move to {options}", style="dim")
+        self.query_one("#headline", Static).update(headline)
+        self.query_one("#vehicle", Static).update(
+            _block(
+                "Vehicle",
+                [
+                    ("VIN", car.vin),
+                    ("Plate", car.license_plate),
+                    ("Brand", car.brand),
+                    ("Model", car.model),
+                    ("Year", car.model_year),
+                    ("Color", car.color),
+                    ("Type", car.car_type),
+                    ("Accessories", car.accessories),
+                ],
+            )
+        )
+        self.query_one("#order", Static).update(
+            _block(
+                "Order and customer",
+                [
+                    ("Order", car.order_number),
+                    ("Customer", car.customer_name),
+                    ("Phone", car.customer_phone),
+                    ("Email", car.customer_email),
+                    ("Dealership", detail.dealership),
+                    ("Seller", detail.seller),
+                    (
+                        "Delivery by",
+                        car.expected_delivery_date.strftime("%a %d %b %Y")
+                        if car.expected_delivery_date
+                        else None,
+                    ),
+                    ("Seller notes", car.seller_notes),
+                ],
+            )
+        )
+        tech = (
+            f"{car.scheduled_technical_date:%a %d %b}"
+            + (f" {car.scheduled_technical_time:%H:%M}" if car.scheduled_technical_time else "")
+            if car.scheduled_technical_date
+            else None
+        )
+        cosm = (
+            f"{car.scheduled_cosmetic_date:%a %d %b}"
+            + (f" {car.scheduled_cosmetic_time:%H:%M}" if car.scheduled_cosmetic_time else "")
+            if car.scheduled_cosmetic_date
+            else None
+        )
+        inspection = (
+            None
+            if car.inspection_approved is None
+            else ("approved" if car.inspection_approved else "failed")
+        )
+        self.query_one("#prep", Static).update(
+            _block(
+                "Prep",
+                [
+                    ("Prep center", detail.prep_center),
+                    ("Technical", tech),
+                    ("Est. technical", car.estimated_technical_hours),
+                    ("Mechanic", detail.mechanic),
+                    ("Cosmetic", cosm),
+                    ("Est. cosmetic", car.estimated_cosmetic_hours),
+                    ("Detailer", detail.detailer),
+                    ("Inspection", inspection),
+                    ("Inspection notes", car.inspection_notes),
+                    ("Parts notes", car.parts_notes),
+                    ("Technical notes", car.technical_notes),
+                    ("Cosmetic notes", car.cosmetic_notes),
+                ],
+            )
+        )
+        self.query_one("#timeline", Static).update(self._timeline(car))
+        self.query_one("#bookings", Static).update(self._bookings(detail))
+        self.query_one("#history", Static).update(self._history(detail))
+
+    def _timeline(self, car: Any) -> Table:
+        table = Table(
+            title="Timeline",
+            title_justify="left",
+            title_style="bold",
+            box=None,
+            show_header=True,
+            header_style="dim",
+            padding=(0, 2, 0, 0),
+        )
+        table.add_column("Milestone")
+        table.add_column("When")
+        table.add_column("After previous", justify="right")
+        previous: datetime | None = car.created_at
+        for name in CAR_TIMESTAMP_FIELDS:
+            value = getattr(car, name)
+            gap = ""
+            if value is not None and previous is not None and value >= previous:
+                gap = format_duration((value - previous).total_seconds())
+            style = "" if value else "dim"
+            table.add_row(
+                Text(CAR_TIMESTAMP_LABELS[name], style=style), Text(when(value), style=style), gap
+            )
+            if value is not None:
+                previous = value
+        return table
+
+    def _bookings(self, detail: CarDetail) -> Table | Text:
+        if not detail.bookings:
+            return Text("Bookings: none yet.", style="dim")
+        table = Table(
+            title="Bookings",
+            title_justify="left",
+            title_style="bold",
+            box=None,
+            header_style="dim",
+            padding=(0, 2, 0, 0),
+        )
+        for column in ("Day", "Work", "Hours", "Clocked", "Person", "At", "Status"):
+            table.add_column(column)
+        for b in detail.bookings:
+            day = f"{b.date:%a %d %b}" + (f" {b.start_time:%H:%M}" if b.start_time else "")
+            table.add_row(
+                day,
+                b.resource_type,
+                f"{b.estimated_hours:g}",
+                "—" if b.actual_hours is None else f"{b.actual_hours:.2f}",
+                b.person or "—",
+                b.provider,
+                b.status.replace("_", " "),
+            )
+        return table
+
+    def _history(self, detail: CarDetail) -> Table | Text:
+        if not detail.events:
+            return Text("History: nothing recorded.", style="dim")
+        table = Table(
+            title="History (newest first)",
+            title_justify="left",
+            title_style="bold",
+            box=None,
+            header_style="dim",
+            padding=(0, 2, 0, 0),
+        )
+        table.add_column("When", no_wrap=True)
+        table.add_column("Who", no_wrap=True)
+        table.add_column("What")
+        for line in detail.events:
+            table.add_row(when(line.occurred_at), line.who, line.text)
+        return table
+
+    def on_data_changed(self, _event: DataChanged) -> None:
+        self.load()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_change_status(self) -> None:
+        from screens.dialogs import ChoiceDialog, ConfirmDialog
+
+        if self.detail is None:
+            return
+        blocked = "\n".join(f"{CAR_STATUS_LABELS[s]}: {why}" for s, why in self.detail.blocked)
+        if not self.detail.next_statuses:
+            self.notify(
+                blocked or "This car is at its last stage.",
+                title="Cannot move the car now",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        current = self.detail.car.status
+        choices = [
+            (s, CAR_STATUS_LABELS[s] + ("  (cannot be undone)" if s in IRREVERSIBLE else ""))
+            for s in self.detail.next_statuses
+        ]
+
+        def chosen(target: str | None) -> None:
+            if target is None:
+                return
+            if target in IRREVERSIBLE:
+
+                def confirmed(yes: bool | None) -> None:
+                    if yes:
+                        self.move(target, current)
+
+                self.app.push_screen(
+                    ConfirmDialog(f"{IRREVERSIBLE[target].capitalize()}? This cannot be undone."),
+                    confirmed,
+                )
+            else:
+                self.move(target, current)
+
+        note = f"Not now —\n{blocked}" if blocked else ""
+        self.app.push_screen(
+            ChoiceDialog(f"Move from {CAR_STATUS_LABELS[current]} to:", choices, note), chosen
+        )
+
+    @work(thread=True, group="car-move", exit_on_error=False)
+    def move(self, target: str, expected: str) -> None:
+        from db import workflow
+
+        try:
+            self.ctx.store.run(
+                workflow.move_car, self.ctx.actor, self.car_id, target, expected_status=expected
+            )
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
+        else:
+            self.app.call_from_thread(self.notify, f"Moved to {CAR_STATUS_LABELS[target]}.")
+        self.app.call_from_thread(self.load)

@@ -1,0 +1,332 @@
+"""The car list: a virtual list that pages from the database.
+
+Only the visible lines are rendered and only the pages around them are fetched (100 rows a page,
+through :mod:`db.fast`, in thread workers), so a list of 100,000 cars opens as fast as one of 10.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.events import Click, Resize
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Static
+
+from db.clock import format_duration, utcnow
+from db.fast import CarQuery, CarRow
+from db.vocab import CAR_STATUS_LABELS
+from screens.context import SessionContext
+
+PAGE = 100
+KEEP_PAGES = 40
+
+# Stage colours: waiting at the seller, on the road, at the prep center, done.
+STATUS_STYLE = {
+    "draft": "dim",
+    "registered": "bold",
+    "in_transit": "cyan",
+    "at_prep_center": "cyan",
+    "inspection": "yellow",
+    "parts_ordered": "bold magenta",
+    "technical_prep": "yellow",
+    "cosmetic_prep": "yellow",
+    "ready_for_delivery": "bold green",
+    "delivered": "green",
+    "archived": "dim",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int  # fixed width, or the minimum for a flexible column
+    flex: int = 0
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("status", "Status", 18),
+    Column("vin", "VIN", 17),
+    Column("plate", "Plate", 10),
+    Column("car", "Brand / model", 14, flex=2),
+    Column("customer", "Customer", 12, flex=2),
+    Column("dealership", "Dealership", 12, flex=1),
+    Column("stage", "In stage", 9),
+)
+
+
+def layout(width: int) -> list[int]:
+    """Column widths for a line ``width`` cells wide (one space between columns)."""
+    gaps = len(COLUMNS) - 1
+    fixed = sum(c.width for c in COLUMNS) + gaps
+    spare = max(0, width - fixed)
+    flex_total = sum(c.flex for c in COLUMNS) or 1
+    widths = []
+    given = 0
+    flexible = [c for c in COLUMNS if c.flex]
+    for column in COLUMNS:
+        extra = 0
+        if column.flex:
+            extra = spare * column.flex // flex_total
+            if column is flexible[-1]:
+                extra = spare - given
+            given += extra
+        widths.append(column.width + extra)
+    return widths
+
+
+_STATUS_STYLES = {status: Style.parse(spec) for status, spec in STATUS_STYLE.items()}
+
+
+def _status_style(status: str) -> Style:
+    return _STATUS_STYLES.get(status, Style())
+
+
+def _cell(text: str, width: int) -> str:
+    if len(text) > width:
+        return text[: max(0, width - 1)] + "…"
+    return text.ljust(width)
+
+
+def row_cells(row: CarRow) -> list[str]:
+    car = " ".join(x for x in (row.brand, row.model) if x) or "—"
+    if row.status_changed_at is not None:
+        stage = format_duration((utcnow() - row.status_changed_at).total_seconds())
+    else:
+        stage = "—"
+    return [
+        CAR_STATUS_LABELS.get(row.status, row.status),
+        row.vin or "—",
+        row.license_plate or "—",
+        car,
+        row.customer_name or "—",
+        row.dealership_name,
+        stage,
+    ]
+
+
+class CarListHeader(Static):
+    """The column titles above a :class:`CarTable` (the table sets them to its own widths)."""
+
+    DEFAULT_CSS = """
+    CarListHeader { height: 1; padding: 0 1; text-style: bold; color: $text-muted; }
+    """
+
+    def show_titles(self, width: int) -> None:
+        widths = layout(width)
+        self.update(" ".join(_cell(c.title, w) for c, w in zip(COLUMNS, widths, strict=True)))
+
+
+class CarTable(ScrollView, can_focus=True):
+    """Cars newest first; Enter opens the car under the cursor."""
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+        Binding("enter", "open", "Open car"),
+    ]
+    COMPONENT_CLASSES = {"cartable--cursor", "cartable--loading"}
+    DEFAULT_CSS = """
+    CarTable { padding: 0 1; }
+    CarTable > .cartable--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
+    CarTable:blur > .cartable--cursor { background: $block-cursor-blurred-background; text-style: none; }
+    CarTable > .cartable--loading { color: $text-muted; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Opened(Message):
+        def __init__(self, car_id: int) -> None:
+            super().__init__()
+            self.car_id = car_id
+
+    class Counted(Message):
+        """The number of cars matching the query is known."""
+
+        def __init__(self, total: int) -> None:
+            super().__init__()
+            self.total = total
+
+    def __init__(
+        self,
+        ctx: SessionContext,
+        query: CarQuery | None = None,
+        header: CarListHeader | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.ctx = ctx
+        self.header = header
+        self.query_ = query or CarQuery()
+        self.total: int | None = None
+        self._pages: OrderedDict[int, list[CarRow]] = OrderedDict()
+        self._pending: set[int] = set()
+        self._generation = 0
+
+    # -- data ------------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self._reload(keep_position=False)
+
+    def set_query(self, query: CarQuery) -> None:
+        """Show the cars matching ``query`` (from the top)."""
+        self.query_ = query
+        self._reload(keep_position=False)
+
+    def refresh_data(self) -> None:
+        """Reload what is shown (after a change), keeping the cursor where it is."""
+        self._reload(keep_position=True)
+
+    def _reload(self, keep_position: bool) -> None:
+        self._generation += 1
+        self._pages.clear()
+        self._pending.clear()
+        if not keep_position:
+            self.total = None
+            self.cursor = 0
+            self.scroll_to(y=0, animate=False)
+        self._fetch(self._generation, self.cursor // PAGE, count=True)
+
+    def _fetch(self, generation: int, page: int, count: bool = False) -> None:
+        if page in self._pending or page < 0:
+            return
+        self._pending.add(page)
+        self.run_worker(
+            lambda: self._fetch_in_thread(generation, page, count),
+            thread=True,
+            group="car-pages",
+            exit_on_error=False,
+        )
+
+    def _fetch_in_thread(self, generation: int, page: int, count: bool) -> None:
+        fast, actor, query = self.ctx.store.fast, self.ctx.actor, self.query_
+        rows = fast.car_page(actor, query, page * PAGE, PAGE)
+        self.app.call_from_thread(self._page_loaded, generation, page, rows)
+        if count:
+            total = fast.car_count(actor, query)
+            self.app.call_from_thread(self._counted, generation, total)
+
+    def _page_loaded(self, generation: int, page: int, rows: list[CarRow]) -> None:
+        if generation != self._generation:
+            return
+        self._pending.discard(page)
+        self._pages[page] = rows
+        self._pages.move_to_end(page)
+        while len(self._pages) > KEEP_PAGES:
+            self._pages.popitem(last=False)
+        if self.total is None and len(rows) < PAGE:
+            self._set_total(page * PAGE + len(rows))
+        elif self.total is None:
+            self._set_total((page + 1) * PAGE)  # at least; the count follows
+        self.refresh()
+
+    def _counted(self, generation: int, total: int) -> None:
+        if generation != self._generation:
+            return
+        self._set_total(total)
+        self.post_message(self.Counted(total))
+
+    def _set_total(self, total: int) -> None:
+        self.total = total
+        self.virtual_size = Size(self.size.width, total)
+        if total and self.cursor >= total:
+            self.cursor = total - 1
+        self.refresh()
+
+    def row_at(self, index: int) -> CarRow | None:
+        page = self._pages.get(index // PAGE)
+        if page is None:
+            return None
+        offset = index % PAGE
+        return page[offset] if offset < len(page) else None
+
+    @property
+    def current(self) -> CarRow | None:
+        return self.row_at(self.cursor)
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_offset.y) + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if self.total is None or index >= self.total:
+            if index == 0 and self.total == 0:
+                text = "No cars match." if self.query_.search else "No cars yet."
+                style = self.get_component_rich_style("cartable--loading")
+                return Strip([Segment(text.ljust(width), style)]).simplify()
+            return Strip.blank(width, base)
+        row = self.row_at(index)
+        if row is None:
+            self._fetch(self._generation, index // PAGE)
+            style = self.get_component_rich_style("cartable--loading")
+            return Strip([Segment("…".ljust(width), style)])
+        widths = layout(width)
+        cells = row_cells(row)
+        if index == self.cursor:
+            base = base + self.get_component_rich_style("cartable--cursor")
+        segments = []
+        for i, (text, cell_width) in enumerate(zip(cells, widths, strict=True)):
+            style = base + _status_style(row.status) if i == 0 else base
+            segments.append(Segment(_cell(text, cell_width), style))
+            if i < len(cells) - 1:
+                segments.append(Segment(" ", base))
+        return Strip(segments).adjust_cell_length(width, base)
+
+    def on_resize(self, event: Resize) -> None:
+        if self.total is not None:
+            self.virtual_size = Size(event.size.width, self.total)
+        if self.header is not None:
+            self.header.show_titles(self.scrollable_content_region.width)
+
+    # -- moving ----------------------------------------------------------------------------------
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._scroll_to_cursor()
+        self.refresh()
+        ahead = (new + self.size.height) // PAGE
+        if ahead not in self._pages:
+            self._fetch(self._generation, ahead)
+
+    def _scroll_to_cursor(self) -> None:
+        height = max(1, self.scrollable_content_region.height)
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+
+    def _move_to(self, index: int) -> None:
+        if not self.total:
+            return
+        self.cursor = max(0, min(self.total - 1, index))
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._move_to(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_jump(self, where: int) -> None:
+        self._move_to(0 if where == 0 else (self.total or 1) - 1)
+
+    def action_open(self) -> None:
+        row = self.current
+        if row is not None:
+            self.post_message(self.Opened(row.id))
+
+    def on_click(self, event: Click) -> None:
+        index = int(self.scroll_offset.y) + event.y
+        if self.total and 0 <= index < self.total:
+            if index == self.cursor and event.chain >= 2:
+                self.action_open()
+            self.cursor = index

@@ -1,0 +1,127 @@
+"""The car list screen: search by VIN, plate, order number or customer; Enter opens a car."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from db.fast import CarQuery
+from db.vocab import CAR_STATUS_LABELS
+from screens.carlist import CarListHeader, CarTable
+from screens.context import SessionContext
+from screens.messages import DataChanged
+from screens.widgets import AppHeader
+
+
+class CarListScreen(Screen[None]):
+    """Every car the user may see, newest first."""
+
+    BINDINGS = [
+        Binding("slash", "search", "Search"),
+        Binding("a", "toggle_archived", "Archived"),
+        Binding("escape", "leave_search", "Back to list", show=False),
+    ]
+    DEFAULT_CSS = """
+    CarListScreen #search { margin: 0 1; }
+    CarListScreen #summary { height: 1; padding: 0 2; color: $text-muted; }
+    CarListScreen CarTable { height: 1fr; }
+    """
+
+    def __init__(
+        self,
+        ctx: SessionContext,
+        *,
+        statuses: tuple[str, ...] = (),
+        title: str = "Cars",
+        search: str = "",
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.title_text = title
+        self.query_value = CarQuery(search=search, statuses=statuses)
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader(self.ctx, self.title_text)
+        yield Input(
+            value=self.query_value.search,
+            id="search",
+            placeholder="Search: VIN (or its last digits), plate, order number or customer",
+        )
+        yield Static("", id="summary")
+        header = CarListHeader()
+        yield header
+        yield CarTable(self.ctx, self.query_value, header=header, id="cars")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(CarTable).focus()
+        self._show_summary(None)
+
+    @property
+    def table(self) -> CarTable:
+        return self.query_one(CarTable)
+
+    def _show_summary(self, total: int | None) -> None:
+        q = self.query_value
+        if q.statuses:
+            scope = ", ".join(CAR_STATUS_LABELS[s] for s in q.statuses)
+        elif q.include_archived:
+            scope = "all cars, archived too"
+        else:
+            scope = "all cars but archived (a: show archived)"
+        count = "… cars" if total is None else f"{total:,} car" + ("" if total == 1 else "s")
+        found = f' matching "{q.search}"' if q.search else ""
+        self.query_one("#summary", Static).update(f"{count}{found} · {scope}")
+
+    def _set_query(self, query: CarQuery) -> None:
+        self.query_value = query
+        self._show_summary(None)
+        self.table.set_query(query)
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        q = self.query_value
+        self._set_query(
+            CarQuery(search=event.value, statuses=q.statuses, include_archived=q.include_archived)
+        )
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self) -> None:
+        """Enter in the search box opens the first match (type, Enter: done)."""
+        self.table.focus()
+        if self.table.current is not None:
+            self.table.action_open()
+
+    @on(CarTable.Counted)
+    def _counted(self, event: CarTable.Counted) -> None:
+        self._show_summary(event.total)
+
+    @on(CarTable.Opened)
+    def _open(self, event: CarTable.Opened) -> None:
+        from screens.car_detail import CarDetailScreen
+
+        self.app.push_screen(CarDetailScreen(self.ctx, event.car_id))
+
+    def on_data_changed(self, _event: DataChanged) -> None:
+        self.table.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        self.table.refresh_data()
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_leave_search(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.has_focus and search.value:
+            search.value = ""
+        self.table.focus()
+
+    def action_toggle_archived(self) -> None:
+        q = self.query_value
+        self._set_query(
+            CarQuery(search=q.search, statuses=q.statuses, include_archived=not q.include_archived)
+        )

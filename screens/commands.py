@@ -1,0 +1,65 @@
+"""Command palette (ctrl+p): find a car by VIN, plate, order number or customer; go to a screen."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from db.vocab import CAR_STATUS_LABELS
+
+
+def _session(provider: Provider) -> Any:
+    return getattr(provider.app, "session_ctx", None)
+
+
+class CarFinder(Provider):
+    """Type a VIN (or its last digits), a plate, an order number or a customer's name."""
+
+    async def search(self, query: str) -> Hits:
+        ctx = _session(self)
+        text = query.strip()
+        if ctx is None or len(text) < 2:
+            return
+        rows = await asyncio.to_thread(ctx.store.fast.find_cars, ctx.actor, text, 8)
+        for rank, row in enumerate(rows):
+            car = " ".join(x for x in (row.brand, row.model) if x)
+            label = (
+                f"{row.license_plate or '—'}  {car}  {row.customer_name or ''}  "
+                f"order {row.order_number or '—'}  [{CAR_STATUS_LABELS[row.status]}]"
+            )
+            yield Hit(
+                score=1.0 - rank / 100,
+                match_display=label,
+                command=partial(self.app.open_car, row.id),  # type: ignore[attr-defined]
+                text=label,
+                help=f"VIN {row.vin or '—'} · {row.dealership_name}",
+            )
+
+
+class GoTo(Provider):
+    """Jump to any screen the user may see."""
+
+    def _commands(self) -> list[tuple[str, Any, str]]:
+        app: Any = self.app
+        commands = [
+            (f"Go to: {m.title}", partial(app.switch_mode, m.name), f"{m.key.upper()}")
+            for m in app.session_modes()
+        ]
+        if _session(self) is not None:
+            commands.append(("Sign out", app.action_sign_out, "F9: back to the sign-in screen"))
+        commands.append(("Help: keys", app.action_help, "F1 or ?"))
+        return commands
+
+    async def discover(self) -> Hits:
+        for text, command, help_text in self._commands():
+            yield DiscoveryHit(text, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, help_text in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, text=text, help=help_text)

@@ -1,0 +1,16 @@
+"""What every screen of a signed-in session needs: the store and who is signed in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from db.access import Actor
+from db.store import Store
+
+
+@dataclass
+class SessionContext:
+    store: Store
+    actor: Actor
+    dealership: str | None = None  # "495 Kristiansand Vest", for headers
+    shift_hours: float = 10.0

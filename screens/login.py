@@ -1,0 +1,202 @@
+"""Sign in on a shared terminal: pick yourself (type to filter), then your PIN — or scan a badge."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from db.errors import PrepfloorError
+from db.fast import UserRow
+from db.store import Store
+from db.vocab import ROLE_LABELS
+from screens.messages import SignedIn
+from screens.widgets import AppHeader
+
+
+def _label(user: UserRow) -> str:
+    lock = "  · PIN" if user.has_pin else ""
+    where = user.dealership_name or "all dealerships"
+    return f"{user.display_name:<26} {ROLE_LABELS.get(user.role, user.role):<12} {where}{lock}"
+
+
+class LoginScreen(Screen[None]):
+    """The first screen when the OS login name is not a prepfloor user."""
+
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("escape", "back", "Back", show=False),
+    ]
+    DEFAULT_CSS = """
+    LoginScreen { align: center top; }
+    LoginScreen #box { width: 90; max-width: 100%; height: auto; max-height: 100%; padding: 1 2; }
+    LoginScreen #hint { color: $text-muted; margin-bottom: 1; }
+    LoginScreen #users { height: auto; max-height: 20; }
+    LoginScreen #pin-box { height: auto; margin-top: 1; display: none; }
+    LoginScreen #pin-box.visible { display: block; }
+    LoginScreen #pin-label { text-style: bold; }
+    LoginScreen #message { color: $error; height: auto; margin-top: 1; }
+    """
+
+    def __init__(self, store: Store, preselect: str | None = None, message: str = "") -> None:
+        super().__init__()
+        self.store = store
+        self.preselect = preselect
+        self.start_message = message
+        self.users: list[UserRow] = []
+        self.chosen: UserRow | None = None
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader(None, "Sign in")
+        with Vertical(id="box"):
+            yield Static(
+                "Who are you? Type your name, ↑↓ to pick, Enter. Or scan your badge.", id="hint"
+            )
+            yield Input(placeholder="Name, login or badge", id="filter")
+            yield OptionList(id="users")
+            with Vertical(id="pin-box"):
+                yield Static("", id="pin-label", markup=False)
+                yield Input(placeholder="PIN", password=True, id="pin", max_length=8)
+            yield Static(self.start_message, id="message", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load_users()
+
+    @work(thread=True, exclusive=True, group="sign-in-list", exit_on_error=False)
+    def load_users(self) -> None:
+        users = self.store.fast.sign_in_list()
+        self.app.call_from_thread(self._users_loaded, users)
+
+    def _users_loaded(self, users: list[UserRow]) -> None:
+        self.users = users
+        self._fill("")
+        if not users:
+            self._say("There are no users yet. Add one with: prepfloor users add")
+            return
+        if self.preselect:
+            match = [u for u in users if u.login.lower() == self.preselect.lower()]
+            if match:
+                self._choose(match[0])
+                return
+            self._say(f"There is no active user {self.preselect!r}.")
+        self.query_one("#filter", Input).focus()
+
+    def reset(self, message: str = "") -> None:
+        """Back to an empty sign-in (after someone signs out)."""
+        self.chosen = None
+        self.query_one("#pin-box").remove_class("visible")
+        self.query_one("#pin", Input).value = ""
+        self.query_one("#filter", Input).value = ""
+        self._say(message)
+        self.load_users()
+
+    # -- choosing --------------------------------------------------------------------------------
+    def _matches(self, text: str) -> list[UserRow]:
+        text = text.strip().lower()
+        if not text:
+            return list(self.users)
+        return [
+            u
+            for u in self.users
+            if text in u.display_name.lower() or u.login.lower().startswith(text)
+        ]
+
+    def _fill(self, text: str) -> None:
+        options = self.query_one("#users", OptionList)
+        options.clear_options()
+        options.add_options([Option(_label(u), id=u.id) for u in self._matches(text)])
+        if options.option_count:
+            options.highlighted = 0
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+        self._say("")
+
+    def action_move(self, delta: int) -> None:
+        options = self.query_one("#users", OptionList)
+        if not options.option_count or self.chosen is not None:
+            return
+        current = options.highlighted or 0
+        options.highlighted = max(0, min(options.option_count - 1, current + delta))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        options = self.query_one("#users", OptionList)
+        text = event.value.strip()
+        if options.highlighted is not None and options.option_count and self._matches(text):
+            option = options.get_option_at_index(options.highlighted)
+            self._choose(next(u for u in self.users if u.id == option.id))
+        elif text:
+            self.sign_in_badge(text)
+
+    @on(OptionList.OptionSelected, "#users")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self._choose(next(u for u in self.users if u.id == event.option.id))
+
+    def _choose(self, user: UserRow) -> None:
+        self.chosen = user
+        if not user.has_pin:
+            self.sign_in(user.login, None)
+            return
+        self.query_one("#pin-label", Static).update(
+            f"PIN for {user.display_name} (Esc: someone else)"
+        )
+        self.query_one("#pin-box").add_class("visible")
+        pin = self.query_one("#pin", Input)
+        pin.value = ""
+        pin.focus()
+
+    def action_back(self) -> None:
+        if self.chosen is not None:
+            self.chosen = None
+            self.query_one("#pin-box").remove_class("visible")
+            self.query_one("#filter", Input).focus()
+            self._say("")
+
+    @on(Input.Submitted, "#pin")
+    def _pin_submitted(self, event: Input.Submitted) -> None:
+        if self.chosen is not None:
+            self.sign_in(self.chosen.login, event.value)
+
+    # -- checking --------------------------------------------------------------------------------
+    def _say(self, message: str) -> None:
+        self.query_one("#message", Static).update(message)
+
+    @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
+    def sign_in(self, login: str, pin: str | None) -> None:
+        from db import users
+
+        try:
+            actor = self.store.run(users.sign_in, login, pin)
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self._refused, str(refusal))
+            return
+        self.app.call_from_thread(self.post_message, SignedIn(actor))
+
+    @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
+    def sign_in_badge(self, badge: str) -> None:
+        from db import users
+
+        try:
+            actor = self.store.run(users.sign_in_badge, badge)
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self._refused, str(refusal))
+            return
+        self.app.call_from_thread(self.post_message, SignedIn(actor))
+
+    def _refused(self, message: str) -> None:
+        self._say(message)
+        pin = self.query_one("#pin", Input)
+        pin.value = ""
+        if self.chosen is not None and self.chosen.has_pin:
+            pin.focus()
+        else:
+            self.query_one("#filter", Input).value = ""
+            self.query_one("#filter", Input).focus()

@@ -1,0 +1,65 @@
+"""Which modes (role screens) exist, who sees them, and their keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModeInfo:
+    name: str
+    title: str
+    key: str
+    roles: frozenset[str]
+    coming: str  # what this mode's own screens will hold (shown until they exist)
+
+
+MODES: tuple[ModeInfo, ...] = (
+    ModeInfo(
+        "cars",
+        "Cars",
+        "f2",
+        frozenset({"seller", "coordinator", "mechanic", "detailer", "manager", "admin"}),
+        "",
+    ),
+    ModeInfo(
+        "seller",
+        "Seller",
+        "f3",
+        frozenset({"seller", "manager", "admin"}),
+        "Keyboard intake, my cars, parts orders, delivery and customer contact come next.",
+    ),
+    ModeInfo(
+        "coordinator",
+        "Coordinator",
+        "f4",
+        frozenset({"coordinator", "admin"}),
+        "The capacity grid, keyboard scheduling and the sharing queue come next.",
+    ),
+    ModeInfo(
+        "workshop",
+        "Workshop",
+        "f5",
+        frozenset({"mechanic", "detailer", "coordinator", "admin"}),
+        "My jobs with one-key timers, the inspection checklist and the time bank come next.",
+    ),
+    ModeInfo(
+        "manager",
+        "Manager",
+        "f6",
+        frozenset({"manager", "admin"}),
+        "The dashboard (bottlenecks, SLA, workload, sharing usage) comes next.",
+    ),
+    ModeInfo(
+        "admin",
+        "Admin",
+        "f7",
+        frozenset({"admin"}),
+        "Dealerships, resource types, sharing agreements and users come next.",
+    ),
+)
+BY_NAME = {m.name: m for m in MODES}
+
+
+def modes_for(role: str) -> list[ModeInfo]:
+    return [m for m in MODES if role in m.roles]

