@@ -294,9 +294,8 @@ def export(
 ) -> None:
     """Write a table as CSV or JSON, for a spreadsheet or another system."""
     store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
-    from db.transfer import export_table
-
     from db.errors import PrepfloorError
+    from db.transfer import export_table
 
     try:
         if output is None:
@@ -325,10 +324,10 @@ def import_(
     """Import cars or capacities from CSV: all rows or none; bad rows are listed with reasons."""
     store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
     actor = cli_actor(store, as_user)
-    from db.transfer import ImportRejected, import_csv
     from rich.progress import Progress
 
     from db.errors import PrepfloorError
+    from db.transfer import ImportRejected, import_csv
 
     try:
         with Progress(transient=True) as progress:

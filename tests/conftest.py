@@ -19,9 +19,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pgcluster import Cluster, start_cluster
-
 from db import clock
+from pgcluster import Cluster, start_cluster
 
 ENGINES = ("sqlite", "postgresql")
 
