@@ -1,0 +1,66 @@
+"""The layering of DESIGN.md, proved: prepfloor → screens → db; db knows no Textual; screens open
+no transactions and write no SQL; the first screen does not load the ORM."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imports_of(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+def test_db_imports_no_textual_and_nothing_above_it() -> None:
+    for path, names in imports_of("db").items():
+        assert not names & {"textual", "screens", "prepfloor", "rich"}, path
+
+
+def test_screens_do_not_reach_up_or_around_db() -> None:
+    for path, names in imports_of("screens").items():
+        assert "prepfloor" not in names, path
+        assert not names & {"sqlalchemy", "sqlmodel", "sqlite3", "psycopg", "alembic"}, path
+
+
+def test_screens_write_no_sql_and_open_no_transactions() -> None:
+    for path in (ROOT / "screens").rglob("*.py"):
+        source = path.read_text()
+        for word in ("session.commit", ".begin(", "SELECT ", "INSERT ", "UPDATE ", "DELETE "):
+            assert word not in source, f"{path.name}: {word}"
+
+
+def run(code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return result.stdout.strip()
+
+
+def test_the_rules_load_without_textual() -> None:
+    code = (
+        "import sys, db.engine, db.ledger, db.workflow, db.timers, db.doctor, db.cars, db.users;"
+        "print('textual' in sys.modules)"
+    )
+    assert run(code) == "False"
+
+
+def test_the_first_screen_does_not_load_the_orm() -> None:
+    code = (
+        "import sys, prepfloor.cli, prepfloor.app, screens.cars, screens.login;"
+        "print(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'pydantic') "
+        "if m in sys.modules))"
+    )
+    assert run(code) == "[]"
