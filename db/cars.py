@@ -77,12 +77,20 @@ def _clean_one(name: str, value: Any) -> Any:
             return None
         items = [validate.clean_text(str(v)) for v in value]
         return [v for v in items if v] or None
-    if name in ("dealership_id",):
-        return int(value) if value not in (None, "") else None
+    if name == "dealership_id":
+        if value in (None, ""):
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise Invalid("Pick one of your dealerships.", name) from None
     if name == "seller_id":
         if value in (None, ""):
             return None
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        try:
+            return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        except ValueError:
+            raise Invalid("Pick the seller from the list.", name) from None
     if name in ("brand", "model", "color", "order_number", "customer_name"):
         return validate.clean_text(value)
     if name in ("seller_notes", *PREP_FIELDS):

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from db import validate
+from db.clock import as_utc
 from db.vocab import BOOKING_HOLDING_STATUSES, CAR_STATUSES, sql_in
 
 EPS = 1e-6
@@ -292,8 +293,8 @@ def check_cars(session: Session) -> Iterator[Finding]:
             yield Finding(
                 "error", "cars", f"Car #{car_id} is {status} but has delivered_to_customer_at."
             )
-        stamps = [v for v in (row[3], row[5], row[6], row[7], row[8]) if v is not None]
-        if [str(s) for s in stamps] != sorted(str(s) for s in stamps):
+        stamps = [as_utc(v) for v in (row[3], row[5], row[6], row[7], row[8]) if v is not None]
+        if stamps != sorted(stamps):  # type: ignore[type-var]
             yield Finding(
                 "error", "cars", f"Car #{car_id}: its workflow timestamps are out of order."
             )

@@ -52,6 +52,13 @@ def badge_digest(badge: str) -> str:
     return "sha256$" + hashlib.sha256(badge.strip().encode()).hexdigest()
 
 
+def _badge_free(session: Session, digest: str, user_id: uuid.UUID | None = None) -> None:
+    """Refuse a badge that is already another user's (a message, not a constraint error)."""
+    other = session.exec(select(User).where(User.badge_hash == digest)).first()
+    if other is not None and other.id != user_id:
+        raise Invalid(f"That badge is already {other.display_name}'s.", "badge")
+
+
 def load_actor(session: Session, user: User) -> Actor:
     """The user with the dealerships they see."""
     parents = dict(session.exec(select(Dealership.id, Dealership.parent_dealership_id)).all())
@@ -95,6 +102,8 @@ def create_user(
         raise Invalid("Pick the user's dealership.", "dealership_id")
     if dealership_id is not None and session.get(Dealership, dealership_id) is None:
         raise Invalid("That dealership does not exist.", "dealership_id")
+    if badge:
+        _badge_free(session, badge_digest(badge))
     now = utcnow()
     user = User(
         login=login,
@@ -147,6 +156,8 @@ def set_badge(session: Session, actor: Actor | None, user_id: uuid.UUID, badge: 
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
+    if badge:
+        _badge_free(session, badge_digest(badge), user.id)
     user.badge_hash = badge_digest(badge) if badge else None
     user.updated_at = utcnow()
     session.add(user)

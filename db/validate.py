@@ -73,7 +73,9 @@ def model_year(
         year = int(str(value).strip())
     except ValueError:
         raise Invalid("Model year must be a year, e.g. 2026.", field) from None
-    latest = (today or date.today()).year + 2
+    from db.clock import local_today
+
+    latest = (today or local_today()).year + 2
     if not EARLIEST_MODEL_YEAR <= year <= latest:
         raise Invalid(f"Model year must be between {EARLIEST_MODEL_YEAR} and {latest}.", field)
     return year

@@ -108,15 +108,21 @@ def demo(
     no_tui: Annotated[
         bool, typer.Option("--no-tui", help="Only create the demo database.")
     ] = False,
+    db: DbOption = None,
 ) -> None:
     """Open prepfloor on a demo database in your data folder (created on first use)."""
-    path = locations().demo_database
-    db_flag = (ctx.obj or {}).get("db")
-    url = db_flag or str(path)
+    url = db or (ctx.obj or {}).get("db") or str(locations().demo_database)
     settings = settings_for(url)
+    from db.urls import dialect_of, normalize_url, sqlite_path
     from prepfloor.demo import ensure_demo
 
-    created = ensure_demo(settings.database, reset=reset)
+    target = normalize_url(settings.database)
+    if reset or (dialect_of(target) == "sqlite" and not Path(sqlite_path(target)).exists()):
+        typer.echo("Building the demo database (a few seconds)...", err=True)
+    try:
+        created = ensure_demo(settings.database, reset=reset)
+    except Exception as error:
+        fail(f"cannot build the demo database at {settings.database}: {error}")
     if created:
         typer.echo(f"Demo database ready: {settings.database}", err=True)
     if no_tui:
@@ -135,7 +141,9 @@ def db_upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     from db.migrate import upgrade
     from db.schema import HEAD
 
-    before = FastReader(settings.database).schema_revision()
+    reader = FastReader(settings.database)
+    before = reader.schema_revision()
+    reader.close()
     try:
         upgrade(settings.database)
     except Exception as error:
@@ -295,9 +303,10 @@ def export(
     """Write a table as CSV or JSON, for a spreadsheet or another system."""
     store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
     from db.errors import PrepfloorError
-    from db.transfer import export_table
+    from db.transfer import check_export, export_table
 
     try:
+        check_export(table, fmt)  # before --output is opened: a typo must not empty a file
         if output is None:
             count = store.query(export_table, table, fmt, sys.stdout)
         else:

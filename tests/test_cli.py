@@ -1,0 +1,179 @@
+"""The ``prepfloor`` command line against a real database (both engines)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+import prepfloor.cli
+import prepfloor.config
+from db import ledger, users
+from db.schema import HEAD
+from prepfloor.cli import app
+from prepfloor.config import Locations
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine's own config files and data folder stay out of the tests."""
+    where = Locations(
+        user_config=tmp_path / "config" / "config.toml",
+        site_config=tmp_path / "site" / "config.toml",
+        data_dir=tmp_path / "data",
+    )
+    monkeypatch.setattr(prepfloor.config, "locations", lambda: where)
+    monkeypatch.setattr(prepfloor.cli, "locations", lambda: where)
+    monkeypatch.delenv(prepfloor.config.ENV_URL, raising=False)
+
+
+def cli(*args: str, input: str | None = None) -> Any:
+    return runner.invoke(app, list(args), input=input)
+
+
+def test_users_add_list_set_pin(world: Any, store: Any) -> None:
+    url = store.url
+    result = cli(
+        "users", "add", "olga", "--name", "Olga Nilsen", "--role", "mechanic",
+        "--dealership", "499", "--email", "olga@example.no", "--db", url,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Added olga (mechanic)." in result.stdout
+
+    result = cli("users", "list", "--db", url)
+    assert result.exit_code == 0, result.output
+    assert "olga" in result.stdout and "Olga Nilsen" in result.stdout
+    assert "coordinator499" in result.stdout
+
+    result = cli("users", "set-pin", "olga", "--db", url, input="1234\n1234\n")
+    assert result.exit_code == 0, result.output
+    assert "PIN set for olga." in result.stdout
+    actor = world.db.run(users.sign_in, "olga", "1234")
+    assert actor.role == "mechanic" and actor.dealership_id == world.d["499"]
+
+    result = cli("users", "set-pin", "olga", "--db", url, input="1234\n4321\n")
+    assert result.exit_code == 1
+    assert "differ" in result.stderr
+
+    result = cli("users", "set-pin", "olga", "--clear", "--db", url)
+    assert result.exit_code == 0
+    assert world.db.run(users.sign_in, "olga", None).login == "olga"
+
+
+def test_users_add_refusals(world: Any, store: Any) -> None:
+    result = cli("users", "add", "x", "--name", "X", "--role", "mechanic", "--dealership", "1",
+                 "--db", store.url)  # fmt: skip
+    assert result.exit_code == 1 and "no dealership number 1" in result.stderr
+    result = cli("users", "add", "seller495", "--name", "Again", "--role", "seller",
+                 "--dealership", "495", "--db", store.url)  # fmt: skip
+    assert result.exit_code == 1 and "already a user" in result.stderr
+    result = cli("users", "add", "pia", "--name", "Pia", "--role", "detailer", "--dealership",
+                 "499", "--pin", "--db", store.url, input="12\n12\n")  # fmt: skip
+    assert result.exit_code == 1 and "4 to 8 digits" in result.stderr
+
+
+def test_doctor_clean_then_corrupted(world: Any, store: Any) -> None:
+    world.db.run(
+        ledger.book,
+        world["coordinator499"],
+        resource_type_id=world.rt["TECH_PREP"],
+        date=world.day(1),
+        estimated_hours=4,
+        user_id=world["mechanic499"].user_id,
+    )
+    result = cli("doctor", "--db", store.url)
+    assert result.exit_code == 0, result.output
+    assert "0 error(s), 0 warning(s)" in result.stdout
+
+    with world.db.write() as session:
+        session.execute(
+            text(
+                "UPDATE resource_capacities SET used_hours = used_hours + 3 "
+                "WHERE id = (SELECT min(id) FROM resource_capacities)"
+            )
+        )
+    result = cli("doctor", "--db", store.url)
+    assert result.exit_code == 1
+    assert "ledger" in result.stdout and "1 error(s)" in result.stdout
+
+
+def test_export(world: Any, store: Any, tmp_path: Path) -> None:
+    world.register()
+    result = cli("export", "cars", "--format", "json", "--db", store.url)
+    assert result.exit_code == 0, result.output
+    cars = json.loads(result.stdout)
+    assert [c["order_number"] for c in cars] == ["ORD-00001"]
+
+    target = tmp_path / "capacities.csv"
+    result = cli("export", "resource_capacities", "-o", str(target), "--db", store.url)
+    assert result.exit_code == 0, result.output
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("id,dealership_id,resource_type_id,date,allocated_hours")
+    assert f"{len(lines) - 1} rows of resource_capacities written" in result.stderr
+
+    result = cli("export", "users", "--db", store.url)
+    assert "pin_hash" not in result.stdout and "admin" in result.stdout
+
+    nowhere = tmp_path / "nope.csv"
+    result = cli("export", "carz", "-o", str(nowhere), "--db", store.url)
+    assert result.exit_code == 1 and "There is no table 'carz'" in result.stderr
+    assert not nowhere.exists()
+    result = cli("export", "cars", "--format", "xml", "--db", store.url)
+    assert result.exit_code == 1 and "csv, json" in result.stderr
+
+
+def test_import(world: Any, store: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "vin,brand,model,order_number,customer_name\n"
+        "WBA71AW010F123456,BMW,i4,1,Kari Nordmann\n"
+        "WBA71AW010F12345,BMW,i4,2,Per Hansen\n"
+        "WBA71AW010F999999,BMW,,3,Ola Berg\n",
+        encoding="utf-8",
+    )
+    result = cli("import", "cars", str(bad), "--as", "seller495", "--db", store.url)
+    assert result.exit_code == 1
+    assert "row 3: VIN has 16 characters" in result.stderr
+    assert "row 4: Model is required." in result.stderr
+    assert "nothing imported: 2 bad row(s)" in result.stderr
+    assert world.db.query(lambda s: s.scalar(text("SELECT count(*) FROM cars"))) == 0
+
+    good = tmp_path / "good.csv"
+    good.write_text(bad.read_text().replace("F12345,", "F123457,").replace(",,3", ",i5,3"))
+    result = cli("import", "cars", str(good), "--as", "seller495", "--db", store.url)
+    assert result.exit_code == 0, result.output
+    assert "Imported 3 cars" in result.stdout
+    assert world.db.query(lambda s: s.scalar(text("SELECT count(*) FROM cars"))) == 3
+
+    result = cli("import", "cars", str(good), "--as", "nobody", "--db", store.url)
+    assert result.exit_code == 1 and "not an active prepfloor user" in result.stderr
+    result = cli("import", "cars", str(good), "--as", "mechanic499", "--db", store.url)
+    assert result.exit_code == 1 and "Only a seller, manager or admin" in result.stderr
+
+
+def test_db_upgrade_on_a_current_database(store: Any) -> None:
+    result = cli("db", "upgrade", "--db", store.url)
+    assert result.exit_code == 0, result.output
+    assert f"schema {HEAD} → {HEAD}" in result.stdout
+    assert store.fast.schema_revision() == HEAD
+
+
+def test_demo_without_the_tui(tmp_path: Path) -> None:
+    path = tmp_path / "demo" / "demo.db"
+    result = cli("--db", str(path), "demo", "--no-tui")
+    assert result.exit_code == 0, result.output
+    assert "Demo database ready" in result.stderr
+    assert path.exists()
+    result = cli("--db", str(path), "doctor")
+    assert result.exit_code == 0, result.output
+    assert "0 error(s)" in result.stdout
+    result = cli("--db", str(path), "demo", "--no-tui")  # there already: used as it is
+    assert result.exit_code == 0 and "ready" not in result.stderr
+    result = cli("--db", str(path), "users", "list")
+    assert "kari" in result.stdout and "ola" in result.stdout
