@@ -196,26 +196,38 @@ class CarTable(ScrollView, can_focus=True):
             self.total = None
             self.cursor = 0
             self.scroll_to(y=0, animate=False)
-        self._fetch(self._generation, self.cursor // PAGE, count=True)
+        self._fetch(self._generation, self.cursor // PAGE)
+        generation, query = self._generation, self.query_
+        self.run_worker(
+            lambda: self._count_in_thread(generation, query),
+            thread=True,
+            group="car-count",
+            exit_on_error=False,
+        )
 
-    def _fetch(self, generation: int, page: int, count: bool = False) -> None:
+    def _fetch(self, generation: int, page: int) -> None:
         if page in self._pending or page < 0:
             return
         self._pending.add(page)
+        query = self.query_
         self.run_worker(
-            lambda: self._fetch_in_thread(generation, page, count),
+            lambda: self._fetch_in_thread(generation, query, page),
             thread=True,
             group="car-pages",
             exit_on_error=False,
         )
 
-    def _fetch_in_thread(self, generation: int, page: int, count: bool) -> None:
-        fast, actor, query = self.ctx.store.fast, self.ctx.actor, self.query_
-        rows = fast.car_page(actor, query, page * PAGE, PAGE)
+    def _fetch_in_thread(self, generation: int, query: CarQuery, page: int) -> None:
+        if generation != self._generation:
+            return  # the user typed on; this page is no longer wanted
+        rows = self.ctx.store.fast.car_page(self.ctx.actor, query, page * PAGE, PAGE)
         self.app.call_from_thread(self._page_loaded, generation, page, rows)
-        if count:
-            total = fast.car_count(actor, query)
-            self.app.call_from_thread(self._counted, generation, total)
+
+    def _count_in_thread(self, generation: int, query: CarQuery) -> None:
+        if generation != self._generation:
+            return
+        total = self.ctx.store.fast.car_count(self.ctx.actor, query)
+        self.app.call_from_thread(self._counted, generation, total)
 
     def _page_loaded(self, generation: int, page: int, rows: list[CarRow]) -> None:
         if generation != self._generation:

@@ -138,6 +138,8 @@ async def test_car_list_search_and_detail(ui_store, ui_world) -> None:  # type: 
             await settle(pilot, app)
             assert table.total == 1, text
             assert table.current is not None and table.current.id == target
+            summary = str(app.screen.query_one("#summary").render())
+            assert summary.startswith(f'1 car matching "{text}"'), summary
             await pilot.press("escape")  # clears the search
             await settle(pilot, app)
             assert table.total == 3
