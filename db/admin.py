@@ -109,7 +109,10 @@ def save_dealership(
         if isinstance(value, str) and name not in ("brand_colors",):
             value = validate.clean_text(value)
         setattr(d, name, value)
-    problems = dealership_problems(session, d)
+    # Check before anything is flushed: a bad id or a clashing number must come back as a message
+    # beside its field, not as a constraint error from an autoflush.
+    with session.no_autoflush:
+        problems = dealership_problems(session, d)
     if problems:
         raise InvalidFields(problems)
     d.updated_at = now
@@ -160,24 +163,25 @@ def save_resource_type(
     before = {k: getattr(rt, k) for k in fields}
     for name, value in fields.items():
         setattr(rt, name, value)
-    problems: dict[str, str] = {}
-    rt.code = (rt.code or "").strip().upper()
-    if not rt.code:
-        problems["code"] = "Code is required (e.g. TECH_PREP)."
-    elif session.exec(
-        select(ResourceType).where(ResourceType.code == rt.code, ResourceType.id != rt.id)
-    ).first():
-        problems["code"] = f"Code {rt.code} is already used."
-    if not (rt.name or "").strip():
-        problems["name"] = "Name is required."
-    try:
-        rt.default_duration_hours = validate.hours(
-            rt.default_duration_hours, "default_duration_hours", allow_zero=True
-        )
-    except Invalid as problem:
-        problems["default_duration_hours"] = problem.message
-    if rt.prep_stage is not None and rt.prep_stage not in PREP_STAGES:
-        problems["prep_stage"] = f"Prep stage is one of: {', '.join(PREP_STAGES)} (or empty)."
+    with session.no_autoflush:  # see save_dealership
+        problems: dict[str, str] = {}
+        rt.code = (rt.code or "").strip().upper()
+        if not rt.code:
+            problems["code"] = "Code is required (e.g. TECH_PREP)."
+        elif session.exec(
+            select(ResourceType).where(ResourceType.code == rt.code, ResourceType.id != rt.id)
+        ).first():
+            problems["code"] = f"Code {rt.code} is already used."
+        if not (rt.name or "").strip():
+            problems["name"] = "Name is required."
+        try:
+            rt.default_duration_hours = validate.hours(
+                rt.default_duration_hours, "default_duration_hours", allow_zero=True
+            )
+        except Invalid as problem:
+            problems["default_duration_hours"] = problem.message
+        if rt.prep_stage is not None and rt.prep_stage not in PREP_STAGES:
+            problems["prep_stage"] = f"Prep stage is one of: {', '.join(PREP_STAGES)} (or empty)."
     if problems:
         raise InvalidFields(problems)
     rt.updated_at = now
@@ -227,40 +231,45 @@ def save_sharing(
     before = {k: getattr(s, k) for k in fields}
     for name, value in fields.items():
         setattr(s, name, value)
-    problems: dict[str, str] = {}
-    provider = session.get(Dealership, s.provider_dealership_id)
-    consumer = session.get(Dealership, s.consumer_dealership_id)
-    if provider is None:
-        problems["provider_dealership_id"] = "Pick the provider."
-    elif not does_prep(provider):
-        problems["provider_dealership_id"] = f"{provider.dealership_name} does not do prep work."
-    if consumer is None:
-        problems["consumer_dealership_id"] = "Pick the consumer."
-    elif s.consumer_dealership_id == s.provider_dealership_id:
-        problems["consumer_dealership_id"] = "Provider and consumer must be different dealerships."
-    if session.get(ResourceType, s.resource_type_id) is None:
-        problems["resource_type_id"] = "Pick the resource type."
-    else:
-        clash = session.exec(
-            select(ResourceSharing).where(
-                ResourceSharing.provider_dealership_id == s.provider_dealership_id,
-                ResourceSharing.consumer_dealership_id == s.consumer_dealership_id,
-                ResourceSharing.resource_type_id == s.resource_type_id,
-                ResourceSharing.id != s.id,
+    with session.no_autoflush:  # see save_dealership
+        problems: dict[str, str] = {}
+        provider = session.get(Dealership, s.provider_dealership_id)
+        consumer = session.get(Dealership, s.consumer_dealership_id)
+        if provider is None:
+            problems["provider_dealership_id"] = "Pick the provider."
+        elif not does_prep(provider):
+            problems["provider_dealership_id"] = (
+                f"{provider.dealership_name} does not do prep work."
             )
-        ).first()
-        if clash is not None:
-            problems["resource_type_id"] = (
-                "These dealerships already have an agreement for this type."
+        if consumer is None:
+            problems["consumer_dealership_id"] = "Pick the consumer."
+        elif s.consumer_dealership_id == s.provider_dealership_id:
+            problems["consumer_dealership_id"] = (
+                "Provider and consumer must be different dealerships."
             )
-    try:
-        s.max_hours_per_week = validate.hours(
-            s.max_hours_per_week, "max_hours_per_week", allow_zero=True, maximum=24.0 * 7 * 100
-        )
-    except Invalid as problem:
-        problems["max_hours_per_week"] = problem.message
-    if not isinstance(s.priority, int) or not 0 <= s.priority <= 100:
-        problems["priority"] = "Priority is a whole number from 0 to 100."
+        if session.get(ResourceType, s.resource_type_id) is None:
+            problems["resource_type_id"] = "Pick the resource type."
+        else:
+            clash = session.exec(
+                select(ResourceSharing).where(
+                    ResourceSharing.provider_dealership_id == s.provider_dealership_id,
+                    ResourceSharing.consumer_dealership_id == s.consumer_dealership_id,
+                    ResourceSharing.resource_type_id == s.resource_type_id,
+                    ResourceSharing.id != s.id,
+                )
+            ).first()
+            if clash is not None:
+                problems["resource_type_id"] = (
+                    "These dealerships already have an agreement for this type."
+                )
+        try:
+            s.max_hours_per_week = validate.hours(
+                s.max_hours_per_week, "max_hours_per_week", allow_zero=True, maximum=24.0 * 7 * 100
+            )
+        except Invalid as problem:
+            problems["max_hours_per_week"] = problem.message
+        if not isinstance(s.priority, int) or not 0 <= s.priority <= 100:
+            problems["priority"] = "Priority is a whole number from 0 to 100."
     if problems:
         raise InvalidFields(problems)
     s.updated_at = now

@@ -366,12 +366,23 @@ def _bookable_type(session: Session, resource_type_id: int) -> ResourceType:
     return rt
 
 
-def _check_person(session: Session, user_id: uuid.UUID, provider_id: int) -> None:
+# Who can be given work (and personal capacity) of a kind: technical work goes to mechanics,
+# cosmetic work to detailers, anything else to either.
+WORKER_ROLES = {"technical": {"mechanic"}, "cosmetic": {"detailer"}, None: {"mechanic", "detailer"}}
+
+
+def _check_person(session: Session, user_id: uuid.UUID, provider_id: int, rt: ResourceType) -> None:
     person = session.get(User, user_id)
     if person is None or not person.active:
         raise Invalid("That person is not an active user.", "user_id")
     if person.dealership_id != provider_id:
         raise Invalid(f"{person.display_name} does not work at the provider dealership.", "user_id")
+    roles = WORKER_ROLES.get(rt.prep_stage, WORKER_ROLES[None])
+    if person.role not in roles:
+        who = " or ".join(sorted(roles))
+        raise Invalid(
+            f"{rt.name} is done by a {who}; {person.display_name} is a {person.role}.", "user_id"
+        )
 
 
 def book(
@@ -420,7 +431,7 @@ def book(
     if rt.requires_assignment and user_id is None:
         raise Invalid(f"{rt.name} needs a person assigned.", "user_id")
     if user_id is not None:
-        _check_person(session, user_id, provider_id)
+        _check_person(session, user_id, provider_id, rt)
     now = utcnow()
     booking = ResourceBooking(
         car_id=car_id,
@@ -572,7 +583,7 @@ def move(
     if rt.requires_assignment and new_user is None:
         raise Invalid(f"{rt.name} needs a person assigned.", "user_id")
     if new_user is not None and new_user != booking.user_id:
-        _check_person(session, new_user, booking.provider_dealership_id)  # type: ignore[arg-type]
+        _check_person(session, new_user, booking.provider_dealership_id, rt)  # type: ignore[arg-type]
     _release(session, booking)
     booking.date = new_day
     booking.user_id = new_user  # type: ignore[assignment]
@@ -640,7 +651,14 @@ def sync_car_schedule(session: Session, car: Car) -> None:
             ResourceBooking.status.in_(BOOKING_HOLDING_STATUSES),  # type: ignore[attr-defined]
             ResourceType.prep_stage.is_not(None),  # type: ignore[union-attr]
         )
-        .order_by(ResourceBooking.date, ResourceBooking.start_time, ResourceBooking.id)
+        # Untimed bookings after timed ones on the same day, on both engines (SQLite sorts NULL
+        # first, PostgreSQL last): the car shows the same schedule whichever database it is on.
+        .order_by(
+            ResourceBooking.date,
+            ResourceBooking.start_time.is_(None),  # type: ignore[union-attr]
+            ResourceBooking.start_time,
+            ResourceBooking.id,
+        )
     ).all()
     for stage, person_field in (
         ("technical", "assigned_mechanic_id"),
@@ -687,7 +705,7 @@ def set_capacity(
         allocated_hours, "allocated_hours", allow_zero=True, maximum=24.0 if user_id else 24.0 * 100
     )
     if user_id is not None:
-        _check_person(session, user_id, dealership_id)
+        _check_person(session, user_id, dealership_id, rt)
     row = capacity_row(session, dealership_id, resource_type_id, date, user_id, lock=True)
     now = utcnow()
     if row is None:

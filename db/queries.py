@@ -159,7 +159,12 @@ def car_detail(
         .join(ResourceType, ResourceType.id == ResourceBooking.resource_type_id)
         .join(Dealership, Dealership.id == ResourceBooking.provider_dealership_id)
         .where(ResourceBooking.car_id == car_id)
-        .order_by(ResourceBooking.date, ResourceBooking.start_time)
+        .order_by(
+            ResourceBooking.date,
+            ResourceBooking.start_time.is_(None),  # type: ignore[union-attr]
+            ResourceBooking.start_time,
+            ResourceBooking.id,
+        )
     ).all()
     detail.bookings = [
         BookingLine(

@@ -181,8 +181,19 @@ def complete(
         raise NotFound(f"Job #{booking_id} does not exist.")
     rt = _startable(session, actor, booking)
     now = utcnow()
-    current = running(session, actor.user_id, lock=True)
-    if current is not None and current.booking_id == booking_id:
+    # Every clock on the job stops with it (a shared job may have several people on it), so that
+    # actual_hours is the sum of all its entries and none keeps running on a completed job.
+    clocks = session.exec(
+        select(TimebankEntry)
+        .where(
+            TimebankEntry.booking_id == booking_id,
+            TimebankEntry.started_at.is_not(None),  # type: ignore[union-attr]
+            TimebankEntry.ended_at.is_(None),  # type: ignore[union-attr]
+        )
+        .order_by(TimebankEntry.id)  # type: ignore[arg-type]
+        .with_for_update()
+    ).all()
+    for current in clocks:
         _close(session, actor, current, now, "stop")
     old = booking.status
     booking.actual_hours = booking_hours(session, booking_id)
