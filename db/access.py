@@ -4,7 +4,7 @@
 * The **scope** of a user is the set of dealerships whose data they see: their own dealership; for a
   manager also its branches (the ``parent_dealership_id`` hierarchy); for an admin every dealership.
   A car is in scope when it belongs to one of those dealerships, or when one of them works on it as a
-  provider (its prep center, or the provider of one of its bookings).
+  provider (its prep center, or the provider of one of its bookings: ``car_access``).
 
 Light on purpose (no SQLAlchemy): the car list builds its scope filter from here before the ORM loads.
 """
@@ -189,8 +189,9 @@ def actor_from(
 def car_scope_sql(actor: Actor, alias: str = "cars") -> str:
     """A SQL condition on ``alias`` that keeps the cars ``actor`` sees (twin of ``sees_car``).
 
-    The ids are integers from the database, formatted in, so the condition can be reused in any
-    statement without carrying parameters.
+    Three indexed lookups (owner, prep center, ``car_access``) that the databases combine without
+    reading every car.  The ids are integers from the database, formatted in, so the condition can
+    be reused in any statement without carrying parameters.
     """
     if actor.all_dealerships:
         return "1=1"
@@ -198,7 +199,6 @@ def car_scope_sql(actor: Actor, alias: str = "cars") -> str:
         return "1=0"
     ids = ", ".join(str(int(i)) for i in sorted(actor.dealership_ids))
     return (
-        f"({alias}.dealership_id IN ({ids}) OR {alias}.prep_center_id IN ({ids}) OR EXISTS ("
-        f"SELECT 1 FROM resource_bookings rb WHERE rb.car_id = {alias}.id "
-        f"AND rb.provider_dealership_id IN ({ids})))"
+        f"({alias}.dealership_id IN ({ids}) OR {alias}.prep_center_id IN ({ids}) OR {alias}.id IN ("
+        f"SELECT car_id FROM car_access WHERE dealership_id IN ({ids})))"
     )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from db import events, validate, workflow
+from db import car_access, events, validate, workflow
 from db.access import Actor
 from db.admin import does_prep
 from db.clock import utcnow
@@ -179,7 +179,10 @@ def _apply(session: Session, actor: Actor, car: Car, clean: dict[str, Any]) -> d
     before = {k: getattr(car, k) for k in clean}
     for name, value in clean.items():
         setattr(car, name, value)
-    return events.diff(before, clean)
+    changes = events.diff(before, clean)
+    if car.id is not None and ("dealership_id" in changes or "prep_center_id" in changes):
+        car_access.rebuild(session, car)
+    return changes
 
 
 def _check_version(car: Car, expected_updated_at: datetime | None) -> None:

@@ -320,7 +320,49 @@ def check_cars(session: Session) -> Iterator[Finding]:
         )
 
 
-CHECKS = (check_ledger, check_timers, check_sharing, check_dealerships, check_cars)
+def check_car_access(session: Session) -> Iterator[Finding]:
+    """``car_access`` holds exactly the providers of a car's bookings other than its owner and its
+    prep center (the scoping rule reads it)."""
+    for car_id, provider in _rows(
+        session,
+        """
+        SELECT DISTINCT b.car_id, b.provider_dealership_id FROM resource_bookings b
+        JOIN cars c ON c.id = b.car_id
+        WHERE b.provider_dealership_id <> c.dealership_id
+        AND (c.prep_center_id IS NULL OR b.provider_dealership_id <> c.prep_center_id)
+        AND NOT EXISTS (SELECT 1 FROM car_access a
+            WHERE a.car_id = b.car_id AND a.dealership_id = b.provider_dealership_id)
+        LIMIT 50""",
+    ):
+        yield Finding(
+            "error",
+            "car_access",
+            f"Dealership {provider} works on car #{car_id} but "
+            "cannot see it (car_access is missing the row).",
+        )
+    for car_id, dealership in _rows(
+        session,
+        """
+        SELECT a.car_id, a.dealership_id FROM car_access a WHERE NOT EXISTS (
+            SELECT 1 FROM resource_bookings b
+            WHERE b.car_id = a.car_id AND b.provider_dealership_id = a.dealership_id)
+        LIMIT 50""",
+    ):
+        yield Finding(
+            "error",
+            "car_access",
+            f"Dealership {dealership} sees car #{car_id} without a booking on it.",
+        )
+
+
+CHECKS = (
+    check_ledger,
+    check_timers,
+    check_sharing,
+    check_dealerships,
+    check_cars,
+    check_car_access,
+)
 
 
 def run_checks(session: Session) -> list[Finding]:

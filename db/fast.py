@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from db import search
 from db.access import Actor, actor_from, car_scope_sql
 from db.clock import as_utc
 from db.urls import (
@@ -23,7 +24,6 @@ from db.urls import (
     normalize_url,
     sqlite_path,
 )
-from db.validate import normalize_vin
 from db.vocab import CAR_STATUSES
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -198,16 +198,10 @@ class FastReader:
             where.append(f"c.status IN ({', '.join(keys) or 'NULL'})")
         elif not query.include_archived:
             where.append("c.status <> 'archived'")
-        text = " ".join(query.search.split())
-        if text:
-            compact = normalize_vin(text)
-            params["vin"] = f"%{compact}%"
-            params["plate"] = f"%{compact}%"
-            params["text"] = f"%{text.lower()}%"
-            where.append(
-                "(c.vin LIKE :vin OR replace(replace(c.license_plate, ' ', ''), '-', '') LIKE :plate "
-                "OR lower(c.order_number) LIKE :text OR lower(c.customer_name) LIKE :text)"
-            )
+        found, search_params = search.condition(self.dialect, query.search, "c")
+        if found:
+            where.append(found)
+            params.update(search_params)
         return " AND ".join(where), params
 
     def car_count(self, actor: Actor, query: CarQuery) -> int:

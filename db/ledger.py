@@ -14,16 +14,17 @@ person row), so two coordinators racing for the last hours cannot both win.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from db import events, validate, workflow
+from db import car_access, events, validate, workflow
 from db.access import Actor
 from db.admin import does_prep
 from db.clock import iso_week_bounds, local_today, utcnow
+from db.engine import for_update
 from db.errors import CapacityCut, DoesNotFit, Invalid, NotAllowed, NotFound, SharingRefused, Stale
 from db.models import (
     Car,
@@ -59,17 +60,15 @@ def capacity_row(
         ResourceCapacity.user_id == user_id if user_id else ResourceCapacity.user_id.is_(None),  # type: ignore[union-attr]
     )
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = for_update(stmt)
     return session.exec(stmt).first()
 
 
 def _add_used(session: Session, row: ResourceCapacity, hours: float) -> None:
-    """Change ``used_hours`` in SQL (``used_hours = used_hours + x``) and read the result back."""
+    """Change ``used_hours`` in SQL (``used_hours = used_hours + x``); the row is locked."""
     row.used_hours = ResourceCapacity.used_hours + hours  # type: ignore[assignment]
     row.updated_at = utcnow()
     session.add(row)
-    session.flush()
-    session.refresh(row, ["used_hours", "available_hours"])
 
 
 def agreement_for(
@@ -86,7 +85,7 @@ def agreement_for(
         ResourceSharing.resource_type_id == resource_type_id,
     )
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = for_update(stmt)
     return session.exec(stmt).first()
 
 
@@ -112,6 +111,37 @@ def week_usage(
     if exclude_booking_id is not None:
         stmt = stmt.where(ResourceBooking.id != exclude_booking_id)
     return float(session.scalar(stmt) or 0.0)
+
+
+def _weekly_usage(
+    session: Session,
+    provider_id: int,
+    consumer_id: int,
+    resource_type_id: int,
+    first: date,
+    last: date,
+    exclude_booking_id: int | None,
+) -> dict[date, float]:
+    """Hours held per ISO week (keyed by its Monday) between the weeks of ``first`` and ``last``."""
+    stmt = (
+        select(ResourceBooking.date, func.sum(ResourceBooking.estimated_hours))
+        .where(
+            ResourceBooking.provider_dealership_id == provider_id,
+            ResourceBooking.consumer_dealership_id == consumer_id,
+            ResourceBooking.resource_type_id == resource_type_id,
+            ResourceBooking.status.in_(BOOKING_HOLDING_STATUSES),  # type: ignore[attr-defined]
+            ResourceBooking.date >= iso_week_bounds(first)[0],
+            ResourceBooking.date <= iso_week_bounds(last)[1],
+        )
+        .group_by(ResourceBooking.date)
+    )
+    if exclude_booking_id is not None:
+        stmt = stmt.where(ResourceBooking.id != exclude_booking_id)
+    weeks: dict[date, float] = {}
+    for day, total in session.exec(stmt):
+        monday = iso_week_bounds(day)[0]
+        weeks[monday] = weeks.get(monday, 0.0) + float(total or 0.0)
+    return weeks
 
 
 # ------------------------------------------------------------------------------------------------
@@ -153,20 +183,19 @@ def nearest_day(
         agreement = agreement_for(session, provider_id, consumer_id, resource_type_id)
         if agreement is None or not agreement.enabled:
             return None
-        weeks: dict[date, float] = {}
-        for day in days:
-            monday = iso_week_bounds(day)[0]
-            if monday not in weeks:
-                weeks[monday] = week_usage(
-                    session,
-                    provider_id,
-                    consumer_id,
-                    resource_type_id,
-                    day,
-                    exclude_booking_id=exclude_booking_id,
-                )
+        weeks = _weekly_usage(
+            session,
+            provider_id,
+            consumer_id,
+            resource_type_id,
+            min(days),
+            max(days),
+            exclude_booking_id,
+        )
         days = {
-            d for d in days if weeks[iso_week_bounds(d)[0]] + hours <= agreement.max_hours_per_week
+            d
+            for d in days
+            if weeks.get(iso_week_bounds(d)[0], 0.0) + hours <= agreement.max_hours_per_week
         }
     if not days:
         return None
@@ -185,28 +214,30 @@ def _end(start: time, hours: float) -> time:
     return time(23, 59) if moment.date() > date(2000, 1, 1) else moment.time()
 
 
-@dataclass
 class _Names:
-    provider: str
-    consumer: str
-    resource_type: str
+    """The names a refusal needs, looked up only when there is a refusal to word."""
 
+    def __init__(self, session: Session, booking: ResourceBooking, rt: ResourceType) -> None:
+        self.session, self.booking, self.resource_type = session, booking, rt.name
 
-def _names(session: Session, booking: ResourceBooking, rt: ResourceType) -> _Names:
-    provider = session.get(Dealership, booking.provider_dealership_id)
-    consumer = session.get(Dealership, booking.consumer_dealership_id)
-    return _Names(
-        provider.dealership_name if provider else str(booking.provider_dealership_id),
-        consumer.dealership_name if consumer else str(booking.consumer_dealership_id),
-        rt.name,
-    )
+    def _dealership(self, dealership_id: int) -> str:
+        found = self.session.get(Dealership, dealership_id)
+        return found.dealership_name if found else str(dealership_id)
+
+    @cached_property
+    def provider(self) -> str:
+        return self._dealership(self.booking.provider_dealership_id)
+
+    @cached_property
+    def consumer(self) -> str:
+        return self._dealership(self.booking.consumer_dealership_id)
 
 
 def _hold(session: Session, booking: ResourceBooking, rt: ResourceType) -> None:
     """Check that ``booking`` fits and add its hours to the rows it holds (raises DoesNotFit)."""
     hours = booking.estimated_hours
     day = booking.date
-    names = _names(session, booking, rt)
+    names = _Names(session, booking, rt)
 
     def refuse(message: str) -> DoesNotFit:
         return DoesNotFit(
@@ -469,8 +500,10 @@ def book(
         car_id=car_id,
     )
     if car is not None:
-        sync_car_schedule(session, car)
-        _advance_on_booking(session, actor, car, rt)
+        car_access.note_provider(session, car, provider_id)
+        if rt.prep_stage is not None:
+            sync_car_schedule(session, car)
+            _advance_on_booking(session, actor, car, rt)
     return booking
 
 
@@ -488,7 +521,7 @@ def load_booking(
 ) -> ResourceBooking:
     stmt = select(ResourceBooking).where(ResourceBooking.id == booking_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = for_update(stmt)
     booking = session.exec(stmt).first()
     if booking is None or not (
         actor.sees_dealership(booking.provider_dealership_id)
@@ -544,10 +577,7 @@ def cancel(
         {"status": [old, booking.status], "reason": reason},
         car_id=booking.car_id,
     )
-    if booking.car_id is not None:
-        car = session.get(Car, booking.car_id)
-        if car is not None:
-            sync_car_schedule(session, car)
+    _resync_car(session, booking)
     return booking
 
 
@@ -610,10 +640,7 @@ def move(
         events.diff(before, after),
         car_id=booking.car_id,
     )
-    if booking.car_id is not None:
-        car = session.get(Car, booking.car_id)
-        if car is not None:
-            sync_car_schedule(session, car)
+    _resync_car(session, booking)
     return booking
 
 
@@ -638,6 +665,18 @@ def confirm(session: Session, actor: Actor, booking_id: int) -> ResourceBooking:
         car_id=booking.car_id,
     )
     return booking
+
+
+def _resync_car(session: Session, booking: ResourceBooking) -> None:
+    """After a booking changed: the car's schedule fields, when the work is technical or cosmetic."""
+    if booking.car_id is None:
+        return
+    rt = session.get(ResourceType, booking.resource_type_id)
+    if rt is None or rt.prep_stage is None:
+        return
+    car = session.get(Car, booking.car_id)
+    if car is not None:
+        sync_car_schedule(session, car)
 
 
 def sync_car_schedule(session: Session, car: Car) -> None:

@@ -454,6 +454,19 @@ class CarDocument(SQLModel, table=True):
 
 
 # ------------------------------------------------------------------------------------------------
+# car_access: the dealerships that work on a car besides its own dealership and its prep center
+# (the providers of its bookings elsewhere).  Kept by the ledger; it makes "cars a dealership works
+# on as provider" a cheap indexed lookup for every list instead of a scan of the bookings.
+# ------------------------------------------------------------------------------------------------
+class CarAccess(SQLModel, table=True):
+    __tablename__ = "car_access"
+    __table_args__ = (Index("ix_car_access_dealership_id_car_id", "dealership_id", "car_id"),)
+
+    car_id: int = Field(foreign_key="cars.id", primary_key=True)
+    dealership_id: int = Field(foreign_key="dealership.id", primary_key=True)
+
+
+# ------------------------------------------------------------------------------------------------
 # events: one row per write — the audit trail and the change feed
 # ------------------------------------------------------------------------------------------------
 class Event(SQLModel, table=True):
@@ -489,6 +502,7 @@ TABLES: dict[str, type[SQLModel]] = {
         InspectionChecklistItem,
         CustomerCommunication,
         CarDocument,
+        CarAccess,
         Event,
     )
 }

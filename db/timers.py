@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from db import events, workflow
 from db.access import Actor
 from db.clock import local, local_today, utcnow
+from db.engine import for_update
 from db.errors import Invalid, NotAllowed, NotFound, TimerError
 from db.models import Car, ResourceBooking, ResourceType, TimebankEntry
 
@@ -31,7 +32,7 @@ def running(session: Session, user_id: uuid.UUID, *, lock: bool = False) -> Time
         TimebankEntry.ended_at.is_(None),  # type: ignore[union-attr]
     )
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = for_update(stmt)
     return session.exec(stmt).first()
 
 
@@ -93,7 +94,7 @@ def start(session: Session, actor: Actor, booking_id: int) -> TimebankEntry:
     """Start the clock on a job (stopping the person's other job first)."""
     actor.require("timer.own")
     booking = session.exec(
-        select(ResourceBooking).where(ResourceBooking.id == booking_id).with_for_update()
+        for_update(select(ResourceBooking).where(ResourceBooking.id == booking_id))
     ).first()
     if booking is None:
         raise NotFound(f"Job #{booking_id} does not exist.")
@@ -175,7 +176,7 @@ def complete(
     """Finish a job: stop its clock, sum the hours, stamp the car and move it on."""
     actor.require("timer.own")
     booking = session.exec(
-        select(ResourceBooking).where(ResourceBooking.id == booking_id).with_for_update()
+        for_update(select(ResourceBooking).where(ResourceBooking.id == booking_id))
     ).first()
     if booking is None:
         raise NotFound(f"Job #{booking_id} does not exist.")
@@ -184,14 +185,15 @@ def complete(
     # Every clock on the job stops with it (a shared job may have several people on it), so that
     # actual_hours is the sum of all its entries and none keeps running on a completed job.
     clocks = session.exec(
-        select(TimebankEntry)
-        .where(
-            TimebankEntry.booking_id == booking_id,
-            TimebankEntry.started_at.is_not(None),  # type: ignore[union-attr]
-            TimebankEntry.ended_at.is_(None),  # type: ignore[union-attr]
+        for_update(
+            select(TimebankEntry)
+            .where(
+                TimebankEntry.booking_id == booking_id,
+                TimebankEntry.started_at.is_not(None),  # type: ignore[union-attr]
+                TimebankEntry.ended_at.is_(None),  # type: ignore[union-attr]
+            )
+            .order_by(TimebankEntry.id)  # type: ignore[arg-type]
         )
-        .order_by(TimebankEntry.id)  # type: ignore[arg-type]
-        .with_for_update()
     ).all()
     for current in clocks:
         _close(session, actor, current, now, "stop")
@@ -291,7 +293,7 @@ def correct(
     if not reason:
         raise Invalid("Say why the time is corrected.", "reason")
     entry = session.exec(
-        select(TimebankEntry).where(TimebankEntry.id == entry_id).with_for_update()
+        for_update(select(TimebankEntry).where(TimebankEntry.id == entry_id))
     ).first()
     if entry is None:
         raise NotFound(f"Time entry #{entry_id} does not exist.")

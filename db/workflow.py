@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from db import events, notify
+from db import car_access, events, notify
 from db.access import Actor
 from db.clock import utcnow
+from db.engine import for_update
 from db.errors import NotAllowed, NotFound, PrepfloorError, Stale, WorkflowRefused
-from db.models import Car, ResourceBooking
+from db.models import Car
 from db.vocab import CAR_STATUS_LABELS, ROLE_LABELS
 
 OWNER = "owner"  # the dealership that sells the car
@@ -239,22 +240,13 @@ def _who(roles: frozenset[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
-def _provider_ids(session: Session, car_id: int | None) -> set[int]:
-    if car_id is None:
-        return set()
-    rows = session.exec(
-        select(ResourceBooking.provider_dealership_id).where(ResourceBooking.car_id == car_id)
-    )
-    return set(rows)
-
-
 def side_ok(session: Session, actor: Actor, car: Car, side: str) -> bool:
     """Is the actor on the side of the business that makes this kind of move?"""
     if actor.all_dealerships:
         return True
     owner = actor.sees_dealership(car.dealership_id)
     prep = actor.sees_dealership(car.prep_center_id) or bool(
-        _provider_ids(session, car.id) & actor.dealership_ids
+        car_access.providers(session, car.id) & actor.dealership_ids
     )
     return {OWNER: owner, PREP: prep, ANY: owner or prep}[side]
 
@@ -298,10 +290,11 @@ def load_car(session: Session, actor: Actor, car_id: int, *, lock: bool = False)
     """The car, if the actor may see it (locked for update when asked)."""
     stmt = select(Car).where(Car.id == car_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = for_update(stmt)
     car = session.exec(stmt).first()
-    if car is None or not actor.sees_car(
-        car.dealership_id, car.prep_center_id, _provider_ids(session, car.id)
+    if car is None or not (
+        actor.sees_car(car.dealership_id, car.prep_center_id)
+        or actor.sees_car(None, None, car_access.providers(session, car.id))
     ):
         raise NotFound(f"Car #{car_id} does not exist or is not one of your dealership's cars.")
     return car

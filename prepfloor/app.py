@@ -21,6 +21,7 @@ from screens.modes import BY_NAME, MODES, ModeInfo, modes_for
 from screens.theme import DEFAULT_THEME, brand_theme
 
 POLL_SECONDS = 1.0
+WARM_AFTER_SECONDS = 0.4
 
 
 class PrepfloorApp(App[int]):
@@ -63,6 +64,9 @@ class PrepfloorApp(App[int]):
         else:
             self.switch_mode("signin")
         self.set_interval(POLL_SECONDS, self.poll_changes)
+        # Load the ORM once the first screen is up: importing it earlier would compete with the
+        # first frame for the interpreter (it takes about as long as Textual itself to import).
+        self.set_timer(WARM_AFTER_SECONDS, self.warm)
 
     def on_signed_in(self, message: SignedIn) -> None:
         self.start_session(message.actor)  # type: ignore[arg-type]
@@ -81,7 +85,6 @@ class PrepfloorApp(App[int]):
         for mode in modes_for(actor.role):
             self.add_mode(mode.name, self._mode_factory(mode))
         self.switch_mode("cars")
-        self.warm()
 
     def _mode_factory(self, mode: ModeInfo):  # type: ignore[no-untyped-def]
         ctx = self.session_ctx

@@ -264,6 +264,16 @@ CORRUPTIONS: list[tuple[str, Any, str]] = [
         "Booking #{tech}: actual_hours",
     ),
     (
+        "a car shown to a dealership that does not work on it",
+        lambda w: sql(
+            w,
+            "INSERT INTO car_access (car_id, dealership_id) VALUES (:car, :d)",
+            car=w.ids["own"],
+            d=w.d["400"],
+        ),
+        "Dealership {d400} sees car #{own} without a booking on it.",
+    ),
+    (
         "a stopped entry without hours",
         lambda w: sql(w, "UPDATE timebank_entries SET hours = NULL WHERE ended_at IS NOT NULL"),
         "is stopped but has no hours.",
@@ -283,6 +293,7 @@ def test_data_changed_behind_the_rules_is_an_error(
         day0=w.day(0).isoformat(),
         d497=w.d["497"],
         d499=w.d["499"],
+        d400=w.d["400"],
         **w.ids,  # type: ignore[attr-defined]
     )
     found = errors(w)
