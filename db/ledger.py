@@ -14,10 +14,12 @@ person row), so two coordinators racing for the last hours cannot both win.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Connection, Row, bindparam, func, insert, update
 from sqlmodel import Session, select
 
 from db import car_access, events, validate, workflow
@@ -62,13 +64,6 @@ def capacity_row(
     if lock:
         stmt = for_update(stmt)
     return session.exec(stmt).first()
-
-
-def _add_used(session: Session, row: ResourceCapacity, hours: float) -> None:
-    """Change ``used_hours`` in SQL (``used_hours = used_hours + x``); the row is locked."""
-    row.used_hours = ResourceCapacity.used_hours + hours  # type: ignore[assignment]
-    row.updated_at = utcnow()
-    session.add(row)
 
 
 def agreement_for(
@@ -203,8 +198,17 @@ def nearest_day(
 
 
 # ------------------------------------------------------------------------------------------------
-# holding and releasing capacity
+# holding and releasing capacity (SQL Core: this is the hot path of every booking)
 # ------------------------------------------------------------------------------------------------
+CAPACITY = ResourceCapacity.__table__  # type: ignore[attr-defined]
+BOOKINGS = ResourceBooking.__table__  # type: ignore[attr-defined]
+SHARING = ResourceSharing.__table__  # type: ignore[attr-defined]
+CARS = Car.__table__  # type: ignore[attr-defined]
+DEALERSHIPS = Dealership.__table__  # type: ignore[attr-defined]
+USERS = User.__table__  # type: ignore[attr-defined]
+TYPES = ResourceType.__table__  # type: ignore[attr-defined]
+
+
 def _fmt_hours(value: float) -> str:
     return f"{value:g} h"
 
@@ -214,55 +218,132 @@ def _end(start: time, hours: float) -> time:
     return time(23, 59) if moment.date() > date(2000, 1, 1) else moment.time()
 
 
+@dataclass(frozen=True)
+class Claim:
+    """The hours a booking holds: at which provider, for whom, what work, which day, who."""
+
+    provider_id: int
+    consumer_id: int
+    resource_type_id: int
+    day: date
+    hours: float
+    user_id: uuid.UUID | None = None
+    start_time: time | None = None
+    booking_id: int | None = None
+
+    @classmethod
+    def of(cls, booking: ResourceBooking) -> Claim:
+        return cls(
+            booking.provider_dealership_id,
+            booking.consumer_dealership_id,
+            booking.resource_type_id,
+            booking.date,
+            booking.estimated_hours,
+            booking.user_id,
+            booking.start_time,
+            booking.id,
+        )
+
+
+def _expire(session: Session, model: type, ident: object) -> None:
+    """Forget a row the session may hold, after it was changed in SQL behind the ORM's back."""
+    found = session.identity_map.get(session.identity_key(model, ident))
+    if found is not None:
+        session.expire(found)
+
+
+# The statements of every booking, built once (building them per call costs as much as running them).
+_CAPACITY_ROW = (
+    select(CAPACITY.c.id, CAPACITY.c.allocated_hours, CAPACITY.c.used_hours)
+    .where(
+        CAPACITY.c.dealership_id == bindparam("provider"),
+        CAPACITY.c.resource_type_id == bindparam("rt"),
+        CAPACITY.c.date == bindparam("day"),
+    )
+    .with_for_update()
+)
+_TEAM_ROW = _CAPACITY_ROW.where(CAPACITY.c.user_id.is_(None))
+_PERSON_ROW = _CAPACITY_ROW.where(CAPACITY.c.user_id == bindparam("user"))
+_ADD_USED = (
+    update(CAPACITY)
+    .where(CAPACITY.c.id == bindparam("row"))
+    .values(used_hours=CAPACITY.c.used_hours + bindparam("hours"), updated_at=bindparam("now"))
+)
+
+
+def _capacity_lock(conn: Connection, claim: Claim, user_id: uuid.UUID | None) -> Row[Any] | None:
+    params = {"provider": claim.provider_id, "rt": claim.resource_type_id, "day": claim.day}
+    if user_id is None:
+        return conn.execute(_TEAM_ROW, params).first()
+    return conn.execute(_PERSON_ROW, {**params, "user": user_id}).first()
+
+
+def _add_used(session: Session, row_id: int, hours: float) -> None:
+    """``used_hours = used_hours + x`` on a locked row."""
+    session.connection().execute(_ADD_USED, {"row": row_id, "hours": hours, "now": utcnow()})
+    _expire(session, ResourceCapacity, row_id)
+
+
 class _Names:
     """The names a refusal needs, looked up only when there is a refusal to word."""
 
-    def __init__(self, session: Session, booking: ResourceBooking, rt: ResourceType) -> None:
-        self.session, self.booking, self.resource_type = session, booking, rt.name
+    def __init__(self, conn: Connection, claim: Claim, resource_type: str) -> None:
+        self.conn, self.claim, self.resource_type = conn, claim, resource_type
 
     def _dealership(self, dealership_id: int) -> str:
-        found = self.session.get(Dealership, dealership_id)
-        return found.dealership_name if found else str(dealership_id)
+        name = self.conn.execute(
+            select(DEALERSHIPS.c.dealership_name).where(DEALERSHIPS.c.id == dealership_id)
+        ).scalar()
+        return name or str(dealership_id)
 
     @cached_property
     def provider(self) -> str:
-        return self._dealership(self.booking.provider_dealership_id)
+        return self._dealership(self.claim.provider_id)
 
     @cached_property
     def consumer(self) -> str:
-        return self._dealership(self.booking.consumer_dealership_id)
+        return self._dealership(self.claim.consumer_id)
+
+    @cached_property
+    def person(self) -> str:
+        name = self.conn.execute(
+            select(USERS.c.display_name).where(USERS.c.id == self.claim.user_id)
+        ).scalar()
+        return name or "The person"
 
 
-def _hold(session: Session, booking: ResourceBooking, rt: ResourceType) -> None:
-    """Check that ``booking`` fits and add its hours to the rows it holds (raises DoesNotFit)."""
-    hours = booking.estimated_hours
-    day = booking.date
-    names = _Names(session, booking, rt)
+def _hold(session: Session, claim: Claim, resource_type: str) -> None:
+    """Check that ``claim`` fits and add its hours to the rows it holds (raises DoesNotFit)."""
+    conn = session.connection()
+    hours, day = claim.hours, claim.day
+    names = _Names(conn, claim, resource_type)
 
     def refuse(message: str) -> DoesNotFit:
         return DoesNotFit(
             message,
             nearest_day(
                 session,
-                provider_id=booking.provider_dealership_id,
-                consumer_id=booking.consumer_dealership_id,
-                resource_type_id=booking.resource_type_id,
+                provider_id=claim.provider_id,
+                consumer_id=claim.consumer_id,
+                resource_type_id=claim.resource_type_id,
                 hours=hours,
                 around=day,
-                user_id=booking.user_id,
-                exclude_booking_id=booking.id,
+                user_id=claim.user_id,
+                exclude_booking_id=claim.booking_id,
             ),
         )
 
     # 1. the sharing agreement (locked first: it serializes every booking under it)
-    if booking.provider_dealership_id != booking.consumer_dealership_id:
-        agreement = agreement_for(
-            session,
-            booking.provider_dealership_id,
-            booking.consumer_dealership_id,
-            booking.resource_type_id,
-            lock=True,
-        )
+    if claim.provider_id != claim.consumer_id:
+        agreement = conn.execute(
+            select(SHARING.c.enabled, SHARING.c.max_hours_per_week)
+            .where(
+                SHARING.c.provider_dealership_id == claim.provider_id,
+                SHARING.c.consumer_dealership_id == claim.consumer_id,
+                SHARING.c.resource_type_id == claim.resource_type_id,
+            )
+            .with_for_update()
+        ).first()
         if agreement is None:
             raise SharingRefused(
                 f"{names.provider} has no sharing agreement with {names.consumer} for "
@@ -275,11 +356,11 @@ def _hold(session: Session, booking: ResourceBooking, rt: ResourceType) -> None:
             )
         used = week_usage(
             session,
-            booking.provider_dealership_id,
-            booking.consumer_dealership_id,
-            booking.resource_type_id,
+            claim.provider_id,
+            claim.consumer_id,
+            claim.resource_type_id,
             day,
-            exclude_booking_id=booking.id,
+            exclude_booking_id=claim.booking_id,
         )
         if used + hours > agreement.max_hours_per_week:
             week = day.isocalendar().week
@@ -290,9 +371,7 @@ def _hold(session: Session, booking: ResourceBooking, rt: ResourceType) -> None:
             )
 
     # 2. the team row
-    team = capacity_row(
-        session, booking.provider_dealership_id, booking.resource_type_id, day, lock=True
-    )
+    team = _capacity_lock(conn, claim, None)
     if team is None:
         raise refuse(
             f"{names.provider} has no {names.resource_type} capacity set on {day:%a %d %b}."
@@ -305,89 +384,86 @@ def _hold(session: Session, booking: ResourceBooking, rt: ResourceType) -> None:
         )
 
     # 3. the person's row and their day
-    person_row = None
-    if booking.user_id is not None:
-        person = session.get(User, booking.user_id)
-        who = person.display_name if person else "The person"
-        person_row = capacity_row(
-            session,
-            booking.provider_dealership_id,
-            booking.resource_type_id,
-            day,
-            booking.user_id,
-            lock=True,
-        )
-        if person_row is None:
-            raise refuse(f"{who} has no {names.resource_type} hours set on {day:%a %d %b}.")
-        available = person_row.allocated_hours - person_row.used_hours
+    person = None
+    if claim.user_id is not None:
+        person = _capacity_lock(conn, claim, claim.user_id)
+        if person is None:
+            raise refuse(
+                f"{names.person} has no {names.resource_type} hours set on {day:%a %d %b}."
+            )
+        available = person.allocated_hours - person.used_hours
         if available < hours:
             raise refuse(
-                f"{who} has {_fmt_hours(max(available, 0))} free on {day:%a %d %b}; "
+                f"{names.person} has {_fmt_hours(max(available, 0))} free on {day:%a %d %b}; "
                 f"the booking needs {_fmt_hours(hours)}."
             )
-        if booking.start_time is not None:
-            _check_overlap(session, booking, who)
+        if claim.start_time is not None:
+            _check_overlap(conn, claim, names)
 
-    _add_used(session, team, hours)
-    if person_row is not None:
-        _add_used(session, person_row, hours)
+    _add_used(session, team.id, hours)
+    if person is not None:
+        _add_used(session, person.id, hours)
 
 
-def _check_overlap(session: Session, booking: ResourceBooking, who: str) -> None:
+def _check_overlap(conn: Connection, claim: Claim, names: _Names) -> None:
     """A person cannot be in two places at once."""
-    assert booking.start_time is not None
-    stmt = select(ResourceBooking).where(
-        ResourceBooking.user_id == booking.user_id,
-        ResourceBooking.date == booking.date,
-        ResourceBooking.status.in_(BOOKING_HOLDING_STATUSES),  # type: ignore[attr-defined]
-        ResourceBooking.start_time.is_not(None),  # type: ignore[union-attr]
+    assert claim.start_time is not None
+    stmt = select(BOOKINGS.c.start_time, BOOKINGS.c.estimated_hours).where(
+        BOOKINGS.c.user_id == claim.user_id,
+        BOOKINGS.c.date == claim.day,
+        BOOKINGS.c.status.in_(BOOKING_HOLDING_STATUSES),
+        BOOKINGS.c.start_time.is_not(None),
     )
-    if booking.id is not None:
-        stmt = stmt.where(ResourceBooking.id != booking.id)
-    start, end = booking.start_time, _end(booking.start_time, booking.estimated_hours)
-    for other in session.exec(stmt):
-        assert other.start_time is not None
-        other_end = _end(other.start_time, other.estimated_hours)
-        if start < other_end and other.start_time < end:
+    if claim.booking_id is not None:
+        stmt = stmt.where(BOOKINGS.c.id != claim.booking_id)
+    start, end = claim.start_time, _end(claim.start_time, claim.hours)
+    for other_start, other_hours in conn.execute(stmt):
+        other_end = _end(other_start, other_hours)
+        if start < other_end and other_start < end:
             raise Invalid(
-                f"{who} is already booked {other.start_time:%H:%M}-{other_end:%H:%M} on "
-                f"{booking.date:%a %d %b}. Pick another time or person.",
+                f"{names.person} is already booked {other_start:%H:%M}-{other_end:%H:%M} on "
+                f"{claim.day:%a %d %b}. Pick another time or person.",
                 "start_time",
             )
 
 
-def _release(session: Session, booking: ResourceBooking) -> None:
-    """Give back the hours ``booking`` holds."""
-    rows = [
-        capacity_row(
-            session,
-            booking.provider_dealership_id,
-            booking.resource_type_id,
-            booking.date,
-            lock=True,
-        )
-    ]
-    if booking.user_id is not None:
-        rows.append(
-            capacity_row(
-                session,
-                booking.provider_dealership_id,
-                booking.resource_type_id,
-                booking.date,
-                booking.user_id,
-                lock=True,
-            )
-        )
-    for row in rows:
+def _release(session: Session, claim: Claim) -> None:
+    """Give back the hours a booking holds."""
+    conn = session.connection()
+    for user_id in (None, claim.user_id) if claim.user_id is not None else (None,):
+        row = _capacity_lock(conn, claim, user_id)
         if row is not None:
-            _add_used(session, row, -booking.estimated_hours)
+            _add_used(session, row.id, -claim.hours)
 
 
 # ------------------------------------------------------------------------------------------------
 # bookings
 # ------------------------------------------------------------------------------------------------
-def _bookable_type(session: Session, resource_type_id: int) -> ResourceType:
-    rt = session.get(ResourceType, resource_type_id)
+_TYPE = select(
+    TYPES.c.id,
+    TYPES.c.name,
+    TYPES.c.active,
+    TYPES.c.bookable,
+    TYPES.c.requires_assignment,
+    TYPES.c.default_duration_hours,
+    TYPES.c.prep_stage,
+).where(TYPES.c.id == bindparam("id"))
+_PROVIDER = select(
+    DEALERSHIPS.c.active, DEALERSHIPS.c.dealership_type, DEALERSHIPS.c.does_own_prep
+).where(DEALERSHIPS.c.id == bindparam("id"))
+_PERSON = select(USERS.c.active, USERS.c.dealership_id, USERS.c.role, USERS.c.display_name).where(
+    USERS.c.id == bindparam("id")
+)
+_CAR = (
+    select(CARS.c.id, CARS.c.dealership_id, CARS.c.prep_center_id, CARS.c.status)
+    .where(CARS.c.id == bindparam("id"))
+    .with_for_update()
+)
+_INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
+
+
+def _bookable_type(conn: Connection, resource_type_id: int) -> Row[Any]:
+    rt = conn.execute(_TYPE, {"id": resource_type_id}).first()
     if rt is None:
         raise NotFound("That resource type does not exist.")
     if not rt.active:
@@ -402,18 +478,31 @@ def _bookable_type(session: Session, resource_type_id: int) -> ResourceType:
 WORKER_ROLES = {"technical": {"mechanic"}, "cosmetic": {"detailer"}, None: {"mechanic", "detailer"}}
 
 
-def _check_person(session: Session, user_id: uuid.UUID, provider_id: int, rt: ResourceType) -> None:
-    person = session.get(User, user_id)
+def _check_person(
+    session: Session, user_id: uuid.UUID, provider_id: int, prep_stage: str | None, work: str
+) -> None:
+    person = session.connection().execute(_PERSON, {"id": user_id}).first()
     if person is None or not person.active:
         raise Invalid("That person is not an active user.", "user_id")
     if person.dealership_id != provider_id:
         raise Invalid(f"{person.display_name} does not work at the provider dealership.", "user_id")
-    roles = WORKER_ROLES.get(rt.prep_stage, WORKER_ROLES[None])
+    roles = WORKER_ROLES.get(prep_stage, WORKER_ROLES[None])
     if person.role not in roles:
         who = " or ".join(sorted(roles))
         raise Invalid(
-            f"{rt.name} is done by a {who}; {person.display_name} is a {person.role}.", "user_id"
+            f"{work} is done by a {who}; {person.display_name} is a {person.role}.", "user_id"
         )
+
+
+def _car_to_book(session: Session, actor: Actor, car_id: int) -> Row[Any]:
+    """The car's row, locked, if the actor may see it (the scoping rule of ``load_car``)."""
+    car = session.connection().execute(_CAR, {"id": car_id}).first()
+    if car is None or not (
+        actor.sees_car(car.dealership_id, car.prep_center_id)
+        or actor.sees_car(None, None, car_access.providers(session, car.id))
+    ):
+        raise NotFound(f"Car #{car_id} does not exist or is not one of your dealership's cars.")
+    return car
 
 
 def book(
@@ -432,7 +521,8 @@ def book(
 ) -> ResourceBooking:
     """Book work.  Refused (with the nearest day that has room) when it does not fit."""
     actor.require("booking.create")
-    rt = _bookable_type(session, resource_type_id)
+    conn = session.connection()
+    rt = _bookable_type(conn, resource_type_id)
     hours = validate.hours(
         estimated_hours if estimated_hours not in (None, "") else rt.default_duration_hours,
         "estimated_hours",
@@ -441,7 +531,7 @@ def book(
         raise Invalid("That day is in the past; pick today or a later day.", "date")
     car = None
     if car_id is not None:
-        car = workflow.load_car(session, actor, car_id, lock=True)
+        car = _car_to_book(session, actor, car_id)
         if car.status in ("draft", "delivered", "archived"):
             raise Invalid(f"A car that is {car.status} cannot be booked.", "car_id")
         consumer_id = car.dealership_id
@@ -453,8 +543,8 @@ def book(
         raise Invalid("Pick the dealership that does the work.", "provider_dealership_id")
     if not (actor.sees_dealership(consumer_id) or actor.sees_dealership(provider_id)):
         raise NotAllowed("You can only book work for your own dealership or at it.")
-    provider = session.get(Dealership, provider_id)
-    if provider is None or not provider.active or not does_prep(provider):
+    provider = conn.execute(_PROVIDER, {"id": provider_id}).first()
+    if provider is None or not provider.active or not does_prep(provider):  # type: ignore[arg-type]
         raise Invalid(
             "The provider must be an active dealership that does prep work.",
             "provider_dealership_id",
@@ -462,30 +552,30 @@ def book(
     if rt.requires_assignment and user_id is None:
         raise Invalid(f"{rt.name} needs a person assigned.", "user_id")
     if user_id is not None:
-        _check_person(session, user_id, provider_id, rt)
+        _check_person(session, user_id, provider_id, rt.prep_stage, rt.name)
+    claim = Claim(provider_id, consumer_id, rt.id, date, hours, user_id, start_time)
+    _hold(session, claim, rt.name)
     now = utcnow()
-    booking = ResourceBooking(
-        car_id=car_id,
-        resource_type_id=rt.id,  # type: ignore[arg-type]
-        date=date,
-        start_time=start_time,
-        estimated_hours=hours,
-        provider_dealership_id=provider_id,
-        consumer_dealership_id=consumer_id,
-        user_id=user_id,
-        status="scheduled",
-        notes=(notes or "").strip() or None,
-        created_at=now,
-        updated_at=now,
-    )
-    _hold(session, booking, rt)
-    session.add(booking)
-    session.flush()
+    values = {
+        "car_id": car_id,
+        "resource_type_id": rt.id,
+        "date": date,
+        "start_time": start_time,
+        "estimated_hours": hours,
+        "provider_dealership_id": provider_id,
+        "consumer_dealership_id": consumer_id,
+        "user_id": user_id,
+        "status": "scheduled",
+        "notes": (notes or "").strip() or None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    booking_id = conn.execute(_INSERT_BOOKING, values).scalar_one()
     events.record(
         session,
         actor,
         "resource_bookings",
-        booking.id,
+        booking_id,
         "book",
         {
             "car_id": car_id,
@@ -502,15 +592,15 @@ def book(
     if car is not None:
         car_access.note_provider(session, car, provider_id)
         if rt.prep_stage is not None:
-            sync_car_schedule(session, car)
-            _advance_on_booking(session, actor, car, rt)
-    return booking
+            sync_car_schedule(session, car.id)
+            if rt.prep_stage == "technical" and car.status == "inspection":
+                _advance_on_booking(session, actor, car.id)
+    return ResourceBooking(id=booking_id, **values)
 
 
-def _advance_on_booking(session: Session, actor: Actor, car: Car, rt: ResourceType) -> None:
+def _advance_on_booking(session: Session, actor: Actor, car_id: int) -> None:
     """US-1.2: scheduling technical work moves an inspected car on (parts first if waiting)."""
-    if rt.prep_stage != "technical" or car.status != "inspection":
-        return
+    car = workflow.load_car(session, actor, car_id, lock=True)
     target = "parts_ordered" if workflow.waiting_on_parts(car) else "technical_prep"
     if workflow.refusal(session, actor, car, target) is None:
         workflow.apply_move(session, actor, car, target)
@@ -534,8 +624,8 @@ def load_booking(
 def _expect(booking: ResourceBooking, expected_status: str | None) -> None:
     if expected_status is not None and booking.status != expected_status:
         raise Stale(
-            f"Someone else changed this booking meanwhile (it is now {booking.status.replace('_', ' ')}). "
-            "Look at it again."
+            f"Someone else changed this booking meanwhile (it is now "
+            f"{booking.status.replace('_', ' ')}). Look at it again."
         )
 
 
@@ -560,7 +650,7 @@ def cancel(
             f"A booking that is {booking.status.replace('_', ' ')} cannot be "
             f"{'marked no-show' if no_show else 'cancelled'}."
         )
-    _release(session, booking)
+    _release(session, Claim.of(booking))
     old = booking.status
     booking.status = "no_show" if no_show else "cancelled"
     label = "No-show" if no_show else "Cancelled"
@@ -592,7 +682,8 @@ def move(
     estimated_hours: float | str | None = None,
     expected_status: str | None = None,
 ) -> ResourceBooking:
-    """Move a booking to another day, person, time or length; capacity follows in one transaction."""
+    """Move a booking to another day, person, time or length; capacity follows in one
+    transaction."""
     actor.require("booking.change")
     booking = load_booking(session, actor, booking_id, lock=True)
     _expect(booking, expected_status)
@@ -613,15 +704,15 @@ def move(
     if rt.requires_assignment and new_user is None:
         raise Invalid(f"{rt.name} needs a person assigned.", "user_id")
     if new_user is not None and new_user != booking.user_id:
-        _check_person(session, new_user, booking.provider_dealership_id, rt)  # type: ignore[arg-type]
-    _release(session, booking)
+        _check_person(session, new_user, booking.provider_dealership_id, rt.prep_stage, rt.name)  # type: ignore[arg-type]
+    _release(session, Claim.of(booking))
     booking.date = new_day
     booking.user_id = new_user  # type: ignore[assignment]
     if start_time != "keep":
         booking.start_time = start_time  # type: ignore[assignment]
     if estimated_hours not in (None, ""):
         booking.estimated_hours = validate.hours(estimated_hours, "estimated_hours")
-    _hold(session, booking, rt)
+    _hold(session, Claim.of(booking), rt.name)
     booking.updated_at = utcnow()
     session.add(booking)
     session.flush()
@@ -672,46 +763,66 @@ def _resync_car(session: Session, booking: ResourceBooking) -> None:
     if booking.car_id is None:
         return
     rt = session.get(ResourceType, booking.resource_type_id)
-    if rt is None or rt.prep_stage is None:
-        return
-    car = session.get(Car, booking.car_id)
-    if car is not None:
-        sync_car_schedule(session, car)
+    if rt is not None and rt.prep_stage is not None:
+        session.flush()
+        sync_car_schedule(session, booking.car_id)
 
 
-def sync_car_schedule(session: Session, car: Car) -> None:
+_CAR_BOOKINGS = (
+    select(
+        BOOKINGS.c.date,
+        BOOKINGS.c.start_time,
+        BOOKINGS.c.estimated_hours,
+        BOOKINGS.c.user_id,
+        TYPES.c.prep_stage,
+    )
+    .join(TYPES, TYPES.c.id == BOOKINGS.c.resource_type_id)
+    .where(
+        BOOKINGS.c.car_id == bindparam("car"),
+        BOOKINGS.c.status.in_(BOOKING_HOLDING_STATUSES),
+        TYPES.c.prep_stage.is_not(None),
+    )
+    # Untimed bookings after timed ones on the same day, on both engines (SQLite sorts NULL
+    # first, PostgreSQL last): the car shows the same schedule whichever database it is on.
+    .order_by(
+        BOOKINGS.c.date, BOOKINGS.c.start_time.is_(None), BOOKINGS.c.start_time, BOOKINGS.c.id
+    )
+)
+_SCHEDULE_FIELDS = {
+    "technical": (
+        "scheduled_technical_date",
+        "scheduled_technical_time",
+        "estimated_technical_hours",
+        "assigned_mechanic_id",
+    ),
+    "cosmetic": (
+        "scheduled_cosmetic_date",
+        "scheduled_cosmetic_time",
+        "estimated_cosmetic_hours",
+        "assigned_detailer_id",
+    ),
+}
+_SET_SCHEDULE = (
+    update(CARS)
+    .where(CARS.c.id == bindparam("car"))
+    .values({name: bindparam(name) for names in _SCHEDULE_FIELDS.values() for name in names})
+)
+
+
+def sync_car_schedule(session: Session, car_id: int) -> None:
     """The car's schedule fields follow from its bookings (earliest open booking per stage)."""
-    session.flush()
-    rows = session.exec(
-        select(ResourceBooking, ResourceType.prep_stage)
-        .join(ResourceType, ResourceType.id == ResourceBooking.resource_type_id)
-        .where(
-            ResourceBooking.car_id == car.id,
-            ResourceBooking.status.in_(BOOKING_HOLDING_STATUSES),  # type: ignore[attr-defined]
-            ResourceType.prep_stage.is_not(None),  # type: ignore[union-attr]
-        )
-        # Untimed bookings after timed ones on the same day, on both engines (SQLite sorts NULL
-        # first, PostgreSQL last): the car shows the same schedule whichever database it is on.
-        .order_by(
-            ResourceBooking.date,
-            ResourceBooking.start_time.is_(None),  # type: ignore[union-attr]
-            ResourceBooking.start_time,
-            ResourceBooking.id,
-        )
-    ).all()
-    for stage, person_field in (
-        ("technical", "assigned_mechanic_id"),
-        ("cosmetic", "assigned_detailer_id"),
-    ):
-        mine = [b for b, s in rows if s == stage]
+    conn = session.connection()
+    rows = conn.execute(_CAR_BOOKINGS, {"car": car_id}).all()
+    values: dict[str, Any] = {"car": car_id}
+    for stage, (day, start, hours, person) in _SCHEDULE_FIELDS.items():
+        mine = [r for r in rows if r.prep_stage == stage]
         first = mine[0] if mine else None
-        setattr(car, f"scheduled_{stage}_date", first.date if first else None)
-        setattr(car, f"scheduled_{stage}_time", first.start_time if first else None)
-        setattr(
-            car, f"estimated_{stage}_hours", sum(b.estimated_hours for b in mine) if mine else None
-        )
-        setattr(car, person_field, first.user_id if first else None)
-    session.add(car)
+        values[day] = first.date if first else None
+        values[start] = first.start_time if first else None
+        values[hours] = sum(r.estimated_hours for r in mine) if mine else None
+        values[person] = first.user_id if first else None
+    conn.execute(_SET_SCHEDULE, values)
+    _expire(session, Car, car_id)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -744,7 +855,7 @@ def set_capacity(
         allocated_hours, "allocated_hours", allow_zero=True, maximum=24.0 if user_id else 24.0 * 100
     )
     if user_id is not None:
-        _check_person(session, user_id, dealership_id, rt)
+        _check_person(session, user_id, dealership_id, rt.prep_stage, rt.name)
     row = capacity_row(session, dealership_id, resource_type_id, date, user_id, lock=True)
     now = utcnow()
     if row is None:

@@ -253,6 +253,14 @@ class ResourceBooking(SQLModel, table=True):
         Index("ix_resource_bookings_provider_date", "provider_dealership_id", "date"),
         Index("ix_resource_bookings_consumer_date", "consumer_dealership_id", "date"),
         Index("ix_resource_bookings_user_id_date", "user_id", "date"),
+        # The weekly sharing cap: a consumer's hours at a provider for one kind of work.
+        Index(
+            "ix_resource_bookings_sharing",
+            "provider_dealership_id",
+            "consumer_dealership_id",
+            "resource_type_id",
+            "date",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

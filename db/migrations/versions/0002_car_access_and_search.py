@@ -1,4 +1,5 @@
-"""car_access (who works on a car beyond its owner and prep center) and the car search index
+"""car_access (who works on a car beyond its owner and prep center), the car search index, and an
+index for the weekly sharing cap
 
 Revision ID: 0002
 Revises: 0001
@@ -54,6 +55,11 @@ def upgrade() -> None:
         "WHERE b.provider_dealership_id <> c.dealership_id "
         "AND (c.prep_center_id IS NULL OR b.provider_dealership_id <> c.prep_center_id)"
     )
+    op.create_index(
+        "ix_resource_bookings_sharing",
+        "resource_bookings",
+        ["provider_dealership_id", "consumer_dealership_id", "resource_type_id", "date"],
+    )
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             "CREATE VIRTUAL TABLE car_search USING fts5(search_text, tokenize='trigram', content='')"
@@ -90,5 +96,6 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS car_search")
     else:
         op.execute("DROP INDEX IF EXISTS ix_cars_search_trgm")
+    op.drop_index("ix_resource_bookings_sharing", table_name="resource_bookings")
     op.drop_index("ix_car_access_dealership_id_car_id", table_name="car_access")
     op.drop_table("car_access")
