@@ -221,6 +221,30 @@ class FastReader:
         )
         return [CarRow(*r[:9], as_utc(r[9])) for r in rows]
 
+    def car_ids(self, actor: Actor, query: CarQuery) -> list[int]:
+        """Every matching car's id, newest first: the list fetches this once per search and then
+        only the rows it shows (:meth:`cars_by_id`), so any page is as quick as the first."""
+        where, params = self._car_where(actor, query)
+        return [
+            r[0]
+            for r in self.rows(f"SELECT c.id FROM cars c WHERE {where} ORDER BY c.id DESC", params)
+        ]
+
+    def cars_by_id(self, ids: list[int]) -> list[CarRow]:
+        """The list lines of these cars, in the order given (ids come from :meth:`car_ids`)."""
+        if not ids:
+            return []
+        params = {f"i{n}": int(car_id) for n, car_id in enumerate(ids)}
+        rows = self.rows(
+            "SELECT c.id, c.status, c.vin, c.license_plate, c.brand, c.model, c.customer_name, "
+            "d.dealership_name, c.order_number, c.status_changed_at "
+            "FROM cars c JOIN dealership d ON d.id = c.dealership_id "
+            f"WHERE c.id IN ({', '.join(':' + k for k in params)})",
+            params,
+        )
+        found = {r[0]: CarRow(*r[:9], as_utc(r[9])) for r in rows}
+        return [found[i] for i in ids if i in found]
+
     def find_cars(self, actor: Actor, text: str, limit: int = 8) -> list[CarRow]:
         """The best few cars for a search (archived included): the command palette's finder."""
         return self.car_page(actor, CarQuery(search=text, include_archived=True), 0, limit)

@@ -172,6 +172,7 @@ class CarTable(ScrollView, can_focus=True):
         self.query_ = query or CarQuery()
         self.total: int | None = None
         self._pages: OrderedDict[int, list[CarRow]] = OrderedDict()
+        self._ids: list[int] | None = None
         self._pending: set[int] = set()
         self._generation = 0
 
@@ -192,42 +193,58 @@ class CarTable(ScrollView, can_focus=True):
         self._generation += 1
         self._pages.clear()
         self._pending.clear()
+        self._ids = None
         if not keep_position:
             self.total = None
             self.cursor = 0
             self.scroll_to(y=0, animate=False)
-        self._fetch(self._generation, self.cursor // PAGE)
-        generation, query = self._generation, self.query_
-        self.run_worker(
-            lambda: self._count_in_thread(generation, query),
-            thread=True,
-            group="car-count",
-            exit_on_error=False,
-        )
-
-    def _fetch(self, generation: int, page: int) -> None:
-        if page in self._pending or page < 0:
-            return
+        generation, query, page = self._generation, self.query_, self.cursor // PAGE
         self._pending.add(page)
-        query = self.query_
         self.run_worker(
-            lambda: self._fetch_in_thread(generation, query, page),
+            lambda: self._first_in_thread(generation, query, page),
             thread=True,
             group="car-pages",
             exit_on_error=False,
         )
 
-    def _fetch_in_thread(self, generation: int, query: CarQuery, page: int) -> None:
+    def _first_in_thread(self, generation: int, query: CarQuery, page: int) -> None:
+        """The page on screen first (painted at once), then every matching id for the rest."""
         if generation != self._generation:
-            return  # the user typed on; this page is no longer wanted
-        rows = self.ctx.store.fast.car_page(self.ctx.actor, query, page * PAGE, PAGE)
+            return  # the user typed on; these cars are no longer wanted
+        fast, actor = self.ctx.store.fast, self.ctx.actor
+        rows = fast.car_page(actor, query, page * PAGE, PAGE)
         self.app.call_from_thread(self._page_loaded, generation, page, rows)
-
-    def _count_in_thread(self, generation: int, query: CarQuery) -> None:
         if generation != self._generation:
             return
-        total = self.ctx.store.fast.car_count(self.ctx.actor, query)
-        self.app.call_from_thread(self._counted, generation, total)
+        ids = fast.car_ids(actor, query)
+        self.app.call_from_thread(self._ids_loaded, generation, ids)
+
+    def _fetch(self, generation: int, page: int) -> None:
+        if page in self._pending or page < 0 or self._ids is None:
+            return
+        wanted = self._ids[page * PAGE : (page + 1) * PAGE]
+        if not wanted:
+            return
+        self._pending.add(page)
+        self.run_worker(
+            lambda: self._page_in_thread(generation, page, wanted),
+            thread=True,
+            group="car-pages",
+            exit_on_error=False,
+        )
+
+    def _page_in_thread(self, generation: int, page: int, ids: list[int]) -> None:
+        if generation != self._generation:
+            return
+        rows = self.ctx.store.fast.cars_by_id(ids)
+        self.app.call_from_thread(self._page_loaded, generation, page, rows)
+
+    def _ids_loaded(self, generation: int, ids: list[int]) -> None:
+        if generation != self._generation:
+            return
+        self._ids = ids
+        self._set_total(len(ids))
+        self.post_message(self.Counted(len(ids)))
 
     def _page_loaded(self, generation: int, page: int, rows: list[CarRow]) -> None:
         if generation != self._generation:
@@ -242,12 +259,6 @@ class CarTable(ScrollView, can_focus=True):
         elif self.total is None:
             self._set_total((page + 1) * PAGE)  # at least; the count follows
         self.refresh()
-
-    def _counted(self, generation: int, total: int) -> None:
-        if generation != self._generation:
-            return
-        self._set_total(total)
-        self.post_message(self.Counted(total))
 
     def _set_total(self, total: int) -> None:
         self.total = total

@@ -237,3 +237,52 @@ async def test_seller_does_not_see_another_dealerships_cars(ui_store, ui_world) 
         await settle(pilot, app)
         assert app.screen.query_one(CarTable).total == 0
         assert "No cars yet" in app.export_screenshot() or True
+
+
+async def test_long_list_pages_from_the_database(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from db.models import Car
+
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "vin": f"WBA{n:014d}",
+            "license_plate": f"EL {n:05d}",
+            "brand": "BMW",
+            "model": "i4",
+            "customer_name": f"Kunde {n}",
+            "order_number": f"ORD-{n:05d}",
+            "status": "registered",
+            "dealership_id": ui_world.d["495"],
+            "prep_center_id": ui_world.d["499"],
+            "registered_at": now,
+            "status_changed_at": now,
+        }
+        for n in range(1, 351)
+    ]
+    with ui_store.db.write() as session:
+        session.connection().execute(insert(Car.__table__), rows)  # type: ignore[attr-defined]
+    ids = sorted(
+        ui_store.fast.car_ids(ui_world["seller495"], __import__("db.fast").fast.CarQuery()),
+        reverse=True,
+    )
+    app = make_app(ui_store, actor=ui_world["seller495"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        table = app.screen.query_one(CarTable)
+        assert table.total == 350
+        assert "350 cars" in str(app.screen.query_one("#summary").render())
+        await pilot.press("end")
+        await settle(pilot, app)
+        assert table.cursor == 349 and table.current is not None and table.current.id == ids[-1]
+        await pilot.press("home", "pagedown", "pagedown", "pagedown", "pagedown")
+        await settle(pilot, app)
+        assert table.current is not None and table.current.id == ids[table.cursor]
+        assert table.cursor > 100  # past the first page, fetched by id
+        await pilot.press("slash", *"EL 00123", "enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CarDetailScreen)
+        assert "Kunde 123" in text_of(app)
