@@ -36,13 +36,14 @@ def check_ledger(session: Session) -> Iterator[Finding]:
     for row_id, day, used, held in _rows(
         session,
         f"""
-        SELECT c.id, c.date, c.used_hours, coalesce(sum(b.estimated_hours), 0)
+        SELECT c.id, c.date, c.used_hours, coalesce(h.held, 0)
         FROM resource_capacities c
-        LEFT JOIN resource_bookings b ON b.provider_dealership_id = c.dealership_id
-            AND b.resource_type_id = c.resource_type_id AND b.date = c.date
-            AND b.status IN {HOLDING}
-        WHERE c.user_id IS NULL
-        GROUP BY c.id, c.date, c.used_hours""",
+        LEFT JOIN (SELECT provider_dealership_id AS p, resource_type_id AS t, date AS d,
+                          sum(estimated_hours) AS held
+                   FROM resource_bookings WHERE status IN {HOLDING}
+                   GROUP BY provider_dealership_id, resource_type_id, date) h
+            ON h.p = c.dealership_id AND h.t = c.resource_type_id AND h.d = c.date
+        WHERE c.user_id IS NULL AND abs(c.used_hours - coalesce(h.held, 0)) > {EPS}""",
     ):
         if abs(float(used) - float(held)) > EPS:
             yield Finding(
@@ -54,13 +55,15 @@ def check_ledger(session: Session) -> Iterator[Finding]:
     for row_id, day, used, held in _rows(
         session,
         f"""
-        SELECT c.id, c.date, c.used_hours, coalesce(sum(b.estimated_hours), 0)
+        SELECT c.id, c.date, c.used_hours, coalesce(h.held, 0)
         FROM resource_capacities c
-        LEFT JOIN resource_bookings b ON b.provider_dealership_id = c.dealership_id
-            AND b.resource_type_id = c.resource_type_id AND b.date = c.date
-            AND b.user_id = c.user_id AND b.status IN {HOLDING}
-        WHERE c.user_id IS NOT NULL
-        GROUP BY c.id, c.date, c.used_hours""",
+        LEFT JOIN (SELECT provider_dealership_id AS p, resource_type_id AS t, date AS d,
+                          user_id AS u, sum(estimated_hours) AS held
+                   FROM resource_bookings WHERE status IN {HOLDING} AND user_id IS NOT NULL
+                   GROUP BY provider_dealership_id, resource_type_id, date, user_id) h
+            ON h.p = c.dealership_id AND h.t = c.resource_type_id AND h.d = c.date
+            AND h.u = c.user_id
+        WHERE c.user_id IS NOT NULL AND abs(c.used_hours - coalesce(h.held, 0)) > {EPS}""",
     ):
         if abs(float(used) - float(held)) > EPS:
             yield Finding(
@@ -345,7 +348,7 @@ def check_car_access(session: Session) -> Iterator[Finding]:
         """
         SELECT a.car_id, a.dealership_id FROM car_access a WHERE NOT EXISTS (
             SELECT 1 FROM resource_bookings b
-            WHERE b.car_id = a.car_id AND b.provider_dealership_id = a.dealership_id)
+            WHERE b.car_id = a.car_id AND +b.provider_dealership_id = a.dealership_id)
         LIMIT 50""",
     ):
         yield Finding(

@@ -186,8 +186,10 @@ class FastReader:
         return value if isinstance(value, dict) else None
 
     # -- cars ------------------------------------------------------------------------------------
-    def _car_where(self, actor: Actor, query: CarQuery) -> tuple[str, dict[str, Any]]:
-        where = [car_scope_sql(actor, "c")]
+    def _car_where(
+        self, actor: Actor, query: CarQuery, *, page: bool = False
+    ) -> tuple[str, dict[str, Any]]:
+        where = [car_scope_sql(actor, "c", newest_first=page and self.dialect == "sqlite")]
         params: dict[str, Any] = {}
         if query.statuses:
             names = [s for s in query.statuses if s in CAR_STATUSES]
@@ -210,12 +212,13 @@ class FastReader:
 
     def car_page(self, actor: Actor, query: CarQuery, offset: int, limit: int) -> list[CarRow]:
         """Cars newest first, ``limit`` from ``offset``."""
-        where, params = self._car_where(actor, query)
+        where, params = self._car_where(actor, query, page=True)
         params.update(limit=int(limit), offset=int(offset))
         rows = self.rows(
             "SELECT c.id, c.status, c.vin, c.license_plate, c.brand, c.model, c.customer_name, "
-            "d.dealership_name, c.order_number, c.status_changed_at "
-            f"FROM cars c JOIN dealership d ON d.id = c.dealership_id WHERE {where} "
+            "(SELECT d.dealership_name FROM dealership d WHERE d.id = c.dealership_id), "
+            "c.order_number, c.status_changed_at "
+            f"FROM cars c WHERE {where} "
             "ORDER BY c.id DESC LIMIT :limit OFFSET :offset",
             params,
         )
@@ -237,8 +240,9 @@ class FastReader:
         params = {f"i{n}": int(car_id) for n, car_id in enumerate(ids)}
         rows = self.rows(
             "SELECT c.id, c.status, c.vin, c.license_plate, c.brand, c.model, c.customer_name, "
-            "d.dealership_name, c.order_number, c.status_changed_at "
-            "FROM cars c JOIN dealership d ON d.id = c.dealership_id "
+            "(SELECT d.dealership_name FROM dealership d WHERE d.id = c.dealership_id), "
+            "c.order_number, c.status_changed_at "
+            "FROM cars c "
             f"WHERE c.id IN ({', '.join(':' + k for k in params)})",
             params,
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
 
 from db.engine import make_engine
 from db.urls import normalize_url
@@ -26,12 +27,26 @@ def head_revision() -> str:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision``.  Never drops rows."""
+    """Bring the database at ``url`` to ``revision``.  Never drops rows.
+
+    On SQLite the query planner's statistics are refreshed afterwards (``ANALYZE``, sampled): without
+    them it can pick an index that reads every dealership's rows for one dealership's question.
+    PostgreSQL keeps its own statistics.
+    """
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+        if engine.dialect.name == "sqlite":
+            analyze(engine)
     finally:
         engine.dispose()
+
+
+def analyze(engine: Engine) -> None:
+    """Refresh SQLite's planner statistics (sampled: milliseconds even on a large file)."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql("PRAGMA analysis_limit = 1000")
+        connection.exec_driver_sql("ANALYZE")

@@ -308,7 +308,6 @@ class ResourceCapacity(SQLModel, table=True):
             sqlite_where=text("user_id IS NOT NULL"),
             postgresql_where=text("user_id IS NOT NULL"),
         ),
-        Index("ix_resource_capacities_user_id_date", "user_id", "date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import ClassVar
 
 from textual import work
@@ -108,8 +109,15 @@ class PrepfloorApp(App[int]):
 
     @work(thread=True, group="warm", exit_on_error=False)
     def warm(self) -> None:
-        """Load the ORM layer while the user reads the first screen."""
+        """Load the ORM layer while the user reads the first screen.
+
+        Then everything loaded so far (Textual, SQLAlchemy, the tables) is moved out of the garbage
+        collector's sight: it lives as long as the session, and a full collection walking it took
+        70-90 ms every few seconds, felt as a stutter in the car list.
+        """
         self.store.warm()
+        gc.collect()
+        gc.freeze()
 
     def session_modes(self) -> list[ModeInfo]:
         if self.session_ctx is None:

@@ -1,5 +1,5 @@
 """car_access (who works on a car beyond its owner and prep center), the car search index, and an
-index for the weekly sharing cap
+index for the weekly sharing cap (and one capacity index less)
 
 Revision ID: 0002
 Revises: 0001
@@ -55,6 +55,9 @@ def upgrade() -> None:
         "WHERE b.provider_dealership_id <> c.dealership_id "
         "AND (c.prep_center_id IS NULL OR b.provider_dealership_id <> c.prep_center_id)"
     )
+    # Without statistics SQLite used this index for the team rows of a dealership (every team row
+    # of every dealership in the date range); the two unique indexes answer every capacity lookup.
+    op.drop_index("ix_resource_capacities_user_id_date", table_name="resource_capacities")
     op.create_index(
         "ix_resource_bookings_sharing",
         "resource_bookings",
@@ -97,5 +100,8 @@ def downgrade() -> None:
     else:
         op.execute("DROP INDEX IF EXISTS ix_cars_search_trgm")
     op.drop_index("ix_resource_bookings_sharing", table_name="resource_bookings")
+    op.create_index(
+        "ix_resource_capacities_user_id_date", "resource_capacities", ["user_id", "date"]
+    )
     op.drop_index("ix_car_access_dealership_id_car_id", table_name="car_access")
     op.drop_table("car_access")

@@ -1,0 +1,165 @@
+"""Helpers shared by the bench scripts: paths, database addresses, a throwaway PostgreSQL cluster,
+timing and figures.  Nothing here asserts: benchmarks print."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+for entry in (ROOT, ROOT / "tests"):
+    if str(entry) not in sys.path:
+        sys.path.insert(0, str(entry))
+
+
+def database_url(value: str) -> str:
+    """A path or URL as prepfloor's normalized URL (``sqlite:///...`` or ``postgresql+psycopg://``)."""
+    from db.urls import normalize_url
+
+    return normalize_url(value)
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+def libpq(url: str) -> str:
+    from db.urls import libpq_conninfo
+
+    return libpq_conninfo(url)
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def database_name(url: str) -> str:
+    return url.rpartition("/")[2].split("?", 1)[0]
+
+
+def create_pg_database(url: str, *, drop: bool) -> None:
+    """Create the database ``url`` names on its server (dropping it first when ``drop``)."""
+    import psycopg
+
+    name = database_name(url)
+    admin = libpq(_with_database(url, "postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists and drop:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[str]:
+    """A PostgreSQL cluster for the run (``tests/pgcluster.py``): yields its maintenance URL."""
+    from pgcluster import start_cluster
+
+    cluster = start_cluster()
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+def with_database(server_url: str, name: str) -> str:
+    return _with_database(server_url, name)
+
+
+# ------------------------------------------------------------------------------------------------
+# timing and figures
+# ------------------------------------------------------------------------------------------------
+class Stopwatch:
+    """Prints the time of each step (``with watch("cars"): ...``)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.steps: list[tuple[str, float]] = []
+
+    @contextmanager
+    def __call__(self, label: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        yield
+        took = time.perf_counter() - t0
+        self.steps.append((label, took))
+        print(f"  {label:<38} {took:8.2f} s", flush=True)
+
+    def total(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (``pct`` in 0-100)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
+    """Run ``fn`` ``runs`` times; the times in ms and the last result."""
+    times: list[float] = []
+    result = None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return times, result
+
+
+def summary_ms(times: Sequence[float]) -> str:
+    return (
+        f"p50 {statistics.median(times):8.2f} ms   p99 {percentile(times, 99):8.2f} ms   "
+        f"max {max(times):8.2f} ms   (n={len(times)})"
+    )
+
+
+def load_note() -> str:
+    """The machine's load, printed beside figures (other work on the machine skews them)."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} on {os.cpu_count()} CPUs"
+
+
+@contextmanager
+def watchdog(driver_connection: Any, seconds: float) -> Iterator[threading.Event]:
+    """Interrupt the statement running on a ``sqlite3`` or ``psycopg`` connection after
+    ``seconds``; the event says whether it fired."""
+    fired = threading.Event()
+
+    def fire() -> None:
+        fired.set()
+        if hasattr(driver_connection, "interrupt"):
+            driver_connection.interrupt()  # sqlite3
+        else:
+            driver_connection.cancel()  # psycopg
+
+    timer = threading.Timer(seconds, fire)
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
+
+
+def code_version() -> str:
+    """The commit of the code being measured, and whether ``db/`` has uncommitted changes."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    dirty = git("status", "--porcelain", "--", "db")
+    return commit + (" + uncommitted changes in db/" if dirty else "")
