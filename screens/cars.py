@@ -15,6 +15,8 @@ from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.widgets import AppHeader
 
+MIN_SEARCH = 3  # shorter searches match too much to be of use, and cannot use the index
+
 
 class CarListScreen(Screen[None]):
     """Every car the user may see, newest first."""
@@ -84,9 +86,16 @@ class CarListScreen(Screen[None]):
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
         q = self.query_value
-        self._set_query(
-            CarQuery(search=event.value, statuses=q.statuses, include_archived=q.include_archived)
-        )
+        text = " ".join(event.value.split())
+        if 0 < len(text) < MIN_SEARCH:
+            self.query_one("#summary", Static).update(
+                f"Type {MIN_SEARCH} or more characters to search (VIN digits, plate, order, name)."
+            )
+            return
+        if text != q.search:
+            self._set_query(
+                CarQuery(search=text, statuses=q.statuses, include_archived=q.include_archived)
+            )
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self) -> None:

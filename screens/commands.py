@@ -21,7 +21,7 @@ class CarFinder(Provider):
     async def search(self, query: str) -> Hits:
         ctx = _session(self)
         text = query.strip()
-        if ctx is None or len(text) < 2:
+        if ctx is None or len(text) < 3:
             return
         rows = await asyncio.to_thread(ctx.store.fast.find_cars, ctx.actor, text, 8)
         for rank, row in enumerate(rows):
