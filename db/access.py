@@ -186,15 +186,19 @@ def actor_from(
     )
 
 
-def car_scope_sql(actor: Actor, alias: str = "cars", *, newest_first: bool = False) -> str:
+def car_scope_sql(
+    actor: Actor, alias: str = "cars", *, dialect: str = "sqlite", newest_first: bool = False
+) -> str:
     """A SQL condition on ``alias`` that keeps the cars ``actor`` sees (twin of ``sees_car``).
 
     Three indexed lookups (owner, prep center, ``car_access``) that the databases combine without
     reading every car: right for counting and for every id of a list.  ``newest_first`` is for
     the first page of a list: the terms are then kept off the indexes (``+column``), so the
     database walks the cars from the newest and stops after one page instead of sorting every
-    match first.  The ids are integers from the database, formatted in, so the condition can be
-    reused in any statement without carrying parameters.
+    match first.  On PostgreSQL the ``car_access`` ids are handed over as an array
+    (``= ANY(ARRAY(...))``), which the planner can combine with the two indexes; an ``IN
+    (subquery)`` there makes it read every car.  The ids are integers from the database, formatted
+    in, so the condition can be reused in any statement without carrying parameters.
     """
     if actor.all_dealerships:
         return "1=1"
@@ -202,7 +206,12 @@ def car_scope_sql(actor: Actor, alias: str = "cars", *, newest_first: bool = Fal
         return "1=0"
     ids = ", ".join(str(int(i)) for i in sorted(actor.dealership_ids))
     plus = "+" if newest_first else ""
+    others = f"SELECT car_id FROM car_access WHERE dealership_id IN ({ids})"
+    if dialect == "postgresql":
+        elsewhere = f"{alias}.id = ANY(ARRAY({others}))"
+    else:
+        elsewhere = f"{plus}{alias}.id IN ({others})"
     return (
         f"({plus}{alias}.dealership_id IN ({ids}) OR {plus}{alias}.prep_center_id IN ({ids}) "
-        f"OR {plus}{alias}.id IN (SELECT car_id FROM car_access WHERE dealership_id IN ({ids})))"
+        f"OR {elsewhere})"
     )

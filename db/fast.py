@@ -189,7 +189,11 @@ class FastReader:
     def _car_where(
         self, actor: Actor, query: CarQuery, *, page: bool = False
     ) -> tuple[str, dict[str, Any]]:
-        where = [car_scope_sql(actor, "c", newest_first=page and self.dialect == "sqlite")]
+        where = [
+            car_scope_sql(
+                actor, "c", dialect=self.dialect, newest_first=page and self.dialect == "sqlite"
+            )
+        ]
         params: dict[str, Any] = {}
         if query.statuses:
             names = [s for s in query.statuses if s in CAR_STATUSES]
@@ -256,7 +260,8 @@ class FastReader:
     def status_counts(self, actor: Actor) -> dict[str, int]:
         """Cars per status in the actor's scope."""
         rows = self.rows(
-            f"SELECT c.status, count(*) FROM cars c WHERE {car_scope_sql(actor, 'c')} GROUP BY c.status"
+            f"SELECT c.status, count(*) FROM cars c "
+            f"WHERE {car_scope_sql(actor, 'c', dialect=self.dialect)} GROUP BY c.status"
         )
         counts = dict.fromkeys(CAR_STATUSES, 0)
         counts.update({str(s): int(n) for s, n in rows})

@@ -480,7 +480,8 @@ def test_sql_and_python_scoping_agree(w: World, scoped: dict[str, int], store: A
         }
 
     def sql_side(s: Any, actor: Actor) -> set[int]:
-        return set(s.scalars(text(f"SELECT id FROM cars WHERE {car_scope_sql(actor)}")))
+        where = car_scope_sql(actor, dialect=s.get_bind().dialect.name)
+        return set(s.scalars(text(f"SELECT id FROM cars WHERE {where}")))
 
     for actor in actors:
         in_python = w.db.query(python_side, actor)
