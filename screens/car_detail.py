@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, LoadingIndicator, Static
+from textual.widgets import LoadingIndicator, Static
 from textual.worker import get_current_worker
 
 from db.clock import format_duration, local, utcnow
@@ -21,7 +21,7 @@ from db.errors import PrepfloorError
 from db.vocab import CAR_STATUS_LABELS, CAR_TIMESTAMP_FIELDS, CAR_TIMESTAMP_LABELS
 from screens.context import SessionContext
 from screens.messages import DataChanged
-from screens.widgets import AppHeader
+from screens.widgets import AppFooter, AppHeader
 
 if TYPE_CHECKING:
     from db.queries import CarDetail
@@ -85,7 +85,7 @@ class CarDetailScreen(Screen[None]):
             yield Static(id="timeline", classes="section")
             yield Static(id="bookings", classes="section")
             yield Static(id="history", classes="section")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.query_one("#body").display = False

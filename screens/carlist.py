@@ -26,7 +26,7 @@ from db.vocab import CAR_STATUS_LABELS
 from screens.context import SessionContext
 
 PAGE = 100
-KEEP_PAGES = 40
+KEEP_PAGES = 8
 
 # Stage colours: waiting at the seller, on the road, at the prep center, done.
 STATUS_STYLE = {

@@ -6,14 +6,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from db.fast import CarQuery
 from db.vocab import CAR_STATUS_LABELS
 from screens.carlist import CarListHeader, CarTable
 from screens.context import SessionContext
 from screens.messages import DataChanged
-from screens.widgets import AppHeader
+from screens.widgets import AppFooter, AppHeader
 
 MIN_SEARCH = 3  # shorter searches match too much to be of use, and cannot use the index
 
@@ -56,7 +56,7 @@ class CarListScreen(Screen[None]):
         header = CarListHeader()
         yield header
         yield CarTable(self.ctx, self.query_value, header=header, id="cars")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.query_one(CarTable).focus()

@@ -6,8 +6,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+
+from screens.widgets import AppFooter
 
 
 class ChoiceDialog(ModalScreen[str | None]):
@@ -34,7 +36,7 @@ class ChoiceDialog(ModalScreen[str | None]):
             yield OptionList(*[Option(label, id=key) for key, label in self.choices])
             if self.note:
                 yield Static(self.note, id="note", markup=False)
-        yield Footer()
+        yield AppFooter()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from db.errors import PrepfloorError
@@ -15,7 +15,7 @@ from db.fast import UserRow
 from db.store import Store
 from db.vocab import ROLE_LABELS
 from screens.messages import SignedIn
-from screens.widgets import AppHeader
+from screens.widgets import AppFooter, AppHeader
 
 
 def _label(user: UserRow) -> str:
@@ -63,7 +63,7 @@ class LoginScreen(Screen[None]):
                 yield Static("", id="pin-label", markup=False)
                 yield Input(placeholder="PIN", password=True, id="pin", max_length=8)
             yield Static(self.start_message, id="message", markup=False)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.load_users()

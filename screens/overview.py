@@ -6,14 +6,14 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from db.vocab import CAR_STATUS_LABELS, CAR_STATUSES
 from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.modes import ModeInfo
-from screens.widgets import AppHeader
+from screens.widgets import AppFooter, AppHeader
 
 
 class OverviewScreen(Screen[None]):
@@ -33,7 +33,7 @@ class OverviewScreen(Screen[None]):
         yield Static(self.mode.coming, id="coming", markup=False)
         yield Static("Cars by stage (Enter lists them)", id="caption")
         yield OptionList(id="stages")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
