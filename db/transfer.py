@@ -145,21 +145,9 @@ class ImportRejected(PrepfloorError):
         )
 
 
+# The order fields of a car (db.cars), with the dealership and seller by number and login.
 CAR_COLUMNS: tuple[str, ...] = (
-    "vin",
-    "license_plate",
-    "brand",
-    "model",
-    "model_year",
-    "color",
-    "order_number",
-    "customer_name",
-    "customer_phone",
-    "customer_email",
-    "car_type",
-    "seller_notes",
-    "expected_delivery_date",
-    "accessories",
+    *(f for f in cars.ORDER_FIELDS if f not in ("dealership_id", "seller_id")),
     "dealership_number",
     "seller_login",
 )

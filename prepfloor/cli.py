@@ -70,6 +70,19 @@ def open_store(settings: Settings):  # type: ignore[no-untyped-def]
     return store
 
 
+def _db(ctx: typer.Context, db: str | None) -> str | None:
+    """``--db`` given after the subcommand, else before it."""
+    return db or (ctx.obj or {}).get("db")
+
+
+def active_user(store, login: str):  # type: ignore[no-untyped-def]
+    """The active user ``login`` as an actor, or exit with a message."""
+    actor = store.fast.actor(login)
+    if actor is None:
+        fail(f"no active user {login!r}")
+    return actor
+
+
 def cli_actor(store, login: str | None):  # type: ignore[no-untyped-def]
     """The user a command acts as: --as, else the OS login name."""
     name = login or getpass.getuser()
@@ -111,7 +124,7 @@ def demo(
     db: DbOption = None,
 ) -> None:
     """Open prepfloor on a demo database in your data folder (created on first use)."""
-    url = db or (ctx.obj or {}).get("db") or str(locations().demo_database)
+    url = _db(ctx, db) or str(locations().demo_database)
     settings = settings_for(url)
     from db.urls import dialect_of, normalize_url, sqlite_path
     from prepfloor.demo import ensure_demo
@@ -136,7 +149,7 @@ def demo(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     """Apply the schema migrations this prepfloor brings (never loses rows)."""
-    settings = settings_for(db or (ctx.obj or {}).get("db"))
+    settings = settings_for(_db(ctx, db))
     from db.fast import FastReader
     from db.migrate import upgrade
     from db.schema import HEAD
@@ -154,7 +167,7 @@ def db_upgrade(ctx: typer.Context, db: DbOption = None) -> None:
 @users_app.command("list")
 def users_list(ctx: typer.Context, db: DbOption = None) -> None:
     """List users with role, dealership and whether they have a PIN."""
-    store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
+    store = open_store(settings_for(_db(ctx, db)))
     from rich.console import Console
     from rich.table import Table
 
@@ -189,7 +202,7 @@ def users_add(
     db: DbOption = None,
 ) -> None:
     """Add a user."""
-    store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
+    store = open_store(settings_for(_db(ctx, db)))
     from db import users
     from db.errors import PrepfloorError
 
@@ -234,13 +247,11 @@ def users_set_pin(
     db: DbOption = None,
 ) -> None:
     """Set (or clear) a user's PIN; also lifts a lock-out after wrong PINs."""
-    store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
+    store = open_store(settings_for(_db(ctx, db)))
     from db import users
     from db.errors import PrepfloorError
 
-    target = store.fast.actor(login)
-    if target is None:
-        fail(f"no active user {login!r}")
+    target = active_user(store, login)
     secret = None if clear else _ask_pin()
     try:
         store.run(users.set_pin, None, target.user_id, secret)
@@ -260,12 +271,10 @@ def users_set_badge(
     db: DbOption = None,
 ) -> None:
     """Register the badge a reader types at the workshop terminal."""
-    store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
+    store = open_store(settings_for(_db(ctx, db)))
     from db import users
 
-    target = store.fast.actor(login)
-    if target is None:
-        fail(f"no active user {login!r}")
+    target = active_user(store, login)
     if not clear and not badge:
         fail("give the badge number, or --clear")
     store.run(users.set_badge, None, target.user_id, None if clear else badge)
@@ -275,7 +284,7 @@ def users_set_badge(
 @app.command()
 def doctor(ctx: typer.Context, db: DbOption = None) -> None:
     """Check every invariant on the live database; exit 1 if anything is wrong."""
-    settings = settings_for(db or (ctx.obj or {}).get("db"))
+    settings = settings_for(_db(ctx, db))
     store = open_store(settings)
     from db.doctor import run_checks
 
@@ -301,7 +310,7 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Write a table as CSV or JSON, for a spreadsheet or another system."""
-    store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
+    store = open_store(settings_for(_db(ctx, db)))
     from db.errors import PrepfloorError
     from db.transfer import check_export, export_table
 
@@ -331,7 +340,7 @@ def import_(
     db: DbOption = None,
 ) -> None:
     """Import cars or capacities from CSV: all rows or none; bad rows are listed with reasons."""
-    store = open_store(settings_for(db or (ctx.obj or {}).get("db")))
+    store = open_store(settings_for(_db(ctx, db)))
     actor = cli_actor(store, as_user)
     from rich.progress import Progress
 
