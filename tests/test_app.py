@@ -286,3 +286,44 @@ async def test_long_list_pages_from_the_database(ui_store, ui_world) -> None:  #
         await settle(pilot, app)
         assert isinstance(app.screen, CarDetailScreen)
         assert "Kunde 123" in text_of(app)
+
+
+async def test_brand_colors_become_the_theme(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    from db import admin
+
+    ui_store.run(
+        admin.save_dealership,
+        None,
+        ui_world.d["499"],
+        brand_colors={"primary": "#1c69d4", "accent": "#e7222e"},
+    )
+    ui_store.run(
+        admin.save_dealership, None, ui_world.d["495"], brand_colors={"primary": "not a colour"}
+    )
+    app = make_app(ui_store, actor=ui_world["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.theme == f"dealership-{ui_world.d['499']}"
+        assert app.current_theme.primary == "#1C69D4"
+    app = make_app(ui_store, actor=ui_world["seller495"])  # bad colours: the default theme
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.theme == "textual-dark"
+
+
+async def test_help_lists_the_keys_of_the_screen_and_the_global_ones(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    from screens.help import HelpScreen
+
+    app = make_app(ui_store, actor=ui_world["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f1")
+        await settle(pilot, app)
+        assert isinstance(app.screen, HelpScreen)
+        shown = text_of(app)
+        for words in ("Open car", "Search", "Archived", "Sign out", "Coordinator", "ctrl+p"):
+            assert words in shown, words
+        assert "Scroll Left" not in shown  # Textual's own scrolling keys are left out
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CarListScreen)
