@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
 
-from db.errors import Busy, PrepfloorError
+from db.errors import Busy, DoesNotFit, PrepfloorError
 from db.urls import configure_sqlite_connection, dialect_of, normalize_url, sqlite_path
 
 P = ParamSpec("P")
@@ -190,6 +190,11 @@ class Database:
             try:
                 with self.write() as session:
                     return fn(session, *args, **kwargs)
+            except DoesNotFit as refusal:
+                if refusal.finder is not None:  # after the write lock is released
+                    with self.read() as session:
+                        refusal.found(refusal.finder(session))
+                raise
             except DBAPIError as error:
                 if not is_retryable(error) or attempt == self.retries:
                     if is_retryable(error):

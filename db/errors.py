@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 
 class PrepfloorError(Exception):
@@ -53,16 +55,33 @@ class WorkflowRefused(PrepfloorError):
 class DoesNotFit(PrepfloorError):
     """A booking that does not fit the capacity (or the sharing cap).
 
-    ``nearest_day`` is the closest day with room, when there is one.
+    ``nearest_day`` is the closest day with room, when there is one.  The ledger raises it with a
+    ``finder`` instead: :meth:`db.engine.Database.run` looks the day up after the write
+    transaction has ended, so a refusal holds the write lock no longer than a booking does.
     """
 
-    def __init__(self, message: str, nearest_day: date | None = None) -> None:
-        if nearest_day is not None:
-            message = f"{message} Nearest day with room: {nearest_day:%a %d %b %Y}."
-        elif not message.endswith("No day with room in the next weeks."):
-            message = f"{message} No day with room in the next weeks."
+    def __init__(
+        self,
+        message: str,
+        nearest_day: date | None = None,
+        finder: Callable[[Any], date | None] | None = None,
+    ) -> None:
         super().__init__(message)
+        self.reason = message
+        self.finder = finder
+        self.nearest_day: date | None = None
+        if finder is None:
+            self.found(nearest_day)
+
+    def found(self, nearest_day: date | None) -> None:
+        """Add the nearest day with room (or that there is none) to the message."""
         self.nearest_day = nearest_day
+        self.finder = None
+        if nearest_day is not None:
+            self.message = f"{self.reason} Nearest day with room: {nearest_day:%a %d %b %Y}."
+        else:
+            self.message = f"{self.reason} No day with room in the next weeks."
+        self.args = (self.message,)
 
 
 class SharingRefused(PrepfloorError):

@@ -319,10 +319,9 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
     names = _Names(conn, claim, resource_type)
 
     def refuse(message: str) -> DoesNotFit:
-        return DoesNotFit(
-            message,
-            nearest_day(
-                session,
+        def finder(read: Session) -> date | None:
+            return nearest_day(
+                read,
                 provider_id=claim.provider_id,
                 consumer_id=claim.consumer_id,
                 resource_type_id=claim.resource_type_id,
@@ -330,8 +329,9 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
                 around=day,
                 user_id=claim.user_id,
                 exclude_booking_id=claim.booking_id,
-            ),
-        )
+            )
+
+        return DoesNotFit(message, finder=finder)
 
     # 1. the sharing agreement (locked first: it serializes every booking under it)
     if claim.provider_id != claim.consumer_id:
