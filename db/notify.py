@@ -124,3 +124,17 @@ def car_moved(session: Session, actor: Actor, car: Car, old: str, new: str) -> N
             car_id=car.id,
             priority="low",
         )
+
+
+def parts_changed(session: Session, actor: Actor, car: Car, what: str, parts: str) -> None:
+    """parts_changed: the car's assigned mechanic and its seller hear of it ("Parts arrived for
+    BMW X5 EK 12345: Brake pads.")."""
+    send(
+        session,
+        actor,
+        [car.assigned_mechanic_id, car.seller_id],
+        "parts_changed",
+        f"{what} for {_car_name(car)}: {parts}.",
+        car_id=car.id,
+        priority="medium",
+    )

@@ -11,8 +11,14 @@ from sqlmodel import Session, select
 
 from db import workflow
 from db.access import Actor
+from db.clock import local_today
+from db.contacts import ContactLine, contacts_of
+from db.delivery import MILESTONE_LABELS, milestone_options
+from db.documents import DocumentLine, documents_of, human_size
 from db.models import Car, Dealership, Event, ResourceBooking, ResourceType, User
-from db.vocab import CAR_STATUS_LABELS
+from db.parts import ORDERED_BY_LABELS, PART_STATUS_LABELS, TIMES, PartLine, parts_of
+from db.sla import sla_state
+from db.vocab import CAR_STATUS_LABELS, CAR_TIMESTAMP_LABELS
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,11 @@ class CarDetail:
     bookings: list[BookingLine] = field(default_factory=list)
     next_statuses: list[str] = field(default_factory=list)
     blocked: list[tuple[str, str]] = field(default_factory=list)  # (status, why not now)
+    parts: list[PartLine] = field(default_factory=list)  # in the order they were placed
+    documents: list[DocumentLine] = field(default_factory=list)  # newest first, no content
+    contacts: list[ContactLine] = field(default_factory=list)  # newest first
+    milestones: list[tuple[str, str | None]] = field(default_factory=list)  # (milestone, why not)
+    sla: str = "none"  # db.sla.SLA_STATES
 
 
 def _fmt(value: Any) -> str:
@@ -81,6 +92,38 @@ ACTION_WORDS = {
 }
 
 
+CONTACT_WORDS = {"call": "Called", "sms": "Texted", "email": "Emailed"}
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _describe_part(event: Event, changes: dict[str, Any]) -> str:
+    name = changes.get("part_name") or f"#{event.entity_id}"
+    if event.action in ("order", "create") and not isinstance(changes.get("status"), list):
+        quantity = changes.get("quantity") or 1
+        times = f" {TIMES}{quantity}" if quantity != 1 else ""
+        by = ORDERED_BY_LABELS.get(changes.get("ordered_by", ""), changes.get("ordered_by"))
+        return f"Parts ordered: {name}{times}" + (f" ({by})" if by else "")
+    status = changes.get("status")
+    if isinstance(status, list) and len(status) == 2:
+        old, new = (PART_STATUS_LABELS.get(v, _fmt(v)) for v in status)
+        line = f"Part {name}: {old} → {new}"
+        if changes.get("note"):
+            line += f" — {changes['note']}"
+        arrived = [
+            k
+            for k, v in (changes.get("car") or {}).items()
+            if k.startswith("parts_arrived") and isinstance(v, list) and v[1] is not None
+        ]
+        if arrived:
+            line += "; " + ", ".join(CAR_TIMESTAMP_LABELS[k].lower() for k in arrived)
+        return line
+    return f"Part {name} {ACTION_WORDS.get(event.action, event.action)}"
+
+
 def describe(event: Event) -> str:
     """One line of history in words: 'moved: Registered → In transit'."""
     verb = ACTION_WORDS.get(event.action, event.action.replace("_", " "))
@@ -88,6 +131,19 @@ def describe(event: Event) -> str:
         event.entity, event.entity.replace("_", " ")
     )
     changes = event.changes or {}
+    if event.entity == "parts_orders":
+        return _describe_part(event, changes)
+    if event.entity == "customer_communications":
+        words = CONTACT_WORDS.get(changes.get("type", ""), "Contacted")
+        return f"{words} the customer: {_short(changes.get('message', ''))}"
+    if event.entity == "car_documents" and "filename" in changes:
+        size = changes.get("filesize")
+        return f"Attached {changes['filename']}" + (
+            f" ({human_size(int(size))})" if size is not None else ""
+        )
+    if event.entity == "cars" and event.action == "milestone":
+        names = [MILESTONE_LABELS.get(k, k.replace("_", " ")) for k in changes]
+        return "Recorded: " + ", ".join(names)
     if event.entity == "cars" and event.action == "status" and "status" in changes:
         old, new = changes["status"]
         note = f" — {changes['note']}" if changes.get("note") else ""
@@ -180,4 +236,11 @@ def car_detail(
         )
         for b, rt_name, provider in bookings
     ]
+    detail.parts = parts_of(session, car_id)
+    detail.documents = documents_of(session, car_id)
+    detail.contacts = contacts_of(session, car_id)
+    detail.milestones = milestone_options(car)
+    detail.sla = sla_state(
+        car.status, car.expected_delivery_date, car.delivered_to_customer_at, local_today()
+    )
     return detail

@@ -54,6 +54,18 @@ def waiting_on_parts(car: Car) -> str | None:
     return None
 
 
+def prepared_elsewhere(car: Car) -> bool:
+    """Is the car prepared somewhere else than at the dealership that sells it?"""
+    return car.prep_center_id != car.dealership_id
+
+
+def back_at_dealership(car: Car) -> str | None:
+    """Why the car cannot be handed over yet because it is still away from its dealership."""
+    if prepared_elsewhere(car) and car.delivered_to_dealership_at is None:
+        return "Record that the car has arrived at the dealership first."
+    return None
+
+
 def _registration_complete(car: Car) -> str | None:
     from db.cars import registration_problems
 
@@ -200,7 +212,7 @@ TRANSITIONS: tuple[Move, ...] = (
         "coordinator",
         PREP,
         "send the car back to cosmetic prep",
-        clears=("ready_for_delivery_at", "cosmetic_completed_at"),
+        clears=("ready_for_delivery_at", "cosmetic_completed_at", "delivered_to_dealership_at"),
     ),
     _m(
         "ready_for_delivery",
@@ -208,7 +220,12 @@ TRANSITIONS: tuple[Move, ...] = (
         "coordinator",
         PREP,
         "send the car back to technical prep",
-        clears=("ready_for_delivery_at", "technical_completed_at", "cosmetic_completed_at"),
+        clears=(
+            "ready_for_delivery_at",
+            "technical_completed_at",
+            "cosmetic_completed_at",
+            "delivered_to_dealership_at",
+        ),
     ),
     _m(
         "ready_for_delivery",
@@ -216,7 +233,10 @@ TRANSITIONS: tuple[Move, ...] = (
         "seller manager",
         OWNER,
         "hand the car over to the customer",
-        stamps=("delivered_to_customer_at",),
+        # A car prepared at its own dealership is at the dealership when it is handed over; one
+        # prepared elsewhere must have been recorded back at the dealership (the check).
+        stamps=("sold_at", "delivered_to_dealership_at", "delivered_to_customer_at"),
+        check=back_at_dealership,
     ),
     _m(
         "delivered", "archived", "seller manager", OWNER, "archive the car", stamps=("archived_at",)

@@ -18,9 +18,9 @@ What is in it (every name follows ``seed/user-stories.md``):
 * 64 cars over every status, each with a history made by the rules themselves: the build runs the
   real ``db`` functions (register, move, book, clock, complete...) with the clock frozen at the
   moment each thing happened, so events, notifications, the capacity ledger, time entries and the
-  car's timestamps agree the way they do on a real floor.  Inspection results, parts orders,
-  checklists and customer contacts (which have no rule function yet) are written directly, with an
-  event each.
+  car's timestamps agree the way they do on a real floor (parts orders, customer contacts and
+  delivery milestones included).  Inspection results and checklists (which have no rule function
+  yet) are written directly, with an event each.
 
 Time: the demo is built "as of" ``today`` at 10:00 local time (or the real current time when
 ``today`` is not given).  A job that would be under way at that moment is left unstarted, except at
@@ -44,13 +44,25 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlmodel import Session, func, select
 
-from db import admin, cars, clock, events, ledger, notify, timers, users, workflow
+from db import (
+    admin,
+    cars,
+    clock,
+    contacts,
+    delivery,
+    events,
+    ledger,
+    notify,
+    timers,
+    users,
+    workflow,
+)
+from db import parts as db_parts
 from db.access import Actor
 from db.engine import Database
 from db.errors import PrepfloorError
 from db.models import (
     Car,
-    CustomerCommunication,
     Dealership,
     InspectionChecklistItem,
     Notification,
@@ -251,6 +263,7 @@ USERS: list[tuple[str, str, str, str | None]] = [
     ("tor", "Tor Lunde", "mechanic", "498"),
     ("emma", "Emma Solberg", "detailer", "498"),
 ]
+ROLE_OF = {login: role for login, _name, role, _key in USERS}
 WORKSHOP_PIN = "1234"  # mechanics and detailers sign in on shared workshop terminals
 COORDINATOR = {"499": "ola", "498": "lars"}
 SELLERS = {"499": ("siri", "henrik"), "495": ("kari", "jonas", "hilde"), "497": ("erik",)}
@@ -927,96 +940,43 @@ def _order_parts(
     i: int, login: str, by: str, parts: list[tuple[str, str, str]], note: str | None
 ) -> StepFn:
     def run(c: Ctx) -> None:
-        now = _now()
-        stamp = "parts_ordered_seller_at" if by == "seller" else "parts_ordered_prep_at"
-        values: dict[str, Any] = {stamp: now}
         if note:
-            values["parts_notes"] = note
-        car = _car_update(c, login, i, values)
-        actor = c.actors[login]
+            _car_update(c, login, i, {"parts_notes": note})
         for name, number, supplier in parts:
-            order = PartsOrder(
-                car_id=car.id,  # type: ignore[arg-type]
+            order = db_parts.order_part(
+                c.session,
+                c.actors[login],
+                c.cars[i],
                 part_name=name,
                 part_number=number,
-                quantity=1,
                 supplier=supplier,
-                status="ordered",
                 ordered_by=by,
-                ordered_at=now,
-                created_at=now,
-                updated_at=now,
             )
-            c.session.add(order)
-            c.session.flush()
-            events.record(
-                c.session, actor, "parts_orders", order.id, "create",
-                {"part_name": name, "status": "ordered", "ordered_by": by}, car_id=car.id,
-            )  # fmt: skip
-        if by == "prep_center":
-            notify.send(
-                c.session,
-                actor,
-                [car.seller_id],
-                "parts_changed",
-                f"Parts ordered for {car.brand} {car.model} ({car.order_number}): "
-                + ", ".join(p[0] for p in parts)
-                + ".",
-                car_id=car.id,
-                priority="medium",
-            )
+            c.keep.append(order)
+
+    return run
+
+
+def _parts_to(i: int, login: str, status: str, *, by: str | None = None) -> StepFn:
+    """Every part of the car (of one side) that can go to ``status`` goes there."""
+
+    def run(c: Ctx) -> None:
+        stmt = select(PartsOrder).where(PartsOrder.car_id == c.cars[i])
+        if by is not None:
+            stmt = stmt.where(PartsOrder.ordered_by == by)
+        for order in c.session.exec(stmt.order_by(PartsOrder.id)).all():  # type: ignore[arg-type]
+            if status in db_parts.PART_MOVES[order.status]:
+                db_parts.set_part_status(c.session, c.actors[login], order.id, status)  # type: ignore[arg-type]
 
     return run
 
 
 def _parts_arrive(i: int, login: str, by: str) -> StepFn:
-    def run(c: Ctx) -> None:
-        now = _now()
-        stamp = "parts_arrived_seller_at" if by == "seller" else "parts_arrived_prep_at"
-        car = _car_update(c, login, i, {stamp: now})
-        actor = c.actors[login]
-        orders = c.session.exec(
-            select(PartsOrder).where(PartsOrder.car_id == car.id, PartsOrder.ordered_by == by)
-        ).all()
-        for order in orders:
-            order.status = "arrived"
-            order.arrived_at = now
-            order.updated_at = now
-            c.session.add(order)
-            events.record(
-                c.session, actor, "parts_orders", order.id, "update",
-                {"status": ["ordered", "arrived"]}, car_id=car.id,
-            )  # fmt: skip
-        mechanics = notify.users_with_role(c.session, "mechanic", [car.prep_center_id])
-        notify.send(
-            c.session,
-            actor,
-            mechanics,
-            "parts_changed",
-            f"Parts arrived for {car.brand} {car.model} ({car.order_number}).",
-            car_id=car.id,
-            priority="medium",
-        )
-
-    return run
+    return _parts_to(i, login, "arrived", by=by)
 
 
 def _parts_installed(i: int, login: str) -> StepFn:
-    def run(c: Ctx) -> None:
-        now = _now()
-        orders = c.session.exec(
-            select(PartsOrder).where(PartsOrder.car_id == c.cars[i], PartsOrder.status == "arrived")
-        ).all()
-        for order in orders:
-            order.status = "installed"
-            order.updated_at = now
-            c.session.add(order)
-            events.record(
-                c.session, c.actors[login], "parts_orders", order.id, "update",
-                {"status": ["arrived", "installed"]}, car_id=c.cars[i],
-            )  # fmt: skip
-
-    return run
+    return _parts_to(i, login, "installed")
 
 
 def _book(
@@ -1079,32 +1039,16 @@ def _complete(i: int, key: str, login: str, note: str | None) -> StepFn:
     return run
 
 
-def _stamp(i: int, login: str, names: tuple[str, ...]) -> StepFn:
+def _milestone(i: int, login: str, milestone: str) -> StepFn:
     def run(c: Ctx) -> None:
-        now = _now()
-        _car_update(c, login, i, dict.fromkeys(names, now))
+        delivery.record_milestone(c.session, c.actors[login], c.cars[i], milestone)
 
     return run
 
 
 def _contact(i: int, login: str, kind: str, message: str) -> StepFn:
     def run(c: Ctx) -> None:
-        car = c.session.get(Car, c.cars[i])
-        assert car is not None
-        contact = CustomerCommunication(
-            car_id=car.id,  # type: ignore[arg-type]
-            customer_name=car.customer_name,
-            type=kind,
-            message=message,
-            sent_at=_now(),
-            user_id=c.actors[login].user_id,
-        )
-        c.session.add(contact)
-        c.session.flush()
-        events.record(
-            c.session, c.actors[login], "customer_communications", contact.id, "create",
-            {"type": kind, "message": message}, car_id=car.id,
-        )  # fmt: skip
+        contacts.log_contact(c.session, c.actors[login], c.cars[i], type=kind, message=message)
 
     return run
 
@@ -1187,7 +1131,9 @@ def simulate(plan: CarPlan, t0: datetime, planner: Planner) -> Sim:
     sim.add(t0, _register(i, p.seller, fields), status="registered")
     parts_ready = t0
     if seller_parts and p.variant != "cancelled_order":
-        ordered = sim.add(at(t0, 12), _order_parts(i, p.seller, "seller", seller_parts, None))
+        # a manager may not order parts: a seller of the dealership does it for them
+        buyer = p.seller if ROLE_OF[p.seller] == "seller" else SELLERS[p.dealership][0]
+        ordered = sim.add(at(t0, 12), _order_parts(i, buyer, "seller", seller_parts, None))
         arrived = _add_work(ordered, seller_parts_days * 8)
         sim.add(arrived, _parts_arrive(i, coordinator, "seller"))
         parts_ready = arrived
@@ -1370,10 +1316,10 @@ def simulate(plan: CarPlan, t0: datetime, planner: Planner) -> Sim:
     handover_from = ready
     if p.dealership != p.prep:
         handover_from = sim.add(
-            _add_work(ready, back_lag), _stamp(i, p.seller, ("delivered_to_dealership_at",))
+            _add_work(ready, back_lag), _milestone(i, p.seller, "delivered_to_dealership_at")
         )
     handover = _add_work(handover_from, deliver_lag)
-    sim.add(at(handover, -30), _stamp(i, p.seller, ("sold_at",)))
+    sim.add(at(handover, -30), _milestone(i, p.seller, "sold_at"))
     delivered = sim.add(handover, _move(i, p.seller, "delivered"), status="delivered")
     if follow_up:
         sim.add(

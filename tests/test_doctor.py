@@ -3,23 +3,15 @@ rules is clean; data changed behind the rules' back is reported, each kind as an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from db import admin, clock, doctor, ledger, timers, workflow
+from db import admin, clock, delivery, doctor, ledger, timers, workflow
 from db.models import Car
-from world import World, build_world
-
-T0 = datetime(2030, 1, 7, 7, 0, tzinfo=UTC)
-
-
-def at(**delta: float) -> datetime:
-    moment = T0 + timedelta(**delta)
-    clock.freeze(moment)
-    return moment
+from world import T0, World, at, build_world
 
 
 def move(w: World, login: str, car_id: int, *targets: str) -> None:
@@ -73,6 +65,8 @@ def busy(db) -> Any:  # type: ignore[no-untyped-def]
         w.db.run(timers.complete, w["mechanic499"], ids["tech"])
         at(hours=2, minutes=10)
         move(w, "coordinator499", car, "ready_for_delivery")
+        at(hours=2, minutes=40)
+        w.db.run(delivery.record_milestone, w["seller495"], car, "delivered_to_dealership_at")
         at(hours=3)
         move(w, "seller495", car, "delivered", "archived")
         # 497's work on the shared TECH_PREP, still booked

@@ -17,7 +17,7 @@ import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,8 @@ from db.errors import NotAllowed, NotFound, PrepfloorError, Stale, WorkflowRefus
 from db.models import Car, Event, Notification, ResourceBooking, ResourceCapacity
 from db.urls import dialect_of, libpq_conninfo, normalize_url, sqlite_path
 from db.vocab import BOOKING_HOLDING_STATUSES, CAR_STATUSES
-from world import World, build_world
+from world import T0, World, build_world
 
-T0 = datetime(2030, 1, 7, 7, 0, tzinfo=UTC)  # Monday
 DAYS = 5
 
 
@@ -367,6 +366,7 @@ WORKFLOW_STEPS = st.one_of(
     st.tuples(st.just("next"), st.just("admin"), st.integers(0, 5), st.just(False)),
     st.tuples(st.just("inspect"), st.booleans()),
     st.tuples(st.just("parts"), st.sampled_from(PARTS)),
+    st.tuples(st.just("back"), st.just(True)),
 )
 
 
@@ -402,6 +402,9 @@ def expected_outcome(
             return WorkflowRefused
     if (car["status"], target) == ("parts_ordered", "technical_prep") and waiting:
         return WorkflowRefused
+    handover = (car["status"], target) == ("ready_for_delivery", "delivered")
+    if handover and owner != "499" and car["delivered_to_dealership_at"] is None:
+        return WorkflowRefused  # prepared elsewhere and not back at the dealership yet
     return None
 
 
@@ -455,6 +458,11 @@ def test_workflow_moves_follow_the_table(wf_world: World) -> None:
             if step[0] == "inspect":
                 if car["status"] == "inspection":
                     set_car(w, car_id, inspection_completed_at=now, inspection_approved=step[1])
+                    state = workflow_state(w, car_id)
+                continue
+            if step[0] == "back":  # the car is recorded back at its dealership
+                if car["status"] == "ready_for_delivery" and not car["delivered_to_dealership_at"]:
+                    set_car(w, car_id, delivered_to_dealership_at=now)
                     state = workflow_state(w, car_id)
                 continue
             if step[0] == "parts":

@@ -4,20 +4,17 @@ and the refusals a floor worker reads."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
 from db import cars, clock, workflow
 from db.errors import NotAllowed, NotFound, Stale, WorkflowRefused
 from db.models import Car, Event, Notification
 from db.vocab import CAR_STATUS_LABELS, CAR_STATUSES, ROLE_LABELS
-from world import World, build_world
-
-T0 = datetime(2030, 1, 7, 7, 0, tzinfo=UTC)  # a Monday morning
+from world import World, at, frozen_world, rows, set_fields
 
 # The actors of tests/world.py and the sides they stand on for a car sold by 495 and prepared by 499.
 OWNER_SIDE = {"seller495", "coordinator495", "manager400", "admin"}
@@ -32,7 +29,8 @@ PREP_SIDE = {
 }
 LOGINS = sorted(OWNER_SIDE | PREP_SIDE)
 
-# How to bring a registered car to each status (admin moves; "INSPECT" records an approved inspection).
+# How to bring a registered car to each status (admin moves; "INSPECT" records an approved inspection,
+# "AT_DEALERSHIP" that the car is back at its dealership, which a handover needs).
 ROUTES: dict[str, list[str]] = {
     "registered": [],
     "in_transit": ["in_transit"],
@@ -43,7 +41,7 @@ ROUTES: dict[str, list[str]] = {
 }
 ROUTES["cosmetic_prep"] = [*ROUTES["technical_prep"], "cosmetic_prep"]
 ROUTES["ready_for_delivery"] = [*ROUTES["cosmetic_prep"], "ready_for_delivery"]
-ROUTES["delivered"] = [*ROUTES["ready_for_delivery"], "delivered"]
+ROUTES["delivered"] = [*ROUTES["ready_for_delivery"], "AT_DEALERSHIP", "delivered"]
 ROUTES["archived"] = [*ROUTES["delivered"], "archived"]
 
 
@@ -53,33 +51,12 @@ ROUTES["archived"] = [*ROUTES["delivered"], "archived"]
 @pytest.fixture
 def w(db) -> Any:  # type: ignore[no-untyped-def]
     """The world of tests/world.py, built with the clock frozen on a Monday (UTC dates)."""
-    clock.set_zone(UTC)
-    clock.freeze(T0)
-    try:
-        yield build_world(db, days=2)
-    finally:
-        clock.freeze(None)
-        clock.set_zone(None)
-
-
-def at(**delta: float) -> datetime:
-    moment = T0 + timedelta(**delta)
-    clock.freeze(moment)
-    return moment
+    with frozen_world(db, days=2) as world:
+        yield world
 
 
 def car_row(w: World, car_id: int) -> dict[str, Any]:
     return w.db.query(lambda s: s.get(Car, car_id).model_dump())
-
-
-def rows(w: World, model: type, **where: Any) -> list[dict[str, Any]]:
-    def read(s: Any) -> list[dict[str, Any]]:
-        stmt = select(model)
-        for name, value in where.items():
-            stmt = stmt.where(getattr(model, name) == value)
-        return [r.model_dump() for r in s.exec(stmt.order_by(model.id))]
-
-    return w.db.query(read)
 
 
 def snapshot(w: World) -> dict[str, list[dict[str, Any]]]:
@@ -98,14 +75,9 @@ def record_inspection(w: World, car_id: int, approved: bool = True) -> None:
     w.db.run(write)
 
 
-def set_fields(w: World, car_id: int, **fields: Any) -> None:
-    def write(s: Any) -> None:
-        car = s.get(Car, car_id)
-        for name, value in fields.items():
-            setattr(car, name, value)
-        s.add(car)
-
-    w.db.run(write)
+def back_at_dealership(w: World, car_id: int) -> None:
+    """The car prepared elsewhere is back at its dealership (a handover needs it)."""
+    set_fields(w, car_id, delivered_to_dealership_at=clock.utcnow())
 
 
 def complete_draft(w: World, seller: str = "seller495") -> int:
@@ -130,6 +102,8 @@ def make_car(w: World, status: str, seller: str = "seller495") -> int:
     for step in ROUTES[status]:
         if step == "INSPECT":
             record_inspection(w, car_id)
+        elif step == "AT_DEALERSHIP":
+            back_at_dealership(w, car_id)
         else:
             w.db.run(workflow.move_car, w["admin"], car_id, step)
     assert car_row(w, car_id)["status"] == status
@@ -170,6 +144,8 @@ def test_each_transition_allowed_for_its_roles_and_side_only(w: World, move: wor
     car_id = make_car(w, move.source)
     if move.source == "inspection":
         record_inspection(w, car_id)  # so that the table's checks pass; they are tested below
+    if move.source == "ready_for_delivery":
+        back_at_dealership(w, car_id)
     before = snapshot(w)
     allowed = []
     for login in LOGINS:
@@ -421,6 +397,8 @@ def test_full_route_stamps_each_stage_once(w: World) -> None:
     for minute, (login, target, stamp) in enumerate(route, start=1):
         if target == "technical_prep":
             record_inspection(w, car_id)
+        if target == "delivered":
+            back_at_dealership(w, car_id)
         moment = at(minutes=minute)
         old = car_row(w, car_id)["status"]
         w.db.run(workflow.move_car, w[login], car_id, target, expected_status=old)
@@ -497,6 +475,7 @@ def test_stale_expected_status_changes_nothing(w: World) -> None:
 
 def test_allowed_targets_lists_what_the_actor_can_do(w: World) -> None:
     car_id = make_car(w, "ready_for_delivery")
+    back_at_dealership(w, car_id)
 
     def targets(login: str) -> list[str]:
         return w.db.query(lambda s: workflow.allowed_targets(s, w[login], s.get(Car, car_id)))
@@ -571,6 +550,7 @@ def test_ready_for_delivery_notifies_the_seller_with_high_priority(w: World) -> 
 
 def test_delivered_notifies_the_managers_up_the_hierarchy(w: World) -> None:
     car_id = make_car(w, "ready_for_delivery")
+    back_at_dealership(w, car_id)
     before = len(rows(w, Notification))
     w.db.run(workflow.move_car, w["seller495"], car_id, "delivered")
     new = rows(w, Notification)[before:]
@@ -581,6 +561,7 @@ def test_delivered_notifies_the_managers_up_the_hierarchy(w: World) -> None:
 
 def test_delivered_by_someone_else_also_tells_the_seller(w: World) -> None:
     car_id = make_car(w, "ready_for_delivery")
+    back_at_dealership(w, car_id)
     before = len(rows(w, Notification))
     w.db.run(workflow.move_car, w["manager400"], car_id, "delivered")
     new = rows(w, Notification)[before:]

@@ -1,0 +1,108 @@
+"""The customer communication log (improvement 4): calls, texts and emails to a car's customer,
+logged by the selling side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from db import events, workflow
+from db.access import Actor
+from db.delivery import past_moment
+from db.errors import Invalid, NotAllowed
+from db.models import CustomerCommunication, User
+from db.vocab import COMMUNICATION_TYPES
+
+MAX_MESSAGE = 2000
+COMMUNICATION_LABELS: dict[str, str] = {"sms": "SMS", "email": "Email", "call": "Call"}
+
+
+@dataclass(frozen=True)
+class ContactLine:
+    id: int
+    type: str
+    message: str
+    sent_at: datetime | None
+    customer_name: str | None
+    user: str | None  # who logged it (display name)
+
+
+def log_contact(
+    session: Session,
+    actor: Actor,
+    car_id: int,
+    *,
+    type: str,
+    message: str,
+    sent_at: datetime | None = None,
+) -> CustomerCommunication:
+    """Log a call, SMS or email to the car's customer."""
+    actor.require("customer.contact")
+    car = workflow.load_car(session, actor, car_id)
+    if not workflow.side_ok(session, actor, car, workflow.OWNER):
+        raise NotAllowed(
+            "Only the selling dealership of this car can log contacts with its customer."
+        )
+    kind = (type or "").strip().lower()
+    if kind not in COMMUNICATION_TYPES:
+        raise Invalid("Type is sms, email or call.", "type")
+    text = (message or "").strip()
+    if not text:
+        raise Invalid("Write what was said or sent.", "message")
+    if len(text) > MAX_MESSAGE:
+        raise Invalid(
+            f"The message is {len(text)} characters; keep it to {MAX_MESSAGE}.", "message"
+        )
+    moment = past_moment(sent_at, "The time of the contact", "sent_at")
+    contact = CustomerCommunication(
+        car_id=car.id,  # type: ignore[arg-type]
+        customer_name=car.customer_name,
+        type=kind,
+        message=text,
+        sent_at=moment,
+        user_id=actor.user_id,
+    )
+    session.add(contact)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        "customer_communications",
+        contact.id,
+        "contact",
+        {"type": kind, "message": text, "customer_name": car.customer_name, "sent_at": moment},
+        car_id=car.id,
+    )
+    return contact
+
+
+def contacts_of(session: Session, car_id: int) -> list[ContactLine]:
+    """The car's customer contacts, newest first (no scope check: see car_contacts)."""
+    rows = session.exec(
+        select(CustomerCommunication, User.display_name)
+        .join(User, User.id == CustomerCommunication.user_id, isouter=True)  # type: ignore[arg-type]
+        .where(CustomerCommunication.car_id == car_id)
+        .order_by(
+            CustomerCommunication.sent_at.desc(),  # type: ignore[union-attr]
+            CustomerCommunication.id.desc(),  # type: ignore[union-attr]
+        )
+    ).all()
+    return [
+        ContactLine(
+            id=c.id,  # type: ignore[arg-type]
+            type=c.type,
+            message=c.message,
+            sent_at=c.sent_at,
+            customer_name=c.customer_name,
+            user=name,
+        )
+        for c, name in rows
+    ]
+
+
+def car_contacts(session: Session, actor: Actor, car_id: int) -> list[ContactLine]:
+    """The customer contacts of a car the actor sees, newest first."""
+    workflow.load_car(session, actor, car_id)
+    return contacts_of(session, car_id)

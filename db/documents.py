@@ -1,0 +1,222 @@
+"""Documents attached to a car (improvement 7): invoices, photos, checklists.
+
+The file is kept in the database (``car_documents.content``), so every site and every SSH session
+sees it; lists select the other columns only.  A terminal has no file picker: the user types a
+path (:func:`read_path` checks it) and saves a copy back to a folder (:func:`save_copy`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from db import events, workflow
+from db.access import Actor
+from db.clock import utcnow
+from db.errors import Invalid, NotFound, WorkflowRefused
+from db.models import CarDocument, User
+from db.vocab import DOCUMENT_TYPES
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+MAX_FILENAME = 255
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".heic", ".webp", ".gif"})
+DOCUMENT_TYPE_LABELS: dict[str, str] = {
+    "invoice": "Invoice",
+    "photo": "Photo",
+    "checklist": "Checklist",
+    "other": "Other",
+}
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    id: int
+    type: str
+    filename: str
+    filesize: int
+    uploaded_by: str | None
+    uploaded_at: datetime | None
+
+
+def human_size(size: int) -> str:
+    """'512 B', '12 KB', '3.4 MB'."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def read_path(path: str) -> tuple[str, bytes]:
+    """The file named by a typed path: ``(filename, content)``.  Quotes around the path (what a
+    terminal's drag and drop adds) and ``~`` are understood."""
+    text = (path or "").strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].strip()
+    if not text:
+        raise Invalid("Type the path of the file to attach.", "path")
+    file = Path(text).expanduser()
+    if not file.exists():
+        raise Invalid(f"No file at {file}: check the path.", "path")
+    if file.is_dir():
+        raise Invalid(f"{file} is a folder: type the path of a file in it.", "path")
+    if not file.is_file():
+        raise Invalid(f"{file} is not a regular file: type the path of a document.", "path")
+    limit = MAX_DOCUMENT_BYTES
+    try:
+        size = file.stat().st_size
+        if size > limit:
+            raise Invalid(_too_big(file.name, size), "path")
+        with file.open("rb") as handle:
+            content = handle.read(limit + 1)
+    except PermissionError:
+        raise Invalid(f"prepfloor may not read {file} (permission denied).", "path") from None
+    except OSError as error:
+        raise Invalid(f"{file} cannot be read: {error.strerror or error}.", "path") from None
+    if len(content) > limit:
+        raise Invalid(_too_big(file.name, len(content)), "path")
+    if not content:
+        raise Invalid(f"{file.name} is empty: there is nothing to attach.", "path")
+    return file.name, content
+
+
+def _too_big(name: str, size: int) -> str:
+    return (
+        f"{name} is {human_size(size)}; a document can be at most "
+        f"{human_size(MAX_DOCUMENT_BYTES)}. Attach a smaller copy."
+    )
+
+
+def guess_type(filename: str) -> str:
+    """What a file probably is, from its name: the words in it first, then the kind of file."""
+    name = Path(filename or "").name.lower()
+    if "invoice" in name or "faktura" in name:
+        return "invoice"
+    if "checklist" in name:
+        return "checklist"
+    if Path(name).suffix in PHOTO_SUFFIXES:
+        return "photo"
+    return "other"
+
+
+def _clean_filename(filename: str) -> str:
+    name = os.path.basename((filename or "").replace("\\", "/")).strip()
+    if name in ("", ".", ".."):
+        raise Invalid("The document needs a file name.", "filename")
+    if len(name) > MAX_FILENAME:
+        raise Invalid(f"The file name is at most {MAX_FILENAME} characters.", "filename")
+    return name
+
+
+def attach_document(
+    session: Session,
+    actor: Actor,
+    car_id: int,
+    *,
+    filename: str,
+    content: bytes,
+    type: str | None = None,
+) -> CarDocument:
+    """Keep a file with the car."""
+    actor.require("document.attach")
+    car = workflow.load_car(session, actor, car_id)
+    if car.status == "archived":
+        raise WorkflowRefused("The car is archived: documents can no longer be attached to it.")
+    name = _clean_filename(filename)
+    if not content:
+        raise Invalid(f"{name} is empty: there is nothing to attach.", "path")
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise Invalid(_too_big(name, len(content)), "path")
+    kind = (type or "").strip().lower() or guess_type(name)
+    if kind not in DOCUMENT_TYPES:
+        raise Invalid("Type is invoice, photo, checklist or other.", "type")
+    document = CarDocument(
+        car_id=car.id,  # type: ignore[arg-type]
+        type=kind,
+        filename=name,
+        filesize=len(content),
+        content=bytes(content),
+        uploaded_by_id=actor.user_id,
+        uploaded_at=utcnow(),
+    )
+    session.add(document)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        "car_documents",
+        document.id,
+        "attach",
+        {"filename": name, "type": kind, "filesize": len(content)},
+        car_id=car.id,
+    )
+    return document
+
+
+def documents_of(session: Session, car_id: int) -> list[DocumentLine]:
+    """The car's documents, newest first, without their content (no scope check)."""
+    rows = session.exec(
+        select(
+            CarDocument.id,
+            CarDocument.type,
+            CarDocument.filename,
+            CarDocument.filesize,
+            User.display_name,
+            CarDocument.uploaded_at,
+        )
+        .join(User, User.id == CarDocument.uploaded_by_id, isouter=True)  # type: ignore[arg-type]
+        .where(CarDocument.car_id == car_id)
+        .order_by(CarDocument.uploaded_at.desc(), CarDocument.id.desc())  # type: ignore[union-attr]
+    ).all()
+    return [DocumentLine(*row) for row in rows]
+
+
+def car_documents(session: Session, actor: Actor, car_id: int) -> list[DocumentLine]:
+    """The documents of a car the actor sees, newest first (the files themselves stay put)."""
+    workflow.load_car(session, actor, car_id)
+    return documents_of(session, car_id)
+
+
+def _write_new(folder: Path, filename: str, content: bytes) -> Path:
+    """Write ``content`` to ``folder/filename``, or to "name (2).ext", "name (3).ext"... when the
+    name is taken (never over another file)."""
+    stem, suffix = Path(filename).stem, Path(filename).suffix
+    n = 1
+    while True:
+        target = folder / (filename if n == 1 else f"{stem} ({n}){suffix}")
+        try:
+            with target.open("xb") as handle:
+                handle.write(content)
+        except FileExistsError:
+            n += 1
+            continue
+        return target
+
+
+def save_copy(session: Session, actor: Actor, document_id: int, folder: Path) -> Path:
+    """Write a copy of the document into ``folder`` (made when missing); a name that is taken
+    gets " (2)", " (3)"...  Returns the path written."""
+    missing = NotFound(f"Document #{document_id} does not exist or is not on one of your cars.")
+    document = session.get(CarDocument, document_id)
+    if document is None:
+        raise missing
+    try:
+        workflow.load_car(session, actor, document.car_id)
+    except NotFound:
+        raise missing from None
+    folder = Path(str(folder).strip()).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return _write_new(folder, _clean_filename(document.filename), document.content or b"")
+    except (NotADirectoryError, FileExistsError):
+        raise Invalid(f"{folder} is a file, not a folder.", "folder") from None
+    except PermissionError:
+        raise Invalid(
+            f"prepfloor may not write to {folder} (permission denied).", "folder"
+        ) from None
+    except OSError as error:
+        raise Invalid(f"{folder}: {error.strerror or error}.", "folder") from None

@@ -1,0 +1,293 @@
+"""Parts orders (improvement 1, US-1.3): what was ordered for a car, by which side, and where it is.
+
+A part goes ``ordered → in_transit → arrived → installed`` (or is cancelled before it is
+installed).  The car's four parts timestamps follow its orders (:func:`sync_car_parts`): a side has
+ordered parts from its first order on, and they have arrived when every order of that side that is
+not cancelled has arrived.  :func:`db.workflow.waiting_on_parts` reads those timestamps, so the
+workflow and the bookings wait for the parts without knowing about the orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from db import events, notify, validate, workflow
+from db.access import Actor
+from db.clock import utcnow
+from db.engine import for_update
+from db.errors import Invalid, NotAllowed, NotFound, Stale, WorkflowRefused
+from db.models import Car, PartsOrder
+from db.vocab import CAR_INACTIVE_STATUSES, PARTS_ORDERED_BY, PARTS_STATUSES
+
+PART_MOVES: dict[str, tuple[str, ...]] = {
+    "ordered": ("in_transit", "arrived", "cancelled"),
+    "in_transit": ("arrived", "cancelled"),
+    "arrived": ("installed", "cancelled"),
+    "installed": (),
+    "cancelled": (),
+}
+PART_STATUS_LABELS: dict[str, str] = {
+    "ordered": "Ordered",
+    "in_transit": "In transit",
+    "arrived": "Arrived",
+    "installed": "Installed",
+    "cancelled": "Cancelled",
+}
+ORDERED_BY_LABELS: dict[str, str] = {"seller": "seller", "prep_center": "prep center"}
+# the car's timestamps per side: (ordered, arrived)
+SIDE_FIELDS: dict[str, tuple[str, str]] = {
+    "seller": ("parts_ordered_seller_at", "parts_arrived_seller_at"),
+    "prep_center": ("parts_ordered_prep_at", "parts_arrived_prep_at"),
+}
+MAX_QUANTITY = 999
+TIMES = "\N{MULTIPLICATION SIGN}"  # Brake pads x2, with the real sign
+_LENGTHS = {"part_name": 120, "part_number": 60, "supplier": 120}
+_FIELD_LABELS = {"part_name": "Part name", "part_number": "Part number", "supplier": "Supplier"}
+
+
+@dataclass(frozen=True)
+class PartLine:
+    id: int
+    part_name: str
+    part_number: str | None
+    quantity: int
+    supplier: str | None
+    status: str
+    ordered_by: str
+    ordered_at: datetime | None
+    arrived_at: datetime | None
+    notes: str | None
+
+
+def _text(value: str | None, field: str) -> str | None:
+    text = validate.clean_text(value)
+    limit = _LENGTHS[field]
+    if text is not None and len(text) > limit:
+        raise Invalid(f"{_FIELD_LABELS[field]} is at most {limit} characters.", field)
+    return text
+
+
+def _quantity(value: int | str | None) -> int:
+    message = f"Quantity is a whole number from 1 to {MAX_QUANTITY}."
+    if value is None or isinstance(value, bool):
+        raise Invalid(message, "quantity")
+    if isinstance(value, int):
+        number = value
+    else:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise Invalid(message, "quantity") from None
+    if not 1 <= number <= MAX_QUANTITY:
+        raise Invalid(message, "quantity")
+    return number
+
+
+def _part_words(order: PartsOrder) -> str:
+    """The part and how many, e.g. Brake pads x2 (with the multiplication sign)."""
+    return order.part_name + (f" {TIMES}{order.quantity}" if order.quantity != 1 else "")
+
+
+def sync_car_parts(session: Session, car: Car) -> dict[str, list[Any]]:
+    """Recompute the car's parts timestamps from its orders; returns ``{field: [old, new]}``.
+
+    Per side, from the orders that are not cancelled: ordered at the earliest ``ordered_at``;
+    arrived at the latest ``arrived_at`` once every one of them has arrived (or is installed).
+    A side without any order at all keeps what was recorded on the car by hand.
+    """
+    orders = session.exec(select(PartsOrder).where(PartsOrder.car_id == car.id)).all()
+    changes: dict[str, list[Any]] = {}
+    for side, (ordered_field, arrived_field) in SIDE_FIELDS.items():
+        mine = [o for o in orders if o.ordered_by == side]
+        if not mine:
+            continue
+        live = [o for o in mine if o.status != "cancelled"]
+        ordered = min((o.ordered_at for o in live if o.ordered_at), default=None)
+        arrived = None
+        if live and all(o.status in ("arrived", "installed") for o in live):
+            arrived = max((o.arrived_at for o in live if o.arrived_at), default=None)
+        for name, value in ((ordered_field, ordered), (arrived_field, arrived)):
+            if getattr(car, name) != value:
+                changes[name] = [getattr(car, name), value]
+                setattr(car, name, value)
+    if changes:
+        car.updated_at = utcnow()
+        session.add(car)
+        session.flush()
+    return changes
+
+
+def order_part(
+    session: Session,
+    actor: Actor,
+    car_id: int,
+    *,
+    part_name: str,
+    part_number: str | None = None,
+    quantity: int | str = 1,
+    supplier: str | None = None,
+    ordered_by: str | None = None,
+    notes: str | None = None,
+) -> PartsOrder:
+    """Order a part for a car, as the seller's side or the prep center's side."""
+    actor.require("parts.order")
+    car = workflow.load_car(session, actor, car_id, lock=True)
+    if car.status in CAR_INACTIVE_STATUSES:
+        raise WorkflowRefused(f"The car is {car.status}: parts can no longer be ordered for it.")
+    if ordered_by is None:
+        ordered_by = "seller" if actor.role in ("seller", "manager") else "prep_center"
+    ordered_by = (ordered_by or "").strip().lower()
+    if ordered_by not in PARTS_ORDERED_BY:
+        raise Invalid("Ordered by is the seller or the prep center.", "ordered_by")
+    if ordered_by == "seller" and not workflow.side_ok(session, actor, car, workflow.OWNER):
+        raise NotAllowed(
+            "Only the selling dealership of this car can order parts as the seller; "
+            "order them as the prep center."
+        )
+    if ordered_by == "prep_center" and not workflow.side_ok(session, actor, car, workflow.PREP):
+        raise NotAllowed(
+            "Only the prep center of this car can order parts as the prep center; "
+            "order them as the seller."
+        )
+    name = _text(part_name, "part_name")
+    if name is None:
+        raise Invalid("Part name is required (e.g. Brake pads front).", "part_name")
+    number = _text(part_number, "part_number")
+    count = _quantity(quantity)
+    source = _text(supplier, "supplier")
+    note = (notes or "").strip() or None
+    now = utcnow()
+    order = PartsOrder(
+        car_id=car.id,  # type: ignore[arg-type]
+        part_name=name,
+        part_number=number,
+        quantity=count,
+        supplier=source,
+        status="ordered",
+        ordered_by=ordered_by,
+        notes=note,
+        ordered_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    session.flush()
+    car_changes = sync_car_parts(session, car)
+    changes: dict[str, Any] = {
+        "part_name": name,
+        "part_number": number,
+        "quantity": count,
+        "supplier": source,
+        "ordered_by": ordered_by,
+        "status": "ordered",
+    }
+    if note:
+        changes["notes"] = note
+    if car_changes:
+        changes["car"] = car_changes
+    events.record(session, actor, "parts_orders", order.id, "order", changes, car_id=car.id)
+    by = ORDERED_BY_LABELS[ordered_by]
+    notify.parts_changed(session, actor, car, f"Parts ordered by the {by}", _part_words(order))
+    return order
+
+
+def set_part_status(
+    session: Session,
+    actor: Actor,
+    part_id: int,
+    status: str,
+    *,
+    expected_status: str | None = None,
+    note: str | None = None,
+) -> PartsOrder:
+    """Move a part on (in transit, arrived, installed) or cancel it."""
+    actor.require("parts.order")
+    missing = NotFound(f"Part order #{part_id} does not exist or is not on one of your cars.")
+    car_id = session.exec(select(PartsOrder.car_id).where(PartsOrder.id == part_id)).first()
+    if car_id is None:
+        raise missing
+    try:
+        car = workflow.load_car(session, actor, car_id, lock=True)
+    except NotFound:
+        raise missing from None
+    order = session.exec(for_update(select(PartsOrder).where(PartsOrder.id == part_id))).one()
+    old = order.status
+    label = PART_STATUS_LABELS
+    if expected_status is not None and old != expected_status:
+        raise Stale(
+            f"Someone else changed this part meanwhile: it is now {label[old].lower()}, "
+            f"not {label.get(expected_status, expected_status).lower()}. "
+            "Look at it again before you change it."
+        )
+    status = (status or "").strip().lower()
+    if status not in PARTS_STATUSES:
+        raise Invalid("A part is ordered, in transit, arrived, installed or cancelled.", "status")
+    if status == old:
+        raise WorkflowRefused(f"{order.part_name} is already {label[old].lower()}.")
+    nexts = PART_MOVES[old]
+    if status not in nexts:
+        if not nexts:
+            raise WorkflowRefused(
+                f"{order.part_name} is {label[old].lower()}: that is final. "
+                "Order the part again if it is needed."
+            )
+        names = [label[n].lower() for n in nexts]
+        way = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+        raise WorkflowRefused(
+            f"{order.part_name} is {label[old].lower()}; it cannot be {label[status].lower()} "
+            f"from there. Next it can be {way}."
+        )
+    if status == "installed" and not workflow.side_ok(session, actor, car, workflow.PREP):
+        raise NotAllowed("Only the prep center of this car can mark its parts installed.")
+    now = utcnow()
+    order.status = status
+    if status == "arrived":
+        order.arrived_at = now
+    order.updated_at = now
+    session.add(order)
+    session.flush()
+    car_changes = sync_car_parts(session, car)
+    changes: dict[str, Any] = {"status": [old, status], "part_name": order.part_name}
+    note = (note or "").strip() or None
+    if note:
+        changes["note"] = note
+    if car_changes:
+        changes["car"] = car_changes
+    events.record(session, actor, "parts_orders", order.id, "status", changes, car_id=car.id)
+    if status == "arrived":
+        notify.parts_changed(session, actor, car, "Parts arrived", _part_words(order))
+    return order
+
+
+def parts_of(session: Session, car_id: int) -> list[PartLine]:
+    """The car's parts orders in the order they were placed (no scope check: see car_parts)."""
+    rows = session.exec(
+        select(PartsOrder)
+        .where(PartsOrder.car_id == car_id)
+        .order_by(PartsOrder.ordered_at, PartsOrder.id)  # type: ignore[arg-type]
+    ).all()
+    return [
+        PartLine(
+            id=o.id,  # type: ignore[arg-type]
+            part_name=o.part_name,
+            part_number=o.part_number,
+            quantity=o.quantity,
+            supplier=o.supplier,
+            status=o.status,
+            ordered_by=o.ordered_by,
+            ordered_at=o.ordered_at,
+            arrived_at=o.arrived_at,
+            notes=o.notes,
+        )
+        for o in rows
+    ]
+
+
+def car_parts(session: Session, actor: Actor, car_id: int) -> list[PartLine]:
+    """The parts ordered for a car the actor sees."""
+    workflow.load_car(session, actor, car_id)
+    return parts_of(session, car_id)

@@ -1,0 +1,60 @@
+"""SLA tracking (improvement 6): is a car on time for the delivery date promised to the customer?
+
+Pure functions (no SQLAlchemy): lists compute the state from a few columns they already show.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from db.clock import as_utc, local
+
+SLA_STATES: tuple[str, ...] = ("none", "on_time", "at_risk", "late")
+SLA_LABELS: dict[str, str] = {
+    "none": "—",
+    "on_time": "On time",
+    "at_risk": "At risk",
+    "late": "Late",
+}
+AT_RISK_DAYS = 3
+
+
+def _day(value: date | str | None) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return local(value).date()
+    return date.fromisoformat(str(value)[:10])
+
+
+def sla_state(
+    status: str,
+    expected_delivery_date: date | str | None,
+    delivered_to_customer_at: datetime | str | None,
+    today: date,
+    *,
+    at_risk_days: int = AT_RISK_DAYS,
+) -> str:
+    """``none``, ``on_time``, ``at_risk`` or ``late``.
+
+    * No promised date, a draft (nothing promised yet) or an order archived without a handover
+      (cancelled): ``none``.
+    * Handed over: ``late`` when the handover's local date is after the promised date.
+    * Not handed over: ``late`` once the promised date has passed; a car ready for delivery is
+      otherwise on time; ``at_risk`` when ``at_risk_days`` or fewer days are left.
+    """
+    expected = _day(expected_delivery_date)
+    if expected is None or status == "draft":
+        return "none"
+    handed_over = as_utc(delivered_to_customer_at)
+    if handed_over is not None:
+        return "late" if local(handed_over).date() > expected else "on_time"
+    if status == "archived":
+        return "none"
+    if today > expected:
+        return "late"
+    if status == "ready_for_delivery":
+        return "on_time"
+    if (expected - today).days <= at_risk_days:
+        return "at_risk"
+    return "on_time"
