@@ -4,7 +4,7 @@ back, sharing agreements and their weekly caps, and the car's schedule fields.""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, time
 from typing import Any
 
 import pytest
@@ -20,9 +20,7 @@ from db.errors import (
     SharingRefused,
 )
 from db.models import Car, Event, ResourceBooking, ResourceCapacity, ResourceSharing
-from world import World, build_world
-
-T0 = datetime(2030, 1, 7, 7, 0, tzinfo=UTC)  # Monday 7 January 2030, ISO week 2
+from world import T0, World, build_world, rows, set_fields
 
 
 @pytest.fixture
@@ -41,17 +39,6 @@ def w(db) -> Any:  # type: ignore[no-untyped-def]
 # ------------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------------
-def rows(w: World, model: type, **where: Any) -> list[dict[str, Any]]:
-    def read(s: Any) -> list[dict[str, Any]]:
-        stmt = select(model)
-        for name, value in where.items():
-            column = getattr(model, name)
-            stmt = stmt.where(column.is_(None) if value is None else column == value)
-        return [r.model_dump() for r in s.exec(stmt.order_by(model.id))]
-
-    return w.db.query(read)
-
-
 def cap(w: World, code: str, day: int, login: str | None = None) -> dict[str, Any]:
     """The capacity row of 499 for a type, a day of the world and a person (None: the team)."""
     found = rows(
@@ -123,16 +110,6 @@ def make_car(w: World, seller: str, status: str = "registered") -> int:
             break
     assert car_row(w, car_id)["status"] == status
     return car_id
-
-
-def set_fields(w: World, car_id: int, **fields: Any) -> None:
-    def write(s: Any) -> None:
-        car = s.get(Car, car_id)
-        for name, value in fields.items():
-            setattr(car, name, value)
-        s.add(car)
-
-    w.db.run(write)
 
 
 # ------------------------------------------------------------------------------------------------

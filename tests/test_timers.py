@@ -4,67 +4,32 @@ their corrections."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
 from db import clock, doctor, ledger, timers, workflow
 from db.errors import Invalid, NotAllowed, NotFound, TimerError
 from db.models import Car, Event, Notification, ResourceBooking, TimebankEntry
-from world import World, build_world
-
-T0 = datetime(2030, 1, 7, 7, 0, tzinfo=UTC)  # Monday 07:00
+from world import T0, World, at, frozen_world, rows, set_fields
 
 
 @pytest.fixture
 def w(db) -> Any:  # type: ignore[no-untyped-def]
-    clock.set_zone(UTC)
-    clock.freeze(T0)
-    try:
-        yield build_world(db, days=2)
-    finally:
-        clock.freeze(None)
-        clock.set_zone(None)
+    with frozen_world(db, days=2) as world:
+        yield world
 
 
 # ------------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------------
-def at(**delta: float) -> datetime:
-    moment = T0 + timedelta(**delta)
-    clock.freeze(moment)
-    return moment
-
-
-def rows(w: World, model: type, **where: Any) -> list[dict[str, Any]]:
-    def read(s: Any) -> list[dict[str, Any]]:
-        stmt = select(model)
-        for name, value in where.items():
-            column = getattr(model, name)
-            stmt = stmt.where(column.is_(None) if value is None else column == value)
-        return [r.model_dump() for r in s.exec(stmt.order_by(model.id))]
-
-    return w.db.query(read)
-
-
 def one(w: World, model: type, id_: int) -> dict[str, Any]:
     return w.db.query(lambda s: s.get(model, id_).model_dump())
 
 
 def running_of(w: World, login: str) -> list[dict[str, Any]]:
     return rows(w, TimebankEntry, user_id=w[login].user_id, ended_at=None)
-
-
-def set_fields(w: World, car_id: int, **fields: Any) -> None:
-    def write(s: Any) -> None:
-        car = s.get(Car, car_id)
-        for name, value in fields.items():
-            setattr(car, name, value)
-        s.add(car)
-
-    w.db.run(write)
 
 
 def inspected_car(w: World) -> int:

@@ -4,39 +4,26 @@ roles that may, and the scoping rule decides which cars a user sees — the same
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from db import access, admin, cars, clock, ledger, queries, timers, users, workflow
+from db import access, admin, cars, ledger, queries, timers, users, workflow
 from db.access import PERMISSIONS, Actor, actor_from, car_scope_sql
 from db.errors import Invalid, LoginRefused, NotAllowed, NotFound
 from db.fast import CarQuery
 from db.models import Car, Event, ResourceBooking
 from db.vocab import ROLE_LABELS, ROLES
-from world import World, build_world
-
-T0 = datetime(2030, 1, 7, 7, 0, tzinfo=UTC)
+from world import T0, World, at, frozen_world
 
 
 @pytest.fixture
 def w(db) -> Any:  # type: ignore[no-untyped-def]
-    clock.set_zone(UTC)
-    clock.freeze(T0)
-    try:
-        yield build_world(db, days=2)
-    finally:
-        clock.freeze(None)
-        clock.set_zone(None)
-
-
-def at(**delta: float) -> datetime:
-    moment = T0 + timedelta(**delta)
-    clock.freeze(moment)
-    return moment
+    with frozen_world(db, days=2) as world:
+        yield world
 
 
 def user_row(w: World, login: str) -> dict[str, Any]:

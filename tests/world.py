@@ -12,10 +12,13 @@ TECH_PREP team 16 h, each mechanic 8 h; COSMETIC team 8 h, the detailer 8 h.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from db import admin, cars, ledger, users
+from db import admin, cars, clock, ledger, users
 from db.access import Actor
 from db.clock import local_today
 from db.engine import Database
@@ -192,3 +195,53 @@ def build_world(db: Database, days: int = 14) -> World:
                     user_id=w[login].user_id,
                 )
     return w
+
+
+# The rule tests run on a fixed Monday morning in UTC: Monday 7 January 2030, 07:00, ISO week 2.
+T0 = datetime(2030, 1, 7, 7, 0, tzinfo=UTC)
+
+
+def at(**delta: float) -> datetime:
+    """Move the frozen clock to ``T0 + delta`` and return that moment."""
+    moment = T0 + timedelta(**delta)
+    clock.freeze(moment)
+    return moment
+
+
+@contextmanager
+def frozen_world(db: Database, days: int = 2) -> Iterator[World]:
+    """The world built with the clock frozen at ``T0`` (UTC dates); the clock is freed after."""
+    clock.set_zone(UTC)
+    clock.freeze(T0)
+    try:
+        yield build_world(db, days=days)
+    finally:
+        clock.freeze(None)
+        clock.set_zone(None)
+
+
+def rows(w: World, model: type, **where: Any) -> list[dict[str, Any]]:
+    """The rows of ``model`` matching ``where`` (``None`` matches NULL), as dicts, by id."""
+    from sqlmodel import select
+
+    def read(s: Any) -> list[dict[str, Any]]:
+        stmt = select(model)
+        for name, value in where.items():
+            column = getattr(model, name)
+            stmt = stmt.where(column.is_(None) if value is None else column == value)
+        return [r.model_dump() for r in s.exec(stmt.order_by(model.id))]  # type: ignore[attr-defined]
+
+    return w.db.query(read)
+
+
+def set_fields(w: World, car_id: int, **fields: Any) -> None:
+    """Write a car's fields directly (what a test needs that no rule writes)."""
+    from db.models import Car
+
+    def write(s: Any) -> None:
+        car = s.get(Car, car_id)
+        for name, value in fields.items():
+            setattr(car, name, value)
+        s.add(car)
+
+    w.db.run(write)
