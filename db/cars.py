@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -15,7 +16,7 @@ from db.admin import does_prep
 from db.clock import utcnow
 from db.errors import Invalid, InvalidFields, NotAllowed, Stale
 from db.models import Car, Dealership, User
-from db.vocab import CAR_INACTIVE_STATUSES, CAR_STATUS_LABELS, CAR_TYPES
+from db.vocab import CAR_INACTIVE_STATUSES, CAR_STATUS_LABELS, CAR_TYPES, sql_in
 
 # What the selling side may edit, and what the prep center may edit.
 ORDER_FIELDS: tuple[str, ...] = (
@@ -130,8 +131,14 @@ def registration_problems(car: Car) -> dict[str, str]:
     return problems
 
 
+# The statuses as literal SQL, the very words of the partial unique index on ``cars.vin``: with
+# bound parameters instead, neither SQLite nor PostgreSQL can tell that the index applies and both
+# read every car (30 ms at 100,000 cars, per registration).
+_ACTIVE_VIN = text(f"cars.status NOT IN {sql_in(CAR_INACTIVE_STATUSES)}")
+
+
 def active_car_with_vin(session: Session, vin: str, exclude_id: int | None = None) -> Car | None:
-    stmt = select(Car).where(Car.vin == vin, Car.status.not_in(CAR_INACTIVE_STATUSES))  # type: ignore[attr-defined]
+    stmt = select(Car).where(Car.vin == vin, _ACTIVE_VIN)
     if exclude_id is not None:
         stmt = stmt.where(Car.id != exclude_id)
     return session.exec(stmt).first()
