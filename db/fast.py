@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, NamedTuple
 
 from db import search
@@ -26,6 +27,7 @@ from db.urls import (
 )
 from db.vocab import CAR_STATUSES
 
+MY_CARS_LIMIT = 5000
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -42,6 +44,45 @@ class CarRow(NamedTuple):
     dealership_name: str
     order_number: str | None
     status_changed_at: datetime | None
+    parts_waiting: bool = False
+
+
+# The car waits on parts: ordered by either side and not all arrived (the SQL twin of
+# ``db.workflow.waiting_on_parts``, which reads the same four timestamps).
+PARTS_WAITING_SQL = (
+    "((c.parts_ordered_seller_at IS NOT NULL AND c.parts_arrived_seller_at IS NULL) "
+    "OR (c.parts_ordered_prep_at IS NOT NULL AND c.parts_arrived_prep_at IS NULL))"
+)
+_CAR_COLUMNS = (
+    "c.id, c.status, c.vin, c.license_plate, c.brand, c.model, c.customer_name, "
+    "(SELECT d.dealership_name FROM dealership d WHERE d.id = c.dealership_id), "
+    f"c.order_number, c.status_changed_at, {PARTS_WAITING_SQL}"
+)
+
+
+def _car_row(r: tuple[Any, ...]) -> CarRow:
+    return CarRow(*r[:9], as_utc(r[9]), bool(r[10]))
+
+
+class MyCarRow(NamedTuple):
+    """One line of a seller's own list: the car, its next work, parts and SLA inputs."""
+
+    id: int
+    status: str
+    vin: str | None
+    license_plate: str | None
+    brand: str | None
+    model: str | None
+    customer_name: str | None
+    order_number: str | None
+    status_changed_at: datetime | None
+    expected_delivery_date: date | None
+    delivered_to_customer_at: datetime | None
+    next_work: tuple[str, date, time | None] | None  # ("technical", day, start)
+    parts_waiting: bool
+    parts_open: int  # orders not yet arrived
+    unread: int  # the user's unread notifications about this car
+    seller_name: str | None
 
 
 class UserRow(NamedTuple):
@@ -226,14 +267,11 @@ class FastReader:
         where, params = self._car_where(actor, query, page=True)
         params.update(limit=int(limit), offset=int(offset))
         rows = self.rows(
-            "SELECT c.id, c.status, c.vin, c.license_plate, c.brand, c.model, c.customer_name, "
-            "(SELECT d.dealership_name FROM dealership d WHERE d.id = c.dealership_id), "
-            "c.order_number, c.status_changed_at "
-            f"FROM cars c WHERE {where} "
+            f"SELECT {_CAR_COLUMNS} FROM cars c WHERE {where} "
             "ORDER BY c.id DESC LIMIT :limit OFFSET :offset",
             params,
         )
-        return [CarRow(*r[:9], as_utc(r[9])) for r in rows]
+        return [_car_row(r) for r in rows]
 
     def car_ids(self, actor: Actor, query: CarQuery) -> list[int]:
         """Every matching car's id, newest first: the list fetches this once per search and then
@@ -247,19 +285,102 @@ class FastReader:
             return []
         params = {f"i{n}": int(car_id) for n, car_id in enumerate(ids)}
         rows = self.rows(
-            "SELECT c.id, c.status, c.vin, c.license_plate, c.brand, c.model, c.customer_name, "
-            "(SELECT d.dealership_name FROM dealership d WHERE d.id = c.dealership_id), "
-            "c.order_number, c.status_changed_at "
-            "FROM cars c "
+            f"SELECT {_CAR_COLUMNS} FROM cars c "
             f"WHERE c.id IN ({', '.join(':' + k for k in params)})",
             params,
         )
-        found = {r[0]: CarRow(*r[:9], as_utc(r[9])) for r in rows}
+        found = {r[0]: _car_row(r) for r in rows}
         return [found[i] for i in ids if i in found]
 
     def find_cars(self, actor: Actor, text: str, limit: int = 8) -> list[CarRow]:
         """The best few cars for a search (archived included): the command palette's finder."""
         return self.car_page(actor, CarQuery(search=text, include_archived=True), 0, limit)
+
+    def uid(self, user_id: Any) -> Any:
+        """A user id as this driver compares it (SQLite keeps UUIDs as 32 hex digits)."""
+        value = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
+        return value.hex if self.dialect == "sqlite" else value
+
+    def my_cars(self, actor: Actor, limit: int = MY_CARS_LIMIT) -> list[MyCarRow]:
+        """The cars a seller sells (a manager or admin: their dealerships' cars), newest first,
+        archived left out, at most ``limit``."""
+        params: dict[str, Any] = {"me": self.uid(actor.user_id), "limit": int(limit)}
+        if actor.role == "seller":
+            scope = "c.seller_id = :me"
+        elif actor.all_dealerships:
+            scope = "1=1"
+        elif actor.dealership_ids:
+            scope = f"c.dealership_id IN ({', '.join(str(int(i)) for i in actor.dealership_ids)})"
+        else:
+            scope = "1=0"
+        rows = self.rows(
+            "SELECT c.id, c.status, c.vin, c.license_plate, c.brand, c.model, c.customer_name, "
+            "c.order_number, c.status_changed_at, c.expected_delivery_date, "
+            "c.delivered_to_customer_at, c.scheduled_technical_date, c.scheduled_technical_time, "
+            "c.technical_completed_at, c.scheduled_cosmetic_date, c.scheduled_cosmetic_time, "
+            f"c.cosmetic_completed_at, {PARTS_WAITING_SQL}, "
+            "(SELECT count(*) FROM parts_orders p WHERE p.car_id = c.id "
+            " AND p.status IN ('ordered', 'in_transit')), "
+            "(SELECT count(*) FROM notifications n WHERE n.car_id = c.id AND n.user_id = :me "
+            " AND NOT n.read), "
+            "(SELECT u.display_name FROM users u WHERE u.id = c.seller_id) "
+            f"FROM cars c WHERE {scope} AND c.status <> 'archived' "
+            "ORDER BY c.id DESC LIMIT :limit",
+            params,
+        )
+        result = []
+        for r in rows:
+            work = []
+            if r[11] is not None and r[13] is None:
+                work.append(("technical", _as_date(r[11]), _as_time(r[12])))
+            if r[14] is not None and r[16] is None:
+                work.append(("cosmetic", _as_date(r[14]), _as_time(r[15])))
+            work.sort(key=lambda w: (w[1], w[2] or time(0)))
+            result.append(
+                MyCarRow(
+                    *r[:8],
+                    as_utc(r[8]),
+                    _as_date(r[9]),
+                    as_utc(r[10]),
+                    work[0] if work else None,
+                    bool(r[17]),
+                    int(r[18]),
+                    int(r[19]),
+                    r[20],
+                )
+            )
+        return result
+
+    def active_vin(
+        self, vin: str, exclude_id: int | None = None
+    ) -> tuple[int, str | None, str] | None:
+        """The car still being worked on that has this VIN: (id, order number, status)."""
+        found = self.rows(
+            "SELECT id, order_number, status FROM cars WHERE vin = :vin "
+            "AND status NOT IN ('delivered', 'archived') AND id <> :exclude",
+            {"vin": vin, "exclude": int(exclude_id or 0)},
+        )
+        return (int(found[0][0]), found[0][1], str(found[0][2])) if found else None
+
+    def sellers(self, dealership_id: int) -> list[tuple[str, str]]:
+        """Active sellers and managers of a dealership: (id, name), for a seller field."""
+        rows = self.rows(
+            "SELECT id, display_name FROM users WHERE active AND dealership_id = :d "
+            "AND role IN ('seller', 'manager') ORDER BY display_name",
+            {"d": int(dealership_id)},
+        )
+        return [(str(uuid.UUID(str(r[0]))), r[1]) for r in rows]
+
+    def dealerships(self, ids: list[int] | None) -> list[tuple[int, str]]:
+        """Active dealerships (these ids, or all): (id, "number name"), by number."""
+        where = ""
+        if ids is not None:
+            where = f"AND id IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})"
+        rows = self.rows(
+            "SELECT id, dealership_number, dealership_name FROM dealership "
+            f"WHERE active {where} ORDER BY dealership_number"
+        )
+        return [(int(r[0]), f"{r[1]} {r[2]}") for r in rows]
 
     def status_counts(self, actor: Actor) -> dict[str, int]:
         """Cars per status in the actor's scope."""
@@ -274,3 +395,15 @@ class FastReader:
     def latest_event_id(self) -> int:
         """The change feed: the newest event id (sessions poll it)."""
         return int(self.rows("SELECT coalesce(max(id), 0) FROM events")[0][0])
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _as_time(value: Any) -> time | None:
+    if value is None or isinstance(value, time):
+        return value
+    return time.fromisoformat(str(value))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App
@@ -12,7 +13,7 @@ from textual.worker import Worker, WorkerState
 
 from db.access import Actor
 from db.store import Store
-from prepfloor.config import Settings
+from prepfloor.config import Settings, locations
 from screens.commands import CarFinder, GoTo
 from screens.context import SessionContext
 from screens.help import HelpScreen
@@ -32,6 +33,7 @@ class PrepfloorApp(App[int]):
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
         *[Binding(m.key, f"mode('{m.name}')", m.title) for m in MODES],
+        Binding("ctrl+n", "new_car", "New car"),
         Binding("f9", "sign_out", "Sign out"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
@@ -54,6 +56,7 @@ class PrepfloorApp(App[int]):
         self._sign_in_message = sign_in_message
         self._last_event_id: int | None = None
         self._polling = False
+        self._intake: Any = None  # the session's intake form, kept between uses
 
     # -- start and sign-in -----------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -80,6 +83,7 @@ class PrepfloorApp(App[int]):
             actor=actor,
             dealership=self.store.fast.dealership_name(actor.dealership_id),
             shift_hours=shift,
+            data_dir=locations().data_dir,
         )
         self._apply_brand(actor)
         self._last_event_id = self.store.fast.latest_event_id()  # the feed counts from here
@@ -94,6 +98,11 @@ class PrepfloorApp(App[int]):
             from screens.cars import CarListScreen
 
             return lambda: CarListScreen(ctx)
+        if mode.name == "seller":
+            from screens.seller import MyCarsScreen
+
+            title = "Seller · My cars" if ctx.actor.role == "seller" else "Seller · Our cars"
+            return lambda: MyCarsScreen(ctx, title)
         from screens.overview import OverviewScreen
 
         return lambda: OverviewScreen(ctx, mode)
@@ -132,6 +141,7 @@ class PrepfloorApp(App[int]):
         await self.switch_mode("signin")
         for name in names:
             await self.remove_mode(name)
+        self._forget_intake()
         self.theme = DEFAULT_THEME
         screen = self.screen
         if isinstance(screen, LoginScreen):
@@ -144,6 +154,10 @@ class PrepfloorApp(App[int]):
             return parameters[0] in allowed if allowed else False
         if action == "sign_out":
             return self.session_ctx is not None
+        if action == "new_car":
+            if type(self.screen).__name__ == "IntakeScreen":
+                return False  # one order at a time: finish or close this one first
+            return self.session_ctx is not None and self.session_ctx.actor.may("car.draft")
         return True
 
     def action_mode(self, name: str) -> None:
@@ -177,6 +191,33 @@ class PrepfloorApp(App[int]):
         from screens.car_detail import CarDetailScreen
 
         self.push_screen(CarDetailScreen(self.session_ctx, car_id))
+
+    def action_new_car(self) -> None:
+        """The intake form, from anywhere (one key)."""
+        self.open_intake(None)
+
+    def open_intake(self, car_id: int | None) -> None:
+        """The intake form: a new order, a draft to finish, or a car's order details to edit."""
+        if self.session_ctx is None or not self.session_ctx.actor.may("car.draft"):
+            return
+        from screens.intake import IntakeScreen
+
+        screen = self._intake
+        if screen is not None and screen in self.screen_stack:
+            screen = IntakeScreen(self.session_ctx, car_id)  # the kept one is busy below
+        elif screen is None or screen.ctx is not self.session_ctx:
+            self._forget_intake()
+            screen = self._intake = IntakeScreen(self.session_ctx, car_id)
+            self.install_screen(screen, name="intake")
+        else:
+            screen.prepare(car_id)
+        self.push_screen(screen)
+
+    def _forget_intake(self) -> None:
+        if self._intake is not None:
+            with contextlib.suppress(Exception):  # still on a stack being torn down
+                self.uninstall_screen(self._intake)
+            self._intake = None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that failed unexpectedly: say so instead of failing silently."""

@@ -18,9 +18,12 @@ from textual.worker import get_current_worker
 
 from db.clock import format_duration, local, utcnow
 from db.errors import PrepfloorError
+from db.sla import SLA_LABELS
 from db.vocab import CAR_STATUS_LABELS, CAR_TIMESTAMP_FIELDS, CAR_TIMESTAMP_LABELS
+from screens.car_records import PART_LABELS, PART_STYLE, short_when
 from screens.context import SessionContext
 from screens.messages import DataChanged
+from screens.seller import SLA_STYLE
 from screens.widgets import AppFooter, AppHeader
 
 if TYPE_CHECKING:
@@ -31,6 +34,17 @@ IRREVERSIBLE = {"delivered": "hand the car over", "archived": "archive the car"}
 
 def when(value: datetime | None) -> str:
     return local(value).strftime("%a %d %b %Y %H:%M") if value else "—"
+
+
+def _section(title: str) -> Table:
+    return Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=None,
+        header_style="dim",
+        padding=(0, 2, 0, 0),
+    )
 
 
 def _block(title: str, rows: list[tuple[str, Any]]) -> Table:
@@ -57,6 +71,11 @@ class CarDetailScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("s", "change_status", "Change status"),
+        Binding("e", "edit", "Edit order"),
+        Binding("p", "parts", "Parts"),
+        Binding("d", "documents", "Documents"),
+        Binding("c", "contact", "Customer contact"),
+        Binding("v", "delivery", "Delivery"),
         Binding("r", "reload", "Reload"),
     ]
     DEFAULT_CSS = """
@@ -84,6 +103,9 @@ class CarDetailScreen(Screen[None]):
                 yield Static(id="prep")
             yield Static(id="timeline", classes="section")
             yield Static(id="bookings", classes="section")
+            yield Static(id="parts", classes="section")
+            yield Static(id="contacts", classes="section")
+            yield Static(id="documents", classes="section")
             yield Static(id="history", classes="section")
         yield AppFooter()
 
@@ -123,6 +145,17 @@ class CarDetailScreen(Screen[None]):
         headline.append(f"{name or 'Car'}  ", style="bold")
         headline.append(f"{ident}  ")
         headline.append(f"{CAR_STATUS_LABELS[car.status]}{stage}", style="reverse")
+        if detail.sla != "none":
+            headline.append("  ")
+            headline.append(
+                f"SLA {SLA_LABELS[detail.sla].lower()}", style=SLA_STYLE.get(detail.sla, "")
+            )
+        from db.workflow import waiting_on_parts
+
+        waiting = waiting_on_parts(car)
+        if waiting:
+            headline.append("  ")
+            headline.append("Waiting on parts", style="bold magenta")
         if detail.next_statuses:
             options = ", ".join(CAR_STATUS_LABELS[s] for s in detail.next_statuses)
             headline.append(f"   s: move to {options}", style="dim")
@@ -200,6 +233,10 @@ class CarDetailScreen(Screen[None]):
         )
         self.query_one("#timeline", Static).update(self._timeline(car))
         self.query_one("#bookings", Static).update(self._bookings(detail))
+        self.query_one("#parts", Static).update(self._parts(detail))
+        self.query_one("#contacts", Static).update(self._contacts(detail))
+        self.query_one("#documents", Static).update(self._documents(detail))
+        self.refresh_bindings()
         self.query_one("#history", Static).update(self._history(detail))
 
     def _timeline(self, car: Any) -> Table:
@@ -232,14 +269,7 @@ class CarDetailScreen(Screen[None]):
     def _bookings(self, detail: CarDetail) -> Table | Text:
         if not detail.bookings:
             return Text("Bookings: none yet.", style="dim")
-        table = Table(
-            title="Bookings",
-            title_justify="left",
-            title_style="bold",
-            box=None,
-            header_style="dim",
-            padding=(0, 2, 0, 0),
-        )
+        table = _section("Bookings")
         for column in ("Day", "Work", "Hours", "Clocked", "Person", "At", "Status"):
             table.add_column(column)
         for b in detail.bookings:
@@ -255,17 +285,58 @@ class CarDetailScreen(Screen[None]):
             )
         return table
 
+    def _parts(self, detail: CarDetail) -> Table | Text:
+        if not detail.parts:
+            return Text("Parts orders: none (p orders one).", style="dim")
+        table = _section("Parts orders (p)")
+        for column in ("Part", "Part no.", "Qty", "Supplier", "By", "Status", "Ordered", "Arrived"):
+            table.add_column(column)
+        for p in detail.parts:
+            table.add_row(
+                p.part_name,
+                p.part_number or "",
+                str(p.quantity),
+                p.supplier or "",
+                "seller" if p.ordered_by == "seller" else "prep center",
+                Text(PART_LABELS[p.status], style=PART_STYLE[p.status]),
+                short_when(p.ordered_at),
+                short_when(p.arrived_at),
+            )
+        return table
+
+    def _contacts(self, detail: CarDetail) -> Table | Text:
+        if not detail.contacts:
+            return Text("Customer contacts: none logged (c logs one).", style="dim")
+        table = _section("Customer contacts (c)")
+        for column in ("When", "How", "By", "What"):
+            table.add_column(column)
+        for line in detail.contacts:
+            how = line.type.upper() if line.type == "sms" else line.type
+            table.add_row(when(line.sent_at), how, line.user or "", line.message)
+        return table
+
+    def _documents(self, detail: CarDetail) -> Table | Text:
+        from db.documents import human_size
+
+        if not detail.documents:
+            return Text("Documents: none (d attaches one).", style="dim")
+        table = _section("Documents (d)")
+        for column in ("File", "Type", "Size", "By", "When"):
+            table.add_column(column)
+        for doc in detail.documents:
+            table.add_row(
+                doc.filename,
+                doc.type,
+                human_size(doc.filesize),
+                doc.uploaded_by or "",
+                when(doc.uploaded_at),
+            )
+        return table
+
     def _history(self, detail: CarDetail) -> Table | Text:
         if not detail.events:
             return Text("History: nothing recorded.", style="dim")
-        table = Table(
-            title="History (newest first)",
-            title_justify="left",
-            title_style="bold",
-            box=None,
-            header_style="dim",
-            padding=(0, 2, 0, 0),
-        )
+        table = _section("History (newest first)")
         table.add_column("When", no_wrap=True)
         table.add_column("Who", no_wrap=True)
         table.add_column("What")
@@ -276,8 +347,119 @@ class CarDetailScreen(Screen[None]):
     def on_data_changed(self, _event: DataChanged) -> None:
         self.load()
 
+    def on_screen_resume(self) -> None:
+        if self.detail is not None:
+            self.load()
+
     def action_reload(self) -> None:
         self.load()
+
+    # -- the car's records -----------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        actor = self.ctx.actor
+        needs = {
+            "edit": "car.edit_order",
+            "parts": "parts.order",
+            "documents": "document.attach",
+            "contact": "customer.contact",
+            "delivery": "car.register",
+        }
+        if action in needs:
+            if not actor.may(needs[action]):
+                return False
+            if action == "edit" and self.detail is not None:
+                return self.detail.car.status not in ("delivered", "archived")
+        return True
+
+    def _car_name(self) -> str:
+        if self.detail is None:
+            return f"car #{self.car_id}"
+        car = self.detail.car
+        what = " ".join(x for x in (car.brand, car.model) if x) or "Car"
+        return f"{what} {car.license_plate or car.order_number or ''}".strip()
+
+    def action_edit(self) -> None:
+        self.app.open_intake(self.car_id)  # type: ignore[attr-defined]
+
+    def action_parts(self) -> None:
+        from screens.car_records import PartsDialog
+
+        self.app.push_screen(
+            PartsDialog(self.ctx, self.car_id, self._car_name()), lambda _: self.load()
+        )
+
+    def action_documents(self) -> None:
+        from screens.car_records import DocumentsDialog
+
+        self.app.push_screen(
+            DocumentsDialog(self.ctx, self.car_id, self._car_name()), lambda _: self.load()
+        )
+
+    def action_contact(self) -> None:
+        from screens.car_records import contact_dialog
+
+        customer = self.detail.car.customer_name if self.detail else ""
+
+        def saved(result: object) -> None:
+            if result is not None:
+                self.notify("Contact logged.")
+                self.load()
+
+        self.app.push_screen(
+            contact_dialog(self.ctx, self.car_id, self._car_name(), customer or ""), saved
+        )
+
+    def action_delivery(self) -> None:
+        from db.delivery import MILESTONE_LABELS
+        from screens.dialogs import ChoiceDialog, ConfirmDialog
+
+        if self.detail is None:
+            return
+        options = self.detail.milestones
+        open_now = [(m, MILESTONE_LABELS[m]) for m, why in options if why is None]
+        blocked = "\n".join(f"{MILESTONE_LABELS[m]}: {why}" for m, why in options if why)
+        if not open_now:
+            self.notify(blocked, title="Nothing to record now", severity="warning", timeout=10)
+            return
+
+        def chosen(milestone: str | None) -> None:
+            if milestone is None:
+                return
+            if milestone == "delivered_to_customer_at":
+
+                def confirmed(yes: bool | None) -> None:
+                    if yes:
+                        self.record(milestone)
+
+                self.app.push_screen(
+                    ConfirmDialog("Hand the car over to the customer? This cannot be undone."),
+                    confirmed,
+                )
+            else:
+                self.record(milestone)
+
+        note = f"Not now —\n{blocked}" if blocked else ""
+        self.app.push_screen(ChoiceDialog("Record a delivery milestone:", open_now, note), chosen)
+
+    @work(thread=True, group="car-move", exit_on_error=False)
+    def record(self, milestone: str) -> None:
+        from db import delivery
+
+        expected = self.detail.car.updated_at if self.detail else None
+        try:
+            self.ctx.store.run(
+                delivery.record_milestone,
+                self.ctx.actor,
+                self.car_id,
+                milestone,
+                expected_updated_at=expected,
+            )
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
+        else:
+            label = delivery.MILESTONE_LABELS[milestone]
+            self.app.call_from_thread(self.notify, f"Recorded: {label}.")
+        self.app.call_from_thread(self.load)
 
     def action_change_status(self) -> None:
         from screens.dialogs import ChoiceDialog, ConfirmDialog

@@ -7,7 +7,6 @@ through :mod:`db.fast`, in thread workers), so a list of 100,000 cars opens as f
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
@@ -24,6 +23,7 @@ from db.clock import format_duration, utcnow
 from db.fast import CarQuery, CarRow
 from db.vocab import CAR_STATUS_LABELS
 from screens.context import SessionContext
+from screens.table import CURSOR_BINDINGS, Column, fit, layout, titles_line
 
 PAGE = 100
 KEEP_PAGES = 8
@@ -44,14 +44,6 @@ STATUS_STYLE = {
 }
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str
-    title: str
-    width: int  # fixed width, or the minimum for a flexible column
-    flex: int = 0
-
-
 COLUMNS: tuple[Column, ...] = (
     Column("status", "Status", 18),
     Column("vin", "VIN", 17),
@@ -59,41 +51,17 @@ COLUMNS: tuple[Column, ...] = (
     Column("car", "Brand / model", 14, flex=2),
     Column("customer", "Customer", 12, flex=2),
     Column("dealership", "Dealership", 12, flex=1),
+    Column("parts", "Parts", 7),
     Column("stage", "In stage", 9),
 )
 
 
-def layout(width: int) -> list[int]:
-    """Column widths for a line ``width`` cells wide (one space between columns)."""
-    gaps = len(COLUMNS) - 1
-    fixed = sum(c.width for c in COLUMNS) + gaps
-    spare = max(0, width - fixed)
-    flex_total = sum(c.flex for c in COLUMNS) or 1
-    widths = []
-    given = 0
-    flexible = [c for c in COLUMNS if c.flex]
-    for column in COLUMNS:
-        extra = 0
-        if column.flex:
-            extra = spare * column.flex // flex_total
-            if column is flexible[-1]:
-                extra = spare - given
-            given += extra
-        widths.append(column.width + extra)
-    return widths
-
-
+PARTS_COLUMN = [c.key for c in COLUMNS].index("parts")
 _STATUS_STYLES = {status: Style.parse(spec) for status, spec in STATUS_STYLE.items()}
 
 
 def _status_style(status: str) -> Style:
     return _STATUS_STYLES.get(status, Style())
-
-
-def _cell(text: str, width: int) -> str:
-    if len(text) > width:
-        return text[: max(0, width - 1)] + "…"
-    return text.ljust(width)
 
 
 def row_cells(row: CarRow) -> list[str]:
@@ -109,6 +77,7 @@ def row_cells(row: CarRow) -> list[str]:
         car,
         row.customer_name or "—",
         row.dealership_name,
+        "waiting" if row.parts_waiting else "",
         stage,
     ]
 
@@ -121,20 +90,14 @@ class CarListHeader(Static):
     """
 
     def show_titles(self, width: int) -> None:
-        widths = layout(width)
-        self.update(" ".join(_cell(c.title, w) for c, w in zip(COLUMNS, widths, strict=True)))
+        self.update(titles_line(COLUMNS, width))
 
 
 class CarTable(ScrollView, can_focus=True):
     """Cars newest first; Enter opens the car under the cursor."""
 
     BINDINGS = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
+        *CURSOR_BINDINGS,
         Binding("enter", "open", "Open car"),
     ]
     COMPONENT_CLASSES = {"cartable--cursor", "cartable--loading"}
@@ -294,14 +257,19 @@ class CarTable(ScrollView, can_focus=True):
             self._fetch(self._generation, index // PAGE)
             style = self.get_component_rich_style("cartable--loading")
             return Strip([Segment("…".ljust(width), style)])
-        widths = layout(width)
+        widths = layout(COLUMNS, width)
         cells = row_cells(row)
         if index == self.cursor:
             base = base + self.get_component_rich_style("cartable--cursor")
         segments = []
         for i, (text, cell_width) in enumerate(zip(cells, widths, strict=True)):
-            style = base + _status_style(row.status) if i == 0 else base
-            segments.append(Segment(_cell(text, cell_width), style))
+            if i == 0:
+                style = base + _status_style(row.status)
+            elif i == PARTS_COLUMN and text:
+                style = base + _status_style("parts_ordered")
+            else:
+                style = base
+            segments.append(Segment(fit(text, cell_width), style))
             if i < len(cells) - 1:
                 segments.append(Segment(" ", base))
         return Strip(segments).adjust_cell_length(width, base)

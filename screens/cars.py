@@ -13,12 +13,12 @@ from db.vocab import CAR_STATUS_LABELS
 from screens.carlist import CarListHeader, CarTable
 from screens.context import SessionContext
 from screens.messages import DataChanged
-from screens.widgets import AppFooter, AppHeader
+from screens.widgets import AppFooter, AppHeader, SearchBoxKeys
 
 MIN_SEARCH = 3  # shorter searches match too much to be of use, and cannot use the index
 
 
-class CarListScreen(Screen[None]):
+class CarListScreen(SearchBoxKeys, Screen[None]):
     """Every car the user may see, newest first."""
 
     BINDINGS = [
@@ -119,15 +119,6 @@ class CarListScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.table.refresh_data()
-
-    def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
-
-    def action_leave_search(self) -> None:
-        search = self.query_one("#search", Input)
-        if search.has_focus and search.value:
-            search.value = ""
-        self.table.focus()
 
     def action_toggle_archived(self) -> None:
         q = self.query_value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from db.access import Actor
 from db.store import Store
@@ -14,3 +15,4 @@ class SessionContext:
     actor: Actor
     dealership: str | None = None  # "495 Kristiansand Vest", for headers
     shift_hours: float = 10.0
+    data_dir: Path | None = None  # the user's prepfloor data folder (copies of documents)

@@ -27,7 +27,7 @@ MODES: tuple[ModeInfo, ...] = (
         "Seller",
         "f3",
         frozenset({"seller", "manager", "admin"}),
-        "Keyboard intake, my cars, parts orders, delivery and customer contact come next.",
+        "",
     ),
     ModeInfo(
         "coordinator",

@@ -28,10 +28,18 @@ def brand_theme(name: str, brand_colors: dict[str, Any] | None) -> Theme | None:
     if primary is None:
         return None
     dark = brand_colors.get("dark", True)
+    # Error, warning and success keep their usual meaning whatever the brand: a red error
+    # must not turn brand blue.
+    from textual.theme import BUILTIN_THEMES
+
+    base = BUILTIN_THEMES[DEFAULT_THEME]
     return Theme(
         name=name,
         primary=primary,
         secondary=_color(brand_colors.get("secondary")),
         accent=_color(brand_colors.get("accent")),
+        error=_color(brand_colors.get("error")) or base.error,
+        warning=_color(brand_colors.get("warning")) or base.warning,
+        success=_color(brand_colors.get("success")) or base.success,
         dark=bool(dark) if isinstance(dark, bool) else True,
     )

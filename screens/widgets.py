@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Footer, Static
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static
 
 from screens.context import SessionContext
 
@@ -56,3 +57,19 @@ class AppFooter(Footer):
         if watchers:
             watchers[:] = [(node, callback) for node, callback in watchers if node.is_attached]
         yield from super().compose()
+
+
+class SearchBoxKeys:
+    """``/`` into the screen's ``#search`` box; Escape there clears it, then back to the list
+    (the screen's ``table``)."""
+
+    table: Widget
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()  # type: ignore[attr-defined]
+
+    def action_leave_search(self) -> None:
+        search = self.query_one("#search", Input)  # type: ignore[attr-defined]
+        if search.has_focus and search.value:
+            search.value = ""
+        self.table.focus()

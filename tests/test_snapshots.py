@@ -56,3 +56,79 @@ def test_car_list(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 24), run_before=ready)
+
+
+async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def test_intake_form_empty(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ui_store, actor=fixed_world["seller495"])
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _ready(pilot)
+        await pilot.press("ctrl+n")
+        await _ready(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 32), run_before=ready)
+
+
+def test_intake_form_with_errors(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ui_store, actor=fixed_world["seller495"])
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _ready(pilot)
+        await pilot.press("ctrl+n")
+        await _ready(pilot)
+        await pilot.press(*"WBAJA51040CH12345", "tab")  # the VIN of a car already registered
+        await pilot.press(*"ab-12", "tab", *"BMW", "tab", "tab", *"1899", "tab")
+        screen = pilot.app.screen
+        screen.query_one("#customer_phone").focus()
+        await pilot.press(*"12", "tab", *"kari.example.no", "ctrl+s")
+        await _ready(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 32), run_before=ready)
+
+
+def test_car_view_with_parts_contacts_and_documents(  # type: ignore[no-untyped-def]
+    snap_compare, ui_store, fixed_world
+) -> None:
+    from db import contacts, documents, parts
+
+    w = fixed_world
+    car_id = 1
+    seller = w["seller495"]
+    part = w.db.run(
+        parts.order_part,
+        seller,
+        car_id,
+        part_name="Winter wheel set 19in",
+        part_number="36 11 5 A4E 123",
+        supplier="Dekkmann Skien",
+    )
+    w.db.run(parts.order_part, seller, car_id, part_name="Floor mats", quantity=2)
+    w.db.run(parts.set_part_status, seller, part.id, "arrived")
+    w.db.run(
+        contacts.log_contact,
+        seller,
+        car_id,
+        type="call",
+        message="Customer asked for delivery on Saturday; told her it depends on the wheels.",
+    )
+    w.db.run(
+        documents.attach_document,
+        seller,
+        car_id,
+        filename="faktura-ORD-24001.pdf",
+        content=b"%PDF-1.4 " + b"x" * 2000,
+    )
+    app = make_app(ui_store, actor=seller)
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _ready(pilot)
+        pilot.app.open_car(car_id)
+        await _ready(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 80), run_before=ready)

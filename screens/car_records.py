@@ -1,0 +1,415 @@
+"""A car's own records, opened from the car view: parts orders (``p``), documents (``d``), a
+customer contact (``c``) and the delivery milestones (``v``).  Every write goes through its rule in
+``db`` (parts, documents, contacts, delivery) in a thread worker; refusals are shown, not raised."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from db.clock import local
+from db.errors import PrepfloorError
+from db.vocab import COMMUNICATION_TYPES, DOCUMENT_TYPES, PARTS_STATUSES
+from screens.context import SessionContext
+from screens.forms import FormDialog, FormField
+from screens.messages import DataChanged
+from screens.table import Cell, CellValue, Column, RowTable, TableHeader
+from screens.widgets import AppFooter
+
+if TYPE_CHECKING:
+    from db.documents import DocumentLine
+    from db.parts import PartLine
+
+PART_STYLE = {
+    "ordered": "bold magenta",
+    "in_transit": "magenta",
+    "arrived": "bold green",
+    "installed": "green",
+    "cancelled": "dim",
+}
+PART_LABELS = {s: s.replace("_", " ").capitalize() for s in PARTS_STATUSES}
+
+
+def short_when(value: Any) -> str:
+    return local(value).strftime("%d %b %H:%M") if value else ""
+
+
+class RecordsDialog(ModalScreen[None]):
+    """A list of one kind of record of a car, with its keys."""
+
+    DEFAULT_CSS = """
+    RecordsDialog { align: center middle; }
+    RecordsDialog > Vertical { width: 110; height: 24; border: thick $primary; background: $surface;
+        padding: 0 1; }
+    RecordsDialog #title { text-style: bold; padding: 1 1 0 1; }
+    RecordsDialog #note { color: $text-muted; padding: 0 1 1 1; height: auto; }
+    RecordsDialog RowTable { height: 1fr; }
+    """
+    TITLE_TEXT = ""
+    EMPTY = ""
+    NOTE = ""
+    ENTER = "Open"  # what Enter does on a line
+
+    def __init__(self, ctx: SessionContext, car_id: int, car_name: str) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.car_id = car_id
+        self.car_name = car_name
+
+    def compose(self) -> ComposeResult:
+        header = TableHeader()
+        with Vertical():
+            yield Static(f"{self.TITLE_TEXT} · {self.car_name}", id="title", markup=False)
+            yield Static(self.NOTE, id="note", markup=False)
+            yield header
+            table_class = type(
+                f"{type(self).__name__}Table",
+                (RowTable,),
+                {"BINDINGS": [Binding("enter", "select", self.ENTER)]},
+            )
+            yield table_class(self.columns(), self.cells, header=header, empty=self.EMPTY)
+        yield AppFooter()
+
+    @property
+    def table(self) -> RowTable[Any]:
+        return self.query_one(RowTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.load()
+
+    def columns(self) -> list[Column]:
+        raise NotImplementedError
+
+    def cells(self, row: Any) -> list[CellValue]:
+        raise NotImplementedError
+
+    def fetch(self) -> list[Any]:
+        raise NotImplementedError
+
+    @work(thread=True, exclusive=True, group="records", exit_on_error=False)
+    def load(self) -> None:
+        try:
+            rows = self.fetch()
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self.notify, str(refusal), severity="error")
+            return
+        self.app.call_from_thread(self.table.set_rows, rows)
+
+    def on_data_changed(self, _event: DataChanged) -> None:
+        self.load()
+
+    def write(self, fn: Any, *args: Any, done: str = "", **kwargs: Any) -> None:
+        """Run a rule in a worker; say what happened; reload."""
+        self._write(fn, args, kwargs, done)
+
+    @work(thread=True, group="records-write", exit_on_error=False)
+    def _write(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], done: str) -> None:
+        try:
+            self.ctx.store.run(fn, self.ctx.actor, *args, **kwargs)
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
+        else:
+            if done:
+                self.app.call_from_thread(self.notify, done)
+        self.app.call_from_thread(self.load)
+
+
+class PartsDialog(RecordsDialog):
+    """The car's parts orders: n orders one, Enter moves the highlighted one on, x cancels it."""
+
+    BINDINGS = [
+        Binding("n", "new", "Order a part"),
+        Binding("x", "cancel_part", "Cancel part"),
+        Binding("escape", "close", "Close"),
+    ]
+    TITLE_TEXT = "Parts orders"
+    ENTER = "Next step"
+    EMPTY = "No parts ordered. n orders one."
+    NOTE = (
+        "Ordered → In transit → Arrived → Installed. The car waits on parts until every order "
+        "of a side has arrived; arrival tells the mechanic and the seller."
+    )
+
+    def columns(self) -> list[Column]:
+        return [
+            Column("part", "Part", 16, flex=2),
+            Column("number", "Part no.", 10),
+            Column("qty", "Qty", 3, right=True),
+            Column("supplier", "Supplier", 10, flex=1),
+            Column("by", "Ordered by", 11),
+            Column("status", "Status", 10),
+            Column("ordered", "Ordered", 12),
+            Column("arrived", "Arrived", 12),
+        ]
+
+    def cells(self, row: PartLine) -> list[CellValue]:
+        return [
+            row.part_name,
+            row.part_number or "",
+            str(row.quantity),
+            row.supplier or "",
+            "seller" if row.ordered_by == "seller" else "prep center",
+            Cell(PART_LABELS[row.status], PART_STYLE[row.status]),
+            short_when(row.ordered_at),
+            short_when(row.arrived_at),
+        ]
+
+    def fetch(self) -> list[Any]:
+        from db import parts
+
+        return self.ctx.store.query(parts.car_parts, self.ctx.actor, self.car_id)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_new(self) -> None:
+        from db import parts
+
+        actor = self.ctx.actor
+        side = "seller" if actor.role in ("seller", "manager") else "prep_center"
+        fields = [
+            FormField("part_name", "Part *", "e.g. Brake pads front"),
+            FormField("part_number", "Part number", "e.g. 34 11 6 860 016"),
+            FormField("quantity", "Quantity", value="1"),
+            FormField("supplier", "Supplier", "e.g. BMW Parts Oslo"),
+        ]
+        if actor.role == "admin":
+            fields.append(
+                FormField(
+                    "ordered_by",
+                    "Ordered by",
+                    options=[("Seller", "seller"), ("Prep center", "prep_center")],
+                    value=side,
+                )
+            )
+        fields.append(FormField("notes", "Notes"))
+
+        def save(values: dict[str, Any]) -> Any:
+            return self.ctx.store.run(parts.order_part, actor, self.car_id, **values)
+
+        def saved(result: Any) -> None:
+            if result is not None:
+                self.notify(f"Ordered {result.quantity} {result.part_name}.")
+                self.load()
+
+        self.app.push_screen(FormDialog(f"Order a part · {self.car_name}", fields, save), saved)
+
+    def on_row_table_selected(self, _event: RowTable.Selected) -> None:
+        self.action_advance()
+
+    def action_advance(self) -> None:
+        from db import parts
+        from screens.dialogs import ChoiceDialog
+
+        row: PartLine | None = self.table.current
+        if row is None:
+            return
+        nexts = [s for s in parts.PART_MOVES.get(row.status, ()) if s != "cancelled"]
+        if not nexts:
+            self.notify(f"{row.part_name} is {PART_LABELS[row.status].lower()}: nothing follows.")
+            return
+        if len(nexts) == 1:
+            self._move(row, nexts[0])
+            return
+
+        def chosen(status: str | None) -> None:
+            if status is not None:
+                self._move(row, status)
+
+        self.app.push_screen(
+            ChoiceDialog(
+                f"{row.part_name}: {PART_LABELS[row.status]} →",
+                [(s, PART_LABELS[s]) for s in nexts],
+            ),
+            chosen,
+        )
+
+    def _move(self, row: PartLine, status: str) -> None:
+        from db import parts
+
+        self.write(
+            parts.set_part_status,
+            row.id,
+            status,
+            expected_status=row.status,
+            done=f"{row.part_name}: {PART_LABELS[status].lower()}.",
+        )
+
+    def action_cancel_part(self) -> None:
+        from db import parts
+        from screens.dialogs import ConfirmDialog
+
+        row: PartLine | None = self.table.current
+        if row is None:
+            return
+        if "cancelled" not in parts.PART_MOVES.get(row.status, ()):
+            self.notify(
+                f"{row.part_name} is {PART_LABELS[row.status].lower()}: too late to cancel."
+            )
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._move(row, "cancelled")
+
+        self.app.push_screen(
+            ConfirmDialog(f"Cancel the order for {row.part_name}? This cannot be undone."),
+            confirmed,
+        )
+
+
+class DocumentsDialog(RecordsDialog):
+    """The car's documents: a attaches a file by its path, s saves a copy of the highlighted one."""
+
+    BINDINGS = [
+        Binding("a", "attach", "Attach a file"),
+        Binding("s", "save_copy", "Save a copy", show=False),
+        Binding("escape", "close", "Close"),
+    ]
+    TITLE_TEXT = "Documents"
+    ENTER = "Save a copy"
+    EMPTY = "No documents. a attaches a file (invoice, photo, checklist)."
+    NOTE = "Files are kept in the database, so every site and session sees them."
+
+    def columns(self) -> list[Column]:
+        return [
+            Column("file", "File", 20, flex=2),
+            Column("type", "Type", 9),
+            Column("size", "Size", 8, right=True),
+            Column("by", "By", 14, flex=1),
+            Column("when", "When", 12),
+        ]
+
+    def cells(self, row: DocumentLine) -> list[CellValue]:
+        from db.documents import human_size
+
+        return [
+            row.filename,
+            row.type,
+            human_size(row.filesize),
+            row.uploaded_by or "",
+            short_when(row.uploaded_at),
+        ]
+
+    def fetch(self) -> list[Any]:
+        from db import documents
+
+        return self.ctx.store.query(documents.car_documents, self.ctx.actor, self.car_id)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_attach(self) -> None:
+        from db import documents
+
+        fields = [
+            FormField("path", "File path *", "e.g. ~/scans/invoice-4711.pdf"),
+            FormField(
+                "type",
+                "Type",
+                options=[("Guess from the name", "")]
+                + [(t.capitalize(), t) for t in DOCUMENT_TYPES],
+            ),
+        ]
+
+        def save(values: dict[str, Any]) -> Any:
+            name, content = documents.read_path(values["path"])
+            return self.ctx.store.run(
+                documents.attach_document,
+                self.ctx.actor,
+                self.car_id,
+                filename=name,
+                content=content,
+                type=values["type"] or None,
+            )
+
+        def saved(result: Any) -> None:
+            if result is not None:
+                self.notify(f"Attached {result.filename}.")
+                self.load()
+
+        self.app.push_screen(
+            FormDialog(
+                f"Attach a file · {self.car_name}",
+                fields,
+                save,
+                intro="The path of a file on this machine (the shop server for SSH users).",
+            ),
+            saved,
+        )
+
+    def on_row_table_selected(self, _event: RowTable.Selected) -> None:
+        self.action_save_copy()
+
+    def action_save_copy(self) -> None:
+        row: DocumentLine | None = self.table.current
+        if row is not None:
+            self._save_copy(row.id)
+
+    @work(thread=True, group="records-write", exit_on_error=False)
+    def _save_copy(self, document_id: int) -> None:
+        from db import documents
+
+        folder = documents_folder(self.ctx) / f"car-{self.car_id}"
+        try:
+            path = self.ctx.store.query(documents.save_copy, self.ctx.actor, document_id, folder)
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self.notify, str(refusal), severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"Saved a copy: {path}", timeout=10)
+
+
+def documents_folder(ctx: SessionContext) -> Path:
+    """Where copies of documents go: ``documents`` in the user's prepfloor data folder."""
+    if ctx.data_dir is not None:
+        return ctx.data_dir / "documents"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("prepfloor")) / "documents"
+
+
+def contact_dialog(ctx: SessionContext, car_id: int, car_name: str, customer: str) -> FormDialog:
+    """Log a contact with the customer (sms / email / call)."""
+    from db import contacts
+
+    fields = [
+        FormField(
+            "type",
+            "How",
+            options=[(t.upper() if t == "sms" else t.capitalize(), t) for t in COMMUNICATION_TYPES],
+        ),
+        FormField("message", "What was said *", "e.g. Told her the car is ready Friday"),
+        FormField("sent_at", "When", "now (or 2026-11-27 14:30)"),
+    ]
+
+    def save(values: dict[str, Any]) -> Any:
+        from db import validate
+        from db.errors import Invalid
+
+        sent_at = None
+        text = (values.pop("sent_at") or "").strip()
+        if text:
+            day_text, _, time_text = text.partition(" ")
+            day = validate.parse_date(day_text, "sent_at")
+            at = validate.parse_time(time_text or "12:00", "sent_at")
+            if day is None or at is None:
+                raise Invalid("When: type it as 2026-11-27 14:30, or leave it for now.", "sent_at")
+            from datetime import datetime
+
+            sent_at = datetime.combine(day, at)
+        return ctx.store.run(contacts.log_contact, ctx.actor, car_id, sent_at=sent_at, **values)
+
+    return FormDialog(
+        f"Contact with {customer or 'the customer'} · {car_name}",
+        fields,
+        save,
+        intro="Log a call, SMS or email so everyone sees what the customer was told.",
+    )

@@ -1,0 +1,784 @@
+"""Car intake (US-1.1): one form for a new order, a draft being finished, or a registered car's order
+details being edited.
+
+Everything by keyboard: Tab / shift+Tab move between fields, ctrl+s registers (or saves the edit),
+ctrl+b saves a draft, Escape asks before anything typed is dropped.  Each field is checked as it is
+typed, and again on save by the rules in :mod:`db.cars`; the message stands beside the field.  A new
+order is saved as a draft whenever the cursor leaves a field, so a closed terminal loses at most the
+field being typed, and the draft can be finished from any session (My cars → Enter).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.events import DescendantBlur
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets.option_list import Option
+
+from db import validate
+from db.clock import local, utcnow
+from db.errors import Invalid, InvalidFields, PrepfloorError, Stale
+from db.vocab import CAR_STATUS_LABELS, CAR_TYPES
+from screens.context import SessionContext
+from screens.widgets import AppFooter, AppHeader
+
+# (field, label, placeholder); * marks what registration needs.
+TEXT_FIELDS: dict[str, tuple[str, str]] = {
+    "vin": ("VIN *", "17 characters (windscreen or papers)"),
+    "license_plate": ("Plate", "e.g. EV 12345"),
+    "brand": ("Brand *", "e.g. BMW"),
+    "model": ("Model *", "e.g. iX3"),
+    "model_year": ("Model year", "e.g. 2026"),
+    "color": ("Color", ""),
+    "order_number": ("Order number *", ""),
+    "customer_name": ("Customer *", "name"),
+    "customer_phone": ("Phone", "+47 912 34 567"),
+    "customer_email": ("Email", "kari@example.no"),
+    "expected_delivery_date": ("Delivery by", "2026-12-18 or 18.12.2026"),
+}
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Vehicle", ("vin", "license_plate", "brand", "model", "model_year", "color", "car_type")),
+    (
+        "Order and customer",
+        (
+            "order_number",
+            "customer_name",
+            "customer_phone",
+            "customer_email",
+            "dealership_id",
+            "seller_id",
+        ),
+    ),
+    ("Delivery", ("expected_delivery_date", "accessories", "seller_notes")),
+)
+LABELS = {
+    **{name: label for name, (label, _) in TEXT_FIELDS.items()},
+    "car_type": "Car type *",
+    "dealership_id": "Dealership",
+    "seller_id": "Seller",
+    "accessories": "Accessories",
+    "seller_notes": "Seller notes",
+}
+
+
+def car_label(values: dict[str, Any]) -> str:
+    what = " ".join(str(values[k]) for k in ("brand", "model") if values.get(k)) or "Car"
+    ident = values.get("license_plate") or values.get("order_number") or ""
+    return f"{what} {ident}".strip()
+
+
+class IntakeScreen(Screen[None]):
+    """A new car (``car_id`` None), a draft (``car_id`` of a draft) or an edit (a registered car)."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+b", "save_draft", "Save draft"),
+        Binding("ctrl+o", "open_duplicate", "Open that car"),
+        Binding("escape", "close", "Close"),
+    ]
+    DEFAULT_CSS = """
+    IntakeScreen #form { padding: 0 1; }
+    IntakeScreen #state { height: 1; padding: 0 1; color: $text-muted; }
+    IntakeScreen .section { text-style: bold; margin-top: 1; height: 1; }
+    IntakeScreen .row { height: auto; min-height: 1; margin-bottom: 0; }
+    IntakeScreen .row > Label { width: 16; height: 1; color: $text-muted; }
+    IntakeScreen .row > .field { width: 44; }
+    IntakeScreen .row > .message { width: 1fr; height: auto; padding-left: 2; color: $text-muted; }
+    IntakeScreen .row > .message.-error { color: $error; text-style: bold; }
+    IntakeScreen .row > .message.-ok { color: $success; }
+    IntakeScreen #accessory-list { height: auto; max-height: 6; }
+    IntakeScreen #seller_notes { height: 4; }
+    IntakeScreen .accessories { width: 44; height: auto; }
+    """
+
+    def __init__(self, ctx: SessionContext, car_id: int | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self._save_lock = threading.Lock()
+        self._filling = False
+        self._mounted_once = False
+        self._messages: dict[str, tuple[str, str]] = {}
+        self.prepare(car_id)
+
+    def prepare(self, car_id: int | None) -> None:
+        """Make the form ready for an order: a new one (``None``), a draft, or a car to edit.
+
+        The app keeps one form per session and prepares it for each use: composing its sixty
+        widgets again took some 300 ms, ready again takes a few.
+        """
+        self.car_id = car_id
+        self.status: str | None = None if car_id else "draft"
+        self.updated_at: datetime | None = None
+        self.saved: dict[str, Any] = {}  # what the database holds, as the form shows it
+        self.accessories: list[str] = []
+        self.duplicate_car_id: int | None = None
+        self.duplicate_is_draft = False
+        self.tried_save = False
+        self.busy = False
+        self.ready = car_id is None
+        self._needs_start = True
+
+    @property
+    def editing(self) -> bool:
+        """A registered car's order details (no drafts saved on the way)."""
+        return self.status not in (None, "draft")
+
+    # -- layout ----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield AppHeader(self.ctx, "New car" if self.car_id is None else f"Car #{self.car_id}")
+        yield Static("", id="state", markup=False)
+        with VerticalScroll(id="form"):
+            for title, names in SECTIONS:
+                yield Static(title, classes="section")
+                for name in names:
+                    with Horizontal(classes="row", id=f"row-{name}"):
+                        yield Label(LABELS[name])
+                        yield from self._field(name)
+                        yield Static("", classes="message", id=f"msg-{name}", markup=False)
+        yield AppFooter()
+
+    def _field(self, name: str) -> ComposeResult:
+        if name in TEXT_FIELDS:
+            yield Input(id=name, placeholder=TEXT_FIELDS[name][1], compact=True, classes="field")
+        elif name == "car_type":
+            yield Select(
+                [(t.capitalize(), t) for t in CAR_TYPES],
+                id=name,
+                value="new",
+                allow_blank=False,
+                compact=True,
+                classes="field",
+            )
+        elif name == "dealership_id":
+            yield Select([], id=name, prompt="Dealership", compact=True, classes="field")
+        elif name == "seller_id":
+            yield Select([], id=name, prompt="Seller", compact=True, classes="field")
+        elif name == "accessories":
+            with VerticalScrollFree(classes="accessories"):
+                yield Input(
+                    id="accessory-new",
+                    placeholder="type one, Enter adds it",
+                    compact=True,
+                )
+                yield OptionList(id="accessory-list", compact=True)
+        elif name == "seller_notes":
+            yield TextArea(id=name, compact=True, classes="field", soft_wrap=True)
+
+    def on_mount(self) -> None:
+        self._fill_dealerships()
+        self._mounted_once = True
+        self._start()
+
+    def on_screen_resume(self) -> None:
+        if self._mounted_once and self._needs_start:
+            self._start()
+
+    def _start(self) -> None:
+        """Show the order :meth:`prepare` chose: empty fields, or the car's once loaded."""
+        self._needs_start = False
+        self._clear()
+        if self.car_id is None:
+            self.query_one(AppHeader).set_title("New car")
+            self._set_state("New order: nothing saved yet.")
+            self._select_dealership(self.ctx.actor.dealership_id)
+            self._fill_sellers(self.ctx.actor.dealership_id, self._default_seller())
+            self.query_one("#vin", Input).focus()
+        else:
+            self.query_one(AppHeader).set_title(f"Car #{self.car_id}")
+            self._set_state("Loading…")
+            self.load()
+
+    def _clear(self) -> None:
+        self._filling = True
+        try:
+            for name in TEXT_FIELDS:
+                self.query_one(f"#{name}", Input).value = ""
+            self.query_one("#accessory-new", Input).value = ""
+            self.query_one("#car_type", Select).value = "new"
+            self.query_one("#seller_notes", TextArea).text = ""
+            self._show_accessories()
+        finally:
+            self._filling = False
+        for name in LABELS:
+            self._messages.pop(name, None)
+            self._message(name, "")
+        self.refresh_bindings()
+        self.query_one("#form").scroll_home(animate=False)
+
+    def _select_dealership(self, dealership_id: int | None) -> None:
+        select = self.query_one("#dealership_id", Select)
+        self._filling = True
+        try:
+            if dealership_id is not None and any(
+                value == dealership_id for _label, value in select._options
+            ):
+                select.value = dealership_id
+        finally:
+            self._filling = False
+
+    def _default_seller(self) -> str | None:
+        actor = self.ctx.actor
+        return str(actor.user_id) if actor.role in ("seller", "manager") else None
+
+    def _fill_dealerships(self) -> None:
+        actor = self.ctx.actor
+        ids = None if actor.all_dealerships else sorted(actor.dealership_ids)
+        options = self.ctx.store.fast.dealerships(ids)
+        select = self.query_one("#dealership_id", Select)
+        self._filling = True
+        select.set_options([(label, did) for did, label in options])
+        if actor.dealership_id is not None and any(d == actor.dealership_id for d, _ in options):
+            select.value = actor.dealership_id
+        self._filling = False
+
+    def _fill_sellers(self, dealership_id: int | None, keep: str | None) -> None:
+        select = self.query_one("#seller_id", Select)
+        people = self.ctx.store.fast.sellers(dealership_id) if dealership_id else []
+        self._filling = True
+        select.set_options([(name, uid) for uid, name in people])
+        if keep is not None and any(uid == keep for uid, _ in people):
+            select.value = keep
+        self._filling = False
+
+    # -- loading a draft or a car ----------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="intake-load", exit_on_error=False)
+    def load(self) -> None:
+        from db import workflow
+
+        try:
+            car = self.ctx.store.query(workflow.load_car, self.ctx.actor, self.car_id)
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self._load_failed, str(refusal))
+            return
+        self.app.call_from_thread(self._loaded, car)
+
+    def _load_failed(self, message: str) -> None:
+        self.notify(message, severity="error", timeout=8)
+        self.dismiss()
+
+    def _loaded(self, car: Any) -> None:
+        values = self._values_of(car)
+        self.status = car.status
+        self.updated_at = car.updated_at
+        self.saved = dict(values)
+        self._fill(values)
+        self.ready = True
+        label = car_label(values)
+        if self.editing:
+            self.query_one(AppHeader).set_title(f"Edit {label}")
+            self._set_state(
+                f"{CAR_STATUS_LABELS[car.status]}: edit the order details, ctrl+s saves."
+            )
+        else:
+            self.query_one(AppHeader).set_title(f"Draft {label}")
+            self._set_state("Draft: finish it and press ctrl+s to register.")
+        self.query_one("#vin", Input).focus()
+
+    @staticmethod
+    def _values_of(car: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in TEXT_FIELDS:
+            value = getattr(car, name)
+            if isinstance(value, date):
+                value = value.isoformat()
+            values[name] = "" if value is None else str(value)
+        values["car_type"] = car.car_type or "new"
+        values["dealership_id"] = car.dealership_id
+        values["seller_id"] = str(car.seller_id) if car.seller_id else None
+        values["accessories"] = list(car.accessories or [])
+        values["seller_notes"] = car.seller_notes or ""
+        return values
+
+    def _fill(self, values: dict[str, Any]) -> None:
+        self._filling = True
+        try:
+            for name in TEXT_FIELDS:
+                self.query_one(f"#{name}", Input).value = values[name]
+            self.query_one("#car_type", Select).value = values["car_type"]
+            dealership = self.query_one("#dealership_id", Select)
+            if values["dealership_id"] is not None:
+                dealership.value = values["dealership_id"]
+            self.query_one("#seller_notes", TextArea).text = values["seller_notes"]
+            self.accessories = list(values["accessories"])
+            self._show_accessories()
+        finally:
+            self._filling = False
+        self._fill_sellers(values["dealership_id"], values["seller_id"])
+
+    # -- reading the form ------------------------------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        """The form as the rules take it."""
+        values: dict[str, Any] = {
+            name: self.query_one(f"#{name}", Input).value for name in TEXT_FIELDS
+        }
+        for name in ("car_type", "dealership_id", "seller_id"):
+            value = self.query_one(f"#{name}", Select).value
+            values[name] = None if value is Select.NULL else value
+        values["accessories"] = list(self.accessories)
+        values["seller_notes"] = self.query_one("#seller_notes", TextArea).text
+        return values
+
+    def changed(self) -> dict[str, Any]:
+        """The fields that differ from what the database holds."""
+        now = self.values()
+        if not self.saved:  # a new form: only what was typed counts, not the defaults
+            return {k: v for k, v in now.items() if _typed(k, v)}
+        return {k: v for k, v in now.items() if self.saved.get(k) != v}
+
+    # -- checking as you type --------------------------------------------------------------------
+    def _message(self, name: str, text: str, kind: str = "") -> None:
+        if self._messages.get(name) == (text, kind):
+            return  # unchanged: no new layout for a keystroke
+        self._messages[name] = (text, kind)
+        message = self.query_one(f"#msg-{name}", Static)
+        message.update(text)
+        message.set_class(kind == "error", "-error")
+        message.set_class(kind == "ok", "-ok")
+
+    def _check(self, name: str, value: Any, *, final: bool) -> str | None:
+        """The problem with one field, or None.  ``final``: the user has left the field."""
+        from db.cars import REQUIRED_TO_REGISTER, clean_fields
+
+        if name == "vin":
+            vin = validate.normalize_vin(value)
+            if not vin:
+                return "VIN is required (17 characters)." if self.tried_save else None
+            problem = validate.vin_problem(vin)
+            if (
+                problem
+                and not final
+                and len(vin) < validate.VIN_LENGTH
+                and "contain" not in problem
+            ):
+                return None  # still typing: the count is shown instead
+            return problem
+        if name not in TEXT_FIELDS and name != "car_type":
+            return None
+        if name in REQUIRED_TO_REGISTER and not str(value or "").strip():
+            return f"{REQUIRED_TO_REGISTER[name]} is required." if self.tried_save else None
+        if name == "model_year" and not final and len(str(value).strip()) < 4:
+            return None
+        _clean, errors = clean_fields({name: value})
+        return errors.get(name)
+
+    def _show_check(self, name: str, value: Any, *, final: bool) -> bool:
+        problem = self._check(name, value, final=final)
+        if problem:
+            self._message(name, problem, "error")
+            if name == "vin":
+                self.duplicate_car_id = None
+                self.refresh_bindings()
+            return False
+        if name == "vin":
+            vin = validate.normalize_vin(value)
+            if vin and len(vin) < validate.VIN_LENGTH:
+                self._message(name, f"{len(vin)}/{validate.VIN_LENGTH} characters")
+            elif vin:
+                self._message(name, "")
+                self._check_duplicate(vin)
+            else:
+                self._message(name, "")
+            return True
+        self._message(name, "")
+        return True
+
+    @on(Input.Changed)
+    def _on_typing(self, event: Input.Changed) -> None:
+        name = event.input.id or ""
+        if self._filling or name not in TEXT_FIELDS:
+            return
+        self._show_check(name, event.value, final=False)
+
+    @work(thread=True, exclusive=True, group="intake-vin", exit_on_error=False)
+    def _check_duplicate(self, vin: str) -> None:
+        found = self.ctx.store.fast.active_vin(vin, self.car_id)
+        self.app.call_from_thread(self._duplicate_found, vin, found)
+
+    def _duplicate_found(self, vin: str, found: tuple[int, str | None, str] | None) -> None:
+        if validate.normalize_vin(self.query_one("#vin", Input).value) != vin:
+            return  # typed on meanwhile
+        if found is None:
+            self.duplicate_car_id = None
+            self._message("vin", "✓", "ok")
+        else:
+            car_id, order, status = found
+            self.duplicate_car_id = car_id
+            self.duplicate_is_draft = status == "draft"
+            what = f"order {order}" if order else f"car #{car_id}"
+            self._message(
+                "vin",
+                f"Already registered: {what} ({CAR_STATUS_LABELS[status].lower()}). "
+                "ctrl+o opens it.",
+                "error",
+            )
+        self.refresh_bindings()
+
+    @on(Select.Changed)
+    def _selected(self, event: Select.Changed) -> None:
+        if self._filling:
+            return
+        if event.select.id == "dealership_id" and event.value is not Select.NULL:
+            keep = self.query_one("#seller_id", Select).value
+            self._fill_sellers(int(event.value), None if keep is Select.NULL else str(keep))
+        self._autosave()
+
+    def on_descendant_blur(self, event: DescendantBlur) -> None:
+        widget = event.widget
+        name = widget.id or ""
+        if name in TEXT_FIELDS and isinstance(widget, Input):
+            tidy = _tidy(name, widget.value)
+            if tidy != widget.value:
+                self._filling = True  # shown as the rules store it, without a second check
+                widget.value = tidy
+                self._filling = False
+            self._show_check(name, widget.value, final=True)
+        self._autosave()
+
+    # -- accessories -----------------------------------------------------------------------------
+    @on(Input.Submitted, "#accessory-new")
+    def _add_accessory(self, event: Input.Submitted) -> None:
+        text = validate.clean_text(event.value)
+        if not text:
+            return
+        if text.lower() in (a.lower() for a in self.accessories):
+            self.notify(f"{text} is already on the list.", severity="warning")
+            return
+        self.accessories.append(text)
+        event.input.value = ""
+        self._show_accessories()
+        self._autosave()
+
+    def _show_accessories(self) -> None:
+        listing = self.query_one("#accessory-list", OptionList)
+        listing.clear_options()
+        listing.add_options([Option(a, id=str(i)) for i, a in enumerate(self.accessories)])
+        listing.display = bool(self.accessories)
+        message = "Delete removes the highlighted one." if self.accessories else ""
+        self._message("accessories", message)
+
+    def on_key(self, event: Any) -> None:
+        listing = self.query_one("#accessory-list", OptionList)
+        if event.key in ("delete", "backspace") and listing.has_focus:
+            index = listing.highlighted
+            if index is not None and 0 <= index < len(self.accessories):
+                self.accessories.pop(index)
+                self._show_accessories()
+                if self.accessories:
+                    listing.highlighted = min(index, len(self.accessories) - 1)
+                else:
+                    self.query_one("#accessory-new", Input).focus()
+                self._autosave()
+            event.stop()
+
+    # -- saving ----------------------------------------------------------------------------------
+    def _set_state(self, text: str) -> None:
+        self.query_one("#state", Static).update(text)
+
+    def _autosave(self) -> None:
+        if not self.ready or self.editing or self._filling or not self.changed():
+            return
+        self._save_draft(quiet=True)
+
+    def action_save_draft(self) -> None:
+        if self.editing:
+            self.notify("This car is registered: ctrl+s saves your changes.")
+            return
+        self._save_draft(quiet=False)
+
+    @work(thread=True, group="intake-draft", exit_on_error=False)
+    def _save_draft(self, quiet: bool) -> None:
+        from db import cars
+
+        with self._save_lock:
+            values = self.values()
+            fields = self._draft_fields(values)
+            if self.duplicate_car_id is not None:
+                fields.pop("vin", None)  # that car's VIN: the message beside the field says so
+            if self.car_id is None and not any(_typed(k, v) for k, v in fields.items()):
+                return  # nothing worth a draft yet
+            try:
+                car = self._store_draft(cars, fields)
+            except cars.DuplicateVin:
+                fields.pop("vin", None)  # keep the rest; the VIN message stays beside the field
+                try:
+                    car = self._store_draft(cars, fields)
+                except PrepfloorError as refusal:
+                    self.app.call_from_thread(self._draft_failed, str(refusal), quiet)
+                    return
+            except PrepfloorError as refusal:
+                self.app.call_from_thread(self._draft_failed, str(refusal), quiet)
+                return
+            self.car_id = car.id
+            self.updated_at = car.updated_at
+        self.app.call_from_thread(self._draft_saved, values, quiet)
+
+    def _store_draft(self, cars: Any, fields: dict[str, Any]) -> Any:
+        return self.ctx.store.run(cars.save_draft, self.ctx.actor, self.car_id, **fields)
+
+    def _draft_fields(self, values: dict[str, Any]) -> dict[str, Any]:
+        """What a draft keeps: everything that passes its check (a VIN still being typed waits)."""
+        from db.cars import clean_fields
+
+        _clean, errors = clean_fields(values)
+        return {k: v for k, v in values.items() if k not in errors}
+
+    def _draft_saved(self, values: dict[str, Any], quiet: bool) -> None:
+        self.saved = values
+        self.status = "draft"
+        stamp = local(utcnow()).strftime("%H:%M:%S")
+        self._set_state(
+            f"Draft #{self.car_id} saved {stamp} (My cars → Enter reopens it). ctrl+s registers."
+        )
+        if not quiet:
+            self.notify(f"Draft saved: {car_label(values)}.")
+
+    def _draft_failed(self, message: str, quiet: bool) -> None:
+        self._set_state(f"Draft not saved: {message}")
+        if not quiet:
+            self.notify(message, severity="error", timeout=8)
+
+    def action_save(self) -> None:
+        if self.busy or not self.ready:
+            return
+        self.tried_save = True
+        values = self.values()
+        problems = {
+            name: problem
+            for name in (*TEXT_FIELDS, "car_type")
+            if (problem := self._check(name, values[name], final=True))
+        }
+        for name in (*TEXT_FIELDS, "car_type"):
+            if name in problems:
+                self._message(name, problems[name], "error")
+        if self.duplicate_car_id is not None and "vin" not in problems:
+            problems["vin"] = "duplicate"
+        if problems:
+            self._focus_field(next(iter(problems)))
+            count = len(problems)
+            self._set_state(
+                f"Not saved: {count} field{'s' if count > 1 else ''} to fix (marked in red)."
+            )
+            return
+        self.busy = True
+        self._set_state("Saving…")
+        self._save(values)
+
+    @work(thread=True, group="intake-save", exit_on_error=False)
+    def _save(self, values: dict[str, Any]) -> None:
+        from db import cars
+
+        try:
+            with self._save_lock:
+                if self.editing:
+                    changes = {k: v for k, v in values.items() if self.saved.get(k) != v}
+                    car = self.ctx.store.run(
+                        cars.update_car,
+                        self.ctx.actor,
+                        self.car_id,
+                        expected_updated_at=self.updated_at,
+                        **changes,
+                    )
+                else:
+                    car = self.ctx.store.run(
+                        cars.register_car, self.ctx.actor, self.car_id, **values
+                    )
+        except Stale as stale:
+            self.app.call_from_thread(self._stale, str(stale))
+        except cars.DuplicateVin as duplicate:
+            self.app.call_from_thread(self._refused, {"vin": duplicate.message}, duplicate.car_id)
+        except InvalidFields as invalid:
+            self.app.call_from_thread(self._refused, invalid.errors, None)
+        except Invalid as invalid:
+            self.app.call_from_thread(self._refused, {invalid.field or "": invalid.message}, None)
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self._failed, str(refusal))
+        else:
+            self.app.call_from_thread(self._saved, car.id, car_label(values))
+
+    def _refused(self, errors: dict[str, str], duplicate: int | None) -> None:
+        self.busy = False
+        shown = False
+        for name, message in errors.items():
+            if name and self.query(f"#msg-{name}"):
+                self._message(name, message, "error")
+                shown = True
+        if duplicate is not None:
+            self.duplicate_car_id = duplicate
+            self._message("vin", errors["vin"] + " ctrl+o opens it.", "error")
+            self.refresh_bindings()
+        first = next(iter(errors))
+        if first and self.query(f"#msg-{first}"):
+            self._focus_field(first)
+        text = " ".join(errors.values())
+        self._set_state(f"Not saved: {text}" if not shown else "Not saved: fix the fields in red.")
+        if not shown:
+            self.notify(text, severity="error", timeout=8)
+
+    def _failed(self, message: str) -> None:
+        self.busy = False
+        self._set_state(f"Not saved: {message}")
+        self.notify(message, severity="error", timeout=10)
+
+    def _stale(self, message: str) -> None:
+        """Someone saved the car after it was opened: show their values beside the fields."""
+        self.busy = False
+        self._set_state(message + " ctrl+s again saves yours over theirs.")
+        self.notify(message, severity="warning", timeout=10)
+        self._reload_theirs()
+
+    @work(thread=True, group="intake-load", exit_on_error=False)
+    def _reload_theirs(self) -> None:
+        from db import workflow
+
+        car = self.ctx.store.query(workflow.load_car, self.ctx.actor, self.car_id)
+        self.app.call_from_thread(self._show_theirs, car)
+
+    def _show_theirs(self, car: Any) -> None:
+        theirs = self._values_of(car)
+        mine = self.values()
+        for name, value in theirs.items():
+            if value != self.saved.get(name) and self.query(f"#msg-{name}"):
+                shown = ", ".join(value) if isinstance(value, list) else value
+                note = f"Now: {shown or '(empty)'}" + (
+                    "" if mine.get(name) == value else " (theirs)"
+                )
+                self._message(name, note, "error")
+        self.saved = theirs
+        self.updated_at = car.updated_at
+        self.status = car.status
+
+    def _saved(self, car_id: int, label: str) -> None:
+        self.busy = False
+        if self.editing:
+            self.notify(f"Saved: {label}.")
+        else:
+            self.notify(f"Registered: {label}. The prep center's coordinators are told.")
+        self.dismiss()
+        self.app.open_car(car_id)  # type: ignore[attr-defined]
+
+    def _focus_field(self, name: str) -> None:
+        target = "#accessory-new" if name == "accessories" else f"#{name}"
+        found = self.query(target)
+        if found:
+            widget = found.first()
+            widget.focus()
+            widget.scroll_visible()
+
+    # -- leaving ---------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_duplicate":
+            return self.duplicate_car_id is not None
+        if action == "save_draft":
+            return not self.editing
+        return True
+
+    def action_open_duplicate(self) -> None:
+        if self.duplicate_car_id is None:
+            return
+        if self.duplicate_is_draft:  # a draft is finished in its form, not looked at
+            self.dismiss()
+            self.app.open_intake(self.duplicate_car_id)  # type: ignore[attr-defined]
+        else:
+            self.app.open_car(self.duplicate_car_id)  # type: ignore[attr-defined]
+
+    def action_close(self) -> None:
+        from screens.dialogs import ChoiceDialog
+
+        if not self.changed():
+            if self.car_id is not None and not self.editing:
+                self.notify(f"Kept as draft #{self.car_id}.")
+            self.dismiss()
+            return
+        if self.editing:
+            choices = [("back", "Back to the form"), ("drop", "Drop my changes and close")]
+        else:
+            choices = [
+                ("keep", "Keep it as a draft and close"),
+                ("discard", "Discard this order"),
+                ("back", "Back to the form"),
+            ]
+
+        def chosen(answer: str | None) -> None:
+            if answer in (None, "back"):
+                return
+            if answer == "keep":
+                self._keep_and_close()
+            elif answer == "discard":
+                self._discard()
+            else:
+                self.dismiss()
+
+        what = "changes" if self.editing else "order"
+        self.app.push_screen(ChoiceDialog(f"Close this {what}?", choices), chosen)
+
+    @work(thread=True, group="intake-draft", exit_on_error=False)
+    def _keep_and_close(self) -> None:
+        from db import cars
+
+        with self._save_lock:
+            fields = self._draft_fields(self.values())
+            try:
+                car = self._store_draft(cars, fields)
+            except cars.DuplicateVin:
+                fields.pop("vin", None)
+                car = self._store_draft(cars, fields)
+            except PrepfloorError as refusal:
+                self.app.call_from_thread(self._draft_failed, str(refusal), False)
+                return
+            self.car_id = car.id
+        self.app.call_from_thread(self.notify, f"Kept as draft #{car.id}.")
+        self.app.call_from_thread(self.dismiss)
+
+    @work(thread=True, group="intake-draft", exit_on_error=False)
+    def _discard(self) -> None:
+        from db import workflow
+
+        with self._save_lock:
+            if self.car_id is not None:
+                try:
+                    self.ctx.store.run(
+                        workflow.move_car,
+                        self.ctx.actor,
+                        self.car_id,
+                        "archived",
+                        expected_status="draft",
+                        note="draft discarded",
+                    )
+                except PrepfloorError as refusal:
+                    self.app.call_from_thread(self._failed, str(refusal))
+                    return
+        self.app.call_from_thread(self.notify, "Order discarded.")
+        self.app.call_from_thread(self.dismiss)
+
+
+def _tidy(name: str, value: str) -> str:
+    """A VIN or plate as it will be stored (upper case; no spaces in a VIN)."""
+    if name == "vin":
+        return validate.normalize_vin(value)
+    if name == "license_plate":
+        return " ".join(value.split()).upper()
+    return value
+
+
+def _typed(name: str, value: Any) -> bool:
+    """Does the value hold anything a person typed (a new form's defaults do not count)?"""
+    if name == "car_type":
+        return value != "new"
+    if name in ("dealership_id", "seller_id"):
+        return False
+    return bool(value)
+
+
+class VerticalScrollFree(Widget):
+    """A plain vertical stack that takes its children's height (the accessory box)."""
+
+    DEFAULT_CSS = "VerticalScrollFree { layout: vertical; height: auto; }"
