@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, insert, update
 from sqlmodel import Session, select
 
-from db import car_access, events, validate, workflow
+from db import car_access, events, notify, validate, workflow
 from db.access import Actor
 from db.admin import does_prep
 from db.clock import iso_week_bounds, local_today, utcnow
@@ -37,7 +37,7 @@ from db.models import (
     ResourceType,
     User,
 )
-from db.vocab import BOOKING_HOLDING_STATUSES
+from db.vocab import BOOKING_HOLDING_STATUSES, WORKER_ROLES
 
 SEARCH_DAYS_AHEAD = 42
 OPEN_STATUSES = ("scheduled", "confirmed")
@@ -473,11 +473,6 @@ def _bookable_type(conn: Connection, resource_type_id: int) -> Row[Any]:
     return rt
 
 
-# Who can be given work (and personal capacity) of a kind: technical work goes to mechanics,
-# cosmetic work to detailers, anything else to either.
-WORKER_ROLES = {"technical": {"mechanic"}, "cosmetic": {"detailer"}, None: {"mechanic", "detailer"}}
-
-
 def _check_person(
     session: Session, user_id: uuid.UUID, provider_id: int, prep_stage: str | None, work: str
 ) -> None:
@@ -589,6 +584,18 @@ def book(
         },
         car_id=car_id,
     )
+    if provider_id != consumer_id:
+        notify.booking_requested(
+            session,
+            actor,
+            booking_id,
+            provider_id=provider_id,
+            consumer_id=consumer_id,
+            work=rt.name,
+            day=date,
+            hours=hours,
+            car_id=car_id,
+        )
     if car is not None:
         car_access.note_provider(session, car, provider_id)
         if rt.prep_stage is not None:
@@ -650,10 +657,27 @@ def cancel(
             f"A booking that is {booking.status.replace('_', ' ')} cannot be "
             f"{'marked no-show' if no_show else 'cancelled'}."
         )
+    status = "no_show" if no_show else "cancelled"
+    label = "No-show" if no_show else "Cancelled"
+    return close_booking(session, actor, booking, status=status, label=label, reason=reason)
+
+
+def close_booking(
+    session: Session,
+    actor: Actor,
+    booking: ResourceBooking,
+    *,
+    status: str,
+    label: str,
+    reason: str,
+    action: str | None = None,
+) -> ResourceBooking:
+    """End a locked, open booking (``status`` cancelled or no-show): give its hours back, note
+    ``"<label>: <reason>"`` and record the event (``action``, by default the new status)."""
+    assert status in ("cancelled", "no_show") and booking.status in OPEN_STATUSES
     _release(session, Claim.of(booking))
     old = booking.status
-    booking.status = "no_show" if no_show else "cancelled"
-    label = "No-show" if no_show else "Cancelled"
+    booking.status = status
     booking.notes = "\n".join(x for x in (booking.notes, f"{label}: {reason}") if x)
     booking.updated_at = utcnow()
     session.add(booking)
@@ -663,7 +687,7 @@ def cancel(
         actor,
         "resource_bookings",
         booking.id,
-        booking.status,
+        action or booking.status,
         {"status": [old, booking.status], "reason": reason},
         car_id=booking.car_id,
     )

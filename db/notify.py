@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import date
 
 from sqlmodel import Session, select
 
 from db.access import Actor
 from db.clock import utcnow
-from db.models import Car, Dealership, Notification, User
+from db.models import Car, Dealership, Notification, ResourceBooking, User
 from db.vocab import CAR_STATUS_LABELS
 
 
@@ -136,5 +137,91 @@ def parts_changed(session: Session, actor: Actor, car: Car, what: str, parts: st
         "parts_changed",
         f"{what} for {_car_name(car)}: {parts}.",
         car_id=car.id,
+        priority="medium",
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# bookings
+# ------------------------------------------------------------------------------------------------
+def _dealership_label(session: Session, dealership_id: int) -> str:
+    found = session.get(Dealership, dealership_id)
+    return f"{found.dealership_number} {found.dealership_name}" if found else f"#{dealership_id}"
+
+
+def _booking_what(session: Session, work: str, car_id: int | None) -> str:
+    """'Technical Preparation for BMW X5 EL 12345 (order ORD-1)' or just the work."""
+    car = session.get(Car, car_id) if car_id is not None else None
+    return f"{work} for {_car_name(car)}" if car is not None else work
+
+
+def _coordinators_or_managers(session: Session, dealership_id: int) -> list[uuid.UUID]:
+    """Who answers for a dealership's bookings: its coordinators; a sales-only dealership without
+    any hears through its managers (its own and those above it)."""
+    found = users_with_role(session, "coordinator", [dealership_id])
+    return found or users_with_role(session, "manager", _ancestors(session, dealership_id))
+
+
+def booking_requested(
+    session: Session,
+    actor: Actor,
+    booking_id: int,
+    *,
+    provider_id: int,
+    consumer_id: int,
+    work: str,
+    day: date,
+    hours: float,
+    car_id: int | None,
+) -> None:
+    """booking_request: another dealership booked work at this prep center; its coordinators
+    hear of it (the request waits in their sharing queue)."""
+    send(
+        session,
+        actor,
+        users_with_role(session, "coordinator", [provider_id]),
+        "booking_request",
+        f"Booking request from {_dealership_label(session, consumer_id)}: "
+        f"{_booking_what(session, work, car_id)}, {hours:g} h on {day:%a %d %b} "
+        f"(booking #{booking_id}).",
+        car_id=car_id,
+        priority="medium",
+    )
+
+
+def booking_declined(
+    session: Session, actor: Actor, booking: ResourceBooking, work: str, reason: str
+) -> None:
+    """booking_changed: the provider declined a booking; the consumer's coordinators must book
+    the work elsewhere or on another day."""
+    send(
+        session,
+        actor,
+        _coordinators_or_managers(session, booking.consumer_dealership_id),
+        "booking_changed",
+        f"{_dealership_label(session, booking.provider_dealership_id)} declined "
+        f"{_booking_what(session, work, booking.car_id)} on {booking.date:%a %d %b}: {reason}. "
+        "Book it on another day or at another prep center.",
+        car_id=booking.car_id,
+        priority="high",
+    )
+
+
+def booking_moved(
+    session: Session, actor: Actor, booking: ResourceBooking, work: str, old_day: date, why: str
+) -> None:
+    """booking_changed: a booking was moved to another day by someone else; the assigned person
+    hears of it, and the consumer's coordinators when the work is for another dealership."""
+    recipients: list[uuid.UUID | None] = [booking.user_id]
+    if booking.consumer_dealership_id != booking.provider_dealership_id:
+        recipients += _coordinators_or_managers(session, booking.consumer_dealership_id)
+    send(
+        session,
+        actor,
+        recipients,
+        "booking_changed",
+        f"{_booking_what(session, work, booking.car_id)} moved from {old_day:%a %d %b} to "
+        f"{booking.date:%a %d %b} ({why}).",
+        car_id=booking.car_id,
         priority="medium",
     )

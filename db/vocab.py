@@ -105,6 +105,13 @@ BOOKING_HOLDING_STATUSES: tuple[str, ...] = ("scheduled", "confirmed", "in_progr
 
 # --- resource_types.prep_stage: which car schedule fields a type drives -------------------------
 PREP_STAGES: tuple[str, ...] = ("technical", "cosmetic")
+# Who can be given work (and personal capacity) of a kind: technical work goes to mechanics,
+# cosmetic work to detailers, anything else to either.
+WORKER_ROLES: dict[str | None, set[str]] = {
+    "technical": {"mechanic"},
+    "cosmetic": {"detailer"},
+    None: {"mechanic", "detailer"},
+}
 
 # --- notifications -------------------------------------------------------------------------------
 NOTIFICATION_TYPES: tuple[str, ...] = (
@@ -114,6 +121,8 @@ NOTIFICATION_TYPES: tuple[str, ...] = (
     "ready_for_delivery",
     "delivered",
     "status_update",
+    "booking_request",  # a dealership asks for work at another's prep center
+    "booking_changed",  # a booking was declined or moved by someone else
 )
 PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "urgent")
 

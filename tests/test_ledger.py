@@ -20,7 +20,7 @@ from db.errors import (
     SharingRefused,
 )
 from db.models import Car, Event, ResourceBooking, ResourceCapacity, ResourceSharing
-from world import T0, World, build_world, rows, set_fields
+from world import T0, World, book, booking, build_world, ledger_errors, rows, set_fields
 
 
 @pytest.fixture
@@ -57,43 +57,12 @@ def used(w: World, code: str, day: int, login: str | None = None) -> float:
     return cap(w, code, day, login)["used_hours"]
 
 
-def booking(w: World, booking_id: int) -> dict[str, Any]:
-    return w.db.query(lambda s: s.get(ResourceBooking, booking_id).model_dump())
-
-
 def car_row(w: World, car_id: int) -> dict[str, Any]:
     return w.db.query(lambda s: s.get(Car, car_id).model_dump())
 
 
 def snapshot(w: World) -> dict[str, list[dict[str, Any]]]:
     return {m.__name__: rows(w, m) for m in (ResourceBooking, ResourceCapacity, Car, Event)}
-
-
-def book(
-    w: World,
-    day: int,
-    hours: float,
-    person: str | None = "mechanic499",
-    *,
-    code: str = "TECH_PREP",
-    login: str = "coordinator499",
-    **kw: Any,
-) -> int:
-    return w.db.run(
-        ledger.book,
-        w[login],
-        resource_type_id=w.rt[code],
-        date=w.day(day),
-        estimated_hours=hours,
-        user_id=w[person].user_id if person else None,
-        **kw,
-    ).id
-
-
-def ledger_errors(w: World) -> list[str]:
-    return [
-        f.message for f in w.db.query(lambda s: list(doctor.check_ledger(s))) if f.level == "error"
-    ]
 
 
 def nearest(day: date) -> str:

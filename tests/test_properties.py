@@ -22,13 +22,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from db import clock, doctor, ledger, timers, workflow
+from db import clock, doctor, ledger, scheduling, timers, workflow
 from db.engine import Database
-from db.errors import NotAllowed, NotFound, PrepfloorError, Stale, WorkflowRefused
+from db.errors import (
+    CapacityCut,
+    DoesNotFit,
+    NotAllowed,
+    NotFound,
+    PrepfloorError,
+    Stale,
+    WorkflowRefused,
+)
 from db.models import Car, Event, Notification, ResourceBooking, ResourceCapacity
 from db.urls import dialect_of, libpq_conninfo, normalize_url, sqlite_path
 from db.vocab import BOOKING_HOLDING_STATUSES, CAR_STATUSES
@@ -287,6 +295,177 @@ def apply_ledger_op(w: World, cars: dict[str, int], op: tuple[Any, ...], booked:
         login = next((k for k, a in w.actors.items() if a.user_id == user_id), "mechanic499")
         w.db.run(timers.complete, w[login], booking_id)
     return False
+
+
+# The scheduling rules on top of the ledger: declines, weekly patterns and capacity cuts that move
+# bookings away first (the proposal's bookings, too few of them, or any bookings at all).
+PATTERN_HOURS = st.integers(0, 64).map(lambda quarters: quarters / 4)  # 0 .. 16 h
+# Cut the row a booking holds (the team's or its person's) to some hours below what it has, moving
+# the proposal's bookings, one fewer than that, or any bookings at all.
+CUT = st.tuples(
+    st.just("cut"),
+    PICK,
+    st.booleans(),
+    st.integers(0, 32).map(lambda quarters: quarters / 4),
+    st.sampled_from(["proposed", "proposed", "fewer", "picks"]),
+    st.lists(PICK, max_size=3),
+)
+SCHEDULING_OPS = st.one_of(
+    BOOK,
+    BOOK,
+    st.tuples(st.just("cancel"), PICK, st.booleans()),
+    st.tuples(
+        st.just("move"),
+        PICK,
+        st.one_of(st.none(), DAY),
+        st.sampled_from(["keep", "mechanic499", "mechanic2_499"]),
+        st.one_of(st.none(), HOURS),
+    ),
+    st.tuples(st.just("confirm"), PICK),
+    st.tuples(st.just("decline"), PICK),
+    CUT,
+    CUT,  # twice: cuts are what this test is about
+    st.tuples(
+        st.just("pattern"),
+        TYPE,
+        PERSON,
+        st.dictionaries(st.integers(0, 6), PATTERN_HOURS, min_size=1, max_size=3),
+        st.integers(1, 2),
+    ),
+    st.tuples(
+        st.just("capacity"),
+        TYPE,
+        DAY,
+        PERSON,
+        st.integers(0, 80).map(lambda quarters: quarters / 4),
+        st.booleans(),
+    ),
+)
+
+
+def apply_scheduling_op(
+    w: World, cars: dict[str, int], op: tuple[Any, ...], booked: list[int], overbooked: set[Any]
+) -> None:
+    """Run one step of :data:`SCHEDULING_OPS` and check what it promises; ``overbooked`` holds the
+    capacity rows a cut with ``allow_overbook`` left above their hours (a cut or a pattern that
+    goes through brings a row back within them)."""
+    kind = op[0]
+    coordinator = w["coordinator499"]
+    d499 = w.d["499"]
+    person_id = lambda login: w[login].user_id if login else None  # noqa: E731
+    if kind == "decline":
+        if booked:
+            booking_id = booked[op[1] % len(booked)]
+            w.db.run(scheduling.decline, coordinator, booking_id, reason="property")
+            found = w.db.query(lambda s: s.get(ResourceBooking, booking_id))
+            assert found.status == "cancelled" and found.notes.endswith("Declined: property")
+        return
+    if kind == "cut":
+        if not booked:
+            return
+        _, pick, on_person, below, how, picks = op
+        held = w.db.query(lambda s: s.get(ResourceBooking, booked[pick % len(booked)]))
+        where = {
+            "dealership_id": d499,
+            "resource_type_id": held.resource_type_id,
+            "day": held.date,
+            "user_id": held.user_id if on_person else None,
+        }
+
+        def row() -> Any:
+            return w.db.query(
+                lambda s: ledger.capacity_row(
+                    s, d499, held.resource_type_id, held.date, where["user_id"]
+                )
+            )
+
+        hours = max(0.0, row().used_hours - below)
+        lines = w.db.query(scheduling.cut_proposal, coordinator, allocated_hours=hours, **where)
+        proposed = [line.id for line in lines if line.proposed]
+        move = {
+            "proposed": proposed,
+            "fewer": proposed[:-1],
+            "picks": [booked[p % len(booked)] for p in picks],
+        }[how]
+        try:
+            moved = w.db.run(
+                scheduling.cut_capacity, coordinator, allocated_hours=hours, move=move, **where
+            )
+        except PrepfloorError as refusal:
+            # the proposal's bookings are enough: only a booking with nowhere to go stops it
+            if how == "proposed":
+                assert isinstance(refusal, DoesNotFit), refusal
+            if how == "fewer" and proposed:
+                assert isinstance(refusal, DoesNotFit | CapacityCut), refusal
+            raise
+        assert how != "fewer" or not proposed, "one booking fewer than proposed was enough"
+        assert [booking_id for booking_id, _ in moved] == list(dict.fromkeys(move))
+        event("cut moved bookings" if moved else "cut moved nothing")
+        for booking_id, new_day in moved:
+            found = w.db.query(lambda s, i=booking_id: s.get(ResourceBooking, i))
+            assert found.date == new_day != held.date
+        after = row()
+        assert after.allocated_hours == hours >= after.used_hours
+        overbooked.discard((d499, held.resource_type_id, held.date, where["user_id"]))
+        return
+    if kind == "pattern":
+        _, code, person, weekdays, weeks = op
+        result = w.db.run(
+            scheduling.apply_pattern,
+            coordinator,
+            dealership_id=d499,
+            resource_type_id=w.rt[code],
+            user_id=person_id(person),
+            weekdays=weekdays,
+            first=w.day(0),
+            weeks=weeks,
+        )
+        assert len(result.days_set) + len(result.skipped) == sum(
+            1 for n in range(7 * weeks) if w.day(n).weekday() in weekdays
+        )
+        if result.skipped:
+            event("pattern skipped a day")
+        for day, booked_hours in result.skipped:
+            assert booked_hours > weekdays[day.weekday()]
+        for day in result.days_set:
+            overbooked.discard((d499, w.rt[code], day, person_id(person)))
+        return
+    if apply_ledger_op(w, cars, op, booked):
+        _, code, day, person, _, _ = op
+        overbooked.add((d499, w.rt[code], w.day(day), person_id(person)))
+
+
+def test_ledger_invariant_under_scheduling_operations(worlds: Worlds) -> None:
+    """Moves, cancellations, declines, patterns and capacity cuts (moving bookings away first):
+    after every step each capacity row holds exactly its bookings' hours and is not over its
+    hours unless a cut allowed it; a refused step (a booking that cannot move, a cut that moves
+    too little) changed nothing."""
+
+    @examples(worlds.base, sqlite=25, postgresql=8)
+    @given(ops=st.lists(SCHEDULING_OPS, min_size=8, max_size=30))
+    def run(ops: list[tuple[Any, ...]]) -> None:
+        w = worlds.new()
+        try:
+            booked: list[int] = []
+            overbooked: set[Any] = set()
+            state = ledger_state(w)
+            for op in ops:
+                try:
+                    apply_scheduling_op(w, worlds.cars, op, booked, overbooked)
+                except PrepfloorError as refusal:
+                    event(f"refused {op[0]}: {type(refusal).__name__}")
+                    assert ledger_state(w) == state, f"refused {op} changed the database"
+                    continue
+                event(f"done {op[0]}")
+                state = ledger_state(w)
+                assert_ledger(w, state, overbooked)
+                assert_car_schedules(w, state)
+            findings = w.db.query(doctor.run_checks)
+            assert [f.message for f in findings if f.level == "error"] == []
+        finally:
+            worlds.drop(w)
+
+    run()
 
 
 def test_ledger_invariant_under_random_operations(worlds: Worlds) -> None:

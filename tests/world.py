@@ -245,3 +245,40 @@ def set_fields(w: World, car_id: int, **fields: Any) -> None:
         s.add(car)
 
     w.db.run(write)
+
+
+def book(
+    w: World,
+    day: int,
+    hours: float,
+    person: str | None = "mechanic499",
+    *,
+    code: str = "TECH_PREP",
+    login: str = "coordinator499",
+    **kw: Any,
+) -> int:
+    """Book ``hours`` of ``code`` work ``day`` days from the world's today; returns its id."""
+    return w.db.run(
+        ledger.book,
+        w[login],
+        resource_type_id=w.rt[code],
+        date=w.day(day),
+        estimated_hours=hours,
+        user_id=w[person].user_id if person else None,
+        **kw,
+    ).id
+
+
+def booking(w: World, booking_id: int) -> dict[str, Any]:
+    from db.models import ResourceBooking
+
+    return w.db.query(lambda s: s.get(ResourceBooking, booking_id).model_dump())
+
+
+def ledger_errors(w: World) -> list[str]:
+    """What ``prepfloor doctor`` finds wrong with the capacity ledger (nothing, we hope)."""
+    from db import doctor
+
+    return [
+        f.message for f in w.db.query(lambda s: list(doctor.check_ledger(s))) if f.level == "error"
+    ]

@@ -1,0 +1,471 @@
+"""Scheduling rules on top of the capacity ledger: decline a request, set a weekly capacity pattern,
+and cut a day's capacity by moving bookings away first.
+
+Every function here is a write rule ``fn(session, actor, ...)`` for :meth:`db.engine.Database.run`
+(one transaction).  Hours move only through the ledger (:func:`db.ledger.set_capacity`,
+:func:`db.ledger.move`, :func:`db.ledger.close_booking`), so ``used_hours`` stays the sum of the
+bookings that hold it; a refusal anywhere rolls the whole transaction back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from db import ledger, notify, validate
+from db.access import Actor
+from db.clock import local_today
+from db.errors import CapacityCut, DoesNotFit, Invalid, NotAllowed, NotFound, Stale
+from db.grid import car_label
+from db.models import (
+    Car,
+    Dealership,
+    ResourceBooking,
+    ResourceCapacity,
+    ResourceSharing,
+    ResourceType,
+    User,
+)
+from db.vocab import BOOKING_HOLDING_STATUSES
+
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_PATTERN_WEEKS = 52
+
+
+def _hours(value: float) -> str:
+    return f"{value:g} h"
+
+
+def _as_uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Invalid("That person is not a user.", "user_id") from None
+
+
+def _capacity_maximum(user_id: uuid.UUID | None) -> float:
+    """What :func:`db.ledger.set_capacity` accepts: a day of one person, or of a team."""
+    return 24.0 if user_id is not None else 24.0 * 100
+
+
+# ------------------------------------------------------------------------------------------------
+# decline
+# ------------------------------------------------------------------------------------------------
+def decline(
+    session: Session,
+    actor: Actor,
+    booking_id: int,
+    *,
+    reason: str,
+    expected_status: str | None = "scheduled",
+) -> ResourceBooking:
+    """The provider declines a booking request: the hours are given back, the booking reads
+    cancelled with "Declined: <reason>", and the consumer's coordinators hear of it."""
+    actor.require("booking.change")
+    booking = ledger.load_booking(session, actor, booking_id, lock=True)
+    if not actor.sees_dealership(booking.provider_dealership_id):
+        raise NotAllowed("Only the dealership that does the work can decline it.")
+    ledger._expect(booking, expected_status)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Say why you decline it (the other dealership reads it).", "reason")
+    if booking.status != "scheduled":
+        raise Invalid(
+            f"Only a scheduled booking can be declined; this one is "
+            f"{booking.status.replace('_', ' ')}. Cancel or move it instead."
+        )
+    rt = session.get(ResourceType, booking.resource_type_id)
+    ledger.close_booking(
+        session,
+        actor,
+        booking,
+        status="cancelled",
+        label="Declined",
+        reason=reason,
+        action="decline",
+    )
+    notify.booking_declined(session, actor, booking, rt.name if rt else "Work", reason)
+    return booking
+
+
+# ------------------------------------------------------------------------------------------------
+# a weekly capacity pattern
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PatternResult:
+    days_set: list[date]
+    skipped: list[tuple[date, float]]  # days left as they were: (day, hours already booked)
+
+
+def apply_pattern(
+    session: Session,
+    actor: Actor,
+    *,
+    dealership_id: int,
+    resource_type_id: int,
+    user_id: uuid.UUID | str | None = None,
+    weekdays: dict[int, float | str],
+    first: date,
+    weeks: int,
+) -> PatternResult:
+    """Set the hours of every chosen weekday (0 Monday .. 6 Sunday) from ``first`` (today at the
+    earliest) for ``weeks`` weeks; the other weekdays are left as they are.  A day that already has
+    more hours booked than the pattern gives is left unchanged and reported in ``skipped``."""
+    actor.require("capacity.set")
+    if not actor.sees_dealership(dealership_id):
+        raise NotAllowed("You can only set capacity for your own dealership.")
+    uid = _as_uuid(user_id)
+    if not weekdays:
+        raise Invalid("Pick at least one weekday.", "weekdays")
+    try:
+        weeks = int(weeks)
+    except (TypeError, ValueError):
+        raise Invalid("Weeks must be a whole number, 1 to 52.", "weeks") from None
+    if not 1 <= weeks <= MAX_PATTERN_WEEKS:
+        raise Invalid(f"Weeks must be 1 to {MAX_PATTERN_WEEKS}.", "weeks")
+    hours_of: dict[int, float] = {}
+    for key, value in weekdays.items():
+        if not isinstance(key, int) or not 0 <= key <= 6:
+            raise Invalid("Weekdays go from 0 (Monday) to 6 (Sunday).", "weekdays")
+        hours_of[key] = validate.hours(
+            value, WEEKDAY_KEYS[key], allow_zero=True, maximum=_capacity_maximum(uid)
+        )
+    start = max(first, local_today())
+    pattern: dict[str, Any] = {
+        "weekdays": {WEEKDAY_KEYS[k]: hours_of[k] for k in sorted(hours_of)},
+        "from": start.isoformat(),
+        "weeks": weeks,
+    }
+    last = start + timedelta(days=7 * weeks - 1)
+    booked = _booked_by_day(session, dealership_id, resource_type_id, uid, start, last)
+    days_set: list[date] = []
+    skipped: list[tuple[date, float]] = []
+    for offset in range(7 * weeks):
+        day = start + timedelta(days=offset)
+        hours = hours_of.get(day.weekday())
+        if hours is None:
+            continue
+        if hours < booked.get(day, 0.0):
+            skipped.append((day, booked[day]))
+            continue
+        ledger.set_capacity(
+            session,
+            actor,
+            dealership_id=dealership_id,
+            resource_type_id=resource_type_id,
+            date=day,
+            allocated_hours=hours,
+            user_id=uid,
+            recurrence_pattern=pattern,
+        )
+        days_set.append(day)
+    return PatternResult(days_set, skipped)
+
+
+def _booked_by_day(
+    session: Session,
+    dealership_id: int,
+    resource_type_id: int,
+    user_id: uuid.UUID | None,
+    first: date,
+    last: date,
+) -> dict[date, float]:
+    """The used hours of the capacity rows from ``first`` to ``last``, locked (one statement)."""
+    C = ResourceCapacity
+    stmt = select(C.date, C.used_hours).where(
+        C.dealership_id == dealership_id,
+        C.resource_type_id == resource_type_id,
+        C.date >= first,
+        C.date <= last,
+        C.user_id == user_id if user_id is not None else C.user_id.is_(None),  # type: ignore[union-attr]
+    )
+    return {day: used for day, used in session.connection().execute(stmt.with_for_update())}
+
+
+# ------------------------------------------------------------------------------------------------
+# cutting a day's capacity
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CutLine:
+    """A booking on a capacity row that is to be cut, and whether it is proposed to move."""
+
+    id: int
+    car_label: str
+    consumer: str
+    priority: int | None  # the consumer's agreement priority; None for the provider's own work
+    hours: float
+    proposed: bool
+    status: str = "scheduled"
+    person: str | None = None
+    start_time: time | None = None
+    movable: bool = True
+
+
+_OWN = 1000  # the provider's own bookings yield last
+_NO_AGREEMENT = -1  # a consumer whose agreement is gone yields first
+
+
+def _row_bookings(
+    session: Session,
+    dealership_id: int,
+    resource_type_id: int,
+    day: date,
+    user_id: uuid.UUID | None,
+) -> list[Any]:
+    """The bookings that hold a capacity row, with what a cut needs to show and order them."""
+    B, C, D, S, U = ResourceBooking, Car, Dealership, ResourceSharing, User
+    stmt = (
+        select(
+            B.id,
+            B.status,
+            B.estimated_hours,
+            B.start_time,
+            B.created_at,
+            B.car_id,
+            B.provider_dealership_id,
+            B.consumer_dealership_id,
+            C.brand,
+            C.model,
+            C.license_plate,
+            C.vin,
+            C.order_number,
+            D.dealership_number,
+            D.dealership_name,
+            S.priority,
+            U.display_name,
+        )
+        .join(D, D.id == B.consumer_dealership_id)
+        .outerjoin(C, C.id == B.car_id)
+        .outerjoin(U, U.id == B.user_id)
+        .outerjoin(
+            S,
+            (S.provider_dealership_id == B.provider_dealership_id)
+            & (S.consumer_dealership_id == B.consumer_dealership_id)
+            & (S.resource_type_id == B.resource_type_id),
+        )
+        .where(
+            B.provider_dealership_id == dealership_id,
+            B.resource_type_id == resource_type_id,
+            B.date == day,
+            B.status.in_(BOOKING_HOLDING_STATUSES),  # type: ignore[attr-defined]
+        )
+    )
+    if user_id is not None:
+        stmt = stmt.where(B.user_id == user_id)
+    return list(session.connection().execute(stmt))
+
+
+def _cut_order(rows: list[Any]) -> list[Any]:
+    """Movable bookings first, the lowest-priority consumer first (the provider's own last), the
+    newest first; bookings already started or done last."""
+
+    def key(r: Any) -> tuple[Any, ...]:
+        own = r.provider_dealership_id == r.consumer_dealership_id
+        priority = _OWN if own else (r.priority if r.priority is not None else _NO_AGREEMENT)
+        created = r.created_at.timestamp() if r.created_at is not None else 0.0
+        return (r.status not in ledger.OPEN_STATUSES, priority, -created, -r.id)
+
+    return sorted(rows, key=key)
+
+
+def _check_cut(
+    session: Session,
+    actor: Actor,
+    dealership_id: int,
+    resource_type_id: int,
+    allocated_hours: float | str,
+    user_id: uuid.UUID | None,
+) -> float:
+    actor.require("capacity.set")
+    if not actor.sees_dealership(dealership_id):
+        raise NotAllowed("You can only set capacity for your own dealership.")
+    if session.get(ResourceType, resource_type_id) is None:
+        raise NotFound("That resource type does not exist.")
+    return validate.hours(
+        allocated_hours, "allocated_hours", allow_zero=True, maximum=_capacity_maximum(user_id)
+    )
+
+
+def _booked(
+    session: Session,
+    dealership_id: int,
+    resource_type_id: int,
+    day: date,
+    uid: uuid.UUID | None,
+    *,
+    lock: bool,
+) -> float:
+    row = ledger.capacity_row(session, dealership_id, resource_type_id, day, uid, lock=lock)
+    return row.used_hours if row is not None else 0.0
+
+
+def cut_proposal(
+    session: Session,
+    actor: Actor,
+    *,
+    dealership_id: int,
+    resource_type_id: int,
+    day: date,
+    user_id: uuid.UUID | str | None = None,
+    allocated_hours: float | str,
+) -> list[CutLine]:
+    """The bookings of one capacity row (the team row: all of that work that day; a person's row:
+    theirs) in the order they should yield, with ``proposed`` on the fewest at the front that bring
+    the booked hours down to ``allocated_hours``.  Started or completed work is listed last and
+    never proposed."""
+    uid = _as_uuid(user_id)
+    hours = _check_cut(session, actor, dealership_id, resource_type_id, allocated_hours, uid)
+    rows = _cut_order(_row_bookings(session, dealership_id, resource_type_id, day, uid))
+    used = _booked(session, dealership_id, resource_type_id, day, uid, lock=False)
+    lines: list[CutLine] = []
+    for r in rows:
+        movable = r.status in ledger.OPEN_STATUSES
+        proposed = movable and used > hours
+        if proposed:
+            used -= r.estimated_hours
+        own = r.provider_dealership_id == r.consumer_dealership_id
+        lines.append(
+            CutLine(
+                id=r.id,
+                car_label=car_label(
+                    r.brand, r.model, r.license_plate, r.vin, r.order_number, r.car_id
+                ),
+                consumer=f"{r.dealership_number} {r.dealership_name}",
+                priority=None if own else r.priority,
+                hours=r.estimated_hours,
+                proposed=proposed,
+                status=r.status,
+                person=r.display_name,
+                start_time=r.start_time,
+                movable=movable,
+            )
+        )
+    return lines
+
+
+def cut_capacity(
+    session: Session,
+    actor: Actor,
+    *,
+    dealership_id: int,
+    resource_type_id: int,
+    day: date,
+    user_id: uuid.UUID | str | None = None,
+    allocated_hours: float | str,
+    move: list[int],
+) -> list[tuple[int, date]]:
+    """Cut one capacity row to ``allocated_hours``: first move each booking of ``move`` to the
+    nearest day with room (same person, same time unless the person is busy then), then set the
+    hours.  All or nothing: when a booking cannot be moved anywhere, or the row would still be
+    overbooked, nothing changes.  Returns (booking id, new day) per moved booking."""
+    actor.require("booking.change")
+    uid = _as_uuid(user_id)
+    hours = _check_cut(session, actor, dealership_id, resource_type_id, allocated_hours, uid)
+    rt = session.get(ResourceType, resource_type_id)
+    assert rt is not None
+    moved: list[tuple[int, date]] = []
+    for booking_id in dict.fromkeys(move):  # each once, in the order given
+        booking = ledger.load_booking(session, actor, booking_id, lock=True)
+        label = _label(session, booking)
+        on_row = (
+            booking.provider_dealership_id == dealership_id
+            and booking.resource_type_id == resource_type_id
+            and booking.date == day
+            and (uid is None or booking.user_id == uid)
+            and booking.status in BOOKING_HOLDING_STATUSES
+        )
+        if not on_row:
+            raise Stale(
+                f"{label} is no longer booked on {day:%a %d %b} (someone changed it meanwhile). "
+                "Look at the day again."
+            )
+        if booking.status not in ledger.OPEN_STATUSES:
+            raise Invalid(
+                f"{label} is {booking.status.replace('_', ' ')} and cannot be moved; "
+                "choose other bookings to move."
+            )
+        target = ledger.nearest_day(
+            session,
+            provider_id=booking.provider_dealership_id,
+            consumer_id=booking.consumer_dealership_id,
+            resource_type_id=booking.resource_type_id,
+            hours=booking.estimated_hours,
+            around=day,
+            user_id=booking.user_id,
+            exclude_booking_id=booking.id,
+        )
+        if target is None:
+            who = f" with {_person(session, booking.user_id)}" if booking.user_id else ""
+            refusal = DoesNotFit(
+                f"Nothing was changed: {label} ({_hours(booking.estimated_hours)}{who}) "
+                "cannot be moved to another day."
+            )
+            refusal.message = (
+                f"{refusal.reason} No other day in the next weeks has room for it: choose other "
+                "bookings to move, or cut less."
+            )
+            refusal.args = (refusal.message,)
+            raise refusal
+        start = booking.start_time
+        if start is not None and booking.user_id is not None and _busy(session, booking, target):
+            start = None  # the person is busy then on the new day: the time is to be set again
+        ledger.move(session, actor, booking.id, date=target, start_time=start)
+        notify.booking_moved(session, actor, booking, rt.name, day, "capacity cut")
+        moved.append((booking.id, target))
+    booked = _booked(session, dealership_id, resource_type_id, day, uid, lock=True)
+    if booked > hours:
+        raise CapacityCut(
+            f"Still {_hours(booked)} booked over {_hours(hours)}: choose more bookings to move.",
+            booked,
+        )
+    ledger.set_capacity(
+        session,
+        actor,
+        dealership_id=dealership_id,
+        resource_type_id=resource_type_id,
+        date=day,
+        allocated_hours=hours,
+        user_id=uid,
+    )
+    return moved
+
+
+def _label(session: Session, booking: ResourceBooking) -> str:
+    car = session.get(Car, booking.car_id) if booking.car_id is not None else None
+    if car is None:
+        return f"Booking #{booking.id}"
+    return car_label(
+        car.brand, car.model, car.license_plate, car.vin, car.order_number, booking.car_id
+    )
+
+
+def _person(session: Session, user_id: uuid.UUID) -> str:
+    person = session.get(User, user_id)
+    return person.display_name if person is not None else "the same person"
+
+
+def _busy(session: Session, booking: ResourceBooking, day: date) -> bool:
+    """Is the booking's person already booked at its start time on ``day``?"""
+    claim = ledger.Claim(
+        booking.provider_dealership_id,
+        booking.consumer_dealership_id,
+        booking.resource_type_id,
+        day,
+        booking.estimated_hours,
+        booking.user_id,
+        booking.start_time,
+        booking.id,
+    )
+    conn = session.connection()
+    try:
+        ledger._check_overlap(conn, claim, ledger._Names(conn, claim, ""))
+    except Invalid:
+        return True
+    return False
