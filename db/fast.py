@@ -85,6 +85,17 @@ class MyCarRow(NamedTuple):
     seller_name: str | None
 
 
+class TypeRow(NamedTuple):
+    """A bookable resource type."""
+
+    id: int
+    code: str
+    name: str
+    default_hours: float
+    requires_assignment: bool
+    prep_stage: str | None
+
+
 class UserRow(NamedTuple):
     """One user on the sign-in list."""
 
@@ -371,16 +382,44 @@ class FastReader:
         )
         return [(str(uuid.UUID(str(r[0]))), r[1]) for r in rows]
 
-    def dealerships(self, ids: list[int] | None) -> list[tuple[int, str]]:
-        """Active dealerships (these ids, or all): (id, "number name"), by number."""
+    def dealerships(
+        self, ids: list[int] | None, *, prep_only: bool = False
+    ) -> list[tuple[int, str]]:
+        """Active dealerships (these ids, or all; ``prep_only``: those that do prep work, the SQL
+        twin of ``db.admin.does_prep``): (id, "number name"), by number."""
         where = ""
         if ids is not None:
             where = f"AND id IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})"
+        if prep_only:
+            where += " AND (dealership_type = 'prep_center_only' OR does_own_prep)"
         rows = self.rows(
             "SELECT id, dealership_number, dealership_name FROM dealership "
             f"WHERE active {where} ORDER BY dealership_number"
         )
         return [(int(r[0]), f"{r[1]} {r[2]}") for r in rows]
+
+    def bookable_types(self) -> list[TypeRow]:
+        """The active, bookable resource types, by name (for a booking's work field)."""
+        rows = self.rows(
+            "SELECT id, code, name, default_duration_hours, requires_assignment, prep_stage "
+            "FROM resource_types WHERE active AND bookable ORDER BY name"
+        )
+        return [TypeRow(int(r[0]), r[1], r[2], float(r[3] or 0), bool(r[4]), r[5]) for r in rows]
+
+    def car_brief(self, car_id: int) -> tuple[str, int, str] | None:
+        """A car as a booking form names it: (label, its dealership id, status)."""
+        found = self.rows(
+            "SELECT brand, model, license_plate, vin, order_number, dealership_id, status "
+            "FROM cars WHERE id = :id",
+            {"id": int(car_id)},
+        )
+        if not found:
+            return None
+        brand, model, plate, vin, order, dealership_id, status = found[0]
+        what = " ".join(x for x in (brand, model) if x) or "Car"
+        ident = plate or (f"…{vin[-6:]}" if vin else "") or ""
+        order_text = f" · order {order}" if order else ""
+        return f"{what} {ident}{order_text}".strip(), int(dealership_id), str(status)
 
     def status_counts(self, actor: Actor) -> dict[str, int]:
         """Cars per status in the actor's scope."""

@@ -103,6 +103,10 @@ class PrepfloorApp(App[int]):
 
             title = "Seller · My cars" if ctx.actor.role == "seller" else "Seller · Our cars"
             return lambda: MyCarsScreen(ctx, title)
+        if mode.name == "coordinator":
+            from screens.capacity import CapacityScreen
+
+            return lambda: CapacityScreen(ctx)
         from screens.overview import OverviewScreen
 
         return lambda: OverviewScreen(ctx, mode)

@@ -29,6 +29,7 @@ from screens.widgets import AppFooter, AppHeader
 if TYPE_CHECKING:
     from db.queries import CarDetail
 
+HISTORY_SHOWN = 40
 IRREVERSIBLE = {"delivered": "hand the car over", "archived": "archive the car"}
 
 
@@ -72,10 +73,12 @@ class CarDetailScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("s", "change_status", "Change status"),
         Binding("e", "edit", "Edit order"),
+        Binding("b", "book", "Book work"),
         Binding("p", "parts", "Parts"),
         Binding("d", "documents", "Documents"),
         Binding("c", "contact", "Customer contact"),
         Binding("v", "delivery", "Delivery"),
+        Binding("h", "all_history", "All history", show=False),
         Binding("r", "reload", "Reload"),
     ]
     DEFAULT_CSS = """
@@ -91,6 +94,7 @@ class CarDetailScreen(Screen[None]):
         self.ctx = ctx
         self.car_id = car_id
         self.detail: CarDetail | None = None
+        self.all_history = False
 
     def compose(self) -> ComposeResult:
         yield AppHeader(self.ctx, f"Car #{self.car_id}")
@@ -336,11 +340,14 @@ class CarDetailScreen(Screen[None]):
     def _history(self, detail: CarDetail) -> Table | Text:
         if not detail.events:
             return Text("History: nothing recorded.", style="dim")
-        table = _section("History (newest first)")
+        lines = detail.events if self.all_history else detail.events[:HISTORY_SHOWN]
+        more = len(detail.events) - len(lines)
+        title = "History (newest first" + (f"; {more} older: h shows all)" if more else ")")
+        table = _section(title)
         table.add_column("When", no_wrap=True)
         table.add_column("Who", no_wrap=True)
         table.add_column("What")
-        for line in detail.events:
+        for line in lines:
             table.add_row(when(line.occurred_at), line.who, line.text)
         return table
 
@@ -354,6 +361,13 @@ class CarDetailScreen(Screen[None]):
     def action_reload(self) -> None:
         self.load()
 
+    def action_all_history(self) -> None:
+        """Every event of the car (the view opens with the newest; a long history is slow to lay
+        out and rarely read)."""
+        self.all_history = True
+        if self.detail is not None:
+            self.query_one("#history", Static).update(self._history(self.detail))
+
     # -- the car's records -----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         actor = self.ctx.actor
@@ -363,6 +377,7 @@ class CarDetailScreen(Screen[None]):
             "documents": "document.attach",
             "contact": "customer.contact",
             "delivery": "car.register",
+            "book": "booking.create",
         }
         if action in needs:
             if not actor.may(needs[action]):
@@ -380,6 +395,11 @@ class CarDetailScreen(Screen[None]):
 
     def action_edit(self) -> None:
         self.app.open_intake(self.car_id)  # type: ignore[attr-defined]
+
+    def action_book(self) -> None:
+        from screens.booking import BookingDialog
+
+        self.app.push_screen(BookingDialog(self.ctx, car_id=self.car_id), lambda _: self.load())
 
     def action_parts(self) -> None:
         from screens.car_records import PartsDialog

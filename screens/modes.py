@@ -34,7 +34,7 @@ MODES: tuple[ModeInfo, ...] = (
         "Coordinator",
         "f4",
         frozenset({"coordinator", "admin"}),
-        "The capacity grid, keyboard scheduling and the sharing queue come next.",
+        "",
     ),
     ModeInfo(
         "workshop",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -17,6 +18,7 @@ from screens.widgets import AppFooter, AppHeader
 
 
 class OverviewScreen(Screen[None]):
+    BINDINGS = [Binding("u", "sharing", "Sharing")]
     DEFAULT_CSS = """
     OverviewScreen #coming { padding: 1 2 0 2; color: $text-muted; }
     OverviewScreen #caption { padding: 1 2 0 2; text-style: bold; }
@@ -65,6 +67,16 @@ class OverviewScreen(Screen[None]):
         self.app.push_screen(
             CarListScreen(self.ctx, statuses=(status,), title=f"Cars · {CAR_STATUS_LABELS[status]}")
         )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sharing":  # the managers of both sides of an agreement see its use
+            return self.ctx.actor.role in ("manager", "coordinator", "admin")
+        return True
+
+    def action_sharing(self) -> None:
+        from screens.schedule import SharingScreen
+
+        self.app.push_screen(SharingScreen(self.ctx))
 
     def on_data_changed(self, _event: DataChanged) -> None:
         self.load()

@@ -11,11 +11,11 @@ from db import users, workflow
 from db.models import Car, Event, User
 from prepfloor.app import make_app
 from prepfloor.launch import identify
+from screens.capacity import CapacityScreen
 from screens.car_detail import CarDetailScreen
 from screens.carlist import CarTable
 from screens.cars import CarListScreen
 from screens.login import LoginScreen
-from screens.overview import OverviewScreen
 
 SIZE = (120, 40)
 
@@ -108,7 +108,10 @@ async def test_modes_follow_the_role(ui_store, ui_world) -> None:  # type: ignor
         await pilot.press("f4")
         await settle(pilot, app)
         assert app.current_mode == "coordinator"
-        assert isinstance(app.screen, OverviewScreen)
+        assert isinstance(app.screen, CapacityScreen)  # the coordinator's home: the grid
+        await pilot.press("f6")  # the manager's mode is not the coordinator's either
+        await settle(pilot, app)
+        assert app.current_mode == "coordinator"
         await pilot.press("f3")  # seller mode is not the coordinator's
         await settle(pilot, app)
         assert app.current_mode == "coordinator"

@@ -132,3 +132,87 @@ def test_car_view_with_parts_contacts_and_documents(  # type: ignore[no-untyped-
         await _ready(pilot)
 
     assert snap_compare(app, terminal_size=(120, 80), run_before=ready)
+
+
+def _coordinator_world(w) -> None:  # type: ignore[no-untyped-def]
+    """Bookings at 499 on the snapshot week: a normal load, and Tuesday cut below its bookings."""
+    from db import ledger
+
+    later = clock.utcnow()
+    clock.freeze(T0)  # booked on the Monday morning, looked at later in the week
+    coordinator = w["coordinator499"]
+    day = T0.date()
+    tuesday = day + timedelta(days=1)
+    for car_id, login, when, hours in (
+        (1, "mechanic499", day, 6),
+        (2, "mechanic2_499", day, 8),
+        (3, "mechanic499", tuesday, 8),
+        (4, "mechanic2_499", tuesday, 4),
+    ):
+        w.db.run(
+            ledger.book,
+            coordinator,
+            car_id=car_id,
+            resource_type_id=w.rt["TECH_PREP"],
+            date=when,
+            estimated_hours=hours,
+            user_id=w[login].user_id,
+        )
+    clock.freeze(later)
+
+
+def test_capacity_grid_week(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
+    _coordinator_world(fixed_world)
+    app = make_app(ui_store, actor=fixed_world["coordinator499"])
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _ready(pilot)
+        await pilot.press("f4")
+        await _ready(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 24), run_before=ready)
+
+
+def test_capacity_grid_overbooked_week(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
+    from db import ledger
+
+    w = fixed_world
+    _coordinator_world(w)
+    later = clock.utcnow()
+    clock.freeze(T0)
+    w.db.run(  # a mechanic off sick after the week was booked: Tuesday is overbooked
+        ledger.set_capacity,
+        w["coordinator499"],
+        dealership_id=w.d["499"],
+        resource_type_id=w.rt["TECH_PREP"],
+        date=T0.date() + timedelta(days=1),
+        allocated_hours=8,
+        allow_overbook=True,
+    )
+    clock.freeze(later)
+    app = make_app(ui_store, actor=w["coordinator499"])
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _ready(pilot)
+        await pilot.press("f4")
+        await _ready(pilot)
+        await pilot.press("down", "down", "left", "left")  # the overbooked team cell (Tuesday)
+
+    assert snap_compare(app, terminal_size=(120, 24), run_before=ready)
+
+
+def test_booking_form_with_an_error(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ui_store, actor=fixed_world["coordinator499"])
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _ready(pilot)
+        pilot.app.open_car(1)
+        await _ready(pilot)
+        await pilot.press("b")
+        await _ready(pilot)
+        pilot.app.screen.query_one("#estimated_hours").value = "1.3"
+        await _ready(pilot)
+        await pilot.press("ctrl+s")
+        await _ready(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 32), run_before=ready)

@@ -1,0 +1,535 @@
+"""Booking work (US-1.2, US-5.1): the scheduling form, opened from a car or from a grid cell.
+
+The car is found by VIN digits, plate, order number or customer; the work, day, start, hours,
+provider and person follow.  The provider defaults to the car's prep center (or any dealership with
+an enabled sharing agreement for that work); only people with room that day are offered.  A booking
+that does not fit is refused with the reason and the nearest day with room, which ``ctrl+y`` takes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from db import validate
+from db.clock import local_today
+from db.errors import DoesNotFit, Invalid, PrepfloorError
+from db.fast import TypeRow
+from db.vocab import CAR_STATUS_LABELS
+from screens.context import SessionContext
+from screens.widgets import AppFooter
+
+NOBODY = "__nobody__"
+
+
+def day_text(day: date) -> str:
+    return f"{day:%a %d %b %Y}"
+
+
+class BookingDialog(ModalScreen[int | None]):
+    """Returns the new booking's id (or None when closed without booking)."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Book"),
+        Binding("ctrl+y", "take_nearest", "Book the nearest day"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+    DEFAULT_CSS = """
+    BookingDialog { align: center middle; }
+    BookingDialog > Vertical { width: 110; height: auto; max-height: 95%; border: thick $primary;
+        background: $surface; padding: 1 2; }
+    BookingDialog #title { text-style: bold; margin-bottom: 1; }
+    BookingDialog .row { height: auto; min-height: 1; }
+    BookingDialog .row > Label { width: 14; color: $text-muted; }
+    BookingDialog .row > .field { width: 46; }
+    BookingDialog .row > .message { width: 1fr; height: auto; padding-left: 2; color: $text-muted; }
+    BookingDialog .row > .message.-error { color: $error; text-style: bold; }
+    BookingDialog #car-matches { height: auto; max-height: 8; margin-left: 14; width: 80; }
+    BookingDialog #problem { margin-top: 1; height: auto; color: $error; text-style: bold; }
+    BookingDialog #keys { margin-top: 1; color: $text-muted; }
+    """
+
+    def __init__(
+        self,
+        ctx: SessionContext,
+        *,
+        car_id: int | None = None,
+        provider_id: int | None = None,
+        resource_type_id: int | None = None,
+        day: date | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.car_id = car_id
+        self.car_dealership: int | None = None
+        self.preset_provider = provider_id
+        self.preset_type = resource_type_id
+        self.preset_day = day or local_today()
+        self.preset_user = user_id
+        self.types: dict[int, TypeRow] = {t.id: t for t in ctx.store.fast.bookable_types()}
+        self.nearest: date | None = None
+        self.busy = False
+        self._filling = False
+        self._picked_label: str | None = None
+        self._save_when_ready = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Book work", id="title")
+            yield from self._row(
+                "car",
+                "Car *",
+                Input(
+                    placeholder="VIN digits, plate, order number or customer",
+                    id="car",
+                    compact=True,
+                    classes="field",
+                ),
+            )
+            yield OptionList(id="car-matches", compact=True)
+            yield from self._row(
+                "resource_type_id",
+                "Work *",
+                Select(
+                    [(t.name, t.id) for t in self.types.values()],
+                    id="resource_type_id",
+                    compact=True,
+                    classes="field",
+                    allow_blank=not self.types,
+                ),
+            )
+            yield from self._row(
+                "date",
+                "Day *",
+                Input(day_text(self.preset_day), id="date", compact=True, classes="field"),
+            )
+            yield from self._row(
+                "start_time",
+                "Start",
+                Input(
+                    placeholder="e.g. 08:00 (optional)",
+                    id="start_time",
+                    compact=True,
+                    classes="field",
+                ),
+            )
+            yield from self._row(
+                "estimated_hours",
+                "Hours *",
+                Input(id="estimated_hours", compact=True, classes="field"),
+            )
+            yield from self._row(
+                "provider_dealership_id",
+                "Done at *",
+                Select(
+                    [],
+                    id="provider_dealership_id",
+                    compact=True,
+                    classes="field",
+                    prompt="Pick the car first",
+                ),
+            )
+            yield from self._row(
+                "user_id",
+                "Person",
+                Select([], id="user_id", compact=True, classes="field", prompt="—"),
+            )
+            yield from self._row("notes", "Notes", Input(id="notes", compact=True, classes="field"))
+            yield Static("", id="problem", markup=False)
+            yield Static(
+                "ctrl+s books · ctrl+y takes the nearest day offered · Escape closes", id="keys"
+            )
+        yield AppFooter()
+
+    def _row(self, name: str, label: str, widget: Any) -> ComposeResult:
+        with Horizontal(classes="row"):
+            yield Label(label)
+            yield widget
+            yield Static("", id=f"msg-{name}", classes="message", markup=False)
+
+    # -- start -----------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.query_one("#car-matches", OptionList).display = False
+        select = self.query_one("#resource_type_id", Select)
+        technical = [t.id for t in self.types.values() if t.prep_stage == "technical"]
+        self._filling = True
+        if self.preset_type in self.types:
+            select.value = self.preset_type
+        elif technical:  # what is booked most: technical prep
+            select.value = technical[0]
+        self._filling = False
+        self._default_hours()
+        if self.car_id is not None:
+            self._pick_car(self.car_id)
+            self.query_one("#resource_type_id").focus()
+        else:
+            self.query_one("#car", Input).focus()
+            self._refresh_choices()
+
+    def _type(self) -> TypeRow | None:
+        value = self.query_one("#resource_type_id", Select).value
+        return self.types.get(value) if isinstance(value, int) else None  # type: ignore[arg-type]
+
+    def _default_hours(self) -> None:
+        rt = self._type()
+        if rt is not None:
+            self.query_one("#estimated_hours", Input).value = f"{rt.default_hours:g}"
+            label = "Person *" if rt.requires_assignment else "Person"
+            self.query_one("#user_id").parent.query_one(Label).update(label)  # type: ignore[union-attr]
+
+    def _message(self, name: str, text: str, error: bool = True) -> None:
+        message = self.query_one(f"#msg-{name}", Static)
+        message.update(text)
+        message.set_class(error and bool(text), "-error")
+
+    # -- the car ---------------------------------------------------------------------------------
+    @on(Input.Changed, "#car")
+    def _car_typed(self, event: Input.Changed) -> None:
+        if self._filling or event.value == self._picked_label:
+            return  # the picked car's name, shown in the field (a message that comes late)
+        text = " ".join(event.value.split())
+        self.car_id = None
+        if len(text) < 3:
+            self.query_one("#car-matches", OptionList).display = False
+            self._message("car", "Type 3 or more characters." if text else "", error=False)
+            return
+        self._find_cars(text)
+
+    @work(thread=True, exclusive=True, group="booking-cars", exit_on_error=False)
+    def _find_cars(self, text: str) -> None:
+        rows = self.ctx.store.fast.find_cars(self.ctx.actor, text, 8)
+        self.app.call_from_thread(self._show_cars, text, rows)
+
+    def _show_cars(self, text: str, rows: list[Any]) -> None:
+        if " ".join(self.query_one("#car", Input).value.split()) != text:
+            return
+        matches = self.query_one("#car-matches", OptionList)
+        matches.clear_options()
+        bookable = [r for r in rows if r.status not in ("draft", "delivered", "archived")]
+        for row in bookable:
+            car = " ".join(x for x in (row.brand, row.model) if x)
+            matches.add_option(
+                Option(
+                    f"{row.license_plate or '—':<10} {car:<24} {row.customer_name or '':<18} "
+                    f"{row.order_number or ''}  [{CAR_STATUS_LABELS[row.status]}]",
+                    id=str(row.id),
+                )
+            )
+        matches.display = bool(bookable)
+        if bookable:
+            matches.highlighted = 0
+            self._message("car", f"{len(bookable)} found: ↓ and Enter picks", error=False)
+        else:
+            self._message("car", "No car to book matches.")
+
+    @on(Input.Submitted, "#car")
+    def _car_enter(self) -> None:
+        matches = self.query_one("#car-matches", OptionList)
+        if matches.display and matches.option_count:
+            self._pick_car(int(matches.get_option_at_index(0).id or 0))
+
+    def on_key(self, event: Any) -> None:
+        matches = self.query_one("#car-matches", OptionList)
+        if event.key == "down" and self.query_one("#car", Input).has_focus and matches.display:
+            matches.focus()
+            event.stop()
+
+    @on(OptionList.OptionSelected, "#car-matches")
+    def _car_chosen(self, event: OptionList.OptionSelected) -> None:
+        self._pick_car(int(event.option.id or 0))
+
+    def _pick_car(self, car_id: int) -> None:
+        brief = self.ctx.store.fast.car_brief(car_id)
+        if brief is None:
+            self._message("car", "That car is gone.")
+            return
+        label, dealership_id, status = brief
+        self.car_id = car_id
+        self.car_dealership = dealership_id
+        self._picked_label = label
+        self.query_one("#car", Input).value = label
+        self.query_one("#car-matches", OptionList).display = False
+        self._message("car", CAR_STATUS_LABELS[status], error=False)
+        self.query_one("#title", Static).update(f"Book work · {label}")
+        if self.query_one("#car-matches", OptionList).has_focus:
+            self.query_one("#resource_type_id").focus()
+        self._refresh_choices()
+
+    # -- choices that depend on the others -------------------------------------------------------
+    @on(Select.Changed, "#resource_type_id")
+    def _type_changed(self) -> None:
+        if not self._filling:
+            self._default_hours()
+            self._refresh_choices()
+
+    @on(Select.Changed, "#provider_dealership_id")
+    def _provider_changed(self) -> None:
+        if not self._filling:
+            self._refresh_people()
+
+    @on(Input.Changed, "#date")
+    @on(Input.Changed, "#estimated_hours")
+    def _day_or_hours_changed(self, event: Input.Changed) -> None:
+        name = event.input.id or ""
+        try:
+            if name == "date":
+                validate.parse_date(_date_text(event.value), "date")
+            else:
+                validate.hours(event.value, "estimated_hours")
+        except Invalid as problem:
+            self._message(name, problem.message)
+            return
+        self._message(name, "")
+        self.nearest = None
+        self.refresh_bindings()
+        self._refresh_people()
+
+    def _refresh_choices(self) -> None:
+        rt = self._type()
+        consumer = self.car_dealership or self.ctx.actor.dealership_id
+        if rt is None or consumer is None:
+            return
+        self._load_providers(consumer, rt.id)
+
+    @work(thread=True, exclusive=True, group="booking-providers", exit_on_error=False)
+    def _load_providers(self, consumer: int, resource_type_id: int) -> None:
+        from db import grid
+
+        providers = grid.providers_for(self.ctx.store.fast, consumer, resource_type_id)
+        self.app.call_from_thread(self._show_providers, providers)
+
+    def _show_providers(self, providers: list[tuple[int, str, str]]) -> None:
+        select = self.query_one("#provider_dealership_id", Select)
+        current = select.value
+        self._filling = True
+        select.set_options([(f"{name} ({why})", did) for did, name, why in providers])
+        wanted = self.preset_provider if self.preset_provider is not None else current
+        ids = [did for did, _, _ in providers]
+        if wanted in ids:
+            select.value = wanted
+        elif ids:
+            select.value = ids[0]
+        self._filling = False
+        if not providers:
+            self._message(
+                "provider_dealership_id", "No prep center or sharing agreement for this work."
+            )
+        else:
+            self._message("provider_dealership_id", "")
+        self._refresh_people()
+
+    def _refresh_people(self) -> None:
+        rt = self._type()
+        provider = self.query_one("#provider_dealership_id", Select).value
+        try:
+            day = validate.parse_date(_date_text(self.query_one("#date", Input).value), "date")
+            hours = validate.hours(self.query_one("#estimated_hours", Input).value)
+        except Invalid:
+            return
+        if rt is None or not isinstance(provider, int) or day is None:
+            return
+        self._load_people(provider, rt.id, day, hours)
+
+    @work(thread=True, exclusive=True, group="booking-people", exit_on_error=False)
+    def _load_people(self, provider: int, resource_type_id: int, day: date, hours: float) -> None:
+        from db import grid
+
+        people = grid.people_with_room(self.ctx.store.fast, provider, resource_type_id, day, hours)
+        self.app.call_from_thread(self._show_people, people, day)
+
+    def _show_people(self, people: list[tuple[str, str, float]], day: date) -> None:
+        rt = self._type()
+        select = self.query_one("#user_id", Select)
+        current = select.value
+        options: list[tuple[str, str]] = []
+        if rt is not None and not rt.requires_assignment:
+            options.append(("Nobody yet (the team)", NOBODY))
+        options += [(f"{name} ({free:g} h free)", uid) for uid, name, free in people]
+        self._filling = True
+        select.set_options(options)
+        keep = self.preset_user if self.preset_user is not None else current
+        values = [v for _, v in options]
+        if keep in values:
+            select.value = keep
+        elif values:
+            select.value = values[0]
+        self._filling = False
+        if not people and rt is not None and rt.requires_assignment:
+            self._message("user_id", f"Nobody has room on {day:%a %d %b}.")
+            self._find_nearest(day)
+        else:
+            self._message("user_id", "")
+            if self._save_when_ready:
+                self._save_when_ready = False
+                self.action_save()
+
+    @work(thread=True, exclusive=True, group="booking-nearest", exit_on_error=False)
+    def _find_nearest(self, day: date) -> None:
+        """Nobody has room that day: the nearest day someone has, offered before saving."""
+        import uuid
+
+        from db import grid, ledger
+
+        rt = self._type()
+        provider = self.query_one("#provider_dealership_id", Select).value
+        consumer = self.car_dealership or self.ctx.actor.dealership_id
+        try:
+            hours = validate.hours(self.query_one("#estimated_hours", Input).value)
+        except Invalid:
+            return
+        if rt is None or not isinstance(provider, int) or consumer is None:
+            return
+        found: list[date] = []
+        for uid, _name in grid.people_for_type(self.ctx.store.fast, provider, rt.id):
+            nearest = self.ctx.store.query(
+                ledger.nearest_day,
+                provider_id=provider,
+                consumer_id=consumer,
+                resource_type_id=rt.id,
+                hours=hours,
+                around=day,
+                user_id=uuid.UUID(uid),
+            )
+            if nearest is not None:
+                found.append(nearest)
+        best = min(found, key=lambda d: (abs((d - day).days), -d.toordinal()), default=None)
+        self.app.call_from_thread(self._offer_nearest, day, best)
+
+    def _offer_nearest(self, day: date, nearest: date | None) -> None:
+        self._save_when_ready = False
+        self.nearest = nearest
+        if nearest is None:
+            text = f"Nobody has room on {day:%a %d %b}, nor on a day in the next weeks."
+        else:
+            text = f"Nobody has room on {day:%a %d %b}. ctrl+y books it on {day_text(nearest)}."
+        self.query_one("#problem", Static).update(text)
+        self.refresh_bindings()
+
+    # -- booking ---------------------------------------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        """The form as ``ledger.book`` takes it (raises Invalid for a field typed wrong)."""
+        import uuid
+
+        if self.car_id is None:
+            raise Invalid("Pick the car: type its plate, VIN digits, order or customer.", "car")
+        rt = self._type()
+        if rt is None:
+            raise Invalid("Pick the work.", "resource_type_id")
+        day = validate.parse_date(_date_text(self.query_one("#date", Input).value), "date")
+        if day is None:
+            raise Invalid("The day is required.", "date")
+        start = validate.parse_time(self.query_one("#start_time", Input).value, "start_time")
+        hours = validate.hours(self.query_one("#estimated_hours", Input).value, "estimated_hours")
+        provider = self.query_one("#provider_dealership_id", Select).value
+        if not isinstance(provider, int):
+            raise Invalid("Pick where the work is done.", "provider_dealership_id")
+        person = self.query_one("#user_id", Select).value
+        user_id = None if person in (NOBODY, Select.NULL) else uuid.UUID(str(person))
+        if rt.requires_assignment and user_id is None:
+            raise Invalid(f"{rt.name} needs a person: pick one with room.", "user_id")
+        return {
+            "car_id": self.car_id,
+            "resource_type_id": rt.id,
+            "date": day,
+            "start_time": start,
+            "estimated_hours": hours,
+            "provider_dealership_id": provider,
+            "user_id": user_id,
+            "notes": self.query_one("#notes", Input).value,
+        }
+
+    def action_save(self) -> None:
+        if self.busy:
+            return
+        for name in ("car", "resource_type_id", "date", "start_time", "estimated_hours"):
+            if name != "car":
+                self._message(name, "")
+        try:
+            values = self.values()
+        except Invalid as problem:
+            self._refused({problem.field or "": problem.message})
+            return
+        self.busy = True
+        self.query_one("#problem", Static).update("Booking…")
+        self._book(values)
+
+    @work(thread=True, group="booking-save", exit_on_error=False)
+    def _book(self, values: dict[str, Any]) -> None:
+        from db import ledger
+
+        try:
+            booking = self.ctx.store.run(ledger.book, self.ctx.actor, **values)
+        except DoesNotFit as refusal:
+            self.app.call_from_thread(self._does_not_fit, refusal)
+        except Invalid as problem:
+            self.app.call_from_thread(self._refused, {problem.field or "": problem.message})
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self._refused, {"": str(refusal)})
+        else:
+            self.app.call_from_thread(self._booked, booking.id, values)
+
+    def _booked(self, booking_id: int, values: dict[str, Any]) -> None:
+        self.busy = False
+        self.notify(f"Booked for {day_text(values['date'])}.")
+        self.dismiss(booking_id)
+
+    def _does_not_fit(self, refusal: DoesNotFit) -> None:
+        self.busy = False
+        self.nearest = refusal.nearest_day
+        text = f"Does not fit: {refusal.message}"
+        if self.nearest is not None:
+            text += f"  ctrl+y books it on {day_text(self.nearest)}."
+        self.query_one("#problem", Static).update(text)
+        self.refresh_bindings()
+
+    def _refused(self, errors: dict[str, str]) -> None:
+        self.busy = False
+        rest = []
+        for name, message in errors.items():
+            if name and self.query(f"#msg-{name}"):
+                self._message(name, message)
+                target = self.query_one(f"#{name}")
+                target.focus()
+            else:
+                rest.append(message)
+        self.query_one("#problem", Static).update(
+            " ".join(rest) if rest else "Not booked: fix the field marked."
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "take_nearest":
+            return self.nearest is not None
+        return True
+
+    def action_take_nearest(self) -> None:
+        """Book on the nearest day offered (once the people with room that day are known)."""
+        if self.nearest is None:
+            return
+        self.query_one("#problem", Static).update(f"Booking on {day_text(self.nearest)}…")
+        self._save_when_ready = True
+        self.query_one("#date", Input).value = day_text(self.nearest)  # people follow, then save
+        self.nearest = None
+        self.refresh_bindings()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _date_text(text: str) -> str:
+    """A day as shown ("Fri 04 Dec 2026") or as typed (2026-12-04, 04.12.2026)."""
+    from datetime import datetime
+
+    text = text.strip()
+    try:
+        return datetime.strptime(text, "%a %d %b %Y").date().isoformat()
+    except ValueError:
+        return text

@@ -1,0 +1,337 @@
+"""Coordinator mode by keys: a week of capacity and a vacation day typed into the grid, booking
+until full and taking the nearest day offered, a cross-dealership booking within and over the
+weekly cap, confirming from the provider's queue, cancelling (the hours come back) and a capacity
+cut that moves the lowest-priority booking."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from test_app import SIZE, settle, text_of
+
+from db import clock, ledger
+from db.models import ResourceBooking, ResourceCapacity
+from prepfloor.app import make_app
+from screens.booking import BookingDialog
+from screens.capacity import CapacityGridView, CapacityScreen
+from screens.forms import FormDialog
+from screens.schedule import CellBookingsDialog, CutDialog, RequestsScreen
+from world import T0, build_world, rows
+
+MONDAY = T0.date()
+
+
+@pytest.fixture
+def coord_world(ui_store):  # type: ignore[no-untyped-def]
+    """The fixed world on a Monday morning (UTC), capacity for two weeks."""
+    from datetime import UTC
+
+    clock.set_zone(UTC)
+    clock.freeze(T0)
+    try:
+        yield build_world(ui_store.db, days=14)
+    finally:
+        clock.freeze(None)
+        clock.set_zone(None)
+
+
+def capacity(w: Any, code: str, day: Any, user: str | None = None) -> dict[str, Any]:
+    found = rows(
+        w,
+        ResourceCapacity,
+        dealership_id=w.d["499"],
+        resource_type_id=w.rt[code],
+        date=day,
+        user_id=w[user].user_id if user else None,
+    )
+    assert len(found) == 1
+    return found[0]
+
+
+def go_to_cell(app: Any, code: str, user: str | None, day: Any, w: Any) -> None:
+    """Put the grid's cursor on a cell (what arrow keys do; tested on their own below)."""
+    view = app.screen.query_one(CapacityGridView)
+    uid = str(w[user].user_id) if user else None
+    for index, row in enumerate(view.grid.rows):
+        if row.resource_type_id == w.rt[code] and row.user_id == uid:
+            view.row = index
+            break
+    else:
+        raise AssertionError(f"no grid row for {code} {user}")
+    view.col = view.days.index(day)
+
+
+async def open_grid(app: Any, pilot: Any) -> CapacityScreen:
+    await settle(pilot, app)
+    await pilot.press("f4")
+    await settle(pilot, app)
+    assert isinstance(app.screen, CapacityScreen)
+    return app.screen
+
+
+async def test_the_grid_moves_by_arrows_and_weeks(ui_store, coord_world) -> None:  # type: ignore[no-untyped-def]
+    w = coord_world
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_grid(app, pilot)
+        view = screen.query_one(CapacityGridView)
+        assert view.days[0] == MONDAY and view.col == 0  # today is the Monday
+        names = [r.label for r in view.grid.rows]
+        assert "Technical Preparation" in names and "Per Mekaniker" in names
+        await pilot.press("down", "right", "right")
+        assert (view.row, view.col) == (1, 2)
+        await pilot.press("right_square_bracket")
+        await settle(pilot, app)
+        assert view.days[0] == MONDAY + timedelta(weeks=1)
+        await pilot.press("t")
+        await settle(pilot, app)
+        assert view.days[0] == MONDAY
+        assert "16/16" not in text_of(app)  # nothing booked yet: 0/16
+        assert "Porsgrunn" in text_of(app)
+
+
+async def test_a_week_of_capacity_and_a_vacation_day_by_keys(ui_store, coord_world) -> None:  # type: ignore[no-untyped-def]
+    w = coord_world
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_grid(app, pilot)
+        go_to_cell(app, "TECH_PREP", None, MONDAY, w)
+        for _ in range(5):  # Monday to Friday: 24 h for the team
+            await pilot.press("2", "4", "enter")
+            await settle(pilot, app)
+            await pilot.press("right")
+        go_to_cell(app, "TECH_PREP", "mechanic499", MONDAY + timedelta(days=2), w)
+        await pilot.press("0", "enter")  # Per's day off on Wednesday
+        await settle(pilot, app)
+        await pilot.press("1", "x", "enter")  # not a number: refused, nothing saved
+        await settle(pilot, app)
+    for offset in range(5):
+        assert capacity(w, "TECH_PREP", MONDAY + timedelta(days=offset))["allocated_hours"] == 24
+    assert capacity(w, "TECH_PREP", MONDAY + timedelta(days=5))["allocated_hours"] == 16
+    per = capacity(w, "TECH_PREP", MONDAY + timedelta(days=2), "mechanic499")
+    assert per["allocated_hours"] == 0
+
+
+async def test_booking_until_full_offers_the_nearest_day_and_takes_it(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    w = coord_world
+    first = w.register(seller="seller499")
+    second = w.register(seller="seller499")
+    third = w.register(seller="seller499")
+    coordinator = w["coordinator499"]
+    monday = dict(resource_type_id=w.rt["TECH_PREP"], date=MONDAY, estimated_hours=8)
+    w.db.run(ledger.book, coordinator, car_id=first, user_id=w["mechanic499"].user_id, **monday)
+    app = make_app(ui_store, actor=coordinator)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_grid(app, pilot)
+        go_to_cell(app, "TECH_PREP", None, MONDAY, w)
+        await pilot.press("b")
+        await settle(pilot, app)
+        dialog = app.screen
+        assert isinstance(dialog, BookingDialog)
+        await pilot.press(*"ORD-00002")
+        await settle(pilot, app)
+        await pilot.press("enter")  # the one match
+        await settle(pilot, app)
+        assert dialog.car_id == second
+        dialog.query_one("#estimated_hours").value = "8"
+        await settle(pilot, app)
+        # Per is full on Monday: only Pål is offered, and the booking fits
+        offered = [v for _label, v in dialog.query_one("#user_id")._options if isinstance(v, str)]
+        assert offered == [str(w["mechanic2_499"].user_id)]
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CapacityScreen)
+        # the team is full now (16/16): the next car is offered the nearest day
+        await pilot.press("b")
+        await settle(pilot, app)
+        dialog = app.screen
+        await pilot.press(*"ORD-00003", "enter")
+        await settle(pilot, app)
+        dialog.query_one("#estimated_hours").value = "8"
+        await settle(pilot, app)
+        problem = str(dialog.query_one("#problem").render())
+        assert "Nobody has room on Mon 07 Jan" in problem
+        assert "ctrl+y books it on Tue 08 Jan 2030" in problem
+        await pilot.press("ctrl+y")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CapacityScreen)
+    assert [(b["date"], b["estimated_hours"]) for b in rows(w, ResourceBooking, car_id=third)] == [
+        (MONDAY + timedelta(days=1), 8)
+    ]
+    assert capacity(w, "TECH_PREP", MONDAY)["used_hours"] == 16
+    assert capacity(w, "TECH_PREP", MONDAY + timedelta(days=1))["used_hours"] == 8
+
+
+async def test_a_booking_the_ledger_refuses_shows_the_reason_and_the_nearest_day(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    w = coord_world
+    car = w.register(seller="seller499")
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_grid(app, pilot)
+        go_to_cell(app, "WASH", None, MONDAY, w)  # the team's 8 h, nobody assigned
+        await pilot.press("b")
+        await settle(pilot, app)
+        dialog = app.screen
+        await pilot.press(*"ORD-00001", "enter")
+        await settle(pilot, app)
+        dialog.query_one("#estimated_hours").value = "10"  # more than the day has
+        await settle(pilot, app)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, BookingDialog)
+        problem = str(app.screen.query_one("#problem").render())
+        assert problem.startswith("Does not fit")
+    assert rows(w, ResourceBooking, car_id=car) == []
+
+
+async def test_cross_dealership_booking_within_and_over_the_weekly_cap(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    w = coord_world
+    car = w.register(seller="seller495")
+    app = make_app(ui_store, actor=w["coordinator495"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.open_car(car)
+        await settle(pilot, app)
+        await pilot.press("b")
+        await settle(pilot, app)
+        dialog = app.screen
+        assert isinstance(dialog, BookingDialog)
+        assert dialog.query_one("#provider_dealership_id").value == w.d["499"]
+        dialog.query_one("#estimated_hours").value = "8"
+        await settle(pilot, app)
+        dialog.query_one("#user_id").value = str(w["mechanic499"].user_id)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert not isinstance(app.screen, BookingDialog)  # within the 40 h of the agreement
+        for offset in range(1, 5):  # 8 h a day, Tuesday to Friday: 40 h this week
+            w.db.run(
+                ledger.book,
+                w["coordinator495"],
+                car_id=car,
+                resource_type_id=w.rt["TECH_PREP"],
+                date=MONDAY + timedelta(days=offset),
+                estimated_hours=8,
+                user_id=w["mechanic2_499"].user_id,
+            )
+        await pilot.press("b")
+        await settle(pilot, app)
+        dialog = app.screen
+        dialog.query_one("#estimated_hours").value = "2"
+        await settle(pilot, app)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, BookingDialog)
+        problem = str(app.screen.query_one("#problem").render())
+        assert "40" in problem and "Does not fit" in problem  # the weekly cap, and a later week
+    held = [b for b in rows(w, ResourceBooking, car_id=car) if b["status"] == "scheduled"]
+    assert sum(b["estimated_hours"] for b in held) == 40
+
+
+async def test_the_provider_confirms_a_request_from_its_queue(ui_store, coord_world) -> None:  # type: ignore[no-untyped-def]
+    w = coord_world
+    car = w.register(seller="seller495")
+    booking = w.db.run(
+        ledger.book,
+        w["coordinator495"],
+        car_id=car,
+        resource_type_id=w.rt["TECH_PREP"],
+        date=MONDAY + timedelta(days=2),
+        user_id=w["mechanic499"].user_id,
+    )
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_grid(app, pilot)
+        await pilot.press("q")
+        await settle(pilot, app)
+        assert isinstance(app.screen, RequestsScreen)
+        assert "Kristiansand Vest" in text_of(app) or app.screen.booking() is not None
+        await pilot.press("c")
+        await settle(pilot, app)
+    (row,) = rows(w, ResourceBooking, id=booking.id)
+    assert row["status"] == "confirmed"
+
+
+async def test_cancelling_a_booking_gives_its_hours_back(ui_store, coord_world) -> None:  # type: ignore[no-untyped-def]
+    w = coord_world
+    car = w.register(seller="seller499")
+    w.db.run(
+        ledger.book,
+        w["coordinator499"],
+        car_id=car,
+        resource_type_id=w.rt["TECH_PREP"],
+        date=MONDAY,
+        estimated_hours=6,
+        user_id=w["mechanic499"].user_id,
+    )
+    assert capacity(w, "TECH_PREP", MONDAY)["used_hours"] == 6
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_grid(app, pilot)
+        go_to_cell(app, "TECH_PREP", None, MONDAY, w)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CellBookingsDialog)
+        await pilot.press("x")
+        await settle(pilot, app)
+        assert isinstance(app.screen, FormDialog)
+        await pilot.press(*"customer postponed", "enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CellBookingsDialog)
+        assert "cancelled" in text_of(app) or app.screen.table.rows[0].status == "cancelled"
+    assert capacity(w, "TECH_PREP", MONDAY)["used_hours"] == 0
+    assert capacity(w, "TECH_PREP", MONDAY, "mechanic499")["used_hours"] == 0
+    (b,) = rows(w, ResourceBooking, car_id=car)
+    assert b["status"] == "cancelled" and "customer postponed" in b["notes"]
+
+
+async def test_a_capacity_cut_moves_the_lowest_priority_booking_after_confirmation(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    w = coord_world
+    own = w.register(seller="seller499")
+    shared = w.register(seller="seller495")
+    tuesday = MONDAY + timedelta(days=1)
+    w.db.run(
+        ledger.book,
+        w["coordinator499"],
+        car_id=own,
+        resource_type_id=w.rt["TECH_PREP"],
+        date=tuesday,
+        estimated_hours=8,
+        user_id=w["mechanic499"].user_id,
+    )
+    w.db.run(
+        ledger.book,
+        w["coordinator495"],
+        car_id=shared,
+        resource_type_id=w.rt["TECH_PREP"],
+        date=tuesday,
+        estimated_hours=6,
+        user_id=w["mechanic2_499"].user_id,
+    )
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_grid(app, pilot)
+        go_to_cell(app, "TECH_PREP", None, tuesday, w)
+        await pilot.press("1", "0", "enter")  # 14 h booked: 10 is too few
+        await settle(pilot, app)
+        assert isinstance(app.screen, CutDialog)
+        assert capacity(w, "TECH_PREP", tuesday)["allocated_hours"] == 16  # nothing yet
+        assert app.screen.chosen == {
+            b["id"] for b in rows(w, ResourceBooking, car_id=shared)
+        }  # the consumer's booking is proposed, the provider's own is kept
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CapacityScreen)
+    team = capacity(w, "TECH_PREP", tuesday)
+    assert (team["allocated_hours"], team["used_hours"]) == (10, 8)
+    (moved,) = rows(w, ResourceBooking, car_id=shared)
+    assert moved["date"] != tuesday and moved["status"] == "scheduled"
