@@ -163,3 +163,24 @@ def code_version() -> str:
     commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
     dirty = git("status", "--porcelain", "--", "db")
     return commit + (" + uncommitted changes in db/" if dirty else "")
+
+
+@contextmanager
+def writable_copy(url: str) -> Iterator[str]:
+    """A bench that writes gets a copy of a SQLite database (removed after); a PostgreSQL
+    database is written to as it is."""
+    if not url.startswith("sqlite"):
+        yield url
+        return
+    import shutil
+    import tempfile
+
+    source = Path(url.split("///", 1)[1])
+    workdir = tempfile.mkdtemp(prefix="prepfloor-bench-")
+    copy = Path(workdir) / source.name
+    print(f"copying {source} to {copy} (the bench writes to it)")
+    shutil.copy(source, copy)
+    try:
+        yield f"sqlite:///{copy}"
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

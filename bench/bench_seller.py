@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import code_version, database_url, load_note, percentile, summary_ms, timed  # noqa: E402
+from _common import (  # noqa: E402
+    code_version,
+    database_url,
+    load_note,
+    percentile,
+    summary_ms,
+    timed,
+    writable_copy,
+)
 
 VIN_CHARS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
 
@@ -184,15 +190,11 @@ def main() -> None:
     parser.add_argument("--db", required=True, help="a database built by bench/build_large.py")
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    url = database_url(args.db)
-    workdir = None
-    if url.startswith("sqlite"):
-        source = Path(url.split("///", 1)[1])
-        workdir = tempfile.mkdtemp(prefix="prepfloor-bench-seller-")
-        copy = Path(workdir) / source.name
-        print(f"copying {source} to {copy} (the bench writes to it)")
-        shutil.copy(source, copy)
-        url = f"sqlite:///{copy}"
+    with writable_copy(database_url(args.db)) as url:
+        run(url, args.runs)
+
+
+def run(url: str, runs: int) -> None:
     from db.store import Store
 
     store = Store(url)
@@ -202,11 +204,9 @@ def main() -> None:
     store.warm()
     seller, manager = pick_users(store)
     print(f"seller {seller.login} (dealership {seller.dealership_id}), manager {manager.login}")
-    car_id = rules(store, seller, manager, args.runs)
-    asyncio.run(screens(store, seller, car_id, args.runs))
+    car_id = rules(store, seller, manager, runs)
+    asyncio.run(screens(store, seller, car_id, runs))
     store.close()
-    if workdir:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
