@@ -33,10 +33,12 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "booking.view": ALL_ROLES,
     "booking.create": frozenset({"coordinator"}),
     "booking.change": frozenset({"coordinator"}),  # move, reassign, cancel, no-show, confirm
+    "booking.extra": frozenset({"coordinator", "mechanic", "detailer"}),  # from an inspection
     "capacity.set": frozenset({"coordinator"}),
     # clocking
     "timer.own": frozenset({"mechanic", "detailer", "coordinator"}),
     "timer.correct": frozenset({"coordinator", "manager"}),
+    "job.take": frozenset({"mechanic", "detailer"}),  # an unassigned open job of their kind
     # car records of the improvements
     "parts.order": frozenset({"seller", "coordinator", "mechanic"}),
     "inspection.record": frozenset({"mechanic", "coordinator"}),
@@ -59,9 +61,11 @@ ACTION_WORDS: Mapping[str, str] = {
     "car.move": "change a car's status",
     "booking.create": "book work",
     "booking.change": "change bookings",
+    "booking.extra": "book extra work from an inspection",
     "capacity.set": "set capacity",
     "timer.own": "clock work",
     "timer.correct": "correct clocked hours",
+    "job.take": "take open jobs",
     "parts.order": "order parts",
     "inspection.record": "record inspections",
     "customer.contact": "log customer contacts",

@@ -343,15 +343,15 @@ class FastReader:
         for r in rows:
             work = []
             if r[11] is not None and r[13] is None:
-                work.append(("technical", _as_date(r[11]), _as_time(r[12])))
+                work.append(("technical", as_date(r[11]), as_time(r[12])))
             if r[14] is not None and r[16] is None:
-                work.append(("cosmetic", _as_date(r[14]), _as_time(r[15])))
+                work.append(("cosmetic", as_date(r[14]), as_time(r[15])))
             work.sort(key=lambda w: (w[1], w[2] or time(0)))
             result.append(
                 MyCarRow(
                     *r[:8],
                     as_utc(r[8]),
-                    _as_date(r[9]),
+                    as_date(r[9]),
                     as_utc(r[10]),
                     work[0] if work else None,
                     bool(r[17]),
@@ -436,13 +436,20 @@ class FastReader:
         return int(self.rows("SELECT coalesce(max(id), 0) FROM events")[0][0])
 
 
-def _as_date(value: Any) -> date | None:
+def as_date(value: Any) -> date | None:
+    """A date as a driver hands it back (ISO text on SQLite)."""
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
 
 
-def _as_time(value: Any) -> time | None:
+def as_time(value: Any) -> time | None:
+    """A time of day as a driver hands it back (ISO text on SQLite)."""
     if value is None or isinstance(value, time):
         return value
     return time.fromisoformat(str(value))
+
+
+def as_uid(value: Any) -> str | None:
+    """A user id as the screens carry it: ``str(uuid.UUID)`` (32 hex digits on SQLite)."""
+    return None if value is None else str(uuid.UUID(str(value)))

@@ -12,13 +12,13 @@ returned here is the Python value (user ids as ``str(uuid.UUID)``).
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from db.access import Actor
 from db.clock import as_utc, local_today
+from db.fast import as_date, as_time, as_uid
 from db.vocab import BOOKING_HOLDING_STATUSES, WORKER_ROLES, sql_in
 
 if TYPE_CHECKING:
@@ -32,17 +32,13 @@ HOLDING_SQL = sql_in(BOOKING_HOLDING_STATUSES)
 # values as the drivers hand them back
 # ------------------------------------------------------------------------------------------------
 def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    day = as_date(value)
+    assert day is not None
+    return day
 
 
-def _time(value: Any) -> time | None:
-    if value is None or isinstance(value, time):
-        return value
-    return time.fromisoformat(str(value))
-
-
-def _uid(value: Any) -> str | None:
-    return None if value is None else str(uuid.UUID(str(value)))
+_time = as_time
+_uid = as_uid
 
 
 def _param_day(fast: FastReader, day: date) -> Any:

@@ -513,9 +513,14 @@ def book(
     consumer_dealership_id: int | None = None,
     user_id: uuid.UUID | None = None,
     notes: str | None = None,
+    action: str = "booking.create",
 ) -> ResourceBooking:
-    """Book work.  Refused (with the nearest day that has room) when it does not fit."""
-    actor.require("booking.create")
+    """Book work.  Refused (with the nearest day that has room) when it does not fit.
+
+    ``action`` is the permission the booking needs: ``booking.create`` (a coordinator), or
+    ``booking.extra`` for the extra work a mechanic books from an inspection finding
+    (:func:`db.inspection.issue_to_booking`); every other rule is the same."""
+    actor.require(action)
     conn = session.connection()
     rt = _bookable_type(conn, resource_type_id)
     hours = validate.hours(

@@ -10,8 +10,8 @@ from datetime import date
 from sqlmodel import Session, select
 
 from db.access import Actor
-from db.clock import utcnow
-from db.models import Car, Dealership, Notification, ResourceBooking, User
+from db.clock import local, utcnow
+from db.models import Car, Dealership, Notification, ResourceBooking, TimebankEntry, User
 from db.vocab import CAR_STATUS_LABELS
 
 
@@ -224,4 +224,83 @@ def booking_moved(
         f"{booking.date:%a %d %b} ({why}).",
         car_id=booking.car_id,
         priority="medium",
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# clocks and inspections
+# ------------------------------------------------------------------------------------------------
+def timer_forgotten(
+    session: Session,
+    entry: TimebankEntry,
+    person: User,
+    work: str,
+    car: Car | None,
+    running_hours: float,
+) -> list[Notification]:
+    """timer_forgotten: a clock has run past the shift.  The person and their dealership's
+    coordinators hear of it (high), whoever noticed it: it is the clock's state, not an action."""
+    assert entry.started_at is not None
+    what = f"{work} on {_car_name(car)}" if car is not None else work
+    coordinators = users_with_role(session, "coordinator", [person.dealership_id])
+    return send(
+        session,
+        None,
+        [person.id, *coordinators],
+        "timer_forgotten",
+        f"{person.display_name}'s clock on {what} has run since "
+        f"{local(entry.started_at):%a %d %b %H:%M} ({running_hours:g} h), longer than a shift. "
+        f"Stop it or correct the time (time entry #{entry.id}).",
+        car_id=car.id if car is not None else None,
+        priority="high",
+    )
+
+
+def inspection_finished(
+    session: Session,
+    actor: Actor,
+    car: Car,
+    *,
+    approved: bool,
+    critical: list[str],
+    issues: list[str],
+) -> None:
+    """inspection_done: the seller hears that the inspection passed or failed (medium); when it
+    failed, the prep center's coordinators too (high), with the critical findings."""
+    name = _car_name(car)
+    if approved:
+        extra = f" Issues noted: {', '.join(issues)}." if issues else ""
+        send(
+            session,
+            actor,
+            [car.seller_id],
+            "inspection_done",
+            f"Inspection passed: {name}.{extra}",
+            car_id=car.id,
+            priority="medium",
+        )
+        return
+    findings = []
+    if critical:
+        findings.append("critical: " + ", ".join(critical))
+    if issues:
+        findings.append("issues: " + ", ".join(issues))
+    found = f" ({'; '.join(findings)})" if findings else ""
+    send(
+        session,
+        actor,
+        [car.seller_id],
+        "inspection_done",
+        f"Inspection failed: {name}{found}. The prep center fixes the findings first.",
+        car_id=car.id,
+        priority="medium",
+    )
+    send(
+        session,
+        actor,
+        users_with_role(session, "coordinator", [car.prep_center_id]),
+        "inspection_done",
+        f"Inspection failed: {name}{found}. Order parts or book the repair.",
+        car_id=car.id,
+        priority="high",
     )

@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from db import events, workflow
+from db import events, ledger, notify, workflow
 from db.access import Actor
-from db.clock import local, local_today, utcnow
+from db.clock import local, local_today, utcnow, zone
 from db.engine import for_update
 from db.errors import Invalid, NotAllowed, NotFound, TimerError
-from db.models import Car, ResourceBooking, ResourceType, TimebankEntry
+from db.models import Car, Event, ResourceBooking, ResourceType, TimebankEntry, User
+from db.vocab import WORKER_ROLES
 
 DEFAULT_SHIFT_HOURS = 10.0
 
@@ -329,4 +330,200 @@ def correct(
         if booking is not None and booking.status == "completed":
             booking.actual_hours = booking_hours(session, booking.id)  # type: ignore[arg-type]
             session.add(booking)
+    return entry
+
+
+# ------------------------------------------------------------------------------------------------
+# taking an open job
+# ------------------------------------------------------------------------------------------------
+def take(session: Session, actor: Actor, booking_id: int) -> ResourceBooking:
+    """A mechanic or detailer takes an unassigned open job of their kind at their own dealership.
+
+    The hours move onto the person's own capacity row through the ledger (refused with the nearest
+    day that has room when their day is full); the car's schedule fields follow.
+    """
+    actor.require("job.take")
+    booking = session.exec(
+        for_update(select(ResourceBooking).where(ResourceBooking.id == booking_id))
+    ).first()
+    if booking is None:
+        raise NotFound(f"Job #{booking_id} does not exist.")
+    if booking.provider_dealership_id != actor.dealership_id:
+        raise NotAllowed("This job is done at another dealership; take jobs at your own.")
+    if booking.user_id == actor.user_id:
+        raise TimerError("This job is already yours.")
+    if booking.user_id is not None:
+        person = session.get(User, booking.user_id)
+        name = person.display_name if person else "someone else"
+        raise NotAllowed(f"This job is already assigned to {name}.")
+    if booking.status == "in_progress":
+        raise TimerError("Someone is already working on this job; start its clock to join in.")
+    if booking.status not in ledger.OPEN_STATUSES:
+        raise TimerError(
+            f"A job that is {booking.status.replace('_', ' ')} cannot be taken any more."
+        )
+    if booking.date < local_today():
+        raise TimerError(
+            f"This job was for {booking.date:%a %d %b}; ask a coordinator to move it first."
+        )
+    rt = session.get(ResourceType, booking.resource_type_id)
+    assert rt is not None
+    roles = WORKER_ROLES.get(rt.prep_stage, WORKER_ROLES[None])
+    if actor.role not in roles:
+        who = " or ".join(sorted(roles))
+        raise NotAllowed(f"{rt.name} is done by a {who}; you are signed in as {actor.role}.")
+    ledger._check_person(
+        session, actor.user_id, booking.provider_dealership_id, rt.prep_stage, rt.name
+    )
+    ledger._release(session, ledger.Claim.of(booking))
+    booking.user_id = actor.user_id
+    ledger._hold(session, ledger.Claim.of(booking), rt.name)
+    booking.updated_at = utcnow()
+    session.add(booking)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        "resource_bookings",
+        booking.id,
+        "take",
+        {"user_id": [None, actor.user_id]},
+        car_id=booking.car_id,
+    )
+    ledger._resync_car(session, booking)
+    return booking
+
+
+# ------------------------------------------------------------------------------------------------
+# forgotten clocks: the person's own choice, and the flag
+# ------------------------------------------------------------------------------------------------
+FORGOTTEN_CHOICES: tuple[str, ...] = ("shift_end", "at", "keep")
+
+
+def resolve_forgotten(
+    session: Session,
+    actor: Actor,
+    entry_id: int,
+    choice: str,
+    *,
+    ended_at: datetime | None = None,
+    shift_hours: float = DEFAULT_SHIFT_HOURS,
+) -> TimebankEntry:
+    """The person answers for their own clock that has run past the shift.
+
+    ``shift_end``: it ends ``shift_hours`` after it started; ``at``: it ends at ``ended_at`` (the
+    time the person types; a naive time is the site's local time); ``keep``: it keeps running (the
+    person really is still at it), and an event records that choice.  An end goes through
+    :func:`correct`, so it is an event with a reason, never a silent rewrite.
+    """
+    actor.require("timer.own")
+    if choice not in FORGOTTEN_CHOICES:
+        raise Invalid(
+            "Choose: stop it at the end of the shift, type the time you stopped, or keep it "
+            "running.",
+            "choice",
+        )
+    entry = session.exec(
+        for_update(select(TimebankEntry).where(TimebankEntry.id == entry_id))
+    ).first()
+    if entry is None:
+        raise NotFound(f"Time entry #{entry_id} does not exist.")
+    if entry.user_id != actor.user_id:
+        raise NotAllowed("This is someone else's clock; a coordinator can correct it.")
+    if entry.ended_at is not None or entry.started_at is None:
+        raise TimerError("This clock is already stopped.")
+    ran = utcnow() - entry.started_at
+    if ran <= timedelta(hours=shift_hours):
+        raise TimerError(
+            f"This clock has run {ran.total_seconds() / 3600:.1f} h, not past the shift "
+            f"({shift_hours:g} h); stop it as usual."
+        )
+    if choice == "keep":
+        events.record(
+            session,
+            actor,
+            "timebank_entries",
+            entry.id,
+            "keep",
+            {"running_hours": round(ran.total_seconds() / 3600, 2), "shift_hours": shift_hours},
+            car_id=_car_of(session, entry),
+        )
+        return entry
+    if choice == "shift_end":
+        end = entry.started_at + timedelta(hours=shift_hours)
+        reason = "stopped at the end of the shift"
+    else:
+        if ended_at is None:
+            raise Invalid("Type the time you stopped.", "ended_at")
+        end = ended_at if ended_at.tzinfo is not None else ended_at.replace(tzinfo=zone())
+        if end <= entry.started_at:
+            raise Invalid(
+                f"The end must be after the start ({local(entry.started_at):%a %d %b %H:%M}).",
+                "ended_at",
+            )
+        reason = f"end time typed by {actor.display_name}"
+    return correct(session, actor, entry.id, ended_at=end, reason=reason)  # type: ignore[arg-type]
+
+
+def _car_of(session: Session, entry: TimebankEntry) -> int | None:
+    if entry.booking_id is None:
+        return None
+    booking = session.get(ResourceBooking, entry.booking_id)
+    return booking.car_id if booking else None
+
+
+def _flagged(session: Session, entry_id: int) -> bool:
+    return (
+        session.exec(
+            select(Event.id).where(
+                Event.entity == "timebank_entries",
+                Event.entity_id == str(entry_id),
+                Event.action == "flag",
+            )
+        ).first()
+        is not None
+    )
+
+
+def flag_forgotten(
+    session: Session,
+    actor: Actor | None,
+    user_id: uuid.UUID,
+    shift_hours: float = DEFAULT_SHIFT_HOURS,
+) -> TimebankEntry | None:
+    """The person's running clock when it has run past the shift, else ``None``.
+
+    The first time a clock is found forgotten, the person and their dealership's coordinators are
+    notified (``timer_forgotten``, high) and a ``flag`` event is written; a clock is flagged once.
+    Any session may call it (the workshop screen when it sees the clock, a coordinator's screen).
+    """
+    entry = forgotten(session, user_id, shift_hours)
+    if entry is None:
+        return None
+    entry = running(session, user_id, lock=True)  # one flag when two sessions look at once
+    if entry is None or entry.started_at is None:
+        return None
+    assert entry.id is not None
+    if _flagged(session, entry.id):
+        return entry
+    person = session.get(User, user_id)
+    assert person is not None
+    work, car = "work", None
+    booking = session.get(ResourceBooking, entry.booking_id) if entry.booking_id else None
+    rt = session.get(ResourceType, entry.resource_type_id)
+    if rt is not None:
+        work = rt.name
+    if booking is not None and booking.car_id is not None:
+        car = session.get(Car, booking.car_id)
+    ran = round((utcnow() - entry.started_at).total_seconds() / 3600, 1)
+    sent = notify.timer_forgotten(session, entry, person, work, car, ran)
+    events.record(
+        session,
+        actor,
+        "timebank_entries",
+        entry.id,
+        "flag",
+        {"running_hours": ran, "shift_hours": shift_hours, "notified": len(sent)},
+        car_id=car.id if car else None,
+    )
     return entry

@@ -123,6 +123,7 @@ NOTIFICATION_TYPES: tuple[str, ...] = (
     "status_update",
     "booking_request",  # a dealership asks for work at another's prep center
     "booking_changed",  # a booking was declined or moved by someone else
+    "timer_forgotten",  # a clock has run past the shift
 )
 PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "urgent")
 

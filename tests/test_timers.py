@@ -4,7 +4,12 @@ their corrections."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -424,3 +429,99 @@ def test_who_may_correct(w: World) -> None:
     assert one(w, TimebankEntry, entry)["hours"] == 1
     with pytest.raises(NotFound):
         w.db.run(timers.correct, w["coordinator499"], 9999, ended_at=T0, reason="x")
+
+
+# ------------------------------------------------------------------------------------------------
+# a session killed: the clock lives in the database, not in the process
+# ------------------------------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _session_process(w: World, body: str) -> subprocess.Popen[str]:
+    """Another prepfloor session as an OS process: the clock frozen at T0 + 5 minutes, signed in
+    as mechanic499; it runs ``body`` (``store``, ``me`` and ``timers`` at hand)."""
+    code = "\n".join(
+        [
+            "import time",
+            "from datetime import UTC, datetime",
+            "from db import clock, timers, users",
+            "from db.store import Store",
+            "clock.set_zone(UTC)",
+            f"clock.freeze(datetime.fromisoformat({(T0 + timedelta(minutes=5)).isoformat()!r}))",
+            f"store = Store({w.db.url!r})",
+            "me = store.query(users.trusted_actor, 'mechanic499')",
+            body,
+        ]
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _kill_after_line(process: subprocess.Popen[str]) -> str:
+    """Wait for the process's first line, then SIGKILL it (no clean-up of any kind runs)."""
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        assert line, process.stderr.read() if process.stderr else "no output"
+        os.kill(process.pid, signal.SIGKILL)
+        assert process.wait(timeout=30) == -signal.SIGKILL
+        return line
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_a_killed_session_leaves_its_clock_running_and_it_stops_with_the_right_hours(
+    w: World,
+) -> None:
+    car_id, booking_id = tech_job(w)
+    process = _session_process(
+        w,
+        f"entry = store.run(timers.start, me, {booking_id})\n"
+        "print(entry.id, flush=True)\n"
+        "time.sleep(120)",
+    )
+    entry = int(_kill_after_line(process))
+    started = T0 + timedelta(minutes=5)
+    running = running_of(w, "mechanic499")
+    assert [(r["id"], r["started_at"], r["ended_at"]) for r in running] == [(entry, started, None)]
+    assert one(w, ResourceBooking, booking_id)["status"] == "in_progress"
+    assert one(w, Car, car_id)["technical_started_at"] == started
+    # back at a terminal: the same clock, stopped with the hours since it started
+    assert w.db.query(timers.running, w["mechanic499"].user_id).id == entry
+    stopped = at(hours=2, minutes=50)
+    w.db.run(timers.stop, w["mechanic499"])
+    e = one(w, TimebankEntry, entry)
+    assert (e["ended_at"], e["hours"]) == (stopped, 2.75)
+    assert running_of(w, "mechanic499") == []
+    at(hours=3)
+    w.db.run(timers.complete, w["mechanic499"], booking_id)
+    assert one(w, ResourceBooking, booking_id)["actual_hours"] == 2.75
+    assert errors(w) == []
+
+
+def test_a_session_killed_inside_its_write_leaves_nothing_half_done(w: World) -> None:
+    _, booking_id = tech_job(w)
+    process = _session_process(
+        w,
+        "with store.db.write() as session:\n"
+        f"    timers.start(session, me, {booking_id})\n"
+        "    session.flush()\n"
+        "    print('inside', flush=True)\n"
+        "    time.sleep(120)",
+    )
+    assert _kill_after_line(process) == "inside"
+    assert running_of(w, "mechanic499") == []
+    assert one(w, ResourceBooking, booking_id)["status"] == "scheduled"
+    # the killed writer's locks are gone: the next start goes through at once
+    entry = w.db.run(timers.start, w["mechanic499"], booking_id).id
+    assert [r["id"] for r in running_of(w, "mechanic499")] == [entry]
