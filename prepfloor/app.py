@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import time
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
@@ -24,6 +25,8 @@ from screens.theme import DEFAULT_THEME, brand_theme
 
 POLL_SECONDS = 1.0
 WARM_AFTER_SECONDS = 0.4
+IDLE_CHECK_SECONDS = 5.0
+DEFAULT_IDLE_MINUTES = 5.0
 
 
 class PrepfloorApp(App[int]):
@@ -57,6 +60,8 @@ class PrepfloorApp(App[int]):
         self._last_event_id: int | None = None
         self._polling = False
         self._intake: Any = None  # the session's intake form, kept between uses
+        self._shared_terminal = False
+        self._last_input = time.monotonic()
 
     # -- start and sign-in -----------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -68,11 +73,13 @@ class PrepfloorApp(App[int]):
         else:
             self.switch_mode("signin")
         self.set_interval(POLL_SECONDS, self.poll_changes)
+        self.set_interval(IDLE_CHECK_SECONDS, self._sign_out_when_idle)
         # Load the ORM once the first screen is up: importing it earlier would compete with the
         # first frame for the interpreter (it takes about as long as Textual itself to import).
         self.set_timer(WARM_AFTER_SECONDS, self.warm)
 
     def on_signed_in(self, message: SignedIn) -> None:
+        self._shared_terminal = True  # signed in at the sign-in screen: sign out when left idle
         self.start_session(message.actor)  # type: ignore[arg-type]
 
     def start_session(self, actor: Actor) -> None:
@@ -89,7 +96,8 @@ class PrepfloorApp(App[int]):
         self._last_event_id = self.store.fast.latest_event_id()  # the feed counts from here
         for mode in modes_for(actor.role):
             self.add_mode(mode.name, self._mode_factory(mode))
-        self.switch_mode("cars")
+        # A mechanic or detailer signs in to their jobs: start or switch a job in two keys.
+        self.switch_mode("workshop" if actor.role in ("mechanic", "detailer") else "cars")
 
     def _mode_factory(self, mode: ModeInfo):  # type: ignore[no-untyped-def]
         ctx = self.session_ctx
@@ -107,6 +115,12 @@ class PrepfloorApp(App[int]):
             from screens.capacity import CapacityScreen
 
             return lambda: CapacityScreen(ctx)
+        if mode.name == "workshop":
+            from screens.workshop import MyJobsScreen, TimeBankScreen
+
+            if ctx.actor.role in ("mechanic", "detailer"):
+                return lambda: MyJobsScreen(ctx)
+            return lambda: TimeBankScreen(ctx)
         from screens.overview import OverviewScreen
 
         return lambda: OverviewScreen(ctx, mode)
@@ -137,7 +151,23 @@ class PrepfloorApp(App[int]):
             return []
         return modes_for(self.session_ctx.actor.role)
 
-    async def action_sign_out(self) -> None:
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def idle_minutes(self) -> float:
+        return self.settings.idle_minutes if self.settings else DEFAULT_IDLE_MINUTES
+
+    async def _sign_out_when_idle(self) -> None:
+        """A shared workshop terminal goes back to the sign-in screen when nobody uses it."""
+        limit = self.idle_minutes()
+        if not self._shared_terminal or self.session_ctx is None or limit <= 0:
+            return
+        if time.monotonic() - self._last_input >= limit * 60:
+            await self.action_sign_out(f"Signed out after {limit:g} minutes without a key.")
+
+    async def action_sign_out(self, message: str = "Signed out.") -> None:
         if self.session_ctx is None:
             return
         names = [m.name for m in self.session_modes()]
@@ -148,8 +178,9 @@ class PrepfloorApp(App[int]):
         self._forget_intake()
         self.theme = DEFAULT_THEME
         screen = self.screen
+        self._shared_terminal = False
         if isinstance(screen, LoginScreen):
-            screen.reset("Signed out.")
+            screen.reset(message)
 
     # -- keys ------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

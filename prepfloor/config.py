@@ -9,6 +9,7 @@ Config files are TOML::
     database = "/srv/prepfloor/prepfloor.db"   # or postgresql://prepfloor@dbhost/prepfloor
     timezone = "Europe/Oslo"                   # local dates and times (default: the machine's)
     shift_hours = 10                           # a timer running longer is flagged as forgotten
+    idle_minutes = 5                           # a workshop terminal signs out after this idle time
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Settings:
     database_source: str  # where the database setting came from, for `prepfloor doctor` and help
     timezone: str | None = None
     shift_hours: float = 10.0
+    idle_minutes: float = 5.0  # a session signed in at the sign-in screen ends after this idle
     files: tuple[Path, ...] = field(default_factory=tuple)
 
 
@@ -70,6 +72,17 @@ def _read(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path}: {error}") from error
+
+
+def _number(merged: dict[str, Any], name: str, default: float, unit: str) -> float:
+    value = merged.get(name, default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{name} must be a number of {unit}, not {value!r}") from error
+    if number < 0:
+        raise ConfigError(f"{name} cannot be negative: a number of {unit}")
+    return number
 
 
 def load_settings(db_flag: str | None = None, where: Locations | None = None) -> Settings:
@@ -90,11 +103,8 @@ def load_settings(db_flag: str | None = None, where: Locations | None = None) ->
     else:
         database, source = str(where.default_database), "default"
     timezone = merged.get("timezone")
-    shift = merged.get("shift_hours", 10)
-    try:
-        shift_hours = float(shift)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"shift_hours must be a number of hours, not {shift!r}") from error
+    shift_hours = _number(merged, "shift_hours", 10, "hours")
+    idle_minutes = _number(merged, "idle_minutes", 5, "minutes (0 turns signing out off)")
     if timezone is not None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -107,6 +117,7 @@ def load_settings(db_flag: str | None = None, where: Locations | None = None) ->
         database_source=source,
         timezone=str(timezone) if timezone else None,
         shift_hours=shift_hours,
+        idle_minutes=idle_minutes,
         files=files,
     )
 

@@ -1357,15 +1357,14 @@ def _work(
 
 
 def _checklist(ok: bool, finding: str) -> list[tuple[str, str, str | None]]:
-    items: list[tuple[str, str, str | None]] = [
-        ("Tyre tread depth", "ok", None),
-        ("Brake fluid level", "ok", None),
-        ("12 V battery", "ok", None),
-        ("Keys and documents", "ok", "Two keys, registration papers."),
-        ("Paint and body", "ok" if ok else "issue", None if ok else finding),
-    ]
+    """The default checklist, all ok, or with the finding on the body (critical for glass)."""
+    from db.inspection import DEFAULT_CHECKLIST
+
+    items: list[tuple[str, str, str | None]] = [(name, "ok", None) for name in DEFAULT_CHECKLIST]
     if not ok:
-        items.append(("Glass and lights", "critical" if "windscreen" in finding else "ok", None))
+        body = DEFAULT_CHECKLIST.index("Paint scratches and dents")
+        status = "critical" if "windscreen" in finding else "issue"
+        items[body] = (DEFAULT_CHECKLIST[body], status, finding)
     return items
 
 

@@ -41,7 +41,7 @@ MODES: tuple[ModeInfo, ...] = (
         "Workshop",
         "f5",
         frozenset({"mechanic", "detailer", "coordinator", "admin"}),
-        "My jobs with one-key timers, the inspection checklist and the time bank come next.",
+        "",
     ),
     ModeInfo(
         "manager",

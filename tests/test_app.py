@@ -16,6 +16,7 @@ from screens.car_detail import CarDetailScreen
 from screens.carlist import CarTable
 from screens.cars import CarListScreen
 from screens.login import LoginScreen
+from screens.workshop import MyJobsScreen
 
 SIZE = (120, 40)
 
@@ -87,7 +88,7 @@ async def test_badge_signs_in(ui_store, ui_world) -> None:  # type: ignore[no-un
         await settle(pilot, app)
         await pilot.press(*"0042", "enter")
         await settle(pilot, app)
-        assert isinstance(app.screen, CarListScreen)
+        assert isinstance(app.screen, MyJobsScreen)  # a detailer lands on her jobs
         assert "Dina Klargjør · Detailer" in text_of(app)
 
 

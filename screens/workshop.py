@@ -1,0 +1,532 @@
+"""Workshop mode: my jobs with one-key timers (US-1.5, US-5.3), made for a shared terminal.
+
+Space (or Enter) starts the highlighted job's clock and the same key stops it; starting one job
+stops the other in the same transaction.  The running clock is a database row: the big clock shows
+the time since it started, so a closed terminal, a dropped SSH link or another terminal all show the
+same clock.  ``c`` completes a job with notes, ``t`` takes an open job, ``i`` inspects the car,
+``k`` checks it in, ``h`` shows my hours.  A clock left running past the shift is raised at sign-in:
+stop it at the shift's end, type the real end, or keep it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Digits, Static
+
+from db.clock import local, local_today, utcnow
+from db.errors import PrepfloorError
+from screens.context import SessionContext
+from screens.messages import DataChanged
+from screens.table import Cell, CellValue, Column, RowTable, TableHeader
+from screens.widgets import AppFooter, AppHeader
+
+if TYPE_CHECKING:
+    from db.jobs import JobRow, RunningTimer
+
+STATUS_STYLE = {
+    "scheduled": "",
+    "confirmed": "",
+    "in_progress": "bold cyan",
+    "completed": "dim green",
+}
+
+
+def clock_text(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class JobsTable(RowTable[Any]):
+    BINDINGS = [
+        Binding("enter", "select", "Start / stop"),
+        Binding("space", "select", "Start / stop", show=False),
+    ]
+
+
+class MyJobsScreen(Screen[None]):
+    """The person's jobs for a day (today by default), and the jobs they may take."""
+
+    BINDINGS = [
+        Binding("c", "complete", "Complete"),
+        Binding("t", "take", "Take job"),
+        Binding("i", "inspect", "Inspect"),
+        Binding("k", "check_in", "Check in car"),
+        Binding("h", "hours", "My hours"),
+        Binding("left_square_bracket", "day(-1)", "Prev day", key_display="["),
+        Binding("right_square_bracket", "day(1)", "Next day", key_display="]"),
+        Binding("d", "today", "Today"),
+    ]
+    DEFAULT_CSS = """
+    MyJobsScreen #running { height: 5; padding: 0 1; background: $boost; }
+    MyJobsScreen #running.active { background: $success 30%; }
+    MyJobsScreen #clock { width: auto; min-width: 30; color: $text; }
+    MyJobsScreen #running-text { width: 1fr; padding: 1 2; text-style: bold; }
+    MyJobsScreen #caption { height: 1; padding: 0 1; text-style: bold; margin-top: 1; }
+    MyJobsScreen JobsTable { height: 1fr; text-style: bold; }
+    MyJobsScreen #detail { height: auto; max-height: 6; padding: 0 1; border-top: solid $primary; }
+    """
+
+    def __init__(self, ctx: SessionContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.day = local_today()
+        self.timer: RunningTimer | None = None
+        self.busy = False
+        self.asked_forgotten = False
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader(self.ctx, "Workshop · My jobs")
+        with Horizontal(id="running"):
+            yield Digits("--:--:--", id="clock")
+            yield Static("No clock running. Pick a job and press Space.", id="running-text")
+        yield Static("", id="caption")
+        header = TableHeader()
+        yield header
+        yield JobsTable(
+            [
+                Column("time", "Time", 5),
+                Column("car", "Car", 20, flex=2),
+                Column("vin", "VIN", 6),
+                Column("work", "Work", 14, flex=1),
+                Column("est", "Est h", 5, right=True),
+                Column("clocked", "Clocked", 7, right=True),
+                Column("status", "Status", 11),
+                Column("parts", "Parts", 12),
+            ],
+            self.cells,
+            header=header,
+            row_key=lambda job: job.booking_id,
+            empty="No jobs this day. ] shows the next day.",
+        )
+        yield Static("", id="detail", markup=False)
+        yield AppFooter()
+
+    @property
+    def table(self) -> JobsTable:
+        return self.query_one(JobsTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.load()
+        self.set_interval(1.0, self._tick)
+        self._check_forgotten()
+
+    # -- data ------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="jobs", exit_on_error=False)
+    def load(self) -> None:
+        from db import jobs
+
+        fast, actor = self.ctx.store.fast, self.ctx.actor
+        rows = jobs.my_jobs(fast, actor, self.day, 1)
+        timer = jobs.running_timer(fast, actor.user_id)
+        self.app.call_from_thread(self._show, rows, timer)
+
+    def _show(self, rows: list[JobRow], timer: RunningTimer | None) -> None:
+        self.timer = timer
+        self.table.set_rows(rows)
+        mine = sum(1 for r in rows if r.mine)
+        open_jobs = len(rows) - mine
+        when = "Today" if self.day == local_today() else f"{self.day:%A %d %b}"
+        extra = f" · {open_jobs} open to take (t)" if open_jobs else ""
+        self.query_one("#caption", Static).update(f"{when}: {mine} jobs{extra}")
+        self._tick()
+        self._describe()
+
+    def on_data_changed(self, _event: DataChanged) -> None:
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    def _tick(self) -> None:
+        """The big clock: elapsed since the running entry started (computed, not counted)."""
+        panel = self.query_one("#running")
+        text = self.query_one("#running-text", Static)
+        digits = self.query_one("#clock", Digits)
+        if self.timer is None:
+            digits.update("--:--:--")
+            panel.remove_class("active")
+            text.update("No clock running. Pick a job and press Space.")
+            return
+        elapsed = (utcnow() - self.timer.started_at).total_seconds()
+        digits.update(clock_text(elapsed))
+        panel.add_class("active")
+        since = local(self.timer.started_at)
+        text.update(
+            f"RUNNING: {self.timer.work} · {self.timer.car_label}\n"
+            f"since {since:%a %H:%M} · Space on it stops, c completes"
+        )
+
+    def cells(self, job: JobRow) -> list[CellValue]:
+        running = self.timer is not None and self.timer.booking_id == job.booking_id
+        clocked = job.clocked_hours
+        if running and self.timer is not None:
+            clocked += (utcnow() - self.timer.started_at).total_seconds() / 3600
+        status = "RUNNING" if running else job.status.replace("_", " ")
+        if not job.mine:
+            status = "open (t)"
+        return [
+            f"{job.start_time:%H:%M}" if job.start_time else "",
+            " ".join(x for x in (job.plate, job.brand, job.model) if x) or job.car_label,
+            job.vin_tail or "",
+            job.work,
+            f"{job.estimated_hours:g}",
+            f"{clocked:.2f}",
+            Cell(status, "bold reverse green" if running else STATUS_STYLE.get(job.status, "dim")),
+            Cell("WAITING" if job.parts_waiting else "", "bold magenta"),
+        ]
+
+    def on_row_table_highlighted(self, _event: RowTable.Highlighted) -> None:
+        self._describe()
+
+    def _describe(self) -> None:
+        job = self.table.current
+        if job is None:
+            self.query_one("#detail", Static).update("")
+            return
+        lines = []
+        if job.parts_waiting:
+            lines.append(f"Parts: {job.parts_reason or 'waiting on parts'} It cannot start yet.")
+        if job.seller_notes:
+            lines.append(f"Seller: {job.seller_notes}")
+        if job.booking_notes:
+            lines.append(f"Coordinator: {job.booking_notes}")
+        if job.work_notes:
+            lines.append(f"Notes: {job.work_notes}")
+        who = f" · {job.person}" if job.person and not job.mine else ""
+        lines.insert(
+            0, f"{job.car_label} · {job.work}{who} · car {job.car_status.replace('_', ' ')}"
+        )
+        self.query_one("#detail", Static).update("\n".join(lines))
+
+    # -- the one key -----------------------------------------------------------------------------
+    def on_row_table_selected(self, event: RowTable.Selected) -> None:
+        job: JobRow = event.row
+        if not job.mine:
+            self.notify("This job is open: t takes it first.", severity="warning")
+            return
+        if self.timer is not None and self.timer.booking_id == job.booking_id:
+            self._clock("stop", job)
+        else:
+            self._clock("start", job)
+
+    def _clock(self, what: str, job: JobRow) -> None:
+        if self.busy:
+            return
+        self.busy = True
+        self._clock_in_thread(what, job)
+
+    @work(thread=True, group="clock", exit_on_error=False)
+    def _clock_in_thread(self, what: str, job: JobRow) -> None:
+        from db import timers
+
+        actor = self.ctx.actor
+        try:
+            if what == "start":
+                self.ctx.store.run(timers.start, actor, job.booking_id)
+                message = f"Started: {job.work} · {job.car_label}."
+            else:
+                entry = self.ctx.store.run(timers.stop, actor)
+                message = f"Stopped: {entry.hours or 0:.2f} h on {job.car_label}."
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
+        else:
+            self.app.call_from_thread(self.notify, message)
+        finally:
+            self.busy = False
+        self.app.call_from_thread(self.load)
+
+    # -- the other keys ----------------------------------------------------------------------------
+    def action_complete(self) -> None:
+        from db import timers
+        from screens.forms import FormDialog, FormField
+
+        job: JobRow | None = self.table.current
+        if job is None or not job.mine:
+            return
+        ctx = self.ctx
+
+        def save(values: dict[str, Any]) -> Any:
+            return ctx.store.run(timers.complete, ctx.actor, job.booking_id, values["notes"])
+
+        def done(result: Any) -> None:
+            if result is not None:
+                self.notify(
+                    f"Completed: {job.work} · {job.car_label}, {result.actual_hours:.2f} h."
+                )
+                self.load()
+
+        self.app.push_screen(
+            FormDialog(
+                f"Complete {job.work} · {job.car_label}",
+                [FormField("notes", "Notes", "what was done, anything the next person must know")],
+                save,
+                intro="The clock stops, the hours are summed and the car moves on when all its "
+                "work of this kind is done. Enter completes; Escape keeps the job open.",
+            ),
+            done,
+        )
+
+    def action_take(self) -> None:
+        job: JobRow | None = self.table.current
+        if job is None or job.mine:
+            self.notify("Pick an open job (its status reads 'open').", severity="warning")
+            return
+        self._take(job)
+
+    @work(thread=True, group="clock", exit_on_error=False)
+    def _take(self, job: JobRow) -> None:
+        from db import timers
+
+        try:
+            self.ctx.store.run(timers.take, self.ctx.actor, job.booking_id)
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
+        else:
+            self.app.call_from_thread(self.notify, f"Yours now: {job.work} · {job.car_label}.")
+        self.app.call_from_thread(self.load)
+
+    def action_inspect(self) -> None:
+        from screens.inspection import InspectionScreen
+
+        job: JobRow | None = self.table.current
+        if job is not None and job.car_id is not None:
+            self.app.push_screen(InspectionScreen(self.ctx, job.car_id, job.car_label))
+
+    def action_check_in(self) -> None:
+        job: JobRow | None = self.table.current
+        if job is not None and job.car_id is not None:
+            self._check_in(job)
+
+    @work(thread=True, group="clock", exit_on_error=False)
+    def _check_in(self, job: JobRow) -> None:
+        from db import workflow
+
+        try:
+            self.ctx.store.run(workflow.move_car, self.ctx.actor, job.car_id, "at_prep_center")
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
+        else:
+            self.app.call_from_thread(self.notify, f"Checked in: {job.car_label}.")
+        self.app.call_from_thread(self.load)
+
+    def action_hours(self) -> None:
+        self.app.push_screen(TimeBankScreen(self.ctx))
+
+    def action_day(self, delta: int) -> None:
+        self.day += timedelta(days=delta)
+        self.load()
+
+    def action_today(self) -> None:
+        self.day = local_today()
+        self.load()
+
+    # -- a clock left running past the shift ------------------------------------------------------
+    @work(thread=True, group="forgotten", exit_on_error=False)
+    def _check_forgotten(self) -> None:
+        from db import timers
+
+        ctx = self.ctx
+        entry = ctx.store.run(timers.flag_forgotten, ctx.actor, ctx.actor.user_id, ctx.shift_hours)
+        if entry is not None:
+            self.app.call_from_thread(self._ask_forgotten, entry.id, entry.started_at)
+
+    def _ask_forgotten(self, entry_id: int, started_at: datetime) -> None:
+        from screens.dialogs import ChoiceDialog
+
+        shift_end = started_at + timedelta(hours=self.ctx.shift_hours)
+        hours = (utcnow() - started_at).total_seconds() / 3600
+        choices = [
+            ("shift_end", f"Stop it at the end of the shift ({local(shift_end):%a %H:%M})"),
+            ("at", "Type the real end time"),
+            ("keep", "Keep it running (I am still on it)"),
+        ]
+
+        def chosen(choice: str | None) -> None:
+            if choice is None:
+                return
+            if choice == "at":
+                self._ask_end(entry_id, started_at)
+            else:
+                self._resolve(entry_id, choice, None)
+
+        self.app.push_screen(
+            ChoiceDialog(
+                f"Your clock has run since {local(started_at):%a %d %b %H:%M} ({hours:.1f} h). "
+                "Was it forgotten?",
+                choices,
+            ),
+            chosen,
+        )
+
+    def _ask_end(self, entry_id: int, started_at: datetime) -> None:
+        from db import validate
+        from db.errors import Invalid
+        from screens.forms import FormDialog, FormField
+
+        day = local(started_at).date()
+
+        def save(values: dict[str, Any]) -> Any:
+            when = validate.parse_time(values["end"], "end")
+            on = validate.parse_date(values["day"], "day") or day
+            if when is None:
+                raise Invalid("Type the time you stopped, e.g. 16:30.", "end")
+            ended = datetime.combine(on, when, tzinfo=local(started_at).tzinfo)
+            return self._resolve_now(entry_id, "at", ended)
+
+        self.app.push_screen(
+            FormDialog(
+                "When did you stop?",
+                [
+                    FormField("day", "Day", value=day.isoformat()),
+                    FormField("end", "Time *", "e.g. 16:30"),
+                ],
+                save,
+            ),
+            lambda result: self.load(),
+        )
+
+    def _resolve_now(self, entry_id: int, choice: str, ended_at: datetime | None) -> Any:
+        from db import timers
+
+        return self.ctx.store.run(
+            timers.resolve_forgotten,
+            self.ctx.actor,
+            entry_id,
+            choice,
+            ended_at=ended_at,
+            shift_hours=self.ctx.shift_hours,
+        )
+
+    @work(thread=True, group="forgotten", exit_on_error=False)
+    def _resolve(self, entry_id: int, choice: str, ended_at: datetime | None) -> None:
+        try:
+            self._resolve_now(entry_id, choice, ended_at)
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
+        else:
+            word = "Kept running." if choice == "keep" else "Stopped at the end of the shift."
+            self.app.call_from_thread(self.notify, word)
+        self.app.call_from_thread(self.load)
+
+
+class TimeBankScreen(Screen[None]):
+    """My hours (a coordinator or manager: everyone's at their dealerships) for a week: per day
+    and work, productive or not, clocked against estimated.  ``e`` writes a CSV for payroll."""
+
+    BINDINGS = [
+        Binding("left_square_bracket", "week(-1)", "Prev week", key_display="["),
+        Binding("right_square_bracket", "week(1)", "Next week", key_display="]"),
+        Binding("e", "export", "Export CSV"),
+        Binding("escape", "back", "Back"),
+    ]
+    DEFAULT_CSS = """
+    TimeBankScreen #summary { height: auto; padding: 1 1 0 1; text-style: bold; }
+    """
+
+    def __init__(self, ctx: SessionContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        today = local_today()
+        self.monday = today - timedelta(days=today.weekday())
+        self.rows: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        title = "My hours" if self.ctx.actor.role in ("mechanic", "detailer") else "Hours"
+        yield AppHeader(self.ctx, f"Workshop · {title}")
+        yield Static("", id="summary", markup=False)
+        header = TableHeader()
+        yield header
+        yield RowTable(
+            [
+                Column("person", "Person", 14, flex=1),
+                Column("day", "Day", 10),
+                Column("work", "Work", 16, flex=1),
+                Column("productive", "Productive", 10),
+                Column("clocked", "Clocked h", 9, right=True),
+                Column("estimated", "Estimated h", 11, right=True),
+            ],
+            self.cells,
+            header=header,
+            row_key=lambda r: (r.user_id, r.day, r.resource_type_id),
+            empty="No hours this week.",
+        )
+        yield AppFooter()
+
+    def on_mount(self) -> None:
+        self.query_one(RowTable).focus()
+        self.load()
+
+    def cells(self, row: Any) -> list[CellValue]:
+        return [
+            row.person,
+            f"{row.day:%a %d %b}",
+            row.work,
+            "yes" if row.productive else Cell("no", "dim"),
+            f"{row.clocked:.2f}",
+            f"{row.estimated:g}",
+        ]
+
+    @work(thread=True, exclusive=True, group="hours", exit_on_error=False)
+    def load(self) -> None:
+        from db import timebank
+
+        rows = timebank.hours(
+            self.ctx.store.fast, self.ctx.actor, self.monday, self.monday + timedelta(days=6)
+        )
+        self.app.call_from_thread(self._show, rows)
+
+    def _show(self, rows: list[Any]) -> None:
+        from db import timebank
+
+        self.rows = rows
+        self.query_one(RowTable).set_rows(rows)
+        lines = []
+        for name, figures in timebank.summary(rows).items():
+            ratio = figures.get("productivity")
+            share = f"{ratio:.0%} productive" if ratio is not None else "no hours"
+            lines.append(
+                f"{name}: {figures['clocked']:.2f} h clocked ({share}), "
+                f"{figures['estimated']:g} h estimated"
+            )
+        week = self.monday.isocalendar()[1]
+        head = f"Week {week} · {self.monday:%d %b} to {self.monday + timedelta(days=6):%d %b %Y}"
+        self.query_one("#summary", Static).update("\n".join([head, *lines]))
+
+    def action_week(self, delta: int) -> None:
+        self.monday += timedelta(weeks=delta)
+        self.load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":  # the home of a coordinator's workshop mode has nothing behind it
+            return len(self.app.screen_stack) > 1
+        return True
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_export(self) -> None:
+        self._export(list(self.rows), self.monday)
+
+    @work(thread=True, group="hours-export", exit_on_error=False)
+    def _export(self, rows: list[Any], monday: date) -> None:
+        from db import timebank
+        from screens.car_records import documents_folder
+
+        folder = documents_folder(self.ctx).parent / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = (
+            folder / f"hours-{self.ctx.actor.login}-{monday:%Y}-W{monday.isocalendar()[1]:02d}.csv"
+        )
+        count = timebank.write_csv(rows, path)
+        self.app.call_from_thread(self.notify, f"{count} lines written to {path}", timeout=10)
+
+    def on_data_changed(self, _event: DataChanged) -> None:
+        self.load()
