@@ -64,7 +64,11 @@ def data(store: Any, actor: Any, runs: int) -> list[Any]:
         print(f"  my_jobs, {days} day(s): {len(week):>3} jobs      {summary_ms(times)}")
     times, _ = timed(lambda: jobs.running_timer(store.fast, actor.user_id), runs * 5)
     print(f"  running_timer (polled)            {summary_ms(times)}")
-    return [j for j in week if j.mine and j.status in ("scheduled", "confirmed", "in_progress")]
+    return [
+        j
+        for j in week
+        if j.mine and j.status in ("scheduled", "confirmed", "in_progress") and not j.parts_waiting
+    ]
 
 
 def rules(store: Any, actor: Any, jobs_: list[Any], runs: int) -> None:
@@ -85,7 +89,7 @@ def rules(store: Any, actor: Any, jobs_: list[Any], runs: int) -> None:
     print(f"  stop                              {summary_ms(stops)}")
 
 
-async def screens(store: Any, actor: Any, runs: int) -> None:
+async def screens(store: Any, actor: Any, startable_day: Any, runs: int) -> None:
     from prepfloor.app import make_app
     from screens.workshop import JobsTable, MyJobsScreen
 
@@ -117,26 +121,50 @@ async def screens(store: Any, actor: Any, runs: int) -> None:
             await pilot.pause()
             listed.append((time.perf_counter() - t0) * 1000)
         print(f"  the week's {len(table.rows)} jobs listed and drawn     {summary_ms(listed)}")
+        screen.day = startable_day  # a day of the person's own jobs that can start
+        screen.load()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         startable = [
-            i for i, j in enumerate(table.rows) if j.mine and j.status in ("scheduled", "confirmed")
+            i
+            for i, j in enumerate(table.rows)
+            if j.mine
+            and j.status in ("scheduled", "confirmed", "in_progress")
+            and not j.parts_waiting
         ]
         started: list[float] = []
         stopped: list[float] = []
+        saved_start: list[float] = []
+        saved_stop: list[float] = []
+
+        def saved_running(booking: int | None) -> bool:
+            timer = jobs.running_timer(store.fast, actor.user_id)
+            return (timer.booking_id if timer else None) == booking
+
         for n in range(runs):
             table.cursor = startable[n % len(startable)]
             booking_id = table.rows[table.cursor].booking_id
             t0 = time.perf_counter()
-            await pilot.press("space")
+            table.action_select()  # what Space does
+            await until(lambda b=booking_id: saved_running(b))
+            saved_start.append((time.perf_counter() - t0) * 1000)
             await until(
                 lambda b=booking_id: screen.timer is not None and screen.timer.booking_id == b
             )
             started.append((time.perf_counter() - t0) * 1000)
+            await pilot.pause()
             t1 = time.perf_counter()
-            await pilot.press("space")
+            table.cursor = [j.booking_id for j in table.rows].index(booking_id)
+            table.action_select()
+            await until(lambda: saved_running(None))
+            saved_stop.append((time.perf_counter() - t1) * 1000)
             await until(lambda: screen.timer is None)
             stopped.append((time.perf_counter() - t1) * 1000)
-        print(f"  Space to the clock shown running  {summary_ms(started)}")
-        print(f"  Space to the clock shown stopped  {summary_ms(stopped)}")
+            await pilot.pause()
+        print(f"  key to start saved                {summary_ms(saved_start)}")
+        print(f"  key to the clock shown running    {summary_ms(started)}")
+        print(f"  key to stop saved                 {summary_ms(saved_stop)}")
+        print(f"  key to the clock shown stopped    {summary_ms(stopped)}")
 
 
 def run(url: str, runs: int) -> None:
@@ -149,7 +177,7 @@ def run(url: str, runs: int) -> None:
     print(f"mechanic {actor.login}: {count} open jobs in the coming 7 days")
     jobs_ = data(store, actor, runs)
     rules(store, actor, jobs_, runs)
-    asyncio.run(screens(store, actor, runs))
+    asyncio.run(screens(store, actor, jobs_[0].date, runs))
     store.close()
 
 

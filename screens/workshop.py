@@ -201,9 +201,8 @@ class MyJobsScreen(Screen[None]):
         if job.work_notes:
             lines.append(f"Notes: {job.work_notes}")
         who = f" · {job.person}" if job.person and not job.mine else ""
-        lines.insert(
-            0, f"{job.car_label} · {job.work}{who} · car {job.car_status.replace('_', ' ')}"
-        )
+        car = f" · car {job.car_status.replace('_', ' ')}" if job.car_status else ""
+        lines.insert(0, f"{job.car_label} · {job.work}{who}{car}")
         self.query_one("#detail", Static).update("\n".join(lines))
 
     # -- the one key -----------------------------------------------------------------------------
