@@ -696,6 +696,8 @@ def close_booking(
         {"status": [old, booking.status], "reason": reason},
         car_id=booking.car_id,
     )
+    if action is None:  # a decline tells the consumer itself
+        notify.booking_closed(session, actor, booking, label, reason)
     _resync_car(session, booking)
     return booking
 
@@ -710,9 +712,11 @@ def move(
     start_time: time | str | None = "keep",
     estimated_hours: float | str | None = None,
     expected_status: str | None = None,
+    tell: bool = True,
 ) -> ResourceBooking:
     """Move a booking to another day, person, time or length; capacity follows in one
-    transaction."""
+    transaction.  The people assigned before and after are told, unless ``tell`` is off (a
+    caller that tells them itself, with its reason)."""
     actor.require("booking.change")
     booking = load_booking(session, actor, booking_id, lock=True)
     _expect(booking, expected_status)
@@ -760,6 +764,8 @@ def move(
         events.diff(before, after),
         car_id=booking.car_id,
     )
+    if tell:
+        notify.booking_rescheduled(session, actor, booking, before)
     _resync_car(session, booking)
     return booking
 

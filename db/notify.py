@@ -11,7 +11,15 @@ from sqlmodel import Session, select
 
 from db.access import Actor
 from db.clock import local, utcnow
-from db.models import Car, Dealership, Notification, ResourceBooking, TimebankEntry, User
+from db.models import (
+    Car,
+    Dealership,
+    Notification,
+    ResourceBooking,
+    ResourceType,
+    TimebankEntry,
+    User,
+)
 from db.vocab import CAR_STATUS_LABELS
 
 
@@ -222,6 +230,49 @@ def booking_moved(
         "booking_changed",
         f"{_booking_what(session, work, booking.car_id)} moved from {old_day:%a %d %b} to "
         f"{booking.date:%a %d %b} ({why}).",
+        car_id=booking.car_id,
+        priority="medium",
+    )
+
+
+def booking_closed(
+    session: Session, actor: Actor, booking: ResourceBooking, label: str, reason: str
+) -> None:
+    """booking_changed: a booking was cancelled or marked no-show; the assigned person hears."""
+    rt = session.get(ResourceType, booking.resource_type_id)
+    send(
+        session,
+        actor,
+        [booking.user_id],
+        "booking_changed",
+        f"{label}: {_booking_what(session, rt.name if rt else 'Work', booking.car_id)} on "
+        f"{booking.date:%a %d %b} ({reason}).",
+        car_id=booking.car_id,
+        priority="medium",
+    )
+
+
+def booking_rescheduled(
+    session: Session, actor: Actor, booking: ResourceBooking, before: dict[str, object]
+) -> None:
+    """booking_changed: a booking moved to another day or person; the people assigned before and
+    after hear of it (not of a change of length or time on the same day)."""
+    old_day, old_user = before.get("date"), before.get("user_id")
+    if old_day == booking.date and old_user == booking.user_id:
+        return
+    rt = session.get(ResourceType, booking.resource_type_id)
+    what = _booking_what(session, rt.name if rt else "Work", booking.car_id)
+    people = {old_user, booking.user_id} - {None}
+    found = session.exec(select(User.id, User.display_name).where(User.id.in_(people))).all()  # type: ignore[union-attr,arg-type]
+    names = {uid: name for uid, name in found}
+    who = names.get(booking.user_id, "the team") if booking.user_id else "the team"
+    send(
+        session,
+        actor,
+        people,  # type: ignore[arg-type]
+        "booking_changed",
+        f"{what} is now on {booking.date:%a %d %b} with {who}"
+        + (f" (was {old_day:%a %d %b})." if old_day != booking.date else "."),  # type: ignore[str-format]
         car_id=booking.car_id,
         priority="medium",
     )

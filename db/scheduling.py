@@ -416,7 +416,7 @@ def cut_capacity(
         start = booking.start_time
         if start is not None and booking.user_id is not None and _busy(session, booking, target):
             start = None  # the person is busy then on the new day: the time is to be set again
-        ledger.move(session, actor, booking.id, date=target, start_time=start)
+        ledger.move(session, actor, booking.id, date=target, start_time=start, tell=False)
         notify.booking_moved(session, actor, booking, rt.name, day, "capacity cut")
         moved.append((booking.id, target))
     booked = _booked(session, dealership_id, resource_type_id, day, uid, lock=True)

@@ -1,0 +1,131 @@
+"""A user's notifications (US-3.2): the unread count every header shows, the inbox list, the new
+urgent ones a session raises as a toast, and marking read.
+
+Reads go through :class:`db.fast.FastReader` (the header's count is read after every change in the
+feed); marking read is a write rule like any other (an event, so the user's other sessions follow).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from db.clock import as_utc
+from db.vocab import PRIORITIES
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlmodel import Session
+
+    from db.access import Actor
+    from db.fast import FastReader
+
+INBOX_LIMIT = 500
+ALERT_PRIORITIES = ("high", "urgent")
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    id: int
+    type: str
+    priority: str
+    message: str
+    read: bool
+    created_at: datetime | None
+    car_id: int | None
+    car_label: str | None
+
+
+def unread_count(fast: FastReader, user_id: uuid.UUID) -> int:
+    """Unread notifications of the user (index on user, read, created_at)."""
+    rows = fast.rows(
+        "SELECT count(*) FROM notifications WHERE user_id = :me AND NOT read",
+        {"me": fast.uid(user_id)},
+    )
+    return int(rows[0][0])
+
+
+def notes(
+    fast: FastReader,
+    user_id: uuid.UUID,
+    *,
+    unread_only: bool = False,
+    type_: str | None = None,
+    priority: str | None = None,
+    limit: int = INBOX_LIMIT,
+) -> list[NoteRow]:
+    """The user's notifications, newest first."""
+    where = ["n.user_id = :me"]
+    params: dict[str, Any] = {"me": fast.uid(user_id), "limit": int(limit)}
+    if unread_only:
+        where.append("NOT n.read")
+    if type_:
+        where.append("n.type = :type")
+        params["type"] = type_
+    if priority in PRIORITIES:
+        where.append("n.priority = :priority")
+        params["priority"] = priority
+    rows = fast.rows(
+        "SELECT n.id, n.type, n.priority, n.message, n.read, n.created_at, n.car_id, "
+        "c.brand, c.model, c.license_plate, c.order_number "
+        "FROM notifications n LEFT JOIN cars c ON c.id = n.car_id "
+        f"WHERE {' AND '.join(where)} ORDER BY n.created_at DESC, n.id DESC LIMIT :limit",
+        params,
+    )
+    result = []
+    for r in rows:
+        label = None
+        if r[6] is not None:
+            what = " ".join(x for x in (r[7], r[8]) if x) or "Car"
+            label = f"{what} {r[9] or r[10] or ''}".strip()
+        result.append(NoteRow(int(r[0]), r[1], r[2], r[3], bool(r[4]), as_utc(r[5]), r[6], label))
+    return result
+
+
+def newest_id(fast: FastReader, user_id: uuid.UUID) -> int:
+    rows = fast.rows(
+        "SELECT coalesce(max(id), 0) FROM notifications WHERE user_id = :me",
+        {"me": fast.uid(user_id)},
+    )
+    return int(rows[0][0])
+
+
+def alerts_since(fast: FastReader, user_id: uuid.UUID, after_id: int) -> list[NoteRow]:
+    """High and urgent notifications that arrived after ``after_id`` (raised as a toast)."""
+    rows = fast.rows(
+        "SELECT id, type, priority, message, read, created_at, car_id FROM notifications "
+        "WHERE user_id = :me AND id > :after AND NOT read "
+        f"AND priority IN ('{ALERT_PRIORITIES[0]}', '{ALERT_PRIORITIES[1]}') ORDER BY id",
+        {"me": fast.uid(user_id), "after": int(after_id)},
+    )
+    return [
+        NoteRow(int(r[0]), r[1], r[2], r[3], bool(r[4]), as_utc(r[5]), r[6], None) for r in rows
+    ]
+
+
+def mark_read(session: Session, actor: Actor, note_ids: list[int] | None = None) -> int:
+    """Mark the actor's notifications read (these ids, or all).  Returns how many changed."""
+    from sqlalchemy import update
+
+    from db import events
+    from db.models import Notification
+
+    table = Notification.__table__  # type: ignore[attr-defined]
+    stmt = update(table).where(table.c.user_id == actor.user_id, table.c.read.is_(False))
+    if note_ids is not None:
+        if not note_ids:
+            return 0
+        stmt = stmt.where(table.c.id.in_([int(i) for i in note_ids]))
+    changed = int(session.connection().execute(stmt.values(read=True)).rowcount or 0)
+    if changed:
+        events.record(
+            session,
+            actor,
+            "notifications",
+            "all" if note_ids is None else ",".join(str(i) for i in note_ids[:20]),
+            "read",
+            {"count": changed},
+        )
+    return changed
