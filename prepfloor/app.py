@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
 from db.access import Actor
@@ -31,11 +32,13 @@ DEFAULT_IDLE_MINUTES = 5.0
 
 class PrepfloorApp(App[int]):
     TITLE = "prepfloor"
+    unread: reactive[int] = reactive(0)  # the signed-in user's unread notifications (headers)
     COMMANDS = App.COMMANDS | {CarFinder, GoTo}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
         *[Binding(m.key, f"mode('{m.name}')", m.title) for m in MODES],
+        Binding("f8", "inbox", "Inbox"),
         Binding("ctrl+n", "new_car", "New car"),
         Binding("f9", "sign_out", "Sign out"),
         Binding("ctrl+q", "quit", "Quit"),
@@ -94,6 +97,8 @@ class PrepfloorApp(App[int]):
         )
         self._apply_brand(actor)
         self._last_event_id = self.store.fast.latest_event_id()  # the feed counts from here
+        self._last_note_id: int | None = None  # set by the first notes check: no toasts of old
+        self.refresh_unread()
         for mode in modes_for(actor.role):
             self.add_mode(mode.name, self._mode_factory(mode))
         # A mechanic or detailer signs in to their jobs: start or switch a job in two keys.
@@ -187,7 +192,7 @@ class PrepfloorApp(App[int]):
         if action == "mode":
             allowed = {m.name for m in self.session_modes()}
             return parameters[0] in allowed if allowed else False
-        if action == "sign_out":
+        if action in ("sign_out", "inbox"):
             return self.session_ctx is not None
         if action == "new_car":
             if type(self.screen).__name__ == "IntakeScreen":
@@ -287,6 +292,43 @@ class PrepfloorApp(App[int]):
         last, self._last_event_id = self._last_event_id, newest
         if last is not None and newest != last:
             self.screen.post_message(DataChanged(newest))
+            self.refresh_unread()
+
+    @work(thread=True, exclusive=True, group="poll-notes", exit_on_error=False)
+    def refresh_unread(self) -> None:
+        """The header's unread count, and a toast for each new high or urgent notification."""
+        from db import inbox
+
+        ctx = self.session_ctx
+        if ctx is None:
+            return
+        fast, me = self.store.fast, ctx.actor.user_id
+        count = inbox.unread_count(fast, me)
+        alerts = []
+        if self._last_note_id is None:
+            self._last_note_id = inbox.newest_id(fast, me)
+        else:
+            alerts = inbox.alerts_since(fast, me, self._last_note_id)
+            if alerts:
+                self._last_note_id = alerts[-1].id
+        self.call_from_thread(self._show_notes, count, alerts)
+
+    def _show_notes(self, count: int, alerts: list[Any]) -> None:
+        self.unread = count
+        for note in alerts:
+            self.notify(
+                f"{note.message} (f8: inbox)",
+                title=note.priority.capitalize(),
+                severity="error" if note.priority == "urgent" else "warning",
+                timeout=15,
+            )
+
+    def action_inbox(self) -> None:
+        from screens.inbox import InboxScreen
+
+        if self.session_ctx is None or isinstance(self.screen, InboxScreen):
+            return
+        self.push_screen(InboxScreen(self.session_ctx))
 
 
 def _own_keys(cls: type) -> set[str]:

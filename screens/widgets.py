@@ -17,6 +17,7 @@ class AppHeader(Horizontal):
     AppHeader { height: 1; background: $primary; color: $text; dock: top; }
     AppHeader > #title { width: 1fr; padding: 0 1; text-style: bold; }
     AppHeader > #who { width: auto; padding: 0 1; }
+    AppHeader > #unread { width: auto; padding: 0 1; text-style: bold; background: $warning 40%; }
     """
 
     def __init__(self, ctx: SessionContext | None, title: str) -> None:
@@ -26,7 +27,17 @@ class AppHeader(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(f"prepfloor · {self.title_text}", id="title", markup=False)
+        yield Static("", id="unread", markup=False)
         yield Static(self.who(), id="who", markup=False)
+
+    def on_mount(self) -> None:
+        if self.ctx is not None and hasattr(self.app, "unread"):
+            self.watch(self.app, "unread", self._show_unread)
+
+    def _show_unread(self, count: int) -> None:
+        unread = self.query_one("#unread", Static)
+        unread.update(f"✉ {count} unread (f8)")
+        unread.display = count > 0
 
     def who(self) -> str:
         if self.ctx is None:
