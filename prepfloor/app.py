@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 import time
 from typing import Any, ClassVar
 
@@ -61,7 +62,7 @@ class PrepfloorApp(App[int]):
         self._preselect = preselect
         self._sign_in_message = sign_in_message
         self._last_event_id: int | None = None
-        self._polling = False
+        self._stop_polling = threading.Event()
         self._intake: Any = None  # the session's intake form, kept between uses
         self._shared_terminal = False
         self._last_input = time.monotonic()
@@ -75,7 +76,7 @@ class PrepfloorApp(App[int]):
             self.start_session(self._first_actor)
         else:
             self.switch_mode("signin")
-        self.set_interval(POLL_SECONDS, self.poll_changes)
+        self._start_polling()
         self.set_interval(IDLE_CHECK_SECONDS, self._sign_out_when_idle)
         # Load the ORM once the first screen is up: importing it earlier would compete with the
         # first frame for the interpreter (it takes about as long as Textual itself to import).
@@ -274,19 +275,33 @@ class PrepfloorApp(App[int]):
             )
 
     # -- the change feed -------------------------------------------------------------------------
-    def poll_changes(self) -> None:
-        if self.session_ctx is None or self._polling:
-            return
-        self._polling = True
-        self._poll()
+    def _start_polling(self) -> None:
+        """One thread per session reads the feed's newest id about once a second and wakes the
+        app only when it moved: an idle session costs one indexed query a second, not a worker
+        and a message a second (measured: a quarter of the CPU of an idle session)."""
+        thread = threading.Thread(target=self._poll_loop, name="prepfloor-feed", daemon=True)
+        thread.start()
 
-    @work(thread=True, group="poll", exit_on_error=False)
-    def _poll(self) -> None:
-        try:
-            newest = self.store.fast.latest_event_id()
-        finally:
-            self._polling = False
-        self.call_from_thread(self._changed, newest)
+    def _poll_loop(self) -> None:
+        seen: int | None = None
+        while not self._stop_polling.wait(POLL_SECONDS):
+            if self.session_ctx is None:
+                seen = None
+                continue
+            try:
+                newest = self.store.fast.latest_event_id()
+            except Exception as error:  # the next poll tries again (a dropped connection)
+                self.log.error(f"change feed: {error!r}")
+                continue
+            if newest != seen:
+                seen = newest
+                try:
+                    self.call_from_thread(self._changed, newest)
+                except Exception:  # the app is closing
+                    return
+
+    async def on_unmount(self) -> None:
+        self._stop_polling.set()
 
     def _changed(self, newest: int) -> None:
         last, self._last_event_id = self._last_event_id, newest
