@@ -41,7 +41,7 @@ class NoteRow:
 def unread_count(fast: FastReader, user_id: uuid.UUID) -> int:
     """Unread notifications of the user (index on user, read, created_at)."""
     rows = fast.rows(
-        "SELECT count(*) FROM notifications WHERE user_id = :me AND NOT read",
+        "SELECT count(*) FROM notifications WHERE user_id = :me AND NOT read AND NOT digest",
         {"me": fast.uid(user_id)},
     )
     return int(rows[0][0])
@@ -54,10 +54,11 @@ def notes(
     unread_only: bool = False,
     type_: str | None = None,
     priority: str | None = None,
+    digest: bool = False,
     limit: int = INBOX_LIMIT,
 ) -> list[NoteRow]:
-    """The user's notifications, newest first."""
-    where = ["n.user_id = :me"]
+    """The user's notifications, newest first (``digest``: the ones gathered for the digest)."""
+    where = ["n.user_id = :me", "n.digest" if digest else "NOT n.digest"]
     params: dict[str, Any] = {"me": fast.uid(user_id), "limit": int(limit)}
     if unread_only:
         where.append("NOT n.read")
@@ -96,7 +97,7 @@ def alerts_since(fast: FastReader, user_id: uuid.UUID, after_id: int) -> list[No
     """High and urgent notifications that arrived after ``after_id`` (raised as a toast)."""
     rows = fast.rows(
         "SELECT id, type, priority, message, read, created_at, car_id FROM notifications "
-        "WHERE user_id = :me AND id > :after AND NOT read "
+        "WHERE user_id = :me AND id > :after AND NOT read AND NOT digest "
         f"AND priority IN ('{ALERT_PRIORITIES[0]}', '{ALERT_PRIORITIES[1]}') ORDER BY id",
         {"me": fast.uid(user_id), "after": int(after_id)},
     )
@@ -129,3 +130,88 @@ def mark_read(session: Session, actor: Actor, note_ids: list[int] | None = None)
             {"count": changed},
         )
     return changed
+
+
+def set_preference(session: Session, actor: Actor, type_: str, mode: str | None) -> str | None:
+    """Mute a type, take its low-priority notes as a daily digest, or (``None``) hear all."""
+    from sqlmodel import select
+
+    from db import events
+    from db.clock import utcnow
+    from db.errors import Invalid
+    from db.models import NotificationPreference
+    from db.vocab import NOTIFICATION_MODES, NOTIFICATION_TYPES
+
+    if type_ not in NOTIFICATION_TYPES:
+        raise Invalid(f"{type_} is not a kind of notification.", "type")
+    if mode is not None and mode not in NOTIFICATION_MODES:
+        raise Invalid("Choose mute, digest, or every one.", "mode")
+    row = session.exec(
+        select(NotificationPreference).where(
+            NotificationPreference.user_id == actor.user_id, NotificationPreference.type == type_
+        )
+    ).first()
+    old = row.mode if row is not None else None
+    if mode is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(
+            NotificationPreference(
+                user_id=actor.user_id, type=type_, mode=mode, updated_at=utcnow()
+            )
+        )
+    else:
+        row.mode, row.updated_at = mode, utcnow()
+        session.add(row)
+    session.flush()
+    if old != mode:
+        events.record(
+            session, actor, "notification_preferences", type_, "set", {"mode": [old, mode]}
+        )
+    return mode
+
+
+def preferences(fast: FastReader, user_id: uuid.UUID) -> dict[str, str]:
+    rows = fast.rows(
+        "SELECT type, mode FROM notification_preferences WHERE user_id = :me",
+        {"me": fast.uid(user_id)},
+    )
+    return {str(t): str(m) for t, m in rows}
+
+
+def deliver_digest(session: Session, actor: Actor) -> int:
+    """Once a day (at the first sign-in), one note sums up the day's gathered low-priority ones.
+    Returns how many it covers (0: nothing new, or already sent today)."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from db.clock import local, local_today, utcnow
+    from db.models import Notification
+
+    last = session.exec(
+        select(func.max(Notification.created_at)).where(
+            Notification.user_id == actor.user_id, Notification.type == "digest"
+        )
+    ).one()
+    if last is not None and local(last).date() == local_today():
+        return 0
+    stmt = select(func.count()).where(
+        Notification.user_id == actor.user_id,
+        Notification.digest,
+        Notification.read.is_(False),  # type: ignore[attr-defined]
+    )
+    if last is not None:
+        stmt = stmt.where(Notification.created_at > last)  # type: ignore[operator]
+    count = int(session.exec(stmt).one() or 0)
+    if count:
+        session.add(
+            Notification(
+                user_id=actor.user_id,
+                type="digest",
+                message=f"Daily digest: {count} low-priority update(s). g in the inbox shows them.",
+                priority="low",
+                created_at=utcnow(),
+            )
+        )
+    return count

@@ -37,6 +37,7 @@ from db.vocab import (
     COMMUNICATION_TYPES,
     DEALERSHIP_TYPES,
     DOCUMENT_TYPES,
+    NOTIFICATION_MODES,
     PARTS_ORDERED_BY,
     PARTS_STATUSES,
     PREP_STAGES,
@@ -210,6 +211,25 @@ class Notification(SQLModel, table=True):
     read: bool = Field(default=False)
     priority: str = Field(default="medium", max_length=10)
     created_at: datetime | None = _ts()
+    # prepfloor: a low-priority note its user takes as a daily digest (not counted, not toasted)
+    digest: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+
+
+# ------------------------------------------------------------------------------------------------
+# prepfloor: a user's choice per notification type (mute it, or low-priority ones as a digest)
+# ------------------------------------------------------------------------------------------------
+class NotificationPreference(SQLModel, table=True):
+    __tablename__ = "notification_preferences"
+    __table_args__ = (
+        CheckConstraint(f"mode IN {sql_in(NOTIFICATION_MODES)}", name="mode"),
+        UniqueConstraint("user_id", "type"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    type: str = Field(max_length=30)
+    mode: str = Field(max_length=10)
+    updated_at: datetime | None = _ts()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -500,6 +520,7 @@ TABLES: dict[str, type[SQLModel]] = {
         User,
         Car,
         Notification,
+        NotificationPreference,
         ResourceType,
         ResourceBooking,
         ResourceCapacity,

@@ -15,6 +15,7 @@ from db.models import (
     Car,
     Dealership,
     Notification,
+    NotificationPreference,
     ResourceBooking,
     ResourceType,
     TimebankEntry,
@@ -40,11 +41,16 @@ def send(
     car_id: int | None = None,
     priority: str = "medium",
 ) -> list[Notification]:
-    """One notification per recipient (duplicates and the actor left out)."""
+    """One notification per recipient (duplicates and the actor left out), as each recipient
+    chose for this type: none when muted, and a low-priority one into the daily digest."""
     sent: list[Notification] = []
     seen: set[uuid.UUID] = set()
-    for user_id in recipients:
-        if user_id is None or user_id in seen or (actor and user_id == actor.user_id):
+    people = [
+        u for u in dict.fromkeys(recipients) if u is not None and not (actor and u == actor.user_id)
+    ]
+    modes = preferences_of(session, people, type_)
+    for user_id in people:
+        if user_id in seen or modes.get(user_id) == "mute":
             continue
         seen.add(user_id)
         note = Notification(
@@ -54,10 +60,24 @@ def send(
             message=message,
             priority=priority,
             created_at=utcnow(),
+            digest=priority == "low" and modes.get(user_id) == "digest",
         )
         session.add(note)
         sent.append(note)
     return sent
+
+
+def preferences_of(session: Session, user_ids: list[uuid.UUID], type_: str) -> dict[uuid.UUID, str]:
+    """What these users chose for this type of notification (those who chose something)."""
+    if not user_ids:
+        return {}
+    rows = session.exec(
+        select(NotificationPreference.user_id, NotificationPreference.mode).where(
+            NotificationPreference.type == type_,
+            NotificationPreference.user_id.in_(user_ids),  # type: ignore[attr-defined]
+        )
+    ).all()
+    return {uid: mode for uid, mode in rows}
 
 
 def users_with_role(

@@ -124,8 +124,11 @@ NOTIFICATION_TYPES: tuple[str, ...] = (
     "booking_request",  # a dealership asks for work at another's prep center
     "booking_changed",  # a booking was declined or moved by someone else
     "timer_forgotten",  # a clock has run past the shift
+    "digest",  # the day's low-priority notes of the types a user takes as a digest
 )
 PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "urgent")
+# a user's choice per type: muted, or its low-priority notes gathered in a daily digest
+NOTIFICATION_MODES: tuple[str, ...] = ("mute", "digest")
 
 # --- the improvements' tables --------------------------------------------------------------------
 PARTS_STATUSES: tuple[str, ...] = ("ordered", "in_transit", "arrived", "installed", "cancelled")

@@ -234,3 +234,61 @@ def test_inbox_snapshot_with_mixed_priorities(snap_compare, ui_store, ui_world) 
         assert snap_compare(app, terminal_size=(120, 20), run_before=ready)
     finally:
         clock.freeze(None)
+
+
+# -- preferences ---------------------------------------------------------------------------------
+def test_a_muted_type_is_not_sent_and_a_digest_type_gathers_its_low_ones(world) -> None:  # type: ignore[no-untyped-def]
+    from db.store import Store
+
+    me = world["seller495"]
+    world.db.run(inbox.set_preference, me, "status_update", "mute")
+    world.db.run(inbox.set_preference, me, "parts_changed", "digest")
+    send = notify.send
+    world.db.run(
+        lambda s: send(s, None, [me.user_id], "status_update", "muted one", priority="low")
+    )
+    world.db.run(lambda s: send(s, None, [me.user_id], "parts_changed", "low part", priority="low"))
+    world.db.run(
+        lambda s: send(s, None, [me.user_id], "parts_changed", "high part", priority="high")
+    )
+    mine = notes_of(world, "seller495")
+    assert [(n["message"], n["digest"]) for n in mine] == [("low part", True), ("high part", False)]
+    store = Store(world.db.url)
+    try:
+        assert inbox.unread_count(store.fast, me.user_id) == 1  # the digest's are not counted
+        assert [n.message for n in inbox.notes(store.fast, me.user_id)] == ["high part"]
+        assert [n.message for n in inbox.notes(store.fast, me.user_id, digest=True)] == ["low part"]
+        assert inbox.preferences(store.fast, me.user_id) == {
+            "status_update": "mute",
+            "parts_changed": "digest",
+        }
+    finally:
+        store.close()
+    assert world.db.run(inbox.deliver_digest, me) == 1
+    assert world.db.run(inbox.deliver_digest, me) == 0  # once a day
+    (digest,) = notes_of(world, "seller495", type="digest")
+    assert "1 low-priority update" in digest["message"] and not digest["digest"]
+    world.db.run(inbox.set_preference, me, "status_update", None)  # hear every one again
+    world.db.run(lambda s: send(s, None, [me.user_id], "status_update", "heard", priority="low"))
+    assert notes_of(world, "seller495", type="status_update")[0]["message"] == "heard"
+
+
+async def test_preferences_by_keys(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    from db.models import NotificationPreference
+    from screens.inbox import PreferencesDialog
+
+    app = make_app(ui_store, actor=ui_world["seller495"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f8", "s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, PreferencesDialog)
+        await pilot.press("enter")  # new order: every one → digest
+        await settle(pilot, app)
+        await pilot.press("down", "enter", "enter")  # parts changed: → digest → muted
+        await settle(pilot, app)
+    found = {
+        (p["type"], p["mode"])
+        for p in rows(ui_world, NotificationPreference, user_id=ui_world["seller495"].user_id)
+    }
+    assert found == {("new_order", "digest"), ("parts_changed", "mute")}
