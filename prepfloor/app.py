@@ -100,6 +100,8 @@ class PrepfloorApp(App[int]):
         self._last_event_id = self.store.fast.latest_event_id()  # the feed counts from here
         self._last_note_id: int | None = None  # set by the first notes check: no toasts of old
         self.refresh_unread()
+        # the digest needs the ORM: after the first frame and the warm-up, not before
+        self.set_timer(WARM_AFTER_SECONDS * 3, lambda: self._deliver_digest(actor))
         for mode in modes_for(actor.role):
             self.add_mode(mode.name, self._mode_factory(mode))
         # A mechanic or detailer signs in to their jobs: start or switch a job in two keys.
@@ -308,6 +310,14 @@ class PrepfloorApp(App[int]):
         if last is not None and newest != last:
             self.screen.post_message(DataChanged(newest))
             self.refresh_unread()
+
+    @work(thread=True, group="digest", exit_on_error=False)
+    def _deliver_digest(self, actor: Actor) -> None:
+        """The day's digest note at the first sign-in of the day, then the header's count."""
+        from db import inbox
+
+        if self.store.run(inbox.deliver_digest, actor):
+            self.call_from_thread(self.refresh_unread)
 
     @work(thread=True, exclusive=True, group="poll-notes", exit_on_error=False)
     def refresh_unread(self) -> None:

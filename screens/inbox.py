@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from db.clock import local
@@ -44,6 +45,8 @@ class InboxScreen(Screen[None]):
         Binding("p", "pick_priority", "Priority"),
         Binding("r", "mark_read", "Mark read"),
         Binding("a", "mark_all", "Mark all read"),
+        Binding("g", "toggle_digest", "Digest"),
+        Binding("s", "settings", "What I hear"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
     DEFAULT_CSS = """
@@ -56,6 +59,7 @@ class InboxScreen(Screen[None]):
         self.unread_only = False
         self.type_: str | None = None
         self.priority: str | None = None
+        self.digest = False
 
     def compose(self) -> ComposeResult:
         yield AppHeader(self.ctx, "Inbox")
@@ -104,6 +108,7 @@ class InboxScreen(Screen[None]):
             unread_only=self.unread_only,
             type_=self.type_,
             priority=self.priority,
+            digest=self.digest,
         )
         self.app.call_from_thread(self._show, rows)
 
@@ -111,6 +116,7 @@ class InboxScreen(Screen[None]):
         self.table.set_rows(rows)
         unread = sum(1 for r in rows if not r.read)
         filters = [
+            "the digest's low-priority notes" if self.digest else "inbox",
             "unread only" if self.unread_only else "all",
             type_label(self.type_) if self.type_ else "every type",
             f"{self.priority} priority" if self.priority else "every priority",
@@ -151,6 +157,13 @@ class InboxScreen(Screen[None]):
 
         self.app.push_screen(ChoiceDialog("Which priority?", choices), chosen)
 
+    def action_toggle_digest(self) -> None:
+        self.digest = not self.digest
+        self.load()
+
+    def action_settings(self) -> None:
+        self.app.push_screen(PreferencesDialog(self.ctx), lambda _: self.load())
+
     # -- reading ---------------------------------------------------------------------------------
     def on_row_table_selected(self, event: RowTable.Selected) -> None:
         note: NoteRow = event.row
@@ -181,3 +194,87 @@ class InboxScreen(Screen[None]):
             self.app.call_from_thread(self.notify, f"{count} marked read.")
         self.app.call_from_thread(self.load)
         self.app.call_from_thread(self.app.refresh_unread)  # type: ignore[attr-defined]
+
+
+MODE_WORDS = {None: "every one", "mute": "muted", "digest": "low ones in a daily digest"}
+NEXT_MODE: dict[str | None, str | None] = {None: "digest", "digest": "mute", "mute": None}
+
+
+class PreferencesDialog(ModalScreen[None]):
+    """Per kind of notification: every one, low-priority ones in a daily digest, or muted.
+    Enter changes the highlighted kind at once."""
+
+    BINDINGS = [Binding("escape", "close", "Close")]
+    DEFAULT_CSS = """
+    PreferencesDialog { align: center middle; }
+    PreferencesDialog > Vertical { width: 80; height: 20; border: thick $primary;
+        background: $surface; padding: 0 1; }
+    PreferencesDialog #title { text-style: bold; padding: 1 1 0 1; height: auto; }
+    PreferencesDialog #note { color: $text-muted; padding: 0 1 1 1; height: auto; }
+    PreferencesDialog RowTable { height: 1fr; }
+    """
+
+    def __init__(self, ctx: SessionContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.modes: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        header = TableHeader()
+        with Vertical():
+            yield Static("What you hear", id="title")
+            yield Static(
+                "Enter changes the highlighted kind: every one → low ones in a daily digest → "
+                "muted → every one. Urgent and high ones of a digest kind still come at once.",
+                id="note",
+            )
+            yield header
+            yield PreferencesTable(
+                [Column("type", "Kind", 24, flex=1), Column("mode", "You hear", 26)],
+                self.cells,
+                header=header,
+                row_key=lambda t: t,
+            )
+        yield AppFooter()
+
+    def cells(self, type_: str) -> list[CellValue]:
+        mode = self.modes.get(type_)
+        style = {"mute": "dim", "digest": "yellow"}.get(mode or "", "green")
+        return [type_label(type_), Cell(MODE_WORDS[mode], style)]
+
+    def on_mount(self) -> None:
+        self.query_one(RowTable).focus()
+        self.load()
+
+    @work(thread=True, exclusive=True, group="prefs", exit_on_error=False)
+    def load(self) -> None:
+        from db import inbox
+
+        modes = inbox.preferences(self.ctx.store.fast, self.ctx.actor.user_id)
+        self.app.call_from_thread(self._show, modes)
+
+    def _show(self, modes: dict[str, str]) -> None:
+        self.modes = modes
+        self.query_one(RowTable).set_rows([t for t in NOTIFICATION_TYPES if t != "digest"])
+
+    def on_row_table_selected(self, event: RowTable.Selected) -> None:
+        type_ = event.row
+        self._set(type_, NEXT_MODE[self.modes.get(type_)])
+
+    @work(thread=True, group="prefs-write", exit_on_error=False)
+    def _set(self, type_: str, mode: str | None) -> None:
+        from db import inbox
+
+        try:
+            self.ctx.store.run(inbox.set_preference, self.ctx.actor, type_, mode)
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self.notify, str(refusal), severity="error")
+            return
+        self.app.call_from_thread(self.load)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class PreferencesTable(RowTable[str]):
+    BINDINGS = [Binding("enter", "select", "Change")]
