@@ -434,6 +434,7 @@ def ensure_demo(url: str, reset: bool = False) -> bool:
     prepfloor's tables.  Either is refused unless the database is empty or a demo built here, so a
     mistyped ``--db`` cannot wipe a real database.  Returns True when it built data.
     """
+    from db.schema import HEAD
     from db.store import Store
 
     url = normalize_url(url)
@@ -441,6 +442,11 @@ def ensure_demo(url: str, reset: bool = False) -> bool:
         _wipe(url)
     store = Store(url)
     try:
+        revision = store.fast.schema_revision()
+        if revision is not None and int(revision) < int(HEAD) and _is_demo(store):
+            from db.migrate import upgrade
+
+            upgrade(url)  # a demo from an older prepfloor: brought up to date, rows kept
         store.ensure_schema()
         if _has_data(store):
             return False
