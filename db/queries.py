@@ -198,18 +198,14 @@ def car_detail(
             detail.next_statuses.append(move.target)
         else:
             detail.blocked.append((move.target, str(why)))
-    names = dict(session.exec(select(User.id, User.display_name)).all())
-    rows = session.exec(
-        select(Event).where(Event.car_id == car_id).order_by(Event.id.desc()).limit(history_limit)  # type: ignore[union-attr]
-    )
-    detail.events = [
-        EventLine(
-            e.occurred_at,
-            names.get(e.user_id, "prepfloor") if e.user_id else "prepfloor",
-            describe(e),
+    events_rows = list(
+        session.exec(
+            select(Event)
+            .where(Event.car_id == car_id)
+            .order_by(Event.id.desc())  # type: ignore[union-attr]
+            .limit(history_limit)
         )
-        for e in rows
-    ]
+    )
     bookings = session.exec(
         select(ResourceBooking, ResourceType.name, Dealership.dealership_name)
         .join(ResourceType, ResourceType.id == ResourceBooking.resource_type_id)
@@ -222,6 +218,25 @@ def car_detail(
             ResourceBooking.id,
         )
     ).all()
+    # the names of the people this car's history and bookings mention (not every user's)
+    people = {e.user_id for e in events_rows if e.user_id} | {
+        b.user_id for b, _, _ in bookings if b.user_id
+    }
+    names: dict[Any, str] = {}
+    if people:
+        names = dict(
+            session.exec(
+                select(User.id, User.display_name).where(User.id.in_(people))  # type: ignore[union-attr]
+            ).all()
+        )
+    detail.events = [
+        EventLine(
+            e.occurred_at,
+            names.get(e.user_id, "prepfloor") if e.user_id else "prepfloor",
+            describe(e),
+        )
+        for e in events_rows
+    ]
     detail.bookings = [
         BookingLine(
             id=b.id,  # type: ignore[arg-type]

@@ -59,8 +59,12 @@ def test_car_list(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[
 
 
 async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import Input
+
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
+    for field in pilot.app.screen.query(Input):  # a blinking cursor would make the picture flaky
+        field.cursor_blink = False
     await pilot.pause()
 
 
