@@ -123,6 +123,10 @@ class PrepfloorApp(App[int]):
             from screens.capacity import CapacityScreen
 
             return lambda: CapacityScreen(ctx)
+        if mode.name == "admin":
+            from screens.admin import DealershipsScreen
+
+            return lambda: DealershipsScreen(ctx)
         if mode.name == "workshop":
             from screens.workshop import MyJobsScreen, TimeBankScreen
 

@@ -1,0 +1,101 @@
+"""Admin mode by keys: a new dealership, and the refusals beside their fields (a duplicate number,
+a sales-only dealership without a prep center, a cycle in the hierarchy) that save nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_app import SIZE, settle
+
+from db.models import Dealership
+from prepfloor.app import make_app
+from screens.admin import DealershipsScreen
+from screens.forms import FormDialog
+from world import rows
+
+
+def message(app: Any, field: str) -> str:
+    return str(app.screen.query_one(f"#msg-{field}").render())
+
+
+async def open_admin(app: Any, pilot: Any) -> DealershipsScreen:
+    await settle(pilot, app)
+    await pilot.press("f7")
+    await settle(pilot, app)
+    assert isinstance(app.screen, DealershipsScreen)
+    return app.screen
+
+
+async def test_a_new_dealership_by_keys(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ui_store, actor=ui_world["admin"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        await pilot.press("n")
+        await settle(pilot, app)
+        assert isinstance(app.screen, FormDialog)
+        await pilot.press(*"501", "tab", *"Tønsberg", "tab", *"Tønsberg sentrum", "ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DealershipsScreen)
+        assert "501" in [r.number for r in app.screen.table.rows]
+    (new,) = rows(ui_world, Dealership, dealership_number="501")
+    assert (new["dealership_name"], new["dealership_type"], new["does_own_prep"]) == (
+        "Tønsberg",
+        "sales_and_prep",
+        True,
+    )
+
+
+async def test_a_duplicate_number_is_refused_beside_the_field(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    before = len(rows(ui_world, Dealership))
+    app = make_app(ui_store, actor=ui_world["admin"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        await pilot.press("n")
+        await settle(pilot, app)
+        await pilot.press(*"499", "tab", *"Porsgrunn again", "ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, FormDialog)
+        assert "499" in message(app, "dealership_number")
+    assert len(rows(ui_world, Dealership)) == before
+
+
+async def test_sales_only_without_a_prep_center_is_refused(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ui_store, actor=ui_world["admin"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        await pilot.press("n")
+        await settle(pilot, app)
+        await pilot.press(*"502", "tab", *"Sandefjord", "tab", "tab")  # on the type
+        await pilot.press("enter", "up", "up", "enter")  # Sales only
+        await settle(pilot, app)
+        await pilot.press("tab", "enter", "down", "enter")  # own prep: No
+        await settle(pilot, app)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, FormDialog)
+        assert message(app, "prep_center_id") != ""
+    assert rows(ui_world, Dealership, dealership_number="502") == []
+
+
+async def test_a_cycle_in_the_hierarchy_is_refused(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    w = ui_world
+    app = make_app(ui_store, actor=w["admin"])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_admin(app, pilot)
+        numbers = [r.number for r in screen.table.rows]
+        screen.table.cursor = numbers.index("400")  # Vest HQ, the parent of 495
+        await pilot.press("enter")
+        await settle(pilot, app)
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        # "Part of": 495, its own branch (by keys: open the list, down to 495, pick)
+        dialog.query_one("#parent_dealership_id").focus()
+        await pilot.press("enter", "down", "enter")
+        await settle(pilot, app)
+        assert dialog.query_one("#parent_dealership_id").value == str(w.d["495"])
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, FormDialog)
+        assert message(app, "parent_dealership_id") != ""
+    (hq,) = rows(w, Dealership, dealership_number="400")
+    assert hq["parent_dealership_id"] is None
