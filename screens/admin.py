@@ -57,7 +57,11 @@ class DealershipsTable(RowTable[DealershipRow]):
 
 
 class DealershipsScreen(Screen[None]):
-    BINDINGS = [Binding("n", "new", "New dealership")]
+    BINDINGS = [
+        Binding("n", "new", "New dealership"),
+        Binding("r", "types", "Resource types"),
+        Binding("a", "agreements", "Sharing agreements"),
+    ]
     DEFAULT_CSS = """
     DealershipsScreen #note { height: auto; padding: 1 1 0 1; color: $text-muted; }
     """
@@ -72,8 +76,7 @@ class DealershipsScreen(Screen[None]):
         yield Static(
             "Enter edits, n adds. A sales-only dealership needs a prep center that does prep; "
             "a dealership cannot be its own parent, even through others. Deactivating keeps its "
-            "history. (Resource types, sharing agreements and users are configured with the "
-            "prepfloor command for now.)",
+            "history. r: resource types, a: sharing agreements (users: the prepfloor command).",
             id="note",
             markup=False,
         )
@@ -140,6 +143,12 @@ class DealershipsScreen(Screen[None]):
     def action_new(self) -> None:
         self._edit(None)
 
+    def action_types(self) -> None:
+        self.app.push_screen(ResourceTypesScreen(self.ctx))
+
+    def action_agreements(self) -> None:
+        self.app.push_screen(AgreementsScreen(self.ctx))
+
     def _edit(self, row: DealershipRow | None) -> None:
         from db import admin
 
@@ -205,3 +214,325 @@ class DealershipsScreen(Screen[None]):
 
         title = f"Dealership {row.number} {row.name}" if row else "New dealership"
         self.app.push_screen(FormDialog(title, fields, save), saved)
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _bool(value: str) -> bool:
+    return value == "yes"
+
+
+class TypeRow(NamedTuple):
+    id: int
+    code: str
+    name: str
+    description: str | None
+    active: bool
+    is_productive: bool
+    bookable: bool
+    requires_assignment: bool
+    default_duration_hours: float
+    prep_stage: str | None
+
+
+class ConfigList(Screen[None]):
+    """A list of one kind of configuration: ``n`` adds, Enter edits, Escape back."""
+
+    BINDINGS = [Binding("n", "new", "New"), Binding("escape", "app.pop_screen", "Back")]
+    DEFAULT_CSS = """
+    ConfigList #note { height: auto; padding: 1 1 0 1; color: $text-muted; }
+    """
+    TITLE_TEXT = ""
+    NOTE = ""
+
+    def __init__(self, ctx: SessionContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader(self.ctx, f"Admin · {self.TITLE_TEXT}")
+        yield Static(self.NOTE, id="note", markup=False)
+        header = TableHeader()
+        yield header
+        yield DealershipsTable(
+            self.columns(), self.cells, header=header, empty="Nothing yet: n adds."
+        )
+        yield AppFooter()
+
+    @property
+    def table(self) -> RowTable[Any]:
+        return self.query_one(RowTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.load()
+
+    @work(thread=True, exclusive=True, group="config", exit_on_error=False)
+    def load(self) -> None:
+        rows = self.fetch()
+        self.app.call_from_thread(self.table.set_rows, rows)
+
+    def on_data_changed(self, _event: DataChanged) -> None:
+        self.load()
+
+    def on_row_table_selected(self, event: RowTable.Selected) -> None:
+        self.edit(event.row)
+
+    def action_new(self) -> None:
+        self.edit(None)
+
+    def columns(self) -> list[Column]:
+        raise NotImplementedError
+
+    def cells(self, row: Any) -> list[CellValue]:
+        raise NotImplementedError
+
+    def fetch(self) -> list[Any]:
+        raise NotImplementedError
+
+    def edit(self, row: Any) -> None:
+        raise NotImplementedError
+
+    def open_form(self, title: str, fields: list[FormField], save: Any) -> None:
+        def saved(result: Any) -> None:
+            if result is not None:
+                self.notify("Saved.")
+                self.load()
+
+        self.app.push_screen(FormDialog(title, fields, save), saved)
+
+
+class ResourceTypesScreen(ConfigList):
+    TITLE_TEXT = "Resource types"
+    NOTE = (
+        "The kinds of work a prep center books. A type in use can be deactivated, not deleted; "
+        "the prep stage says which of a car's schedule fields the work drives."
+    )
+
+    def columns(self) -> list[Column]:
+        return [
+            Column("code", "Code", 14),
+            Column("name", "Name", 20, flex=2),
+            Column("stage", "Stage", 10),
+            Column("hours", "Default h", 9, right=True),
+            Column("assign", "Person", 6),
+            Column("prod", "Productive", 10),
+            Column("book", "Bookable", 8),
+            Column("active", "Active", 6),
+        ]
+
+    def cells(self, row: TypeRow) -> list[CellValue]:
+        return [
+            row.code,
+            row.name,
+            row.prep_stage or "",
+            f"{row.default_duration_hours:g}",
+            _yes(row.requires_assignment),
+            _yes(row.is_productive),
+            _yes(row.bookable),
+            _yes(row.active) if row.active else Cell("no", "dim"),
+        ]
+
+    def fetch(self) -> list[Any]:
+        rows = self.ctx.store.fast.rows(
+            "SELECT id, code, name, description, active, is_productive, bookable, "
+            "requires_assignment, default_duration_hours, prep_stage FROM resource_types ORDER BY code"
+        )
+        return [
+            TypeRow(
+                int(r[0]),
+                r[1],
+                r[2],
+                r[3],
+                bool(r[4]),
+                bool(r[5]),
+                bool(r[6]),
+                bool(r[7]),
+                float(r[8] or 0),
+                r[9],
+            )
+            for r in rows
+        ]
+
+    def edit(self, row: TypeRow | None) -> None:
+        from db import admin
+
+        stages = [("— none —", ""), ("Technical", "technical"), ("Cosmetic", "cosmetic")]
+        fields = [
+            FormField("code", "Code *", "e.g. TECH_PREP", value=row.code if row else ""),
+            FormField("name", "Name *", value=row.name if row else ""),
+            FormField("description", "Description", value=(row.description or "") if row else ""),
+            FormField(
+                "default_duration_hours",
+                "Default hours *",
+                value=f"{row.default_duration_hours:g}" if row else "1",
+            ),
+            FormField(
+                "prep_stage",
+                "Prep stage",
+                options=stages,
+                value=(row.prep_stage or "") if row else "",
+            ),
+            FormField(
+                "requires_assignment",
+                "Needs a person",
+                options=YES_NO,
+                value=_yes(row.requires_assignment) if row else "no",
+            ),
+            FormField(
+                "is_productive",
+                "Productive",
+                options=YES_NO,
+                value=_yes(row.is_productive) if row else "yes",
+            ),
+            FormField(
+                "bookable", "Bookable", options=YES_NO, value=_yes(row.bookable) if row else "yes"
+            ),
+            FormField("active", "Active", options=YES_NO, value=_yes(row.active) if row else "yes"),
+        ]
+        ctx = self.ctx
+
+        def save(values: dict[str, Any]) -> Any:
+            from db import validate
+
+            fields_ = dict(values)
+            for name in ("requires_assignment", "is_productive", "bookable", "active"):
+                fields_[name] = _bool(fields_[name])
+            fields_["prep_stage"] = fields_["prep_stage"] or None
+            fields_["default_duration_hours"] = validate.hours(
+                fields_["default_duration_hours"], "default_duration_hours"
+            )
+            return ctx.store.run(
+                admin.save_resource_type, ctx.actor, row.id if row else None, **fields_
+            )
+
+        self.open_form(f"Resource type {row.code}" if row else "New resource type", fields, save)
+
+
+class AgreementRow(NamedTuple):
+    id: int
+    provider_id: int
+    provider: str
+    consumer_id: int
+    consumer: str
+    resource_type_id: int
+    work: str
+    enabled: bool
+    max_hours_per_week: float
+    priority: int
+    notes: str | None
+
+
+class AgreementsScreen(ConfigList):
+    TITLE_TEXT = "Sharing agreements"
+    NOTE = (
+        "Who may book work at whose prep center, up to how many hours an ISO week; priority "
+        "0-100 orders the provider's queue and decides who yields when capacity shrinks."
+    )
+
+    def columns(self) -> list[Column]:
+        return [
+            Column("provider", "Done at", 18, flex=1),
+            Column("consumer", "For", 18, flex=1),
+            Column("work", "Work", 16, flex=1),
+            Column("cap", "h/week", 6, right=True),
+            Column("priority", "Priority", 8, right=True),
+            Column("enabled", "Enabled", 7),
+        ]
+
+    def cells(self, row: AgreementRow) -> list[CellValue]:
+        return [
+            row.provider,
+            row.consumer,
+            row.work,
+            f"{row.max_hours_per_week:g}",
+            str(row.priority),
+            _yes(row.enabled) if row.enabled else Cell("no", "dim"),
+        ]
+
+    def fetch(self) -> list[Any]:
+        rows = self.ctx.store.fast.rows(
+            "SELECT s.id, s.provider_dealership_id, p.dealership_number || ' ' || p.dealership_name, "
+            "s.consumer_dealership_id, c.dealership_number || ' ' || c.dealership_name, "
+            "s.resource_type_id, t.name, s.enabled, s.max_hours_per_week, s.priority, s.notes "
+            "FROM resource_sharing s JOIN dealership p ON p.id = s.provider_dealership_id "
+            "JOIN dealership c ON c.id = s.consumer_dealership_id "
+            "JOIN resource_types t ON t.id = s.resource_type_id ORDER BY 3, 5, 7"
+        )
+        return [
+            AgreementRow(
+                int(r[0]),
+                int(r[1]),
+                r[2],
+                int(r[3]),
+                r[4],
+                int(r[5]),
+                r[6],
+                bool(r[7]),
+                float(r[8] or 0),
+                int(r[9] or 0),
+                r[10],
+            )
+            for r in rows
+        ]
+
+    def edit(self, row: AgreementRow | None) -> None:
+        from db import admin
+
+        fast = self.ctx.store.fast
+        dealerships = [(name, str(did)) for did, name in fast.dealerships(None)]
+        types = [(t.name, str(t.id)) for t in fast.bookable_types()]
+        fields = [
+            FormField(
+                "provider_dealership_id",
+                "Done at *",
+                options=dealerships,
+                value=str(row.provider_id) if row else "",
+            ),
+            FormField(
+                "consumer_dealership_id",
+                "For *",
+                options=dealerships,
+                value=str(row.consumer_id) if row else "",
+            ),
+            FormField(
+                "resource_type_id",
+                "Work *",
+                options=types,
+                value=str(row.resource_type_id) if row else "",
+            ),
+            FormField(
+                "max_hours_per_week",
+                "Hours a week *",
+                value=f"{row.max_hours_per_week:g}" if row else "20",
+            ),
+            FormField("priority", "Priority (0-100) *", value=str(row.priority) if row else "50"),
+            FormField(
+                "enabled", "Enabled", options=YES_NO, value=_yes(row.enabled) if row else "yes"
+            ),
+            FormField("notes", "Notes", value=(row.notes or "") if row else ""),
+        ]
+        ctx = self.ctx
+
+        def save(values: dict[str, Any]) -> Any:
+            from db.errors import Invalid
+
+            fields_ = dict(values)
+            for name in ("provider_dealership_id", "consumer_dealership_id", "resource_type_id"):
+                fields_[name] = int(fields_[name])
+            fields_["enabled"] = _bool(fields_["enabled"])
+            try:
+                fields_["max_hours_per_week"] = float(
+                    str(fields_["max_hours_per_week"]).replace(",", ".")
+                )
+            except ValueError:
+                raise Invalid("Hours a week: a number, e.g. 40.", "max_hours_per_week") from None
+            try:
+                fields_["priority"] = int(fields_["priority"])
+            except ValueError:
+                raise Invalid("Priority: a whole number from 0 to 100.", "priority") from None
+            return ctx.store.run(admin.save_sharing, ctx.actor, row.id if row else None, **fields_)
+
+        self.open_form("Sharing agreement" if row else "New sharing agreement", fields, save)

@@ -99,3 +99,49 @@ async def test_a_cycle_in_the_hierarchy_is_refused(ui_store, ui_world) -> None: 
         assert message(app, "parent_dealership_id") != ""
     (hq,) = rows(w, Dealership, dealership_number="400")
     assert hq["parent_dealership_id"] is None
+
+
+async def test_resource_types_a_new_one_and_a_duplicate_code(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    from db.models import ResourceType
+    from screens.admin import ResourceTypesScreen
+
+    app = make_app(ui_store, actor=ui_world["admin"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        await pilot.press("r")
+        await settle(pilot, app)
+        assert isinstance(app.screen, ResourceTypesScreen)
+        await pilot.press("n")
+        await settle(pilot, app)
+        await pilot.press(*"WASH", "tab", *"Another wash", "ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, FormDialog)
+        assert "WASH" in message(app, "code") or message(app, "code") != ""
+        app.screen.query_one("#code").value = "POLISH"
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, ResourceTypesScreen)
+    (polish,) = rows(ui_world, ResourceType, code="POLISH")
+    assert polish["name"] == "Another wash" and polish["bookable"] is True
+
+
+async def test_a_sharing_agreement_with_a_bad_priority_is_refused(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    from db.models import ResourceSharing
+    from screens.admin import AgreementsScreen
+
+    before = rows(ui_world, ResourceSharing)
+    app = make_app(ui_store, actor=ui_world["admin"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        await pilot.press("a")
+        await settle(pilot, app)
+        assert isinstance(app.screen, AgreementsScreen)
+        assert len(app.screen.table.rows) == len(before)
+        await pilot.press("enter")  # the first agreement
+        await settle(pilot, app)
+        app.screen.query_one("#priority").value = "150"
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, FormDialog)
+        assert message(app, "priority") != ""
+    assert rows(ui_world, ResourceSharing) == before
