@@ -71,6 +71,62 @@ def by_login(session: Session, login: str) -> User | None:
     return session.exec(select(User).where(func.lower(User.login) == login.strip().lower())).first()
 
 
+def _checked_person(
+    session: Session, display_name: str | None, role: str, dealership_id: int | None
+) -> str:
+    """The name, role and dealership of a user, checked; returns the clean name."""
+    name = validate.clean_text(display_name)
+    if not name:
+        raise Invalid("Name is required.", "display_name")
+    if role not in ROLES:
+        raise Invalid(f"Role is one of: {', '.join(ROLES)}.", "role")
+    if role != "admin" and dealership_id is None:
+        raise Invalid("Pick the user's dealership.", "dealership_id")
+    if dealership_id is not None and session.get(Dealership, dealership_id) is None:
+        raise Invalid("That dealership does not exist.", "dealership_id")
+    return name
+
+
+def update_user(
+    session: Session,
+    actor: Actor | None,
+    user_id: uuid.UUID,
+    *,
+    display_name: str,
+    role: str,
+    dealership_id: int | None,
+    active: bool,
+    email: str | None = None,
+) -> User:
+    """Change a user's name, role, dealership, email or whether they may sign in (a deactivated
+    user keeps their history).  Admins cannot deactivate or demote themselves."""
+    if actor is not None:
+        actor.require("user.manage")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("That user does not exist.")
+    name = _checked_person(session, display_name, role, dealership_id)
+    if actor is not None and user.id == actor.user_id and (not active or role != "admin"):
+        raise Invalid("You cannot deactivate or demote yourself: ask another admin.", "active")
+    before = {
+        "display_name": user.display_name,
+        "role": user.role,
+        "dealership_id": user.dealership_id,
+        "active": user.active,
+        "email": user.email,
+    }
+    user.display_name, user.role, user.dealership_id, user.active = name, role, dealership_id, active
+    user.email = validate.email(email, "email")
+    user.updated_at = utcnow()
+    session.add(user)
+    session.flush()
+    after = {k: getattr(user, k) for k in before}
+    changes = events.diff(before, after)
+    if changes:
+        events.record(session, actor, "users", user.id, "update", changes)
+    return user
+
+
 def create_user(
     session: Session,
     actor: Actor | None,
@@ -93,15 +149,7 @@ def create_user(
         )
     if by_login(session, login) is not None:
         raise Invalid(f"There is already a user {login!r}.", "login")
-    name = validate.clean_text(display_name)
-    if not name:
-        raise Invalid("Name is required.", "display_name")
-    if role not in ROLES:
-        raise Invalid(f"Role is one of: {', '.join(ROLES)}.", "role")
-    if role != "admin" and dealership_id is None:
-        raise Invalid("Pick the user's dealership.", "dealership_id")
-    if dealership_id is not None and session.get(Dealership, dealership_id) is None:
-        raise Invalid("That dealership does not exist.", "dealership_id")
+    name = _checked_person(session, display_name, role, dealership_id)
     if badge:
         _badge_free(session, badge_digest(badge))
     now = utcnow()

@@ -61,6 +61,7 @@ class DealershipsScreen(Screen[None]):
         Binding("n", "new", "New dealership"),
         Binding("r", "types", "Resource types"),
         Binding("a", "agreements", "Sharing agreements"),
+        Binding("u", "users", "Users"),
     ]
     DEFAULT_CSS = """
     DealershipsScreen #note { height: auto; padding: 1 1 0 1; color: $text-muted; }
@@ -76,7 +77,7 @@ class DealershipsScreen(Screen[None]):
         yield Static(
             "Enter edits, n adds. A sales-only dealership needs a prep center that does prep; "
             "a dealership cannot be its own parent, even through others. Deactivating keeps its "
-            "history. r: resource types, a: sharing agreements (users: the prepfloor command).",
+            "history. r: resource types, a: sharing agreements, u: users.",
             id="note",
             markup=False,
         )
@@ -148,6 +149,9 @@ class DealershipsScreen(Screen[None]):
 
     def action_agreements(self) -> None:
         self.app.push_screen(AgreementsScreen(self.ctx))
+
+    def action_users(self) -> None:
+        self.app.push_screen(UsersScreen(self.ctx))
 
     def _edit(self, row: DealershipRow | None) -> None:
         from db import admin
@@ -536,3 +540,121 @@ class AgreementsScreen(ConfigList):
             return ctx.store.run(admin.save_sharing, ctx.actor, row.id if row else None, **fields_)
 
         self.open_form("Sharing agreement" if row else "New sharing agreement", fields, save)
+
+
+class UserRow(NamedTuple):
+    id: str
+    login: str
+    name: str
+    role: str
+    dealership_id: int | None
+    dealership: str | None
+    email: str | None
+    active: bool
+    has_pin: bool
+
+
+class UsersScreen(ConfigList):
+    TITLE_TEXT = "Users"
+    NOTE = (
+        "n adds a user (the login is the OS login name for SSH); Enter changes role, dealership "
+        "or whether they may sign in (a deactivated user keeps their history); p sets or clears "
+        "a PIN (for shared workshop terminals)."
+    )
+    BINDINGS = [Binding("p", "pin", "PIN")]
+
+    def columns(self) -> list[Column]:
+        return [
+            Column("login", "Login", 12),
+            Column("name", "Name", 18, flex=2),
+            Column("role", "Role", 11),
+            Column("dealership", "Dealership", 18, flex=1),
+            Column("pin", "PIN", 4),
+            Column("active", "Active", 6),
+        ]
+
+    def cells(self, row: UserRow) -> list[CellValue]:
+        return [
+            row.login,
+            row.name,
+            row.role,
+            row.dealership or "all",
+            "yes" if row.has_pin else "",
+            _yes(row.active) if row.active else Cell("no", "dim"),
+        ]
+
+    def fetch(self) -> list[Any]:
+        from db.fast import as_uid
+
+        rows = self.ctx.store.fast.rows(
+            "SELECT u.id, u.login, u.display_name, u.role, u.dealership_id, "
+            "d.dealership_number || ' ' || d.dealership_name, u.email, u.active, "
+            "u.pin_hash IS NOT NULL FROM users u LEFT JOIN dealership d ON d.id = u.dealership_id "
+            "ORDER BY u.login"
+        )
+        return [
+            UserRow(str(as_uid(r[0])), r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), bool(r[8]))
+            for r in rows
+        ]
+
+    def edit(self, row: UserRow | None) -> None:
+        import uuid
+
+        from db import users
+        from db.vocab import ROLE_LABELS
+
+        dealerships = [("— none (admins) —", "")] + [
+            (name, str(did)) for did, name in self.ctx.store.fast.dealerships(None)
+        ]
+        roles = [(label, role) for role, label in ROLE_LABELS.items()]
+        fields = []
+        if row is None:
+            fields.append(FormField("login", "Login *", "the OS login name, e.g. kari"))
+        fields += [
+            FormField("display_name", "Name *", value=row.name if row else ""),
+            FormField("role", "Role *", options=roles, value=row.role if row else "seller"),
+            FormField(
+                "dealership_id",
+                "Dealership",
+                options=dealerships,
+                value=str(row.dealership_id) if row and row.dealership_id else "",
+            ),
+            FormField("email", "Email", value=(row.email or "") if row else ""),
+        ]
+        if row is not None:
+            fields.append(
+                FormField("active", "May sign in", options=YES_NO, value=_yes(row.active))
+            )
+        ctx = self.ctx
+
+        def save(values: dict[str, Any]) -> Any:
+            fields_ = dict(values)
+            fields_["dealership_id"] = (
+                int(fields_["dealership_id"]) if fields_["dealership_id"] else None
+            )
+            if row is None:
+                return ctx.store.run(users.create_user, ctx.actor, **fields_)
+            fields_["active"] = _bool(fields_["active"])
+            return ctx.store.run(users.update_user, ctx.actor, uuid.UUID(row.id), **fields_)
+
+        self.open_form(f"User {row.login}" if row else "New user", fields, save)
+
+    def action_pin(self) -> None:
+        import uuid
+
+        from db import users
+
+        row: UserRow | None = self.table.current
+        if row is None:
+            return
+        ctx = self.ctx
+
+        def save(values: dict[str, Any]) -> Any:
+            pin = values["pin"].strip() or None
+            return ctx.store.run(users.set_pin, ctx.actor, uuid.UUID(row.id), pin)
+
+        self.open_form(
+            f"PIN for {row.name}",
+            [FormField("pin", "New PIN", "4-8 digits; empty clears it")],
+            save,
+        )

@@ -145,3 +145,55 @@ async def test_a_sharing_agreement_with_a_bad_priority_is_refused(ui_store, ui_w
         assert isinstance(app.screen, FormDialog)
         assert message(app, "priority") != ""
     assert rows(ui_world, ResourceSharing) == before
+
+
+async def test_users_added_deactivated_and_a_pin_set(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    from db.models import User
+    from screens.admin import UsersScreen
+
+    w = ui_world
+    app = make_app(ui_store, actor=w["admin"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        await pilot.press("u")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, UsersScreen)
+        await pilot.press("n")
+        await settle(pilot, app)
+        await pilot.press("tab", *"Nina Ny", "ctrl+s")  # the login is missing
+        await settle(pilot, app)
+        assert isinstance(app.screen, FormDialog) and message(app, "login") != ""
+        app.screen.query_one("#login").value = "nina"
+        app.screen.query_one("#dealership_id").value = str(w.d["495"])
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, UsersScreen)
+        logins = [r.login for r in screen.table.rows]
+        screen.table.cursor = logins.index("seller495")
+        await pilot.press("enter")
+        await settle(pilot, app)
+        app.screen.query_one("#active").value = "no"
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        screen.table.cursor = [r.login for r in screen.table.rows].index("mechanic499")
+        await pilot.press("p")
+        await settle(pilot, app)
+        await pilot.press(*"2468", "enter")
+        await settle(pilot, app)
+        screen.table.cursor = [r.login for r in screen.table.rows].index("admin")
+        await pilot.press("enter")  # an admin cannot deactivate themselves
+        await settle(pilot, app)
+        app.screen.query_one("#active").value = "no"
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, FormDialog) and message(app, "active") != ""
+    (nina,) = rows(w, User, login="nina")
+    assert (nina["display_name"], nina["role"], nina["dealership_id"]) == (
+        "Nina Ny",
+        "seller",
+        w.d["495"],
+    )
+    assert rows(w, User, login="seller495")[0]["active"] is False
+    assert rows(w, User, login="mechanic499")[0]["pin_hash"] is not None
+    assert rows(w, User, login="admin")[0]["active"] is True
