@@ -55,7 +55,7 @@ MODES: tuple[ModeInfo, ...] = (
         "Admin",
         "f7",
         frozenset({"admin"}),
-        "Resource types, sharing agreements and users come next (the prepfloor command sets them now).",
+        "",
     ),
 )
 BY_NAME = {m.name: m for m in MODES}
