@@ -62,7 +62,7 @@ def next_work_text(row: MyCarRow) -> str:
     if row.next_work is None:
         return ""
     kind, day, start = row.next_work
-    return f"{WORK_WORDS[kind]} {day:%a %d.%m}" + (f" {start:%H:%M}" if start else "")
+    return f"{WORK_WORDS[kind]} {day:%d.%m}" + (f" {start:%H:%M}" if start else "")
 
 
 class MyCarsTable(RowTable[MyCarRow]):
@@ -96,18 +96,18 @@ class MyCarsScreen(SearchBoxKeys, Screen[None]):
     def columns(self) -> list[Column]:
         columns = [
             Column("status", "Status", 18),
-            Column("plate", "Plate", 9),
-            Column("car", "Car", 12, flex=2),
-            Column("customer", "Customer", 12, flex=2),
-            Column("order", "Order", 11),
+            Column("plate", "Plate", 8),
+            Column("car", "Car", 10, flex=2),
+            Column("customer", "Customer", 10, flex=2),
+            Column("order", "Order", 10),
             Column("stage", "In stage", 8),
-            Column("next", "Next work", 20),
-            Column("parts", "Parts", 9),
+            Column("next", "Next work", 16),
+            Column("parts", "Parts", 8),
             Column("sla", "SLA", 8),
             Column("unread", "New", 3, right=True),
         ]
         if self.ctx.actor.role != "seller":
-            columns.insert(4, Column("seller", "Seller", 10, flex=1))
+            columns.insert(4, Column("seller", "Seller", 8, flex=1))
         return columns
 
     def compose(self) -> ComposeResult:
@@ -189,9 +189,7 @@ class MyCarsScreen(SearchBoxKeys, Screen[None]):
         )
         sla = _sla(row, self.today)
         if row.parts_waiting:
-            parts = Cell(
-                f"waiting {row.parts_open}" if row.parts_open else "waiting", "bold magenta"
-            )
+            parts = Cell(f"waits {row.parts_open}" if row.parts_open else "waiting", "bold magenta")
         else:
             parts = Cell("", "")
         values: dict[str, CellValue] = {
