@@ -4,7 +4,7 @@ a prep center that does prep).  Refusals stand beside their fields."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -12,6 +12,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
+from db import settings
+from db.settings import AgreementRow, DealershipRow, TypeRow, UserRow
 from db.vocab import DEALERSHIP_TYPES
 from screens.context import SessionContext
 from screens.forms import FormDialog, FormField
@@ -25,31 +27,6 @@ TYPE_LABELS = {
     "sales_and_prep": "Sales and prep",
 }
 YES_NO = [("Yes", "yes"), ("No", "no")]
-
-
-class DealershipRow(NamedTuple):
-    id: int
-    number: str
-    name: str
-    location: str | None
-    type: str
-    brand: str | None
-    does_own_prep: bool
-    active: bool
-    parent_id: int | None
-    prep_center_id: int | None
-
-
-def dealership_rows(fast: Any) -> list[DealershipRow]:
-    rows = fast.rows(
-        "SELECT id, dealership_number, dealership_name, location, dealership_type, brand, "
-        "does_own_prep, active, parent_dealership_id, prep_center_id FROM dealership "
-        "ORDER BY dealership_number"
-    )
-    return [
-        DealershipRow(int(r[0]), r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8], r[9])
-        for r in rows
-    ]
 
 
 class DealershipsTable(RowTable[DealershipRow]):
@@ -128,7 +105,7 @@ class DealershipsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="dealerships", exit_on_error=False)
     def load(self) -> None:
-        rows = dealership_rows(self.ctx.store.fast)
+        rows = settings.dealerships(self.ctx.store.fast)
         self.app.call_from_thread(self._show, rows)
 
     def _show(self, rows: list[DealershipRow]) -> None:
@@ -226,19 +203,6 @@ def _yes(value: bool) -> str:
 
 def _bool(value: str) -> bool:
     return value == "yes"
-
-
-class TypeRow(NamedTuple):
-    id: int
-    code: str
-    name: str
-    description: str | None
-    active: bool
-    is_productive: bool
-    bookable: bool
-    requires_assignment: bool
-    default_duration_hours: float
-    prep_stage: str | None
 
 
 class ConfigList(Screen[None]):
@@ -340,25 +304,7 @@ class ResourceTypesScreen(ConfigList):
         ]
 
     def fetch(self) -> list[Any]:
-        rows = self.ctx.store.fast.rows(
-            "SELECT id, code, name, description, active, is_productive, bookable, "
-            "requires_assignment, default_duration_hours, prep_stage FROM resource_types ORDER BY code"
-        )
-        return [
-            TypeRow(
-                int(r[0]),
-                r[1],
-                r[2],
-                r[3],
-                bool(r[4]),
-                bool(r[5]),
-                bool(r[6]),
-                bool(r[7]),
-                float(r[8] or 0),
-                r[9],
-            )
-            for r in rows
-        ]
+        return settings.resource_types(self.ctx.store.fast)
 
     def edit(self, row: TypeRow | None) -> None:
         from db import admin
@@ -415,20 +361,6 @@ class ResourceTypesScreen(ConfigList):
         self.open_form(f"Resource type {row.code}" if row else "New resource type", fields, save)
 
 
-class AgreementRow(NamedTuple):
-    id: int
-    provider_id: int
-    provider: str
-    consumer_id: int
-    consumer: str
-    resource_type_id: int
-    work: str
-    enabled: bool
-    max_hours_per_week: float
-    priority: int
-    notes: str | None
-
-
 class AgreementsScreen(ConfigList):
     TITLE_TEXT = "Sharing agreements"
     NOTE = (
@@ -457,30 +389,7 @@ class AgreementsScreen(ConfigList):
         ]
 
     def fetch(self) -> list[Any]:
-        rows = self.ctx.store.fast.rows(
-            "SELECT s.id, s.provider_dealership_id, p.dealership_number || ' ' || p.dealership_name, "
-            "s.consumer_dealership_id, c.dealership_number || ' ' || c.dealership_name, "
-            "s.resource_type_id, t.name, s.enabled, s.max_hours_per_week, s.priority, s.notes "
-            "FROM resource_sharing s JOIN dealership p ON p.id = s.provider_dealership_id "
-            "JOIN dealership c ON c.id = s.consumer_dealership_id "
-            "JOIN resource_types t ON t.id = s.resource_type_id ORDER BY 3, 5, 7"
-        )
-        return [
-            AgreementRow(
-                int(r[0]),
-                int(r[1]),
-                r[2],
-                int(r[3]),
-                r[4],
-                int(r[5]),
-                r[6],
-                bool(r[7]),
-                float(r[8] or 0),
-                int(r[9] or 0),
-                r[10],
-            )
-            for r in rows
-        ]
+        return settings.agreements(self.ctx.store.fast)
 
     def edit(self, row: AgreementRow | None) -> None:
         from db import admin
@@ -542,18 +451,6 @@ class AgreementsScreen(ConfigList):
         self.open_form("Sharing agreement" if row else "New sharing agreement", fields, save)
 
 
-class UserRow(NamedTuple):
-    id: str
-    login: str
-    name: str
-    role: str
-    dealership_id: int | None
-    dealership: str | None
-    email: str | None
-    active: bool
-    has_pin: bool
-
-
 class UsersScreen(ConfigList):
     TITLE_TEXT = "Users"
     NOTE = (
@@ -584,18 +481,7 @@ class UsersScreen(ConfigList):
         ]
 
     def fetch(self) -> list[Any]:
-        from db.fast import as_uid
-
-        rows = self.ctx.store.fast.rows(
-            "SELECT u.id, u.login, u.display_name, u.role, u.dealership_id, "
-            "d.dealership_number || ' ' || d.dealership_name, u.email, u.active, "
-            "u.pin_hash IS NOT NULL FROM users u LEFT JOIN dealership d ON d.id = u.dealership_id "
-            "ORDER BY u.login"
-        )
-        return [
-            UserRow(str(as_uid(r[0])), r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), bool(r[8]))
-            for r in rows
-        ]
+        return settings.users(self.ctx.store.fast)
 
     def edit(self, row: UserRow | None) -> None:
         import uuid
