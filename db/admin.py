@@ -210,9 +210,16 @@ SHARING_FIELDS = (
 
 
 def save_sharing(
-    session: Session, actor: Actor | None, sharing_id: int | None = None, **fields: Any
+    session: Session,
+    actor: Actor | None,
+    sharing_id: int | None = None,
+    *,
+    below_booked_ok: bool = False,
+    **fields: Any,
 ) -> ResourceSharing:
-    """Create or edit a sharing agreement: the provider must do prep, priority 0-100."""
+    """Create or edit a sharing agreement: the provider must do prep, priority 0-100.  Lowering the
+    weekly cap below what is already booked this ISO week is refused with those bookings listed,
+    unless ``below_booked_ok`` (the admin has seen them; nothing booked moves)."""
     if actor is not None:
         actor.require("sharing.configure")
     unknown = set(fields) - set(SHARING_FIELDS)
@@ -272,6 +279,8 @@ def save_sharing(
             problems["priority"] = "Priority is a whole number from 0 to 100."
     if problems:
         raise InvalidFields(problems)
+    if sharing_id is not None and not below_booked_ok:
+        _check_cap_against_bookings(session, s)
     s.updated_at = now
     session.add(s)
     session.flush()
@@ -284,3 +293,44 @@ def save_sharing(
         events.diff(before, {k: getattr(s, k) for k in fields}),
     )
     return s
+
+
+def _check_cap_against_bookings(session: Session, s: ResourceSharing) -> None:
+    """Refuse (with the bookings named) a cap below the hours booked this ISO week."""
+    from db.clock import iso_week_bounds, local_today
+    from db.models import Car, ResourceBooking
+    from db.vocab import BOOKING_HOLDING_STATUSES
+
+    monday, sunday = iso_week_bounds(local_today())
+    held = session.exec(
+        select(ResourceBooking, Car)
+        .join(Car, Car.id == ResourceBooking.car_id, isouter=True)
+        .where(
+            ResourceBooking.provider_dealership_id == s.provider_dealership_id,
+            ResourceBooking.consumer_dealership_id == s.consumer_dealership_id,
+            ResourceBooking.resource_type_id == s.resource_type_id,
+            ResourceBooking.status.in_(BOOKING_HOLDING_STATUSES),  # type: ignore[attr-defined]
+            ResourceBooking.date >= monday,
+            ResourceBooking.date <= sunday,
+        )
+        .order_by(ResourceBooking.date, ResourceBooking.id)  # type: ignore[arg-type]
+    ).all()
+    booked = sum(b.estimated_hours for b, _ in held)
+    if booked <= s.max_hours_per_week:
+        return
+    lines = []
+    for b, car in held[:8]:
+        what = " ".join(x for x in (car.brand, car.model, car.license_plate) if x) if car else ""
+        lines.append(f"{b.date:%a %d %b} {what or 'booking #' + str(b.id)} {b.estimated_hours:g} h")
+    more = f" and {len(held) - 8} more" if len(held) > 8 else ""
+    raise CapBelowBooked(
+        f"{booked:g} h are already booked this week under this agreement, more than "
+        f"{s.max_hours_per_week:g} h: " + "; ".join(lines) + more + ". They stay booked; "
+        "save again to lower the cap for the weeks to come.",
+        "max_hours_per_week",
+    )
+
+
+class CapBelowBooked(Invalid):
+    """A weekly cap lowered below this week's bookings (shown beside the cap; saving again
+    confirms it)."""

@@ -397,6 +397,7 @@ class AgreementsScreen(ConfigList):
         fast = self.ctx.store.fast
         dealerships = [(name, str(did)) for did, name in fast.dealerships(None)]
         types = [(t.name, str(t.id)) for t in fast.bookable_types()]
+        warned: dict[str, float | None] = {"cap": None}  # a cap below this week's bookings, seen
         fields = [
             FormField(
                 "provider_dealership_id",
@@ -446,7 +447,17 @@ class AgreementsScreen(ConfigList):
                 fields_["priority"] = int(fields_["priority"])
             except ValueError:
                 raise Invalid("Priority: a whole number from 0 to 100.", "priority") from None
-            return ctx.store.run(admin.save_sharing, ctx.actor, row.id if row else None, **fields_)
+            try:
+                return ctx.store.run(
+                    admin.save_sharing,
+                    ctx.actor,
+                    row.id if row else None,
+                    below_booked_ok=warned["cap"] == fields_["max_hours_per_week"],
+                    **fields_,
+                )
+            except admin.CapBelowBooked:
+                warned["cap"] = fields_["max_hours_per_week"]  # the same cap again confirms it
+                raise
 
         self.open_form("Sharing agreement" if row else "New sharing agreement", fields, save)
 

@@ -197,3 +197,37 @@ async def test_users_added_deactivated_and_a_pin_set(ui_store, ui_world) -> None
     assert rows(w, User, login="seller495")[0]["active"] is False
     assert rows(w, User, login="mechanic499")[0]["pin_hash"] is not None
     assert rows(w, User, login="admin")[0]["active"] is True
+
+
+async def test_lowering_a_cap_below_this_weeks_bookings_warns_with_them_first(
+    ui_store, ui_world
+) -> None:  # type: ignore[no-untyped-def]
+    from db.models import ResourceSharing
+    from screens.admin import AgreementsScreen
+    from world import book
+
+    w = ui_world
+    car = w.register(seller="seller495", license_plate="EL 77777")
+    book(w, 0, 6, car_id=car, login="coordinator495")
+    (agreement,) = rows(w, ResourceSharing, consumer_dealership_id=w.d["495"])
+    app = make_app(ui_store, actor=w["admin"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        await pilot.press("a")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, AgreementsScreen)
+        screen.table.cursor = [r.id for r in screen.table.rows].index(agreement["id"])
+        await pilot.press("enter")
+        await settle(pilot, app)
+        app.screen.query_one("#max_hours_per_week").value = "4"
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, FormDialog)
+        warning = message(app, "max_hours_per_week")
+        assert "6 h are already booked" in warning and "EL 77777" in warning
+        assert rows(w, ResourceSharing, id=agreement["id"])[0]["max_hours_per_week"] == 40
+        await pilot.press("ctrl+s")  # seen: the same cap again lowers it
+        await settle(pilot, app)
+        assert isinstance(app.screen, AgreementsScreen)
+    assert rows(w, ResourceSharing, id=agreement["id"])[0]["max_hours_per_week"] == 4
