@@ -115,7 +115,12 @@ def update_user(
         "active": user.active,
         "email": user.email,
     }
-    user.display_name, user.role, user.dealership_id, user.active = name, role, dealership_id, active
+    user.display_name, user.role, user.dealership_id, user.active = (
+        name,
+        role,
+        dealership_id,
+        active,
+    )
     user.email = validate.email(email, "email")
     user.updated_at = utcnow()
     session.add(user)
