@@ -184,3 +184,16 @@ def writable_copy(url: str) -> Iterator[str]:
         yield f"sqlite:///{copy}"
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def until(
+    condition: Callable[[], bool], limit: float = 20.0, what: str = "the screen"
+) -> None:
+    """Wait (in a headless app's event loop) until ``condition()`` holds; the benches time this."""
+    import asyncio
+
+    deadline = time.perf_counter() + limit
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{what} did not follow")
+        await asyncio.sleep(0.0005)

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import code_version, database_url, load_note, summary_ms, timed, writable_copy  # noqa: E402
+from _common import code_version, database_url, load_note, summary_ms, timed, until, writable_copy  # noqa: E402
 
 
 def busiest_prep_center(store: Any) -> tuple[int, int, int]:
@@ -113,13 +113,6 @@ async def screens(store: Any, actor: Any, dealership_id: int, runs: int) -> None
 
     print("\n(c) the grid on screen (headless app, 120x40, in this process)")
     app = make_app(store, actor=actor)
-
-    async def until(condition: Any, limit: float = 20.0) -> None:
-        deadline = time.perf_counter() + limit
-        while not condition():
-            if time.perf_counter() > deadline:
-                raise TimeoutError("the grid did not show")
-            await asyncio.sleep(0.0005)
 
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.6)

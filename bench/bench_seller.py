@@ -39,6 +39,7 @@ from _common import (  # noqa: E402
     percentile,
     summary_ms,
     timed,
+    until,
     writable_copy,
 )
 
@@ -118,13 +119,6 @@ async def screens(store: Any, seller: Any, car_id: int, runs: int) -> None:
 
     print("\n(b) the screens (headless app, 120x40, in this process)")
     app = make_app(store, actor=seller)
-
-    async def until(condition: Any, limit: float = 10.0) -> None:
-        deadline = time.perf_counter() + limit
-        while not condition():
-            if time.perf_counter() > deadline:
-                raise TimeoutError("the screen did not get ready")
-            await asyncio.sleep(0.0005)
 
     def detail_shown() -> bool:
         screen = app.screen

@@ -34,6 +34,7 @@ from _common import (  # noqa: E402
     load_note,
     summary_ms,
     timed,
+    until,
     writable_copy,
 )
 
@@ -95,13 +96,6 @@ async def screens(store: Any, actor: Any, startable_day: Any, runs: int) -> None
 
     print("\n(c) the screen (headless app, 120x40, in this process)")
     app = make_app(store, actor=actor)
-
-    async def until(condition: Any, limit: float = 20.0) -> None:
-        deadline = time.perf_counter() + limit
-        while not condition():
-            if time.perf_counter() > deadline:
-                raise TimeoutError("the screen did not follow")
-            await asyncio.sleep(0.0005)
 
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.6)

@@ -111,32 +111,27 @@ class BookingActions:
         )
 
     def action_cancel_booking(self) -> None:
-        from db import ledger
-
-        row = self.booking()
-        if row is None:
-            return
-        self._reason(
-            f"Cancel {row.work} for {row.car_label} on {row.date:%a %d %b}",
-            lambda reason: self.ctx.store.run(
-                ledger.cancel, self.ctx.actor, row.id, reason=reason, expected_status=row.status
-            ),
-        )
+        self._close(no_show=False)
 
     def action_no_show(self) -> None:
+        self._close(no_show=True)
+
+    def _close(self, *, no_show: bool) -> None:
+        """Cancel the highlighted booking or mark it no-show, with a reason (ledger.cancel)."""
         from db import ledger
 
         row = self.booking()
         if row is None:
             return
+        what = "No-show:" if no_show else f"Cancel {row.work} for"
         self._reason(
-            f"No-show: {row.car_label} on {row.date:%a %d %b}",
+            f"{what} {row.car_label} on {row.date:%a %d %b}",
             lambda reason: self.ctx.store.run(
                 ledger.cancel,
                 self.ctx.actor,
                 row.id,
                 reason=reason,
-                no_show=True,
+                no_show=no_show,
                 expected_status=row.status,
             ),
         )
