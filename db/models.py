@@ -81,6 +81,9 @@ class Dealership(SQLModel, table=True):
     prep_center_id: int | None = Field(default=None, foreign_key="dealership.id", index=True)
     brand_colors: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     logo: str | None = Field(default=None, max_length=500)
+    # improvement 6: days a car may spend in a status here, e.g. {"inspection": 1}; a dealership
+    # without its own follows its parent, then prepfloor's defaults (db/sla.py)
+    sla_targets: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
 
