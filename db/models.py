@@ -22,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -108,6 +109,22 @@ class User(SQLModel, table=True):
     locked_until: datetime | None = _ts()
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
+    # prepfloor: a shared workshop account; its SSH sessions open the sign-in screen
+    is_terminal: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+
+
+class UserKey(SQLModel, table=True):
+    """prepfloor: an SSH public key a user signs in with over ``prepfloor serve``."""
+
+    __tablename__ = "user_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    key_type: str = Field(max_length=60)  # ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256, ...
+    public_key: str = Field(sa_type=Text)  # the base64 blob, as in a .pub file
+    fingerprint: str = Field(max_length=100, unique=True)  # SHA256:..., as ssh-keygen -l shows
+    comment: str | None = Field(default=None, max_length=200)
+    created_at: datetime | None = _ts()
 
 
 # ------------------------------------------------------------------------------------------------
