@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from db import events, validate
+from db import events, sla, validate
 from db.access import Actor, descendants
 from db.clock import utcnow
 from db.errors import Invalid, InvalidFields, NotFound
@@ -28,6 +28,7 @@ DEALERSHIP_FIELDS = (
     "prep_center_id",
     "brand_colors",
     "logo",
+    "sla_targets",
 )
 
 
@@ -39,6 +40,9 @@ def does_prep(dealership: Dealership) -> bool:
 def dealership_problems(session: Session, d: Dealership) -> dict[str, str]:
     """The dealership type logic of the seed and the hierarchy rule (field → message)."""
     problems: dict[str, str] = {}
+    targets = sla.targets_problem(d.sla_targets)
+    if targets:
+        problems["sla_targets"] = targets
     if not (d.dealership_number or "").strip():
         problems["dealership_number"] = "Dealership number is required."
     else:
@@ -127,6 +131,35 @@ def save_dealership(
         events.diff(before, {k: getattr(d, k) for k in fields}),
     )
     return d
+
+
+def save_sla_targets(
+    session: Session, actor: Actor | None, dealership_id: int, days: dict[str, str]
+) -> Dealership:
+    """Set a dealership's days per stage from what was typed per stage key (``"2"``, ``"1,5"``);
+    an empty stage follows the parent's target (else prepfloor's default).  Every stage's
+    problem comes back beside it; nothing is saved unless all are right."""
+    targets: dict[str, float] = {}
+    problems: dict[str, str] = {}
+    for key, text in days.items():
+        if key not in sla.STAGE_LABELS:
+            problems[key] = f"{key!r} is not a stage."
+            continue
+        if not (text or "").strip():
+            continue
+        try:
+            value = float(text.replace(",", ".").strip())
+        except ValueError:
+            problems[key] = "Days are a number, e.g. 2 or 1.5."
+            continue
+        problem = sla.targets_problem({key: value})
+        if problem:
+            problems[key] = problem
+        else:
+            targets[key] = value
+    if problems:
+        raise InvalidFields(problems)
+    return save_dealership(session, actor, dealership_id, sla_targets=targets or None)
 
 
 RESOURCE_TYPE_FIELDS = (

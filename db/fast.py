@@ -235,14 +235,7 @@ class FastReader:
         found = self.rows(
             "SELECT brand_colors FROM dealership WHERE id = :id", {"id": dealership_id}
         )
-        if not found or found[0][0] is None:
-            return None
-        value = found[0][0]
-        if isinstance(value, str):
-            import json
-
-            value = json.loads(value)
-        return value if isinstance(value, dict) else None
+        return as_object(found[0][0]) if found else None
 
     # -- cars ------------------------------------------------------------------------------------
     def _car_where(
@@ -382,6 +375,29 @@ class FastReader:
         )
         return [(str(uuid.UUID(str(r[0]))), r[1]) for r in rows]
 
+    def logo(self, dealership_id: int | None) -> str | None:
+        """The dealership's logo text, else its nearest headquarters' (for the header)."""
+        found = {
+            int(i): (parent, logo)
+            for i, parent, logo in self.rows(
+                "SELECT id, parent_dealership_id, logo FROM dealership"
+            )
+        }
+        seen: set[int] = set()
+        while dealership_id is not None and dealership_id in found and dealership_id not in seen:
+            seen.add(dealership_id)
+            parent, logo = found[dealership_id]
+            if logo and str(logo).strip():
+                return str(logo).strip()
+            dealership_id = parent
+        return None
+
+    def json_column(self, column: str) -> dict[int, dict[str, Any] | None]:
+        """A JSON column of every dealership (``brand_colors``, ``sla_targets``) by id; a value
+        that is not an object reads as None."""
+        rows = self.rows(f"SELECT id, {column} FROM dealership")
+        return {int(dealership_id): as_object(value) for dealership_id, value in rows}
+
     def dealerships(
         self, ids: list[int] | None, *, prep_only: bool = False
     ) -> list[tuple[int, str]]:
@@ -434,6 +450,18 @@ class FastReader:
     def latest_event_id(self) -> int:
         """The change feed: the newest event id (sessions poll it)."""
         return int(self.rows("SELECT coalesce(max(id), 0) FROM events")[0][0])
+
+
+def as_object(value: Any) -> dict[str, Any] | None:
+    """A JSON object column as a driver hands it back (text on SQLite); anything else: None."""
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
 
 
 def as_date(value: Any) -> date | None:

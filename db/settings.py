@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from db.fast import as_object
+
 if TYPE_CHECKING:
     from db.fast import FastReader
 
@@ -21,16 +23,29 @@ class DealershipRow(NamedTuple):
     active: bool
     parent_id: int | None
     prep_center_id: int | None
+    brand_colors: dict[str, Any] | None = None
+    logo: str | None = None
+    sla_targets: dict[str, Any] | None = None
 
 
 def dealerships(fast: FastReader) -> list[DealershipRow]:
     rows = fast.rows(
         "SELECT id, dealership_number, dealership_name, location, dealership_type, brand, "
-        "does_own_prep, active, parent_dealership_id, prep_center_id FROM dealership "
-        "ORDER BY dealership_number"
+        "does_own_prep, active, parent_dealership_id, prep_center_id, brand_colors, logo, "
+        "sla_targets FROM dealership ORDER BY dealership_number"
     )
     return [
-        DealershipRow(int(r[0]), r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8], r[9])
+        DealershipRow(
+            int(r[0]),
+            *r[1:6],
+            bool(r[6]),
+            bool(r[7]),
+            r[8],
+            r[9],
+            as_object(r[10]),
+            r[11],
+            as_object(r[12]),
+        )
         for r in rows
     ]
 

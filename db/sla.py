@@ -58,3 +58,49 @@ def sla_state(
     if (expected - today).days <= at_risk_days:
         return "at_risk"
     return "on_time"
+
+
+# ------------------------------------------------------------------------------------------------
+# per-stage targets (days a car may spend in a stage; ``dealership.sla_targets``)
+# ------------------------------------------------------------------------------------------------
+STAGE_LABELS: dict[str, str] = {
+    "registered": "Registered, waiting for transport",
+    "in_transit": "In transit",
+    "inspection": "Arrived, until inspected",
+    "parts": "Waiting on parts",
+    "technical_prep": "Inspected, until technical done",
+    "cosmetic_prep": "Until cosmetic done",
+    "ready_for_delivery": "Ready, until handed over",
+}
+# Days a car may spend in a stage where a dealership has set nothing (nor its parents).
+DEFAULT_STAGE_TARGETS: dict[str, float] = {
+    "registered": 5,
+    "in_transit": 5,
+    "inspection": 2,
+    "parts": 7,
+    "technical_prep": 3,
+    "cosmetic_prep": 2,
+    "ready_for_delivery": 3,
+}
+MAX_TARGET_DAYS = 365
+
+
+def targets_problem(targets: object) -> str | None:
+    """Why ``targets`` cannot be a dealership's ``sla_targets`` (None: it can, or it is empty)."""
+    if targets is None:
+        return None
+    if not isinstance(targets, dict):
+        return "SLA targets are days per stage."
+    for key, days in targets.items():
+        if key not in STAGE_LABELS:
+            return f"{key!r} is not a stage (stages: {', '.join(STAGE_LABELS)})."
+        if days is None:
+            continue
+        if isinstance(days, bool) or not isinstance(days, int | float):
+            return f"The target of {STAGE_LABELS[key].lower()} is a number of days."
+        if not 0 < days <= MAX_TARGET_DAYS:
+            return (
+                f"The target of {STAGE_LABELS[key].lower()} is more than 0 and at most "
+                f"{MAX_TARGET_DAYS} days."
+            )
+    return None

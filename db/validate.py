@@ -165,3 +165,28 @@ def pin(value: str, field: str = "pin") -> str:
     if not text.isdigit() or not 4 <= len(text) <= 8:
         raise Invalid("A PIN is 4 to 8 digits.", field)
     return text
+
+
+_HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+BRAND_COLOR_KEYS: tuple[str, ...] = ("primary", "accent", "secondary")
+
+
+def brand_colors(text: str | None, field: str = "brand_colors") -> dict[str, str] | None:
+    """``"#1c69d4 #0a2240"`` (primary, then optional accent and secondary) as ``brand_colors``; empty: None
+    (the default theme)."""
+    words = (text or "").replace(",", " ").split()
+    if not words:
+        return None
+    if len(words) > len(BRAND_COLOR_KEYS):
+        raise Invalid("At most three colors: the primary, the accent, the secondary.", field)
+    for word in words:
+        if not _HEX_COLOR.match(word):
+            raise Invalid(f"{word!r} is not a color like #1c69d4.", field)
+    return {key: word.lower() for key, word in zip(BRAND_COLOR_KEYS, words, strict=False)}
+
+
+def brand_colors_text(colors: dict[str, object] | None) -> str:
+    """The stored ``brand_colors`` as the form shows them (the twin of :func:`brand_colors`)."""
+    if not colors:
+        return ""
+    return " ".join(str(colors[k]) for k in BRAND_COLOR_KEYS if colors.get(k))
