@@ -95,6 +95,7 @@ class PrepfloorApp(App[int]):
             dealership=self.store.fast.dealership_name(actor.dealership_id),
             shift_hours=shift,
             data_dir=locations().data_dir,
+            logo=self.store.fast.logo(actor.dealership_id),
         )
         self._apply_brand(actor)
         self._last_event_id = self.store.fast.latest_event_id()  # the feed counts from here
@@ -133,9 +134,9 @@ class PrepfloorApp(App[int]):
             if ctx.actor.role in ("mechanic", "detailer"):
                 return lambda: MyJobsScreen(ctx)
             return lambda: TimeBankScreen(ctx)
-        from screens.overview import OverviewScreen
+        from screens.dashboard import DashboardScreen
 
-        return lambda: OverviewScreen(ctx, mode)
+        return lambda: DashboardScreen(ctx)
 
     def _apply_brand(self, actor: Actor) -> None:
         colors = self.store.fast.brand_colors(actor.dealership_id)

@@ -11,7 +11,6 @@ class ModeInfo:
     title: str
     key: str
     roles: frozenset[str]
-    coming: str  # what this mode's own screens will hold (shown until they exist)
 
 
 MODES: tuple[ModeInfo, ...] = (
@@ -20,42 +19,36 @@ MODES: tuple[ModeInfo, ...] = (
         "Cars",
         "f2",
         frozenset({"seller", "coordinator", "mechanic", "detailer", "manager", "admin"}),
-        "",
     ),
     ModeInfo(
         "seller",
         "Seller",
         "f3",
         frozenset({"seller", "manager", "admin"}),
-        "",
     ),
     ModeInfo(
         "coordinator",
         "Coordinator",
         "f4",
         frozenset({"coordinator", "admin"}),
-        "",
     ),
     ModeInfo(
         "workshop",
         "Workshop",
         "f5",
         frozenset({"mechanic", "detailer", "coordinator", "admin"}),
-        "",
     ),
     ModeInfo(
         "manager",
         "Manager",
         "f6",
         frozenset({"manager", "admin"}),
-        "The dashboard (bottlenecks, SLA, workload, sharing usage) comes next.",
     ),
     ModeInfo(
         "admin",
         "Admin",
         "f7",
         frozenset({"admin"}),
-        "",
     ),
 )
 BY_NAME = {m.name: m for m in MODES}

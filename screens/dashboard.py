@@ -1,0 +1,377 @@
+"""The manager's dashboard (``f6``): where cars are stuck and how the prep centers are loaded, for
+the manager's dealership and its branches over 7, 30 or 90 days.
+
+One tab per table of :func:`db.dashboard.dashboard` (``←`` ``→`` move between them); Enter on a
+row lists the cars or bookings behind it (Enter there opens the car); ``p`` the period, ``g``
+another dealership (a branch, or any for an admin), ``e`` writes the table as CSV, ``u`` the
+sharing view.  The figures follow the change feed (at most once every few seconds: the whole
+group's figures take a moment to add up).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Static, TabbedContent, TabPane
+
+from db.dashboard import PERIODS, Behind, Row, Table, format_value
+from db.errors import PrepfloorError
+from db.vocab import CAR_STATUS_LABELS
+from screens.context import SessionContext
+from screens.messages import DataChanged
+from screens.table import Cell, CellValue, Column, RowTable, TableHeader
+from screens.widgets import AppFooter, AppHeader
+
+if TYPE_CHECKING:
+    from db.dashboard import Col, Dashboard
+    from db.fast import CarRow
+    from db.grid import BookingRow
+
+LEVEL_STYLE = {"green": "green", "yellow": "bold yellow", "red": "bold red", "": ""}
+LEVEL_MARK = {"green": "●", "yellow": "●", "red": "●", "": " "}
+REFRESH_SECONDS = 5.0  # the change feed redraws the figures at most this often
+
+
+def _column(index: int, col: Col) -> Column:
+    if index == 0:
+        return Column(f"c{index}", col.title, 18, flex=2)
+    if col.kind == "bar":
+        return Column(f"c{index}", col.title, 12, flex=3)
+    if col.kind == "text":
+        return Column(f"c{index}", col.title, 10, flex=1)
+    return Column(f"c{index}", col.title, max(len(col.title), 7), right=True)
+
+
+def export_folder(ctx: SessionContext) -> Path:
+    """Where CSV exports go: ``exports`` in the user's prepfloor data folder."""
+    from screens.car_records import documents_folder
+
+    return documents_folder(ctx).parent / "exports"
+
+
+class FigureTable(RowTable[Row]):
+    """One dashboard table: a level mark, then its columns; Enter opens what is behind a row.
+    Left and right move between the tables (a wide table does not scroll sideways)."""
+
+    BINDINGS = [
+        Binding("left", "screen.tab(-1)", "Previous table", show=False),
+        Binding("right", "screen.tab(1)", "Tables ←→"),
+    ]
+
+    def __init__(self, table: Table, header: TableHeader) -> None:
+        self.spec = table
+        columns = [Column("level", "", 1)] + [_column(i, c) for i, c in enumerate(table.columns)]
+        super().__init__(
+            columns,
+            self.row_cells,
+            sort_key=self.sort_value,
+            row_key=lambda row: row.values[0:4],
+            header=header,
+            empty="Nothing in this period.",
+            id=f"table-{table.key}",
+        )
+
+    def row_cells(self, row: Row) -> list[CellValue]:
+        cells: list[CellValue] = [Cell(LEVEL_MARK[row.level], LEVEL_STYLE[row.level])]
+        for col, value in zip(self.spec.columns, row.values, strict=True):
+            style = "cyan" if col.kind == "bar" else ""
+            cells.append(Cell(format_value(col.kind, value), style))
+        return cells
+
+    def sort_value(self, row: Row, key: str) -> Any:
+        if key == "level":
+            return ("green", "yellow", "red").index(row.level) if row.level else -1
+        return row.values[int(key[1:])]
+
+
+class DashboardScreen(Screen[None]):
+    BINDINGS = [
+        Binding("left", "tab(-1)", "Previous table", show=False),
+        Binding("right", "tab(1)", "Next table", show=False),
+        Binding("p", "period", "Period"),
+        Binding("g", "dealership", "Dealership"),
+        Binding("e", "export", "Export CSV"),
+        Binding("u", "sharing", "Sharing"),
+    ]
+    DEFAULT_CSS = """
+    DashboardScreen #scope { height: 1; padding: 0 1; text-style: bold; }
+    DashboardScreen #bottleneck { height: 1; padding: 0 1; color: $warning; }
+    DashboardScreen .note { height: auto; padding: 0 1; color: $text-muted; }
+    DashboardScreen TabbedContent { height: 1fr; }
+    DashboardScreen TabPane { padding: 0; }
+    """
+
+    def __init__(self, ctx: SessionContext, title: str = "Manager · Dashboard") -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.title_text = title
+        self.days = 30
+        self.root_id: int | None = None
+        self.data: Dashboard | None = None
+        self._loaded_at = 0.0
+        self._pending = False
+        self.roots: list[tuple[int, str]] = []  # the dealerships ``g`` offers
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader(self.ctx, self.title_text)
+        yield Static("Adding up…", id="scope", markup=False)
+        yield Static("", id="bottleneck", markup=False)
+        yield TabbedContent(id="tabs")
+        yield AppFooter()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    # -- data ------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
+    def load(self) -> None:
+        from db.dashboard import dashboard, roots
+
+        fast = self.ctx.store.fast
+        try:
+            data = dashboard(fast, self.ctx.actor, root_id=self.root_id, days=self.days)
+            self.roots = roots(fast, self.ctx.actor)
+        except PrepfloorError as error:
+            self.app.call_from_thread(self.notify, str(error), severity="error")
+            return
+        self.app.call_from_thread(self._show, data)
+
+    async def _show(self, data: Dashboard) -> None:
+        self.data = data
+        self._loaded_at = time.monotonic()
+        self.query_one("#scope", Static).update(
+            f"{data.scope} · last {self.days} days ({data.first:%d %b} to {data.last:%d %b %Y})"
+        )
+        self.query_one("#bottleneck", Static).update(data.bottleneck)
+        tabs = self.query_one(TabbedContent)
+        if not self.query(FigureTable):
+            for table in data.tables:
+                header = TableHeader()
+                await tabs.add_pane(
+                    TabPane(
+                        table.title,
+                        header,
+                        FigureTable(table, header),
+                        Static(table.note, classes="note", markup=False),
+                        id=f"pane-{table.key}",
+                    )
+                )
+            self.query_one(f"#table-{data.tables[0].key}", FigureTable).focus()
+        for table in data.tables:
+            widget = self.query_one(f"#table-{table.key}", FigureTable)
+            widget.spec = table
+            widget.columns = [Column("level", "", 1)] + [
+                _column(i, c) for i, c in enumerate(table.columns)
+            ]
+            widget.set_rows(table.rows)
+            widget._show_titles()
+            self.query_one(f"#pane-{table.key} .note", Static).update(table.note)
+
+    def current_table(self) -> FigureTable | None:
+        pane = self.query_one(TabbedContent).active_pane
+        if pane is None:
+            return None
+        return pane.query_one(FigureTable)
+
+    # -- keys ------------------------------------------------------------------------------------
+    def action_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        panes = [p.id for p in tabs.query(TabPane) if p.id]
+        if not panes:
+            return
+        at = panes.index(tabs.active) if tabs.active in panes else 0
+        tabs.active = panes[(at + step) % len(panes)]
+        table = self.current_table()
+        if table is not None:
+            table.focus()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        table = self.current_table()
+        if table is not None:
+            table.focus()
+
+    def action_period(self) -> None:
+        self.days = PERIODS[(PERIODS.index(self.days) + 1) % len(PERIODS)]
+        self.notify(f"Last {self.days} days", timeout=2)
+        self.load()
+
+    def action_dealership(self) -> None:
+        from screens.dialogs import ChoiceDialog
+
+        choices = [(str(d), name) for d, name in self.roots]
+        if self.ctx.actor.all_dealerships:
+            choices.insert(0, ("all", "All dealerships"))
+        if len(choices) <= 1:
+            self.notify("You see only your own dealership.", timeout=3)
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice is None:
+                return
+            self.root_id = None if choice == "all" else int(choice)
+            self.load()
+
+        self.app.push_screen(
+            ChoiceDialog("Dashboard of which dealership (with its branches)?", choices), chosen
+        )
+
+    def action_export(self) -> None:
+        table = self.current_table()
+        if table is None or self.data is None:
+            return
+        self._export(table.spec, self.data)
+
+    @work(thread=True, group="dashboard-export", exit_on_error=False)
+    def _export(self, table: Table, data: Dashboard) -> None:
+        from db.dashboard import write_csv
+
+        folder = export_folder(self.ctx)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{table.key}-{data.first:%Y%m%d}-{data.last:%Y%m%d}.csv"
+            count = write_csv(table, path)
+        except OSError as error:
+            self.app.call_from_thread(
+                self.notify, f"Could not write the CSV: {error}", severity="error"
+            )
+            return
+        self.app.call_from_thread(self.notify, f"{count} lines written to {path}", timeout=10)
+
+    def action_sharing(self) -> None:
+        from screens.schedule import SharingScreen
+
+        self.app.push_screen(SharingScreen(self.ctx))
+
+    @on(RowTable.Selected)
+    def _open(self, event: RowTable.Selected) -> None:
+        row = event.row
+        if isinstance(row, Row) and row.behind is not None:
+            self.app.push_screen(BehindScreen(self.ctx, row.behind))
+
+    # -- live ------------------------------------------------------------------------------------
+    def on_data_changed(self, _event: DataChanged) -> None:
+        wait = REFRESH_SECONDS - (time.monotonic() - self._loaded_at)
+        if wait <= 0:
+            self.load()
+        elif not self._pending:
+            self._pending = True
+            self.set_timer(wait, self._refresh_later)
+
+    def _refresh_later(self) -> None:
+        self._pending = False
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        if self.data is not None:
+            self.load()
+
+
+class BehindScreen(Screen[None]):
+    """The cars or bookings behind one figure; Enter opens the car."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    DEFAULT_CSS = """
+    BehindScreen #summary { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, ctx: SessionContext, behind: Behind) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.behind = behind
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader(self.ctx, self.behind.title)
+        yield Static("Loading…", id="summary", markup=False)
+        header = TableHeader()
+        yield header
+        if self.behind.kind == "cars":
+            columns = [
+                Column("car", "Car", 20, flex=2),
+                Column("status", "Status", 18),
+                Column("customer", "Customer", 14, flex=1),
+                Column("dealership", "Dealership", 14, flex=1),
+                Column("note", "", 22, flex=2),
+            ]
+            cells = self.car_cells
+        else:
+            columns = [
+                Column("date", "Day", 10),
+                Column("time", "Start", 5),
+                Column("car", "Car", 18, flex=2),
+                Column("work", "Work", 14, flex=1),
+                Column("person", "Person", 12, flex=1),
+                Column("est", "Est h", 6, right=True),
+                Column("act", "Act h", 6, right=True),
+                Column("status", "Status", 11),
+                Column("consumer", "For", 12, flex=1),
+            ]
+            cells = self.booking_cells
+        yield RowTable(columns, cells, header=header, empty="Nothing behind this figure.")
+        yield AppFooter()
+
+    def on_mount(self) -> None:
+        self.query_one(RowTable).focus()
+        self.load()
+
+    def car_cells(self, car: CarRow) -> list[CellValue]:
+        what = " ".join(x for x in (car.brand, car.model) if x)
+        ident = car.license_plate or (car.vin[-6:] if car.vin else "") or car.order_number or ""
+        note = self.behind.notes.get(car.id, "")
+        style = "bold red" if "red" in note or "Late" in note else ""
+        return [
+            f"{what} {ident}".strip(),
+            CAR_STATUS_LABELS.get(car.status, car.status),
+            car.customer_name or "",
+            car.dealership_name,
+            Cell(note, style),
+        ]
+
+    def booking_cells(self, b: BookingRow) -> list[CellValue]:
+        return [
+            f"{b.date:%a %d %b}",
+            b.start_time.strftime("%H:%M") if b.start_time else "",
+            b.car_label,
+            b.work,
+            b.person or "",
+            f"{b.estimated_hours:.1f}",
+            "" if b.actual_hours is None else f"{b.actual_hours:.1f}",
+            b.status.replace("_", " "),
+            b.consumer,
+        ]
+
+    @work(thread=True, exclusive=True, group="behind", exit_on_error=False)
+    def load(self) -> None:
+        from db.dashboard import BEHIND_LIMIT, behind_bookings, behind_cars
+
+        fast = self.ctx.store.fast
+        if self.behind.kind == "cars":
+            rows: list[Any] = behind_cars(fast, self.behind)
+            total = len(self.behind.ids)
+        else:
+            rows = behind_bookings(fast, self.ctx.actor, self.behind)
+            total = len(rows)
+        more = f" (the first {BEHIND_LIMIT:,} of {total:,})" if total > len(rows) else ""
+        noun = "car" if self.behind.kind == "cars" else "booking"
+        summary = f"{len(rows):,} {noun}{'s' if len(rows) != 1 else ''}{more} · Enter opens the car"
+        self.app.call_from_thread(self._show, rows, summary)
+
+    def _show(self, rows: list[Any], summary: str) -> None:
+        self.query_one(RowTable).set_rows(rows)
+        self.query_one("#summary", Static).update(summary)
+
+    @on(RowTable.Selected)
+    def _open(self, event: RowTable.Selected) -> None:
+        from screens.car_detail import CarDetailScreen
+
+        car_id = getattr(event.row, "car_id", None) if self.behind.kind != "cars" else event.row.id
+        if car_id is None:
+            self.notify("This booking has no car.", timeout=3)
+            return
+        self.app.push_screen(CarDetailScreen(self.ctx, int(car_id)))
