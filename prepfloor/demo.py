@@ -94,6 +94,7 @@ DEALERSHIPS: list[dict[str, Any]] = [
         "does_own_prep": True,
         "brand": "BMW",
         "brand_colors": BMW_COLORS,
+        "logo": "◆ BMW",
     },
     {
         "key": "498",
@@ -102,6 +103,7 @@ DEALERSHIPS: list[dict[str, Any]] = [
         "dealership_type": "prep_center_only",
         "does_own_prep": True,
         "brand_colors": {"primary": "#2e7d32", "secondary": "#1b5e20", "accent": "#ffb300"},
+        "logo": "▲ PREP",
     },
     {
         "key": "490",
@@ -110,6 +112,8 @@ DEALERSHIPS: list[dict[str, Any]] = [
         "dealership_type": "sales_only",
         "prep": "499",
         "brand_colors": {"primary": "#0b2545", "secondary": "#13315c", "accent": "#8da9c4"},
+        "logo": "■ BILGRUPPEN",
+        "sla_targets": {"parts": 5, "ready_for_delivery": 2},
     },
     {
         "key": "495",
@@ -120,6 +124,7 @@ DEALERSHIPS: list[dict[str, Any]] = [
         "parent": "490",
         "brand": "BMW",
         "brand_colors": BMW_COLORS,
+        "logo": "◆ BMW",
     },
     {
         "key": "497",
@@ -130,6 +135,7 @@ DEALERSHIPS: list[dict[str, Any]] = [
         "parent": "490",
         "brand": "MINI",
         "brand_colors": MINI_COLORS,
+        "logo": "● MINI",
     },
     {
         "key": "496",

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
-from db import settings
+from db import settings, validate
 from db.settings import AgreementRow, DealershipRow, TypeRow, UserRow
 from db.vocab import DEALERSHIP_TYPES
 from screens.context import SessionContext
@@ -39,6 +39,7 @@ class DealershipsScreen(Screen[None]):
         Binding("r", "types", "Resource types"),
         Binding("a", "agreements", "Sharing agreements"),
         Binding("u", "users", "Users"),
+        Binding("t", "targets", "SLA targets"),
     ]
     DEFAULT_CSS = """
     DealershipsScreen #note { height: auto; padding: 1 1 0 1; color: $text-muted; }
@@ -48,13 +49,15 @@ class DealershipsScreen(Screen[None]):
         super().__init__()
         self.ctx = ctx
         self.rows: list[DealershipRow] = []
+        self.targets: dict[int, dict[str, float]] = {}  # every dealership's days per stage
 
     def compose(self) -> ComposeResult:
         yield AppHeader(self.ctx, "Admin · Dealerships")
         yield Static(
             "Enter edits, n adds. A sales-only dealership needs a prep center that does prep; "
             "a dealership cannot be its own parent, even through others. Deactivating keeps its "
-            "history. r: resource types, a: sharing agreements, u: users.",
+            "history. t: days a car may spend in each stage (SLA). r: resource types, a: sharing "
+            "agreements, u: users.",
             id="note",
             markup=False,
         )
@@ -105,11 +108,15 @@ class DealershipsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="dealerships", exit_on_error=False)
     def load(self) -> None:
-        rows = settings.dealerships(self.ctx.store.fast)
-        self.app.call_from_thread(self._show, rows)
+        from db.dashboard import targets_of
 
-    def _show(self, rows: list[DealershipRow]) -> None:
+        fast = self.ctx.store.fast
+        rows = settings.dealerships(fast)
+        self.app.call_from_thread(self._show, rows, targets_of(fast))
+
+    def _show(self, rows: list[DealershipRow], targets: dict[int, dict[str, float]]) -> None:
         self.rows = rows
+        self.targets = targets
         self.table.set_rows(rows)
 
     def on_data_changed(self, _event: DataChanged) -> None:
@@ -129,6 +136,49 @@ class DealershipsScreen(Screen[None]):
 
     def action_users(self) -> None:
         self.app.push_screen(UsersScreen(self.ctx))
+
+    def action_targets(self) -> None:
+        row = self.table.current
+        if row is None:
+            return
+        from db import admin
+        from db.sla import DEFAULT_STAGE_TARGETS, STAGE_LABELS
+
+        ctx = self.ctx
+        own = row.sla_targets or {}
+        parent = self._label_of(row.parent_id) or "prepfloor's default"
+        # what an empty stage means: the target of its headquarters (or the default)
+        inherited = self.targets.get(row.parent_id or -1, DEFAULT_STAGE_TARGETS)
+        fields = [
+            FormField(
+                key,
+                label,
+                f"as {parent}: {inherited.get(key, 0):g}",
+                value=f"{own[key]:g}" if own.get(key) is not None else "",
+            )
+            for key, label in STAGE_LABELS.items()
+        ]
+
+        def save(values: dict[str, Any]) -> Any:
+            return ctx.store.run(admin.save_sla_targets, ctx.actor, row.id, values)
+
+        def saved(result: Any) -> None:
+            if result is not None:
+                self.notify(
+                    f"SLA targets saved: {result.dealership_number} {result.dealership_name}."
+                )
+                self.load()
+
+        self.app.push_screen(
+            FormDialog(
+                f"SLA targets of {row.number} {row.name} (days in each stage)",
+                fields,
+                save,
+                intro="Empty: as its headquarters (else prepfloor's default). The dashboard shows a "
+                "car yellow from 75% of its stage's target, red past it.",
+            ),
+            saved,
+        )
 
     def _edit(self, row: DealershipRow | None) -> None:
         from db import admin
@@ -170,6 +220,18 @@ class DealershipsScreen(Screen[None]):
             ),
             FormField("brand", "Brand", value=(row.brand or "") if row else ""),
             FormField(
+                "brand_colors",
+                "Brand colors",
+                "primary, accent, secondary: #1c69d4 #0a2240",
+                value=validate.brand_colors_text(row.brand_colors) if row else "",
+            ),
+            FormField(
+                "logo",
+                "Logo",
+                "text for the header, e.g. ◆ BMW",
+                value=(row.logo or "") if row else "",
+            ),
+            FormField(
                 "active",
                 "Active *",
                 options=YES_NO,
@@ -184,6 +246,8 @@ class DealershipsScreen(Screen[None]):
                 fields_[name] = fields_[name] == "yes"
             for name in ("prep_center_id", "parent_dealership_id"):
                 fields_[name] = int(fields_[name]) if fields_[name] else None
+            fields_["brand_colors"] = validate.brand_colors(fields_["brand_colors"])
+            fields_["logo"] = fields_["logo"] or None
             return ctx.store.run(
                 admin.save_dealership, ctx.actor, row.id if row else None, **fields_
             )

@@ -16,3 +16,4 @@ class SessionContext:
     dealership: str | None = None  # "495 Kristiansand Vest", for headers
     shift_hours: float = 10.0
     data_dir: Path | None = None  # the user's prepfloor data folder (copies of documents)
+    logo: str | None = None  # the dealership's logo text, shown at the left of the header

@@ -9,9 +9,11 @@ from textual.widgets import Footer, Input, Static
 
 from screens.context import SessionContext
 
+LOGO_WIDTH = 16  # cells of the logo text the header shows
+
 
 class AppHeader(Horizontal):
-    """``prepfloor · <screen>`` on the left; user, role and dealership on the right."""
+    """``<logo>  prepfloor · <screen>`` on the left; user, role and dealership on the right."""
 
     DEFAULT_CSS = """
     AppHeader { height: 1; background: $primary; color: $text; dock: top; }
@@ -25,8 +27,12 @@ class AppHeader(Horizontal):
         self.ctx = ctx
         self.title_text = title
 
+    def title_line(self) -> str:
+        logo = (self.ctx.logo or "")[:LOGO_WIDTH] if self.ctx is not None else ""
+        return f"{logo + '  ' if logo else ''}prepfloor · {self.title_text}"
+
     def compose(self) -> ComposeResult:
-        yield Static(f"prepfloor · {self.title_text}", id="title", markup=False)
+        yield Static(self.title_line(), id="title", markup=False)
         yield Static("", id="unread", markup=False)
         yield Static(self.who(), id="who", markup=False)
 
@@ -50,7 +56,7 @@ class AppHeader(Horizontal):
 
     def set_title(self, title: str) -> None:
         self.title_text = title
-        self.query_one("#title", Static).update(f"prepfloor · {title}")
+        self.query_one("#title", Static).update(self.title_line())
 
 
 class AppFooter(Footer):

@@ -231,3 +231,46 @@ async def test_lowering_a_cap_below_this_weeks_bookings_warns_with_them_first(
         await settle(pilot, app)
         assert isinstance(app.screen, AgreementsScreen)
     assert rows(w, ResourceSharing, id=agreement["id"])[0]["max_hours_per_week"] == 4
+
+
+async def test_sla_targets_by_keys_with_their_refusals(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ui_store, actor=ui_world["admin"])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_admin(app, pilot)
+        assert screen.table.current.number == "400"
+        await pilot.press("t")
+        await settle(pilot, app)
+        assert isinstance(app.screen, FormDialog)
+        await pilot.press(*"abc", "tab", "0", "ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, FormDialog)
+        assert "number" in message(app, "registered")
+        assert "more than 0" in message(app, "in_transit")
+        (hq,) = rows(ui_world, Dealership, dealership_number="400")
+        assert hq["sla_targets"] is None  # nothing saved
+        await pilot.press(*"4", "tab", *"10,5", "ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DealershipsScreen)
+    (hq,) = rows(ui_world, Dealership, dealership_number="400")
+    assert hq["sla_targets"] == {"registered": 4.0, "in_transit": 10.5}
+
+
+async def test_brand_colors_and_logo_by_keys(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ui_store, actor=ui_world["admin"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        await pilot.press("enter")  # 400 Vest HQ
+        await settle(pilot, app)
+        form = app.screen
+        assert isinstance(form, FormDialog)
+        form.query_one("#brand_colors").focus()
+        await pilot.press(*"blue", "tab", *"VEST", "ctrl+s")
+        await settle(pilot, app)
+        assert "'blue' is not a color" in message(app, "brand_colors")
+        assert rows(ui_world, Dealership, dealership_number="400")[0]["brand_colors"] is None
+        await pilot.press(*"#1C69D4 #0a2240", "ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DealershipsScreen)
+    (hq,) = rows(ui_world, Dealership, dealership_number="400")
+    assert hq["brand_colors"] == {"primary": "#1c69d4", "accent": "#0a2240"}
+    assert hq["logo"] == "VEST"
