@@ -364,6 +364,71 @@ def import_(
     typer.echo(f"Imported {count} {kind} from {path}.")
 
 
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    as_: Annotated[
+        str | None, typer.Option("--as", help="Report as this user (default: the OS login name).")
+    ] = None,
+    dealership: Annotated[
+        str | None,
+        typer.Option("--dealership", "-d", help="Dealership number (with its branches)."),
+    ] = None,
+    days: Annotated[int, typer.Option("--days", help="The period: this many days to today.")] = 30,
+    table: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--table",
+            "-t",
+            help="Only these tables: status, stages, sla, workload, productivity, estimates, "
+            "sharing (repeat the option).",
+        ),
+    ] = None,
+    csv_dir: Annotated[
+        Path | None, typer.Option("--csv", help="Also write each table as CSV into this folder.")
+    ] = None,
+    width: Annotated[
+        int | None, typer.Option("--width", help="Columns (default: the terminal).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """The manager's dashboard as tables on standard output, without the TUI (for a cron mail)."""
+    store = open_store(settings_for(_db(ctx, db)))
+    from db import dashboard as figures
+    from db.errors import PrepfloorError
+    from prepfloor.report import print_report
+
+    actor = cli_actor(store, as_)
+    if days < 1:
+        fail("--days is a number of days, 1 or more.")
+    root_id = None
+    if dealership is not None:
+        found = [
+            d for d, label in store.fast.dealerships(None) if label.split(" ")[0] == dealership
+        ]
+        if not found:
+            fail(f"no active dealership number {dealership!r}")
+        root_id = found[0]
+    keys = [t.lower() for t in table or []]
+    try:
+        data = figures.dashboard(store.fast, actor, root_id=root_id, days=days)
+    except PrepfloorError as error:
+        fail(str(error))
+    known = [t.key for t in data.tables]
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        fail(f"no table {', '.join(unknown)}; the tables: {', '.join(known)}")
+    print_report(data, keys or None, width=width)
+    if csv_dir is not None:
+        csv_dir.mkdir(parents=True, exist_ok=True)
+        for t in data.tables:
+            if keys and t.key not in keys:
+                continue
+            path = csv_dir / f"{t.key}-{data.first:%Y%m%d}-{data.last:%Y%m%d}.csv"
+            figures.write_csv(t, path)
+            typer.echo(f"{t.title}: {path}", err=True)
+
+
 def main() -> None:
     """Entry point of the ``prepfloor`` command."""
     app()

@@ -250,3 +250,37 @@ def test_scope_period_export_and_who_may_look(w: World) -> None:
     lines = out.getvalue().splitlines()
     assert lines[0] == "Stage,Done,Avg days,P90 days,Now,Now avg days,Over target,level"
     assert "In transit,1,3.00,3.00,1,4.00,0," in lines
+
+
+def test_report_prints_the_same_figures_without_the_tui(w: World, store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from prepfloor.cli import app
+
+    runner = CliRunner()
+    args = ["report", "--db", store.url, "--as", "manager400", "--width", "140"]
+    result = runner.invoke(app, [*args, "--table", "stages", "--csv", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Vest HQ and 2 branches · 09 Dec 2029 to 07 Jan 2030" in out
+    assert "Bottleneck: Ready, until handed over — 4.0 days" in out
+    line = next(x for x in out.splitlines() if "In transit" in x)
+    assert line.split("│")[3:9] == [
+        "    2 ",
+        "      3.5 ",
+        "      4.0 ",
+        "   1 ",
+        "          4.0 ",
+        "           0 ",
+    ]
+    assert "Workload" not in out  # only the table asked for
+    (written,) = tmp_path.glob("stages-20291209-20300107.csv")
+    assert "In transit,2,3.50,4.00,1,4.00,0," in written.read_text().splitlines()
+
+    refused = runner.invoke(app, [*args, "--table", "nonsense"])
+    assert refused.exit_code == 1 and "no table nonsense" in refused.output
+    seller = runner.invoke(app, ["report", "--db", store.url, "--as", "seller495"])
+    assert seller.exit_code == 1
+    assert "manager" in seller.output  # who may look at the figures
+    branch = runner.invoke(app, [*args, "--dealership", "495", "--table", "status"])
+    assert branch.exit_code == 0 and "Kristiansand Vest ·" in branch.stdout
