@@ -74,11 +74,20 @@ def test_upgrade_from_the_first_schema_keeps_rows_and_fills_the_new_tables(tmp_p
                 "(1, 'WASH', 'Vehicle Washing', 1, 0, 1, 0, 1)"
             )
         )
+        # a user that a car refers to: a later migration that copies `users` to change it
+        # would fail on these foreign keys
+        conn.execute(
+            text(
+                "INSERT INTO users (id, login, display_name, role, dealership_id, active, "
+                "failed_pin_attempts) VALUES ('0123456789abcdef0123456789abcdef', 'kari', "
+                "'Kari', 'seller', 1, 1, 0)"
+            )
+        )
         conn.execute(
             text(
                 "INSERT INTO cars (id, vin, license_plate, customer_name, dealership_id, "
-                "prep_center_id, status) VALUES (1, 'WBA00000000000001', 'EL 12345', "
-                "'Berit Olsen', 1, 1, 'registered')"
+                "prep_center_id, status, seller_id) VALUES (1, 'WBA00000000000001', 'EL 12345', "
+                "'Berit Olsen', 1, 1, 'registered', '0123456789abcdef0123456789abcdef')"
             )
         )
         conn.execute(
@@ -93,6 +102,7 @@ def test_upgrade_from_the_first_schema_keeps_rows_and_fills_the_new_tables(tmp_p
     fast = FastReader(url)
     assert fast.schema_revision() == HEAD
     assert fast.rows("SELECT car_id, dealership_id FROM car_access") == [(1, 2)]
+    assert fast.rows("SELECT login, is_terminal FROM users") == [("kari", 0)]
 
     skien = Actor(
         user_id=__import__("uuid").uuid4(),

@@ -36,10 +36,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("fingerprint", name=op.f("uq_user_keys_fingerprint")),
     )
     op.create_index(op.f("ix_user_keys_user_id"), "user_keys", ["user_id"], unique=False)
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("is_terminal", sa.Boolean(), server_default=sa.text("false"), nullable=False)
-        )
+    # A plain ADD COLUMN: a batch (copy-and-move) of `users` fails on SQLite, where every user
+    # foreign key of an existing database refers to the table.
+    op.add_column(
+        "users",
+        sa.Column("is_terminal", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+    )
 
 
 def downgrade() -> None:
