@@ -124,7 +124,7 @@ LEVELS: tuple[str, ...] = ("green", "yellow", "red")
 @dataclass(frozen=True)
 class Col:
     title: str
-    kind: str = "text"  # text, int, hours, days, pct, bar
+    kind: str = "text"  # text (short), name (a longer text), int, hours, days, pct, bar
 
 
 @dataclass(frozen=True)
@@ -698,7 +698,7 @@ def _estimates(fast: FastReader, ids: list[int], first: date, last: date) -> Tab
         "estimates",
         "Estimate accuracy",
         (
-            Col("Work"),
+            Col("Work", "name"),
             Col("Completed", "int"),
             Col("Estimated", "hours"),
             Col("Actual", "hours"),
@@ -752,9 +752,9 @@ def _sharing(fast: FastReader, scoped: Actor, first: date, today: date) -> Table
         "sharing",
         "Sharing usage",
         (
-            Col("Provider"),
-            Col("Consumer"),
-            Col("Work"),
+            Col("Provider", "name"),
+            Col("Consumer", "name"),
+            Col("Work", "name"),
             Col("Week"),
             Col("Booked", "hours"),
             Col("Cap", "hours"),

@@ -27,7 +27,9 @@ def rich_table(table: Table) -> RichTable:
     if levels:
         out.add_column("", width=1)
     for col in table.columns:
-        out.add_column(col.title, justify="left" if col.kind in ("text", "bar") else "right")
+        out.add_column(
+            col.title, justify="left" if col.kind in ("text", "name", "bar") else "right"
+        )
     for row in table.rows:
         cells = [
             Text(format_value(c.kind, v)) for c, v in zip(table.columns, row.values, strict=True)

@@ -43,8 +43,10 @@ def _column(index: int, col: Col) -> Column:
         return Column(f"c{index}", col.title, 18, flex=2)
     if col.kind == "bar":
         return Column(f"c{index}", col.title, 12, flex=3)
+    if col.kind == "name":
+        return Column(f"c{index}", col.title, 12, flex=1)
     if col.kind == "text":
-        return Column(f"c{index}", col.title, 10, flex=1)
+        return Column(f"c{index}", col.title, max(len(col.title), 9))
     return Column(f"c{index}", col.title, max(len(col.title), 7), right=True)
 
 
@@ -105,6 +107,7 @@ class DashboardScreen(Screen[None]):
     DashboardScreen .note { height: auto; padding: 0 1; color: $text-muted; }
     DashboardScreen TabbedContent { height: 1fr; }
     DashboardScreen TabPane { padding: 0; }
+    DashboardScreen FigureTable { overflow-x: hidden; }
     """
 
     def __init__(self, ctx: SessionContext, title: str = "Manager · Dashboard") -> None:

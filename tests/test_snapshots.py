@@ -220,3 +220,35 @@ def test_booking_form_with_an_error(snap_compare, ui_store, fixed_world) -> None
         await _ready(pilot)
 
     assert snap_compare(app, terminal_size=(120, 32), run_before=ready)
+
+
+@pytest.fixture
+def demo_world(ui_store):  # type: ignore[no-untyped-def]
+    """The demo data as it stands on Friday 27 November 2026, 09:30 UTC."""
+    from prepfloor.demo import build_demo
+
+    at = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    clock.set_zone(UTC)
+    clock.freeze(at)
+    build_demo(ui_store.db, today=at.date())
+    yield ui_store
+    clock.set_zone(None)
+
+
+@pytest.mark.parametrize("tab", ["status", "sla"])
+def test_manager_dashboard_on_the_demo(snap_compare, demo_world, tab: str) -> None:  # type: ignore[no-untyped-def]
+    actor = demo_world.fast.actor("mona")
+    app = make_app(demo_world, actor=actor)
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("f6")
+        for _ in range(3):
+            await pilot.pause()
+            await pilot.app.workers.wait_for_complete()
+        if tab == "sla":
+            await pilot.press("right", "right")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 30), run_before=ready)
