@@ -25,7 +25,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
-users_app = typer.Typer(help="Users: add, list, set a PIN or badge.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Users: add, list, set a PIN or badge, register SSH keys.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 
@@ -279,6 +281,141 @@ def users_set_badge(
         fail("give the badge number, or --clear")
     store.run(users.set_badge, None, target.user_id, None if clear else badge)
     typer.echo(f"Badge {'cleared' if clear else 'set'} for {login}.")
+
+
+def _key_text(path: Path) -> str:
+    """The text of a public key file ("-": standard input), or exit with a message."""
+    try:
+        data = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"there is no file {path}")
+    except IsADirectoryError:
+        fail(f"{path} is a folder; give the public key file (e.g. ~/.ssh/id_ed25519.pub)")
+    except UnicodeDecodeError:
+        fail(f"{path} is not a public key file (not text); give the .pub file")
+    except OSError as error:
+        fail(f"cannot read {path}: {error.strerror}")
+    return data
+
+
+@users_app.command("add-key")
+def users_add_key(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="The user's login (their SSH username).")],
+    keyfile: Annotated[
+        Path, typer.Argument(help="Their public key file, e.g. id_ed25519.pub (- : stdin).")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Register an SSH public key: the user signs in to `prepfloor serve` with it."""
+    store = open_store(settings_for(_db(ctx, db)))
+    from db import users
+    from db.errors import PrepfloorError
+
+    target = active_user(store, login)
+    text = _key_text(keyfile)
+    try:
+        key = store.run(users.add_key, None, target.user_id, text)
+    except PrepfloorError as error:
+        fail(str(error))
+    typer.echo(f"Key {key.fingerprint} ({key.key_type}) added for {target.login}.")
+
+
+@users_app.command("keys")
+def users_keys(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="The user's login.")],
+    db: DbOption = None,
+) -> None:
+    """List a user's SSH public keys."""
+    store = open_store(settings_for(_db(ctx, db)))
+    from db import users
+
+    target = active_user(store, login)
+    rows = store.query(users.user_keys, target.user_id)
+    if not rows:
+        typer.echo(f"{target.login} has no SSH keys (add one with `prepfloor users add-key`).")
+        return
+    # One line per key, whole fingerprints (to compare with `ssh-keygen -l` and to copy).
+    for row in rows:
+        added = f"added {row.created_at:%Y-%m-%d}" if row.created_at else ""
+        typer.echo(f"{row.id:>4}  {row.key_type}  {row.fingerprint}  {row.comment or '-'}  {added}")
+
+
+@users_app.command("remove-key")
+def users_remove_key(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="The user's login.")],
+    key: Annotated[str, typer.Argument(help="The key's fingerprint or # (see `users keys`).")],
+    db: DbOption = None,
+) -> None:
+    """Remove one of a user's SSH keys (their next login with it is refused)."""
+    store = open_store(settings_for(_db(ctx, db)))
+    from db import users
+    from db.errors import PrepfloorError
+
+    target = active_user(store, login)
+    try:
+        removed = store.run(users.remove_key, None, target.user_id, key)
+    except PrepfloorError as error:
+        fail(str(error))
+    typer.echo(f"Key {removed.fingerprint} removed from {target.login}.")
+
+
+@users_app.command("set-terminal")
+def users_set_terminal(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="The shared workshop account's login.")],
+    off: Annotated[bool, typer.Option("--off", help="Make it an ordinary user again.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Mark a shared workshop account: its SSH sessions open the sign-in screen (user + PIN)."""
+    store = open_store(settings_for(_db(ctx, db)))
+    from db import users
+
+    target = active_user(store, login)
+    store.run(users.set_terminal, None, target.user_id, not off)
+    what = "an ordinary user" if off else "a shared terminal (sessions open the sign-in screen)"
+    typer.echo(f"{target.login} is now {what}.")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Listen on this address (default: [serve] address)."),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", "-p", help="Listen on this port (default: 2222).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Run the SSH server: staff sign in with their key and get prepfloor, nothing else."""
+    import asyncio
+    import dataclasses
+
+    settings = settings_for(_db(ctx, db))
+    serve_settings = settings.serve
+    if address is not None:
+        serve_settings = dataclasses.replace(serve_settings, address=address)
+    if port is not None:
+        serve_settings = dataclasses.replace(serve_settings, port=port)
+    settings = dataclasses.replace(settings, serve=serve_settings)
+    store = open_store(settings)
+    from prepfloor import serve as server
+
+    key_path = serve_settings.host_key or locations().data_dir / server.HOST_KEY_NAME
+    server.configure_logging()
+
+    def ready(bound: str) -> None:
+        typer.echo(f"prepfloor serve: listening on {bound}; stop with ctrl+c", err=True)
+
+    try:
+        code = asyncio.run(server.serve(settings, store, key_path, ready))
+    except OSError as error:
+        fail(f"cannot listen on {serve_settings.address}:{serve_settings.port}: {error.strerror}")
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -10,6 +10,16 @@ Config files are TOML::
     timezone = "Europe/Oslo"                   # local dates and times (default: the machine's)
     shift_hours = 10                           # a timer running longer is flagged as forgotten
     idle_minutes = 5                           # a workshop terminal signs out after this idle time
+
+    [serve]                                    # `prepfloor serve`, the built-in SSH server
+    address = "127.0.0.1"                      # "0.0.0.0" (or the server's LAN address) for the shop
+    port = 2222
+    max_sessions = 64                          # sessions at once; more are refused
+    login_timeout = 30                         # seconds to authenticate before the link is dropped
+    keepalive = 30                             # seconds between keepalives (0: none); 3 missed: gone
+    failed_logins = 10                         # failed logins from one address within...
+    failed_window = 300                        # ...this many seconds: that address waits it out
+    host_key = "/var/lib/prepfloor/ssh_host_ed25519_key"   # default: in the data folder
 """
 
 from __future__ import annotations
@@ -55,6 +65,20 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """``prepfloor serve``: where it listens and its limits (the ``[serve]`` table)."""
+
+    address: str = "127.0.0.1"
+    port: int = 2222
+    max_sessions: int = 64
+    login_timeout: float = 30.0
+    keepalive: float = 30.0
+    failed_logins: int = 10
+    failed_window: float = 300.0
+    host_key: Path | None = None  # None: ssh_host_ed25519_key in the data folder
+
+
+@dataclass(frozen=True)
 class Settings:
     database: str
     database_source: str  # where the database setting came from, for `prepfloor doctor` and help
@@ -62,6 +86,7 @@ class Settings:
     shift_hours: float = 10.0
     idle_minutes: float = 5.0  # a session signed in at the sign-in screen ends after this idle
     files: tuple[Path, ...] = field(default_factory=tuple)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -83,6 +108,37 @@ def _number(merged: dict[str, Any], name: str, default: float, unit: str) -> flo
     if number < 0:
         raise ConfigError(f"{name} cannot be negative: a number of {unit}")
     return number
+
+
+def _serve(merged: dict[str, Any]) -> ServeSettings:
+    table = merged.get("serve", {})
+    if not isinstance(table, dict):
+        raise ConfigError("serve must be a table: [serve] with address, port, ...")
+    unknown = set(table) - set(ServeSettings.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"[serve] has no setting {sorted(unknown)[0]!r}")
+    base = ServeSettings()
+
+    def count(name: str, low: int) -> int:
+        value = table.get(name, getattr(base, name))
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"[serve] {name} must be a whole number of at least {low}")
+        return value
+
+    port = count("port", 1)
+    if port > 65535:
+        raise ConfigError("[serve] port must be at most 65535")
+    host_key = table.get("host_key")
+    return ServeSettings(
+        address=str(table.get("address", base.address)),
+        port=port,
+        max_sessions=count("max_sessions", 1),
+        login_timeout=_number(table, "login_timeout", base.login_timeout, "seconds"),
+        keepalive=_number(table, "keepalive", base.keepalive, "seconds"),
+        failed_logins=count("failed_logins", 1),
+        failed_window=_number(table, "failed_window", base.failed_window, "seconds"),
+        host_key=Path(str(host_key)).expanduser() if host_key else None,
+    )
 
 
 def load_settings(db_flag: str | None = None, where: Locations | None = None) -> Settings:
@@ -119,6 +175,7 @@ def load_settings(db_flag: str | None = None, where: Locations | None = None) ->
         shift_hours=shift_hours,
         idle_minutes=idle_minutes,
         files=files,
+        serve=_serve(merged),
     )
 
 

@@ -1,0 +1,68 @@
+"""The app as ``prepfloor serve`` runs it: nothing in it touches the server.
+
+A served session's user has no account on the server, so Textual's commands that write files or
+start programs there (screenshots, saving text, opening a browser, suspending the process to a
+shell that does not exist) are off; the rest of the app is the same as on a workshop terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterable
+from typing import Any
+
+from textual.app import SystemCommand
+from textual.screen import Screen
+
+from prepfloor.app import PrepfloorApp
+
+# The system commands of the palette that act on the server rather than on the session.
+SERVER_COMMANDS = frozenset({"Screenshot"})
+NOT_SERVED = "Not available over SSH: it would act on the server, not on your screen."
+
+
+class ServedApp(PrepfloorApp):
+    """:class:`PrepfloorApp` for one SSH session of ``prepfloor serve``."""
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title not in SERVER_COMMANDS:
+                yield command
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("screenshot", "suspend_process"):
+            return False
+        return super().check_action(action, parameters)
+
+    def on_mount(self) -> None:
+        # The server ends a session with SIGTERM (stopping) or SIGHUP (the link dropped): leave
+        # the app the normal way, so the terminal is restored and the database closed.
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(signum, self.exit)
+
+    # Each of these would write a file on the server or run a program there.
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        self.notify(NOT_SERVED, severity="warning")
+
+    def deliver_screenshot(self, *args: Any, **kwargs: Any) -> str | None:
+        self.notify(NOT_SERVED, severity="warning")
+        return None
+
+    def save_screenshot(self, *args: Any, **kwargs: Any) -> str:
+        raise PermissionError(NOT_SERVED)
+
+    def deliver_text(self, *args: Any, **kwargs: Any) -> str | None:
+        self.notify(NOT_SERVED, severity="warning")
+        return None
+
+    def deliver_binary(self, *args: Any, **kwargs: Any) -> str | None:
+        self.notify(NOT_SERVED, severity="warning")
+        return None
+
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        self.notify(f"Open {url} on your own computer.", severity="information")
+
+    def action_suspend_process(self) -> None:
+        return None

@@ -1,0 +1,248 @@
+"""The zygote of ``prepfloor serve``: one process that has imported and warmed up everything, and
+forks one child per SSH session.
+
+``prepfloor serve`` starts it as ``python -m prepfloor.serve_zygote FD`` with a clean environment:
+it holds nothing of the server's (no host key, no listening socket, no client connections), only
+the control socket ``FD`` (a ``SOCK_SEQPACKET`` pair).  Its life:
+
+1. read the settings (the first message), import the app, the screens and the database layer, and
+   run the app once headless on the sign-in screen, so that imports, class set-up and the first
+   layout are paid once, here, and shared copy-on-write by every session;
+2. close that run's database connections, wait for its threads, freeze the garbage collector's
+   view of all that (a collection would otherwise touch, and so copy, every page in each child);
+3. say ``ready`` and wait, without any event loop, for ``spawn`` messages: each carries the
+   session's pty (the slave side, as an fd) and who signed in.  Fork; the child makes the pty its
+   controlling terminal and stdin/stdout/stderr, closes every other fd, opens its own database
+   connections and runs the app as that user; its exit code is the app's.  Each exit is reported.
+
+A crashing child only ends its own session.  The zygote exits when the server closes the socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gc
+import importlib
+import io
+import json
+import logging
+import os
+import pkgutil
+import select
+import signal
+import socket
+import sys
+import termios
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+from prepfloor.config import Settings, apply_timezone
+
+log = logging.getLogger("prepfloor.serve")
+
+# What a session may import after its first frame, loaded here once instead: every screen, and
+# the rules the screens call.
+WARM_PACKAGES = ("screens", "db")
+NOT_IN_SESSIONS = frozenset({"db.migrate"})  # sessions never migrate
+SESSION_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "HOME", "XDG_DATA_HOME")
+CRASHED = 70  # the exit code of a session whose app raised
+
+
+def settings_message(settings: Settings) -> bytes:
+    """The first message to the zygote: the settings a session needs."""
+    return json.dumps(
+        {
+            "database": settings.database,
+            "database_source": settings.database_source,
+            "timezone": settings.timezone,
+            "shift_hours": settings.shift_hours,
+            "idle_minutes": settings.idle_minutes,
+        }
+    ).encode()
+
+
+def warm_up(settings: Settings) -> None:
+    """Import everything and run the app once, headless, on the sign-in screen."""
+    from db.store import Store
+    from prepfloor.serve_app import ServedApp
+
+    for package_name in WARM_PACKAGES:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.iter_modules(package.__path__, f"{package_name}."):
+            if not module.ispkg and module.name not in NOT_IN_SESSIONS:
+                importlib.import_module(module.name)
+    store = Store(settings.database)
+    store.warm()
+    app = ServedApp(store, settings)
+
+    async def first_frame(pilot: Any) -> None:
+        await pilot.pause()
+        app.exit(0)
+
+    app.run(headless=True, size=(120, 40), auto_pilot=first_frame)
+    store.close()
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread():
+            thread.join(5)
+    gc.collect()
+    gc.freeze()
+
+
+def exited_children() -> Iterator[tuple[int, int]]:
+    """``(pid, exit code)`` of each child that has exited (the code is -N after signal N)."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, os.waitstatus_to_exitcode(status)
+
+
+def _close_fds_above_stderr() -> None:
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _std_streams() -> None:
+    """New ``sys`` streams on fds 0-2 (the session's pty); Textual reads and writes these."""
+    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    out = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", line_buffering=True)
+    err = io.TextIOWrapper(
+        io.FileIO(2, "w", closefd=False),
+        encoding="utf-8",
+        errors="backslashreplace",
+        line_buffering=True,
+    )
+    sys.stdout = sys.__stdout__ = out
+    sys.stderr = sys.__stderr__ = err
+
+
+def become_session(request: dict[str, Any], pty_fd: int) -> None:
+    """In the forked child: the pty as controlling terminal and fds 0-2, nothing else open, the
+    environment of a terminal session."""
+    signal.set_wakeup_fd(-1)
+    for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
+    logging.root.handlers.clear()  # the server's log is not the user's screen
+    logging.root.addHandler(logging.NullHandler())
+    os.setsid()
+    fcntl.ioctl(pty_fd, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(pty_fd, fd)
+    _close_fds_above_stderr()
+    _std_streams()
+    environment = {k: os.environ[k] for k in SESSION_ENV if k in os.environ}
+    os.environ.clear()
+    os.environ.update(environment)
+    os.environ["TERM"] = request.get("term") or "xterm-256color"
+
+
+def run_session(request: dict[str, Any], settings: Settings) -> int:
+    """The app for one session; its return code."""
+    from db.store import Store
+    from prepfloor.serve_app import ServedApp
+
+    store = Store(settings.database)  # the session's own connections, opened after the fork
+    actor = None
+    if not request.get("terminal"):
+        actor = store.fast.actor(request["login"])
+        if actor is None:
+            print(f"prepfloor: {request['login']!r} is no longer an active user.", flush=True)
+            return 1
+    app = ServedApp(store, settings, actor=actor)
+    app.run()
+    store.close()
+    return int(app.return_code or 0)
+
+
+def _child(request: dict[str, Any], pty_fd: int, settings: Settings) -> None:
+    code = CRASHED
+    try:
+        become_session(request, pty_fd)
+        code = run_session(request, settings)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            sys.stderr.write("\r\nprepfloor stopped on an error; sign in again.\r\n")
+            sys.stderr.write(traceback.format_exc().replace("\n", "\r\n"))
+            sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+class Zygote:
+    def __init__(self, control: socket.socket, settings: Settings) -> None:
+        self.control = control
+        self.settings = settings
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.control.sendall(json.dumps(message).encode())
+
+    def spawn(self, request: dict[str, Any], pty_fd: int) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _child(request, pty_fd, self.settings)
+        os.close(pty_fd)
+        self.send({"started": request["id"], "pid": pid})
+
+    def reap(self) -> None:
+        for pid, code in exited_children():
+            self.send({"exited": pid, "code": code})
+
+    def serve(self) -> None:
+        """Wait for spawn requests and child exits, until the server closes the socket."""
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        while True:
+            try:
+                readable, _, _ = select.select([self.control, self.wake_r], [], [])
+            except InterruptedError:
+                continue
+            if self.wake_r in readable:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self.wake_r, 512)
+                self.reap()
+            if self.control in readable:
+                message, fds, _, _ = socket.recv_fds(self.control, 65536, 4)
+                if not message:
+                    return  # the server is gone or stopping
+                request = json.loads(message)
+                if len(fds) != 1:
+                    for fd in fds:
+                        os.close(fd)
+                    continue
+                self.spawn(request, fds[0])
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s prepfloor serve: zygote: %(message)s"
+    )
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when sessions end
+    control = socket.socket(fileno=int(argv[1]))
+    config = json.loads(control.recv(65536))
+    settings = Settings(**config)
+    apply_timezone(settings)
+    started = time.perf_counter()
+    warm_up(settings)
+    zygote = Zygote(control, settings)
+    zygote.send({"ready": os.getpid(), "warm_seconds": round(time.perf_counter() - started, 2)})
+    zygote.serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
