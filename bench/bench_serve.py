@@ -43,6 +43,7 @@ import time
 from pathlib import Path
 
 from _common import ROOT, code_version, load_note
+from bench_idle import cpu_seconds
 
 PREPFLOOR = str(Path(sys.executable).parent / "prepfloor")
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
@@ -51,7 +52,6 @@ ANSI = re.compile(
 )
 PAINTED = "cars · all cars".encode()  # the car list's count line: the list has its rows
 COLS, ROWS = 120, 40
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -181,17 +181,6 @@ def tree(root: int) -> list[int]:
         frontier = [pid for pid, parent in parents.items() if parent in frontier]
         found += frontier
     return found
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICK
 
 
 def pss_mb(pids: list[int]) -> float:
