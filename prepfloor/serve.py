@@ -108,8 +108,6 @@ class ZygoteProcess:
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
-        if self.ready.done():
-            self.ready = loop.create_future()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         os.set_inheritable(theirs.fileno(), True)
         environment = {k: os.environ[k] for k in ZYGOTE_ENV if k in os.environ}
@@ -147,11 +145,14 @@ class ZygoteProcess:
         self.on_message(message)
 
     def detach(self) -> None:
+        """The zygote is gone: forget its socket; sessions wait for the next one to be ready."""
         if self.sock is not None:
             with contextlib.suppress(Exception):
                 asyncio.get_running_loop().remove_reader(self.sock.fileno())
             self.sock.close()
             self.sock = None
+        if self.ready.done():
+            self.ready = asyncio.get_running_loop().create_future()
 
     def spawn(self, request: dict[str, Any], pty_fd: int) -> None:
         assert self.sock is not None
@@ -220,7 +221,7 @@ class Hub:
             return
         self.start_zygote()
         for session in list(self.sessions.values()):
-            session.zygote_restarted()  # sessions whose fork request was lost ask again
+            session.zygote_restarted()  # a fork request the dead zygote did not answer is resent
 
     def child_exited(self, pid: int, code: int) -> None:
         session = self.by_pid.pop(pid, None)
@@ -285,6 +286,7 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         self.closed = False
         self.task: asyncio.Future[None] | None = None
         self.farewell = ""
+        self.requested = False  # the fork request went to the zygote
 
     # -- what the client asks for ----------------------------------------------------------------
     def connection_made(self, chan: Any) -> None:
@@ -328,17 +330,24 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         self.task = asyncio.ensure_future(self._spawn())
 
     async def _spawn(self) -> None:
-        await self.hub.zygote.ready
-        if self.closed or self.slave_fd < 0 or self.pid:
-            return
+        zygote = self.hub.zygote
+        while True:
+            await zygote.ready
+            if self.closed or self.slave_fd < 0 or self.pid:
+                return
+            if zygote.sock is not None:
+                break
+            await asyncio.sleep(0)  # it died since: wait for the next one
         who = self.door.who
-        self.hub.zygote.spawn(
+        zygote.spawn(
             {"id": self.number, "login": who.login, "terminal": who.is_terminal, "term": self.term},
             self.slave_fd,
         )
+        self.requested = True
 
     def zygote_restarted(self) -> None:
-        if not self.pid and self.slave_fd >= 0:
+        if self.requested and not self.pid and self.slave_fd >= 0:
+            self.requested = False
             self.task = asyncio.ensure_future(self._spawn())
 
     def started(self, pid: int) -> None:
