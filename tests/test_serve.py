@@ -520,9 +520,12 @@ def test_a_killed_zygote_is_replaced_and_running_sessions_carry_on(
     old = server.zygote_pid()
     mark = len(server.log())
     os.kill(old, signal.SIGKILL)
+    # a login right away waits for the new zygote instead of failing
+    early = login(server, shop, clients, "admin")
     server.wait_log(rf"zygote {old} exited", after=mark)
     new = int(server.wait_log(r"zygote (\d+) ready", after=mark).group(1))
     assert new != old and alive(new)
+    early.wait_text("Ada Admin")
 
     signed_in(server, shop, clients, "admin")
     assert alive(running_pid) and running.status is None
