@@ -311,6 +311,7 @@ def main() -> None:
     parser.add_argument("--at-once", type=int, default=32, help="simultaneous logins")
     args = parser.parse_args()
 
+    load_before = load_note()
     workdir = Path(tempfile.mkdtemp(prefix="prepfloor-bench-serve-"))
     url, login, key = prepare(workdir)
     backends: list[Backend] = [Served(workdir, url)]
@@ -332,7 +333,7 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
     print(f"\nprepfloor serve vs OpenSSH + a fresh prepfloor, {COLS}x{ROWS}, demo database")
-    print(f"code {code_version()}; {load_note()}")
+    print(f"code {code_version()}; before: {load_before}; after: {load_note()}")
     names = [b.name for b in backends]
     print(f"{'':44}" + "".join(f"{name:>20}" for name in names) + f"{'target':>12}")
 
