@@ -294,12 +294,26 @@ class ResourceBooking(SQLModel, table=True):
         Index("ix_resource_bookings_consumer_date", "consumer_dealership_id", "date"),
         Index("ix_resource_bookings_user_id_date", "user_id", "date"),
         # The weekly sharing cap: a consumer's hours at a provider for one kind of work.
+        # (with status and hours: the week's use is read from the index alone)
         Index(
             "ix_resource_bookings_sharing",
             "provider_dealership_id",
             "consumer_dealership_id",
             "resource_type_id",
             "date",
+            "status",
+            "estimated_hours",
+        ),
+        # The dashboard's estimate accuracy: completed bookings by day, from the index alone.
+        Index(
+            "ix_resource_bookings_completed",
+            "date",
+            "provider_dealership_id",
+            "resource_type_id",
+            "estimated_hours",
+            "actual_hours",
+            sqlite_where=text("status = 'completed'"),
+            postgresql_where=text("status = 'completed'"),
         ),
     )
 
@@ -436,6 +450,16 @@ class TimebankEntry(SQLModel, table=True):
             postgresql_where=text("started_at IS NOT NULL AND ended_at IS NULL"),
         ),
         Index("ix_timebank_entries_user_id_date", "user_id", "date"),
+        # The closed entries' hours (productivity, the time bank), from the index alone.
+        Index(
+            "ix_timebank_entries_closed",
+            "user_id",
+            "date",
+            "resource_type_id",
+            "hours",
+            sqlite_where=text("ended_at IS NOT NULL OR started_at IS NULL"),
+            postgresql_where=text("ended_at IS NOT NULL OR started_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
