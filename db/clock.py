@@ -15,12 +15,22 @@ def set_zone(zone: tzinfo | None) -> None:
     _zone = zone
 
 
+_machine: tuple[float, tzinfo] | None = None  # the machine's zone and when it was read
+
+
 def zone() -> tzinfo:
-    """The configured zone, or the machine's local zone."""
+    """The configured zone, or the machine's local zone (read again each minute: a long session
+    crosses a change to or from summer time)."""
+    global _machine
     if _zone is not None:
         return _zone
-    local = datetime.now().astimezone().tzinfo
-    return local if local is not None else UTC
+    import time
+
+    now = time.monotonic()
+    if _machine is None or now - _machine[0] > 60:
+        local = datetime.now().astimezone().tzinfo
+        _machine = (now, local if local is not None else UTC)
+    return _machine[1]
 
 
 def local(value: datetime) -> datetime:

@@ -29,19 +29,21 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
 from db import timebank
 from db.access import Actor, descendants
-from db.clock import as_utc, local_today, utcnow
+from db.clock import local_today, utcnow
 from db.errors import NotAllowed
 from db.fast import as_date, as_uid
 from db.grid import BOOKING_COLUMNS, BOOKING_JOINS, BookingRow, _ids, _param_day, booking_row
 from db.grid import sharing_usage as _sharing_usage
-from db.sla import DEFAULT_STAGE_TARGETS, SLA_LABELS, STAGE_LABELS, sla_state
+from db.sla import DEFAULT_STAGE_TARGETS, SLA_LABELS, STAGE_LABELS, late_from, sla_state
 from db.vocab import BOOKING_HOLDING_STATUSES, CAR_STATUS_LABELS, CAR_STATUSES, sql_in
 
 if TYPE_CHECKING:
@@ -127,16 +129,35 @@ class Col:
     kind: str = "text"  # text (short), name (a longer text), int, hours, days, pct, bar
 
 
+CarSource = Callable[[], tuple[tuple[int, ...], Mapping[int, str]]]
+
+
 @dataclass(frozen=True)
 class Behind:
-    """What Enter on a row opens: ``kind`` ``cars`` (``ids`` with a note per car) or one of the
-    booking lists (``bookings`` with ``spec``)."""
+    """What Enter on a row opens: ``kind`` ``cars`` (``cars()`` gives their ids and a note per
+    car, worked out when first asked: a group's figures stand on tens of thousands of cars) or
+    ``bookings`` (the list :func:`behind_bookings` reads by ``spec``)."""
 
     title: str
     kind: str = "cars"
-    ids: tuple[int, ...] = ()
-    notes: Mapping[int, str] = field(default_factory=dict)
+    cars: CarSource | None = None
     spec: Mapping[str, Any] = field(default_factory=dict)
+    _found: list[tuple[tuple[int, ...], Mapping[int, str]]] = field(
+        default_factory=list, compare=False, repr=False
+    )
+
+    def _cars(self) -> tuple[tuple[int, ...], Mapping[int, str]]:
+        if not self._found:
+            self._found.append(self.cars() if self.cars is not None else ((), {}))
+        return self._found[0]
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return self._cars()[0]
+
+    @property
+    def notes(self) -> Mapping[int, str]:
+        return self._cars()[1]
 
 
 @dataclass(frozen=True)
@@ -301,7 +322,7 @@ def _param_ts(fast: FastReader, at: datetime) -> Any:
 def _days(fast: FastReader, start: str, end: str) -> str:
     if fast.dialect == "sqlite":
         return f"(julianday({end}) - julianday({start}))"
-    return f"(extract(epoch from ({end} - {start})) / 86400.0)"
+    return f"(extract(epoch from ({end} - {start})) / 86400.0)::float8"
 
 
 def _local_midnight(day: date) -> datetime:
@@ -329,16 +350,88 @@ def dashboard(
     first = today - timedelta(days=days - 1)
     root_id, ids, scope = _scope(fast, actor, root_id)
     now = utcnow()
-    cars = _car_tables(fast, root_id, ids, first, today, now)
     scoped = replace(actor, dealership_ids=frozenset(ids), all_dealerships=False, role="manager")
-    tables = [
-        *cars.tables,
-        _workload(fast, ids, today),
-        _productivity(fast, scoped, first, today),
-        _estimates(fast, ids, first, today),
-        _sharing(fast, scoped, first, today),
-    ]
+    # the cars' half on a second connection in another thread, the bookings' half here: both
+    # are mostly the database's work, which runs outside Python's lock
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cars_half = pool.submit(_car_tables, fast.second(), root_id, ids, first, today, now)
+        bookings_half = [
+            _workload(fast, scoped, ids, today),
+            _productivity(fast, scoped, first, today),
+            _estimates(fast, ids, first, today),
+            _sharing(fast, scoped, first, today),
+        ]
+        cars = cars_half.result()
+    tables = [*cars.tables, *bookings_half]
     return Dashboard(scope, root_id, tuple(ids), first, today, tables, cars.bottleneck)
+
+
+class Notes(Mapping[int, str]):
+    """A note per car, written only for the cars a list shows (a group has tens of thousands)."""
+
+    def __init__(self, raw: Mapping[int, Any], write: Callable[[Any], str]) -> None:
+        self.raw = raw
+        self.write = write
+
+    def __getitem__(self, car_id: int) -> str:
+        return self.write(self.raw[car_id])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+
+def _stage_cars(
+    done: list[tuple[int, float]], now_in: list[tuple[int, float, str]]
+) -> tuple[tuple[int, ...], Mapping[int, str]]:
+    """A stage's cars: those whose stay ended in the period, then those in it now."""
+    raw: dict[int, tuple[Any, ...]] = {car_id: (d,) for car_id, d in done}
+    raw.update({car_id: (d, level) for car_id, d, level in now_in})
+    return tuple(raw), Notes(raw, _stay_note)
+
+
+def _level_cars(
+    buckets: dict[str, list[int]], notes: Mapping[int, str]
+) -> tuple[tuple[int, ...], Mapping[int, str]]:
+    """An SLA row's cars: red first, then yellow, then green."""
+    return tuple(i for level in ("red", "yellow", "green") for i in buckets[level]), notes
+
+
+def _stay_note(value: tuple[Any, ...]) -> str:
+    if len(value) == 1:
+        return f"stayed {value[0]:.1f} d"
+    return f"there {value[0]:.1f} d now · {value[1]}"
+
+
+def _promise_note(value: tuple[Any, str]) -> str:
+    promised = as_date(value[0])
+    return f"promised {promised:%d %b} · {SLA_LABELS[value[1]]}"
+
+
+class _DeliveryStates:
+    """:func:`db.sla.sla_state` of many cars as the driver hands their columns back: the state of
+    a car not handed over depends on its status and promised date only, and a handover is late
+    from :func:`db.sla.late_from` of the promised date; both are worked out once per value."""
+
+    def __init__(self, fast: FastReader, today: date) -> None:
+        self.fast = fast
+        self.today = today
+        self.open: dict[tuple[str, Any], str] = {}
+        self.late: dict[Any, Any] = {}
+
+    def __call__(self, status: str, promised: Any, handed_over: Any) -> str:
+        if handed_over is None:
+            key = (status, promised)
+            state = self.open.get(key)
+            if state is None:
+                state = self.open[key] = sla_state(status, as_date(promised), None, self.today)
+            return state
+        late = self.late.get(promised)
+        if late is None:
+            late = self.late[promised] = _param_ts(self.fast, late_from(as_date(promised)))
+        return "late" if handed_over >= late else "on_time"
 
 
 @dataclass
@@ -363,12 +456,19 @@ def _car_tables(
         f"{_days(fast, f'coalesce({s.start}, c.status_changed_at)', ':now')}"
         for s in STAGES
     )
-    scope = _ids(ids)
+    if root_id is None:
+        scope = "1=1"  # every dealership: every car
+    else:
+        # A dealership or two: the indexes by dealership and prep center; more: one pass over
+        # the cars reads less than following both indexes for most of them (SQLite, ``+``).
+        plus = "+" if fast.dialect == "sqlite" and len(ids) > 2 else ""
+        scope = (
+            f"({plus}c.dealership_id IN ({_ids(ids)}) OR {plus}c.prep_center_id IN ({_ids(ids)}))"
+        )
     rows = fast.rows(
         f"SELECT c.id, c.status, c.dealership_id, c.expected_delivery_date, "
         f"CASE WHEN c.status = 'delivered' THEN c.delivered_to_customer_at END, "
-        f"CASE {now_case} END, {spans} FROM cars c "
-        f"WHERE (c.dealership_id IN ({scope}) OR c.prep_center_id IN ({scope})) "
+        f"CASE {now_case} END, {spans} FROM cars c WHERE {scope} "
         "AND (c.status NOT IN ('delivered', 'archived') OR c.status_changed_at >= :start)",
         {"start": start, "end": end, "now": now_p},
     )
@@ -378,29 +478,30 @@ def _car_tables(
     by_status: dict[str, list[int]] = {s: [] for s in CAR_STATUSES}
     done: dict[str, list[tuple[int, float]]] = {s.key: [] for s in STAGES}
     waiting: dict[str, list[tuple[int, float, str]]] = {s.key: [] for s in STAGES}
-    sla_cars: dict[str, dict[str, list[int]]] = {}
-    sla_notes: dict[int, str] = {}
-    n_stages = len(STAGES)
+    sla_cars: dict[str, dict[str, list[int]]] = {
+        k: {level: [] for level in LEVELS} for k in [*STAGE_BY_KEY, "delivery"]
+    }
+    sla_notes: dict[int, tuple[Any, str]] = {}
+    keyed = [done[s.key] for s in STAGES]
+    bucket_of = {"on_time": "green", "at_risk": "yellow", "late": "red"}
+    delivery = _DeliveryStates(fast, today)
     for r in rows:
-        car_id, status = int(r[0]), str(r[1])
-        by_status.setdefault(status, []).append(car_id)
-        for i in range(n_stages):
-            value = r[6 + i]
+        car_id, status = r[0], r[1]
+        by_status[status].append(car_id)
+        for into, value in zip(keyed, r[6:], strict=True):
             if value is not None:
-                done[STAGES[i].key].append((car_id, max(0.0, float(value))))
+                into.append((car_id, value))
         stage = STAGE_OF_STATUS.get(status)
         if stage is not None and r[5] is not None:
-            elapsed = max(0.0, float(r[5]))
-            target = targets.get(int(r[2]), default)[stage.key]
-            level = level_of(elapsed, target)
+            elapsed = r[5]
+            level = level_of(elapsed, targets.get(r[2], default)[stage.key])
             waiting[stage.key].append((car_id, elapsed, level))
-            sla_cars.setdefault(stage.key, {k: [] for k in LEVELS})[level].append(car_id)
-        if r[3] is not None and status not in ("draft", "archived"):
-            state = sla_state(status, as_date(r[3]), as_utc(r[4]), today)
+            sla_cars[stage.key][level].append(car_id)
+        if r[3] is not None and status != "draft" and status != "archived":
+            state = delivery(status, r[3], r[4])
             if state != "none":
-                bucket = {"on_time": "green", "at_risk": "yellow", "late": "red"}[state]
-                sla_cars.setdefault("delivery", {k: [] for k in LEVELS})[bucket].append(car_id)
-                sla_notes[car_id] = f"promised {as_date(r[3]):%d %b} · {SLA_LABELS[state]}"
+                sla_cars["delivery"][bucket_of[state]].append(car_id)
+                sla_notes[car_id] = (r[3], state)
 
     status_rows = []
     biggest = max((len(v) for v in by_status.values()), default=0) or 1
@@ -412,7 +513,10 @@ def _car_tables(
         status_rows.append(
             Row(
                 (label, len(found), "█" * max(0, round(28 * len(found) / biggest))),
-                Behind(f"Cars · {CAR_STATUS_LABELS[status]}", ids=tuple(found)),
+                Behind(
+                    f"Cars · {CAR_STATUS_LABELS[status]}",
+                    cars=lambda found=found: (tuple(found), {}),
+                ),
             )
         )
 
@@ -425,8 +529,7 @@ def _car_tables(
         if avg is not None:
             averages[s.key] = avg
         over = sum(1 for _, _, level in now_in if level == "red")
-        notes = {car_id: f"stayed {d:.1f} d" for car_id, d in done[s.key]}
-        notes.update({car_id: f"there {d:.1f} d now · {lv}" for car_id, d, lv in now_in})
+
         stage_rows.append(
             Row(
                 (
@@ -438,7 +541,7 @@ def _car_tables(
                     sum(d for _, d, _ in now_in) / len(now_in) if now_in else None,
                     over,
                 ),
-                Behind(f"Cars · {s.label}", ids=tuple(notes), notes=notes),
+                Behind(f"Cars · {s.label}", cars=partial(_stage_cars, done[s.key], now_in)),
                 "red" if over else "",
             )
         )
@@ -456,12 +559,11 @@ def _car_tables(
 
     sla_rows = []
     for key, label in [(s.key, s.label) for s in STAGES] + [("delivery", "Promised delivery date")]:
-        buckets = sla_cars.get(key, {k: [] for k in LEVELS})
-        notes = {}
+        buckets = sla_cars[key]
         if key == "delivery":
-            notes = {i: sla_notes[i] for k in LEVELS for i in buckets[k]}
+            notes: Mapping[int, str] = Notes(sla_notes, _promise_note)
         else:
-            notes = {car_id: f"{d:.1f} d · {lv}" for car_id, d, lv in waiting[key]}
+            notes = Notes({car_id: (d, lv) for car_id, d, lv in waiting[key]}, _stay_note)
         level = "red" if buckets["red"] else "yellow" if buckets["yellow"] else "green"
         target = f"{shown[key]:g} d" if key in shown else "date"
         sla_rows.append(
@@ -469,8 +571,7 @@ def _car_tables(
                 (label, target, len(buckets["green"]), len(buckets["yellow"]), len(buckets["red"])),
                 Behind(
                     f"SLA · {label}",
-                    ids=tuple(i for k in ("red", "yellow", "green") for i in buckets[k]),
-                    notes=notes,
+                    cars=partial(_level_cars, buckets, notes),
                 ),
                 level if any(buckets.values()) else "",
             )
@@ -520,7 +621,7 @@ def _week(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _workload(fast: FastReader, ids: list[int], today: date) -> Table:
+def _workload(fast: FastReader, scoped: Actor, ids: list[int], today: date) -> Table:
     this = _week(today)
     nxt = this + timedelta(days=7)
     last = nxt + timedelta(days=6)
@@ -534,43 +635,23 @@ def _workload(fast: FastReader, ids: list[int], today: date) -> Table:
     if not people:
         return _workload_table([], this)
     keys = {as_uid(p[0]): p for p in people}
-    in_people = f"u.dealership_id IN ({scope}) AND u.role IN ('mechanic', 'detailer')"
     sums: dict[tuple[str, str, bool], float] = {}
-
-    def add(kind: str, found: list[tuple[Any, ...]]) -> None:
-        for user_id, day, hours in found:
-            key = (as_uid(user_id), kind, as_date(day) >= nxt)  # type: ignore[operator]
+    # capacity and booked: the people's own capacity rows (``used_hours`` is the sum of the
+    # bookings that hold them, the ledger's rule)
+    for user_id, day, allocated, used in fast.rows(
+        "SELECT r.user_id, r.date, sum(r.allocated_hours), sum(r.used_hours) "
+        f"FROM resource_capacities r WHERE r.dealership_id IN ({scope}) "
+        "AND r.user_id IS NOT NULL AND r.date >= :first AND r.date <= :last "
+        "GROUP BY r.user_id, r.date",
+        params,
+    ):
+        later = as_date(day) >= nxt  # type: ignore[operator]
+        for kind, hours in (("capacity", allocated), ("booked", used)):
+            key = (as_uid(user_id), kind, later)
             sums[key] = sums.get(key, 0.0) + float(hours or 0.0)
-
-    add(
-        "capacity",
-        fast.rows(
-            "SELECT r.user_id, r.date, sum(r.allocated_hours) FROM resource_capacities r "
-            f"JOIN users u ON u.id = r.user_id WHERE {in_people} "
-            "AND r.date >= :first AND r.date <= :last GROUP BY r.user_id, r.date",
-            params,
-        ),
-    )
-    add(
-        "booked",
-        fast.rows(
-            "SELECT b.user_id, b.date, sum(b.estimated_hours) FROM resource_bookings b "
-            f"JOIN users u ON u.id = b.user_id WHERE {in_people} "
-            f"AND b.date >= :first AND b.date <= :last AND b.status IN {_HOLDING} "
-            "GROUP BY b.user_id, b.date",
-            params,
-        ),
-    )
-    add(
-        "clocked",
-        fast.rows(
-            "SELECT e.user_id, e.date, sum(e.hours) FROM timebank_entries e "
-            f"JOIN users u ON u.id = e.user_id WHERE {in_people} "
-            "AND e.date >= :first AND e.date <= :last AND e.hours IS NOT NULL "
-            "AND (e.ended_at IS NOT NULL OR e.started_at IS NULL) GROUP BY e.user_id, e.date",
-            params,
-        ),
-    )
+    clocked = timebank.clocked_totals(fast, scoped, this, this + timedelta(days=6), list(keys))
+    for user_id, (hours, _productive) in clocked.items():
+        sums[(user_id, "clocked", False)] = hours
     rows = []
     for key, (_user_id, name, role) in keys.items():
         values = [sums.get((key, kind, later), 0.0) for later in (False, True) for kind in _KINDS]
@@ -621,22 +702,23 @@ def _productivity(fast: FastReader, scoped: Actor, first: date, last: date) -> T
         for u, name, role in fast.rows(
             "SELECT u.id, u.display_name, u.role FROM users u "
             f"WHERE u.dealership_id IN ({_ids(sorted(scoped.dealership_ids))}) "
-            "AND u.role IN ('mechanic', 'detailer')"
+            "AND u.role IN ('mechanic', 'detailer') ORDER BY u.display_name"
         )
     }
-    totals = timebank.summary(timebank.hours(fast, scoped, first, last, list(people)))
+    totals = timebank.clocked_totals(fast, scoped, first, last, list(people))
     rows = []
-    for name, t in totals.items():
-        if t["clocked"] <= 0 and t["estimated"] <= 0:
+    for user_id, (name, role) in people.items():
+        clocked, productive = totals.get(user_id, (0.0, 0.0))
+        if clocked <= 0:
             continue
-        ratio = t["productivity"]
+        ratio = timebank.productivity(productive, clocked)
         rows.append(
             Row(
-                (name, people[t["user_id"]][1], t["clocked"], t["productive"], ratio),
+                (name, role, clocked, productive, ratio),
                 Behind(
                     f"Bookings · {name} · {first:%d %b}-{last:%d %b}",
                     kind="bookings",
-                    spec={"user_id": t["user_id"], "first": first, "last": last},
+                    spec={"user_id": user_id, "first": first, "last": last},
                 ),
                 "" if ratio is None else "green" if ratio >= 0.8 else "yellow",
             )
@@ -657,19 +739,25 @@ def _productivity(fast: FastReader, scoped: Actor, first: date, last: date) -> T
 
 
 def _estimates(fast: FastReader, ids: list[int], first: date, last: date) -> Table:
-    scope = _ids(ids)
+    # the completed bookings' own index (by day); not the provider's (SQLite, ``+``)
+    plus = "+" if fast.dialect == "sqlite" else ""
+    scope = f"{plus}b.provider_dealership_id IN ({_ids(ids)})"
     found = fast.rows(
-        "SELECT b.resource_type_id, t.name, count(*), sum(b.estimated_hours), "
+        "SELECT b.resource_type_id, count(*), sum(b.estimated_hours), "
         "sum(b.actual_hours), "
         "sum(CASE WHEN b.actual_hours > b.estimated_hours THEN 1 ELSE 0 END) "
-        "FROM resource_bookings b JOIN resource_types t ON t.id = b.resource_type_id "
-        f"WHERE b.provider_dealership_id IN ({scope}) AND b.date >= :first AND b.date <= :last "
+        "FROM resource_bookings b "
+        f"WHERE {scope} AND b.date >= :first AND b.date <= :last "
         "AND b.status = 'completed' AND b.actual_hours IS NOT NULL "
-        "GROUP BY b.resource_type_id, t.name",
+        "GROUP BY b.resource_type_id",
         {"first": _param_day(fast, first), "last": _param_day(fast, last)},
     )
+    names = {int(i): str(n) for i, n in fast.rows("SELECT id, name FROM resource_types")}
     rows = []
-    for type_id, name, count, estimated, actual, over in sorted(found, key=lambda r: str(r[1])):
+    for type_id, count, estimated, actual, over in sorted(
+        found, key=lambda r: names.get(int(r[0]), "")
+    ):
+        name = names.get(int(type_id), f"#{type_id}")
         estimated, actual = float(estimated or 0.0), float(actual or 0.0)
         ratio = actual / estimated if estimated > 0 else None
         level = ""

@@ -125,6 +125,7 @@ class FastReader:
         self.dialect = dialect_of(self.url)
         self._lock = threading.Lock()
         self._conn: Any = None
+        self._second: FastReader | None = None
 
     # -- plumbing --------------------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -175,6 +176,17 @@ class FastReader:
     def close(self) -> None:
         with self._lock:
             self._close_locked()
+            second, self._second = self._second, None
+        if second is not None:
+            second.close()
+
+    def second(self) -> FastReader:
+        """A second reader on the same database (its own connection, opened when first used):
+        for a read that runs beside this one's in another thread (the dashboard's halves)."""
+        with self._lock:
+            if self._second is None:
+                self._second = FastReader(self.url)
+            return self._second
 
     # -- schema ----------------------------------------------------------------------------------
     def schema_revision(self) -> str | None:

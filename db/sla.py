@@ -5,9 +5,9 @@ Pure functions (no SQLAlchemy): lists compute the state from a few columns they 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
-from db.clock import as_utc, local
+from db.clock import as_utc, local, zone
 
 SLA_STATES: tuple[str, ...] = ("none", "on_time", "at_risk", "late")
 SLA_LABELS: dict[str, str] = {
@@ -25,6 +25,12 @@ def _day(value: date | str | None) -> date | None:
     if isinstance(value, datetime):
         return local(value).date()
     return date.fromisoformat(str(value)[:10])
+
+
+def late_from(expected: date) -> datetime:
+    """The moment a handover is late: the local midnight after the promised date (UTC)."""
+    after = expected + timedelta(days=1)
+    return datetime(after.year, after.month, after.day, tzinfo=zone()).astimezone(UTC)
 
 
 def sla_state(
@@ -48,7 +54,7 @@ def sla_state(
         return "none"
     handed_over = as_utc(delivered_to_customer_at)
     if handed_over is not None:
-        return "late" if local(handed_over).date() > expected else "on_time"
+        return "late" if handed_over >= late_from(expected) else "on_time"
     if status == "archived":
         return "none"
     if today > expected:
