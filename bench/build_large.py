@@ -168,6 +168,10 @@ BOOKING_COLS = [
     "completed_at", "notes", "created_at", "updated_at",
 ]  # fmt: skip
 CAR_ACCESS_COLS = ["car_id", "dealership_id"]
+TIMEBANK_COLS = [
+    "id", "user_id", "date", "resource_type_id", "hours", "booking_id", "started_at", "ended_at",
+    "notes", "created_at", "updated_at",
+]  # fmt: skip
 # booking list slots while generating (ids and start times come last)
 B_CAR, B_RT, B_DAY, B_START, B_HOURS, B_PROV, B_CONS, B_USER, B_STATUS, B_NOTES, B_CREATED = range(
     11
@@ -199,6 +203,7 @@ KINDS: dict[str, dict[str, str]] = {
     "resource_capacities": {"date": "d", "user_id": "u", "recurrence_pattern": "j"},
     "resource_bookings": {"date": "d", "start_time": "t", "user_id": "u"},
     "car_access": {},
+    "timebank_entries": {"date": "d", "user_id": "u"},
 }
 for _cols, _table in (
     (CAR_COLS, "cars"),
@@ -208,6 +213,7 @@ for _cols, _table in (
     (SHARING_COLS, "resource_sharing"),
     (CAPACITY_COLS, "resource_capacities"),
     (BOOKING_COLS, "resource_bookings"),
+    (TIMEBANK_COLS, "timebank_entries"),
 ):
     for _name in _cols:
         if _name.endswith("_at"):
@@ -747,6 +753,21 @@ class Generator:
         self.data.add("resource_bookings", BOOKING_COLS, [tuple(r) for r in rows])
         self.booking_rows = rows
 
+    def timebank(self) -> None:
+        """The clocked hours: one closed entry per completed booking of a person (started at the
+        booking's start, or 08:00, and lasting its actual hours)."""
+        rows = []
+        for b in self.booking_rows:
+            if b[9] != "completed" or b[8] is None or b[10] is None:
+                continue
+            start = b[4] or dtime(8, 0)
+            started = self.at(b[3], start.hour + start.minute / 60)
+            ended = started + timedelta(hours=b[10])
+            rows.append(
+                (len(rows) + 1, b[8], b[3], b[2], b[10], b[0], started, ended, None, ended, ended)
+            )
+        self.data.add("timebank_entries", TIMEBANK_COLS, rows)
+
     def capacities(self) -> None:
         """Team and personal rows for every prep center, bookable type and working day."""
         rows: list[tuple[Any, ...]] = []
@@ -824,8 +845,9 @@ LOAD_ORDER = [
     "resource_capacities",
     "resource_bookings",
     "car_access",  # when the schema has it (db/car_access.py)
+    "timebank_entries",
 ]
-BIG_TABLES = ("cars", "resource_bookings", "resource_capacities")
+BIG_TABLES = ("cars", "resource_bookings", "resource_capacities", "timebank_entries")
 
 
 def schema_tables(names: Iterable[str]) -> list[str]:
@@ -1021,6 +1043,8 @@ def build(
         generator.extras(sizes.bookings)
     with watch("booking statuses, ids, car schedules"):
         generator.finish_bookings()
+    with watch("clocked hours of the completed bookings"):
+        generator.timebank()
     with watch("generate capacities and sharing"):
         generator.capacities()
         generator.sharing()
