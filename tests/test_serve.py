@@ -102,8 +102,8 @@ class Server:
         self.port = free_port()
         config = base / "config" / "prepfloor" / "config.toml"
         config.parent.mkdir(parents=True, exist_ok=True)
-        lines = ["[serve]", "login_timeout = 20"]
-        lines += [f"{name} = {value}" for name, value in serve.items()]
+        settings = {"login_timeout": 20, **serve}
+        lines = ["[serve]", *(f"{name} = {value}" for name, value in settings.items())]
         config.write_text("\n".join(lines) + "\n")
         self.log_path = base / "serve.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREPFLOOR_")}
@@ -557,8 +557,14 @@ def test_failed_logins_from_an_address_are_limited(shop: Any, clients: Any) -> N
 
 
 def test_max_sessions_and_stopping_ends_every_session(shop: Any, clients: Any) -> None:
-    small = Server(shop["base"] / "small", shop["url"], max_sessions=2)
+    small = Server(shop["base"] / "small", shop["url"], max_sessions=2, login_timeout=3)
     try:
+        # a connection that never signs in is dropped after the login timeout, and logged
+        with socket.create_connection(("127.0.0.1", small.port), timeout=LIMIT) as idle:
+            assert idle.recv(256).startswith(b"SSH-2.0-")
+            wait_for(lambda: idle.recv(256) == b"", "the silent connection to be dropped")
+        small.wait_log(r"refused login '\?' from 127\.0\.0\.1: login timeout")
+
         first, first_pid = signed_in(small, shop, clients, "admin")
         second, second_pid = signed_in(small, shop, clients, "mechanic499")
 
