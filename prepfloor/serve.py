@@ -52,6 +52,8 @@ STOP_GRACE_SECONDS = 5.0  # a stopping server waits this long for apps to exit
 HANGUP_GRACE_SECONDS = 0.5  # a session whose client vanished gets this long, then SIGKILL
 ZYGOTE_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "HOME", "XDG_DATA_HOME", "PYTHONPATH")
 PR_SET_CHILD_SUBREAPER = 36
+MAX_TERMINAL = (1000, 500)  # columns, rows: a client cannot make the app lay out a huge screen
+INPUT_BACKLOG = 65536  # bytes of keys waiting for the app before the client is held back
 
 
 def host_key(path: Path) -> asyncssh.SSHKey:
@@ -378,6 +380,8 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
                 written = os.write(self.pty_fd, self.pending)
             except BlockingIOError:
                 loop.add_writer(self.pty_fd, self._flush_input)
+                if len(self.pending) > INPUT_BACKLOG and self.chan is not None:
+                    self.chan.pause_reading()  # the app is not reading: hold the client back
                 return
             except OSError:
                 self.pending = b""
@@ -385,6 +389,8 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
             self.pending = self.pending[written:]
         if self.pty_fd >= 0:
             loop.remove_writer(self.pty_fd)
+        if self.chan is not None:
+            self.chan.resume_reading()
 
     def _read_pty(self) -> bool:
         """Copy what the app wrote to the client; False once the pty has no writer left."""
@@ -422,6 +428,9 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
     def _set_size(self) -> None:
         if self.pty_fd >= 0 and self.size is not None:
             width, height, pixwidth, pixheight = self.size
+            width = max(1, min(width, MAX_TERMINAL[0]))
+            height = max(1, min(height, MAX_TERMINAL[1]))
+            pixwidth, pixheight = min(pixwidth, 65535), min(pixheight, 65535)
             winsize = struct.pack("HHHH", height, width, pixwidth, pixheight)
             fcntl.ioctl(self.pty_fd, termios.TIOCSWINSZ, winsize)
 

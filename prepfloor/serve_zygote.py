@@ -175,7 +175,9 @@ def become_session(request: dict[str, Any], pty_fd: int) -> None:
     environment = {k: os.environ[k] for k in SESSION_ENV if k in os.environ}
     os.environ.clear()
     os.environ.update(environment)
-    os.environ["TERM"] = request.get("term") or "xterm-256color"
+    term = str(request.get("term") or "")
+    ok = 0 < len(term) <= 64 and all(c.isalnum() or c in "._+-" for c in term)
+    os.environ["TERM"] = term if ok else "xterm-256color"
 
 
 def run_session(request: dict[str, Any], settings: Settings) -> int:
