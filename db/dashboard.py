@@ -189,6 +189,13 @@ class Dashboard:
     def table(self, key: str) -> Table:
         return next(t for t in self.tables if t.key == key)
 
+    def file_name(self, table: Table) -> str:
+        """``stages-porsgrunn-20261029-20261127.csv``: the table, the scope and the period."""
+        import re
+
+        where = re.sub(r"[^a-z0-9]+", "-", self.scope.split(" and ")[0].lower()).strip("-")
+        return f"{table.key}-{where or 'all'}-{self.first:%Y%m%d}-{self.last:%Y%m%d}.csv"
+
 
 def format_value(kind: str, value: Any) -> str:
     """A cell as the TUI and ``prepfloor report`` show it."""

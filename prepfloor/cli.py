@@ -561,7 +561,7 @@ def report(
         for t in data.tables:
             if keys and t.key not in keys:
                 continue
-            path = csv_dir / f"{t.key}-{data.first:%Y%m%d}-{data.last:%Y%m%d}.csv"
+            path = csv_dir / data.file_name(t)
             figures.write_csv(t, path)
             typer.echo(f"{t.title}: {path}", err=True)
 

@@ -189,10 +189,11 @@ class DashboardScreen(Screen[None]):
         if not panes:
             return
         at = panes.index(tabs.active) if tabs.active in panes else 0
-        tabs.active = panes[(at + step) % len(panes)]
-        table = self.current_table()
-        if table is not None:
-            table.focus()
+        target = panes[(at + step) % len(panes)]
+        tabs.active = target
+        # focus the new table now (``focus()`` waits for the keys already typed): keys typed
+        # right after the arrow belong to the table the user moved to
+        self.set_focus(self.query_one(f"#{target}", TabPane).query_one(FigureTable))
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self) -> None:
@@ -238,7 +239,7 @@ class DashboardScreen(Screen[None]):
         folder = export_folder(self.ctx)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{table.key}-{data.first:%Y%m%d}-{data.last:%Y%m%d}.csv"
+            path = folder / data.file_name(table)
             count = write_csv(table, path)
         except OSError as error:
             self.app.call_from_thread(

@@ -274,7 +274,7 @@ def test_report_prints_the_same_figures_without_the_tui(w: World, store, tmp_pat
         "           0 ",
     ]
     assert "Workload" not in out  # only the table asked for
-    (written,) = tmp_path.glob("stages-20291209-20300107.csv")
+    (written,) = tmp_path.glob("stages-vest-hq-20291209-20300107.csv")
     assert "In transit,2,3.50,4.00,1,4.00,0," in written.read_text().splitlines()
 
     refused = runner.invoke(app, [*args, "--table", "nonsense"])

@@ -121,7 +121,7 @@ async def test_another_dealership_and_the_csv(
         assert "Kristiansand Vest · last 30 days" in text_of(app)
         await pilot.press("e")
         await settle(pilot, app)
-    (written,) = list(tmp_path.glob("status-*.csv"))
+    (written,) = list(tmp_path.glob("status-kristiansand-vest-*.csv"))
     lines = written.read_text().splitlines()
     assert lines[0] == "Status,Cars"
     assert "Registered,1" in lines and "Parts ordered,1" in lines
