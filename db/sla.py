@@ -78,6 +78,16 @@ STAGE_LABELS: dict[str, str] = {
     "cosmetic_prep": "Until cosmetic done",
     "ready_for_delivery": "Ready, until handed over",
 }
+# The same stages in a word or two (a form's labels).
+STAGE_SHORT: dict[str, str] = {
+    "registered": "Registered",
+    "in_transit": "In transit",
+    "inspection": "Inspection",
+    "parts": "Parts wait",
+    "technical_prep": "Technical",
+    "cosmetic_prep": "Cosmetic",
+    "ready_for_delivery": "Ready",
+}
 # Days a car may spend in a stage where a dealership has set nothing (nor its parents).
 DEFAULT_STAGE_TARGETS: dict[str, float] = {
     "registered": 5,

@@ -142,7 +142,7 @@ class DealershipsScreen(Screen[None]):
         if row is None:
             return
         from db import admin
-        from db.sla import DEFAULT_STAGE_TARGETS, STAGE_LABELS
+        from db.sla import DEFAULT_STAGE_TARGETS, STAGE_LABELS, STAGE_SHORT
 
         ctx = self.ctx
         own = row.sla_targets or {}
@@ -152,11 +152,11 @@ class DealershipsScreen(Screen[None]):
         fields = [
             FormField(
                 key,
-                label,
-                f"as {parent}: {inherited.get(key, 0):g}",
+                STAGE_SHORT[key],
+                f"{inherited.get(key, 0):g} days, as {parent}",
                 value=f"{own[key]:g}" if own.get(key) is not None else "",
             )
-            for key, label in STAGE_LABELS.items()
+            for key in STAGE_LABELS
         ]
 
         def save(values: dict[str, Any]) -> Any:
@@ -175,7 +175,9 @@ class DealershipsScreen(Screen[None]):
                 fields,
                 save,
                 intro="Empty: as its headquarters (else prepfloor's default). The dashboard shows a "
-                "car yellow from 75% of its stage's target, red past it.",
+                "car yellow from 75% of its stage's target, red past it. Stages: registered until "
+                "sent, in transit, arrived until inspected, waiting on parts, inspected until "
+                "technical done, until cosmetic done, ready until handed over.",
             ),
             saved,
         )
