@@ -207,6 +207,13 @@ def save_resource_type(
             problems["code"] = f"Code {rt.code} is already used."
         if not (rt.name or "").strip():
             problems["name"] = "Name is required."
+        rt.color = (rt.color or "").strip().lower() or None
+        color = validate.color_problem(rt.color)
+        if color:
+            problems["color"] = color
+        rt.icon = (rt.icon or "").strip() or None
+        if rt.icon and len(rt.icon) > 4:
+            problems["icon"] = "An icon is a symbol or two, e.g. 🔧."
         try:
             rt.default_duration_hours = validate.hours(
                 rt.default_duration_hours, "default_duration_hours", allow_zero=True

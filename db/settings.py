@@ -61,12 +61,15 @@ class TypeRow(NamedTuple):
     requires_assignment: bool
     default_duration_hours: float
     prep_stage: str | None
+    icon: str | None = None
+    color: str | None = None
 
 
 def resource_types(fast: FastReader) -> list[Any]:
     rows = fast.rows(
         "SELECT id, code, name, description, active, is_productive, bookable, "
-        "requires_assignment, default_duration_hours, prep_stage FROM resource_types ORDER BY code"
+        "requires_assignment, default_duration_hours, prep_stage, icon, color FROM resource_types "
+        "ORDER BY code"
     )
     return [
         TypeRow(
@@ -80,6 +83,8 @@ def resource_types(fast: FastReader) -> list[Any]:
             bool(r[7]),
             float(r[8] or 0),
             r[9],
+            r[10],
+            r[11],
         )
         for r in rows
     ]

@@ -180,9 +180,19 @@ def brand_colors(text: str | None, field: str = "brand_colors") -> dict[str, str
     if len(words) > len(BRAND_COLOR_KEYS):
         raise Invalid("At most three colors: the primary, the accent, the secondary.", field)
     for word in words:
-        if not _HEX_COLOR.match(word):
-            raise Invalid(f"{word!r} is not a color like #1c69d4.", field)
+        problem = color_problem(word)
+        if problem:
+            raise Invalid(problem, field)
     return {key: word.lower() for key, word in zip(BRAND_COLOR_KEYS, words, strict=False)}
+
+
+def color_problem(value: str | None) -> str | None:
+    """Why ``value`` is not a color like ``#1c69d4`` (None: it is one, or it is empty)."""
+    if not (value or "").strip():
+        return None
+    if not _HEX_COLOR.match(str(value).strip()):
+        return f"{value!r} is not a color like #1c69d4."
+    return None
 
 
 def brand_colors_text(colors: dict[str, object] | None) -> str:

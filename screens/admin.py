@@ -360,7 +360,7 @@ class ResourceTypesScreen(ConfigList):
     def cells(self, row: TypeRow) -> list[CellValue]:
         return [
             row.code,
-            row.name,
+            Cell(f"{row.icon} {row.name}" if row.icon else row.name, row.color or ""),
             row.prep_stage or "",
             f"{row.default_duration_hours:g}",
             _yes(row.requires_assignment),
@@ -380,6 +380,8 @@ class ResourceTypesScreen(ConfigList):
             FormField("code", "Code *", "e.g. TECH_PREP", value=row.code if row else ""),
             FormField("name", "Name *", value=row.name if row else ""),
             FormField("description", "Description", value=(row.description or "") if row else ""),
+            FormField("icon", "Icon", "a symbol, e.g. 🔧", value=(row.icon or "") if row else ""),
+            FormField("color", "Color", "e.g. #1c69d4", value=(row.color or "") if row else ""),
             FormField(
                 "default_duration_hours",
                 "Default hours *",

@@ -118,11 +118,18 @@ async def test_resource_types_a_new_one_and_a_duplicate_code(ui_store, ui_world)
         assert isinstance(app.screen, FormDialog)
         assert "WASH" in message(app, "code") or message(app, "code") != ""
         app.screen.query_one("#code").value = "POLISH"
-        await pilot.press("ctrl+s")
+        app.screen.query_one("#color").focus()
+        await pilot.press(*"shiny", "ctrl+s")  # not a color
+        await settle(pilot, app)
+        assert "'shiny' is not a color" in message(app, "color")
+        assert rows(ui_world, ResourceType, code="POLISH") == []
+        app.screen.query_one("#color").value = ""
+        await pilot.press(*"#FFB300", "shift+tab", *"✨", "ctrl+s")
         await settle(pilot, app)
         assert isinstance(app.screen, ResourceTypesScreen)
     (polish,) = rows(ui_world, ResourceType, code="POLISH")
     assert polish["name"] == "Another wash" and polish["bookable"] is True
+    assert (polish["icon"], polish["color"]) == ("✨", "#ffb300")
 
 
 async def test_a_sharing_agreement_with_a_bad_priority_is_refused(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
