@@ -134,3 +134,26 @@ async def test_a_seller_has_no_dashboard(ui_store, ui_world) -> None:  # type: i
         await pilot.press("f6")
         await settle(pilot, app)
         assert not isinstance(app.screen, DashboardScreen)
+
+
+async def test_another_sessions_change_reaches_the_figures(
+    ui_store, ui_world, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from screens.messages import DataChanged
+
+    monkeypatch.setattr(dashboard_screen, "REFRESH_SECONDS", 0.0)
+    _cars(ui_world)
+    app = make_app(ui_store, actor=ui_world["manager499"])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_dashboard(app, pilot)
+
+        def registered() -> int:
+            rows = active_table(screen).rows
+            return next(r.values[1] for r in rows if r.values[0] == "Registered")
+
+        assert registered() == 1
+        ui_world.register()  # as if at another terminal
+        screen.post_message(DataChanged(0))
+        await settle(pilot, app)
+        await settle(pilot, app)
+        assert registered() == 2
