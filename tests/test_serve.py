@@ -586,6 +586,22 @@ def test_max_sessions_and_stopping_ends_every_session(shop: Any, clients: Any) -
     assert "stopped" in small.log()
 
 
+def test_a_client_that_stops_answering_keepalives_loses_its_session(
+    shop: Any, clients: Any
+) -> None:
+    lively = Server(shop["base"] / "keepalive", shop["url"], keepalive=1)
+    try:
+        client, pid = signed_in(lively, shop, clients, "mechanic499")
+        os.kill(client.pid, signal.SIGSTOP)  # frozen: its TCP link stays up, SSH is silent
+        try:
+            lively.wait_log(r"session \d+: mechanic499 from 127\.0\.0\.1 hung up")
+            wait_for(lambda: not alive(pid), "the session process to end")
+        finally:
+            os.kill(client.pid, signal.SIGCONT)
+    finally:
+        assert lively.stop() == 0
+
+
 # ------------------------------------------------------------------------------------------------
 # pieces
 # ------------------------------------------------------------------------------------------------
