@@ -615,7 +615,6 @@ async def serve(
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    hub.start_zygote()
     server = await asyncssh.create_server(
         lambda: Door(hub),
         limits.address,
@@ -632,11 +631,16 @@ async def serve(
         keepalive_count_max=3,
         reuse_address=True,
     )
+    hub.start_zygote()  # once the port is ours: a server that cannot listen starts nothing
     bound = f"{limits.address}:{server.get_port()}"
-    await hub.zygote.ready
-    ready(bound)
-    log.info("listening on %s (database %s)", bound, settings.database)
-    await stop.wait()
+    stopped = asyncio.ensure_future(stop.wait())
+    warm = asyncio.ensure_future(asyncio.shield(hub.zygote.ready))
+    await asyncio.wait({stopped, warm}, return_when=asyncio.FIRST_COMPLETED)
+    if warm.done():
+        ready(bound)
+        log.info("listening on %s (database %s)", bound, settings.database)
+    warm.cancel()
+    await stopped
     server.close()
     await hub.stop()
     log.info("stopped")

@@ -273,8 +273,11 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     warm_up(settings)
     zygote = Zygote(control, settings)
-    zygote.send({"ready": os.getpid(), "warm_seconds": round(time.perf_counter() - started, 2)})
-    zygote.serve()
+    try:
+        zygote.send({"ready": os.getpid(), "warm_seconds": round(time.perf_counter() - started, 2)})
+        zygote.serve()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server went away: so do we
     return 0
 
 
