@@ -605,6 +605,21 @@ def test_a_client_that_stops_answering_keepalives_loses_its_session(
 # ------------------------------------------------------------------------------------------------
 # pieces
 # ------------------------------------------------------------------------------------------------
+def test_a_port_in_use_is_said_plainly_and_starts_nothing(shop: Any, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+        done = subprocess.run(
+            [PREPFLOOR, "serve", "--db", shop["url"], "--port", str(port)],
+            capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert f"prepfloor: cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "zygote" not in done.stderr and "Traceback" not in done.stderr
+
+
 def test_failed_logins_are_counted_per_address_within_the_window() -> None:
     now = [0.0]
     failures = FailedLogins(limit=3, window=60, clock=lambda: now[0])
