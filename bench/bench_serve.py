@@ -16,7 +16,7 @@ sshd is OpenSSH's server (``apt-get install -y openssh-server``); the bench runs
 its own with a config of its own (ForceCommand runs prepfloor), as the user running the bench, and
 stops it at the end.  Without sshd only ``prepfloor serve`` is measured.
 
-Usage: python bench/bench_serve.py [--runs 10] [--at-once 32]
+Usage: python bench/bench_serve.py [--runs 10] [--at-once 32] [--db FILE.db]
 Figures only: nothing here asserts.
 """
 
@@ -75,16 +75,20 @@ def wait_port(port: int, process: subprocess.Popen[bytes], limit: float = 90) ->
 # ------------------------------------------------------------------------------------------------
 # the database, the user, the key
 # ------------------------------------------------------------------------------------------------
-def prepare(workdir: Path) -> tuple[str, str, Path]:
-    """The demo database with an admin whose login is the OS login name (sshd signs them in by
-    that name) and a key registered for them; the URL, the login and the private key."""
+def prepare(workdir: Path, source: Path | None = None) -> tuple[str, str, Path]:
+    """A copy of ``source`` (a SQLite file), else a new demo database, with an admin whose login
+    is the OS login name (sshd signs them in by that name) and a key registered for them; the URL,
+    the login and the private key."""
     sys.path.insert(0, str(ROOT))
     from db import users
     from db.store import Store
     from prepfloor.demo import ensure_demo
 
-    url = f"sqlite:///{workdir / 'demo.db'}"
-    ensure_demo(url)
+    url = f"sqlite:///{workdir / 'bench.db'}"
+    if source is None:
+        ensure_demo(url)
+    else:
+        shutil.copy(source, workdir / "bench.db")
     login = getpass.getuser()
     key = workdir / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
@@ -309,11 +313,12 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=10, help="single logins per server")
     parser.add_argument("--at-once", type=int, default=32, help="simultaneous logins")
+    parser.add_argument("--db", type=Path, help="a SQLite file to copy (default: a new demo)")
     args = parser.parse_args()
 
     load_before = load_note()
     workdir = Path(tempfile.mkdtemp(prefix="prepfloor-bench-serve-"))
-    url, login, key = prepare(workdir)
+    url, login, key = prepare(workdir, args.db)
     backends: list[Backend] = [Served(workdir, url)]
     if Path(SSHD).exists():
         backends.append(OpenSSH(workdir, url, key))
@@ -332,7 +337,8 @@ def main() -> None:
             backend.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"\nprepfloor serve vs OpenSSH + a fresh prepfloor, {COLS}x{ROWS}, demo database")
+    what = args.db or "the demo database"
+    print(f"\nprepfloor serve vs OpenSSH + a fresh prepfloor, {COLS}x{ROWS}, {what}")
     print(f"code {code_version()}; before: {load_before}; after: {load_note()}")
     names = [b.name for b in backends]
     print(f"{'':44}" + "".join(f"{name:>20}" for name in names) + f"{'target':>12}")
