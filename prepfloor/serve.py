@@ -255,6 +255,8 @@ class Hub:
         log.info("stopping: ending %d session(s)", len(live))
         for session in live:
             session.end(signal.SIGTERM, "\r\nprepfloor: the server is stopping.\r\n")
+            if not session.pid:
+                session.close(1)  # not forked yet: nothing to wait for
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while self.sessions and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
