@@ -14,6 +14,7 @@ person row), so two coordinators racing for the last hours cannot both win.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
@@ -152,27 +153,31 @@ def nearest_day(
     around: date,
     user_id: uuid.UUID | None = None,
     exclude_booking_id: int | None = None,
+    anyone_of: Sequence[uuid.UUID] | None = None,
 ) -> date | None:
     """The day closest to ``around`` (today or later, not ``around`` itself) where the booking fits
-    the team row, the person's row and the sharing cap.  A later day wins a tie."""
+    the team row, the person's row (``anyone_of``: the row of at least one of these people) and
+    the sharing cap.  A later day wins a tie."""
     today = local_today()
     start = max(today, around - timedelta(days=SEARCH_DAYS_AHEAD))
     end = max(around, today) + timedelta(days=SEARCH_DAYS_AHEAD)
 
-    def free_days(uid: uuid.UUID | None) -> set[date]:
+    def free_days(uids: Sequence[uuid.UUID] | None) -> set[date]:
         stmt = select(ResourceCapacity.date).where(
             ResourceCapacity.dealership_id == provider_id,
             ResourceCapacity.resource_type_id == resource_type_id,
             ResourceCapacity.date >= start,
             ResourceCapacity.date <= end,
             ResourceCapacity.allocated_hours - ResourceCapacity.used_hours >= hours,
-            ResourceCapacity.user_id == uid if uid else ResourceCapacity.user_id.is_(None),  # type: ignore[union-attr]
+            ResourceCapacity.user_id.in_(uids) if uids else ResourceCapacity.user_id.is_(None),  # type: ignore[union-attr]
         )
         return set(session.exec(stmt))
 
     days = free_days(None)
     if user_id is not None:
-        days &= free_days(user_id)
+        days &= free_days([user_id])
+    if anyone_of is not None:
+        days &= free_days(list(anyone_of)) if anyone_of else set()
     days.discard(around)
     if provider_id != consumer_id and days:
         agreement = agreement_for(session, provider_id, consumer_id, resource_type_id)

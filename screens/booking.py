@@ -388,20 +388,18 @@ class BookingDialog(ModalScreen[int | None]):
             return
         if rt is None or not isinstance(provider, int) or consumer is None:
             return
-        found: list[date] = []
-        for uid, _name in grid.people_for_type(self.ctx.store.fast, provider, rt.id):
-            nearest = self.ctx.store.query(
-                ledger.nearest_day,
-                provider_id=provider,
-                consumer_id=consumer,
-                resource_type_id=rt.id,
-                hours=hours,
-                around=day,
-                user_id=uuid.UUID(uid),
-            )
-            if nearest is not None:
-                found.append(nearest)
-        best = min(found, key=lambda d: (abs((d - day).days), -d.toordinal()), default=None)
+        people = [
+            uuid.UUID(uid) for uid, _ in grid.people_for_type(self.ctx.store.fast, provider, rt.id)
+        ]
+        best = self.ctx.store.query(
+            ledger.nearest_day,
+            provider_id=provider,
+            consumer_id=consumer,
+            resource_type_id=rt.id,
+            hours=hours,
+            around=day,
+            anyone_of=people,
+        )
         self.app.call_from_thread(self._offer_nearest, day, best)
 
     def _offer_nearest(self, day: date, nearest: date | None) -> None:

@@ -151,6 +151,29 @@ def test_full_days_are_skipped_for_the_nearest_day(w: World) -> None:
     assert refused.value.nearest_day == w.day(5)
 
 
+def test_the_nearest_day_anyone_of_the_people_has_room(w: World) -> None:
+    for day in (0, 1, 2):
+        book(w, day, 8, "mechanic499")
+        book(w, day, 8, "mechanic2_499")
+    book(w, 3, 8, "mechanic499")  # day 3: only the second mechanic has room
+    both = [w["mechanic499"].user_id, w["mechanic2_499"].user_id]
+
+    def nearest_for(people: list[Any]) -> Any:
+        return w.db.query(
+            ledger.nearest_day,
+            provider_id=w.d["499"],
+            consumer_id=w.d["499"],
+            resource_type_id=w.rt["TECH_PREP"],
+            hours=2,
+            around=w.day(1),
+            anyone_of=people,
+        )
+
+    assert nearest_for(both) == w.day(3)
+    assert nearest_for(both[:1]) == w.day(4)  # the first mechanic is full on day 3 too
+    assert nearest_for([]) is None  # nobody does the work
+
+
 def test_today_is_the_earliest_nearest_day(w: World) -> None:
     book(w, 0, 8)
     with pytest.raises(DoesNotFit) as refused:
