@@ -212,8 +212,8 @@ def save_resource_type(
         if color:
             problems["color"] = color
         rt.icon = (rt.icon or "").strip() or None
-        if rt.icon and len(rt.icon) > 4:
-            problems["icon"] = "An icon is a symbol or two, e.g. 🔧."
+        if rt.icon and len(rt.icon) > 40:
+            problems["icon"] = "An icon is a name or a symbol (e.g. wrench), 40 characters at most."
         try:
             rt.default_duration_hours = validate.hours(
                 rt.default_duration_hours, "default_duration_hours", allow_zero=True

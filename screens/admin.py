@@ -349,6 +349,7 @@ class ResourceTypesScreen(ConfigList):
         return [
             Column("code", "Code", 14),
             Column("name", "Name", 20, flex=2),
+            Column("icon", "Icon", 10),
             Column("stage", "Stage", 10),
             Column("hours", "Default h", 9, right=True),
             Column("assign", "Person", 6),
@@ -360,7 +361,8 @@ class ResourceTypesScreen(ConfigList):
     def cells(self, row: TypeRow) -> list[CellValue]:
         return [
             row.code,
-            Cell(f"{row.icon} {row.name}" if row.icon else row.name, row.color or ""),
+            Cell(row.name, row.color or ""),
+            row.icon or "",
             row.prep_stage or "",
             f"{row.default_duration_hours:g}",
             _yes(row.requires_assignment),
@@ -380,7 +382,12 @@ class ResourceTypesScreen(ConfigList):
             FormField("code", "Code *", "e.g. TECH_PREP", value=row.code if row else ""),
             FormField("name", "Name *", value=row.name if row else ""),
             FormField("description", "Description", value=(row.description or "") if row else ""),
-            FormField("icon", "Icon", "a symbol, e.g. 🔧", value=(row.icon or "") if row else ""),
+            FormField(
+                "icon",
+                "Icon",
+                "a name or symbol, e.g. wrench",
+                value=(row.icon or "") if row else "",
+            ),
             FormField("color", "Color", "e.g. #1c69d4", value=(row.color or "") if row else ""),
             FormField(
                 "default_duration_hours",
