@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.events import Click
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from screens.context import SessionContext
 
@@ -59,21 +64,96 @@ class AppHeader(Horizontal):
         self.query_one("#title", Static).update(self.title_line())
 
 
-class AppFooter(Footer):
-    """Textual's footer (the keys of the screen), without its slow leak.
+class AppFooter(Widget):
+    """The keys of the screen on one line, as Textual's footer shows them, drawn as one widget.
 
-    The footer composes its keys again whenever the focus moves and the bindings change, and each
-    new key watches the footer's ``compact`` flag.  Textual prunes watchers of removed widgets only
-    when the watched value changes, which ``compact`` never does here: every search (focus to the
-    box and back) left some twenty dead keys behind, about 1 MB per ten searches.  The watchers of
-    keys that are no longer on screen are dropped before the footer composes its new keys.
+    Textual's own footer is a widget per key, composed again whenever the focus moves and the
+    bindings change: a third of the CPU of a session's first frame went there, and its keys'
+    watchers outlived them.  This one redraws a line of text.  A click on a key presses it.
     """
 
-    def compose(self) -> ComposeResult:
-        watchers = getattr(self, "__watchers", {}).get("compact")
-        if watchers:
-            watchers[:] = [(node, callback) for node, callback in watchers if node.is_attached]
-        yield from super().compose()
+    COMPONENT_CLASSES = {"app-footer--key", "app-footer--description", "app-footer--disabled"}
+    DEFAULT_CSS = """
+    AppFooter {
+        dock: bottom; height: 1; width: 1fr; text-wrap: nowrap; text-overflow: clip;
+        background: $footer-background; color: $footer-foreground;
+        .app-footer--key { color: $footer-key-foreground; background: $footer-key-background;
+            text-style: bold; }
+        .app-footer--description { color: $footer-description-foreground;
+            background: $footer-description-background; }
+        .app-footer--disabled { text-style: dim; }
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: list[tuple[int, int, str]] = []  # (from, to, key) of each key on the line
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, _screen: object) -> None:
+        self.refresh()
+
+    def _line(self) -> Text:
+        key_style = self.get_component_rich_style("app-footer--key")
+        text_style = self.get_component_rich_style("app-footer--description")
+        dim = self.get_component_rich_style("app-footer--disabled", partial=True)
+        line = Text(no_wrap=True, overflow="crop")
+        keys: list[tuple[int, int, str]] = []
+        seen: set[str] = set()
+        palette = None
+        for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            if binding.key == self.app.COMMAND_PALETTE_BINDING:
+                palette = (binding, enabled)
+                continue
+            if not binding.show or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            self._add(line, keys, binding, enabled, key_style, text_style, dim)
+        if palette is not None and self.app.ENABLE_COMMAND_PALETTE:
+            # the palette's key at the right end, as Textual's footer has it
+            right = Text("▏", style=text_style, no_wrap=True)
+            right_keys: list[tuple[int, int, str]] = []
+            self._add(right, right_keys, palette[0], palette[1], key_style, text_style, dim)
+            room = max(0, self.size.width - len(right))
+            if len(line) > room:  # only whole keys
+                keys = [k for k in keys if k[1] <= room]
+                line.truncate(keys[-1][1] if keys else 0)
+            line.pad_right(room - len(line))
+            keys += [(room + a, room + b, key) for a, b, key in right_keys]
+            line.append_text(right)
+        self._keys = keys
+        return line
+
+    def _add(
+        self,
+        line: Text,
+        keys: list[tuple[int, int, str]],
+        binding: Any,
+        enabled: bool,
+        key: Style,
+        text: Style,
+        dim: Style,
+    ) -> None:
+        start = len(line)
+        line.append(
+            f" {self.app.get_key_display(binding)} ", style=key + dim if not enabled else key
+        )
+        line.append(f"{binding.description} ", style=text + dim if not enabled else text)
+        keys.append((start, len(line), binding.key))
+
+    def render(self) -> Text:
+        return self._line()
+
+    def on_click(self, event: Click) -> None:
+        for start, end, key in self._keys:
+            if start <= event.x < end:
+                self.app.simulate_key(key)
+                return
 
 
 class SearchBoxKeys:

@@ -331,3 +331,21 @@ async def test_help_lists_the_keys_of_the_screen_and_the_global_ones(ui_store, u
         await pilot.press("escape")
         await settle(pilot, app)
         assert isinstance(app.screen, CarListScreen)
+
+
+async def test_the_footer_shows_the_keys_and_a_click_presses_one(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    from screens.inbox import InboxScreen
+    from screens.widgets import AppFooter
+
+    app = make_app(ui_store, actor=ui_world["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        footer = app.screen.query_one(AppFooter)
+        line = footer.render().plain
+        assert "^q Quit" in line and line.rstrip().endswith("^p palette")
+        (inbox,) = [(start, end) for start, end, key in footer._keys if key == "f8"]
+        await pilot.click(AppFooter, offset=(inbox[0] + 1, 0))
+        await settle(pilot, app)
+        assert isinstance(app.screen, InboxScreen)
+        # the footer follows the screen's keys
+        assert "Mark all read" in app.screen.query_one(AppFooter).render().plain
