@@ -224,11 +224,12 @@ class FastReader:
         return actor_from(user_id, login_, name, role, dealership_id, self.parents())
 
     def sign_in_list(self) -> list[UserRow]:
-        """Active users for the sign-in screen, by dealership then name."""
+        """Active users for the sign-in screen, by dealership then name (not the shared terminal
+        accounts: nobody signs in as one)."""
         rows = self.rows(
             "SELECT u.id, u.login, u.display_name, u.role, u.dealership_id, d.dealership_name, "
             "u.pin_hash IS NOT NULL FROM users u LEFT JOIN dealership d ON d.id = u.dealership_id "
-            "WHERE u.active ORDER BY d.dealership_name, u.display_name"
+            "WHERE u.active AND NOT u.is_terminal ORDER BY d.dealership_name, u.display_name"
         )
         return [UserRow(str(r[0]), r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
 

@@ -224,9 +224,11 @@ def set_badge(session: Session, actor: Actor | None, user_id: uuid.UUID, badge: 
     return user
 
 
-def sign_in(session: Session, login: str, pin: str | None) -> Actor:
-    """Check a user's PIN (a user without a PIN needs none).  Wrong PINs are counted and lock the
-    user out for a while; the count is kept even though the sign-in is refused."""
+def sign_in(session: Session, login: str, pin: str | None, *, pin_required: bool = False) -> Actor:
+    """Check a user's PIN (a user without a PIN needs none, unless ``pin_required``: a sign-in
+    screen reached over ``prepfloor serve``, where the database is the service's alone).  Wrong
+    PINs are counted and lock the user out for a while; the count is kept even though the sign-in
+    is refused."""
     user = by_login(session, login)
     if user is None or not user.active:
         raise LoginRefused("Unknown or inactive user.")
@@ -237,6 +239,11 @@ def sign_in(session: Session, login: str, pin: str | None) -> Actor:
             f"{local(user.locked_until):%H:%M}. Ask a coordinator or wait."
         )
     if user.pin_hash is None:
+        if pin_required:
+            raise LoginRefused(
+                f"{user.display_name} has no PIN, and here a PIN is needed. Ask an admin to set "
+                f"one (prepfloor users set-pin {user.login}), or sign in with your own SSH key."
+            )
         return load_actor(session, user)
     if pin and verify_secret(pin.strip(), user.pin_hash):
         if user.failed_pin_attempts or user.locked_until:

@@ -35,6 +35,7 @@ class PrepfloorApp(App[int]):
     TITLE = "prepfloor"
     unread: reactive[int] = reactive(0)  # the signed-in user's unread notifications (headers)
     COMMANDS = App.COMMANDS | {CarFinder, GoTo}
+    PIN_REQUIRED = False  # True: the sign-in screen refuses a user without a PIN (served)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
@@ -70,7 +71,13 @@ class PrepfloorApp(App[int]):
     # -- start and sign-in -----------------------------------------------------------------------
     def on_mount(self) -> None:
         self.add_mode(
-            "signin", lambda: LoginScreen(self.store, self._preselect, self._sign_in_message)
+            "signin",
+            lambda: LoginScreen(
+                self.store,
+                self._preselect,
+                self._sign_in_message,
+                pin_required=self.PIN_REQUIRED,
+            ),
         )
         if self._first_actor is not None:
             self.start_session(self._first_actor)

@@ -25,6 +25,10 @@ NOT_SERVED = "Not available over SSH: it would act on the server, not on your sc
 class ServedApp(PrepfloorApp):
     """:class:`PrepfloorApp` for one SSH session of ``prepfloor serve``."""
 
+    # A shared terminal account's sign-in screen is reachable from wherever its key is: a user
+    # without a PIN (or badge) must not be one Enter away.
+    PIN_REQUIRED = True
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
             if command.title not in SERVER_COMMANDS:

@@ -43,9 +43,17 @@ class LoginScreen(Screen[None]):
     LoginScreen #message { color: $error; height: auto; margin-top: 1; }
     """
 
-    def __init__(self, store: Store, preselect: str | None = None, message: str = "") -> None:
+    def __init__(
+        self,
+        store: Store,
+        preselect: str | None = None,
+        message: str = "",
+        *,
+        pin_required: bool = False,
+    ) -> None:
         super().__init__()
         self.store = store
+        self.pin_required = pin_required  # a user without a PIN is refused (prepfloor serve)
         self.preselect = preselect
         self.start_message = message
         self.users: list[UserRow] = []
@@ -174,7 +182,7 @@ class LoginScreen(Screen[None]):
         from db import users
 
         try:
-            actor = self.store.run(users.sign_in, login, pin)
+            actor = self.store.run(users.sign_in, login, pin, pin_required=self.pin_required)
         except PrepfloorError as refusal:
             self.app.call_from_thread(self._refused, str(refusal))
             return
@@ -198,5 +206,7 @@ class LoginScreen(Screen[None]):
         if self.chosen is not None and self.chosen.has_pin:
             pin.focus()
         else:
-            self.query_one("#filter", Input).value = ""
-            self.query_one("#filter", Input).focus()
+            box = self.query_one("#filter", Input)
+            with self.prevent(Input.Changed):  # a change of the filter clears the message
+                box.value = ""
+            box.focus()

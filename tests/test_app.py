@@ -66,6 +66,25 @@ async def test_sign_in_with_pin_counts_wrong_pins_then_opens_the_car_list(
         assert user(ui_world, "seller495").failed_pin_attempts == 0
 
 
+async def test_a_served_sign_in_screen_refuses_a_user_without_a_pin(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    from prepfloor.app import PrepfloorApp
+
+    class Served(PrepfloorApp):
+        PIN_REQUIRED = True
+
+    terminal = ui_world["mechanic2_499"]
+    ui_store.run(users.set_terminal, None, terminal.user_id, True)
+    app = Served(ui_store, None)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert isinstance(app.screen, LoginScreen)
+        assert "Pål Mekaniker" not in [u.display_name for u in app.screen.users]  # a terminal
+        await pilot.press(*"kari", "enter")  # Kari has no PIN
+        await settle(pilot, app)
+        assert isinstance(app.screen, LoginScreen)
+        assert "Kari Selger has no PIN" in str(app.screen.query_one("#message").render())
+
+
 async def test_five_wrong_pins_lock_the_user_out(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
     ui_store.run(users.set_pin, None, ui_world["mechanic499"].user_id, "1234")
     app = make_app(ui_store, preselect="mechanic499")

@@ -108,8 +108,12 @@ def test_sign_in_with_the_right_pin(w: World) -> None:
     )
     events = w.db.query(lambda s: s.exec(select(Event.action).where(Event.entity == "users")).all())
     assert "sign_in" in events
-    # a user without a PIN needs none
+    # a user without a PIN needs none, unless the screen asks for one (prepfloor serve)
     assert w.db.run(users.sign_in, "mechanic499", None).login == "mechanic499"
+    with pytest.raises(LoginRefused) as refused:
+        w.db.run(users.sign_in, "mechanic499", None, pin_required=True)
+    assert "has no PIN" in str(refused.value)
+    assert w.db.run(users.sign_in, "terminal", "2468", pin_required=True).login == "terminal"
 
 
 def test_wrong_pins_are_counted_and_lock_the_user_out(w: World) -> None:
