@@ -2,7 +2,7 @@
 prep centers are loaded, for one dealership rolled up over its branches, over a period.
 
 One read, :func:`dashboard`, gives every table the TUI shows, ``prepfloor report`` prints and a CSV
-export writes; :func:`behind` lists the cars or bookings behind one row.  Plain SQL through
+export writes; :func:`behind_cars` and :func:`behind_bookings` list what stands behind one row.  Plain SQL through
 :class:`db.fast.FastReader`, a handful of statements whatever the size of the group:
 
 * **Cars per status**: now; delivered and archived cars counted when they got there in the period.
@@ -38,7 +38,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from db import timebank
 from db.access import Actor, descendants
-from db.clock import local_today, utcnow
+from db.clock import iso_week_bounds, local_today, utcnow
 from db.errors import NotAllowed
 from db.fast import as_date, as_uid
 from db.grid import BOOKING_COLUMNS, BOOKING_JOINS, BookingRow, _ids, _param_day, booking_row
@@ -625,7 +625,7 @@ def _car_tables(
 
 
 def _week(day: date) -> date:
-    return day - timedelta(days=day.weekday())
+    return iso_week_bounds(day)[0]
 
 
 def _workload(fast: FastReader, scoped: Actor, ids: list[int], today: date) -> Table:
