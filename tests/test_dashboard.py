@@ -227,6 +227,11 @@ def test_workload_productivity_and_estimates(w: World) -> None:
     used = {(r.values[1], r.values[2]): r.values[4:] for r in this_week}
     assert used[("495 Kristiansand Vest", "Technical Preparation")] == (7.0, 40.0, 0.175)
     assert used[("497 Skien", "Technical Preparation")] == (0.0, 20.0, 0.0)
+    (w2,) = [r for r in this_week if r.values[1] == "495 Kristiansand Vest"]
+    listed = dashboard.behind_bookings(w.fast, w["manager499"], w2.behind)  # type: ignore[attr-defined, arg-type]
+    assert sorted(b.id for b in listed) == sorted([ids["today_m1"], ids["today_m2"]])
+    (w3,) = [r for r in sharing.rows if r.values[3] == "2030-W03" and r.values[1].startswith("495")]
+    assert w3.values[4] == 2.0  # next week's booking
 
 
 def test_scope_period_export_and_who_may_look(w: World) -> None:
