@@ -4,8 +4,8 @@ the manager's dealership and its branches over 7, 30 or 90 days.
 One tab per table of :func:`db.dashboard.dashboard` (``←`` ``→`` move between them); Enter on a
 row lists the cars or bookings behind it (Enter there opens the car); ``p`` the period, ``g``
 another dealership (a branch, or any for an admin), ``e`` writes the table as CSV, ``u`` the
-sharing view.  The figures follow the change feed (at most once every few seconds: the whole
-group's figures take a moment to add up).
+sharing view.  The figures follow the change feed (at most once every five seconds, less often
+for a scope whose figures take long to add up).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 LEVEL_STYLE = {"green": "green", "yellow": "bold yellow", "red": "bold red", "": ""}
 LEVEL_MARK = {"green": "●", "yellow": "●", "red": "●", "": " "}
 REFRESH_SECONDS = 5.0  # the change feed redraws the figures at most this often
+REFRESH_SHARE = 20  # and waits at least this many times as long as they took to add up
 
 
 def _column(index: int, col: Col) -> Column:
@@ -118,6 +119,7 @@ class DashboardScreen(Screen[None]):
         self.root_id: int | None = None
         self.data: Dashboard | None = None
         self._loaded_at = 0.0
+        self._took = 0.0  # seconds the last figures took (a whole group's take a while)
         self._pending = False
         self.roots: list[tuple[int, str]] = []  # the dealerships ``g`` offers
 
@@ -137,9 +139,11 @@ class DashboardScreen(Screen[None]):
         from db.dashboard import dashboard, roots
 
         fast = self.ctx.store.fast
+        started = time.monotonic()
         try:
             data = dashboard(fast, self.ctx.actor, root_id=self.root_id, days=self.days)
             self.roots = roots(fast, self.ctx.actor)
+            self._took = time.monotonic() - started
         except PrepfloorError as error:
             self.app.call_from_thread(self.notify, str(error), severity="error")
             return
@@ -261,7 +265,10 @@ class DashboardScreen(Screen[None]):
 
     # -- live ------------------------------------------------------------------------------------
     def on_data_changed(self, _event: DataChanged) -> None:
-        wait = REFRESH_SECONDS - (time.monotonic() - self._loaded_at)
+        # a busy group writes every second: a large scope's figures follow more slowly, so that
+        # an open dashboard costs a twentieth of a core at most
+        every = max(REFRESH_SECONDS, REFRESH_SHARE * self._took)
+        wait = every - (time.monotonic() - self._loaded_at)
         if wait <= 0:
             self.load()
         elif not self._pending:

@@ -142,6 +142,7 @@ async def test_another_sessions_change_reaches_the_figures(
     from screens.messages import DataChanged
 
     monkeypatch.setattr(dashboard_screen, "REFRESH_SECONDS", 0.0)
+    monkeypatch.setattr(dashboard_screen, "REFRESH_SHARE", 0)
     _cars(ui_world)
     app = make_app(ui_store, actor=ui_world["manager499"])
     async with app.run_test(size=SIZE) as pilot:
