@@ -64,7 +64,7 @@ class FigureTable(RowTable[Row]):
 
     BINDINGS = [
         Binding("left", "screen.tab(-1)", "Previous table", show=False),
-        Binding("right", "screen.tab(1)", "Tables ←→"),
+        Binding("right", "screen.tab(1)", "Tables", key_display="←→"),
     ]
 
     def __init__(self, table: Table, header: TableHeader) -> None:
