@@ -84,6 +84,9 @@ class _WarmUpApp:
         return cls.cls
 
 
+_warm_stores: dict[str, Any] = {}  # database -> the warm-up's store, closed
+
+
 def warm_up(settings: Settings) -> None:
     """Import everything, touch the ORM, and run the app once, headless, as an admin (the widest
     first screen) up to its first frame."""
@@ -116,7 +119,10 @@ def warm_up(settings: Settings) -> None:
         from db import inbox
 
         store.query(inbox.deliver_digest, actor)
+    # Closed, not dropped: no connection crosses the fork (each session opens its own), but the
+    # engine and the statements it compiled during the warm-up are every session's, shared.
     store.close()
+    _warm_stores[settings.database] = store
     for thread in threading.enumerate():
         if thread is not threading.main_thread():
             thread.join(5)
@@ -185,7 +191,9 @@ def run_session(request: dict[str, Any], settings: Settings) -> int:
     from db.store import Store
     from prepfloor.serve_app import ServedApp
 
-    store = Store(settings.database)  # the session's own connections, opened after the fork
+    # the warm-up's store (its engine and compiled statements; no connection is open) or a new
+    # one: either way the session's connections are its own, opened after the fork
+    store = _warm_stores.pop(settings.database, None) or Store(settings.database)
     actor = None
     if not request.get("terminal"):
         actor = store.fast.actor(request["login"])
