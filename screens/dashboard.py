@@ -147,6 +147,13 @@ class DashboardScreen(Screen[None]):
         except PrepfloorError as error:
             self.app.call_from_thread(self.notify, str(error), severity="error")
             return
+        except Exception as error:  # the database went away: say so, keep what is shown
+            self.app.call_from_thread(
+                self.notify,
+                f"The figures could not be read ({error}). They are read again on the next change.",
+                severity="error",
+            )
+            return
         self.app.call_from_thread(self._show, data)
 
     async def _show(self, data: Dashboard) -> None:

@@ -158,3 +158,22 @@ async def test_another_sessions_change_reaches_the_figures(
         await settle(pilot, app)
         await settle(pilot, app)
         assert registered() == 2
+
+
+async def test_a_database_error_is_said_and_the_screen_stays(
+    ui_store, ui_world, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import db.dashboard
+
+    def gone(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("the database server closed the connection")
+
+    monkeypatch.setattr(db.dashboard, "dashboard", gone)
+    app = make_app(ui_store, actor=ui_world["manager499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f6")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DashboardScreen)
+        messages = [str(n.message) for n in app._notifications]
+        assert any("could not be read" in m and "closed the connection" in m for m in messages)
