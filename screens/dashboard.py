@@ -369,12 +369,16 @@ class BehindScreen(Screen[None]):
         from db.dashboard import BEHIND_LIMIT, behind_bookings, behind_cars
 
         fast = self.ctx.store.fast
-        if self.behind.kind == "cars":
-            rows: list[Any] = behind_cars(fast, self.behind)
-            total = len(self.behind.ids)
-        else:
-            rows = behind_bookings(fast, self.ctx.actor, self.behind)
-            total = len(rows)
+        try:
+            if self.behind.kind == "cars":
+                rows: list[Any] = behind_cars(fast, self.behind)
+                total = len(self.behind.ids)
+            else:
+                rows = behind_bookings(fast, self.ctx.actor, self.behind)
+                total = len(rows)
+        except Exception as error:  # a refusal or the database gone: say which
+            self.app.call_from_thread(self._show, [], f"Could not list them: {error}")
+            return
         more = f" (the first {BEHIND_LIMIT:,} of {total:,})" if total > len(rows) else ""
         noun = "car" if self.behind.kind == "cars" else "booking"
         summary = f"{len(rows):,} {noun}{'s' if len(rows) != 1 else ''}{more} · Enter opens the car"
