@@ -540,9 +540,9 @@ def report(
         fail("--days is a number of days, 1 or more.")
     root_id = None
     if dealership is not None:
-        found = [
-            d for d, label in store.fast.dealerships(None) if label.split(" ")[0] == dealership
-        ]
+        from db.settings import dealerships
+
+        found = [d.id for d in dealerships(store.fast) if d.active and d.number == dealership]
         if not found:
             fail(f"no active dealership number {dealership!r}")
         root_id = found[0]

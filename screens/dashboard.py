@@ -69,9 +69,8 @@ class FigureTable(RowTable[Row]):
 
     def __init__(self, table: Table, header: TableHeader) -> None:
         self.spec = table
-        columns = [Column("level", "", 1)] + [_column(i, c) for i, c in enumerate(table.columns)]
         super().__init__(
-            columns,
+            self.columns_of(table),
             self.row_cells,
             sort_key=self.sort_value,
             row_key=lambda row: row.values[0:4],
@@ -79,6 +78,17 @@ class FigureTable(RowTable[Row]):
             empty="Nothing in this period.",
             id=f"table-{table.key}",
         )
+
+    @staticmethod
+    def columns_of(table: Table) -> list[Column]:
+        return [Column("level", "", 1)] + [_column(i, c) for i, c in enumerate(table.columns)]
+
+    def show(self, table: Table) -> None:
+        """New figures of the same table (a week later its workload titles change too)."""
+        self.spec = table
+        self.columns = self.columns_of(table)
+        self.set_rows(table.rows)
+        self._show_titles()
 
     def row_cells(self, row: Row) -> list[CellValue]:
         cells: list[CellValue] = [Cell(LEVEL_MARK[row.level], LEVEL_STYLE[row.level])]
@@ -142,7 +152,8 @@ class DashboardScreen(Screen[None]):
         started = time.monotonic()
         try:
             data = dashboard(fast, self.ctx.actor, root_id=self.root_id, days=self.days)
-            self.roots = roots(fast, self.ctx.actor)
+            if not self.roots:  # the dealerships ``g`` offers: once a screen
+                self.roots = roots(fast, self.ctx.actor)
             self._took = time.monotonic() - started
         except PrepfloorError as error:
             self.app.call_from_thread(self.notify, str(error), severity="error")
@@ -178,13 +189,7 @@ class DashboardScreen(Screen[None]):
                 )
             self.query_one(f"#table-{data.tables[0].key}", FigureTable).focus()
         for table in data.tables:
-            widget = self.query_one(f"#table-{table.key}", FigureTable)
-            widget.spec = table
-            widget.columns = [Column("level", "", 1)] + [
-                _column(i, c) for i, c in enumerate(table.columns)
-            ]
-            widget.set_rows(table.rows)
-            widget._show_titles()
+            self.query_one(f"#table-{table.key}", FigureTable).show(table)
             self.query_one(f"#pane-{table.key} .note", Static).update(table.note)
 
     def current_table(self) -> FigureTable | None:
