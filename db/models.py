@@ -24,11 +24,15 @@ from sqlalchemy import (
     LargeBinary,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
-from db.types import UTCDateTime
+from db.errors import InvalidFields
+from db.text import clean
+from db.types import SafeString, UTCDateTime, protect_text_columns
 from db.vocab import (
     BOOKING_STATUSES,
     CAR_INACTIVE_STATUSES,
@@ -578,3 +582,45 @@ TABLES: dict[str, type[SQLModel]] = {
         Event,
     )
 }
+
+
+# ------------------------------------------------------------------------------------------------
+# Text: no control characters in any text column, and a length limit that holds on both engines
+# (SQLite stores any length; PostgreSQL refuses what is longer than the column with an error).
+# ------------------------------------------------------------------------------------------------
+protect_text_columns(SQLModel.metadata)
+
+_TEXT_COLUMNS: dict[type, list[tuple[str, int | None]]] = {
+    model: [
+        (column.key, getattr(column.type.impl, "length", None))
+        for column in model.__table__.columns  # type: ignore[attr-defined]
+        if isinstance(column.type, SafeString)
+    ]
+    for model in TABLES.values()
+}
+
+
+def column_label(name: str) -> str:
+    """``customer_name`` → ``Customer name``."""
+    return name.replace("_", " ").capitalize()
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _text_fits(session: OrmSession, _context: Any, _instances: Any) -> None:
+    """Before a row is written: its text cleaned (:func:`db.text.clean`) and within its column's
+    length, else :class:`InvalidFields` naming each field that is too long."""
+    problems: dict[str, str] = {}
+    for row in (*session.new, *session.dirty):
+        for key, length in _TEXT_COLUMNS.get(type(row), ()):
+            value = row.__dict__.get(key)
+            if not isinstance(value, str):
+                continue
+            cleaned = clean(value, multiline=length is None)
+            if cleaned != value:
+                setattr(row, key, cleaned)
+            if length is not None and len(cleaned) > length:
+                problems[key] = (
+                    f"{column_label(key)}: at most {length} characters ({len(cleaned)} given)."
+                )
+    if problems:
+        raise InvalidFields(problems)

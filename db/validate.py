@@ -28,8 +28,13 @@ def clean_text(value: str | None) -> str | None:
 
 
 def normalize_vin(value: str | None) -> str:
-    """Upper case, spaces and dashes removed: what people type from a windscreen sticker."""
-    return "".join(ch for ch in (value or "").upper() if not ch.isspace() and ch != "-")
+    """Upper case, spaces and dashes removed: what people type from a windscreen sticker.
+
+    Only ASCII letters change case: a German sharp s (U+00DF) or a long s (U+017F) stays what it
+    is (and is refused), it never becomes ``SS`` or ``S``."""
+    return "".join(
+        ch.upper() if ch.isascii() else ch for ch in value or "" if not ch.isspace() and ch != "-"
+    )
 
 
 def vin_problem(value: str | None) -> str | None:
@@ -116,7 +121,9 @@ def hours(
         number = float(str(value).replace(",", ".").strip())
     except ValueError:
         raise Invalid("Hours must be a number, e.g. 2 or 1.5.", field) from None
-    if number != number or number < 0:  # NaN or negative
+    if number != number:  # NaN
+        raise Invalid("Hours must be a number, e.g. 2 or 1.5.", field)
+    if number < 0:
         raise Invalid("Hours cannot be negative.", field)
     if number == 0 and not allow_zero:
         raise Invalid("Hours must be more than 0.", field)
@@ -127,24 +134,45 @@ def hours(
     return number
 
 
+# The days prepfloor plans and records: a date outside them is a typing mistake (and 9999-12-31
+# would overflow every "the day after").
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+
+
 def parse_date(value: str | date | None, field: str = "date") -> date | None:
+    """A day typed as 2026-11-30, 30.11.2026 or 30/11/2026 (or a date), between
+    :data:`EARLIEST_DAY` and :data:`LATEST_DAY`; empty: ``None``."""
+    if isinstance(value, datetime):
+        value = value.date()
     if value is None or isinstance(value, date):
-        return value
-    text = value.strip()
+        return _in_range(value, field)
+    text = str(value).strip()
     if not text:
         return None
     for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y"):
         try:
-            return datetime.strptime(text, fmt).date()
+            return _in_range(datetime.strptime(text, fmt).date(), field)
         except ValueError:
             continue
     raise Invalid("Date: type it as 2026-11-30 (or 30.11.2026).", field)
 
 
+def _in_range(day: date | None, field: str) -> date | None:
+    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise Invalid(
+            f"Date: a day between {EARLIEST_DAY.year} and {LATEST_DAY.year} "
+            f"({day.isoformat()} is outside).",
+            field,
+        )
+    return day
+
+
 def parse_time(value: str | time | None, field: str = "start_time") -> time | None:
+    """A time of day typed as 08:30, 8.30, 0830 or 8 (or a time); empty: ``None``."""
     if value is None or isinstance(value, time):
         return value
-    text = value.strip()
+    text = str(value).strip()
     if not text:
         return None
     for fmt in ("%H:%M", "%H.%M", "%H%M", "%H"):

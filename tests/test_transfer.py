@@ -20,7 +20,7 @@ from db import cars, ledger, users
 from db.errors import Invalid, NotAllowed
 from db.models import TABLES, Car, Event, ResourceCapacity
 from db.transfer import ImportRejected, export_columns, export_table, import_csv
-from db.types import UTCDateTime
+from db.types import SafeJSON, UTCDateTime
 
 
 # ------------------------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def parse_cell(column: Any, cell: str) -> Any:
         return datetime.fromisoformat(cell)
     if isinstance(kind, Uuid):
         return uuid.UUID(cell)
-    if isinstance(kind, JSON):
+    if isinstance(kind, JSON | SafeJSON):
         return json.loads(cell)
     if isinstance(kind, Boolean):
         assert cell in ("true", "false")
