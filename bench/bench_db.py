@@ -255,6 +255,7 @@ def _contention_plan(url: str, run: int) -> dict[str, Any]:
     from db.clock import local_today
     from db.engine import Database
     from db.fast import FastReader
+    from db.grid import PERSON_DAY_HOURS
 
     fast = FastReader(url)
     center = fast.rows(
@@ -299,13 +300,23 @@ def _contention_plan(url: str, run: int) -> dict[str, Any]:
     def free(session: Any, day: date, code: str, hours: float, user_id: Any = None) -> None:
         row = ledger.capacity_row(session, center, rt[code], day, user_id, lock=True)
         used = row.used_hours if row is not None else 0.0
+        if user_id is not None:  # a person's day holds PERSON_DAY_HOURS over every kind of work
+            ledger.lock_person_days(session, [(user_id, day)])
+            others = sum(
+                float(r.allocated_hours)
+                for r in ledger.person_day(session, center, user_id, day)
+                if r.resource_type_id != rt[code]
+            )
+            allocated = min(PERSON_DAY_HOURS - others, used + hours)
+        else:
+            allocated = used + hours
         ledger.set_capacity(
             session,
             actor,
             dealership_id=center,
             resource_type_id=rt[code],
             date=day,
-            allocated_hours=min(24.0, used + hours) if user_id else used + hours,
+            allocated_hours=allocated,
             user_id=user_id,
         )
 

@@ -12,7 +12,7 @@ Light on purpose (no SQLAlchemy): the car list builds its scope filter from here
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from db.errors import NotAllowed
@@ -187,6 +187,56 @@ def actor_from(
         dealership_id=dealership_id,
         dealership_ids=ids,
         all_dealerships=everything,
+    )
+
+
+def may_sell_for(
+    seller_role: str,
+    seller_dealership_id: int | None,
+    car_dealership_id: int | None,
+    parents: Mapping[int, int | None],
+) -> bool:
+    """May a user of ``seller_role`` at ``seller_dealership_id`` be the seller of a car of
+    ``car_dealership_id``?  A seller of that dealership, or a manager who sees it (their own
+    dealership or one of its branches: the scoping rule of :func:`scope_for`)."""
+    if seller_dealership_id is None or car_dealership_id is None:
+        return False
+    if seller_role == "seller":
+        return seller_dealership_id == car_dealership_id
+    if seller_role == "manager":
+        return car_dealership_id in descendants(parents, seller_dealership_id)
+    return False
+
+
+def actor_change(
+    actor: Actor,
+    found: tuple[bool, str, int | None] | None,
+    dealership_name: Callable[[int | None], str | None],
+) -> str | None:
+    """Why ``actor`` may no longer write, given their user row now (``(active, role,
+    dealership_id)``, or ``None``: the user is gone), or ``None`` when nothing changed.
+    ``dealership_name`` words a dealership (called only when it changed)."""
+    if found is None or not found[0]:
+        return (
+            "Your account was switched off while you were signed in; nothing was saved. "
+            "Ask an admin."
+        )
+    _active, role, dealership_id = found
+    changes = []
+    if role != actor.role:
+        old, new = (ROLE_LABELS.get(r, r).lower() for r in (actor.role, role))
+        changes.append(f"role changed from {old} to {new}")
+    if dealership_id != actor.dealership_id:
+        old, new = (
+            dealership_name(d) or ("no dealership" if d is None else f"dealership #{d}")
+            for d in (actor.dealership_id, dealership_id)
+        )
+        changes.append(f"dealership changed from {old} to {new}")
+    if not changes:
+        return None
+    return (
+        f"Your {' and your '.join(changes)} while you were signed in; nothing was saved. "
+        "Sign in again."
     )
 
 

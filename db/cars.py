@@ -11,10 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from db import car_access, events, validate, workflow
-from db.access import Actor
+from db.access import Actor, may_sell_for
 from db.admin import does_prep
 from db.clock import utcnow
 from db.errors import Invalid, InvalidFields, NotAllowed, Stale
+from db.limits import NOTE_LIMIT, limit
 from db.models import Car, Dealership, User
 from db.vocab import CAR_INACTIVE_STATUSES, CAR_STATUS_LABELS, CAR_TYPES, sql_in
 
@@ -43,6 +44,8 @@ PREP_FIELDS: tuple[str, ...] = (
     "parts_notes",
     "inspection_notes",
 )
+
+NOTE_FIELDS: tuple[str, ...] = ("seller_notes", *PREP_FIELDS)
 
 REQUIRED_TO_REGISTER: dict[str, str] = {
     "vin": "VIN",
@@ -109,6 +112,11 @@ def clean_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             clean[name] = _clean_one(name, value)
         except Invalid as problem:
             errors[name] = problem.message
+            continue
+        most = limit("cars", name) or (NOTE_LIMIT if name in NOTE_FIELDS else None)
+        if isinstance(clean[name], str) and most is not None and len(clean[name]) > most:
+            label = REQUIRED_TO_REGISTER.get(name) or name.replace("_", " ").capitalize()
+            errors[name] = f"{label}: at most {most:,} characters ({len(clean[name]):,} typed)."
     return clean, errors
 
 
@@ -183,6 +191,10 @@ def _apply(session: Session, actor: Actor, car: Car, clean: dict[str, Any]) -> d
         seller = session.get(User, clean["seller_id"])
         if seller is None or not seller.active or seller.role not in ("seller", "manager"):
             raise Invalid("The seller must be an active seller or manager.", "seller_id")
+    seller_id = clean.get("seller_id", car.seller_id)
+    dealership_id = clean.get("dealership_id", car.dealership_id)
+    if seller_id is not None and ("seller_id" in clean or dealership_id != car.dealership_id):
+        _check_seller_of(session, seller_id, dealership_id)
     before = {k: getattr(car, k) for k in clean}
     for name, value in clean.items():
         setattr(car, name, value)
@@ -190,6 +202,31 @@ def _apply(session: Session, actor: Actor, car: Car, clean: dict[str, Any]) -> d
     if car.id is not None and ("dealership_id" in changes or "prep_center_id" in changes):
         car_access.rebuild(session, car)
     return changes
+
+
+def _check_seller_of(session: Session, seller_id: uuid.UUID, dealership_id: int | None) -> None:
+    """The seller of a car sells for its dealership: a seller of that dealership, or a manager
+    who sees it (their dealership or one of its branches).  Anyone else would get the car and its
+    customer in their own list."""
+    seller = session.get(User, seller_id)
+    dealership = session.get(Dealership, dealership_id) if dealership_id else None
+    if seller is None or dealership is None:
+        raise Invalid("Pick the seller from the list.", "seller_id")
+    if seller.role not in ("seller", "manager"):
+        raise Invalid("The seller must be an active seller or manager.", "seller_id")
+    parents: dict[int, int | None] = {}
+    if seller.role == "manager":
+        parents = dict(session.exec(select(Dealership.id, Dealership.parent_dealership_id)).all())  # type: ignore[arg-type]
+    if may_sell_for(seller.role, seller.dealership_id, dealership.id, parents):
+        return
+    here = f"{dealership.dealership_number} {dealership.dealership_name}"
+    home = session.get(Dealership, seller.dealership_id) if seller.dealership_id else None
+    where = f"{home.dealership_number} {home.dealership_name}" if home else "no dealership"
+    if seller.role == "manager":
+        why = f"{seller.display_name} manages {where}, which does not cover {here}"
+    else:
+        why = f"{seller.display_name} sells for {where}, not for {here}"
+    raise Invalid(f"{why}: pick a seller of {here}.", "seller_id")
 
 
 def _check_version(car: Car, expected_updated_at: datetime | None) -> None:
@@ -271,6 +308,8 @@ def register_car(session: Session, actor: Actor, car_id: int | None = None, **fi
         if "dealership_id" not in clean:
             clean["dealership_id"] = car.dealership_id
     changes = _apply(session, actor, car, clean)
+    if car.seller_id is not None and "seller_id" not in clean:  # a draft's seller, from before
+        _check_seller_of(session, car.seller_id, car.dealership_id)
     problems = registration_problems(car)
     if problems:
         raise InvalidFields(problems)

@@ -19,8 +19,8 @@ _machine: tuple[float, tzinfo] | None = None  # the machine's zone and when it w
 
 
 def zone() -> tzinfo:
-    """The configured zone, or the machine's local zone (read again each minute: a long session
-    crosses a change to or from summer time)."""
+    """The configured zone, or the machine's zone (looked up again each minute, in case the
+    machine's setting changes under a long-running server)."""
     global _machine
     if _zone is not None:
         return _zone
@@ -28,9 +28,29 @@ def zone() -> tzinfo:
 
     now = time.monotonic()
     if _machine is None or now - _machine[0] > 60:
-        local = datetime.now().astimezone().tzinfo
-        _machine = (now, local if local is not None else UTC)
+        _machine = (now, machine_zone())
     return _machine[1]
+
+
+def machine_zone() -> tzinfo:
+    """The machine's time zone with its rules (``TZ`` when it names a zone, else
+    ``/etc/localtime``), so that a July time gets summer time and a January one does not.  Only
+    when neither can be read: the machine's offset of this moment."""
+    import os
+    from zoneinfo import ZoneInfo
+
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ValueError, OSError, KeyError):  # a POSIX rule (CET-1CEST), or not a zone
+            pass
+    try:
+        with open("/etc/localtime", "rb") as handle:
+            return ZoneInfo.from_file(handle, key="localtime")
+    except (OSError, ValueError):
+        pass
+    return datetime.now().astimezone().tzinfo or UTC
 
 
 def local(value: datetime) -> datetime:

@@ -5,6 +5,11 @@ transaction (the write lock is taken first, so two sessions never read-then-writ
 on PostgreSQL a normal transaction in which the rules take row locks (``SELECT ... FOR UPDATE``).
 A busy database, a deadlock or a serialization failure is retried a few times, so a user never sees
 "database is locked".
+
+Every write re-checks who is writing: when the rule's first argument (after the session) is an
+:class:`db.access.Actor`, :meth:`Database.run` first reads that user's row in the same transaction
+(:func:`db.users.recheck`) and refuses with :class:`db.errors.ActorChanged` if they were switched
+off or their role or dealership changed since they signed in.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
 
+from db.access import Actor
 from db.errors import Busy, DoesNotFit, PrepfloorError
 from db.urls import configure_sqlite_connection, dialect_of, normalize_url, sqlite_path
 
@@ -184,11 +190,23 @@ class Database:
             session.close()
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Call ``fn(session, *args, **kwargs)`` in a write transaction, retrying when busy."""
+        """Call ``fn(session, *args, **kwargs)`` in a write transaction, retrying when busy.
+
+        When the first argument is an :class:`Actor` (``actor=`` also counts), that user is
+        checked first, in the same transaction (:func:`db.users.recheck`): a user switched off,
+        or whose role or dealership changed, since they signed in writes nothing
+        (:class:`db.errors.ActorChanged`)."""
+        actor = args[0] if args else kwargs.get("actor")
+        if not isinstance(actor, Actor):
+            actor = None
+        if actor is not None:
+            from db.users import recheck
         delay = 0.02
         for attempt in range(self.retries + 1):
             try:
                 with self.write() as session:
+                    if actor is not None:
+                        recheck(session, actor)
                     return fn(session, *args, **kwargs)
             except DoesNotFit as refusal:
                 if refusal.finder is not None:  # after the write lock is released

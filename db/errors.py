@@ -111,3 +111,16 @@ class LoginRefused(PrepfloorError):
 
 class Busy(PrepfloorError):
     """The database stayed busy through every retry."""
+
+
+class ActorChanged(PrepfloorError):
+    """The signed-in user was switched off, or their role or dealership changed, while they were
+    signed in: the write was refused and nothing was saved.  The session must sign in again.
+
+    Every write checks it (:func:`db.users.recheck`, called by :meth:`db.engine.Database.run`), in
+    the same transaction as the write.  ``user_id`` is the user the session was signed in as.
+    """
+
+    def __init__(self, message: str, user_id: Any = None) -> None:
+        super().__init__(message)
+        self.user_id = user_id

@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from typing import Any, NamedTuple
 
 from db import search
-from db.access import Actor, actor_from, car_scope_sql
+from db.access import Actor, actor_change, actor_from, car_scope_sql, may_sell_for
 from db.clock import as_utc
 from db.urls import (
     configure_sqlite_connection,
@@ -223,6 +223,19 @@ class FastReader:
         user_id, login_, name, role, dealership_id = found[0]
         return actor_from(user_id, login_, name, role, dealership_id, self.parents())
 
+    def actor_change(self, actor: Actor) -> str | None:
+        """Why ``actor`` may no longer write (switched off, another role or dealership since they
+        signed in; the words of :func:`db.users.recheck`), or ``None``.  One primary-key read:
+        the session asks it whenever the change feed moves."""
+        found = self.rows(
+            "SELECT active, role, dealership_id FROM users WHERE id = :id",
+            {"id": self.uid(actor.user_id)},
+        )
+        state = (bool(found[0][0]), str(found[0][1]), found[0][2]) if found else None
+        if state is not None and state[1:] == (actor.role, actor.dealership_id) and state[0]:
+            return None
+        return actor_change(actor, state, self.dealership_name)
+
     def sign_in_list(self) -> list[UserRow]:
         """Active users for the sign-in screen, by dealership then name (not the shared terminal
         accounts: nobody signs in as one)."""
@@ -387,6 +400,31 @@ class FastReader:
             {"d": int(dealership_id)},
         )
         return [(str(uuid.UUID(str(r[0]))), r[1]) for r in rows]
+
+    def eligible_sellers(self, dealership_id: int) -> list[tuple[str, str]]:
+        """Who may be the seller of a car of this dealership (the rule of
+        :func:`db.access.may_sell_for`): its active sellers, and the active managers who see it
+        (its own and those of the dealerships above it): (id, name), by name."""
+        parents = self.parents()
+        above: list[int] = []
+        seen: set[int] = set()
+        at: int | None = int(dealership_id)
+        while at is not None and at not in seen:  # the dealership and its ancestors
+            seen.add(at)
+            above.append(at)
+            at = parents.get(at)
+        rows = self.rows(
+            "SELECT id, display_name, role, dealership_id FROM users WHERE active "
+            f"AND dealership_id IN ({', '.join(str(int(d)) for d in above)}) "
+            "AND role IN ('seller', 'manager')"
+        )
+        found = [
+            (str(uuid.UUID(str(r[0]))), str(r[1]))
+            for r in rows
+            if may_sell_for(r[2], r[3], int(dealership_id), parents)
+        ]
+        found.sort(key=lambda p: (p[1].lower(), p[0]))
+        return found
 
     def logo(self, dealership_id: int | None) -> str | None:
         """The dealership's logo text, else its nearest headquarters' (for the header)."""

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 _EPS = 1e-9
 HOLDING_SQL = sql_in(BOOKING_HOLDING_STATUSES)
+# One person's day: the most hours a person may have set on their own capacity rows of one day,
+# and booked on one day, every kind of work together (the ledger's rule, :mod:`db.ledger`; here
+# because this light module shows it too).
+PERSON_DAY_HOURS = 24.0
 
 
 # ------------------------------------------------------------------------------------------------
@@ -314,10 +318,14 @@ def people_with_room(
     fast: FastReader, dealership_id: int, resource_type_id: int, day: date, hours: float
 ) -> list[tuple[str, str, float]]:
     """(user id, name, free hours) of the active people who do this work at the dealership and
-    have at least ``hours`` free that day on their own capacity row; most free first."""
+    have at least ``hours`` free that day on their own capacity row and in their day (every kind
+    of work together, at most :data:`PERSON_DAY_HOURS`); most free first."""
     roles = _worker_roles(fast, resource_type_id)
     rows = fast.rows(
-        "SELECT u.id, u.display_name, c.allocated_hours - c.used_hours "
+        "SELECT u.id, u.display_name, c.allocated_hours - c.used_hours, "
+        "(SELECT sum(o.used_hours) FROM resource_capacities o WHERE o.dealership_id = :d "
+        " AND o.resource_type_id IN (SELECT id FROM resource_types) AND o.date = :day "
+        " AND o.user_id = c.user_id) "
         "FROM resource_capacities c JOIN users u ON u.id = c.user_id "
         "WHERE c.dealership_id = :d AND c.resource_type_id = :rt AND c.date = :day "
         "AND c.user_id IS NOT NULL AND u.active AND u.dealership_id = :d "
@@ -330,7 +338,11 @@ def people_with_room(
             "hours": float(hours),
         },
     )
-    found = [(str(_uid(r[0])), str(r[1]), float(r[2])) for r in rows]
+    found = [
+        (str(_uid(r[0])), str(r[1]), min(float(r[2]), PERSON_DAY_HOURS - float(r[3] or 0.0)))
+        for r in rows
+    ]
+    found = [p for p in found if p[2] + _EPS >= float(hours)]
     found.sort(key=lambda p: (-p[2], p[1].lower(), p[0]))
     return found
 

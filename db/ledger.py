@@ -5,22 +5,34 @@ it (status scheduled, confirmed, in progress or completed) — the team row (``u
 assigned person's row.  ``available_hours`` is computed by the database.  A booking that does not fit
 is refused with the nearest day that has room.
 
+A person's day has one limit across kinds of work (:data:`PERSON_DAY_HOURS`): the hours set on
+their own rows of one day (every kind of work together) may not be raised above it, and their
+bookings of one day (every kind together) may not go above it either.
+
 Race safety: every write runs in :meth:`db.engine.Database.run`.  On SQLite that transaction is
 ``BEGIN IMMEDIATE`` (one writer at a time); on PostgreSQL the capacity and agreement rows are locked
 with ``SELECT ... FOR UPDATE`` before they are read, always in the same order (agreement, team row,
-person row), so two coordinators racing for the last hours cannot both win.
+the person's day, person row), so two coordinators racing for the last hours cannot both win.  The
+person's day is a transaction-level advisory lock on (person, day) (:func:`lock_person_days`): it
+serializes everything that raises a person's hours or bookings of that day, whatever the kind of
+work, including rows that do not exist yet.
+
+Only the provider plans its people: moving a booking to another day, time or person, or changing
+its length, is for the coordinators of the dealership that does the work (and admins).  The
+consumer may cancel its own request.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, update
+from sqlalchemy import BigInteger, Connection, Row, bindparam, func, insert, literal_column, update
 from sqlmodel import Session, select
 
 from db import car_access, events, notify, validate, workflow
@@ -29,6 +41,7 @@ from db.admin import does_prep
 from db.clock import iso_week_bounds, local_today, utcnow
 from db.engine import for_update
 from db.errors import CapacityCut, DoesNotFit, Invalid, NotAllowed, NotFound, SharingRefused, Stale
+from db.grid import PERSON_DAY_HOURS
 from db.models import (
     Car,
     Dealership,
@@ -42,6 +55,23 @@ from db.vocab import BOOKING_HOLDING_STATUSES, WORKER_ROLES
 
 SEARCH_DAYS_AHEAD = 42
 OPEN_STATUSES = ("scheduled", "confirmed")
+
+
+def _required_day(value: date | str | None, field: str = "date") -> date:
+    """A day checked by :func:`db.validate.parse_date` (2000-2099); empty is refused."""
+    day = validate.parse_date(value, field)
+    if day is None:
+        raise Invalid("Pick the day (e.g. 2026-11-30).", field)
+    return day
+
+
+def _person_id(value: uuid.UUID | str | None) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Invalid("That person is not a user.", "user_id") from None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -143,6 +173,56 @@ def _weekly_usage(
 # ------------------------------------------------------------------------------------------------
 # nearest day with room
 # ------------------------------------------------------------------------------------------------
+def shift_day(day: date, days: int) -> date:
+    """``day`` moved by ``days``, kept within the days prepfloor plans
+    (:data:`db.validate.EARLIEST_DAY` .. :data:`db.validate.LATEST_DAY`): never an overflow."""
+    try:
+        moved = day + timedelta(days=days)
+    except OverflowError:
+        moved = date.max if days > 0 else date.min
+    return min(max(moved, validate.EARLIEST_DAY), validate.LATEST_DAY)
+
+
+def _all_types() -> Any:
+    """Every resource type id, as a subquery: with it a person's rows of one day (every kind of
+    work) are found through the unique index on (dealership, type, day, person)."""
+    return select(TYPES.c.id).scalar_subquery()
+
+
+def _day_totals(
+    session: Session,
+    dealership_id: int,
+    user_ids: Sequence[uuid.UUID],
+    first: date,
+    last: date,
+    exclude_booking_id: int | None = None,
+) -> dict[tuple[uuid.UUID, date], float]:
+    """Hours booked per (person, day) at a dealership, every kind of work together (the used
+    hours of their own rows), less the hours of ``exclude_booking_id`` (a booking to be moved)."""
+    stmt = (
+        select(CAPACITY.c.user_id, CAPACITY.c.date, func.sum(CAPACITY.c.used_hours))
+        .where(
+            CAPACITY.c.dealership_id == dealership_id,
+            CAPACITY.c.resource_type_id.in_(_all_types()),
+            CAPACITY.c.date >= first,
+            CAPACITY.c.date <= last,
+            CAPACITY.c.user_id.in_(list(user_ids)),
+        )
+        .group_by(CAPACITY.c.user_id, CAPACITY.c.date)
+    )
+    totals = {(uid, day): float(hours or 0.0) for uid, day, hours in session.execute(stmt)}
+    if exclude_booking_id is not None:
+        moving = session.execute(
+            select(BOOKINGS.c.user_id, BOOKINGS.c.date, BOOKINGS.c.estimated_hours).where(
+                BOOKINGS.c.id == exclude_booking_id,
+                BOOKINGS.c.status.in_(BOOKING_HOLDING_STATUSES),
+            )
+        ).first()
+        if moving is not None and (moving.user_id, moving.date) in totals:
+            totals[(moving.user_id, moving.date)] -= moving.estimated_hours
+    return totals
+
+
 def nearest_day(
     session: Session,
     *,
@@ -156,14 +236,18 @@ def nearest_day(
     anyone_of: Sequence[uuid.UUID] | None = None,
 ) -> date | None:
     """The day closest to ``around`` (today or later, not ``around`` itself) where the booking fits
-    the team row, the person's row (``anyone_of``: the row of at least one of these people) and
-    the sharing cap.  A later day wins a tie."""
+    the team row, the person's row and their day (every kind of work together, at most
+    :data:`PERSON_DAY_HOURS`; ``anyone_of``: at least one of these people) and the sharing cap.
+    A later day wins a tie.  Days after :data:`db.validate.LATEST_DAY` are never proposed."""
+    around = _required_day(around, "date")
     today = local_today()
-    start = max(today, around - timedelta(days=SEARCH_DAYS_AHEAD))
-    end = max(around, today) + timedelta(days=SEARCH_DAYS_AHEAD)
+    start = max(today, shift_day(around, -SEARCH_DAYS_AHEAD))
+    end = shift_day(max(around, today), SEARCH_DAYS_AHEAD)
+    if start > end:
+        return None
 
-    def free_days(uids: Sequence[uuid.UUID] | None) -> set[date]:
-        stmt = select(ResourceCapacity.date).where(
+    def free_rows(uids: Sequence[uuid.UUID] | None) -> list[Any]:
+        stmt = select(ResourceCapacity.date, ResourceCapacity.user_id).where(  # type: ignore[call-overload]
             ResourceCapacity.dealership_id == provider_id,
             ResourceCapacity.resource_type_id == resource_type_id,
             ResourceCapacity.date >= start,
@@ -171,13 +255,30 @@ def nearest_day(
             ResourceCapacity.allocated_hours - ResourceCapacity.used_hours >= hours,
             ResourceCapacity.user_id.in_(uids) if uids else ResourceCapacity.user_id.is_(None),  # type: ignore[union-attr]
         )
-        return set(session.exec(stmt))
+        return list(session.execute(stmt))
 
-    days = free_days(None)
-    if user_id is not None:
-        days &= free_days([user_id])
-    if anyone_of is not None:
-        days &= free_days(list(anyone_of)) if anyone_of else set()
+    def person_days(uids: Sequence[uuid.UUID]) -> set[date]:
+        """Days where one of ``uids`` has room on their row and in their day."""
+        found = free_rows(uids)
+        if not found:
+            return set()
+        totals = _day_totals(
+            session,
+            provider_id,
+            sorted({uid for _, uid in found}, key=str),
+            min(d for d, _ in found),
+            max(d for d, _ in found),
+            exclude_booking_id,
+        )
+        return {
+            d for d, uid in found if totals.get((uid, d), 0.0) + hours <= PERSON_DAY_HOURS + 1e-9
+        }
+
+    days = {d for d, _ in free_rows(None)}
+    if user_id is not None and days:
+        days &= person_days([user_id])
+    if anyone_of is not None and days:
+        days &= person_days(list(anyone_of)) if anyone_of else set()
     days.discard(around)
     if provider_id != consumer_id and days:
         agreement = agreement_for(session, provider_id, consumer_id, resource_type_id)
@@ -274,6 +375,87 @@ _ADD_USED = (
     .where(CAPACITY.c.id == bindparam("row"))
     .values(used_hours=CAPACITY.c.used_hours + bindparam("hours"), updated_at=bindparam("now"))
 )
+
+
+# A person's rows of one day at a dealership, every kind of work (the unique index per type).
+_PERSON_DAY_ROWS = select(
+    CAPACITY.c.resource_type_id, CAPACITY.c.allocated_hours, CAPACITY.c.used_hours
+).where(
+    CAPACITY.c.dealership_id == bindparam("provider"),
+    CAPACITY.c.resource_type_id.in_(select(TYPES.c.id).scalar_subquery()),
+    CAPACITY.c.date == bindparam("day"),
+    CAPACITY.c.user_id == bindparam("user"),
+)
+_DAY = CAPACITY.alias("person_day")
+# The person's row of this kind, locked, with the hours booked on their day (every kind): one
+# statement on the hot path.  Read after :func:`lock_person_days`, so on PostgreSQL the statement's
+# snapshot already holds every booking of that person and day (each writer of them takes the lock
+# first and keeps it until it commits).
+_PERSON_ROW_AND_DAY = (
+    select(
+        CAPACITY.c.id,
+        CAPACITY.c.allocated_hours,
+        CAPACITY.c.used_hours,
+        select(func.coalesce(func.sum(_DAY.c.used_hours), 0.0))
+        .where(
+            _DAY.c.dealership_id == bindparam("provider"),
+            _DAY.c.resource_type_id.in_(select(TYPES.c.id).scalar_subquery()),
+            _DAY.c.date == bindparam("day"),
+            _DAY.c.user_id == bindparam("user"),
+        )
+        .scalar_subquery()
+        .label("day_used"),
+    )
+    .where(
+        CAPACITY.c.dealership_id == bindparam("provider"),
+        CAPACITY.c.resource_type_id == bindparam("rt"),
+        CAPACITY.c.date == bindparam("day"),
+        CAPACITY.c.user_id == bindparam("user"),
+    )
+    .with_for_update(of=CAPACITY)
+)
+_PERSON_DAY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+_PERSON_DAYS_LOCK = select(func.count()).select_from(
+    select(func.pg_advisory_xact_lock(literal_column("k")))
+    .select_from(func.unnest(bindparam("keys")).alias("k"))
+    .subquery()
+)
+
+
+def person_day_key(user_id: uuid.UUID | str, day: date) -> int:
+    """The advisory lock key of one person's day (64 bits of a hash of the person and the day)."""
+    uid = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
+    digest = hashlib.blake2b(
+        uid.bytes + day.isoformat().encode(), digest_size=8, person=b"prepfloor-day"
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_person_days(session: Session, days: Iterable[tuple[uuid.UUID | str, date]]) -> None:
+    """Serialize the writes that raise these people's hours or bookings on these days.
+
+    PostgreSQL: transaction-level advisory locks, one per (person, day), taken in key order (one
+    global order, so two writers never wait for each other in a circle), held until commit.  An
+    advisory lock also covers a capacity row that does not exist yet, which a row lock cannot.
+    SQLite: nothing to do (the write transaction holds the database's write lock).
+    """
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted({person_day_key(uid, day) for uid, day in days})
+    if len(keys) == 1:
+        conn.execute(_PERSON_DAY_LOCK, {"key": keys[0]})
+    elif keys:
+        conn.execute(_PERSON_DAYS_LOCK, {"keys": keys})
+
+
+def person_day(
+    session: Session, dealership_id: int, user_id: uuid.UUID, day: date
+) -> list[Row[Any]]:
+    """A person's capacity rows of one day at a dealership, every kind of work:
+    (resource_type_id, allocated_hours, used_hours).  Read after :func:`lock_person_days`."""
+    params = {"provider": dealership_id, "day": day, "user": user_id}
+    return list(session.connection().execute(_PERSON_DAY_ROWS, params))
 
 
 def _capacity_lock(conn: Connection, claim: Claim, user_id: uuid.UUID | None) -> Row[Any] | None:
@@ -388,10 +570,19 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
             f"{_fmt_hours(max(available, 0))} free; the booking needs {_fmt_hours(hours)}."
         )
 
-    # 3. the person's row and their day
+    # 3. the person's day (every kind of work) and their row of this kind
     person = None
     if claim.user_id is not None:
-        person = _capacity_lock(conn, claim, claim.user_id)
+        lock_person_days(session, [(claim.user_id, day)])
+        person = conn.execute(
+            _PERSON_ROW_AND_DAY,
+            {
+                "provider": claim.provider_id,
+                "rt": claim.resource_type_id,
+                "day": day,
+                "user": claim.user_id,
+            },
+        ).first()
         if person is None:
             raise refuse(
                 f"{names.person} has no {names.resource_type} hours set on {day:%a %d %b}."
@@ -401,6 +592,14 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
             raise refuse(
                 f"{names.person} has {_fmt_hours(max(available, 0))} free on {day:%a %d %b}; "
                 f"the booking needs {_fmt_hours(hours)}."
+            )
+        booked = float(person.day_used or 0.0)
+        if booked + hours > PERSON_DAY_HOURS + 1e-9:
+            raise refuse(
+                f"{names.person} is already booked {_fmt_hours(booked)} on {day:%a %d %b} "
+                f"(every kind of work together); {_fmt_hours(hours)} more would make "
+                f"{_fmt_hours(booked + hours)}, more than one person's day "
+                f"({_fmt_hours(PERSON_DAY_HOURS)})."
             )
         if claim.start_time is not None:
             _check_overlap(conn, claim, names)
@@ -433,9 +632,12 @@ def _check_overlap(conn: Connection, claim: Claim, names: _Names) -> None:
 
 
 def _release(session: Session, claim: Claim) -> None:
-    """Give back the hours a booking holds."""
+    """Give back the hours a booking holds (locks in the order of :func:`_hold`: team row, the
+    person's day, person row)."""
     conn = session.connection()
     for user_id in (None, claim.user_id) if claim.user_id is not None else (None,):
+        if user_id is not None:
+            lock_person_days(session, [(user_id, claim.day)])
         row = _capacity_lock(conn, claim, user_id)
         if row is not None:
             _add_used(session, row.id, -claim.hours)
@@ -480,7 +682,8 @@ def _bookable_type(conn: Connection, resource_type_id: int) -> Row[Any]:
 
 def _check_person(
     session: Session, user_id: uuid.UUID, provider_id: int, prep_stage: str | None, work: str
-) -> None:
+) -> Row[Any]:
+    """The person (active, dealership_id, role, display_name), if they may do this work there."""
     person = session.connection().execute(_PERSON, {"id": user_id}).first()
     if person is None or not person.active:
         raise Invalid("That person is not an active user.", "user_id")
@@ -492,6 +695,7 @@ def _check_person(
         raise Invalid(
             f"{work} is done by a {who}; {person.display_name} is a {person.role}.", "user_id"
         )
+    return person
 
 
 def _car_to_book(session: Session, actor: Actor, car_id: int) -> Row[Any]:
@@ -526,6 +730,9 @@ def book(
     ``booking.extra`` for the extra work a mechanic books from an inspection finding
     (:func:`db.inspection.issue_to_booking`); every other rule is the same."""
     actor.require(action)
+    date = _required_day(date, "date")
+    start_time = validate.parse_time(start_time, "start_time")
+    user_id = _person_id(user_id)
     conn = session.connection()
     rt = _bookable_type(conn, resource_type_id)
     hours = validate.hours(
@@ -667,6 +874,11 @@ def cancel(
             f"A booking that is {booking.status.replace('_', ' ')} cannot be "
             f"{'marked no-show' if no_show else 'cancelled'}."
         )
+    if no_show and not actor.sees_dealership(booking.provider_dealership_id):
+        raise NotAllowed(
+            "Only the dealership that does the work can mark a booking no-show; "
+            "you can cancel your request."
+        )
     status = "no_show" if no_show else "cancelled"
     label = "No-show" if no_show else "Cancelled"
     return close_booking(session, actor, booking, status=status, label=label, reason=reason)
@@ -721,9 +933,23 @@ def move(
 ) -> ResourceBooking:
     """Move a booking to another day, person, time or length; capacity follows in one
     transaction.  The people assigned before and after are told, unless ``tell`` is off (a
-    caller that tells them itself, with its reason)."""
+    caller that tells them itself, with its reason).  Only the provider plans its days and people:
+    a consumer's coordinator may cancel its request, not move it."""
     actor.require("booking.change")
+    if date is not None:
+        date = _required_day(date, "date")
+    if start_time != "keep":
+        start_time = validate.parse_time(start_time, "start_time")  # type: ignore[arg-type]
+    if user_id != "keep":
+        user_id = _person_id(user_id)
     booking = load_booking(session, actor, booking_id, lock=True)
+    if not actor.sees_dealership(booking.provider_dealership_id):
+        provider = session.get(Dealership, booking.provider_dealership_id)
+        name = f"{provider.dealership_name}'s" if provider is not None else "The provider's"
+        raise NotAllowed(
+            f"Only {name} coordinators plan its days and people, so only they can move this "
+            "booking. Ask them, or cancel your request and book again."
+        )
     _expect(booking, expected_status)
     if booking.status not in OPEN_STATUSES:
         raise Invalid(f"A booking that is {booking.status.replace('_', ' ')} cannot be moved.")
@@ -735,7 +961,7 @@ def move(
         "start_time": booking.start_time,
         "estimated_hours": booking.estimated_hours,
     }
-    new_day = date or booking.date
+    new_day = date or _required_day(booking.date, "date")
     if new_day < local_today():
         raise Invalid("That day is in the past; pick today or a later day.", "date")
     new_user = booking.user_id if user_id == "keep" else user_id
@@ -747,7 +973,7 @@ def move(
     booking.date = new_day
     booking.user_id = new_user  # type: ignore[assignment]
     if start_time != "keep":
-        booking.start_time = start_time  # type: ignore[assignment]
+        booking.start_time = start_time  # type: ignore[assignment]  # checked above
     if estimated_hours not in (None, ""):
         booking.estimated_hours = validate.hours(estimated_hours, "estimated_hours")
     _hold(session, Claim.of(booking), rt.name)
@@ -868,6 +1094,47 @@ def sync_car_schedule(session: Session, car_id: int) -> None:
 # ------------------------------------------------------------------------------------------------
 # capacity
 # ------------------------------------------------------------------------------------------------
+def _check_person_day(
+    session: Session,
+    person: Row[Any],
+    user_id: uuid.UUID,
+    rt: ResourceType,
+    dealership_id: int,
+    day: date,
+    hours: float,
+) -> None:
+    """A person's hours of one day, every kind of work together, stay within one day
+    (:data:`PERSON_DAY_HOURS`).  Raising one kind is refused above it; lowering is always
+    allowed (a day set too high before keeps its hours until someone lowers them)."""
+    others = [
+        r
+        for r in person_day(session, dealership_id, user_id, day)
+        if r.resource_type_id != rt.id and r.allocated_hours > 0
+    ]
+    elsewhere = sum(r.allocated_hours for r in others)
+    if elsewhere + hours <= PERSON_DAY_HOURS + 1e-9:
+        return
+    kinds = dict(
+        session.execute(
+            select(TYPES.c.id, TYPES.c.name).where(
+                TYPES.c.id.in_([r.resource_type_id for r in others])
+            )
+        ).all()
+    )
+    what = ", ".join(
+        f"{_fmt_hours(r.allocated_hours)} of {kinds.get(r.resource_type_id, 'other work')}"
+        for r in others
+    )
+    room = max(PERSON_DAY_HOURS - elsewhere, 0.0)
+    raise Invalid(
+        f"{person.display_name} already has {what} on {day:%a %d %b}; {_fmt_hours(hours)} of "
+        f"{rt.name} would make {_fmt_hours(elsewhere + hours)}, more than one person's day "
+        f"({_fmt_hours(PERSON_DAY_HOURS)}). Set at most {_fmt_hours(room)}, or lower the "
+        "other hours first.",
+        "allocated_hours",
+    )
+
+
 def set_capacity(
     session: Session,
     actor: Actor,
@@ -883,6 +1150,8 @@ def set_capacity(
     """Set the hours of one day (0 for a vacation day).  Refused below what is already booked,
     unless ``allow_overbook`` (the coordinator has chosen to move bookings afterwards)."""
     actor.require("capacity.set")
+    date = _required_day(date, "date")
+    user_id = _person_id(user_id)
     if not actor.sees_dealership(dealership_id):
         raise NotAllowed("You can only set capacity for your own dealership.")
     dealership = session.get(Dealership, dealership_id)
@@ -894,8 +1163,10 @@ def set_capacity(
     hours = validate.hours(
         allocated_hours, "allocated_hours", allow_zero=True, maximum=24.0 if user_id else 24.0 * 100
     )
+    person = None
     if user_id is not None:
-        _check_person(session, user_id, dealership_id, rt.prep_stage, rt.name)
+        person = _check_person(session, user_id, dealership_id, rt.prep_stage, rt.name)
+        lock_person_days(session, [(user_id, date)])
     row = capacity_row(session, dealership_id, resource_type_id, date, user_id, lock=True)
     now = utcnow()
     if row is None:
@@ -915,6 +1186,8 @@ def set_capacity(
             f"move or cancel bookings before you set {_fmt_hours(hours)}.",
             row.used_hours,
         )
+    if person is not None and user_id is not None and hours > old:
+        _check_person_day(session, person, user_id, rt, dealership_id, date, hours)
     row.allocated_hours = hours
     if recurrence_pattern is not None:
         row.recurrence_pattern = recurrence_pattern

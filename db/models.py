@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
 from db.errors import InvalidFields
+from db.limits import NOTE_LIMIT
 from db.text import clean
 from db.types import SafeString, UTCDateTime, protect_text_columns
 from db.vocab import (
@@ -618,9 +619,10 @@ def _text_fits(session: OrmSession, _context: Any, _instances: Any) -> None:
             cleaned = clean(value, multiline=length is None)
             if cleaned != value:
                 setattr(row, key, cleaned)
-            if length is not None and len(cleaned) > length:
+            most = NOTE_LIMIT if length is None else length
+            if len(cleaned) > most:
                 problems[key] = (
-                    f"{column_label(key)}: at most {length} characters ({len(cleaned)} given)."
+                    f"{column_label(key)}: at most {most:,} characters ({len(cleaned):,} given)."
                 )
     if problems:
         raise InvalidFields(problems)

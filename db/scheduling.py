@@ -21,7 +21,7 @@ from db import ledger, notify, validate
 from db.access import Actor
 from db.clock import local_today
 from db.errors import CapacityCut, DoesNotFit, Invalid, NotAllowed, NotFound, Stale
-from db.grid import car_label
+from db.grid import PERSON_DAY_HOURS, car_label
 from db.models import (
     Car,
     Dealership,
@@ -51,8 +51,17 @@ def _as_uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
 
 
 def _capacity_maximum(user_id: uuid.UUID | None) -> float:
-    """What :func:`db.ledger.set_capacity` accepts: a day of one person, or of a team."""
-    return 24.0 if user_id is not None else 24.0 * 100
+    """What :func:`db.ledger.set_capacity` accepts on one row: a day of one person (every kind of
+    work together is held to the same day by the ledger), or of a team."""
+    return PERSON_DAY_HOURS if user_id is not None else PERSON_DAY_HOURS * 100
+
+
+def _day(value: date | str | None, field: str) -> date:
+    """A day checked by :func:`db.validate.parse_date` (2000-2099); empty is refused."""
+    day = validate.parse_date(value, field)
+    if day is None:
+        raise Invalid("Pick the day (e.g. 2026-11-30).", field)
+    return day
 
 
 # ------------------------------------------------------------------------------------------------
@@ -122,6 +131,7 @@ def apply_pattern(
     if not actor.sees_dealership(dealership_id):
         raise NotAllowed("You can only set capacity for your own dealership.")
     uid = _as_uuid(user_id)
+    first = _day(first, "first")
     if not weekdays:
         raise Invalid("Pick at least one weekday.", "weekdays")
     try:
@@ -143,11 +153,20 @@ def apply_pattern(
         "from": start.isoformat(),
         "weeks": weeks,
     }
-    last = start + timedelta(days=7 * weeks - 1)
+    last = ledger.shift_day(start, 7 * weeks - 1)
+    if uid is not None:  # the person's days first, as every booking takes them (no deadlock)
+        ledger.lock_person_days(
+            session,
+            [
+                (uid, start + timedelta(days=n))
+                for n in range((last - start).days + 1)
+                if (start + timedelta(days=n)).weekday() in hours_of
+            ],
+        )
     booked = _booked_by_day(session, dealership_id, resource_type_id, uid, start, last)
     days_set: list[date] = []
     skipped: list[tuple[date, float]] = []
-    for offset in range(7 * weeks):
+    for offset in range((last - start).days + 1):
         day = start + timedelta(days=offset)
         hours = hours_of.get(day.weekday())
         if hours is None:
@@ -321,6 +340,7 @@ def cut_proposal(
     the booked hours down to ``allocated_hours``.  Started or completed work is listed last and
     never proposed."""
     uid = _as_uuid(user_id)
+    day = _day(day, "day")
     hours = _check_cut(session, actor, dealership_id, resource_type_id, allocated_hours, uid)
     rows = _cut_order(_row_bookings(session, dealership_id, resource_type_id, day, uid))
     used = _booked(session, dealership_id, resource_type_id, day, uid, lock=False)
@@ -367,6 +387,7 @@ def cut_capacity(
     overbooked, nothing changes.  Returns (booking id, new day) per moved booking."""
     actor.require("booking.change")
     uid = _as_uuid(user_id)
+    day = _day(day, "day")
     hours = _check_cut(session, actor, dealership_id, resource_type_id, allocated_hours, uid)
     rt = session.get(ResourceType, resource_type_id)
     assert rt is not None

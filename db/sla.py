@@ -23,14 +23,27 @@ def _day(value: date | str | None) -> date | None:
     if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value
     if isinstance(value, datetime):
-        return local(value).date()
+        try:
+            return local(value).date()
+        except OverflowError:  # at the very end (or start) of the calendar
+            return value.date()
     return date.fromisoformat(str(value)[:10])
 
 
+# The ends of time, for a promised date at the ends of the calendar (9999-12-31 stored by another
+# program): never late, or late from the start.  A list shows such a car, it does not fail on it.
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+_START_OF_TIME = datetime.min.replace(tzinfo=UTC)
+
+
 def late_from(expected: date) -> datetime:
-    """The moment a handover is late: the local midnight after the promised date (UTC)."""
-    after = expected + timedelta(days=1)
-    return datetime(after.year, after.month, after.day, tzinfo=zone()).astimezone(UTC)
+    """The moment a handover is late: the local midnight after the promised date (UTC).  A date
+    at the ends of the calendar gives the first or last moment there is (never an overflow)."""
+    try:
+        after = expected + timedelta(days=1)
+        return datetime(after.year, after.month, after.day, tzinfo=zone()).astimezone(UTC)
+    except OverflowError:
+        return _END_OF_TIME if expected.year > 1 else _START_OF_TIME
 
 
 def sla_state(

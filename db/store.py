@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from db.errors import PrepfloorError
+from db.errors import ActorChanged, PrepfloorError
 from db.fast import FastReader
 from db.schema import HEAD
 
@@ -32,6 +32,9 @@ class Store:
         self.dialect = self.fast.dialect
         self._db: Database | None = None
         self._lock = threading.Lock()
+        # Told (from the thread of the write) when a write is refused because the signed-in user
+        # was switched off or their role or dealership changed: the session signs out.
+        self.on_signed_out: Callable[[PrepfloorError], None] | None = None
 
     @property
     def db(self) -> Database:
@@ -56,8 +59,17 @@ class Store:
             session.connection()
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """A write: ``fn(session, *args, **kwargs)`` in one transaction, retried when busy."""
-        return self.db.run(fn, *args, **kwargs)
+        """A write: ``fn(session, *args, **kwargs)`` in one transaction, retried when busy.
+
+        A write refused because the user changed meanwhile (:class:`ActorChanged`) is also told
+        to :attr:`on_signed_out` before it is raised."""
+        try:
+            return self.db.run(fn, *args, **kwargs)
+        except ActorChanged as refusal:
+            told = self.on_signed_out
+            if told is not None:
+                told(refusal)
+            raise
 
     def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A read through the ORM: ``fn(session, *args, **kwargs)``."""

@@ -12,12 +12,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, func, select
 
 from db import events, validate
-from db.access import Actor, actor_from
+from db.access import Actor, actor_change, actor_from
 from db.clock import local, utcnow
-from db.errors import Invalid, LoginRefused, NotFound
+from db.errors import ActorChanged, Invalid, LoginRefused, NotFound
 from db.models import Dealership, User, UserKey
 from db.vocab import ROLES
 
@@ -69,6 +71,54 @@ def load_actor(session: Session, user: User) -> Actor:
     return actor_from(
         user.id, user.login, user.display_name, user.role, user.dealership_id, parents
     )
+
+
+USERS = User.__table__  # type: ignore[attr-defined]
+DEALERSHIPS = Dealership.__table__  # type: ignore[attr-defined]
+# The acting user's row, shared-locked on PostgreSQL (``FOR SHARE``): a deactivation or a role
+# change (an UPDATE of that row) then waits until this write has committed, or this write waits
+# for it and reads the new values; it can never commit in between.  ``FOR KEY SHARE`` would not
+# do: it does not conflict with an UPDATE of columns outside the key.  SQLite ignores the clause
+# (the write transaction holds the database's write lock from its first statement).
+_RECHECK = (
+    core_select(USERS.c.active, USERS.c.role, USERS.c.dealership_id)
+    .where(USERS.c.id == bindparam("id"))
+    .with_for_update(read=True)
+)
+_DEALERSHIP_NAME = core_select(
+    DEALERSHIPS.c.dealership_number, DEALERSHIPS.c.dealership_name
+).where(DEALERSHIPS.c.id == bindparam("id"))
+
+
+def recheck(session: Session, actor: Actor | None) -> None:
+    """Refuse (:class:`ActorChanged`) a write by a user who was switched off, or whose role or
+    dealership changed, since they signed in.  Call it in the write's own transaction, before the
+    write.  :meth:`db.engine.Database.run` calls it for every rule whose first argument is an
+    :class:`Actor`; a write that reaches the rules another way (a function that captures the
+    actor) calls it itself.  ``None`` (the system, the command line's administrator) is not
+    checked.  One primary-key read."""
+    if actor is None:
+        return
+    conn = session.connection()
+    row = conn.execute(_RECHECK, {"id": actor.user_id}).first()
+    found = (bool(row.active), str(row.role), row.dealership_id) if row is not None else None
+    if (
+        found is not None
+        and found[0]
+        and found[1] == actor.role
+        and found[2] == actor.dealership_id
+    ):
+        return
+
+    def name(dealership_id: int | None) -> str | None:
+        if dealership_id is None:
+            return None
+        named = conn.execute(_DEALERSHIP_NAME, {"id": dealership_id}).first()
+        return f"{named[0]} {named[1]}" if named is not None else None
+
+    problem = actor_change(actor, found, name)
+    if problem is not None:
+        raise ActorChanged(problem, actor.user_id)
 
 
 def by_login(session: Session, login: str) -> User | None:

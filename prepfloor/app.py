@@ -11,11 +11,14 @@ from typing import Any, ClassVar
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
 from db.access import Actor
+from db.errors import PrepfloorError
 from db.store import Store
+from db.text import clean, one_line
 from prepfloor.config import Settings, locations
 from screens.commands import CarFinder, GoTo
 from screens.context import SessionContext
@@ -67,6 +70,7 @@ class PrepfloorApp(App[int]):
         self._intake: Any = None  # the session's intake form, kept between uses
         self._shared_terminal = False
         self._last_input = time.monotonic()
+        self._who_check_running = False  # a check that the signed-in user is unchanged runs
 
     # -- start and sign-in -----------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -90,6 +94,8 @@ class PrepfloorApp(App[int]):
         self.set_timer(WARM_AFTER_SECONDS, self.warm)
 
     def on_signed_in(self, message: SignedIn) -> None:
+        if self.session_ctx is not None:
+            return  # a second Enter raced the first sign-in: one session is enough
         self._shared_terminal = True  # signed in at the sign-in screen: sign out when left idle
         self.start_session(message.actor)  # type: ignore[arg-type]
 
@@ -105,6 +111,8 @@ class PrepfloorApp(App[int]):
             logo=self.store.fast.logo(actor.dealership_id),
         )
         self._apply_brand(actor)
+        # A write refused because this user was switched off or changed meanwhile signs out.
+        self.store.on_signed_out = self._signed_out_by_write
         self._last_event_id = self.store.fast.latest_event_id()  # the feed counts from here
         self._last_note_id: int | None = None  # set by the first notes check: no toasts of old
         self.refresh_unread()
@@ -274,6 +282,25 @@ class PrepfloorApp(App[int]):
                 self.uninstall_screen(self._intake)
             self._intake = None
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A toast of plain text: a message quotes what people typed (a part, a name), so it is
+        never read as markup and carries no control character, whatever the caller asks."""
+        super().notify(
+            clean(str(message)),
+            title=one_line(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that failed unexpectedly: say so instead of failing silently."""
         if event.state == WorkerState.ERROR:
@@ -320,8 +347,52 @@ class PrepfloorApp(App[int]):
     def _changed(self, newest: int) -> None:
         last, self._last_event_id = self._last_event_id, newest
         if last is not None and newest != last:
+            self._ask_who_is_signed_in()
             self.screen.post_message(DataChanged(newest))
             self.refresh_unread()
+
+    # -- who is signed in -----------------------------------------------------------------------
+    def _signed_out_by_write(self, refusal: PrepfloorError) -> None:
+        """``Store.on_signed_out`` (called in the thread of the write): the user was switched off
+        or their role or dealership changed, so the write was refused; back to the sign-in screen
+        with the refusal's words."""
+        ctx = self.session_ctx
+        if ctx is None or getattr(refusal, "user_id", None) not in (None, ctx.actor.user_id):
+            return
+        # ``call_later`` posts a message: safe from any thread, and it does not wait for the
+        # sign-out (which tears down the screen whose worker is calling).
+        self.call_later(self._sign_out_changed_user, ctx.actor, str(refusal))
+
+    def _ask_who_is_signed_in(self) -> None:
+        """When the feed moved: check who is signed in, unless a check is still running (one at
+        a time, none cancelled: the next move of the feed asks again)."""
+        if self.session_ctx is None or self._who_check_running:
+            return
+        self._who_check_running = True
+        self._check_signed_in_user()
+
+    @work(thread=True, group="poll-who", exit_on_error=False)
+    def _check_signed_in_user(self) -> None:
+        """Is the signed-in user still active, with the same role and dealership?  One
+        primary-key read; if not, sign out and say why."""
+        try:
+            ctx = self.session_ctx
+            if ctx is None:
+                return
+            try:
+                problem = self.store.fast.actor_change(ctx.actor)
+            except Exception as error:  # a dropped connection: the next change asks again
+                self.log.error(f"who is signed in: {error!r}")
+                return
+            if problem is not None:
+                self.call_later(self._sign_out_changed_user, ctx.actor, problem)
+        finally:
+            self._who_check_running = False
+
+    async def _sign_out_changed_user(self, actor: Actor, message: str) -> None:
+        """Sign out, if ``actor`` is still the one signed in (not someone who signed in since)."""
+        if self.session_ctx is not None and self.session_ctx.actor == actor:
+            await self.action_sign_out(message)
 
     @work(thread=True, group="digest", exit_on_error=False)
     def _deliver_digest(self, actor: Actor) -> None:

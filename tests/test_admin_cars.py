@@ -375,8 +375,11 @@ def test_seller_and_dealership_must_fit(w: World) -> None:
     with pytest.raises(Invalid, match="Pick one of your dealerships") as refused:
         register(w, dealership_id=w.d["497"])
     assert refused.value.field == "dealership_id"
-    # a manager registers for a branch and names the seller
-    car = register(w, "manager400", dealership_id=w.d["497"], seller_id=w["seller495"].user_id)
+    # a manager registers for a branch and names the seller: a seller of another branch would
+    # get the car and its customer in their own list (issue 13); the manager covers the branch
+    with pytest.raises(Invalid, match="Kari Selger sells for 495 Kristiansand Vest, not for 497"):
+        register(w, "manager400", dealership_id=w.d["497"], seller_id=w["seller495"].user_id)
+    car = register(w, "manager400", dealership_id=w.d["497"], seller_id=w["manager400"].user_id)
     row = one(w, Car, car.id)
     assert (row["dealership_id"], row["prep_center_id"]) == (w.d["497"], w.d["499"])
 

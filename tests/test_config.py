@@ -67,3 +67,22 @@ def test_urls_are_normalized() -> None:
     assert "secret" not in describe("postgresql://u:secret@h:5433/p")
     with pytest.raises(ValueError, match="SQLite and PostgreSQL"):
         normalize_url("mysql://x/y")
+
+
+def test_without_a_configured_zone_the_machines_zone_is_used_by_name(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A July time gets the machine zone's summer time, a January one its winter time (the
+    offset of the day the program happens to run is not the offset of every date)."""
+    from datetime import UTC, datetime
+
+    from db import clock
+
+    monkeypatch.setattr(clock, "_zone", None)
+    monkeypatch.setattr(clock, "_machine", None)
+    monkeypatch.setenv("TZ", "Europe/Oslo")
+    assert clock.local(datetime(2026, 7, 1, 8, 0, tzinfo=UTC)).hour == 10  # +02:00
+    assert clock.local(datetime(2026, 1, 15, 8, 0, tzinfo=UTC)).hour == 9  # +01:00
+    monkeypatch.setenv("TZ", "CET-1CEST")  # a POSIX rule, not a zone name: /etc/localtime then
+    from zoneinfo import ZoneInfo
+
+    assert isinstance(clock.machine_zone(), ZoneInfo)  # a zone with its rules, not an offset
+    monkeypatch.setattr(clock, "_machine", None)
