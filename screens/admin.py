@@ -10,7 +10,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
 
 from db import settings, validate
 from db.settings import AgreementRow, DealershipRow, TypeRow, UserRow
@@ -19,7 +18,7 @@ from screens.context import SessionContext
 from screens.forms import FormDialog, FormField
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
-from screens.widgets import AppFooter, AppHeader
+from screens.widgets import AppFooter, AppHeader, Static
 
 TYPE_LABELS = {
     "sales_only": "Sales only",
@@ -260,7 +259,7 @@ class DealershipsScreen(Screen[None]):
                 self.load()
 
         title = f"Dealership {row.number} {row.name}" if row else "New dealership"
-        self.app.push_screen(FormDialog(title, fields, save), saved)
+        self.app.push_screen(FormDialog(title, fields, save, table="dealership"), saved)
 
 
 def _yes(value: bool) -> str:
@@ -280,6 +279,7 @@ class ConfigList(Screen[None]):
     """
     TITLE_TEXT = ""
     NOTE = ""
+    TABLE = ""  # the table the form writes (its fields' lengths)
 
     def __init__(self, ctx: SessionContext) -> None:
         super().__init__()
@@ -335,10 +335,11 @@ class ConfigList(Screen[None]):
                 self.notify("Saved.")
                 self.load()
 
-        self.app.push_screen(FormDialog(title, fields, save), saved)
+        self.app.push_screen(FormDialog(title, fields, save, table=self.TABLE), saved)
 
 
 class ResourceTypesScreen(ConfigList):
+    TABLE = "resource_types"
     TITLE_TEXT = "Resource types"
     NOTE = (
         "The kinds of work a prep center books. A type in use can be deactivated, not deleted; "
@@ -437,6 +438,7 @@ class ResourceTypesScreen(ConfigList):
 
 
 class AgreementsScreen(ConfigList):
+    TABLE = "resource_sharing"
     TITLE_TEXT = "Sharing agreements"
     NOTE = (
         "Who may book work at whose prep center, up to how many hours an ISO week; priority "
@@ -538,6 +540,7 @@ class AgreementsScreen(ConfigList):
 
 
 class UsersScreen(ConfigList):
+    TABLE = "users"
     TITLE_TEXT = "Users"
     NOTE = (
         "n adds a user (the login is the OS login name for SSH); Enter changes role, dealership "

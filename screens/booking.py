@@ -16,8 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Select, Static
-from textual.widgets.option_list import Option
 
 from db import validate
 from db.clock import local_today
@@ -25,7 +23,7 @@ from db.errors import DoesNotFit, Invalid, PrepfloorError
 from db.fast import TypeRow
 from db.vocab import CAR_STATUS_LABELS
 from screens.context import SessionContext
-from screens.widgets import AppFooter
+from screens.widgets import AppFooter, Input, Label, Option, OptionList, Select, Static
 
 NOBODY = "__nobody__"
 

@@ -26,14 +26,13 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Input, Label, Static
 
 from db.clock import iso_week_bounds, local_today
 from db.errors import CapacityCut, Invalid, PrepfloorError
 from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.table import fit
-from screens.widgets import AppFooter, AppHeader
+from screens.widgets import AppFooter, AppHeader, Input, Label, Static
 
 if TYPE_CHECKING:
     from db.grid import Grid, GridCell, GridRow

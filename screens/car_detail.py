@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import LoadingIndicator, Static
+from textual.widgets import LoadingIndicator
 from textual.worker import get_current_worker
 
 from db.clock import format_duration, local, utcnow
@@ -23,8 +22,10 @@ from db.vocab import CAR_STATUS_LABELS, CAR_TIMESTAMP_FIELDS, CAR_TIMESTAMP_LABE
 from screens.car_records import PART_LABELS, PART_STYLE, short_when
 from screens.context import SessionContext
 from screens.messages import DataChanged
+from screens.plain import PlainTable as Table
+from screens.plain import plain
 from screens.seller import SLA_STYLE
-from screens.widgets import AppFooter, AppHeader
+from screens.widgets import AppFooter, AppHeader, Static
 
 if TYPE_CHECKING:
     from db.queries import CarDetail
@@ -64,7 +65,7 @@ def _block(title: str, rows: list[tuple[str, Any]]) -> Table:
             value = "yes" if value else "no"
         elif isinstance(value, float):
             value = f"{value:g} h"
-        table.add_row(label, Text(str(value)))
+        table.add_row(label, plain(value, multiline=True))
     return table
 
 

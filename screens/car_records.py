@@ -12,7 +12,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from db.clock import local
 from db.errors import PrepfloorError
@@ -21,7 +20,7 @@ from screens.context import SessionContext
 from screens.forms import FormDialog, FormField
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
-from screens.widgets import AppFooter
+from screens.widgets import AppFooter, Static
 
 if TYPE_CHECKING:
     from db.documents import DocumentLine
@@ -200,7 +199,10 @@ class PartsDialog(RecordsDialog):
                 self.notify(f"Ordered {result.quantity} {result.part_name}.")
                 self.load()
 
-        self.app.push_screen(FormDialog(f"Order a part · {self.car_name}", fields, save), saved)
+        self.app.push_screen(
+            FormDialog(f"Order a part · {self.car_name}", fields, save, table="parts_orders"),
+            saved,
+        )
 
     def on_row_table_selected(self, _event: RowTable.Selected) -> None:
         self.action_advance()

@@ -17,13 +17,13 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Static
 
 from db.clock import format_duration, utcnow
 from db.fast import CarQuery, CarRow
 from db.vocab import CAR_STATUS_LABELS
 from screens.context import SessionContext
 from screens.table import CURSOR_BINDINGS, Column, fit, layout, titles_line
+from screens.widgets import Static
 
 PAGE = 100
 KEEP_PAGES = 8

@@ -6,14 +6,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Input, Static
 
 from db.fast import CarQuery
 from db.vocab import CAR_STATUS_LABELS
 from screens.carlist import CarListHeader, CarTable
 from screens.context import SessionContext
 from screens.messages import DataChanged
-from screens.widgets import AppFooter, AppHeader, SearchBoxKeys
+from screens.widgets import AppFooter, AppHeader, Input, SearchBoxKeys, Static
 
 MIN_SEARCH = 3  # shorter searches match too much to be of use, and cannot use the index
 

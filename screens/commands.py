@@ -8,7 +8,9 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from db.text import one_line
 from db.vocab import CAR_STATUS_LABELS
+from screens.plain import plain
 
 
 def _session(provider: Provider) -> Any:
@@ -30,12 +32,16 @@ class CarFinder(Provider):
                 f"{row.license_plate or '—'}  {car}  {row.customer_name or ''}  "
                 f"order {row.order_number or '—'}  [{CAR_STATUS_LABELS[row.status]}]"
             )
+            # Text, not str: the palette reads a str prompt and any help line as markup, so
+            # the second line (what the help would say) is part of the prompt.
+            shown = plain(label)
+            shown.append("\n")
+            shown.append_text(plain(f"VIN {row.vin or '—'} · {row.dealership_name}", "dim"))
             yield Hit(
                 score=1.0 - rank / 100,
-                match_display=label,
+                match_display=shown,
                 command=partial(self.app.open_car, row.id),  # type: ignore[attr-defined]
-                text=label,
-                help=f"VIN {row.vin or '—'} · {row.dealership_name}",
+                text=one_line(label),
             )
 
 

@@ -18,7 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from db.dashboard import PERIODS, Behind, Row, Table, format_value
 from db.errors import PrepfloorError
@@ -26,7 +26,7 @@ from db.vocab import CAR_STATUS_LABELS
 from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
-from screens.widgets import AppFooter, AppHeader
+from screens.widgets import AppFooter, AppHeader, Static
 
 if TYPE_CHECKING:
     from db.dashboard import Col, Dashboard

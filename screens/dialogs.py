@@ -6,10 +6,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
 
-from screens.widgets import AppFooter
+from screens.widgets import AppFooter, Option, OptionList, Static
 
 
 class ChoiceDialog(ModalScreen[str | None]):

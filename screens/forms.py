@@ -17,10 +17,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static
 
 from db.errors import Invalid, InvalidFields, PrepfloorError
-from screens.widgets import AppFooter
+from db.limits import limit
+from screens.widgets import AppFooter, Input, Label, Select, Static
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class FormField:
     placeholder: str = ""
     value: str = ""
     options: list[tuple[str, str]] = field(default_factory=list)  # a choice: (label, value)
+    limit: int | None = None  # characters the field holds (else its column's, see FormDialog)
 
     @property
     def is_choice(self) -> bool:
@@ -63,6 +64,7 @@ class FormDialog(ModalScreen[Any]):
         save: Callable[[dict[str, Any]], Any],
         *,
         intro: str = "",
+        table: str | None = None,
     ) -> None:
         super().__init__()
         self.title_text = title
@@ -70,6 +72,10 @@ class FormDialog(ModalScreen[Any]):
         self.save = save
         self.intro = intro
         self.busy = False
+        # each field's length: its own, else that of the column of the same name in ``table``
+        self.limits = {
+            spec.name: spec.limit or (limit(table, spec.name) if table else None) for spec in fields
+        }
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -109,6 +115,17 @@ class FormDialog(ModalScreen[Any]):
             else:
                 values[spec.name] = self.query_one(f"#{spec.name}", Input).value
         return values
+
+    @on(Input.Changed)
+    def _typed(self, event: Input.Changed) -> None:
+        """A field longer than its column is said beside it as it is typed."""
+        name = event.input.id or ""
+        most = self.limits.get(name)
+        if most is not None:
+            too_long = len(event.value) > most
+            self.query_one(f"#msg-{name}", Static).update(
+                f"At most {most} characters ({len(event.value)} typed)." if too_long else ""
+            )
 
     @on(Input.Submitted)
     def _enter(self, event: Input.Submitted) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+
+from screens.plain import PlainTable as Table
+from screens.widgets import Static
 
 TOUR = (
     "prepfloor works by keyboard. The footer shows the keys of the screen you are on. "

@@ -13,7 +13,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Static
 
 from db.clock import local
 from db.errors import PrepfloorError
@@ -21,7 +20,7 @@ from db.vocab import NOTIFICATION_TYPES, PRIORITIES
 from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
-from screens.widgets import AppFooter, AppHeader
+from screens.widgets import AppFooter, AppHeader, Static
 
 if TYPE_CHECKING:
     from db.inbox import NoteRow

@@ -10,14 +10,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
 
 from db.errors import PrepfloorError
 from screens.context import SessionContext
 from screens.forms import FormDialog, FormField
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
-from screens.widgets import AppFooter, AppHeader
+from screens.widgets import AppFooter, AppHeader, Static
 
 ITEM_STYLE = {"ok": "bold green", "issue": "bold yellow", "critical": "bold white on red"}
 

@@ -21,15 +21,23 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.events import DescendantBlur
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Input, Label, OptionList, Select, Static, TextArea
-from textual.widgets.option_list import Option
 
 from db import validate
 from db.clock import local, utcnow
 from db.errors import Invalid, InvalidFields, PrepfloorError, Stale
 from db.vocab import CAR_STATUS_LABELS, CAR_TYPES
 from screens.context import SessionContext
-from screens.widgets import AppFooter, AppHeader
+from screens.widgets import (
+    AppFooter,
+    AppHeader,
+    Input,
+    Label,
+    Option,
+    OptionList,
+    Select,
+    Static,
+    TextArea,
+)
 
 # (field, label, placeholder); * marks what registration needs.
 TEXT_FIELDS: dict[str, tuple[str, str]] = {

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Input, OptionList, Static
-from textual.widgets.option_list import Option
 
 from db.errors import PrepfloorError
 from db.fast import UserRow
 from db.store import Store
 from db.vocab import ROLE_LABELS
 from screens.messages import SignedIn
-from screens.widgets import AppFooter, AppHeader
+from screens.widgets import AppFooter, AppHeader, Input, Option, OptionList, Static
 
 
 def _label(user: UserRow) -> str:
@@ -58,6 +58,7 @@ class LoginScreen(Screen[None]):
         self.start_message = message
         self.users: list[UserRow] = []
         self.chosen: UserRow | None = None
+        self.signing_in = False  # a name and PIN or a badge is being checked: Enter waits
 
     def compose(self) -> ComposeResult:
         yield AppHeader(None, "Sign in")
@@ -98,6 +99,7 @@ class LoginScreen(Screen[None]):
     def reset(self, message: str = "") -> None:
         """Back to an empty sign-in (after someone signs out)."""
         self.chosen = None
+        self.signing_in = False
         self.query_one("#pin-box").remove_class("visible")
         self.query_one("#pin", Input).value = ""
         self.query_one("#filter", Input).value = ""
@@ -141,7 +143,7 @@ class LoginScreen(Screen[None]):
         if options.highlighted is not None and options.option_count and self._matches(text):
             option = options.get_option_at_index(options.highlighted)
             self._choose(next(u for u in self.users if u.id == option.id))
-        elif text:
+        elif text and not self.signing_in:
             self.sign_in_badge(text)
 
     @on(OptionList.OptionSelected, "#users")
@@ -149,6 +151,8 @@ class LoginScreen(Screen[None]):
         self._choose(next(u for u in self.users if u.id == event.option.id))
 
     def _choose(self, user: UserRow) -> None:
+        if self.signing_in:
+            return  # an Enter typed while the first one is being checked
         self.chosen = user
         if not user.has_pin:
             self.sign_in(user.login, None)
@@ -170,36 +174,49 @@ class LoginScreen(Screen[None]):
 
     @on(Input.Submitted, "#pin")
     def _pin_submitted(self, event: Input.Submitted) -> None:
-        if self.chosen is not None:
+        if self.chosen is not None and not self.signing_in:
             self.sign_in(self.chosen.login, event.value)
 
     # -- checking --------------------------------------------------------------------------------
     def _say(self, message: str) -> None:
         self.query_one("#message", Static).update(message)
 
-    @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
     def sign_in(self, login: str, pin: str | None) -> None:
+        self.signing_in = True
+        self._check(login, pin)
+
+    def sign_in_badge(self, badge: str) -> None:
+        self.signing_in = True
+        self._check_badge(badge)
+
+    @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
+    def _check(self, login: str, pin: str | None) -> None:
         from db import users
 
+        self._signed_in(users.sign_in, login, pin, pin_required=self.pin_required)
+
+    @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
+    def _check_badge(self, badge: str) -> None:
+        from db import users
+
+        self._signed_in(users.sign_in_badge, badge)
+
+    def _signed_in(self, rule: Any, *args: Any, **kwargs: Any) -> None:
+        """Run the sign-in rule (in the worker); the session starts, or the refusal is said."""
         try:
-            actor = self.store.run(users.sign_in, login, pin, pin_required=self.pin_required)
+            actor = self.store.run(rule, *args, **kwargs)
         except PrepfloorError as refusal:
             self.app.call_from_thread(self._refused, str(refusal))
             return
-        self.app.call_from_thread(self.post_message, SignedIn(actor))
-
-    @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
-    def sign_in_badge(self, badge: str) -> None:
-        from db import users
-
-        try:
-            actor = self.store.run(users.sign_in_badge, badge)
-        except PrepfloorError as refusal:
-            self.app.call_from_thread(self._refused, str(refusal))
+        except Exception as error:  # the database cannot be reached: say so, stay usable
+            self.app.call_from_thread(
+                self._refused, f"Signing in failed: {error}. Try again in a moment."
+            )
             return
         self.app.call_from_thread(self.post_message, SignedIn(actor))
 
     def _refused(self, message: str) -> None:
+        self.signing_in = False
         self._say(message)
         pin = self.query_one("#pin", Input)
         pin.value = ""

@@ -10,7 +10,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Input, Static
 
 from db.clock import format_duration, local_today, utcnow
 from db.fast import MY_CARS_LIMIT, MyCarRow
@@ -20,7 +19,7 @@ from screens.carlist import STATUS_STYLE
 from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
-from screens.widgets import AppFooter, AppHeader, SearchBoxKeys
+from screens.widgets import AppFooter, AppHeader, Input, SearchBoxKeys, Static
 
 SLA_STYLE = {"on_time": "green", "at_risk": "bold yellow", "late": "bold red", "none": "dim"}
 WORK_WORDS = {"technical": "Tech", "cosmetic": "Cosm"}

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from rich.errors import StyleSyntaxError
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -22,7 +23,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Static
+
+from db.text import one_line
+from screens.widgets import Static
 
 R = TypeVar("R")
 
@@ -57,7 +60,9 @@ def layout(columns: Sequence[Column], width: int) -> list[int]:
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
-    """``text`` cut with an ellipsis or padded to exactly ``width`` cells."""
+    """``text`` as one plain line (no control characters, :func:`db.text.one_line`), cut with an
+    ellipsis or padded to exactly ``width`` cells."""
+    text = one_line(text)
     if len(text) > width:
         return text[: max(0, width - 1)] + "…"
     return text.rjust(width) if right else text.ljust(width)
@@ -89,6 +94,16 @@ class TableHeader(Static):
     DEFAULT_CSS = """
     TableHeader { height: 1; padding: 0 1; text-style: bold; color: $text-muted; }
     """
+
+
+def parse_style(spec: str) -> Style:
+    """A Rich style from ``spec``; none at all when it is not one (a color stored by hand)."""
+    if not spec:
+        return Style()
+    try:
+        return Style.parse(spec)
+    except StyleSyntaxError:
+        return Style()
 
 
 @dataclass
@@ -215,7 +230,7 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
     def _style(self, spec: str) -> Style:
         style = self._styles.get(spec)
         if style is None:
-            style = self._styles[spec] = Style.parse(spec) if spec else Style()
+            style = self._styles[spec] = parse_style(spec)
         return style
 
     def render_line(self, y: int) -> Strip:

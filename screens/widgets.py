@@ -1,18 +1,123 @@
-"""Widgets every screen shares: the header with who is signed in."""
+"""Widgets every screen shares: the plain-text widgets, the header with who is signed in, the
+footer with the keys.
+
+The screens take ``Static``, ``Label``, ``Input``, ``Select``, ``OptionList``, ``Option`` and
+``TextArea`` from here, not from ``textual.widgets`` (a test holds them to it): these are Textual's
+widgets that never read what they show as markup and never pass a control character on to the
+terminal (:mod:`screens.plain`).  Whatever a screen puts in them — a customer name, a note typed by
+someone at another dealership, a value another program wrote — is drawn as the characters it is.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import Click
+from textual.visual import VisualType
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Input as TextualInput
+from textual.widgets import Label as TextualLabel
+from textual.widgets import OptionList as TextualOptionList
+from textual.widgets import Select as TextualSelect
+from textual.widgets import Static as TextualStatic
+from textual.widgets import TextArea as TextualTextArea
+from textual.widgets.option_list import Option as TextualOption
 
+from db.text import clean, one_line
 from screens.context import SessionContext
+from screens.plain import plain, safe_visual
+
+
+# ------------------------------------------------------------------------------------------------
+# plain-text widgets
+# ------------------------------------------------------------------------------------------------
+class Static(TextualStatic):
+    """Textual's ``Static``: never markup, never a control character."""
+
+    def __init__(self, content: VisualType = "", *, markup: bool = False, **kwargs: Any) -> None:
+        super().__init__(safe_visual(content), markup=False, **kwargs)
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        super().update(safe_visual(content), layout=layout)
+
+
+class Label(TextualLabel):
+    """Textual's ``Label``: never markup, never a control character."""
+
+    def __init__(self, content: VisualType = "", *, markup: bool = False, **kwargs: Any) -> None:
+        super().__init__(safe_visual(content), markup=False, **kwargs)
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        super().update(safe_visual(content), layout=layout)
+
+
+class Input(TextualInput):
+    """Textual's ``Input`` whose value never holds a control character, however it got there
+    (a paste, a barcode reader, a value from the database)."""
+
+    def validate_value(self, value: str) -> str:
+        return one_line(value)
+
+
+class TextArea(TextualTextArea):
+    """Textual's ``TextArea`` for notes: control characters are dropped from what is loaded and
+    pasted (line breaks and tabs stay)."""
+
+    def __init__(self, text: str = "", **kwargs: Any) -> None:
+        super().__init__(clean(text), **kwargs)
+
+    def load_text(self, text: str) -> None:
+        super().load_text(clean(text))
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        event.text = clean(event.text)
+        await super()._on_paste(event)
+
+
+class Option(TextualOption):
+    """An option whose prompt is plain text."""
+
+    def __init__(self, prompt: VisualType, id: str | None = None, disabled: bool = False) -> None:
+        super().__init__(safe_visual(prompt, multiline=False), id, disabled)
+
+
+def _option(item: Any) -> Any:
+    return safe_visual(item, multiline=False) if isinstance(item, str | Text) else item
+
+
+class OptionList(TextualOptionList):
+    """Textual's ``OptionList`` that never reads its prompts as markup."""
+
+    def __init__(self, *content: Any, markup: bool = False, **kwargs: Any) -> None:
+        super().__init__(*(_option(item) for item in content), markup=False, **kwargs)
+
+    def add_options(self, items: Iterable[Any]) -> OptionList:
+        super().add_options([_option(item) for item in items])
+        return self
+
+
+def _choices(options: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """A Select's options with plain-text prompts (a ``str`` prompt would be read as markup)."""
+    return [
+        (plain(prompt) if isinstance(prompt, str | Text) else prompt, v) for prompt, v in options
+    ]
+
+
+class Select(TextualSelect):  # type: ignore[type-arg]
+    """Textual's ``Select`` whose choices are plain text."""
+
+    def __init__(self, options: Iterable[tuple[Any, Any]], **kwargs: Any) -> None:
+        super().__init__(_choices(options), **kwargs)
+
+    def set_options(self, options: Iterable[tuple[Any, Any]]) -> None:
+        super().set_options(_choices(options))
+
 
 LOGO_WIDTH = 16  # cells of the logo text the header shows
 

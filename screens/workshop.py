@@ -18,14 +18,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Digits, Static
+from textual.widgets import Digits
 
 from db.clock import local, local_today, utcnow
 from db.errors import PrepfloorError
 from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
-from screens.widgets import AppFooter, AppHeader
+from screens.widgets import AppFooter, AppHeader, Static
 
 if TYPE_CHECKING:
     from db.jobs import JobRow, RunningTimer

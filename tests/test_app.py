@@ -368,3 +368,32 @@ async def test_the_footer_shows_the_keys_and_a_click_presses_one(ui_store, ui_wo
         assert isinstance(app.screen, InboxScreen)
         # the footer follows the screen's keys
         assert "Mark all read" in app.screen.query_one(AppFooter).render().plain
+
+
+async def test_enter_while_a_preselected_user_signs_in_opens_one_session(
+    ui_store, ui_world, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """``prepfloor --user kari`` (no PIN) with Enter pressed while the sign-in is being checked:
+    the second sign-in once raised 'Duplicated mode name' and took the app down."""
+    import time
+
+    slow_sign_in = users.sign_in
+
+    def sign_in(*args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(0.3)  # a busy database: the Enter arrives while this runs
+        return slow_sign_in(*args, **kwargs)
+
+    monkeypatch.setattr(users, "sign_in", sign_in)
+    app = make_app(ui_store, preselect="seller495")
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, LoginScreen) and app.screen.users:
+                break
+        await pilot.press("enter", "enter")
+        await settle(pilot, app)
+        await pilot.pause(0.5)
+        await settle(pilot, app)
+        assert app.is_running
+        assert app.session_ctx is not None and app.session_ctx.actor.login == "seller495"
+        assert isinstance(app.screen, CarListScreen)
