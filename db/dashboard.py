@@ -26,7 +26,6 @@ its parent, then :data:`DEFAULT_TARGETS`.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -36,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
-from db import timebank
+from db import csvfile, timebank
 from db.access import Actor, descendants
 from db.clock import iso_week_bounds, local_today, utcnow
 from db.errors import NotAllowed
@@ -211,22 +210,25 @@ def format_value(kind: str, value: Any) -> str:
 
 
 def csv_value(kind: str, value: Any) -> Any:
+    """A cell of the CSV: numbers as numbers (hours and days with two decimals, percentages 0-100
+    with one), text as text (:func:`db.csvfile.writer` makes it safe for a spreadsheet)."""
     if value is None:
         return ""
     if kind in ("hours", "days"):
-        return f"{float(value):.2f}"
+        return csvfile.number(value, 2)
     if kind == "pct":
-        return f"{float(value) * 100:.1f}"
+        return csvfile.number(float(value) * 100, 1)
     return value
 
 
 def write_csv(table: Table, path_or_file: str | os.PathLike[str] | IO[str]) -> int:
-    """One dashboard table as CSV (titles, then the values; percentages as numbers 0-100)."""
+    """One dashboard table as CSV (titles, then the values; percentages as numbers 0-100).  Text
+    cells are written spreadsheet-safe (:mod:`db.csvfile`)."""
     columns = [c for c in table.columns if c.kind != "bar"]
     keep = [i for i, c in enumerate(table.columns) if c.kind != "bar"]
 
     def write(handle: IO[str]) -> int:
-        out = csv.writer(handle)
+        out = csvfile.writer(handle)
         has_level = any(r.level for r in table.rows)
         out.writerow([c.title for c in columns] + (["level"] if has_level else []))
         for row in table.rows:

@@ -3,6 +3,10 @@
 Errors are rules the code must never break (the ledger, one running timer, the workflow's
 timestamps...).  Warnings are states the rules allow but someone should look at (a day overbooked
 after a capacity cut, a weekly sharing cap lowered below what was already booked).
+
+A message that quotes a stored value (a dealership's name, a VIN, a status, a day) quotes it
+through :func:`db.text.shown`: one clean line, cut.  The database may hold anything another
+program wrote, and doctor is run exactly when something looks wrong.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from sqlmodel import Session
 
 from db import validate
 from db.clock import as_utc
+from db.text import shown
 from db.vocab import BOOKING_HOLDING_STATUSES, CAR_STATUSES, sql_in
 
 EPS = 1e-6
@@ -49,7 +54,7 @@ def check_ledger(session: Session) -> Iterator[Finding]:
             yield Finding(
                 "error",
                 "ledger",
-                f"Team capacity #{row_id} ({day}): used_hours {used:g} "
+                f"Team capacity #{row_id} ({shown(day)}): used_hours {used:g} "
                 f"but its bookings hold {float(held):g}.",
             )
     for row_id, day, used, held in _rows(
@@ -69,7 +74,7 @@ def check_ledger(session: Session) -> Iterator[Finding]:
             yield Finding(
                 "error",
                 "ledger",
-                f"Personal capacity #{row_id} ({day}): used_hours "
+                f"Personal capacity #{row_id} ({shown(day)}): used_hours "
                 f"{used:g} but its bookings hold {float(held):g}.",
             )
     for booking_id, day in _rows(
@@ -84,7 +89,7 @@ def check_ledger(session: Session) -> Iterator[Finding]:
         yield Finding(
             "error",
             "ledger",
-            f"Booking #{booking_id} ({day}) holds hours on a day with no team capacity row.",
+            f"Booking #{booking_id} ({shown(day)}) holds hours on a day with no team capacity row.",
         )
     for booking_id, day in _rows(
         session,
@@ -99,7 +104,8 @@ def check_ledger(session: Session) -> Iterator[Finding]:
         yield Finding(
             "error",
             "ledger",
-            f"Booking #{booking_id} ({day}) is assigned to a person with no capacity row that day.",
+            f"Booking #{booking_id} ({shown(day)}) is assigned to a person with no capacity row "
+            "that day.",
         )
     for row_id, allocated, used, available in _rows(
         session,
@@ -111,7 +117,7 @@ def check_ledger(session: Session) -> Iterator[Finding]:
         yield Finding(
             "error",
             "ledger",
-            f"Capacity #{row_id}: available_hours {available} is not "
+            f"Capacity #{row_id}: available_hours {shown(available)} is not "
             f"allocated {allocated:g} - used {used:g}.",
         )
     for row_id, day, allocated, used in _rows(
@@ -123,7 +129,7 @@ def check_ledger(session: Session) -> Iterator[Finding]:
         yield Finding(
             "warning",
             "overbooked",
-            f"Capacity #{row_id} ({day}) is overbooked: "
+            f"Capacity #{row_id} ({shown(day)}) is overbooked: "
             f"{used:g} h booked of {allocated:g} h (capacity was cut).",
         )
 
@@ -135,7 +141,9 @@ def check_timers(session: Session) -> Iterator[Finding]:
         SELECT user_id, count(*) FROM timebank_entries
         WHERE started_at IS NOT NULL AND ended_at IS NULL GROUP BY user_id HAVING count(*) > 1""",
     ):
-        yield Finding("error", "timers", f"User {user_id} has {n} running timers (one allowed).")
+        yield Finding(
+            "error", "timers", f"User {shown(user_id)} has {n} running timers (one allowed)."
+        )
     for (entry_id,) in _rows(
         session,
         """
@@ -160,7 +168,7 @@ def check_timers(session: Session) -> Iterator[Finding]:
             yield Finding(
                 "error",
                 "timers",
-                f"Booking #{booking_id}: actual_hours {actual} but its "
+                f"Booking #{booking_id}: actual_hours {shown(actual)} but its "
                 f"time entries sum to {float(clocked):.2f}.",
             )
 
@@ -231,17 +239,19 @@ def check_dealerships(session: Session) -> Iterator[Finding]:
             yield Finding(
                 "error",
                 "dealerships",
-                f"{name} is sales-only without its own prep and has no prep center.",
+                f"{shown(name)} is sales-only without its own prep and has no prep center.",
             )
         if (
             center is not None
             and center != did
             and not (center_kind == "prep_center_only" or center_own)
         ):
-            yield Finding("error", "dealerships", f"{name}'s prep center does not do prep work.")
+            yield Finding(
+                "error", "dealerships", f"{shown(name)}'s prep center does not do prep work."
+            )
     for did, name, *_ in rows:
         if _in_cycle(parents, did):
-            yield Finding("error", "dealerships", f"{name} is part of a hierarchy loop.")
+            yield Finding("error", "dealerships", f"{shown(name)} is part of a hierarchy loop.")
 
 
 def _in_cycle(parents: dict[int, int | None], start: int) -> bool:
@@ -283,18 +293,24 @@ def check_cars(session: Session) -> Iterator[Finding]:
         car_id, status, vin = row[0], row[1], row[2]
         for stage, index, name in needs:
             if _at_least(status, stage) and row[index] is None:
-                yield Finding("error", "cars", f"Car #{car_id} is {status} but has no {name}.")
+                yield Finding(
+                    "error", "cars", f"Car #{car_id} is {shown(status)} but has no {name}."
+                )
         if status == "in_transit" and row[4] is None:
             yield Finding("error", "cars", f"Car #{car_id} is in_transit but has no in_transit_at.")
         if status == "archived" and row[9] is None:
             yield Finding("error", "cars", f"Car #{car_id} is archived but has no archived_at.")
         if row[7] is not None and status not in ("ready_for_delivery", "delivered", "archived"):
             yield Finding(
-                "error", "cars", f"Car #{car_id} is {status} but has ready_for_delivery_at."
+                "error",
+                "cars",
+                f"Car #{car_id} is {shown(status)} but has ready_for_delivery_at.",
             )
         if row[8] is not None and status not in ("delivered", "archived"):
             yield Finding(
-                "error", "cars", f"Car #{car_id} is {status} but has delivered_to_customer_at."
+                "error",
+                "cars",
+                f"Car #{car_id} is {shown(status)} but has delivered_to_customer_at.",
             )
         stamps = [as_utc(v) for v in (row[3], row[5], row[6], row[7], row[8]) if v is not None]
         if stamps != sorted(stamps):  # type: ignore[type-var]
@@ -302,14 +318,16 @@ def check_cars(session: Session) -> Iterator[Finding]:
                 "error", "cars", f"Car #{car_id}: its workflow timestamps are out of order."
             )
         if status != "draft" and validate.vin_problem(vin):
-            yield Finding("error", "cars", f"Car #{car_id}: {validate.vin_problem(vin)}")
+            yield Finding(
+                "error", "cars", f"Car #{car_id}: {shown(validate.vin_problem(vin), 200)}"
+            )
     for vin, n in _rows(
         session,
         """
         SELECT vin, count(*) FROM cars WHERE vin IS NOT NULL
         AND status NOT IN ('delivered', 'archived') GROUP BY vin HAVING count(*) > 1""",
     ):
-        yield Finding("error", "cars", f"VIN {vin} belongs to {n} active cars.")
+        yield Finding("error", "cars", f"VIN {shown(vin, 30)} belongs to {n} active cars.")
     for booking_id, car_id in _rows(
         session,
         """

@@ -44,3 +44,12 @@ def one_line(value: object) -> str:
     if value is None:
         return ""
     return clean(value if isinstance(value, str) else str(value), multiline=False)
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``value`` quoted in a message (an import's reasons, ``prepfloor doctor``): one clean line
+    (:func:`one_line`), at most ``limit`` characters (a longer one is cut and ends with "…")."""
+    text = one_line(value)
+    if len(text) > limit:
+        return text[: limit - 1].rstrip() + "…"
+    return text

@@ -10,13 +10,13 @@ the dealerships they see; an admin everyone.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import IO, TYPE_CHECKING, Any
 
+from db import csvfile
 from db.access import Actor
 from db.grid import _day, _param_day, _uid
 from db.vocab import BOOKING_HOLDING_STATUSES, sql_in
@@ -218,7 +218,9 @@ def write_csv(rows: Iterable[HoursRow], path_or_file: str | os.PathLike[str] | I
 
 
 def _write(rows: Iterable[HoursRow], handle: IO[str]) -> int:
-    writer = csv.writer(handle)
+    """Names and kinds of work are text cells written spreadsheet-safe (:mod:`db.csvfile`); the
+    hours are numbers."""
+    writer = csvfile.writer(handle)
     writer.writerow(CSV_COLUMNS)
     count = 0
     for r in rows:
@@ -228,8 +230,8 @@ def _write(rows: Iterable[HoursRow], handle: IO[str]) -> int:
                 r.day.isoformat(),
                 r.work,
                 "yes" if r.productive else "no",
-                f"{r.clocked:.2f}",
-                f"{r.estimated:.2f}",
+                csvfile.number(r.clocked, 2),
+                csvfile.number(r.estimated, 2),
             ]
         )
         count += 1

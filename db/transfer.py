@@ -1,17 +1,20 @@
 """Export a table as CSV or JSON; import cars or capacities from a CSV file, all rows or none.
 
 Export streams: it selects the table's columns through SQLAlchemy Core and writes row by row, so a
-table of a million rows never becomes a million ORM objects.  Import runs every row through the
-same rule as the screens (:func:`db.cars.register_car`, :func:`db.ledger.set_capacity`) inside one
-write transaction; each row gets a savepoint so that a refused row is reported and the next row is
-still checked, and if any row is bad nothing at all is written.
+table of a million rows never becomes a million ORM objects.  CSV cells are written spreadsheet-safe
+(:mod:`db.csvfile`); JSON is plain JSON with every control character escaped.
+
+Import reads the file (a regular file only, at most :data:`MAX_FILE_BYTES`), turns each row into a
+call of the same rule the screens use (:func:`db.cars.register_car`,
+:func:`db.ledger.set_capacity`), and hands the rows to :mod:`db.import_run`, which checks them all
+in rolled-back transactions, then writes them in short committed batches (so other terminals keep
+saving meanwhile), and undoes what it wrote if the writing stops part way.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, time
@@ -22,11 +25,13 @@ from typing import Any, TextIO
 from sqlalchemy import Column, select
 from sqlmodel import Session
 
-from db import cars, ledger, validate
+from db import cars, csvfile, import_run, ledger, validate
 from db.access import Actor
 from db.engine import Database
-from db.errors import Invalid, InvalidFields, PrepfloorError
+from db.errors import Invalid, PrepfloorError
+from db.import_run import CapacityWritten, ImportInterrupted, ImportRejected
 from db.models import TABLES, Dealership, ResourceType
+from db.text import one_line, shown
 
 FORMATS: tuple[str, ...] = ("csv", "json")
 
@@ -46,7 +51,9 @@ def export_columns(table: str) -> list[Column[Any]]:
     """The columns of ``table`` that an export writes (raises Invalid for an unknown table)."""
     model = TABLES.get(table)
     if model is None:
-        raise Invalid(f"There is no table {table!r}. Tables: {', '.join(sorted(TABLES))}.", "table")
+        raise Invalid(
+            f"There is no table {shown(table)!r}. Tables: {', '.join(sorted(TABLES))}.", "table"
+        )
     hidden = NOT_EXPORTED.get(table, frozenset())
     return [c for c in model.__table__.columns if c.name not in hidden]  # type: ignore[attr-defined]
 
@@ -55,7 +62,9 @@ def check_export(table: str, fmt: str) -> None:
     """Refuse an unknown table or format before anything is written."""
     export_columns(table)
     if fmt not in FORMATS:
-        raise Invalid(f"Format {fmt!r} is not known. Formats: {', '.join(FORMATS)}.", "format")
+        raise Invalid(
+            f"Format {shown(fmt)!r} is not known. Formats: {', '.join(FORMATS)}.", "format"
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -75,8 +84,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell: empty for NULL, true/false, JSON text for JSON columns."""
+def _cell(value: Any) -> Any:
+    """A CSV cell: empty for NULL, true/false, JSON text for JSON columns, numbers as numbers
+    (:func:`db.csvfile.cell` makes the text cells spreadsheet-safe)."""
     value = _plain(value)
     if value is None:
         return ""
@@ -84,7 +94,18 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    return value
+
+
+# JSON escapes only U+0000-U+001F by itself; these reach a terminal raw (C1 controls such as CSI
+# U+009B, the bidi overrides) or cannot be written as UTF-8 at all (lone surrogates).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _json(value: Any) -> str:
+    """``value`` as JSON text with every control character escaped (the same data, read back)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _rows(session: Session, columns: Sequence[Column[Any]]) -> Iterator[Sequence[Any]]:
@@ -101,7 +122,9 @@ def export_table(session: Session, table: str, fmt: str, out: TextIO) -> int:
 
     Any table of :data:`db.models.TABLES`.  CSV: a header row of column names, timestamps as ISO
     text in UTC, JSON columns as JSON text, UUIDs as text, booleans as ``true``/``false``, NULL as
-    an empty cell.  JSON: a list of objects (JSON columns nested as they are).
+    an empty cell; a text cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
+    ``@``...) starts with a ``'`` (:mod:`db.csvfile`), and no cell holds a control character.
+    JSON: a list of objects (JSON columns nested as they are), control characters escaped.
 
     Not exported: ``users.pin_hash`` and ``users.badge_hash`` (secrets) and
     ``car_documents.content`` (the file itself).
@@ -111,7 +134,7 @@ def export_table(session: Session, table: str, fmt: str, out: TextIO) -> int:
     names = [c.name for c in columns]
     count = 0
     if fmt == "csv":
-        writer = csv.writer(out)
+        writer = csvfile.writer(out)
         writer.writerow(names)
         for row in _rows(session, columns):
             writer.writerow([_cell(v) for v in row])
@@ -120,31 +143,15 @@ def export_table(session: Session, table: str, fmt: str, out: TextIO) -> int:
     out.write("[")
     for row in _rows(session, columns):
         record = {name: _plain(value) for name, value in zip(names, row, strict=True)}
-        out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(record, ensure_ascii=False))
+        out.write(("\n  " if count == 0 else ",\n  ") + _json(record))
         count += 1
     out.write("\n]\n" if count else "]\n")
     return count
 
 
 # ------------------------------------------------------------------------------------------------
-# import
+# import: reading the file
 # ------------------------------------------------------------------------------------------------
-class ImportRejected(PrepfloorError):
-    """Some rows of an import are bad, so nothing was written.
-
-    ``problems`` is ``[(row number, reason), ...]``; row numbers are a spreadsheet's (the header is
-    row 1, the first data row is row 2).
-    """
-
-    def __init__(self, problems: list[tuple[int, str]]) -> None:
-        self.problems = list(problems)
-        shown = "; ".join(f"row {n}: {reason}" for n, reason in self.problems[:3])
-        more = f" (and {len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
-        super().__init__(
-            f"Nothing was imported: {len(self.problems)} bad row(s). {shown}{more}".strip()
-        )
-
-
 # The order fields of a car (db.cars), with the dealership and seller by number and login.
 CAR_COLUMNS: tuple[str, ...] = (
     *(f for f in cars.ORDER_FIELDS if f not in ("dealership_id", "seller_id")),
@@ -176,151 +183,84 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "capacities": (CAPACITY_COLUMNS, CAPACITY_REQUIRED),
 }
 ACCESSORY_SEPARATOR = ";"
+MAX_FILE_BYTES = csvfile.MAX_FILE_BYTES
 
-Progress = Callable[[int, int], None]
+# progress(step, done, total): step "checking", "writing" or "undoing".
+Progress = Callable[[str, int, int], None]
 _PROBLEM = "\0problem"  # a row that cannot be read: its message (never a column name)
 
 
-def _read_text(path: Path) -> str:
-    """The file as text: UTF-8 (with or without a BOM), else Windows-1252 (Excel's 'CSV')."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
-def _delimiter(header_line: str) -> str:
-    """Comma, semicolon (Excel in Norway) or tab: whichever the header uses most."""
-    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
 def _header_name(raw: str) -> str:
-    name = "_".join(raw.strip().lower().split())
+    name = "_".join(one_line(raw).strip().lower().split())
     return ALIASES.get(name, name)
+
+
+def _names(names: Sequence[str], limit: int = 8) -> str:
+    listed = ", ".join(shown(n, 40) for n in names[:limit])
+    return listed + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def read_rows(path: Path, kind: str) -> tuple[list[str], list[tuple[int, dict[str, str | None]]]]:
     """The header and the data rows (with their spreadsheet row numbers) of a CSV file.
 
-    Raises ImportRejected (row 1) for a header with missing or unknown columns.
+    Only a regular file is read, and at most :data:`MAX_FILE_BYTES` of it (raises Invalid).  A
+    cell that starts with ``'`` and then a formula character has the ``'`` taken off (the way
+    :func:`export_table` writes such a cell).  Raises ImportRejected (row 1) for a header with
+    missing or unknown columns; a row that cannot be read becomes that row's problem.
     """
     if kind not in KINDS:
-        raise Invalid(f"Import kind is one of: {', '.join(KINDS)} (not {kind!r}).", "kind")
+        raise Invalid(f"Import kind is one of: {', '.join(KINDS)} (not {shown(kind)!r}).", "kind")
     columns, required = KINDS[kind]
-    text = _read_text(path)
-    first_line = text.split("\n", 1)[0]
-    if not first_line.strip():
+    text = csvfile.read_text(path)
+    if not text.split("\n", 1)[0].strip():
         raise Invalid(
-            f"{path.name} is empty: it needs a header row ({', '.join(required)}, ...).", "path"
+            f"{shown(path.name)} is empty: it needs a header row ({', '.join(required)}, ...).",
+            "path",
         )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
-    header = [_header_name(h) for h in next(reader)]
+    reader = csvfile.records(text)
+    cells, problem = next(reader)
+    if cells is None:
+        raise ImportRejected([(1, f"The header row cannot be read. {problem}")])
+    header = [_header_name(h) for h in cells]
     problems = []
     missing = [c for c in required if c not in header]
     if missing:
         problems.append(f"missing column(s): {', '.join(missing)}")
     unknown = [h for h in header if h and h not in columns]
     if unknown:
-        problems.append(f"unknown column(s): {', '.join(unknown)} (known: {', '.join(columns)})")
+        problems.append(f"unknown column(s): {_names(unknown)} (known: {', '.join(columns)})")
     doubled = sorted({h for h in header if h and header.count(h) > 1})
     if doubled:
-        problems.append(f"column(s) given twice: {', '.join(doubled)}")
+        problems.append(f"column(s) given twice: {_names(doubled)}")
     if problems:
         message = "; ".join(problems)
         raise ImportRejected([(1, message[0].upper() + message[1:] + ".")])
     rows: list[tuple[int, dict[str, str | None]]] = []
-    for number, cells in enumerate(reader, start=2):
+    for number, (cells, problem) in enumerate(reader, start=2):
+        if cells is None:
+            rows.append((number, {_PROBLEM: problem}))
+            continue
         if not any(cell.strip() for cell in cells):
             continue  # a blank line: nothing to import, but it keeps its row number
         if any(cell.strip() for cell in cells[len(header) :]):
             message = f"The row has {len(cells)} values but the header has {len(header)} columns."
             rows.append((number, {_PROBLEM: message}))
             continue
-        values = {
-            name: (cells[i].strip() or None) if i < len(cells) else None
-            for i, name in enumerate(header)
-            if name
-        }
+        values = {}
+        for name, cell in zip(header, cells, strict=False):
+            cell = csvfile.unquote(cell.strip())
+            if name and cell:
+                values[name] = cell
         rows.append((number, values))
+    del text
     return header, rows
 
 
-def _reason(error: PrepfloorError) -> str:
-    if isinstance(error, InvalidFields):
-        return " ".join(dict.fromkeys(error.errors.values()))
-    return str(error)
-
-
-def import_csv(
-    db: Database,
-    actor: Actor,
-    kind: str,
-    path: Path,
-    progress: Progress | None = None,
-) -> int:
-    """Import ``kind`` ("cars" or "capacities") from the CSV file at ``path``: all rows or none.
-
-    Cars: the seed's registration fields (``vin``, ``license_plate``, ``brand``, ``model``,
-    ``model_year``, ``color``, ``order_number``, ``customer_name``, ``customer_phone``,
-    ``customer_email``, ``car_type``, ``seller_notes``, ``expected_delivery_date``,
-    ``accessories`` separated by ``;``), ``dealership_number`` (default: the actor's) and
-    ``seller_login`` (default: the actor, if a seller).  Each row is registered by
-    :func:`db.cars.register_car`, so every rule of the screens applies.
-
-    Capacities: ``dealership_number``, ``resource_type`` (its code), ``date``, ``allocated_hours``
-    and an optional ``user_login`` (a person's row; empty for the team row), each set by
-    :func:`db.ledger.set_capacity` (a cut below the hours already booked is refused).
-
-    Every row is checked in one write transaction.  If any row is bad, :class:`ImportRejected`
-    lists every bad row with its spreadsheet row number (the header is row 1) and the reason, and
-    nothing is written.  ``progress(done, total)`` is called as the rows go.  Returns the number of
-    rows imported.
-    """
-    if kind not in KINDS:
-        raise Invalid(f"Import kind is one of: {', '.join(KINDS)} (not {kind!r}).", "kind")
-    actor.require("car.register" if kind == "cars" else "capacity.set")
-    _header, rows = read_rows(path, kind)
-    apply = _import_car if kind == "cars" else _import_capacity
-
-    def run(session: Session) -> int:
-        lookups = _Lookups(session)
-        seen: dict[Any, int] = {}
-        problems: list[tuple[int, str]] = []
-        for done, (number, values) in enumerate(rows, start=1):
-            try:
-                if _PROBLEM in values:
-                    raise Invalid(str(values[_PROBLEM]))
-                key, call = apply(session, actor, values, lookups)
-                if key is not None:
-                    if key in seen:
-                        raise Invalid(_duplicate(kind, key, seen[key]))
-                    seen[key] = number
-                with session.begin_nested():
-                    call()
-            except PrepfloorError as error:
-                problems.append((number, _reason(error)))
-            if progress is not None:
-                progress(done, len(rows))
-        if problems:
-            raise ImportRejected(problems)
-        return len(rows)
-
-    if progress is not None:
-        progress(0, len(rows))
-    return db.run(run)
-
-
-def _duplicate(kind: str, key: Any, first: int) -> str:
-    if kind == "cars":
-        return f"VIN {key} is also on row {first} of this file."
-    return f"The same dealership, resource type, day and person are on row {first} of this file."
-
-
+# ------------------------------------------------------------------------------------------------
+# import: the rows of each kind
+# ------------------------------------------------------------------------------------------------
 class _Lookups:
-    """Dealerships, resource types and users by the names a file uses (read once per import)."""
+    """Dealerships, resource types and users by the names a file uses (read once per batch)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -339,21 +279,22 @@ class _Lookups:
         if number is None:
             if actor.dealership_id is None:
                 raise Invalid(
-                    f"Give the dealership_number: {actor.display_name} has no dealership of "
-                    "their own.",
+                    f"Give the dealership_number: {shown(actor.display_name)} has no dealership "
+                    "of their own.",
                     "dealership_number",
                 )
             return actor.dealership_id
         found = self.dealerships.get(number.strip().lower())
         if found is None:
-            raise Invalid(f"There is no dealership number {number}.", "dealership_number")
+            raise Invalid(f"There is no dealership number {shown(number)}.", "dealership_number")
         return found
 
     def resource_type(self, code: str | None) -> int:
         found = self.types.get((code or "").strip().upper())
         if found is None:
             raise Invalid(
-                f"There is no resource type {code!r}. Codes: {', '.join(sorted(self.types))}.",
+                f"There is no resource type {shown(code or '')!r}. "
+                f"Codes: {_names(sorted(self.types), 20)}.",
                 "resource_type",
             )
         return found
@@ -363,11 +304,11 @@ class _Lookups:
 
         user = by_login(self.session, login)
         if user is None or not user.active:
-            raise Invalid(f"There is no active user {login!r}.", field)
+            raise Invalid(f"There is no active user {shown(login)!r}.", field)
         return user.id
 
 
-Call = Callable[[], object]
+Call = Callable[[], Any]
 
 
 def _import_car(
@@ -393,7 +334,7 @@ def _import_car(
     elif actor.role != "seller":
         raise Invalid(
             "Give the seller_login: the seller of each car is required "
-            f"({actor.display_name} is not a seller).",
+            f"({shown(actor.display_name)} is not a seller).",
             "seller_id",
         )
     vin = validate.normalize_vin(values.get("vin")) or None
@@ -411,20 +352,126 @@ def _import_capacity(
     login = values.get("user_login")
     user_id = lookups.user(login, "user_login") if login else None
     key = (dealership_id, resource_type_id, day, user_id)
-    return key, lambda: ledger.set_capacity(
-        session,
-        actor,
-        dealership_id=dealership_id,
-        resource_type_id=resource_type_id,
-        date=day,
-        allocated_hours=values.get("allocated_hours") or "",
-        user_id=user_id,
+
+    def call() -> CapacityWritten:
+        before = ledger.capacity_row(session, dealership_id, resource_type_id, day, user_id)
+        existed, old = before is not None, before.allocated_hours if before else 0.0
+        row = ledger.set_capacity(
+            session,
+            actor,
+            dealership_id=dealership_id,
+            resource_type_id=resource_type_id,
+            date=day,
+            allocated_hours=values.get("allocated_hours") or "",
+            user_id=user_id,
+        )
+        return CapacityWritten(row.id, key, existed, old, row.allocated_hours)  # type: ignore[arg-type]
+
+    return key, call
+
+
+def _duplicate(kind: str, key: Any, first: int) -> str:
+    if kind == "cars":
+        return f"VIN {shown(key, 30)} is also on row {first} of this file."
+    return f"The same dealership, resource type, day and person are on row {first} of this file."
+
+
+def _group(kind: str, number: int, values: dict[str, str | None]) -> Any:
+    """Rows whose rule reads what the others write are checked in one transaction: a person's
+    hours of one day (every kind of work together) are limited, so a capacities file's rows of
+    one person and day go together.  A car stands alone."""
+    login = values.get("user_login")
+    if kind == "capacities" and login and _PROBLEM not in values:
+        try:
+            day: Any = validate.parse_date(values.get("date"), "date")
+        except PrepfloorError:
+            day = values.get("date")
+        return ("person-day", login.strip().lower(), day)
+    return ("row", number)
+
+
+# ------------------------------------------------------------------------------------------------
+# import
+# ------------------------------------------------------------------------------------------------
+def _rules(kind: str) -> import_run.Rules:
+    """For one transaction: a row's values → (its duplicate key, the call of its rule)."""
+    apply = _import_car if kind == "cars" else _import_capacity
+
+    def start(session: Session, actor: Actor) -> Callable[[dict[str, str | None]], Any]:
+        lookups = _Lookups(session)
+
+        def row(values: dict[str, str | None]) -> tuple[Any, Call]:
+            if _PROBLEM in values:
+                raise Invalid(str(values[_PROBLEM]))
+            return apply(session, actor, values, lookups)
+
+        return row
+
+    return start
+
+
+def import_csv(
+    db: Database,
+    actor: Actor,
+    kind: str,
+    path: Path,
+    progress: Progress | None = None,
+) -> int:
+    """Import ``kind`` ("cars" or "capacities") from the CSV file at ``path``: all rows or none.
+
+    Cars: the seed's registration fields (``vin``, ``license_plate``, ``brand``, ``model``,
+    ``model_year``, ``color``, ``order_number``, ``customer_name``, ``customer_phone``,
+    ``customer_email``, ``car_type``, ``seller_notes``, ``expected_delivery_date``,
+    ``accessories`` separated by ``;``), ``dealership_number`` (default: the actor's) and
+    ``seller_login`` (default: the actor, if a seller).  Each row is registered by
+    :func:`db.cars.register_car`, so every rule of the screens applies.
+
+    Capacities: ``dealership_number``, ``resource_type`` (its code), ``date``, ``allocated_hours``
+    and an optional ``user_login`` (a person's row; empty for the team row), each set by
+    :func:`db.ledger.set_capacity` (a cut below the hours already booked is refused).
+
+    Every row is checked first, in short transactions that are rolled back.  If any row is bad,
+    :class:`ImportRejected` lists every bad row with its spreadsheet row number (the header is
+    row 1) and the reason, and nothing is written.  Then the rows are written in short
+    transactions, other terminals saving in between; if that stops part way, what was written is
+    undone and :class:`ImportInterrupted` says what happened (:mod:`db.import_run`).
+    ``progress(step, done, total)`` is called between transactions (``step``: "checking",
+    "writing", "undoing").  Returns the number of rows imported.
+    """
+    if kind not in KINDS:
+        raise Invalid(f"Import kind is one of: {', '.join(KINDS)} (not {shown(kind)!r}).", "kind")
+    actor.require("car.register" if kind == "cars" else "capacity.set")
+    _header, rows = read_rows(path, kind)
+    # Rows checked together come together; otherwise the file's order.
+    groups = [_group(kind, number, values) for number, values in rows]
+    first_of: dict[Any, int] = {}
+    for index, group in enumerate(groups):
+        first_of.setdefault(group, index)
+    order = sorted(range(len(rows)), key=lambda i: (first_of[groups[i]], i))
+    rows = [rows[i] for i in order]
+    groups = [groups[i] for i in order]
+
+    def report(step: str, done: int) -> None:
+        if progress is not None:
+            progress(step, done, len(rows))
+
+    rules = _rules(kind)
+    report("checking", 0)
+    problems = import_run.check(
+        db, actor, rows, groups, rules, lambda key, first: _duplicate(kind, key, first), report
     )
+    if problems:
+        raise ImportRejected(sorted(problems))
+    report("writing", 0)
+    import_run.write(db, actor, kind, shown(path.name), rows, rules, report)
+    return len(rows)
 
 
 __all__ = [
     "FORMATS",
+    "MAX_FILE_BYTES",
     "NOT_EXPORTED",
+    "ImportInterrupted",
     "ImportRejected",
     "check_export",
     "export_columns",

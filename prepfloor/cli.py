@@ -3,6 +3,10 @@
 ``prepfloor`` alone opens the TUI; the subcommands are for the people who run the shop server.
 Heavy imports (the ORM, Alembic) happen inside the commands that need them, so that opening the
 TUI stays fast.
+
+What a command prints from the database is data, never markup or terminal control: every line goes
+out through :func:`say` (one clean line, :func:`db.text.one_line`), every table cell as a
+``rich.text.Text`` (never parsed for ``[markup]``).
 """
 
 from __future__ import annotations
@@ -37,14 +41,32 @@ DbOption = Annotated[
         "--db", help="Database: a file path, sqlite:///path or postgresql://user@host/db."
     ),
 ]
+LISTED_PROBLEMS = 500  # an import's bad rows printed at most (the count says how many more)
 UserOption = Annotated[
     str | None, typer.Option("--user", "-u", help="Preselect this user on the sign-in screen.")
 ]
 
 
+def say(message: object, err: bool = False) -> None:
+    """Print one line: cleaned of control characters (a name, a comment or a message that quotes
+    stored text may hold escape sequences written by another program)."""
+    from db.text import one_line
+
+    typer.echo(one_line(message), err=err)
+
+
 def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"prepfloor: {message}", err=True)
+    say(f"prepfloor: {message}", err=True)
     raise typer.Exit(code)
+
+
+def plain_cell(value: object) -> object:
+    """A table cell that is data: a ``rich.text.Text`` of one clean line, never markup."""
+    from rich.text import Text
+
+    from db.text import one_line
+
+    return Text(one_line(value))
 
 
 def settings_for(db: str | None) -> Settings:
@@ -133,13 +155,13 @@ def demo(
 
     target = normalize_url(settings.database)
     if reset or (dialect_of(target) == "sqlite" and not Path(sqlite_path(target)).exists()):
-        typer.echo("Building the demo database (a few seconds)...", err=True)
+        say("Building the demo database (a few seconds)...", err=True)
     try:
         created = ensure_demo(settings.database, reset=reset)
     except Exception as error:
         fail(f"cannot build the demo database at {settings.database}: {error}")
     if created:
-        typer.echo(f"Demo database ready: {settings.database}", err=True)
+        say(f"Demo database ready: {settings.database}", err=True)
     if no_tui:
         return
     store = open_store(settings)
@@ -163,7 +185,7 @@ def db_upgrade(ctx: typer.Context, db: DbOption = None) -> None:
         upgrade(settings.database)
     except Exception as error:
         fail(f"upgrade failed, nothing was changed: {error}")
-    typer.echo(f"{settings.database}: schema {before or 'none'} → {HEAD}")
+    say(f"{settings.database}: schema {before or 'none'} → {HEAD}")
 
 
 @users_app.command("list")
@@ -173,16 +195,29 @@ def users_list(ctx: typer.Context, db: DbOption = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("login", "name", "role", "dealership", "PIN")
+    table = Table()
+    for title in (
+        "login",
+        "name",
+        "role",
+        "dealership",
+        "PIN",
+    ):  # one line per user, long names cut
+        table.add_column(title, no_wrap=True, overflow="ellipsis", max_width=60)
     for row in store.fast.sign_in_list():
         table.add_row(
-            row.login,
-            row.display_name,
-            row.role,
-            row.dealership_name or "—",
-            "yes" if row.has_pin else "",
+            *(
+                plain_cell(value)
+                for value in (
+                    row.login,
+                    row.display_name,
+                    row.role,
+                    row.dealership_name or "—",
+                    "yes" if row.has_pin else "",
+                )
+            )
         )
-    Console().print(table)
+    Console(markup=False, emoji=False, highlight=False).print(table)
 
 
 @users_app.command("add")
@@ -230,7 +265,7 @@ def users_add(
         )
     except PrepfloorError as error:
         fail(str(error))
-    typer.echo(f"Added {user.login} ({user.role}).")
+    say(f"Added {user.login} ({user.role}).")
 
 
 def _ask_pin() -> str:
@@ -259,7 +294,7 @@ def users_set_pin(
         store.run(users.set_pin, None, target.user_id, secret)
     except PrepfloorError as error:
         fail(str(error))
-    typer.echo(f"PIN {'cleared' if clear else 'set'} for {login}.")
+    say(f"PIN {'cleared' if clear else 'set'} for {login}.")
 
 
 @users_app.command("set-badge")
@@ -280,7 +315,7 @@ def users_set_badge(
     if not clear and not badge:
         fail("give the badge number, or --clear")
     store.run(users.set_badge, None, target.user_id, None if clear else badge)
-    typer.echo(f"Badge {'cleared' if clear else 'set'} for {login}.")
+    say(f"Badge {'cleared' if clear else 'set'} for {login}.")
 
 
 def _key_text(path: Path) -> str:
@@ -318,7 +353,7 @@ def users_add_key(
         key = store.run(users.add_key, None, target.user_id, text)
     except PrepfloorError as error:
         fail(str(error))
-    typer.echo(f"Key {key.fingerprint} ({key.key_type}) added for {target.login}.")
+    say(f"Key {key.fingerprint} ({key.key_type}) added for {target.login}.")
 
 
 @users_app.command("keys")
@@ -334,12 +369,16 @@ def users_keys(
     target = active_user(store, login)
     rows = store.query(users.user_keys, target.user_id)
     if not rows:
-        typer.echo(f"{target.login} has no SSH keys (add one with `prepfloor users add-key`).")
+        say(f"{target.login} has no SSH keys (add one with `prepfloor users add-key`).")
         return
-    # One line per key, whole fingerprints (to compare with `ssh-keygen -l` and to copy).
+    # One line per key, whole fingerprints (to compare with `ssh-keygen -l` and to copy); the
+    # comment is whatever the key file said: cleaned, and cut.
+    from db.text import shown
+
     for row in rows:
         added = f"added {row.created_at:%Y-%m-%d}" if row.created_at else ""
-        typer.echo(f"{row.id:>4}  {row.key_type}  {row.fingerprint}  {row.comment or '-'}  {added}")
+        comment = shown(row.comment) or "-"
+        say(f"{row.id:>4}  {row.key_type}  {row.fingerprint}  {comment}  {added}")
 
 
 @users_app.command("remove-key")
@@ -359,7 +398,7 @@ def users_remove_key(
         removed = store.run(users.remove_key, None, target.user_id, key)
     except PrepfloorError as error:
         fail(str(error))
-    typer.echo(f"Key {removed.fingerprint} removed from {target.login}.")
+    say(f"Key {removed.fingerprint} removed from {target.login}.")
 
 
 @users_app.command("set-terminal")
@@ -376,7 +415,7 @@ def users_set_terminal(
     target = active_user(store, login)
     store.run(users.set_terminal, None, target.user_id, not off)
     what = "an ordinary user" if off else "a shared terminal (sessions open the sign-in screen)"
-    typer.echo(f"{target.login} is now {what}.")
+    say(f"{target.login} is now {what}.")
 
 
 @app.command()
@@ -409,7 +448,7 @@ def serve(
     server.configure_logging()
 
     def ready(bound: str) -> None:
-        typer.echo(f"prepfloor serve: listening on {bound}; stop with ctrl+c", err=True)
+        say(f"prepfloor serve: listening on {bound}; stop with ctrl+c", err=True)
 
     try:
         code = asyncio.run(server.serve(settings, store, key_path, ready))
@@ -428,10 +467,8 @@ def doctor(ctx: typer.Context, db: DbOption = None) -> None:
     findings = store.query(run_checks)
     errors = [f for f in findings if f.level == "error"]
     for finding in findings:
-        typer.echo(f"{finding.level.upper():8} {finding.check:12} {finding.message}")
-    typer.echo(
-        f"{settings.database}: {len(errors)} error(s), {len(findings) - len(errors)} warning(s)."
-    )
+        say(f"{finding.level.upper():8} {finding.check:12} {finding.message}")
+    say(f"{settings.database}: {len(errors)} error(s), {len(findings) - len(errors)} warning(s).")
     if errors:
         raise typer.Exit(1)
 
@@ -461,7 +498,7 @@ def export(
     except PrepfloorError as error:
         fail(str(error))
     if output is not None:
-        typer.echo(f"{count} rows of {table} written to {output}.", err=True)
+        say(f"{count} rows of {table} written to {output}.", err=True)
 
 
 @app.command("import")
@@ -479,26 +516,41 @@ def import_(
     """Import cars or capacities from CSV: all rows or none; bad rows are listed with reasons."""
     store = open_store(settings_for(_db(ctx, db)))
     actor = cli_actor(store, as_user)
-    from rich.progress import Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from db.errors import PrepfloorError
-    from db.transfer import ImportRejected, import_csv
+    from db.transfer import KINDS, ImportInterrupted, ImportRejected, import_csv
 
+    if kind not in KINDS:
+        fail(f"import kind is one of: {', '.join(KINDS)}")
+    steps = {"checking": f"Checking {kind}", "writing": f"Writing {kind}", "undoing": "Undoing"}
     try:
-        with Progress(transient=True) as progress:
-            task = progress.add_task(f"Importing {kind}", total=None)
+        columns = (
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            MofNCompleteColumn(),
+        )
+        with Progress(*columns, transient=True) as progress:
+            task = progress.add_task(steps["checking"], total=None)
 
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+            def advance(step: str, done: int, total: int) -> None:
+                progress.update(task, description=steps[step], completed=done, total=total)
 
             count = import_csv(store.db, actor, kind, path, progress=advance)
+    except ImportInterrupted as interrupted:
+        for row_number, reason in interrupted.problems:
+            say(f"row {row_number}: {reason}", err=True)
+        fail(str(interrupted))
     except ImportRejected as rejected:
-        for row_number, reason in rejected.problems:
-            typer.echo(f"row {row_number}: {reason}", err=True)
+        for row_number, reason in rejected.problems[:LISTED_PROBLEMS]:
+            say(f"row {row_number}: {reason}", err=True)
+        more = len(rejected.problems) - LISTED_PROBLEMS
+        if more > 0:
+            say(f"... and {more:,} more bad rows (fix these first, then import again)", err=True)
         fail(f"nothing imported: {len(rejected.problems)} bad row(s) in {path}")
     except PrepfloorError as error:
         fail(str(error))
-    typer.echo(f"Imported {count} {kind} from {path}.")
+    say(f"Imported {count} {kind} from {path}.")
 
 
 @app.command("report")
@@ -563,7 +615,7 @@ def report(
                 continue
             path = csv_dir / data.file_name(t)
             figures.write_csv(t, path)
-            typer.echo(f"{t.title}: {path}", err=True)
+            say(f"{t.title}: {path}", err=True)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import prepfloor.cli
 import prepfloor.config
 from db import ledger, users
 from db.schema import HEAD
+from db.text import one_line, shown
 from prepfloor.cli import app
 from prepfloor.config import Locations
 
@@ -177,3 +178,154 @@ def test_demo_without_the_tui(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "ready" not in result.stderr
     result = cli("--db", str(path), "users", "list")
     assert "kari" in result.stdout and "ola" in result.stdout
+
+
+# ------------------------------------------------------------------------------------------------
+# what a command prints from the database is data: never markup, never terminal control
+# ------------------------------------------------------------------------------------------------
+MARKUP = ("[/]", "[@click=app.quit]x[/]", "[link=http://x]y[/link]")
+CONTROL = ("\x1b]52;c;aGk=\x07", "\x1b]0;title\x07", "\x1b[2J", "\x9b31m", "\x00")
+
+
+def _hostile(dialect: str, *parts: str) -> str:
+    """Words with markup and terminal control, as another program may write them (PostgreSQL
+    cannot store NUL in text: left out there)."""
+    text = " ".join(parts)
+    return text.replace("\x00", "") if dialect == "postgresql" else text
+
+
+def _sql(world: Any, statement: str, **params: Any) -> None:
+    with world.db.write() as session:
+        session.execute(text(statement), params)
+
+
+@pytest.fixture
+def hostile(world: Any, store: Any) -> dict[str, str]:
+    """Hostile names written straight into the database with SQL, past every rule."""
+    dialect = store.dialect
+    long = "W" * (10_000 if dialect == "sqlite" else 120)  # PostgreSQL: the column's length
+    values = {
+        "mechanic499": _hostile(dialect, "Tor Lunde", *MARKUP[:2]),
+        "mechanic2_499": _hostile(dialect, MARKUP[2], *CONTROL, "end"),
+        "detailer499": long,
+        "dealership": _hostile(dialect, "Porsgrunn", MARKUP[0], CONTROL[0], CONTROL[2]),
+        "sales_only": _hostile(dialect, "Skien [/]", CONTROL[1], CONTROL[4]),
+        "work": _hostile(dialect, "Tech [link=http://x]y[/link]", CONTROL[2]),
+        "customer": _hostile(dialect, "Kari [/] [@click=app.quit]x[/]", *CONTROL),
+        "comment": _hostile(dialect, "laptop [/]", CONTROL[1], "[link=http://x]y[/link]"),
+    }
+    for login in ("mechanic499", "mechanic2_499", "detailer499"):
+        _sql(world, "UPDATE users SET display_name = :v WHERE login = :l", v=values[login], l=login)
+    _sql(world, "UPDATE dealership SET dealership_name = :v WHERE dealership_number = '499'",
+         v=values["dealership"])  # fmt: skip
+    _sql(  # a sales-only dealership without a prep center: doctor names it
+        world,
+        "UPDATE dealership SET dealership_name = :v, prep_center_id = NULL "
+        "WHERE dealership_number = '497'",
+        v=values["sales_only"],
+    )
+    _sql(world, "UPDATE resource_types SET name = :v WHERE code = 'TECH_PREP'", v=values["work"])
+    car_id = world.register()
+    _sql(
+        world, "UPDATE cars SET customer_name = :v WHERE id = :id", v=values["customer"], id=car_id
+    )
+    user_id = world.db.query(
+        lambda s: s.execute(text("SELECT id FROM users WHERE login = 'seller495'")).scalar()
+    )
+    _sql(
+        world,
+        "INSERT INTO user_keys (user_id, key_type, public_key, fingerprint, comment, created_at) "
+        "VALUES (:u, 'ssh-ed25519', 'AAAA', 'SHA256:hostile', :c, NULL)",
+        u=user_id,
+        c=values["comment"],
+    )
+    return values
+
+
+def assert_plain(result: Any) -> str:
+    """No crash, and nothing in the output a terminal would act on."""
+    out = result.stdout + result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    for control in ("\x1b", "\x00", "\x07", "\x9b"):
+        assert control not in out, (control, out[:2000])
+    return out
+
+
+def test_users_list_and_keys_print_names_as_typed(hostile: dict[str, str], store: Any) -> None:
+    result = runner.invoke(app, ["users", "list", "--db", store.url], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    out = assert_plain(result)
+    assert "Tor Lunde [/] [@click=app.quit]x[/]" in out
+    assert one_line(hostile["mechanic2_499"]) in out
+    assert "[link=http://x]y[/link] ]52;c;aGk=" in out
+    assert one_line(hostile["dealership"]) in out
+    assert "W" * 50 + "…" in out and "W" * 70 not in out  # a 10,000-character name is cut
+    assert len(max(out.splitlines(), key=len)) <= 250
+
+    result = cli("users", "keys", "seller495", "--db", store.url)
+    assert result.exit_code == 0, result.output
+    out = assert_plain(result)
+    assert f"SHA256:hostile  {one_line(hostile['comment'])}" in out
+    assert "laptop [/] ]0;title" in out
+
+
+def test_doctor_quotes_stored_names_as_plain_text(hostile: dict[str, str], store: Any) -> None:
+    result = cli("doctor", "--db", store.url)
+    assert result.exit_code == 1, result.output  # the dealership without a prep center
+    out = assert_plain(result)
+    assert f"{one_line(hostile['sales_only'])} is sales-only without its own prep" in out
+    assert "Skien [/] ]0;title" in out
+
+
+def test_report_prints_names_as_plain_text(
+    hostile: dict[str, str], store: Any, tmp_path: Path
+) -> None:
+    args = ["report", "--as", "manager499", "--width", "250", "--db", store.url]
+    result = cli(*args, "--csv", str(tmp_path / "csv"))
+    assert result.exit_code == 0, result.output
+    out = assert_plain(result)
+    assert f"{one_line(hostile['dealership'])} · " in out  # the scope line
+    assert "Porsgrunn [/] ]52;c;aGk=" in out
+    assert "Tor Lunde [/] [@click=app.quit]x[/]" in out  # the workload table
+    written = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "csv").iterdir())
+    assert "Tor Lunde [/] [@click=app.quit]x[/]" in written
+    assert "\x1b" not in written and "\x00" not in written
+
+
+def test_import_errors_and_export_print_plain_text(
+    hostile: dict[str, str], store: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "cars.csv"
+    path.write_text(
+        "vin,brand,model,order_number,customer_name,dealership_number\n"
+        "WBA71AW010F123456,BMW,i4,1,Kari,[/]\x1b]52;c;aGk=\x07\x1b[2J\n"
+        f"WBA71AW010F654321,BMW,i4,2,Kari,{'[link=http://x]y[/link]' * 500}\n",
+        encoding="utf-8",
+    )
+    result = cli("import", "cars", str(path), "--as", "seller495", "--db", store.url)
+    assert result.exit_code == 1
+    out = assert_plain(result)
+    assert "row 2: There is no dealership number [/]]52;c;aGk=[2J." in out
+    assert f"row 3: There is no dealership number {shown('[link=http://x]y[/link]' * 500)}." in out
+    assert "[link=http://x]y[/link][link=http://x]" in out
+
+    result = cli("export", "cars", "--db", store.url)  # CSV to the terminal
+    assert result.exit_code == 0, result.output
+    out = assert_plain(result)
+    assert one_line(hostile["customer"]) in out
+    assert "Kari [/] [@click=app.quit]x[/] ]52;c;aGk=" in out
+
+    result = cli("export", "cars", "--format", "json", "--db", store.url)
+    assert result.exit_code == 0, result.output
+    out = assert_plain(result)
+    (car,) = json.loads(result.stdout)
+    assert car["customer_name"] == hostile["customer"]  # JSON: the data as stored, escaped
+
+
+def test_users_list_with_a_bracket_in_a_name_does_not_crash(world: Any, store: Any) -> None:
+    _sql(world, "UPDATE users SET display_name = 'Tor Lunde [/]' WHERE login = 'seller495'")
+    result = cli("users", "list", "--db", store.url)
+    assert result.exit_code == 0, result.output
+    assert "Tor Lunde [/]" in result.stdout
