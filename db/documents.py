@@ -1,8 +1,12 @@
 """Documents attached to a car (improvement 7): invoices, photos, checklists.
 
 The file is kept in the database (``car_documents.content``), so every site and every SSH session
-sees it; lists select the other columns only.  A terminal has no file picker: the user types a
-path (:func:`read_path` checks it) and saves a copy back to a folder (:func:`save_copy`).
+sees it; lists select the other columns only.  A terminal has no file picker.  On a local terminal
+(a workshop PC, or OpenSSH with one OS account per person, where the OS's permissions apply) the
+user types a path (:func:`read_path` checks it) and saves a copy back to a folder
+(:func:`save_copy`).  A session of ``prepfloor serve`` never opens a path the user typed: it picks a
+file from the user's own file area (:func:`read_area_file`) and saves copies there
+(:func:`save_copy_to_area`); see :mod:`db.file_area`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from db import events, workflow
 from db.access import Actor
 from db.clock import utcnow
 from db.errors import Invalid, NotFound, WorkflowRefused
+from db.file_area import FileArea, human_size
 from db.models import CarDocument, User
 from db.vocab import DOCUMENT_TYPES
 
@@ -40,15 +45,6 @@ class DocumentLine:
     filesize: int
     uploaded_by: str | None
     uploaded_at: datetime | None
-
-
-def human_size(size: int) -> str:
-    """'512 B', '12 KB', '3.4 MB'."""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{max(1, round(size / 1024))} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def read_path(path: str) -> tuple[str, bytes]:
@@ -89,6 +85,20 @@ def _too_big(name: str, size: int) -> str:
         f"{name} is {human_size(size)}; a document can be at most "
         f"{human_size(MAX_DOCUMENT_BYTES)}. Attach a smaller copy."
     )
+
+
+def file_area(root: Path, login: str, *, quota: int, host: str = "", port: int = 22) -> FileArea:
+    """The file area of ``login`` under ``root``: a file in it is at most a document's size."""
+    return FileArea(root, login, quota=quota, max_file=MAX_DOCUMENT_BYTES, host=host, port=port)
+
+
+def read_area_file(area: FileArea, name: str) -> tuple[str, bytes]:
+    """A file the user put in their file area, picked by its name: ``(filename, content)``.  Only
+    a regular file directly in the area is read, never through a link (:meth:`FileArea.read`)."""
+    content = area.read(name)
+    if not content:
+        raise Invalid(f"{name} is empty: there is nothing to attach.", "file")
+    return name, content
 
 
 def guess_type(filename: str) -> str:
@@ -197,9 +207,8 @@ def _write_new(folder: Path, filename: str, content: bytes) -> Path:
         return target
 
 
-def save_copy(session: Session, actor: Actor, document_id: int, folder: Path) -> Path:
-    """Write a copy of the document into ``folder`` (made when missing); a name that is taken
-    gets " (2)", " (3)"...  Returns the path written."""
+def _document(session: Session, actor: Actor, document_id: int) -> CarDocument:
+    """The document, when it is on a car the actor sees."""
     missing = NotFound(f"Document #{document_id} does not exist or is not on one of your cars.")
     document = session.get(CarDocument, document_id)
     if document is None:
@@ -208,6 +217,13 @@ def save_copy(session: Session, actor: Actor, document_id: int, folder: Path) ->
         workflow.load_car(session, actor, document.car_id)
     except NotFound:
         raise missing from None
+    return document
+
+
+def save_copy(session: Session, actor: Actor, document_id: int, folder: Path) -> Path:
+    """Write a copy of the document into ``folder`` (made when missing); a name that is taken
+    gets " (2)", " (3)"...  Returns the path written."""
+    document = _document(session, actor, document_id)
     folder = Path(str(folder).strip()).expanduser()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -220,3 +236,10 @@ def save_copy(session: Session, actor: Actor, document_id: int, folder: Path) ->
         ) from None
     except OSError as error:
         raise Invalid(f"{folder}: {error.strerror or error}.", "folder") from None
+
+
+def save_copy_to_area(session: Session, actor: Actor, document_id: int, area: FileArea) -> str:
+    """Keep a copy of the document in the user's file area (a taken name gets " (2)", " (3)"...,
+    and the area's quota holds).  Returns the name it got there."""
+    document = _document(session, actor, document_id)
+    return area.write_new(_clean_filename(document.filename), document.content or b"")

@@ -20,6 +20,10 @@ Config files are TOML::
     failed_logins = 10                         # failed logins from one address within...
     failed_window = 300                        # ...this many seconds: that address waits it out
     host_key = "/var/lib/prepfloor/ssh_host_ed25519_key"   # default: in the data folder
+    files = "/var/lib/prepfloor/files"         # each user's file area (SFTP); default: data folder
+    files_quota = 200                          # megabytes one user's file area may hold
+    hostname = "shopserver"                    # the server's name in the sftp commands shown
+                                               # to staff (default: this machine's name)
 """
 
 from __future__ import annotations
@@ -28,9 +32,12 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from db.file_area import FileArea
 
 APP = "prepfloor"
 ENV_URL = "PREPFLOOR_DATABASE_URL"
@@ -76,6 +83,33 @@ class ServeSettings:
     failed_logins: int = 10
     failed_window: float = 300.0
     host_key: Path | None = None  # None: ssh_host_ed25519_key in the data folder
+    files: Path | None = None  # None: files in the data folder (one area per user in it)
+    files_quota: int = 200  # megabytes a user's file area may hold
+    hostname: str = ""  # "": this machine's name (socket.gethostname())
+
+    def files_root(self) -> Path:
+        """The folder of every user's file area."""
+        return self.files or locations().data_dir / "files"
+
+    def server_name(self) -> str:
+        """The server's name as the sftp commands shown to staff give it."""
+        if self.hostname:
+            return self.hostname
+        import socket
+
+        return socket.gethostname()
+
+    def file_area(self, login: str) -> FileArea:
+        """The file area of ``login`` (nothing is made on disk until it is used)."""
+        from db.documents import file_area
+
+        return file_area(
+            self.files_root(),
+            login,
+            quota=self.files_quota * 1024 * 1024,
+            host=self.server_name(),
+            port=self.port,
+        )
 
 
 @dataclass(frozen=True)
@@ -129,6 +163,10 @@ def _serve(merged: dict[str, Any]) -> ServeSettings:
     if port > 65535:
         raise ConfigError("[serve] port must be at most 65535")
     host_key = table.get("host_key")
+    files = table.get("files")
+    hostname = str(table.get("hostname", base.hostname)).strip()
+    if hostname and not all(c.isalnum() or c in ".-_:[]" for c in hostname):
+        raise ConfigError(f"[serve] hostname {hostname!r} is not a host name")
     return ServeSettings(
         address=str(table.get("address", base.address)),
         port=port,
@@ -138,6 +176,9 @@ def _serve(merged: dict[str, Any]) -> ServeSettings:
         failed_logins=count("failed_logins", 1),
         failed_window=_number(table, "failed_window", base.failed_window, "seconds"),
         host_key=Path(str(host_key)).expanduser() if host_key else None,
+        files=Path(str(files)).expanduser() if files else None,
+        files_quota=count("files_quota", 1),
+        hostname=hostname,
     )
 
 

@@ -1,8 +1,11 @@
-"""The app as ``prepfloor serve`` runs it: nothing in it touches the server.
+"""The app as ``prepfloor serve`` runs it: it touches nothing on the server but the user's files.
 
 A served session's user has no account on the server, so Textual's commands that write files or
 start programs there (screenshots, saving text, opening a browser, suspending the process to a
-shell that does not exist) are off; the rest of the app is the same as on a workshop terminal.
+shell that does not exist) are off.  Files come and go through the signed-in user's file area
+(:mod:`db.file_area`, reached by SFTP): the session's context carries it, so attaching a document
+picks a file from it, and copies and exports are kept in it; no path the user types is opened.
+The rest of the app is the same as on a workshop terminal.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import Any
 from textual.app import SystemCommand
 from textual.screen import Screen
 
+from db.access import Actor
 from prepfloor.app import PrepfloorApp
+from prepfloor.config import ServeSettings
 
 # The system commands of the palette that act on the server rather than on the session.
 SERVER_COMMANDS = frozenset({"Screenshot"})
@@ -28,6 +33,17 @@ class ServedApp(PrepfloorApp):
     # A shared terminal account's sign-in screen is reachable from wherever its key is: a user
     # without a PIN (or badge) must not be one Enter away.
     PIN_REQUIRED = True
+
+    def start_session(self, actor: Actor) -> None:
+        super().start_session(actor)
+        # Set before any screen can read it: the mode's screens are made above, but they look at
+        # the context only when a key asks for a file.
+        assert self.session_ctx is not None
+        self.session_ctx.files = self.serve_settings.file_area(actor.login)
+
+    @property
+    def serve_settings(self) -> ServeSettings:
+        return self.settings.serve if self.settings is not None else ServeSettings()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):

@@ -38,9 +38,10 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from prepfloor.config import Settings, apply_timezone
+from prepfloor.config import ServeSettings, Settings, apply_timezone
 
 log = logging.getLogger("prepfloor.serve")
 
@@ -53,7 +54,9 @@ CRASHED = 70  # the exit code of a session whose app raised
 
 
 def settings_message(settings: Settings) -> bytes:
-    """The first message to the zygote: the settings a session needs."""
+    """The first message to the zygote: the settings a session needs (of ``[serve]``: where the
+    users' files are, their quota, and how staff reach the server, for the sftp commands shown)."""
+    serve = settings.serve
     return json.dumps(
         {
             "database": settings.database,
@@ -61,8 +64,23 @@ def settings_message(settings: Settings) -> bytes:
             "timezone": settings.timezone,
             "shift_hours": settings.shift_hours,
             "idle_minutes": settings.idle_minutes,
+            "serve": {
+                "port": serve.port,
+                "files": str(serve.files) if serve.files else None,
+                "files_quota": serve.files_quota,
+                "hostname": serve.hostname,
+            },
         }
     ).encode()
+
+
+def settings_from_message(message: bytes) -> Settings:
+    """The settings :func:`settings_message` sent."""
+    config = json.loads(message)
+    serve = config.pop("serve", None) or {}
+    files = serve.pop("files", None)
+    config["serve"] = ServeSettings(**serve, files=Path(files) if files else None)
+    return Settings(**config)
 
 
 class _WarmUpApp:
@@ -275,8 +293,7 @@ def main(argv: list[str]) -> int:
     )
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when sessions end
     control = socket.socket(fileno=int(argv[1]))
-    config = json.loads(control.recv(65536))
-    settings = Settings(**config)
+    settings = settings_from_message(control.recv(65536))
     apply_timezone(settings)
     started = time.perf_counter()
     warm_up(settings)

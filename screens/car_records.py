@@ -269,7 +269,12 @@ class PartsDialog(RecordsDialog):
 
 
 class DocumentsDialog(RecordsDialog):
-    """The car's documents: a attaches a file by its path, s saves a copy of the highlighted one."""
+    """The car's documents: a attaches a file, s saves a copy of the highlighted one.
+
+    On a local terminal the file is named by a typed path and the copy goes to the data folder;
+    in a session of ``prepfloor serve`` (``ctx.files`` set) the file is picked from the user's own
+    file area (:class:`screens.user_files.PickFileDialog`) and the copy is kept there, to be
+    fetched by SFTP."""
 
     BINDINGS = [
         Binding("a", "attach", "Attach a file"),
@@ -312,6 +317,13 @@ class DocumentsDialog(RecordsDialog):
     def action_attach(self) -> None:
         from db import documents
 
+        if self.ctx.files is not None:  # served: never a typed path, only the user's own files
+            from screens.user_files import PickFileDialog
+
+            self.app.push_screen(
+                PickFileDialog(self.ctx, self.car_id, self.car_name), self._file_attached
+            )
+            return
         fields = [
             FormField("path", "File path *", "e.g. ~/scans/invoice-4711.pdf"),
             FormField(
@@ -348,6 +360,11 @@ class DocumentsDialog(RecordsDialog):
             saved,
         )
 
+    def _file_attached(self, result: Any) -> None:
+        if result is not None:
+            self.notify(f"Attached {result.filename}.")
+            self.load()
+
     def on_row_table_selected(self, _event: RowTable.Selected) -> None:
         self.action_save_copy()
 
@@ -360,17 +377,28 @@ class DocumentsDialog(RecordsDialog):
     def _save_copy(self, document_id: int) -> None:
         from db import documents
 
-        folder = documents_folder(self.ctx) / f"car-{self.car_id}"
+        area = self.ctx.files
         try:
-            path = self.ctx.store.query(documents.save_copy, self.ctx.actor, document_id, folder)
+            if area is not None:  # served: into the user's own files, to fetch by SFTP
+                name = self.ctx.store.query(
+                    documents.save_copy_to_area, self.ctx.actor, document_id, area
+                )
+                said = f"Saved a copy in your prepfloor files as {name}. {area.how_to_fetch(name)}"
+            else:
+                folder = documents_folder(self.ctx) / f"car-{self.car_id}"
+                path = self.ctx.store.query(
+                    documents.save_copy, self.ctx.actor, document_id, folder
+                )
+                said = f"Saved a copy: {path}"
         except PrepfloorError as refusal:
-            self.app.call_from_thread(self.notify, str(refusal), severity="error")
+            self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=20)
             return
-        self.app.call_from_thread(self.notify, f"Saved a copy: {path}", timeout=10)
+        self.app.call_from_thread(self.notify, said, timeout=20)
 
 
 def documents_folder(ctx: SessionContext) -> Path:
-    """Where copies of documents go: ``documents`` in the user's prepfloor data folder."""
+    """Where copies of documents go on a local terminal: ``documents`` in the user's prepfloor
+    data folder.  A served session (``ctx.files`` set) keeps them in the user's file area."""
     if ctx.data_dir is not None:
         return ctx.data_dir / "documents"
     import platformdirs

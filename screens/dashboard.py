@@ -52,7 +52,8 @@ def _column(index: int, col: Col) -> Column:
 
 
 def export_folder(ctx: SessionContext) -> Path:
-    """Where CSV exports go: ``exports`` in the user's prepfloor data folder."""
+    """Where CSV exports go on a local terminal: ``exports`` in the user's prepfloor data folder
+    (a served session keeps them in the user's file area, ``ctx.files``)."""
     from screens.car_records import documents_folder
 
     return documents_folder(ctx).parent / "exports"
@@ -252,17 +253,25 @@ class DashboardScreen(Screen[None]):
     def _export(self, table: Table, data: Dashboard) -> None:
         from db.dashboard import write_csv
 
-        folder = export_folder(self.ctx)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / data.file_name(table)
-            count = write_csv(table, path)
+            if self.ctx.files is not None:  # served: into the user's own files, to fetch by SFTP
+                said = self.ctx.files.keep_export(
+                    data.file_name(table), lambda out: write_csv(table, out)
+                )
+            else:
+                folder = export_folder(self.ctx)
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / data.file_name(table)
+                said = f"{write_csv(table, path)} lines written to {path}"
+        except PrepfloorError as refusal:
+            self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=20)
+            return
         except OSError as error:
             self.app.call_from_thread(
                 self.notify, f"Could not write the CSV: {error}", severity="error"
             )
             return
-        self.app.call_from_thread(self.notify, f"{count} lines written to {path}", timeout=10)
+        self.app.call_from_thread(self.notify, said, timeout=20)
 
     def action_sharing(self) -> None:
         from screens.schedule import SharingScreen

@@ -1,5 +1,8 @@
 """The car view's records by keys: a parts order from ordered to arrived (the mechanic is told),
-a customer contact, a document attached by path, and the delivery chain to ``delivered``."""
+a customer contact, a document attached by path, and the delivery chain to ``delivered``.
+
+A document is attached by path on a local terminal only; a ``prepfloor serve`` session picks it
+from the user's own files instead (tests/test_serve_files.py)."""
 
 from __future__ import annotations
 
