@@ -212,15 +212,16 @@ def actor_change(
     actor: Actor,
     found: tuple[bool, str, int | None] | None,
     dealership_name: Callable[[int | None], str | None],
+    *,
+    writing: bool = True,
 ) -> str | None:
     """Why ``actor`` may no longer write, given their user row now (``(active, role,
     dealership_id)``, or ``None``: the user is gone), or ``None`` when nothing changed.
-    ``dealership_name`` words a dealership (called only when it changed)."""
+    ``dealership_name`` words a dealership (called only when it changed); ``writing``: said to a
+    write that was refused ("nothing was saved"), else to a session that noticed on its own."""
+    refused = "; nothing was saved. " if writing else ". "
     if found is None or not found[0]:
-        return (
-            "Your account was switched off while you were signed in; nothing was saved. "
-            "Ask an admin."
-        )
+        return f"Your account was switched off while you were signed in{refused}Ask an admin."
     _active, role, dealership_id = found
     changes = []
     if role != actor.role:
@@ -234,10 +235,7 @@ def actor_change(
         changes.append(f"dealership changed from {old} to {new}")
     if not changes:
         return None
-    return (
-        f"Your {' and your '.join(changes)} while you were signed in; nothing was saved. "
-        "Sign in again."
-    )
+    return f"Your {' and your '.join(changes)} while you were signed in{refused}Sign in again."
 
 
 def car_scope_sql(

@@ -234,7 +234,7 @@ class FastReader:
         state = (bool(found[0][0]), str(found[0][1]), found[0][2]) if found else None
         if state is not None and state[1:] == (actor.role, actor.dealership_id) and state[0]:
             return None
-        return actor_change(actor, state, self.dealership_name)
+        return actor_change(actor, state, self.dealership_name, writing=False)
 
     def sign_in_list(self) -> list[UserRow]:
         """Active users for the sign-in screen, by dealership then name (not the shared terminal

@@ -34,9 +34,9 @@ class LoginScreen(Screen[None]):
     ]
     DEFAULT_CSS = """
     LoginScreen { align: center top; }
-    LoginScreen #box { width: 90; max-width: 100%; height: auto; max-height: 100%; padding: 1 2; }
+    LoginScreen #box { width: 90; max-width: 100%; height: 100%; padding: 1 2; }
     LoginScreen #hint { color: $text-muted; margin-bottom: 1; }
-    LoginScreen #users { height: auto; max-height: 20; }
+    LoginScreen #users { height: 1fr; max-height: 20; }  /* the message below stays in sight */
     LoginScreen #pin-box { height: auto; margin-top: 1; display: none; }
     LoginScreen #pin-box.visible { display: block; }
     LoginScreen #pin-label { text-style: bold; }
@@ -97,9 +97,11 @@ class LoginScreen(Screen[None]):
         self.query_one("#filter", Input).focus()
 
     def reset(self, message: str = "") -> None:
-        """Back to an empty sign-in (after someone signs out)."""
+        """Back to an empty sign-in (after someone signs out): the ``--user`` preselection was for
+        the first sign-in only, or a user without a PIN would be signed straight back in."""
         self.chosen = None
         self.signing_in = False
+        self.preselect = None
         self.query_one("#pin-box").remove_class("visible")
         self.query_one("#pin", Input).value = ""
         self.query_one("#filter", Input).value = ""

@@ -397,3 +397,22 @@ async def test_enter_while_a_preselected_user_signs_in_opens_one_session(
         assert app.is_running
         assert app.session_ctx is not None and app.session_ctx.actor.login == "seller495"
         assert isinstance(app.screen, CarListScreen)
+
+
+async def test_signing_out_does_not_sign_the_preselected_user_back_in(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    """``--user kari`` preselects for the first sign-in only: after f9 (or being signed out
+    because an admin changed her role), a user without a PIN must not be signed straight back in."""
+    app = make_app(ui_store, preselect="seller495")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        for _ in range(50):
+            if app.session_ctx is not None:
+                break
+            await pilot.pause(0.05)
+        assert app.session_ctx is not None
+        await pilot.press("f9")
+        await settle(pilot, app)
+        await pilot.pause(0.3)
+        await settle(pilot, app)
+        assert isinstance(app.screen, LoginScreen) and app.session_ctx is None
+        assert "Signed out." in str(app.screen.query_one("#message").render())

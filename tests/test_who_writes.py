@@ -36,6 +36,11 @@ DEMOTED = (
     "Your role changed from coordinator to mechanic while you were signed in; nothing was saved. "
     "Sign in again."
 )
+# what a session that noticed on its own (the change feed) says: it was not saving anything
+NOTICED_DEMOTED = (
+    "Your role changed from coordinator to mechanic while you were signed in. Sign in again."
+)
+NOTICED_SWITCHED_OFF = "Your account was switched off while you were signed in. Ask an admin."
 
 
 def change_user(w: World, login: str, **change: Any) -> None:
@@ -222,14 +227,14 @@ def test_the_light_reader_says_the_same(store: Store, world: World) -> None:
     fast = store.fast
     assert fast.actor_change(w["coordinator499"]) is None
     change_user(w, "coordinator499", role="mechanic")
-    assert fast.actor_change(w["coordinator499"]) == DEMOTED
+    assert fast.actor_change(w["coordinator499"]) == NOTICED_DEMOTED
     change_user(w, "seller495", active=False)
-    assert fast.actor_change(w["seller495"]) == SWITCHED_OFF
+    assert fast.actor_change(w["seller495"]) == NOTICED_SWITCHED_OFF
     gone = Actor(
         user_id=uuid.uuid4(), login="x", display_name="X", role="seller",
         dealership_id=w.d["495"],
     )  # fmt: skip
-    assert fast.actor_change(gone) == SWITCHED_OFF
+    assert fast.actor_change(gone) == NOTICED_SWITCHED_OFF
 
 
 # ------------------------------------------------------------------------------------------------
@@ -387,7 +392,7 @@ async def test_the_session_notices_a_demotion_from_the_feed(ui_store, monday_wor
         await _open_grid_on(app, pilot, w)
         change_user(w, "coordinator499", role="mechanic")
         message = await _until_signed_out(app, pilot)
-    assert message == DEMOTED
+    assert message == NOTICED_DEMOTED
 
 
 async def test_a_change_to_someone_else_keeps_the_session(ui_store, monday_world) -> None:  # type: ignore[no-untyped-def]
