@@ -251,7 +251,7 @@ def _booker(
 def _contention_plan(url: str, run: int) -> dict[str, Any]:
     """A sales-and-prep center with a sales-only consumer, and ``DAYS`` working days 4+ weeks
     ahead whose team capacity is set to what is booked plus ``TIGHT_FREE`` or ``ROOMY_FREE``."""
-    from db import ledger
+    from db import capacity, holding, ledger_rows
     from db.clock import local_today
     from db.engine import Database
     from db.fast import FastReader
@@ -298,19 +298,19 @@ def _contention_plan(url: str, run: int) -> dict[str, Any]:
     db = Database(url)
 
     def free(session: Any, day: date, code: str, hours: float, user_id: Any = None) -> None:
-        row = ledger.capacity_row(session, center, rt[code], day, user_id, lock=True)
+        row = ledger_rows.capacity_row(session, center, rt[code], day, user_id, lock=True)
         used = row.used_hours if row is not None else 0.0
         if user_id is not None:  # a person's day holds PERSON_DAY_HOURS over every kind of work
-            ledger.lock_person_days(session, [(user_id, day)])
+            holding.lock_person_days(session, [(user_id, day)])
             others = sum(
                 float(r.allocated_hours)
-                for r in ledger.person_day(session, center, user_id, day)
+                for r in holding.person_day(session, center, user_id, day)
                 if r.resource_type_id != rt[code]
             )
             allocated = min(PERSON_DAY_HOURS - others, used + hours)
         else:
             allocated = used + hours
-        ledger.set_capacity(
+        capacity.set_capacity(
             session,
             actor,
             dealership_id=center,

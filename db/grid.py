@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 _EPS = 1e-9
 HOLDING_SQL = sql_in(BOOKING_HOLDING_STATUSES)
 # One person's day: the most hours a person may have set on their own capacity rows of one day,
-# and booked on one day, every kind of work together (the ledger's rule, :mod:`db.ledger`; here
-# because this light module shows it too).
+# and booked on one day, every kind of work together (the ledger's rule, :mod:`db.holding` and
+# :mod:`db.capacity`; here because this light module shows it too).
 PERSON_DAY_HOURS = 24.0
 
 

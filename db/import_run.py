@@ -22,7 +22,7 @@ One long transaction would hold SQLite's write lock for the whole file (a 10,000
      events stay (``entity_id`` still names the car; ``car_id`` is emptied, the car being gone)
      and each car gets a ``delete`` event with its VIN, order number and the reason.
    * **Capacity rows** (:func:`_undo_capacities`) get their hours back through
-     :func:`db.ledger.set_capacity` (a ``set`` event each); a row the import created and that no
+     :func:`db.capacity.set_capacity` (a ``set`` event each); a row the import created and that no
      booking holds is deleted, with a ``delete`` event.
    * What another terminal already did to an imported row (an edit or a move, a booking, a part
      order on an imported car; other hours set or booked on an imported day) is never thrown away:
@@ -42,7 +42,7 @@ from sqlalchemy import Column, Table, delete, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
-from db import events, ledger
+from db import capacity, events, ledger_rows
 from db.access import Actor
 from db.engine import Database, is_retryable
 from db.errors import CapacityCut, InvalidFields, PrepfloorError
@@ -465,14 +465,16 @@ def _undo_capacities(
     session: Session, actor: Actor, written: _Written, note: str
 ) -> tuple[int, list[str]]:
     """Each capacity row the import set gets its hours back through
-    :func:`db.ledger.set_capacity`; one the import created and no booking holds is deleted (with a
+    :func:`db.capacity.set_capacity`; one the import created and no booking holds is deleted (with a
     ``delete`` event).  A row someone changed since (other hours set, or hours booked that the old
     value would cut) stays, and is named."""
     undone = 0
     kept: list[str] = []
     for entry in reversed(written.capacities):
         dealership_id, resource_type_id, day, user_id = entry.key
-        row = ledger.capacity_row(session, dealership_id, resource_type_id, day, user_id, lock=True)
+        row = ledger_rows.capacity_row(
+            session, dealership_id, resource_type_id, day, user_id, lock=True
+        )
         if row is None:
             continue
         label = f"{day:%d.%m.%Y} " + ("(a person's hours)" if user_id else "(team)")
@@ -497,7 +499,7 @@ def _undo_capacities(
             continue
         try:
             with session.begin_nested():
-                ledger.set_capacity(
+                capacity.set_capacity(
                     session,
                     actor,
                     dealership_id=dealership_id,

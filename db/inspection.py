@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from db import events, ledger, notify, parts, timers, validate, workflow
+from db import car_schedule, events, ledger, nearest, notify, parts, timers, validate, workflow
 from db.access import Actor
 from db.clock import local_today, utcnow
 from db.errors import Invalid, NotAllowed, NotFound, WorkflowRefused
@@ -286,7 +286,7 @@ def finish_inspection(
         issues=[i.item_name for i in issues],
     )
     if approved and timers._open_work(session, car_id, "technical"):
-        ledger._advance_on_booking(session, actor, car_id)
+        car_schedule._advance_on_booking(session, actor, car_id)
     return car
 
 
@@ -388,7 +388,7 @@ def issue_to_booking(
         raise Invalid(f"{rt.name} needs a person: pick who does it.", "user_id")
     # The first day from today with room on the team row, the person's row and any sharing cap:
     # the nearest day to yesterday.  None found: book today, and the ledger words the refusal.
-    day = ledger.nearest_day(
+    day = nearest.nearest_day(
         session,
         provider_id=car.prep_center_id,
         consumer_id=car.dealership_id,

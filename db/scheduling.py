@@ -2,7 +2,7 @@
 and cut a day's capacity by moving bookings away first.
 
 Every function here is a write rule ``fn(session, actor, ...)`` for :meth:`db.engine.Database.run`
-(one transaction).  Hours move only through the ledger (:func:`db.ledger.set_capacity`,
+(one transaction).  Hours move only through the ledger (:func:`db.capacity.set_capacity`,
 :func:`db.ledger.move`, :func:`db.ledger.close_booking`), so ``used_hours`` stays the sum of the
 bookings that hold it; a refusal anywhere rolls the whole transaction back.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from db import ledger, notify, validate
+from db import capacity, holding, ledger, ledger_rows, nearest, notify, validate
 from db.access import Actor
 from db.clock import local_today
 from db.errors import CapacityCut, DoesNotFit, Invalid, NotAllowed, NotFound, Stale
@@ -51,7 +51,7 @@ def _as_uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
 
 
 def _capacity_maximum(user_id: uuid.UUID | None) -> float:
-    """What :func:`db.ledger.set_capacity` accepts on one row: a day of one person (every kind of
+    """What :func:`db.capacity.set_capacity` accepts on one row: a day of one person (every kind of
     work together is held to the same day by the ledger), or of a team."""
     return PERSON_DAY_HOURS if user_id is not None else PERSON_DAY_HOURS * 100
 
@@ -153,9 +153,9 @@ def apply_pattern(
         "from": start.isoformat(),
         "weeks": weeks,
     }
-    last = ledger.shift_day(start, 7 * weeks - 1)
+    last = nearest.shift_day(start, 7 * weeks - 1)
     if uid is not None:  # the person's days first, as every booking takes them (no deadlock)
-        ledger.lock_person_days(
+        holding.lock_person_days(
             session,
             [
                 (uid, start + timedelta(days=n))
@@ -174,7 +174,7 @@ def apply_pattern(
         if hours < booked.get(day, 0.0):
             skipped.append((day, booked[day]))
             continue
-        ledger.set_capacity(
+        capacity.set_capacity(
             session,
             actor,
             dealership_id=dealership_id,
@@ -321,7 +321,7 @@ def _booked(
     *,
     lock: bool,
 ) -> float:
-    row = ledger.capacity_row(session, dealership_id, resource_type_id, day, uid, lock=lock)
+    row = ledger_rows.capacity_row(session, dealership_id, resource_type_id, day, uid, lock=lock)
     return row.used_hours if row is not None else 0.0
 
 
@@ -412,7 +412,7 @@ def cut_capacity(
                 f"{label} is {booking.status.replace('_', ' ')} and cannot be moved; "
                 "choose other bookings to move."
             )
-        target = ledger.nearest_day(
+        target = nearest.nearest_day(
             session,
             provider_id=booking.provider_dealership_id,
             consumer_id=booking.consumer_dealership_id,
@@ -446,7 +446,7 @@ def cut_capacity(
             f"Still {_hours(booked)} booked over {_hours(hours)}: choose more bookings to move.",
             booked,
         )
-    ledger.set_capacity(
+    capacity.set_capacity(
         session,
         actor,
         dealership_id=dealership_id,
@@ -474,7 +474,7 @@ def _person(session: Session, user_id: uuid.UUID) -> str:
 
 def _busy(session: Session, booking: ResourceBooking, day: date) -> bool:
     """Is the booking's person already booked at its start time on ``day``?"""
-    claim = ledger.Claim(
+    claim = holding.Claim(
         booking.provider_dealership_id,
         booking.consumer_dealership_id,
         booking.resource_type_id,
@@ -486,7 +486,7 @@ def _busy(session: Session, booking: ResourceBooking, day: date) -> bool:
     )
     conn = session.connection()
     try:
-        ledger._check_overlap(conn, claim, ledger._Names(conn, claim, ""))
+        holding._check_overlap(conn, claim, holding._Names(conn, claim, ""))
     except Invalid:
         return True
     return False

@@ -49,6 +49,7 @@ class Store:
 
     def warm(self) -> None:
         """Load the ORM layer and open the engine (call it in a worker after the first frame)."""
+        import db.capacity
         import db.cars
         import db.ledger
         import db.queries

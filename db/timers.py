@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from db import events, ledger, notify, workflow
+from db import car_schedule, events, holding, ledger, ledger_rows, notify, workflow
 from db.access import Actor
 from db.clock import local, local_today, utcnow, zone
 from db.engine import for_update
@@ -372,12 +372,12 @@ def take(session: Session, actor: Actor, booking_id: int) -> ResourceBooking:
     if actor.role not in roles:
         who = " or ".join(sorted(roles))
         raise NotAllowed(f"{rt.name} is done by a {who}; you are signed in as {actor.role}.")
-    ledger._check_person(
+    ledger_rows._check_person(
         session, actor.user_id, booking.provider_dealership_id, rt.prep_stage, rt.name
     )
-    ledger._release(session, ledger.Claim.of(booking))
+    holding._release(session, holding.Claim.of(booking))
     booking.user_id = actor.user_id
-    ledger._hold(session, ledger.Claim.of(booking), rt.name)
+    holding._hold(session, holding.Claim.of(booking), rt.name)
     booking.updated_at = utcnow()
     session.add(booking)
     session.flush()
@@ -390,7 +390,7 @@ def take(session: Session, actor: Actor, booking_id: int) -> ResourceBooking:
         {"user_id": [None, actor.user_id]},
         car_id=booking.car_id,
     )
-    ledger._resync_car(session, booking)
+    car_schedule._resync_car(session, booking)
     return booking
 
 

@@ -6,7 +6,7 @@ table of a million rows never becomes a million ORM objects.  CSV cells are writ
 
 Import reads the file (a regular file only, at most :data:`MAX_FILE_BYTES`), turns each row into a
 call of the same rule the screens use (:func:`db.cars.register_car`,
-:func:`db.ledger.set_capacity`), and hands the rows to :mod:`db.import_run`, which checks them all
+:func:`db.capacity.set_capacity`), and hands the rows to :mod:`db.import_run`, which checks them all
 in rolled-back transactions, then writes them in short committed batches (so other terminals keep
 saving meanwhile), and undoes what it wrote if the writing stops part way.
 """
@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from sqlalchemy import Column, select
 from sqlmodel import Session
 
-from db import cars, csvfile, import_run, ledger, validate
+from db import capacity, cars, csvfile, import_run, ledger_rows, validate
 from db.access import Actor
 from db.engine import Database
 from db.errors import Invalid, PrepfloorError
@@ -354,9 +354,9 @@ def _import_capacity(
     key = (dealership_id, resource_type_id, day, user_id)
 
     def call() -> CapacityWritten:
-        before = ledger.capacity_row(session, dealership_id, resource_type_id, day, user_id)
+        before = ledger_rows.capacity_row(session, dealership_id, resource_type_id, day, user_id)
         existed, old = before is not None, before.allocated_hours if before else 0.0
-        row = ledger.set_capacity(
+        row = capacity.set_capacity(
             session,
             actor,
             dealership_id=dealership_id,
@@ -428,7 +428,7 @@ def import_csv(
 
     Capacities: ``dealership_number``, ``resource_type`` (its code), ``date``, ``allocated_hours``
     and an optional ``user_login`` (a person's row; empty for the team row), each set by
-    :func:`db.ledger.set_capacity` (a cut below the hours already booked is refused).
+    :func:`db.capacity.set_capacity` (a cut below the hours already booked is refused).
 
     Every row is checked first, in short transactions that are rolled back.  If any row is bad,
     :class:`ImportRejected` lists every bad row with its spreadsheet row number (the header is

@@ -46,6 +46,7 @@ from sqlmodel import Session, func, select
 
 from db import (
     admin,
+    capacity,
     cars,
     clock,
     contacts,
@@ -1781,7 +1782,7 @@ def _vacation(ctx: Ctx, day: date) -> None:
     dealer, code, person = VACATION
     coordinator = ctx.actors[COORDINATOR[dealer]]
     for user_id, hours in ((ctx.actors[person].user_id, 0), (None, 8)):
-        row = ledger.set_capacity(
+        row = capacity.set_capacity(
             ctx.session,
             coordinator,
             dealership_id=ctx.d[dealer],

@@ -375,7 +375,7 @@ class BookingDialog(ModalScreen[int | None]):
         """Nobody has room that day: the nearest day someone has, offered before saving."""
         import uuid
 
-        from db import grid, ledger
+        from db import grid, nearest
 
         rt = self._type()
         provider = self.query_one("#provider_dealership_id", Select).value
@@ -390,7 +390,7 @@ class BookingDialog(ModalScreen[int | None]):
             uuid.UUID(uid) for uid, _ in grid.people_for_type(self.ctx.store.fast, provider, rt.id)
         ]
         best = self.ctx.store.query(
-            ledger.nearest_day,
+            nearest.nearest_day,
             provider_id=provider,
             consumer_id=consumer,
             resource_type_id=rt.id,

@@ -432,11 +432,11 @@ class CapacityScreen(Screen[None]):
     ) -> None:
         import uuid
 
-        from db import ledger
+        from db import capacity
 
         try:
             self.ctx.store.run(
-                ledger.set_capacity,
+                capacity.set_capacity,
                 self.ctx.actor,
                 dealership_id=dealership_id,
                 resource_type_id=resource_type_id,

@@ -178,10 +178,10 @@ def _capacity(
     db: Any, dealership_id: int, resource_type_id: int, day: date, user_id: Any = None
 ) -> tuple[float, float]:
     """(allocated_hours, used_hours) of one capacity row."""
-    from db import ledger
+    from db import ledger_rows
 
     def fn(session: Any) -> tuple[float, float]:
-        row = ledger.capacity_row(session, dealership_id, resource_type_id, day, user_id)
+        row = ledger_rows.capacity_row(session, dealership_id, resource_type_id, day, user_id)
         assert row is not None
         return row.allocated_hours, row.used_hours
 
@@ -219,7 +219,7 @@ def _doctor_errors(db: Any) -> list[Any]:
 
 
 def test_last_free_hours_go_to_exactly_the_bookings_that_fit(db_url: str, racers: Racers) -> None:
-    from db import ledger
+    from db import capacity
     from db.engine import Database
     from world import build_world
 
@@ -232,7 +232,7 @@ def test_last_free_hours_go_to_exactly_the_bookings_that_fit(db_url: str, racers
     # Round 1: the team row binds (8 h; each person has 12 h).  Round 2: one person's row binds
     # (4 h; the team has 16 h).
     db.run(
-        ledger.set_capacity,
+        capacity.set_capacity,
         coordinator,
         dealership_id=d499,
         resource_type_id=tech,
@@ -241,7 +241,7 @@ def test_last_free_hours_go_to_exactly_the_bookings_that_fit(db_url: str, racers
     )
     for uid in mechanics:
         db.run(
-            ledger.set_capacity,
+            capacity.set_capacity,
             coordinator,
             dealership_id=d499,
             resource_type_id=tech,
@@ -250,7 +250,7 @@ def test_last_free_hours_go_to_exactly_the_bookings_that_fit(db_url: str, racers
             user_id=uid,
         )
     db.run(
-        ledger.set_capacity,
+        capacity.set_capacity,
         coordinator,
         dealership_id=d499,
         resource_type_id=tech,

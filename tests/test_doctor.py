@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from db import admin, clock, delivery, doctor, ledger, timers, workflow
+from db import admin, capacity, clock, delivery, doctor, ledger, ledger_rows, timers, workflow
 from db.models import Car
 from world import T0, World, at, build_world
 
@@ -103,7 +103,7 @@ def sql(w: World, statement: str, **params: Any) -> None:
 
 
 def team_row_id(w: World, code: str = "TECH_PREP") -> int:
-    row = w.db.query(ledger.capacity_row, w.d["499"], w.rt[code], w.day(0))
+    row = w.db.query(ledger_rows.capacity_row, w.d["499"], w.rt[code], w.day(0))
     return row.id
 
 
@@ -125,7 +125,7 @@ def test_a_database_written_through_the_rules_is_clean(busy: World) -> None:
 def test_allowed_but_odd_states_are_warnings(busy: World) -> None:
     w = busy
     w.db.run(
-        ledger.set_capacity,
+        capacity.set_capacity,
         w["coordinator499"],
         dealership_id=w.d["499"],
         resource_type_id=w.rt["TECH_PREP"],

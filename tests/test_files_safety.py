@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from db import cars, csvfile, dashboard, import_run, ledger, timebank
+from db import cars, csvfile, dashboard, import_run, ledger, ledger_rows, timebank
+from db.capacity import set_capacity
 from db.doctor import run_checks
 from db.engine import Database
 from db.errors import Invalid
@@ -99,7 +100,7 @@ def test_export_csv_quotes_formula_cells_and_keeps_numbers(world: Any, hostile_c
         user_id=world["mechanic499"].user_id,
     )
     world.db.run(  # a cut below the booked hours: available_hours is negative
-        ledger.set_capacity,
+        set_capacity,
         coordinator,
         dealership_id=world.d["499"],
         resource_type_id=world.rt["TECH_PREP"],
@@ -503,7 +504,7 @@ def test_ctrl_c_while_writing_undoes_what_was_written(
 
 
 def capacity(world: Any, code: str, day: date) -> float | None:
-    row = world.db.query(ledger.capacity_row, world.d["499"], world.rt[code], day, None)
+    row = world.db.query(ledger_rows.capacity_row, world.d["499"], world.rt[code], day, None)
     return row.allocated_hours if row else None
 
 

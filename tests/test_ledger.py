@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from db import admin, clock, doctor, ledger, users, workflow
+from db import admin, capacity, clock, doctor, ledger, users, workflow
 from db.errors import (
     CapacityCut,
     DoesNotFit,
@@ -20,6 +20,7 @@ from db.errors import (
     SharingRefused,
 )
 from db.models import Car, Event, ResourceBooking, ResourceCapacity, ResourceSharing
+from db.nearest import nearest_day
 from world import T0, World, book, booking, build_world, ledger_errors, rows, set_fields
 
 
@@ -118,7 +119,7 @@ def test_a_type_without_assignment_holds_only_the_team_row(w: World) -> None:
 
 def test_a_full_team_row_is_refused_with_the_nearest_day(w: World) -> None:
     w.db.run(
-        ledger.set_capacity,
+        capacity.set_capacity,
         w["coordinator499"],
         dealership_id=w.d["499"],
         resource_type_id=w.rt["TECH_PREP"],
@@ -160,7 +161,7 @@ def test_the_nearest_day_anyone_of_the_people_has_room(w: World) -> None:
 
     def nearest_for(people: list[Any]) -> Any:
         return w.db.query(
-            ledger.nearest_day,
+            nearest_day,
             provider_id=w.d["499"],
             consumer_id=w.d["499"],
             resource_type_id=w.rt["TECH_PREP"],
@@ -184,7 +185,7 @@ def test_today_is_the_earliest_nearest_day(w: World) -> None:
 def test_a_vacation_day_at_zero_hours_refuses_the_person(w: World) -> None:
     for day in (5, 6):
         w.db.run(
-            ledger.set_capacity,
+            capacity.set_capacity,
             w["coordinator499"],
             dealership_id=w.d["499"],
             resource_type_id=w.rt["TECH_PREP"],
@@ -285,7 +286,7 @@ def test_the_person_must_do_that_kind_of_work(w: World) -> None:
     assert snapshot(w) == before
     with pytest.raises(Invalid, match="done by a mechanic"):
         w.db.run(
-            ledger.set_capacity,
+            capacity.set_capacity,
             w["coordinator499"],
             dealership_id=w.d["499"],
             resource_type_id=w.rt["TECH_PREP"],
@@ -488,7 +489,7 @@ def test_capacity_cut_below_booked_hours(w: World) -> None:
     before = snapshot(w)
     with pytest.raises(CapacityCut) as refused:
         w.db.run(
-            ledger.set_capacity,
+            capacity.set_capacity,
             w["coordinator499"],
             dealership_id=w.d["499"],
             resource_type_id=w.rt["TECH_PREP"],
@@ -501,7 +502,7 @@ def test_capacity_cut_below_booked_hours(w: World) -> None:
     assert snapshot(w) == before
     # the coordinator chooses to overbook and move bookings afterwards
     row = w.db.run(
-        ledger.set_capacity,
+        capacity.set_capacity,
         w["coordinator499"],
         dealership_id=w.d["499"],
         resource_type_id=w.rt["TECH_PREP"],
@@ -524,7 +525,7 @@ def test_capacity_cut_below_booked_hours(w: World) -> None:
         book(w, 1, 1)  # nothing more fits on an overbooked row
     # at exactly the booked hours it is not a cut
     w.db.run(
-        ledger.set_capacity,
+        capacity.set_capacity,
         w["coordinator499"],
         dealership_id=w.d["499"],
         resource_type_id=w.rt["TECH_PREP"],
@@ -538,7 +539,7 @@ def test_capacity_cut_below_booked_hours(w: World) -> None:
 def test_set_capacity_creates_a_row_and_keeps_used_hours(w: World) -> None:
     day = w.day(30)
     row = w.db.run(
-        ledger.set_capacity,
+        capacity.set_capacity,
         w["coordinator499"],
         dealership_id=w.d["499"],
         resource_type_id=w.rt["TECH_PREP"],
@@ -555,14 +556,14 @@ def test_set_capacity_creates_a_row_and_keeps_used_hours(w: World) -> None:
 def test_set_capacity_permissions_and_validation(w: World) -> None:
     kwargs = {"resource_type_id": w.rt["TECH_PREP"], "date": w.day(1), "allocated_hours": 8}
     with pytest.raises(NotAllowed, match="Only a coordinator or admin can set capacity"):
-        w.db.run(ledger.set_capacity, w["mechanic499"], dealership_id=w.d["499"], **kwargs)
+        w.db.run(capacity.set_capacity, w["mechanic499"], dealership_id=w.d["499"], **kwargs)
     with pytest.raises(NotAllowed, match="your own dealership"):
-        w.db.run(ledger.set_capacity, w["coordinator495"], dealership_id=w.d["499"], **kwargs)
+        w.db.run(capacity.set_capacity, w["coordinator495"], dealership_id=w.d["499"], **kwargs)
     with pytest.raises(Invalid, match="does prep work"):
-        w.db.run(ledger.set_capacity, w["coordinator495"], dealership_id=w.d["495"], **kwargs)
+        w.db.run(capacity.set_capacity, w["coordinator495"], dealership_id=w.d["495"], **kwargs)
     with pytest.raises(Invalid, match="more than 24"):
         w.db.run(
-            ledger.set_capacity,
+            capacity.set_capacity,
             w["coordinator499"],
             dealership_id=w.d["499"],
             user_id=w["mechanic499"].user_id,
@@ -570,7 +571,7 @@ def test_set_capacity_permissions_and_validation(w: World) -> None:
         )
     with pytest.raises(Invalid, match="negative"):
         w.db.run(
-            ledger.set_capacity,
+            capacity.set_capacity,
             w["coordinator499"],
             dealership_id=w.d["499"],
             **{**kwargs, "allocated_hours": -1},

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from db import clock, doctor, ledger, scheduling, timers, workflow
+from db import capacity, clock, doctor, ledger, ledger_rows, scheduling, timers, workflow
 from db.engine import Database
 from db.errors import (
     CapacityCut,
@@ -263,7 +263,7 @@ def apply_ledger_op(w: World, cars: dict[str, int], op: tuple[Any, ...], booked:
     if kind == "capacity":
         _, code, day, person, hours, overbook = op
         w.db.run(
-            ledger.set_capacity,
+            capacity.set_capacity,
             coordinator,
             dealership_id=w.d["499"],
             resource_type_id=w.rt[code],
@@ -374,7 +374,7 @@ def apply_scheduling_op(
 
         def row() -> Any:
             return w.db.query(
-                lambda s: ledger.capacity_row(
+                lambda s: ledger_rows.capacity_row(
                     s, d499, held.resource_type_id, held.date, where["user_id"]
                 )
             )

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, update
 
-from db import cars, clock, dashboard, grid, ledger, queries, scheduling, sla
+from db import capacity, cars, clock, dashboard, grid, ledger, nearest, queries, scheduling, sla
 from db.errors import DoesNotFit, Invalid, NotAllowed
 from db.models import Car, ResourceBooking, ResourceCapacity
 from db.store import Store
@@ -57,7 +57,7 @@ def set_cap(
     w: World, code: str, day: int, hours: float, login: str | None = None, **kw: Any
 ) -> Any:
     return w.db.run(
-        ledger.set_capacity,
+        capacity.set_capacity,
         w[kw.pop("actor", "coordinator499")],
         dealership_id=w.d["499"],
         resource_type_id=w.rt[code],
@@ -261,7 +261,7 @@ def test_a_persons_bookings_of_one_day_stay_within_a_day(w: World) -> None:
     people = grid.people_with_room(fast, w.d["499"], w.rt["WASH"], w.day(2), 0.25)
     assert "Per Mekaniker" not in [name for _, name, _ in people]
     found = w.db.query(
-        ledger.nearest_day,
+        nearest.nearest_day,
         provider_id=w.d["499"],
         consumer_id=w.d["499"],
         resource_type_id=w.rt["TECH_PREP"],
@@ -282,7 +282,7 @@ RACERS = 8
 
 
 def _racer(url: str, job: dict[str, Any], barrier: Any, results: Any) -> None:
-    from db import ledger
+    from db import capacity, ledger
     from db.engine import Database
     from db.errors import PrepfloorError
 
@@ -290,7 +290,7 @@ def _racer(url: str, job: dict[str, Any], barrier: Any, results: Any) -> None:
     with db.read() as session:
         session.connection()
     actor = job.pop("actor")
-    rule = getattr(ledger, job.pop("rule"))
+    rule = {"book": ledger.book, "set_capacity": capacity.set_capacity}[job.pop("rule")]
     barrier.wait(timeout=90)
     try:
         db.run(rule, actor, **job)
@@ -403,7 +403,7 @@ def test_days_outside_the_calendar_are_refused_beside_the_field(w: World) -> Non
         (ledger.book, {"resource_type_id": tech, "date": FAR, "user_id": person}, "date"),
         (ledger.book, {"resource_type_id": tech, "date": "9999-12-31", "user_id": person}, "date"),
         (
-            ledger.set_capacity,
+            capacity.set_capacity,
             {"dealership_id": w.d["499"], "resource_type_id": tech, "date": FAR,
              "allocated_hours": 8},
             "date",
@@ -434,7 +434,7 @@ def test_days_outside_the_calendar_are_refused_beside_the_field(w: World) -> Non
         )  # fmt: skip
     with pytest.raises(Invalid, match="is outside"):
         w.db.query(
-            ledger.nearest_day, provider_id=w.d["499"], consumer_id=w.d["499"],
+            nearest.nearest_day, provider_id=w.d["499"], consumer_id=w.d["499"],
             resource_type_id=tech, hours=1, around=FAR,
         )  # fmt: skip
     booking_id = book(w, 1, 2)
@@ -475,7 +475,7 @@ def test_the_last_days_of_the_calendar_never_overflow(w: World) -> None:
     )
     assert result.days_set == [date(2099, 12, d) for d in range(27, 32)]
     found = w.db.query(
-        ledger.nearest_day,
+        nearest.nearest_day,
         provider_id=w.d["499"],
         consumer_id=w.d["499"],
         resource_type_id=w.rt["WASH"],
@@ -483,8 +483,8 @@ def test_the_last_days_of_the_calendar_never_overflow(w: World) -> None:
         around=last,
     )
     assert found == date(2099, 12, 30)
-    assert ledger.shift_day(last, 42) == last
-    assert ledger.shift_day(date.max, 1) == last
+    assert nearest.shift_day(last, 42) == last
+    assert nearest.shift_day(date.max, 1) == last
 
 
 def test_a_far_booking_stored_by_another_program_is_refused_in_words(w: World) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from db import admin, clock, grid, ledger, scheduling
+from db import admin, capacity, clock, grid, ledger, scheduling
 from db.errors import CapacityCut, DoesNotFit, Invalid, NotAllowed, Stale
 from db.grid import GridCell
 from db.models import (
@@ -60,7 +60,7 @@ def book_for(w: World, consumer: str, day: int, hours: float, person: str = "mec
 
 def set_cap(w: World, day: int, hours: float, person: str | None = None, **kw: Any) -> None:
     w.db.run(
-        ledger.set_capacity,
+        capacity.set_capacity,
         w["coordinator499"],
         dealership_id=w.d["499"],
         resource_type_id=w.rt[kw.pop("code", "TECH_PREP")],

@@ -178,14 +178,14 @@ def test_capacity_grid_week(snap_compare, ui_store, fixed_world) -> None:  # typ
 
 
 def test_capacity_grid_overbooked_week(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
-    from db import ledger
+    from db import capacity
 
     w = fixed_world
     _coordinator_world(w)
     later = clock.utcnow()
     clock.freeze(T0)
     w.db.run(  # a mechanic off sick after the week was booked: Tuesday is overbooked
-        ledger.set_capacity,
+        capacity.set_capacity,
         w["coordinator499"],
         dealership_id=w.d["499"],
         resource_type_id=w.rt["TECH_PREP"],

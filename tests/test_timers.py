@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from db import clock, doctor, ledger, timers, workflow
+from db import clock, doctor, ledger, ledger_rows, timers, workflow
 from db.errors import Invalid, NotAllowed, NotFound, TimerError
 from db.models import Car, Event, Notification, ResourceBooking, TimebankEntry
 from world import T0, World, at, frozen_world, rows, set_fields
@@ -176,7 +176,9 @@ def test_complete_sums_the_entries_and_moves_the_car_to_delivery(w: World) -> No
     assert car["technical_completed_at"] == done
     assert car["technical_notes"] == "Replaced wiper blades"
     # the ledger keeps holding the estimated hours of completed work
-    assert w.db.query(lambda s: ledger.capacity_row(s, w.d["499"], w.rt["TECH_PREP"], w.day(0)))
+    assert w.db.query(
+        lambda s: ledger_rows.capacity_row(s, w.d["499"], w.rt["TECH_PREP"], w.day(0))
+    )
     started = at(hours=4)
     w.db.run(timers.start, w["detailer499"], cosmetic)
     finished = at(hours=5, minutes=45)

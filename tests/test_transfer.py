@@ -16,7 +16,8 @@ from sqlalchemy.types import JSON
 from sqlmodel import Session
 from sqlmodel import select as select_rows
 
-from db import cars, csvfile, ledger, users
+from db import cars, csvfile, ledger, ledger_rows, users
+from db.capacity import set_capacity
 from db.errors import Invalid, NotAllowed
 from db.models import TABLES, Car, Event, ResourceCapacity
 from db.transfer import ImportRejected, export_columns, export_table, import_csv
@@ -107,7 +108,7 @@ def some_cars(world: Any) -> list[int]:
         user_id=world["mechanic499"].user_id,
     )
     world.db.run(
-        ledger.set_capacity,
+        set_capacity,
         coordinator,
         dealership_id=world.d["499"],
         resource_type_id=world.rt["COSMETIC"],
@@ -362,7 +363,7 @@ def test_a_manager_names_the_seller(world: Any, tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------------
 def capacity(world: Any, code: str, day: date, user: str | None = None) -> float | None:
     def read(session: Session) -> float | None:
-        row = ledger.capacity_row(
+        row = ledger_rows.capacity_row(
             session,
             world.d["499"],
             world.rt[code],

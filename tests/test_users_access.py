@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from db import access, admin, cars, ledger, queries, timers, users, workflow
+from db import access, admin, capacity, cars, ledger, queries, timers, users, workflow
 from db.access import PERMISSIONS, Actor, actor_from, car_scope_sql
 from db.errors import Invalid, LoginRefused, NotAllowed, NotFound
 from db.fast import CarQuery
@@ -283,7 +283,7 @@ ENFORCED = [
     (
         "detailer499",
         lambda w: w.db.run(
-            ledger.set_capacity,
+            capacity.set_capacity,
             w["detailer499"],
             dealership_id=w.d["499"],
             resource_type_id=w.rt["COSMETIC"],
@@ -340,7 +340,7 @@ def scoped(w: World) -> dict[str, int]:
         max_hours_per_week=10,
     )
     w.db.run(
-        ledger.set_capacity,
+        capacity.set_capacity,
         w["coordinator600"],
         dealership_id=w.d["600"],
         resource_type_id=w.rt["WASH"],

@@ -21,7 +21,7 @@ from sqlalchemy import update
 from sqlmodel import select
 from test_app import SIZE, settle
 
-from db import cars, clock, contacts, events, ledger, users
+from db import capacity, cars, clock, contacts, events, ledger, users
 from db.access import Actor
 from db.engine import Database
 from db.errors import ActorChanged, NotAllowed
@@ -71,7 +71,7 @@ def tech_hours(w: World, offset: int, user: str | None = None) -> float:
 
 def set_tech(w: World, login: str, offset: int, hours: float) -> Any:
     return w.db.run(
-        ledger.set_capacity,
+        capacity.set_capacity,
         w[login],
         dealership_id=w.d["499"],
         resource_type_id=w.rt["TECH_PREP"],
@@ -114,7 +114,7 @@ def test_a_coordinator_demoted_while_signed_in_sets_no_capacity(world: World) ->
     again = w.db.query(users.trusted_actor, "coordinator499")
     with pytest.raises(NotAllowed, match="Only a coordinator or admin can set capacity"):
         w.db.run(
-            ledger.set_capacity,
+            capacity.set_capacity,
             again,
             dealership_id=w.d["499"],
             resource_type_id=w.rt["TECH_PREP"],
@@ -181,7 +181,7 @@ def test_a_write_that_captures_the_actor_calls_recheck_itself(world: World) -> N
 
     def import_rows(session: Any) -> None:
         users.recheck(session, coordinator)
-        ledger.set_capacity(
+        capacity.set_capacity(
             session,
             coordinator,
             dealership_id=w.d["499"],
@@ -208,7 +208,7 @@ def test_the_store_tells_the_session_before_it_raises(store: Store, world: World
     change_user(w, "coordinator499", role="mechanic")
     with pytest.raises(ActorChanged) as refused:
         store.run(
-            ledger.set_capacity,
+            capacity.set_capacity,
             w["coordinator499"],
             dealership_id=w.d["499"],
             resource_type_id=w.rt["TECH_PREP"],

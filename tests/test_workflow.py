@@ -211,7 +211,7 @@ def test_a_car_of_the_prep_centers_own_dealership_is_both_sides(w: World) -> Non
 
 def test_a_provider_of_a_booking_is_on_the_prep_side(w: World) -> None:
     """A dealership that works on the car through a booking counts as its prep side."""
-    from db import admin, ledger, users
+    from db import admin, capacity, ledger, users
 
     other = w.db.run(
         admin.save_dealership,
@@ -241,7 +241,7 @@ def test_a_provider_of_a_booking_is_on_the_prep_side(w: World) -> None:
     with pytest.raises(NotFound):
         w.db.run(workflow.move_car, actor, car_id, "at_prep_center")
     w.db.run(
-        ledger.set_capacity,
+        capacity.set_capacity,
         actor,
         dealership_id=other,
         resource_type_id=w.rt["WASH"],

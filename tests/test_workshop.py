@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from db import admin, clock, inspection, jobs, ledger, parts, timebank, timers, users, workflow
+from db.capacity import set_capacity
 from db.errors import DoesNotFit, Invalid, NotAllowed, NotFound, TimerError, WorkflowRefused
 from db.models import (
     Car,
@@ -80,13 +81,13 @@ def tire_type(w: World, mechanic2_day0: float = 8) -> int:
     w.rt["TIRES"] = rt
     for offset in (0, 1):
         cap = {"dealership_id": w.d["499"], "resource_type_id": rt, "date": w.day(offset)}
-        w.db.run(ledger.set_capacity, w["coordinator499"], **cap, allocated_hours=16)
+        w.db.run(set_capacity, w["coordinator499"], **cap, allocated_hours=16)
         for login, hours in (
             ("mechanic499", 8),
             ("mechanic2_499", mechanic2_day0 if offset == 0 else 8),
         ):
             w.db.run(
-                ledger.set_capacity,
+                set_capacity,
                 w["coordinator499"],
                 **cap,
                 allocated_hours=hours,
@@ -142,7 +143,7 @@ def test_my_jobs_lists_mine_then_the_open_ones_then_the_done_ones(w: World) -> N
     taken_tires = book(w, 0, 1, "mechanic2_499", code="TIRES")
     # washing at another dealership is not 499's mechanics' to take
     w.db.run(
-        ledger.set_capacity,
+        set_capacity,
         w["admin"],
         dealership_id=w.d["400"],
         resource_type_id=w.rt["WASH"],

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from test_app import SIZE, settle, text_of
 
-from db import clock, ledger, timers, workflow
+from db import capacity, clock, timers, workflow
 from db.models import Car, InspectionChecklistItem, Notification, ResourceBooking, TimebankEntry
 from prepfloor.app import make_app
 from screens.dialogs import ChoiceDialog
@@ -164,7 +164,7 @@ async def test_taking_an_open_job(ui_store, shop) -> None:  # type: ignore[no-un
     car = w.register(seller="seller499")
     open_job = book(w, 0, 1, person=None, code="WASH", car_id=car)
     w.db.run(  # Per has an hour of washing today on his own row
-        ledger.set_capacity,
+        capacity.set_capacity,
         w["coordinator499"],
         dealership_id=w.d["499"],
         resource_type_id=w.rt["WASH"],

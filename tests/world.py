@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from db import admin, cars, clock, ledger, users
+from db import admin, capacity, cars, clock, ledger, users
 from db.access import Actor
 from db.clock import local_today
 from db.engine import Database
@@ -177,7 +177,7 @@ def build_world(db: Database, days: int = 14) -> World:
             ("WASH", 8, ()),
         ):
             db.run(
-                ledger.set_capacity,
+                capacity.set_capacity,
                 coordinator,
                 dealership_id=w.d["499"],
                 resource_type_id=w.rt[code],
@@ -186,7 +186,7 @@ def build_world(db: Database, days: int = 14) -> World:
             )
             for login in persons:
                 db.run(
-                    ledger.set_capacity,
+                    capacity.set_capacity,
                     coordinator,
                     dealership_id=w.d["499"],
                     resource_type_id=w.rt[code],

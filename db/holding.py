@@ -1,0 +1,375 @@
+"""Holding capacity: the hours a booking holds, checked and added to its rows, or given back.
+
+The rule: a capacity row's ``used_hours`` is the sum of ``estimated_hours`` of the bookings that hold
+it (status scheduled, confirmed, in progress or completed) — the team row (``user_id`` NULL) and the
+assigned person's row.  ``available_hours`` is computed by the database.  A booking that does not fit
+is refused with the nearest day that has room (:mod:`db.nearest`).
+
+A person's day has one limit across kinds of work (:data:`PERSON_DAY_HOURS`): their bookings of one
+day (every kind of work together) may not go above it (the hours set on their rows are held to it
+by :mod:`db.capacity`).
+
+Race safety: every write runs in :meth:`db.engine.Database.run`.  On SQLite that transaction is
+``BEGIN IMMEDIATE`` (one writer at a time); on PostgreSQL the capacity and agreement rows are locked
+with ``SELECT ... FOR UPDATE`` before they are read, always in the same order (agreement, team row,
+the person's day, person row), so two coordinators racing for the last hours cannot both win.  The
+person's day is a transaction-level advisory lock on (person, day) (:func:`lock_person_days`): it
+serializes everything that raises a person's hours or bookings of that day, whatever the kind of
+work, including rows that do not exist yet.
+
+SQL Core: this is the hot path of every booking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, Row, bindparam, func, literal_column, update
+from sqlmodel import Session, select
+
+from db.clock import utcnow
+from db.errors import DoesNotFit, Invalid, SharingRefused
+from db.grid import PERSON_DAY_HOURS
+from db.ledger_rows import (
+    BOOKINGS,
+    CAPACITY,
+    DEALERSHIPS,
+    SHARING,
+    TYPES,
+    USERS,
+    _fmt_hours,
+    week_usage,
+)
+from db.models import ResourceBooking, ResourceCapacity
+from db.nearest import nearest_day
+from db.vocab import BOOKING_HOLDING_STATUSES
+
+
+def _end(start: time, hours: float) -> time:
+    moment = datetime.combine(date(2000, 1, 1), start) + timedelta(hours=hours)
+    return time(23, 59) if moment.date() > date(2000, 1, 1) else moment.time()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The hours a booking holds: at which provider, for whom, what work, which day, who."""
+
+    provider_id: int
+    consumer_id: int
+    resource_type_id: int
+    day: date
+    hours: float
+    user_id: uuid.UUID | None = None
+    start_time: time | None = None
+    booking_id: int | None = None
+
+    @classmethod
+    def of(cls, booking: ResourceBooking) -> Claim:
+        return cls(
+            booking.provider_dealership_id,
+            booking.consumer_dealership_id,
+            booking.resource_type_id,
+            booking.date,
+            booking.estimated_hours,
+            booking.user_id,
+            booking.start_time,
+            booking.id,
+        )
+
+
+def _expire(session: Session, model: type, ident: object) -> None:
+    """Forget a row the session may hold, after it was changed in SQL behind the ORM's back."""
+    found = session.identity_map.get(session.identity_key(model, ident))
+    if found is not None:
+        session.expire(found)
+
+
+# The statements of every booking, built once (building them per call costs as much as running them).
+_CAPACITY_ROW = (
+    select(CAPACITY.c.id, CAPACITY.c.allocated_hours, CAPACITY.c.used_hours)
+    .where(
+        CAPACITY.c.dealership_id == bindparam("provider"),
+        CAPACITY.c.resource_type_id == bindparam("rt"),
+        CAPACITY.c.date == bindparam("day"),
+    )
+    .with_for_update()
+)
+_TEAM_ROW = _CAPACITY_ROW.where(CAPACITY.c.user_id.is_(None))
+_PERSON_ROW = _CAPACITY_ROW.where(CAPACITY.c.user_id == bindparam("user"))
+_ADD_USED = (
+    update(CAPACITY)
+    .where(CAPACITY.c.id == bindparam("row"))
+    .values(used_hours=CAPACITY.c.used_hours + bindparam("hours"), updated_at=bindparam("now"))
+)
+
+
+# A person's rows of one day at a dealership, every kind of work (the unique index per type).
+_PERSON_DAY_ROWS = select(
+    CAPACITY.c.resource_type_id, CAPACITY.c.allocated_hours, CAPACITY.c.used_hours
+).where(
+    CAPACITY.c.dealership_id == bindparam("provider"),
+    CAPACITY.c.resource_type_id.in_(select(TYPES.c.id).scalar_subquery()),
+    CAPACITY.c.date == bindparam("day"),
+    CAPACITY.c.user_id == bindparam("user"),
+)
+_DAY = CAPACITY.alias("person_day")
+# The person's row of this kind, locked, with the hours booked on their day (every kind): one
+# statement on the hot path.  Read after :func:`lock_person_days`, so on PostgreSQL the statement's
+# snapshot already holds every booking of that person and day (each writer of them takes the lock
+# first and keeps it until it commits).
+_PERSON_ROW_AND_DAY = (
+    select(
+        CAPACITY.c.id,
+        CAPACITY.c.allocated_hours,
+        CAPACITY.c.used_hours,
+        select(func.coalesce(func.sum(_DAY.c.used_hours), 0.0))
+        .where(
+            _DAY.c.dealership_id == bindparam("provider"),
+            _DAY.c.resource_type_id.in_(select(TYPES.c.id).scalar_subquery()),
+            _DAY.c.date == bindparam("day"),
+            _DAY.c.user_id == bindparam("user"),
+        )
+        .scalar_subquery()
+        .label("day_used"),
+    )
+    .where(
+        CAPACITY.c.dealership_id == bindparam("provider"),
+        CAPACITY.c.resource_type_id == bindparam("rt"),
+        CAPACITY.c.date == bindparam("day"),
+        CAPACITY.c.user_id == bindparam("user"),
+    )
+    .with_for_update(of=CAPACITY)
+)
+_PERSON_DAY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+_PERSON_DAYS_LOCK = select(func.count()).select_from(
+    select(func.pg_advisory_xact_lock(literal_column("k")))
+    .select_from(func.unnest(bindparam("keys")).alias("k"))
+    .subquery()
+)
+
+
+def person_day_key(user_id: uuid.UUID | str, day: date) -> int:
+    """The advisory lock key of one person's day (64 bits of a hash of the person and the day)."""
+    uid = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
+    digest = hashlib.blake2b(
+        uid.bytes + day.isoformat().encode(), digest_size=8, person=b"prepfloor-day"
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_person_days(session: Session, days: Iterable[tuple[uuid.UUID | str, date]]) -> None:
+    """Serialize the writes that raise these people's hours or bookings on these days.
+
+    PostgreSQL: transaction-level advisory locks, one per (person, day), taken in key order (one
+    global order, so two writers never wait for each other in a circle), held until commit.  An
+    advisory lock also covers a capacity row that does not exist yet, which a row lock cannot.
+    SQLite: nothing to do (the write transaction holds the database's write lock).
+    """
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted({person_day_key(uid, day) for uid, day in days})
+    if len(keys) == 1:
+        conn.execute(_PERSON_DAY_LOCK, {"key": keys[0]})
+    elif keys:
+        conn.execute(_PERSON_DAYS_LOCK, {"keys": keys})
+
+
+def person_day(
+    session: Session, dealership_id: int, user_id: uuid.UUID, day: date
+) -> list[Row[Any]]:
+    """A person's capacity rows of one day at a dealership, every kind of work:
+    (resource_type_id, allocated_hours, used_hours).  Read after :func:`lock_person_days`."""
+    params = {"provider": dealership_id, "day": day, "user": user_id}
+    return list(session.connection().execute(_PERSON_DAY_ROWS, params))
+
+
+def _capacity_lock(conn: Connection, claim: Claim, user_id: uuid.UUID | None) -> Row[Any] | None:
+    params = {"provider": claim.provider_id, "rt": claim.resource_type_id, "day": claim.day}
+    if user_id is None:
+        return conn.execute(_TEAM_ROW, params).first()
+    return conn.execute(_PERSON_ROW, {**params, "user": user_id}).first()
+
+
+def _add_used(session: Session, row_id: int, hours: float) -> None:
+    """``used_hours = used_hours + x`` on a locked row."""
+    session.connection().execute(_ADD_USED, {"row": row_id, "hours": hours, "now": utcnow()})
+    _expire(session, ResourceCapacity, row_id)
+
+
+class _Names:
+    """The names a refusal needs, looked up only when there is a refusal to word."""
+
+    def __init__(self, conn: Connection, claim: Claim, resource_type: str) -> None:
+        self.conn, self.claim, self.resource_type = conn, claim, resource_type
+
+    def _dealership(self, dealership_id: int) -> str:
+        name = self.conn.execute(
+            select(DEALERSHIPS.c.dealership_name).where(DEALERSHIPS.c.id == dealership_id)
+        ).scalar()
+        return name or str(dealership_id)
+
+    @cached_property
+    def provider(self) -> str:
+        return self._dealership(self.claim.provider_id)
+
+    @cached_property
+    def consumer(self) -> str:
+        return self._dealership(self.claim.consumer_id)
+
+    @cached_property
+    def person(self) -> str:
+        name = self.conn.execute(
+            select(USERS.c.display_name).where(USERS.c.id == self.claim.user_id)
+        ).scalar()
+        return name or "The person"
+
+
+def _hold(session: Session, claim: Claim, resource_type: str) -> None:
+    """Check that ``claim`` fits and add its hours to the rows it holds (raises DoesNotFit)."""
+    conn = session.connection()
+    hours, day = claim.hours, claim.day
+    names = _Names(conn, claim, resource_type)
+
+    def refuse(message: str) -> DoesNotFit:
+        def finder(read: Session) -> date | None:
+            return nearest_day(
+                read,
+                provider_id=claim.provider_id,
+                consumer_id=claim.consumer_id,
+                resource_type_id=claim.resource_type_id,
+                hours=hours,
+                around=day,
+                user_id=claim.user_id,
+                exclude_booking_id=claim.booking_id,
+            )
+
+        return DoesNotFit(message, finder=finder)
+
+    # 1. the sharing agreement (locked first: it serializes every booking under it)
+    if claim.provider_id != claim.consumer_id:
+        agreement = conn.execute(
+            select(SHARING.c.enabled, SHARING.c.max_hours_per_week)
+            .where(
+                SHARING.c.provider_dealership_id == claim.provider_id,
+                SHARING.c.consumer_dealership_id == claim.consumer_id,
+                SHARING.c.resource_type_id == claim.resource_type_id,
+            )
+            .with_for_update()
+        ).first()
+        if agreement is None:
+            raise SharingRefused(
+                f"{names.provider} has no sharing agreement with {names.consumer} for "
+                f"{names.resource_type}. An admin can set one up."
+            )
+        if not agreement.enabled:
+            raise SharingRefused(
+                f"The sharing agreement between {names.provider} and {names.consumer} for "
+                f"{names.resource_type} is switched off."
+            )
+        used = week_usage(
+            session,
+            claim.provider_id,
+            claim.consumer_id,
+            claim.resource_type_id,
+            day,
+            exclude_booking_id=claim.booking_id,
+        )
+        if used + hours > agreement.max_hours_per_week:
+            week = day.isocalendar().week
+            raise refuse(
+                f"{names.consumer} may use {_fmt_hours(agreement.max_hours_per_week)} of "
+                f"{names.resource_type} a week at {names.provider}; week {week} already has "
+                f"{_fmt_hours(used)} booked, so {_fmt_hours(hours)} more does not fit."
+            )
+
+    # 2. the team row
+    team = _capacity_lock(conn, claim, None)
+    if team is None:
+        raise refuse(
+            f"{names.provider} has no {names.resource_type} capacity set on {day:%a %d %b}."
+        )
+    available = team.allocated_hours - team.used_hours
+    if available < hours:
+        raise refuse(
+            f"{names.resource_type} at {names.provider} on {day:%a %d %b} has "
+            f"{_fmt_hours(max(available, 0))} free; the booking needs {_fmt_hours(hours)}."
+        )
+
+    # 3. the person's day (every kind of work) and their row of this kind
+    person = None
+    if claim.user_id is not None:
+        lock_person_days(session, [(claim.user_id, day)])
+        person = conn.execute(
+            _PERSON_ROW_AND_DAY,
+            {
+                "provider": claim.provider_id,
+                "rt": claim.resource_type_id,
+                "day": day,
+                "user": claim.user_id,
+            },
+        ).first()
+        if person is None:
+            raise refuse(
+                f"{names.person} has no {names.resource_type} hours set on {day:%a %d %b}."
+            )
+        available = person.allocated_hours - person.used_hours
+        if available < hours:
+            raise refuse(
+                f"{names.person} has {_fmt_hours(max(available, 0))} free on {day:%a %d %b}; "
+                f"the booking needs {_fmt_hours(hours)}."
+            )
+        booked = float(person.day_used or 0.0)
+        if booked + hours > PERSON_DAY_HOURS + 1e-9:
+            raise refuse(
+                f"{names.person} is already booked {_fmt_hours(booked)} on {day:%a %d %b} "
+                f"(every kind of work together); {_fmt_hours(hours)} more would make "
+                f"{_fmt_hours(booked + hours)}, more than one person's day "
+                f"({_fmt_hours(PERSON_DAY_HOURS)})."
+            )
+        if claim.start_time is not None:
+            _check_overlap(conn, claim, names)
+
+    _add_used(session, team.id, hours)
+    if person is not None:
+        _add_used(session, person.id, hours)
+
+
+def _check_overlap(conn: Connection, claim: Claim, names: _Names) -> None:
+    """A person cannot be in two places at once."""
+    assert claim.start_time is not None
+    stmt = select(BOOKINGS.c.start_time, BOOKINGS.c.estimated_hours).where(
+        BOOKINGS.c.user_id == claim.user_id,
+        BOOKINGS.c.date == claim.day,
+        BOOKINGS.c.status.in_(BOOKING_HOLDING_STATUSES),
+        BOOKINGS.c.start_time.is_not(None),
+    )
+    if claim.booking_id is not None:
+        stmt = stmt.where(BOOKINGS.c.id != claim.booking_id)
+    start, end = claim.start_time, _end(claim.start_time, claim.hours)
+    for other_start, other_hours in conn.execute(stmt):
+        other_end = _end(other_start, other_hours)
+        if start < other_end and other_start < end:
+            raise Invalid(
+                f"{names.person} is already booked {other_start:%H:%M}-{other_end:%H:%M} on "
+                f"{claim.day:%a %d %b}. Pick another time or person.",
+                "start_time",
+            )
+
+
+def _release(session: Session, claim: Claim) -> None:
+    """Give back the hours a booking holds (locks in the order of :func:`_hold`: team row, the
+    person's day, person row)."""
+    conn = session.connection()
+    for user_id in (None, claim.user_id) if claim.user_id is not None else (None,):
+        if user_id is not None:
+            lock_person_days(session, [(user_id, claim.day)])
+        row = _capacity_lock(conn, claim, user_id)
+        if row is not None:
+            _add_used(session, row.id, -claim.hours)

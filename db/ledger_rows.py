@@ -1,0 +1,153 @@
+"""The capacity ledger's rows and inputs, read: the ground the other ledger modules stand on.
+
+The ledger's tables as SQL Core handles; a day's capacity row (the team row, ``user_id`` NULL, or a
+person's), the sharing agreement between a provider and a consumer for one kind of work, and the
+hours a consumer holds at a provider in an ISO week; how the ledger reads a day and a person from
+what was typed, whether that person may do the work at that dealership, and how it words hours.
+Nothing here writes, and it imports no other ledger module: :mod:`db.nearest`, :mod:`db.holding`,
+:mod:`db.capacity`, :mod:`db.car_schedule` and :mod:`db.ledger` build on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, bindparam, func
+from sqlmodel import Session, select
+
+from db import validate
+from db.clock import iso_week_bounds
+from db.engine import for_update
+from db.errors import Invalid
+from db.models import (
+    Car,
+    Dealership,
+    ResourceBooking,
+    ResourceCapacity,
+    ResourceSharing,
+    ResourceType,
+    User,
+)
+from db.vocab import BOOKING_HOLDING_STATUSES, WORKER_ROLES
+
+CAPACITY = ResourceCapacity.__table__  # type: ignore[attr-defined]
+BOOKINGS = ResourceBooking.__table__  # type: ignore[attr-defined]
+SHARING = ResourceSharing.__table__  # type: ignore[attr-defined]
+CARS = Car.__table__  # type: ignore[attr-defined]
+DEALERSHIPS = Dealership.__table__  # type: ignore[attr-defined]
+USERS = User.__table__  # type: ignore[attr-defined]
+TYPES = ResourceType.__table__  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------------------------------------
+# rows
+# ------------------------------------------------------------------------------------------------
+def capacity_row(
+    session: Session,
+    dealership_id: int,
+    resource_type_id: int,
+    day: date,
+    user_id: uuid.UUID | None = None,
+    *,
+    lock: bool = False,
+) -> ResourceCapacity | None:
+    stmt = select(ResourceCapacity).where(
+        ResourceCapacity.dealership_id == dealership_id,
+        ResourceCapacity.resource_type_id == resource_type_id,
+        ResourceCapacity.date == day,
+        ResourceCapacity.user_id == user_id if user_id else ResourceCapacity.user_id.is_(None),  # type: ignore[union-attr]
+    )
+    if lock:
+        stmt = for_update(stmt)
+    return session.exec(stmt).first()
+
+
+def agreement_for(
+    session: Session,
+    provider_id: int,
+    consumer_id: int,
+    resource_type_id: int,
+    *,
+    lock: bool = False,
+) -> ResourceSharing | None:
+    stmt = select(ResourceSharing).where(
+        ResourceSharing.provider_dealership_id == provider_id,
+        ResourceSharing.consumer_dealership_id == consumer_id,
+        ResourceSharing.resource_type_id == resource_type_id,
+    )
+    if lock:
+        stmt = for_update(stmt)
+    return session.exec(stmt).first()
+
+
+def week_usage(
+    session: Session,
+    provider_id: int,
+    consumer_id: int,
+    resource_type_id: int,
+    day: date,
+    *,
+    exclude_booking_id: int | None = None,
+) -> float:
+    """Hours the consumer holds at the provider for this type in the ISO week of ``day``."""
+    monday, sunday = iso_week_bounds(day)
+    stmt = select(func.coalesce(func.sum(ResourceBooking.estimated_hours), 0.0)).where(
+        ResourceBooking.provider_dealership_id == provider_id,
+        ResourceBooking.consumer_dealership_id == consumer_id,
+        ResourceBooking.resource_type_id == resource_type_id,
+        ResourceBooking.status.in_(BOOKING_HOLDING_STATUSES),  # type: ignore[attr-defined]
+        ResourceBooking.date >= monday,
+        ResourceBooking.date <= sunday,
+    )
+    if exclude_booking_id is not None:
+        stmt = stmt.where(ResourceBooking.id != exclude_booking_id)
+    return float(session.scalar(stmt) or 0.0)
+
+
+# ------------------------------------------------------------------------------------------------
+# inputs: the day, the person (and whether they may do the work), hours in words
+# ------------------------------------------------------------------------------------------------
+def _fmt_hours(value: float) -> str:
+    return f"{value:g} h"
+
+
+def _required_day(value: date | str | None, field: str = "date") -> date:
+    """A day checked by :func:`db.validate.parse_date` (2000-2099); empty is refused."""
+    day = validate.parse_date(value, field)
+    if day is None:
+        raise Invalid("Pick the day (e.g. 2026-11-30).", field)
+    return day
+
+
+def _person_id(value: uuid.UUID | str | None) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Invalid("That person is not a user.", "user_id") from None
+
+
+_PERSON = select(USERS.c.active, USERS.c.dealership_id, USERS.c.role, USERS.c.display_name).where(
+    USERS.c.id == bindparam("id")
+)
+
+
+def _check_person(
+    session: Session, user_id: uuid.UUID, provider_id: int, prep_stage: str | None, work: str
+) -> Row[Any]:
+    """The person (active, dealership_id, role, display_name), if they may do this work there."""
+    person = session.connection().execute(_PERSON, {"id": user_id}).first()
+    if person is None or not person.active:
+        raise Invalid("That person is not an active user.", "user_id")
+    if person.dealership_id != provider_id:
+        raise Invalid(f"{person.display_name} does not work at the provider dealership.", "user_id")
+    roles = WORKER_ROLES.get(prep_stage, WORKER_ROLES[None])
+    if person.role not in roles:
+        who = " or ".join(sorted(roles))
+        raise Invalid(
+            f"{work} is done by a {who}; {person.display_name} is a {person.role}.", "user_id"
+        )
+    return person
