@@ -4,6 +4,7 @@ customer contact (``c``) and the delivery milestones (``v``).  Every write goes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -404,6 +405,29 @@ def documents_folder(ctx: SessionContext) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("prepfloor")) / "documents"
+
+
+def export_folder(ctx: SessionContext) -> Path:
+    """Where CSV exports go on a local terminal: ``exports`` in the user's prepfloor data folder."""
+    return documents_folder(ctx).parent / "exports"
+
+
+def keep_export(ctx: SessionContext, name: str, write: Callable[[Any], int]) -> tuple[str, str]:
+    """Write a CSV export (``write`` takes a path or a file and returns its line count) where this
+    session keeps exports: a served session in the user's own files, to fetch by SFTP; a local
+    terminal in :func:`export_folder`.  Returns what to tell the user and the toast's severity:
+    where it went, or why it could not be written."""
+    try:
+        if ctx.files is not None:
+            return ctx.files.keep_export(name, write), "information"
+        folder = export_folder(ctx)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        return f"{write(path)} lines written to {path}", "information"
+    except PrepfloorError as refusal:
+        return str(refusal), "error"
+    except OSError as error:
+        return f"Could not write the CSV: {error}", "error"
 
 
 def contact_dialog(ctx: SessionContext, car_id: int, car_name: str, customer: str) -> FormDialog:

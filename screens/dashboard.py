@@ -11,7 +11,6 @@ for a scope whose figures take long to add up).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -49,14 +48,6 @@ def _column(index: int, col: Col) -> Column:
     if col.kind == "text":
         return Column(f"c{index}", col.title, max(len(col.title), 9))
     return Column(f"c{index}", col.title, max(len(col.title), 7), right=True)
-
-
-def export_folder(ctx: SessionContext) -> Path:
-    """Where CSV exports go on a local terminal: ``exports`` in the user's prepfloor data folder
-    (a served session keeps them in the user's file area, ``ctx.files``)."""
-    from screens.car_records import documents_folder
-
-    return documents_folder(ctx).parent / "exports"
 
 
 class FigureTable(RowTable[Row]):
@@ -252,26 +243,12 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, group="dashboard-export", exit_on_error=False)
     def _export(self, table: Table, data: Dashboard) -> None:
         from db.dashboard import write_csv
+        from screens.car_records import keep_export
 
-        try:
-            if self.ctx.files is not None:  # served: into the user's own files, to fetch by SFTP
-                said = self.ctx.files.keep_export(
-                    data.file_name(table), lambda out: write_csv(table, out)
-                )
-            else:
-                folder = export_folder(self.ctx)
-                folder.mkdir(parents=True, exist_ok=True)
-                path = folder / data.file_name(table)
-                said = f"{write_csv(table, path)} lines written to {path}"
-        except PrepfloorError as refusal:
-            self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=20)
-            return
-        except OSError as error:
-            self.app.call_from_thread(
-                self.notify, f"Could not write the CSV: {error}", severity="error"
-            )
-            return
-        self.app.call_from_thread(self.notify, said, timeout=20)
+        said, severity = keep_export(
+            self.ctx, data.file_name(table), lambda out: write_csv(table, out)
+        )
+        self.app.call_from_thread(self.notify, said, severity=severity, timeout=20)
 
     def action_sharing(self) -> None:
         from screens.schedule import SharingScreen

@@ -517,26 +517,11 @@ class TimeBankScreen(Screen[None]):
     @work(thread=True, group="hours-export", exit_on_error=False)
     def _export(self, rows: list[Any], monday: date) -> None:
         from db import timebank
-        from screens.car_records import documents_folder
+        from screens.car_records import keep_export
 
         name = f"hours-{self.ctx.actor.login}-{monday:%Y}-W{monday.isocalendar()[1]:02d}.csv"
-        try:
-            if self.ctx.files is not None:  # served: into the user's own files, to fetch by SFTP
-                said = self.ctx.files.keep_export(name, lambda out: timebank.write_csv(rows, out))
-            else:
-                folder = documents_folder(self.ctx).parent / "exports"
-                folder.mkdir(parents=True, exist_ok=True)
-                path = folder / name
-                said = f"{timebank.write_csv(rows, path)} lines written to {path}"
-        except PrepfloorError as refusal:
-            self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=20)
-            return
-        except OSError as error:
-            self.app.call_from_thread(
-                self.notify, f"Could not write the CSV: {error}", severity="error"
-            )
-            return
-        self.app.call_from_thread(self.notify, said, timeout=20)
+        said, severity = keep_export(self.ctx, name, lambda out: timebank.write_csv(rows, out))
+        self.app.call_from_thread(self.notify, said, severity=severity, timeout=20)
 
     def on_data_changed(self, _event: DataChanged) -> None:
         self.load()

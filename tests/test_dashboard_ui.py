@@ -12,6 +12,7 @@ from test_app import SIZE, settle, text_of
 
 from db.clock import utcnow
 from prepfloor.app import make_app
+from screens import car_records
 from screens import dashboard as dashboard_screen
 from screens.car_detail import CarDetailScreen
 from screens.dashboard import BehindScreen, DashboardScreen, FigureTable
@@ -107,7 +108,7 @@ async def test_another_dealership_and_the_csv(
     ui_store, ui_world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     _cars(ui_world)
-    monkeypatch.setattr(dashboard_screen, "export_folder", lambda ctx: tmp_path)
+    monkeypatch.setattr(car_records, "export_folder", lambda ctx: tmp_path)
     app = make_app(ui_store, actor=ui_world["manager400"])
     async with app.run_test(size=SIZE) as pilot:
         await open_dashboard(app, pilot)
