@@ -85,16 +85,23 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def new_database(request: pytest.FixtureRequest, engine: str, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database URL for one test."""
+def new_database(
+    request: pytest.FixtureRequest,
+    engine: str,
+    tmp_path: Path,
+    templates: tuple[str, str] = ("sqlite_template", "pg_template"),
+) -> Iterator[str]:
+    """A fresh database URL for one test: a copy of the template that the fixtures named in
+    ``templates`` give (SQLite: a file; PostgreSQL: a database name), migrated and empty unless
+    told otherwise."""
     if engine == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
+        template = request.getfixturevalue(templates[0])
         path = tmp_path / "prepfloor.db"
         shutil.copy(template, path)
         yield f"sqlite:///{path}"
         return
     server = request.getfixturevalue("pg_server")
-    template = request.getfixturevalue("pg_template")
+    template = request.getfixturevalue(templates[1])
     name = f"t_{uuid.uuid4().hex[:16]}"
     _admin_exec(server, f"CREATE DATABASE {name} TEMPLATE {template}")
     try:
