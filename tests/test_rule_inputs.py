@@ -547,3 +547,34 @@ def test_uuid_and_string_people_are_the_same_person(w: World) -> None:
     with pytest.raises(Invalid, match="That person is not a user"):
         w.db.run(ledger.move, w["coordinator499"], booking_id, user_id="nobody")
     assert isinstance(w["mechanic499"].user_id, uuid.UUID)
+
+
+# ------------------------------------------------------------------------------------------------
+# what people type: hours that are not a number, letters that turn into others in upper case
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("typed", ["nan", "NaN", "inf"])
+def test_hours_that_are_not_a_number_are_said_so(w: World, typed: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        w.db.run(
+            capacity.set_capacity,
+            w["coordinator499"],
+            dealership_id=w.d["499"],
+            resource_type_id=w.rt["TECH_PREP"],
+            date=w.day(1),
+            allocated_hours=typed,
+        )
+    assert refused.value.field in ("allocated_hours", "hours")
+    assert "negative" not in refused.value.message  # NaN was once 'cannot be negative'
+    if typed.lower() == "nan":
+        assert refused.value.message == "Hours must be a number, e.g. 2 or 1.5."
+
+
+@pytest.mark.parametrize("letter", ["\u00df", "\u017f"])  # sharp s, long s
+def test_a_vin_with_a_letter_that_upper_cases_to_ascii_is_refused(w: World, letter: str) -> None:
+    """A sharp s upper-cases to 'SS' and a long s to 'S': a VIN typed with a long s was once
+    accepted as another VIN."""
+    vin = f"WBA0000000000{letter}123"
+    with pytest.raises(Exception) as refused:
+        w.register(vin=vin)
+    assert f"VIN cannot contain {letter}" in str(refused.value)
+    assert rows(w, Car) == []
