@@ -1540,10 +1540,32 @@ def _first(stage: Callable[[int], int], at_least: int, lo: int, hi: int) -> int:
 
 
 def _settle(plan: CarPlan, planner: Planner, now: datetime, r: random.Random) -> Sim:
-    """Find when the car was registered so that at ``now`` it is at its target status."""
+    """Find when the car was registered so that at ``now`` it is at its target status.
+
+    Some statuses cannot be reached at some moments (at 8:30 on a weekday no car waits at the prep
+    center: yesterday's arrivals are being inspected); the car then takes the nearest status that
+    can, the next one first, so that the demo builds whenever it is asked for."""
     if plan.target == "draft":
         return simulate(plan, _back_into_work(now - timedelta(hours=r.randint(2, 70))), planner)
-    goal = _ORDER[plan.target]
+    wanted = _ORDER[plan.target]
+    nearest = sorted(
+        (s for s in CAR_STATUSES if s != "draft"),
+        key=lambda s: (abs(_ORDER[s] - wanted), _ORDER[s] < wanted),
+    )
+    asked = plan.target
+    for target in nearest:
+        plan.target = target  # what the car's life is planned towards (a failed inspection...)
+        sim = _settle_at(plan, planner, now, r, target)
+        if sim is not None:
+            return sim
+    raise RuntimeError(f"demo: could not place car {plan.index} at {asked}")
+
+
+def _settle_at(
+    plan: CarPlan, planner: Planner, now: datetime, r: random.Random, target: str
+) -> Sim | None:
+    """The car registered so that at ``now`` it is at ``target``, or ``None`` if no try does."""
+    goal = _ORDER[target]
     top = 24 * 80
     for attempt in range(8):
         if attempt:
@@ -1563,10 +1585,10 @@ def _settle(plan: CarPlan, planner: Planner, now: datetime, r: random.Random) ->
         for hours in (r.randint(lo, hi), lo):
             mark = planner.mark()
             sim = simulate(plan, _back_into_work(now - timedelta(hours=hours)), planner)
-            if sim.status_at(now) == plan.target:
+            if sim.status_at(now) == target:
                 return sim
             planner.undo(mark)
-    raise RuntimeError(f"demo: could not place car {plan.index} at {plan.target}")
+    return None
 
 
 def _cut(steps: list[Step], now: datetime) -> list[Step]:
@@ -1594,25 +1616,10 @@ def _cut(steps: list[Step], now: datetime) -> list[Step]:
 # ------------------------------------------------------------------------------------------------
 # build_demo
 # ------------------------------------------------------------------------------------------------
-def build_demo(db: Database, *, today: date | None = None, seed: int = 499) -> None:
-    """Fill an empty, migrated database with the demo (see the module's docstring).
-
-    The rules run with :mod:`db.clock` frozen at the moment each step happened (it is restored
-    afterwards): build the demo before a session starts in this process, not while one runs.
-    Refused on a database that already has dealerships.
-    """
-    zone = clock.zone()
-    previous = clock._frozen
-    if today is None:
-        now_utc = clock.utcnow()
-        now = now_utc.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
-        today = now.date()
-    else:
-        now = datetime.combine(today, time(10, 0))
-
-    def utc(wall: datetime) -> datetime:
-        return wall.replace(tzinfo=zone).astimezone(UTC)
-
+def plan_demo(now: datetime, seed: int = 499) -> tuple[list[date], list[CarPlan], list[Step]]:
+    """The demo in memory for the wall-clock time ``now``: its working days, the cars' plans and
+    every step, in the order they happen (nothing is written)."""
+    today = now.date()
     r = random.Random(seed)
     first_day = today - timedelta(weeks=WEEKS_BACK)
     last_day = today + timedelta(weeks=WEEKS_AHEAD) - timedelta(days=1)
@@ -1646,6 +1653,29 @@ def build_demo(db: Database, *, today: date | None = None, seed: int = 499) -> N
     vacation_at = _back_into_work(now - timedelta(days=6))
     steps.append(Step(vacation_at, 1, -1, 0, lambda c: _vacation(c, vacation_day)))
     steps.sort(key=lambda s: (s.at, s.prio, s.car, s.seq))
+    return days, plans, steps
+
+
+def build_demo(db: Database, *, today: date | None = None, seed: int = 499) -> None:
+    """Fill an empty, migrated database with the demo (see the module's docstring).
+
+    The rules run with :mod:`db.clock` frozen at the moment each step happened (it is restored
+    afterwards): build the demo before a session starts in this process, not while one runs.
+    Refused on a database that already has dealerships.
+    """
+    zone = clock.zone()
+    previous = clock._frozen
+    if today is None:
+        now_utc = clock.utcnow()
+        now = now_utc.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
+        today = now.date()
+    else:
+        now = datetime.combine(today, time(10, 0))
+
+    def utc(wall: datetime) -> datetime:
+        return wall.replace(tzinfo=zone).astimezone(UTC)
+
+    days, plans, steps = plan_demo(now, seed)
     setup_at = _at(today - timedelta(days=120), 9 * 60)
 
     def run(session: Session) -> None:

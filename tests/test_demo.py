@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from db.engine import Database
 from db.errors import PrepfloorError
 from db.store import Store
 from db.vocab import CAR_STATUSES, ROLES
-from prepfloor.demo import build_demo, ensure_demo
+from prepfloor.demo import build_demo, ensure_demo, plan_demo
 
 TODAY = date(2026, 3, 4)  # a Wednesday: work under way, a vacation day next week
 
@@ -383,3 +383,22 @@ def test_reset_leaves_a_file_that_is_not_a_database_alone(tmp_path: Path) -> Non
     with pytest.raises(PrepfloorError, match="not a prepfloor database"):
         ensure_demo(str(path), reset=True)
     assert path.read_text() == "shopping list"
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 11, 30, 8, 42),  # Monday 08:42: no car could be waiting at the prep center
+        datetime(2026, 11, 30, 15, 13),  # Monday afternoon: a cosmetic job could not be placed
+        datetime(2026, 12, 4, 9, 0),
+        datetime(2026, 12, 5, 9, 56),  # a Saturday morning
+    ],
+    ids=lambda t: t.strftime("%a-%H%M"),
+)
+def test_the_demo_can_be_planned_at_any_time(now: datetime) -> None:
+    """`prepfloor demo` builds the demo for the moment it is asked: at some moments a car could not
+    reach its planned status and the build failed ('could not place car 18 at at_prep_center');
+    such a car now takes the nearest status that can be reached."""
+    _days, plans, steps = plan_demo(now)
+    assert len(plans) > 50 and steps
+    assert {p.target for p in plans} >= {"draft", "registered", "technical_prep", "delivered"}
