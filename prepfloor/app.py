@@ -15,11 +15,13 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
+import prepfloor.textual_fixes  # noqa: F401  (a toast's timer never below zero)
 from db.access import Actor
 from db.errors import PrepfloorError
 from db.store import Store
 from db.text import clean, one_line
 from prepfloor.config import Settings, locations
+from prepfloor.typeahead import TypeAhead, is_typed
 from screens.commands import CarFinder, GoTo
 from screens.context import SessionContext
 from screens.help import HelpScreen
@@ -71,6 +73,7 @@ class PrepfloorApp(App[int]):
         self._shared_terminal = False
         self._last_input = time.monotonic()
         self._who_check_running = False  # a check that the signed-in user is unchanged runs
+        self.typeahead = TypeAhead(self)  # keys wait until the previous one has taken effect
 
     # -- start and sign-in -----------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -182,7 +185,12 @@ class PrepfloorApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self._last_input = time.monotonic()
+        typed = is_typed(event)
+        if typed and self.typeahead.hold(event):  # the previous key is still taking effect
+            return
         await super().on_event(event)
+        if typed:
+            self.typeahead.handled()
 
     def idle_minutes(self) -> float:
         return self.settings.idle_minutes if self.settings else DEFAULT_IDLE_MINUTES

@@ -166,3 +166,19 @@ def ui_world(ui_store):  # type: ignore[no-untyped-def]
     from world import build_world
 
     return build_world(ui_store.db)
+
+
+@pytest.fixture
+def coord_world(ui_store):  # type: ignore[no-untyped-def]
+    """The fixed world on a Monday morning (UTC), capacity for two weeks (screen tests)."""
+    from datetime import UTC
+
+    from world import T0, build_world
+
+    clock.set_zone(UTC)
+    clock.freeze(T0)
+    try:
+        yield build_world(ui_store.db, days=14)
+    finally:
+        clock.freeze(None)
+        clock.set_zone(None)

@@ -8,33 +8,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from test_app import SIZE, settle, text_of
 
-from db import clock, ledger
+from db import ledger
 from db.models import ResourceBooking, ResourceCapacity
 from prepfloor.app import make_app
 from screens.booking import BookingDialog
 from screens.capacity import CapacityGridView, CapacityScreen
 from screens.forms import FormDialog
 from screens.schedule import CellBookingsDialog, CutDialog, RequestsScreen
-from world import T0, build_world, rows
+from world import T0, rows
 
 MONDAY = T0.date()
-
-
-@pytest.fixture
-def coord_world(ui_store):  # type: ignore[no-untyped-def]
-    """The fixed world on a Monday morning (UTC), capacity for two weeks."""
-    from datetime import UTC
-
-    clock.set_zone(UTC)
-    clock.freeze(T0)
-    try:
-        yield build_world(ui_store.db, days=14)
-    finally:
-        clock.freeze(None)
-        clock.set_zone(None)
 
 
 def capacity(w: Any, code: str, day: Any, user: str | None = None) -> dict[str, Any]:
