@@ -106,6 +106,14 @@ class UserRow(NamedTuple):
     dealership_id: int | None
     dealership_name: str | None
     has_pin: bool
+    has_badge: bool = False
+
+
+class StartRow(NamedTuple):
+    """What a session needs to know at sign-in to pick its first screen."""
+
+    start_mode: str | None  # the user's chosen start screen (None: their role's)
+    has_dealerships: bool  # False: a new, empty database (an admin sets it up first)
 
 
 @dataclass(frozen=True)
@@ -236,15 +244,48 @@ class FastReader:
             return None
         return actor_change(actor, state, self.dealership_name, writing=False)
 
-    def sign_in_list(self) -> list[UserRow]:
+    def sign_in_list(self, terminal: str | None = None) -> list[UserRow]:
         """Active users for the sign-in screen, by dealership then name (not the shared terminal
-        accounts: nobody signs in as one)."""
+        accounts: nobody signs in as one).  At the shared terminal account ``terminal`` (its
+        login): only the people who can sign in there, its dealership's with a PIN or a badge
+        (:func:`db.users.sign_in` holds them to it); none when that account is switched off."""
+        where = "u.active AND NOT u.is_terminal"
+        params: dict[str, Any] = {}
+        if terminal is not None:
+            where += (
+                " AND (u.pin_hash IS NOT NULL OR u.badge_hash IS NOT NULL) AND EXISTS (SELECT 1 "
+                "FROM users t WHERE lower(t.login) = :terminal AND t.active AND t.is_terminal "
+                "AND (t.dealership_id IS NULL OR t.dealership_id = u.dealership_id))"
+            )
+            params["terminal"] = terminal.strip().lower()
         rows = self.rows(
             "SELECT u.id, u.login, u.display_name, u.role, u.dealership_id, d.dealership_name, "
-            "u.pin_hash IS NOT NULL FROM users u LEFT JOIN dealership d ON d.id = u.dealership_id "
-            "WHERE u.active AND NOT u.is_terminal ORDER BY d.dealership_name, u.display_name"
+            "u.pin_hash IS NOT NULL, u.badge_hash IS NOT NULL "
+            "FROM users u LEFT JOIN dealership d ON d.id = u.dealership_id "
+            f"WHERE {where} ORDER BY d.dealership_name, u.display_name",
+            params,
         )
-        return [UserRow(str(r[0]), r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
+        return [
+            UserRow(str(r[0]), r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7])) for r in rows
+        ]
+
+    def is_terminal(self, login: str) -> bool:
+        """Is ``login`` an active shared terminal account (its sessions open the sign-in screen)?"""
+        found = self.rows(
+            "SELECT 1 FROM users WHERE lower(login) = :login AND active AND is_terminal",
+            {"login": login.strip().lower()},
+        )
+        return bool(found)
+
+    def start_row(self, user_id: Any) -> StartRow:
+        """The signed-in user's chosen start screen, and whether any dealership exists yet."""
+        found = self.rows(
+            "SELECT (SELECT u.start_mode FROM users u WHERE u.id = :id), "
+            "EXISTS (SELECT 1 FROM dealership)",
+            {"id": self.uid(user_id)},
+        )
+        mode, any_dealership = found[0] if found else (None, False)
+        return StartRow(mode, bool(any_dealership))
 
     def dealership_name(self, dealership_id: int | None) -> str | None:
         if dealership_id is None:

@@ -7,7 +7,8 @@ inspection; :func:`finish_inspection` needs every item of :data:`DEFAULT_CHECKLI
 sets the car's ``inspection_approved``, ``inspection_completed_at`` and ``inspection_notes``.  A
 finding becomes a parts order (:func:`issue_to_parts`) or extra work booked through the ledger
 (:func:`issue_to_booking`); either counts as dealing with a critical finding, so the inspection
-can then be approved.
+can then be approved.  Finishing the inspection (approved or failed) completes the car's booked
+inspection work (:func:`is_inspection_work`), so it is no longer offered to anyone to take.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from db import car_schedule, events, ledger, nearest, notify, parts, timers, validate, workflow
 from db.access import Actor
 from db.clock import local_today, utcnow
+from db.engine import for_update
 from db.errors import Invalid, NotAllowed, NotFound, WorkflowRefused
 from db.models import (
     Car,
@@ -50,6 +53,8 @@ DEFAULT_CHECKLIST: tuple[str, ...] = (
     "Charging port and cable (EVs)",
 )
 STATUS_LABELS: dict[str, str] = {"ok": "OK", "issue": "Issue", "critical": "Critical"}
+# The statuses of booked work that is still to do.
+_OPEN_WORK = ("scheduled", "confirmed", "in_progress")
 ITEM_NAME_MAX = 120
 ENTITY = "inspection_checklist_items"
 _DEFAULT_BY_KEY = {name.casefold(): name for name in DEFAULT_CHECKLIST}
@@ -182,6 +187,17 @@ def record_item(
     return item
 
 
+def record_rest_ok(session: Session, actor: Actor, car_id: int) -> list[InspectionChecklistItem]:
+    """Every item of :data:`DEFAULT_CHECKLIST` not checked yet is OK (the checklist's "rest ok"
+    key), in one transaction and with an event each, as :func:`record_item` records them; the
+    items already checked keep their result.  Returns the items recorded (none: all were)."""
+    actor.require("inspection.record")
+    _prep_car(session, actor, car_id)
+    items = _items(session, car_id)
+    rest = [name for name in DEFAULT_CHECKLIST if name.casefold() not in items]
+    return [record_item(session, actor, car_id, name, "ok") for name in rest]
+
+
 # ------------------------------------------------------------------------------------------------
 # the result
 # ------------------------------------------------------------------------------------------------
@@ -285,9 +301,49 @@ def finish_inspection(
         critical=[i.item_name for i in critical],
         issues=[i.item_name for i in issues],
     )
+    _complete_inspection_work(session, actor, car_id, now)
     if approved and timers._open_work(session, car_id, "technical"):
         car_schedule._advance_on_booking(session, actor, car_id)
     return car
+
+
+def is_inspection_work(code: str | None, name: str | None, prep_stage: str | None) -> bool:
+    """Is a resource type the inspection itself (the demo's ``INSPECTION``, "Arrival
+    Inspection")?  Work outside the two prep stages whose code starts with ``INSPECT`` or whose
+    name says "inspection"."""
+    if prep_stage is not None:
+        return False
+    return (code or "").upper().startswith("INSPECT") or "inspection" in (name or "").casefold()
+
+
+def _inspection_condition() -> Any:
+    return (
+        ResourceType.prep_stage.is_(None)  # type: ignore[union-attr]
+        & (
+            func.upper(ResourceType.code).startswith("INSPECT")
+            | func.lower(ResourceType.name).contains("inspection")
+        )
+    )
+
+
+def _complete_inspection_work(session: Session, actor: Actor, car_id: int, now: datetime) -> None:
+    """The car's inspection work still to do is done now: every clock on it stops, its hours are
+    what was clocked, and it is completed (an event each), as :func:`db.timers.complete` does."""
+    open_work = session.exec(
+        for_update(
+            select(ResourceBooking)
+            .where(
+                ResourceBooking.car_id == car_id,
+                col(ResourceBooking.status).in_(_OPEN_WORK),
+                col(ResourceBooking.resource_type_id).in_(
+                    select(ResourceType.id).where(_inspection_condition())
+                ),
+            )
+            .order_by(col(ResourceBooking.id))
+        )
+    ).all()
+    for booking in open_work:
+        timers.finish_booking(session, actor, booking, now, reason="inspection finished")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Reads for the workshop screen (mechanic and detailer): my jobs, the open jobs I may take, and my
-running clock.
+"""Reads for the workshop screen (mechanic and detailer): my jobs, the open jobs I may take or
+clock as one of the team, and my running clock; and which kind of work a car's stage calls for.
 
 Plain SQL through :class:`db.fast.FastReader`, no ORM (the screen repaints on every change of the
 feed, and :func:`running_timer` is polled about once a second).  Each statement uses an index:
@@ -10,21 +10,38 @@ the partial unique index of the running clocks.  Values come back as Python valu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from db.access import Actor
-from db.clock import as_utc
-from db.grid import _day, _param_day, _time, _uid, car_label
-from db.vocab import PREP_STAGES, WORKER_ROLES, sql_in
+from db.clock import as_utc, local_today
+from db.grid import _EPS, PERSON_DAY_HOURS, _day, _param_day, _time, _uid, car_label
+from db.vocab import BOOKING_HOLDING_STATUSES, PREP_STAGES, WORKER_ROLES, sql_in
 
 if TYPE_CHECKING:
-    from db.fast import FastReader
+    from collections.abc import Sequence
+
+    from db.fast import FastReader, TypeRow
 
 # the statuses of a job still to do (a worker's list); completed ones of the days come last
 ACTIVE_STATUSES: tuple[str, ...] = ("scheduled", "confirmed", "in_progress")
 _MINE_STATUSES = (*ACTIVE_STATUSES, "completed")
+# what a job must be for someone to take it (db.timers.take): not yet started by anyone
+TAKEABLE_STATUSES: tuple[str, ...] = ("scheduled", "confirmed")
+
+
+def work_stage(car_status: str | None) -> str:
+    """The kind of prep work a car at this stage is booked for: cosmetic once it is in cosmetic
+    prep, technical before (and for any other status)."""
+    return "cosmetic" if car_status == "cosmetic_prep" else "technical"
+
+
+def work_type_for(types: Sequence[TypeRow], car_status: str | None) -> int | None:
+    """The work a booking for a car at this stage defaults to: the first of ``types`` (bookable,
+    by name) of the stage :func:`work_stage` names, else ``None``."""
+    stage = work_stage(car_status)
+    return next((t.id for t in types if t.prep_stage == stage), None)
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,10 @@ class JobRow:
     user_id: str | None
     person: str | None
     mine: bool
+    # work the team shares (no person needed): anyone of the kind may clock it without taking it
+    team: bool = False
+    # not mine, and :func:`db.timers.take` would give it to me (the day has room for me)
+    takeable: bool = False
 
     @property
     def work_notes(self) -> str | None:
@@ -101,7 +122,8 @@ _JOB_COLUMNS = (
     "b.status, t.name, b.resource_type_id, t.prep_stage, c.license_plate, c.brand, c.model, "
     "c.vin, c.order_number, c.status, c.parts_ordered_seller_at, c.parts_arrived_seller_at, "
     "c.parts_ordered_prep_at, c.parts_arrived_prep_at, c.seller_notes, b.notes, "
-    "c.technical_notes, c.cosmetic_notes, b.user_id, u.display_name"
+    "c.technical_notes, c.cosmetic_notes, b.user_id, u.display_name, t.requires_assignment, "
+    "b.provider_dealership_id"
 )
 _JOB_JOINS = (
     "FROM resource_bookings b "
@@ -142,6 +164,7 @@ def _job(r: tuple[Any, ...], mine: bool) -> JobRow:
         user_id=_uid(r[25]),
         person=r[26],
         mine=mine,
+        team=not r[27],
     )
 
 
@@ -156,13 +179,17 @@ def may_take_work(role: str) -> bool:
 
 
 def my_jobs(fast: FastReader, actor: Actor, first: date, days: int = 1) -> list[JobRow]:
-    """The actor's jobs from ``first`` for ``days`` days, then the open jobs they may take.
+    """The actor's jobs from ``first`` for ``days`` days, the open jobs they may take or clock,
+    and on top the job their clock runs on, whatever its day.
 
-    In this order: the actor's scheduled, confirmed and in-progress bookings (by day, start time
-    with untimed last, id); then the unassigned open bookings at the actor's dealership (as
-    provider) of a kind the actor does (technical work for a mechanic, cosmetic for a detailer,
-    work without a stage for both), ``mine=False``, in the same order; then the actor's completed
-    bookings of those days.  Two statements.
+    In this order: the job of the actor's running clock (any day; ``running_since`` set); the
+    actor's scheduled, confirmed and in-progress bookings (by day, start time with untimed last,
+    id); then the unassigned open bookings at the actor's dealership (as provider) of a kind the
+    actor does (technical work for a mechanic, cosmetic for a detailer, work without a stage for
+    both), ``mine=False``, that the actor can act on: those :func:`db.timers.take` would give them
+    (``takeable``: not started, not past, and their own row of that work has room that day, see
+    :func:`_takeable`) and the team's work that needs no person (``team``: Space clocks it
+    without taking it); then the actor's completed bookings of those days.
     """
     days = max(0, int(days))
     if days == 0:
@@ -181,7 +208,7 @@ def my_jobs(fast: FastReader, actor: Actor, first: date, days: int = 1) -> list[
     mine = [_job(r, True) for r in mine_rows]
     active = [j for j in mine if j.status != "completed"]
     done = [j for j in mine if j.status == "completed"]
-    takeable: list[JobRow] = []
+    others: list[JobRow] = []
     if actor.dealership_id is not None and may_take_work(actor.role):
         stages = stages_for(actor.role)
         kind = "t.prep_stage IS NULL"
@@ -194,8 +221,107 @@ def my_jobs(fast: FastReader, actor: Actor, first: date, days: int = 1) -> list[
             f"{_ORDER}",
             {**params, "d": int(actor.dealership_id)},
         )
-        takeable = [_job(r, False) for r in open_rows]
-    return active + takeable + done
+        if open_rows:
+            room = _Room.read(fast, actor, params)
+            for r in open_rows:
+                job = _job(r, False)
+                if room.fits(job):
+                    others.append(replace(job, takeable=True))
+                elif job.team:
+                    others.append(job)
+    listed = active + others + done
+    running = _running_job(fast, actor)
+    if running is not None:
+        listed = [running, *(j for j in listed if j.booking_id != running.booking_id)]
+    return listed
+
+
+def _running_job(fast: FastReader, actor: Actor) -> JobRow | None:
+    """The job the actor's clock runs on, whatever its day (one statement on the running clocks'
+    index); ``None`` when no clock runs or it runs on no booking."""
+    found = fast.rows(
+        f"SELECT {_JOB_COLUMNS} {_JOB_JOINS} "
+        "WHERE b.id = (SELECT e.booking_id FROM timebank_entries e WHERE e.user_id = :me "
+        " AND e.started_at IS NOT NULL AND e.ended_at IS NULL)",
+        {"me": fast.uid(actor.user_id)},
+    )
+    if not found:
+        return None
+    row = found[0]
+    return _job(row, _uid(row[25]) == str(actor.user_id))
+
+
+@dataclass
+class _Room:
+    """What :func:`db.timers.take` checks of the taker's days, read once for a list of open
+    jobs: their own capacity rows at the dealership (free hours per work and day), their day
+    (every kind of work together, at most :data:`db.grid.PERSON_DAY_HOURS`), the team rows, and
+    their own timed bookings (a person is not in two places at once).  The ledger
+    (:mod:`db.holding`) decides when the job is taken; this only keeps off the list what it
+    would refuse."""
+
+    today: date
+    person_free: dict[tuple[int, date], float]
+    person_day: dict[date, float]
+    team_free: dict[tuple[int, date], float]
+    timed: dict[date, list[tuple[time, time]]]
+
+    @classmethod
+    def read(cls, fast: FastReader, actor: Actor, params: dict[str, Any]) -> _Room:
+        at = {**params, "d": int(actor.dealership_id or 0)}
+        person_free: dict[tuple[int, date], float] = {}
+        person_day: dict[date, float] = {}
+        team_free: dict[tuple[int, date], float] = {}
+        for rt, day, user, allocated, used in fast.rows(
+            "SELECT resource_type_id, date, user_id, allocated_hours, used_hours "
+            "FROM resource_capacities WHERE dealership_id = :d AND date >= :first "
+            "AND date < :end AND (user_id = :me OR user_id IS NULL)",
+            at,
+        ):
+            key = (int(rt), _day(day))
+            free = float(allocated) - float(used)
+            if user is None:
+                team_free[key] = free
+            else:
+                person_free[key] = free
+                person_day[key[1]] = person_day.get(key[1], 0.0) + float(used)
+        timed: dict[date, list[tuple[time, time]]] = {}
+        for day, start, hours in fast.rows(
+            "SELECT date, start_time, estimated_hours FROM resource_bookings "
+            "WHERE user_id = :me AND date >= :first AND date < :end "
+            f"AND status IN {sql_in(BOOKING_HOLDING_STATUSES)} AND start_time IS NOT NULL",
+            params,
+        ):
+            begin = _time(start)
+            assert begin is not None
+            timed.setdefault(_day(day), []).append((begin, _end(begin, float(hours))))
+        return cls(local_today(), person_free, person_day, team_free, timed)
+
+    def fits(self, job: JobRow) -> bool:
+        """Would the ledger let the actor take ``job`` (as :func:`db.timers.take` asks it)?"""
+        if job.status not in TAKEABLE_STATUSES or job.date < self.today:
+            return False
+        key = (job.resource_type_id, job.date)
+        hours = job.estimated_hours
+        free = self.person_free.get(key)
+        if free is None or free + _EPS < hours:
+            return False
+        if self.person_day.get(job.date, 0.0) + hours > PERSON_DAY_HOURS + _EPS:
+            return False
+        if self.team_free.get(key, -1.0) < -_EPS:  # the team row is overbooked (after a cut)
+            return False
+        if job.start_time is not None:
+            end = _end(job.start_time, hours)
+            for other_start, other_end in self.timed.get(job.date, []):
+                if job.start_time < other_end and other_start < end:
+                    return False
+        return True
+
+
+def _end(start: time, hours: float) -> time:
+    """When work started at ``start`` ends (23:59 at the latest), as the ledger counts it."""
+    moment = datetime.combine(date(2000, 1, 1), start) + timedelta(hours=hours)
+    return time(23, 59) if moment.date() > date(2000, 1, 1) else moment.time()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ TEXT_LIMITS: dict[str, dict[str, int]] = {
         "role": 20,
         "pin_hash": 200,
         "badge_hash": 200,
+        "start_mode": 20,
     },
     "cars": {
         "vin": 17,

@@ -116,6 +116,8 @@ class User(SQLModel, table=True):
     updated_at: datetime | None = _ts()
     # prepfloor: a shared workshop account; its SSH sessions open the sign-in screen
     is_terminal: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    # prepfloor: the mode the user opens on (db/modes.py); NULL: their role's
+    start_mode: str | None = Field(default=None, max_length=20)
 
 
 class UserKey(SQLModel, table=True):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -171,6 +172,48 @@ def booking_hours(session: Session, booking_id: int) -> float:
     return round(float(total or 0.0), 4)
 
 
+def finish_booking(
+    session: Session,
+    actor: Actor,
+    booking: ResourceBooking,
+    now: datetime,
+    notes: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Complete a job the caller has locked: every clock on it stops with it (a shared job may
+    have several people on it), so that its actual hours are the sum of all its entries and none
+    keeps running on a completed job; an event says so (with ``reason`` when another act, such as
+    a finished inspection, completed it)."""
+    clocks = session.exec(
+        for_update(
+            select(TimebankEntry)
+            .where(
+                TimebankEntry.booking_id == booking.id,
+                TimebankEntry.started_at.is_not(None),  # type: ignore[union-attr]
+                TimebankEntry.ended_at.is_(None),  # type: ignore[union-attr]
+            )
+            .order_by(TimebankEntry.id)  # type: ignore[arg-type]
+        )
+    ).all()
+    for current in clocks:
+        _close(session, actor, current, now, "stop")
+    old = booking.status
+    booking.actual_hours = booking_hours(session, booking.id)  # type: ignore[arg-type]
+    booking.completed_at = now
+    booking.status = "completed"
+    if notes and notes.strip():
+        booking.notes = "\n".join(x for x in (booking.notes, notes.strip()) if x)
+    booking.updated_at = now
+    session.add(booking)
+    session.flush()
+    changes: dict[str, Any] = {"status": [old, "completed"], "actual_hours": booking.actual_hours}
+    if reason:
+        changes["reason"] = reason
+    events.record(
+        session, actor, "resource_bookings", booking.id, "complete", changes, car_id=booking.car_id
+    )
+
+
 def complete(
     session: Session, actor: Actor, booking_id: int, notes: str | None = None
 ) -> ResourceBooking:
@@ -182,40 +225,7 @@ def complete(
     if booking is None:
         raise NotFound(f"Job #{booking_id} does not exist.")
     rt = _startable(session, actor, booking)
-    now = utcnow()
-    # Every clock on the job stops with it (a shared job may have several people on it), so that
-    # actual_hours is the sum of all its entries and none keeps running on a completed job.
-    clocks = session.exec(
-        for_update(
-            select(TimebankEntry)
-            .where(
-                TimebankEntry.booking_id == booking_id,
-                TimebankEntry.started_at.is_not(None),  # type: ignore[union-attr]
-                TimebankEntry.ended_at.is_(None),  # type: ignore[union-attr]
-            )
-            .order_by(TimebankEntry.id)  # type: ignore[arg-type]
-        )
-    ).all()
-    for current in clocks:
-        _close(session, actor, current, now, "stop")
-    old = booking.status
-    booking.actual_hours = booking_hours(session, booking_id)
-    booking.completed_at = now
-    booking.status = "completed"
-    if notes and notes.strip():
-        booking.notes = "\n".join(x for x in (booking.notes, notes.strip()) if x)
-    booking.updated_at = now
-    session.add(booking)
-    session.flush()
-    events.record(
-        session,
-        actor,
-        "resource_bookings",
-        booking.id,
-        "complete",
-        {"status": [old, "completed"], "actual_hours": booking.actual_hours},
-        car_id=booking.car_id,
-    )
+    finish_booking(session, actor, booking, utcnow(), notes)
     if booking.car_id is not None and rt.prep_stage in ("technical", "cosmetic"):
         _advance_car(session, actor, booking.car_id, rt.prep_stage, notes)
     return booking

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, func, select
 
-from db import events, validate
+from db import events, modes, validate
 from db.access import Actor, actor_change, actor_from
 from db.clock import local, utcnow
 from db.errors import ActorChanged, Invalid, LoginRefused, NotFound
@@ -274,14 +274,43 @@ def set_badge(session: Session, actor: Actor | None, user_id: uuid.UUID, badge: 
     return user
 
 
-def sign_in(session: Session, login: str, pin: str | None, *, pin_required: bool = False) -> Actor:
+def _at_terminal(session: Session, user: User, terminal: str | None) -> None:
+    """Refuse ``user`` at the shared terminal account ``terminal`` (its login) unless they are
+    one of its dealership's people (any dealership's, for a terminal of none)."""
+    if terminal is None:
+        return
+    place = by_login(session, terminal)
+    if place is None or not place.active or not place.is_terminal:
+        raise LoginRefused("This terminal's account is switched off: ask an admin.")
+    if user.is_terminal:
+        raise LoginRefused(f"{user.display_name} is a terminal: pick a person.")
+    if place.dealership_id is not None and user.dealership_id != place.dealership_id:
+        dealership = session.get(Dealership, place.dealership_id)
+        where = f"{dealership.dealership_number} {dealership.dealership_name}" if dealership else ""
+        raise LoginRefused(
+            f"{user.display_name} does not sign in here: this terminal is {where}'s. "
+            "Sign in at a terminal of your own dealership."
+        )
+
+
+def sign_in(
+    session: Session,
+    login: str,
+    pin: str | None,
+    *,
+    pin_required: bool = False,
+    terminal: str | None = None,
+) -> Actor:
     """Check a user's PIN (a user without a PIN needs none, unless ``pin_required``: a sign-in
     screen reached over ``prepfloor serve``, where the database is the service's alone).  Wrong
     PINs are counted and lock the user out for a while; the count is kept even though the sign-in
-    is refused."""
+    is refused.  At a shared terminal account (``terminal``, its login) only its dealership's
+    people sign in, and only with a PIN (or a badge: :func:`sign_in_badge`)."""
     user = by_login(session, login)
     if user is None or not user.active:
         raise LoginRefused("Unknown or inactive user.")
+    _at_terminal(session, user, terminal)
+    pin_required = pin_required or terminal is not None
     now = utcnow()
     if user.locked_until is not None and user.locked_until > now:
         raise LoginRefused(
@@ -315,10 +344,12 @@ def sign_in(session: Session, login: str, pin: str | None, *, pin_required: bool
     raise LoginRefused(message)
 
 
-def sign_in_badge(session: Session, badge: str) -> Actor:
+def sign_in_badge(session: Session, badge: str, *, terminal: str | None = None) -> Actor:
+    """Sign in by a badge (at a shared terminal account ``terminal``: its dealership's people)."""
     user = session.exec(select(User).where(User.badge_hash == badge_digest(badge))).first()
     if user is None or not user.active:
         raise LoginRefused("Badge not known. Sign in with your name and PIN.")
+    _at_terminal(session, user, terminal)
     events.record(session, None, "users", user.id, "sign_in", {"by": "badge"})
     return load_actor(session, user)
 
@@ -477,6 +508,32 @@ def set_terminal(
             "update",
             {"is_terminal": [not is_terminal, is_terminal]},
         )
+    return user
+
+
+def set_start_mode(
+    session: Session, actor: Actor | None, user_id: uuid.UUID, mode: str | None
+) -> User:
+    """The screen a user opens on when they sign in: one of their role's modes
+    (:mod:`db.modes`), or ``None`` (or their role's own) for their role's.  Anyone sets their
+    own; an admin anyone's; ``actor`` None is the command line."""
+    if actor is not None and actor.user_id != user_id:
+        actor.require("user.manage")
+    user = _user(session, user_id)
+    wanted = (mode or "").strip().lower() or None
+    if wanted is not None:
+        problem = modes.start_refusal(user.role, user.display_name, wanted)
+        if problem is not None:
+            raise Invalid(problem, "start_mode")
+        if wanted == modes.default_start(user.role):
+            wanted = None  # the role's own: it follows the role if the role changes
+    if user.start_mode != wanted:
+        events.record(
+            session, actor, "users", user.id, "update", {"start_mode": [user.start_mode, wanted]}
+        )
+        user.start_mode = wanted
+        user.updated_at = utcnow()
+        session.add(user)
     return user
 
 

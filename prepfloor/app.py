@@ -18,17 +18,18 @@ from textual.worker import Worker, WorkerState
 import prepfloor.textual_fixes  # noqa: F401  (a toast's timer never below zero)
 from db.access import Actor
 from db.errors import PrepfloorError
+from db.modes import mode_title, start_mode
 from db.store import Store
 from db.text import clean, one_line
 from prepfloor.config import Settings, locations
 from prepfloor.typeahead import TypeAhead, is_typed
 from screens.commands import CarFinder, GoTo
 from screens.context import SessionContext
-from screens.help import HelpScreen
+from screens.help import HelpScreen, help_keys
 from screens.login import LoginScreen
 from screens.messages import DataChanged, SignedIn
 from screens.modes import BY_NAME, MODES, ModeInfo, modes_for
-from screens.theme import DEFAULT_THEME, brand_theme
+from screens.theme import DEFAULT_THEME, brand_theme, install
 
 POLL_SECONDS = 1.0
 WARM_AFTER_SECONDS = 0.4
@@ -38,17 +39,27 @@ DEFAULT_IDLE_MINUTES = 5.0
 
 class PrepfloorApp(App[int]):
     TITLE = "prepfloor"
+    # The active tab's underline: Textual draws it in the list cursor's colour, which prepfloor's
+    # themes make a dark shade (so that coloured text on a cursor row stays readable).
+    DEFAULT_CSS = """
+    Tabs Underline > .underline--bar { color: $text-primary; }
+    """
     unread: reactive[int] = reactive(0)  # the signed-in user's unread notifications (headers)
     COMMANDS = App.COMMANDS | {CarFinder, GoTo}
     PIN_REQUIRED = False  # True: the sign-in screen refuses a user without a PIN (served)
     BINDINGS: ClassVar[list[BindingType]] = [
+        # In the footer's order after a screen's own keys (sign out, help and the inbox are
+        # always there, first): a new car, the modes, quit.
+        Binding("f9", "sign_out", "Sign out"),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
-        *[Binding(m.key, f"mode('{m.name}')", m.title) for m in MODES],
         Binding("f8", "inbox", "Inbox"),
         Binding("ctrl+n", "new_car", "New car"),
-        Binding("f9", "sign_out", "Sign out"),
+        *[Binding(m.key, f"mode('{m.name}')", m.title) for m in MODES],
+        # ctrl+q quits; signed in at the sign-in screen (a shared terminal) it signs out instead,
+        # and ctrl+q on the sign-in screen quits (check_action picks the one that applies)
         Binding("ctrl+q", "quit", "Quit"),
+        Binding("ctrl+q", "leave", "Sign out", show=False, priority=True),
     ]
 
     def __init__(
@@ -59,11 +70,14 @@ class PrepfloorApp(App[int]):
         actor: Actor | None = None,
         preselect: str | None = None,
         sign_in_message: str = "",
+        terminal: str | None = None,
     ) -> None:
         super().__init__()
+        install(self)  # prepfloor's colours (WCAG AA contrast) from the first screen on
         self.store = store
         self.settings = settings
         self.session_ctx: SessionContext | None = None
+        self.terminal = terminal  # a shared terminal account: its sign-in screen, its people
         self._first_actor = actor
         self._preselect = preselect
         self._sign_in_message = sign_in_message
@@ -84,6 +98,7 @@ class PrepfloorApp(App[int]):
                 self._preselect,
                 self._sign_in_message,
                 pin_required=self.PIN_REQUIRED,
+                terminal=self.terminal,
             ),
         )
         if self._first_actor is not None:
@@ -103,7 +118,8 @@ class PrepfloorApp(App[int]):
         self.start_session(message.actor)  # type: ignore[arg-type]
 
     def start_session(self, actor: Actor) -> None:
-        """Open the modes of ``actor``'s role, on the car list."""
+        """Open the modes of ``actor``'s role, on their start screen (:func:`db.modes.start_mode`:
+        the one they chose, else their role's work; an admin of an empty database on Admin)."""
         shift = self.settings.shift_hours if self.settings else 10.0
         self.session_ctx = SessionContext(
             store=self.store,
@@ -123,8 +139,18 @@ class PrepfloorApp(App[int]):
         self.set_timer(WARM_AFTER_SECONDS * 3, lambda: self._deliver_digest(actor))
         for mode in modes_for(actor.role):
             self.add_mode(mode.name, self._mode_factory(mode))
-        # A mechanic or detailer signs in to their jobs: start or switch a job in two keys.
-        self.switch_mode("workshop" if actor.role in ("mechanic", "detailer") else "cars")
+        # Each role opens on its work: a mechanic or detailer on their jobs (start or switch a job
+        # in two keys), a coordinator on the grid, a seller on their cars, a manager on the
+        # dashboard, an admin on every car, or on Admin while nothing is set up.
+        start = self.store.fast.start_row(actor.user_id)
+        self.switch_mode(start_mode(actor.role, start.start_mode, start.has_dealerships))
+        if actor.role == "admin" and not start.has_dealerships:
+            self.notify(
+                "Nothing is set up yet. First the dealerships (n adds one), then r: resource "
+                "types, then u: users with their roles. Cars and bookings come after.",
+                title="A new database",
+                timeout=60,
+            )
 
     def _mode_factory(self, mode: ModeInfo):  # type: ignore[no-untyped-def]
         ctx = self.session_ctx
@@ -223,8 +249,12 @@ class PrepfloorApp(App[int]):
         if action == "mode":
             allowed = {m.name for m in self.session_modes()}
             return parameters[0] in allowed if allowed else False
-        if action in ("sign_out", "inbox"):
+        if action in ("sign_out", "inbox", "start_here"):
             return self.session_ctx is not None
+        if action in ("quit", "leave"):
+            # signed in at the sign-in screen: ctrl+q signs out, and quits from the sign-in screen
+            shared = self._shared_terminal and self.session_ctx is not None
+            return shared if action == "leave" else not shared
         if action == "new_car":
             if type(self.screen).__name__ == "IntakeScreen":
                 return False  # one order at a time: finish or close this one first
@@ -235,25 +265,37 @@ class PrepfloorApp(App[int]):
         if name in BY_NAME and name in {m.name for m in self.session_modes()}:
             self.switch_mode(name)
 
+    async def action_leave(self) -> None:
+        """ctrl+q of someone signed in at the sign-in screen: back to it, for the next person."""
+        await self.action_sign_out()
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        screen_keys: list[tuple[str, str]] = []
-        global_keys: list[tuple[str, str]] = [("f1 / ?", "This help")]
-        seen: set[tuple[int, str]] = set()
-        for active in self.active_bindings.values():
-            binding, node = active.binding, active.node
-            if not active.enabled or not binding.description or binding.action == "help":
-                continue
-            if binding.key not in _own_keys(type(node)) or (id(node), binding.action) in seen:
-                continue
-            seen.add((id(node), binding.action))
-            entry = (binding.key_display or self.get_key_display(binding), binding.description)
-            (global_keys if node is self else screen_keys).append(entry)
-        global_keys.append(
-            ("ctrl+p", "Find a car by VIN, plate, order or customer; go to a screen")
+        screen_keys, global_keys = help_keys(self, self.active_bindings.values())
+        start_here = None
+        if self.session_ctx is not None and self.current_mode in BY_NAME:
+            start_here = (mode_title(self.current_mode), self.action_start_here)
+        self.push_screen(HelpScreen(screen_keys, global_keys, start_here))
+
+    def action_start_here(self) -> None:
+        """Open on this mode at every sign-in from now on (palette, or ``s`` in the help)."""
+        if self.session_ctx is None or self.current_mode not in BY_NAME:
+            return
+        self._save_start_mode(self.session_ctx.actor, self.current_mode)
+
+    @work(thread=True, group="start-mode", exit_on_error=False)
+    def _save_start_mode(self, actor: Actor, mode: str) -> None:
+        from db import users
+
+        try:
+            self.store.run(users.set_start_mode, actor, actor.user_id, mode)
+        except PrepfloorError as refusal:
+            self.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
+            return
+        self.call_from_thread(
+            self.notify, f"From now on you open on {mode_title(mode)} when you sign in."
         )
-        self.push_screen(HelpScreen(screen_keys, global_keys))
 
     def open_car(self, car_id: int) -> None:
         """Open a car's detail view over whatever screen is showing."""
@@ -447,17 +489,6 @@ class PrepfloorApp(App[int]):
         self.push_screen(InboxScreen(self.session_ctx))
 
 
-def _own_keys(cls: type) -> set[str]:
-    """The keys bound by prepfloor's own classes (not Textual's scrolling and focus defaults)."""
-    keys: set[str] = set()
-    for klass in cls.__mro__:
-        if klass.__module__.split(".")[0] in ("screens", "prepfloor"):
-            for binding in klass.__dict__.get("BINDINGS", []):
-                if isinstance(binding, Binding):
-                    keys.update(k.strip() for k in binding.key.split(","))
-    return keys
-
-
 def make_app(
     store: Store,
     settings: Settings | None = None,
@@ -465,8 +496,14 @@ def make_app(
     actor: Actor | None = None,
     preselect: str | None = None,
     sign_in_message: str = "",
+    terminal: str | None = None,
 ) -> PrepfloorApp:
     """The one app factory, for the command line and the tests."""
     return PrepfloorApp(
-        store, settings, actor=actor, preselect=preselect, sign_in_message=sign_in_message
+        store,
+        settings,
+        actor=actor,
+        preselect=preselect,
+        sign_in_message=sign_in_message,
+        terminal=terminal,
     )

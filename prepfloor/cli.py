@@ -418,6 +418,41 @@ def users_set_terminal(
     say(f"{target.login} is now {what}.")
 
 
+@users_app.command("set-start")
+def users_set_start(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="The user's login.")],
+    mode: Annotated[
+        str | None,
+        typer.Argument(
+            help="The screen they open on: cars, seller, coordinator, workshop, manager or "
+            "admin (one of their role's)."
+        ),
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Open on their role's own start screen again.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Choose the screen a user opens on when they sign in (users choose it themselves in the
+    app too: f1 then s, or ctrl+p "Open on this screen from now on")."""
+    if (mode is None) == (not clear):
+        fail("give a MODE, or --clear for the role's own start screen")
+    store = open_store(settings_for(_db(ctx, db)))
+    from db import modes, users
+    from db.errors import PrepfloorError
+
+    target = active_user(store, login)
+    try:
+        store.run(users.set_start_mode, None, target.user_id, None if clear else mode)
+    except PrepfloorError as error:
+        fail(str(error))
+    chosen = store.fast.start_row(target.user_id).start_mode
+    opens = modes.start_mode(target.role, chosen)
+    how = "the role's own" if chosen is None else "chosen"
+    say(f"{target.login} opens on {modes.mode_title(opens)} ({how}) at sign-in.")
+
+
 @app.command()
 def serve(
     ctx: typer.Context,

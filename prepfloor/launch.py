@@ -22,11 +22,16 @@ class Identity:
     actor: Actor | None  # signed in already (the OS vouched for them)
     preselect: str | None  # else: the user to preselect on the sign-in screen
     message: str = ""
+    terminal: str | None = None  # the OS login is this shared terminal account: its sign-in
 
 
 def identify(store: Store, preselect: str | None, login: str) -> Identity:
     """The OS login name signs in an active user of the same login without a PIN.  ``--user``
-    only preselects: unless it is the OS login name, that user's PIN is asked."""
+    only preselects: unless it is the OS login name, that user's PIN is asked.  An OS login
+    that is a shared terminal account signs nobody in: it opens that terminal's sign-in screen
+    (its dealership's people, with a PIN or a badge)."""
+    if login and store.fast.is_terminal(login):
+        return Identity(None, preselect, terminal=login)
     if login and (preselect is None or preselect.lower() == login.lower()):
         actor = store.fast.actor(login)
         if actor is not None:
@@ -43,7 +48,12 @@ def run_tui(store: Store, settings: Settings, preselect: str | None = None) -> i
 
     who = identify(store, preselect, os_login())
     app = make_app(
-        store, settings, actor=who.actor, preselect=who.preselect, sign_in_message=who.message
+        store,
+        settings,
+        actor=who.actor,
+        preselect=who.preselect,
+        sign_in_message=who.message,
+        terminal=who.terminal,
     )
     app.run()
     store.close()

@@ -1,9 +1,12 @@
 """Booking work (US-1.2, US-5.1): the scheduling form, opened from a car or from a grid cell.
 
-The car is found by VIN digits, plate, order number or customer; the work, day, start, hours,
-provider and person follow.  The provider defaults to the car's prep center (or any dealership with
-an enabled sharing agreement for that work); only people with room that day are offered.  A booking
-that does not fit is refused with the reason and the nearest day with room, which ``ctrl+y`` takes.
+The car is found by VIN digits, plate, order number or customer (a single match is picked at
+once); the work, day, start, hours, provider and person follow.  Opened from a car, the work
+follows the car's stage (cosmetic prep books cosmetic work); from a grid cell, it is the cell's.
+The provider defaults to the car's prep center (or any dealership with an enabled sharing
+agreement for that work); only people with room that day are offered.  A day without room, or a
+booking that does not fit, is refused with the reason and the nearest day with room, which
+``ctrl+y`` takes: ``b`` and ``ctrl+s`` (or ``ctrl+y``) book a car's next free slot.
 """
 
 from __future__ import annotations
@@ -42,15 +45,16 @@ class BookingDialog(ModalScreen[int | None]):
     ]
     DEFAULT_CSS = """
     BookingDialog { align: center middle; }
-    BookingDialog > Vertical { width: 110; height: auto; max-height: 95%; border: thick $primary;
-        background: $surface; padding: 1 2; }
+    BookingDialog > Vertical { width: 100%; max-width: 110; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1; }
     BookingDialog #title { text-style: bold; margin-bottom: 1; }
     BookingDialog .row { height: auto; min-height: 1; }
-    BookingDialog .row > Label { width: 14; color: $text-muted; }
-    BookingDialog .row > .field { width: 46; }
-    BookingDialog .row > .message { width: 1fr; height: auto; padding-left: 2; color: $text-muted; }
+    BookingDialog .row > Label { width: 11; color: $text-muted; }
+    BookingDialog .row > .field { width: 40; }
+    BookingDialog .row > .message { width: 1fr; height: auto; padding-left: 1; color: $text-muted; }
     BookingDialog .row > .message.-error { color: $error; text-style: bold; }
-    BookingDialog #car-matches { height: auto; max-height: 8; margin-left: 14; width: 80; }
+    BookingDialog .row > .message.-ok { color: $success; }
+    BookingDialog #car-matches { height: auto; max-height: 6; margin-left: 11; width: 1fr; }
     BookingDialog #problem { margin-top: 1; height: auto; color: $error; text-style: bold; }
     BookingDialog #keys { margin-top: 1; color: $text-muted; }
     """
@@ -79,6 +83,9 @@ class BookingDialog(ModalScreen[int | None]):
         self._filling = False
         self._picked_label: str | None = None
         self._save_when_ready = False
+        self._default_type: int | None = None  # the work the form chose (not the user)
+        self._nobody_on: date | None = None  # the day nobody with room was found for
+        self._quiet_type: int | None = None  # the work set by the form, its Changed to ignore
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -157,14 +164,12 @@ class BookingDialog(ModalScreen[int | None]):
     # -- start -----------------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.query_one("#car-matches", OptionList).display = False
-        select = self.query_one("#resource_type_id", Select)
         technical = [t.id for t in self.types.values() if t.prep_stage == "technical"]
-        self._filling = True
         if self.preset_type in self.types:
-            select.value = self.preset_type
-        elif technical:  # what is booked most: technical prep
-            select.value = technical[0]
-        self._filling = False
+            self._set_type(self.preset_type)  # type: ignore[arg-type]
+        elif technical:  # what is booked most: technical prep (a car's stage may change it)
+            self._set_type(technical[0])
+            self._default_type = technical[0]
         self._default_hours()
         if self.car_id is not None:
             self._pick_car(self.car_id)
@@ -172,6 +177,16 @@ class BookingDialog(ModalScreen[int | None]):
         else:
             self.query_one("#car", Input).focus()
             self._refresh_choices()
+
+    def _set_type(self, value: int) -> None:
+        """Choose the work for the user; the caller refreshes what depends on it."""
+        select = self.query_one("#resource_type_id", Select)
+        if select.value == value:
+            return
+        self._quiet_type = value  # its Changed message comes later: nothing more to do then
+        self._filling = True
+        select.value = value
+        self._filling = False
 
     def _type(self) -> TypeRow | None:
         value = self.query_one("#resource_type_id", Select).value
@@ -184,10 +199,11 @@ class BookingDialog(ModalScreen[int | None]):
             label = "Person *" if rt.requires_assignment else "Person"
             self.query_one("#user_id").parent.query_one(Label).update(label)  # type: ignore[union-attr]
 
-    def _message(self, name: str, text: str, error: bool = True) -> None:
+    def _message(self, name: str, text: str, error: bool = True, ok: bool = False) -> None:
         message = self.query_one(f"#msg-{name}", Static)
         message.update(text)
         message.set_class(error and bool(text), "-error")
+        message.set_class(ok and bool(text), "-ok")
 
     # -- the car ---------------------------------------------------------------------------------
     @on(Input.Changed, "#car")
@@ -217,11 +233,15 @@ class BookingDialog(ModalScreen[int | None]):
             car = " ".join(x for x in (row.brand, row.model) if x)
             matches.add_option(
                 Option(
-                    f"{row.license_plate or '—':<10} {car:<24} {row.customer_name or '':<18} "
-                    f"{row.order_number or ''}  [{CAR_STATUS_LABELS[row.status]}]",
+                    f"{row.license_plate or '—':<9} {car[:18]:<18} {(row.customer_name or '')[:14]:<14}"
+                    f" {row.order_number or ''} [{CAR_STATUS_LABELS[row.status]}]",
                     id=str(row.id),
                 )
             )
+        if len(bookable) == 1:  # the one car: picked at once, the text stays as typed
+            matches.display = False
+            self._pick_car(bookable[0].id, keep_text=True)
+            return
         matches.display = bool(bookable)
         if bookable:
             matches.highlighted = 0
@@ -245,7 +265,7 @@ class BookingDialog(ModalScreen[int | None]):
     def _car_chosen(self, event: OptionList.OptionSelected) -> None:
         self._pick_car(int(event.option.id or 0))
 
-    def _pick_car(self, car_id: int) -> None:
+    def _pick_car(self, car_id: int, keep_text: bool = False) -> None:
         brief = self.ctx.store.fast.car_brief(car_id)
         if brief is None:
             self._message("car", "That car is gone.")
@@ -253,18 +273,41 @@ class BookingDialog(ModalScreen[int | None]):
         label, dealership_id, status = brief
         self.car_id = car_id
         self.car_dealership = dealership_id
-        self._picked_label = label
-        self.query_one("#car", Input).value = label
+        if keep_text:
+            # the car is named in the title; the text typed stays as it is
+            self._message("car", f"✓ {CAR_STATUS_LABELS[status]}", error=False, ok=True)
+        else:
+            self._picked_label = label
+            self.query_one("#car", Input).value = label
+            self._message("car", CAR_STATUS_LABELS[status], error=False)
         self.query_one("#car-matches", OptionList).display = False
-        self._message("car", CAR_STATUS_LABELS[status], error=False)
         self.query_one("#title", Static).update(f"Book work · {label}")
         if self.query_one("#car-matches", OptionList).has_focus:
             self.query_one("#resource_type_id").focus()
+        self._follow_stage(status)
         self._refresh_choices()
+
+    def _follow_stage(self, status: str) -> None:
+        """The work the car's stage calls for (cosmetic prep: cosmetic work), unless the grid
+        cell said which work or the user chose it."""
+        from db.jobs import work_type_for
+
+        select = self.query_one("#resource_type_id", Select)
+        if self.preset_type in self.types or select.value != self._default_type:
+            return
+        wanted = work_type_for(list(self.types.values()), status)
+        if wanted is None or wanted == select.value:
+            return
+        self._set_type(wanted)
+        self._default_type = wanted
+        self._default_hours()
 
     # -- choices that depend on the others -------------------------------------------------------
     @on(Select.Changed, "#resource_type_id")
-    def _type_changed(self) -> None:
+    def _type_changed(self, event: Select.Changed) -> None:
+        if event.value == self._quiet_type:
+            self._quiet_type = None
+            return
         if not self._filling:
             self._default_hours()
             self._refresh_choices()
@@ -366,6 +409,9 @@ class BookingDialog(ModalScreen[int | None]):
             self._find_nearest(day)
         else:
             self._message("user_id", "")
+            if self._nobody_on is not None and not self._save_when_ready:
+                self._nobody_on = None  # someone has room now: the old offer is gone
+                self.query_one("#problem", Static).update("")
             if self._save_when_ready:
                 self._save_when_ready = False
                 self.action_save()
@@ -403,12 +449,17 @@ class BookingDialog(ModalScreen[int | None]):
     def _offer_nearest(self, day: date, nearest: date | None) -> None:
         self._save_when_ready = False
         self.nearest = nearest
-        if nearest is None:
-            text = f"Nobody has room on {day:%a %d %b}, nor on a day in the next weeks."
-        else:
-            text = f"Nobody has room on {day:%a %d %b}. ctrl+y books it on {day_text(nearest)}."
-        self.query_one("#problem", Static).update(text)
+        self._nobody_on = day
+        self.query_one("#problem", Static).update(self._nobody_text())
         self.refresh_bindings()
+
+    def _nobody_text(self) -> str:
+        day = self._nobody_on
+        if day is None:
+            return ""
+        if self.nearest is None:
+            return f"Nobody has room on {day:%a %d %b}, nor on a day in the next weeks."
+        return f"Nobody has room on {day:%a %d %b}. {_take_text(self.nearest)}"
 
     # -- booking ---------------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -452,6 +503,9 @@ class BookingDialog(ModalScreen[int | None]):
         try:
             values = self.values()
         except Invalid as problem:
+            if problem.field == "user_id" and self.nearest is not None:
+                self.query_one("#problem", Static).update(self._nobody_text())
+                return  # nobody has room: the refusal is the nearest day and its key
             self._refused({problem.field or "": problem.message})
             return
         self.busy = True
@@ -481,9 +535,10 @@ class BookingDialog(ModalScreen[int | None]):
     def _does_not_fit(self, refusal: DoesNotFit) -> None:
         self.busy = False
         self.nearest = refusal.nearest_day
-        text = f"Does not fit: {refusal.message}"
         if self.nearest is not None:
-            text += f"  ctrl+y books it on {day_text(self.nearest)}."
+            text = f"Does not fit: {refusal.reason} {_take_text(self.nearest)}"
+        else:
+            text = f"Does not fit: {refusal.message}"
         self.query_one("#problem", Static).update(text)
         self.refresh_bindings()
 
@@ -497,9 +552,10 @@ class BookingDialog(ModalScreen[int | None]):
                 target.focus()
             else:
                 rest.append(message)
-        self.query_one("#problem", Static).update(
-            " ".join(rest) if rest else "Not booked: fix the field marked."
-        )
+        text = " ".join(rest) if rest else "Not booked: fix the field marked."
+        if self.nearest is not None:  # the day offered still stands, with its key
+            text += f" {_take_text(self.nearest)}"
+        self.query_one("#problem", Static).update(text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "take_nearest":
@@ -518,6 +574,11 @@ class BookingDialog(ModalScreen[int | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _take_text(day: date) -> str:
+    """The nearest day with room and the key that books it there."""
+    return f"ctrl+y books it on {day_text(day)}, the nearest day with room."
 
 
 def _date_text(text: str) -> str:

@@ -2,186 +2,37 @@
 
 Rows are the bookable resource types, each with its team row and one row per person with their own
 capacity; columns are the days of a week (or the working days of four weeks, ``m``).  A cell shows
-booked / allocated hours, coloured by load.  Typing a number sets the allocated hours of the cell at
-once (0 for a vacation day); below what is booked, the bookings to move are proposed (the lowest
-priority consumer first) and nothing moves until the coordinator confirms.  Enter lists the cell's
-bookings, ``b`` books work there, ``r`` fills the coming weeks from a weekly pattern.
+booked / allocated hours, its load shown by colour and weight.  The grid opens on today's cell; the
+cursor's cell is always on screen, 80 columns too.  Typing a number sets the allocated hours of the
+cell at once (0 for a vacation day); below what is booked, the bookings to move are proposed (the
+lowest priority consumer first) and nothing moves until the coordinator confirms.  Enter lists the
+cell's bookings, ``b`` books work there (on a person's day off it says so and offers whoever has
+room), ``r`` fills the coming weeks from a weekly pattern.  The grid itself is
+:mod:`screens.capacity_grid`.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from rich.segment import Segment
-from rich.style import Style
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.events import Key, Resize
-from textual.geometry import Size
-from textual.message import Message
-from textual.reactive import reactive
+from textual.events import Key
 from textual.screen import Screen
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 
 from db.clock import iso_week_bounds, local_today
 from db.errors import CapacityCut, Invalid, PrepfloorError
+from screens.capacity_grid import CapacityGridView
 from screens.context import SessionContext
 from screens.messages import DataChanged
-from screens.table import fit
 from screens.widgets import AppFooter, AppHeader, Input, Label, Static
 
 if TYPE_CHECKING:
-    from db.grid import Grid, GridCell, GridRow
-
-LABEL_WIDTH = 26
-WEEK_CELL = 11  # " 12 / 16 h"
-MONTH_CELL = 4  # whole free hours only: four weeks of working days fit 120 columns
-LOAD_STYLE = {
-    "free": "green",
-    "filling": "yellow",
-    "full": "bold red",
-    "over": "bold white on red",
-    "closed": "dim",
-}
-LOAD_WORDS = "green: free · yellow: filling · red: full · white on red: overbooked · dim: closed"
-
-
-def cell_text(cell: GridCell | None, month: bool) -> str:
-    if cell is None:
-        return "·"
-    if month:
-        return str(int(cell.available))
-    if cell.allocated == 0 and cell.used == 0:
-        return "0"
-    return f"{cell.used:g}/{cell.allocated:g}"
-
-
-class CapacityGridView(ScrollView, can_focus=True):
-    """The grid itself: draws only the visible lines; the cursor is one cell."""
-
-    BINDINGS = [
-        Binding("up", "move(-1, 0)", "Up", show=False),
-        Binding("down", "move(1, 0)", "Down", show=False),
-        Binding("left", "move(0, -1)", "Left", show=False),
-        Binding("right", "move(0, 1)", "Right", show=False),
-        Binding("home", "edge(0)", "First day", show=False),
-        Binding("end", "edge(1)", "Last day", show=False),
-    ]
-    COMPONENT_CLASSES = {"grid--cursor", "grid--team", "grid--today"}
-    DEFAULT_CSS = """
-    CapacityGridView { height: 1fr; padding: 0 1; }
-    CapacityGridView > .grid--cursor { text-style: reverse bold; }
-    CapacityGridView > .grid--team { text-style: bold; }
-    CapacityGridView > .grid--today { text-style: underline; }
-    """
-
-    row: reactive[int] = reactive(0, always_update=True)
-    col: reactive[int] = reactive(0, always_update=True)
-
-    class Moved(Message):
-        """The cursor moved to another cell."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.grid: Grid | None = None
-        self.days: list[date] = []
-        self.month = False
-        self._styles: dict[str, Style] = {}
-
-    def show(self, grid: Grid, month: bool) -> None:
-        self.grid = grid
-        self.month = month
-        self.days = [d for d in grid.days if d.weekday() < 5] if month else list(grid.days)
-        self.virtual_size = Size(self.size.width, len(grid.rows))
-        if grid.rows:
-            self.row = min(self.row, len(grid.rows) - 1)
-        self.col = min(self.col, max(0, len(self.days) - 1))
-        self.refresh()
-
-    @property
-    def current_row(self) -> GridRow | None:
-        if self.grid is None or not (0 <= self.row < len(self.grid.rows)):
-            return None
-        return self.grid.rows[self.row]
-
-    @property
-    def current_day(self) -> date | None:
-        return self.days[self.col] if 0 <= self.col < len(self.days) else None
-
-    @property
-    def current_cell(self) -> GridCell | None:
-        row, day = self.current_row, self.current_day
-        return row.cells.get(day) if row is not None and day is not None else None
-
-    def _style(self, spec: str) -> Style:
-        style = self._styles.get(spec)
-        if style is None:
-            style = self._styles[spec] = Style.parse(spec)
-        return style
-
-    def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        base = self.rich_style
-        index = int(self.scroll_offset.y) + y
-        grid = self.grid
-        if grid is None or index >= len(grid.rows):
-            if grid is not None and index == 0:
-                text = "No bookable work here yet: an admin sets up resource types."
-                return Strip([Segment(fit(text, width), base + self._style("dim"))])
-            return Strip.blank(width, base)
-        row = grid.rows[index]
-        cell_width = MONTH_CELL if self.month else WEEK_CELL
-        if row.user_id is None:
-            label = Segment(fit(row.label, LABEL_WIDTH), base + self._style("bold"))
-        else:
-            label = Segment(fit(f"  {row.label}", LABEL_WIDTH), base + self._style("dim"))
-        segments = [label]
-        cursor = self.get_component_rich_style("grid--cursor")
-        for col, day in enumerate(self.days):
-            cell = row.cells.get(day)
-            style = base + self._style(LOAD_STYLE[cell.load] if cell is not None else "dim")
-            if index == self.row and col == self.col and self.has_focus:
-                style = style + cursor
-            segments.append(Segment(" ", base))
-            segments.append(Segment(fit(cell_text(cell, self.month), cell_width - 1, True), style))
-        return Strip(segments).adjust_cell_length(width, base)
-
-    def on_resize(self, event: Resize) -> None:
-        if self.grid is not None:
-            self.virtual_size = Size(event.size.width, len(self.grid.rows))
-
-    def watch_row(self) -> None:
-        height = max(1, self.scrollable_content_region.height)
-        top = int(self.scroll_offset.y)
-        if self.row < top:
-            self.scroll_to(y=self.row, animate=False)
-        elif self.row >= top + height:
-            self.scroll_to(y=self.row - height + 1, animate=False)
-        self.refresh()
-        self.post_message(self.Moved())
-
-    def watch_col(self) -> None:
-        self.refresh()
-        self.post_message(self.Moved())
-
-    def action_move(self, rows: int, cols: int) -> None:
-        if self.grid is None or not self.grid.rows:
-            return
-        self.row = max(0, min(len(self.grid.rows) - 1, self.row + rows))
-        self.col = max(0, min(len(self.days) - 1, self.col + cols))
-
-    def action_edge(self, last: int) -> None:
-        self.col = len(self.days) - 1 if last else 0
-
-    def on_focus(self) -> None:
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self.refresh()
+    from db.grid import Grid, GridRow
 
 
 class CapacityScreen(Screen[None]):
@@ -201,10 +52,11 @@ class CapacityScreen(Screen[None]):
         Binding("escape", "cancel_edit", "Cancel", show=False),
     ]
     DEFAULT_CSS = """
-    CapacityScreen #caption { height: 1; padding: 0 1; text-style: bold; }
-    CapacityScreen #days { height: 1; padding: 0 1; color: $text-muted; text-style: bold; }
-    CapacityScreen #cell { height: 1; padding: 0 1; color: $text-muted; }
-    CapacityScreen #legend { height: 1; padding: 0 1; color: $text-muted; }
+    CapacityScreen #caption { height: auto; padding: 0 1; text-style: bold; }
+    CapacityScreen #days { height: 1; padding: 0 1; color: $text-muted; text-style: bold;
+        text-wrap: nowrap; text-overflow: clip; }
+    CapacityScreen #cell { height: auto; padding: 0 1; color: $text-muted; }
+    CapacityScreen #legend { height: auto; padding: 0 1; color: $text-muted; }
     CapacityScreen #edit-bar { height: 1; dock: bottom; margin-bottom: 1; display: none;
         background: $boost; }
     CapacityScreen #edit-bar.visible { display: block; }
@@ -229,6 +81,8 @@ class CapacityScreen(Screen[None]):
         self.monday = iso_week_bounds(local_today())[0]
         self.month = False
         self.grid: Grid | None = None
+        # the day the cursor goes to when the grid arrives: today when the grid opens
+        self.cursor_day: date | None = local_today()
 
     def compose(self) -> ComposeResult:
         yield AppHeader(self.ctx, "Coordinator · Capacity")
@@ -236,7 +90,7 @@ class CapacityScreen(Screen[None]):
         yield Static("", id="days", markup=False)
         yield CapacityGridView(id="grid")
         yield Static("", id="cell", markup=False)
-        yield Static(LOAD_WORDS + " · type a number to set hours", id="legend", markup=False)
+        yield Static("", id="legend", markup=False)
         with Horizontal(id="edit-bar"):
             yield Label("", id="edit-label")
             yield Input(id="edit", compact=True, select_on_focus=False)
@@ -253,9 +107,23 @@ class CapacityScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.view.focus()
-        today = local_today()
-        self.view.col = (today - self.monday).days
         self.load()
+
+    def legend(self) -> Text:
+        """What the cells' looks mean, each word drawn as its cells are."""
+        view = self.view
+        line = Text(no_wrap=False)
+        for load, word in (
+            ("free", "free"),
+            ("filling", "filling (bold)"),
+            ("full", "full (underlined)"),
+            ("over", "overbooked"),
+            ("closed", "closed"),
+        ):
+            line.append(word, view.get_component_rich_style(f"grid--{load}"))
+            line.append(" · ")
+        line.append("type a number to set the cell's hours")
+        return line
 
     # -- data ------------------------------------------------------------------------------------
     def load(self) -> None:
@@ -278,7 +146,8 @@ class CapacityScreen(Screen[None]):
         if grid.dealership_id != self.dealership_id or grid.days[0] != self.monday:
             return  # the user moved on meanwhile
         self.grid = grid
-        self.view.show(grid, self.month)
+        self.view.show(grid, self.month, self.cursor_day)
+        self.cursor_day = None
         last = grid.days[-1]
         week = self.monday.isocalendar()[1]
         span = f"week {week}" if not self.month else f"weeks {week}-{last.isocalendar()[1]}"
@@ -286,15 +155,7 @@ class CapacityScreen(Screen[None]):
             f"{self.dealership_name} · {span} · {self.monday:%d %b} to {last:%d %b %Y}"
             + ("  (working days; free hours)" if self.month else "  (booked / allocated hours)")
         )
-        today = local_today()
-        width = MONTH_CELL if self.month else WEEK_CELL
-        titles = []
-        for day in self.view.days:
-            text = f"{day:%a %d}" if not self.month else f"{day:%d}"
-            if day == today:
-                text = "*" + text
-            titles.append(fit(text, width - 1, True))
-        self.query_one("#days", Static).update(fit("", LABEL_WIDTH) + " " + " ".join(titles))
+        self.query_one("#legend", Static).update(self.legend())
         self._describe_cell()
 
     def on_data_changed(self, _event: DataChanged) -> None:
@@ -306,6 +167,8 @@ class CapacityScreen(Screen[None]):
 
     @on(CapacityGridView.Moved)
     def _describe_cell(self) -> None:
+        if self.view.days:
+            self.query_one("#days", Static).update(self.view.titles_line(local_today()))
         row, day, cell = self.view.current_row, self.view.current_day, self.view.current_cell
         if row is None or day is None:
             self.query_one("#cell", Static).update("")
@@ -334,12 +197,15 @@ class CapacityScreen(Screen[None]):
 
     def action_today(self) -> None:
         self.monday = iso_week_bounds(local_today())[0]
-        self.view.col = (local_today() - self.monday).days if not self.month else 0
+        self.cursor_day = local_today()
         self.load()
 
     def action_toggle_month(self) -> None:
         self.month = not self.month
-        self.view.col = 0
+        # the same day when the other view shows it (four weeks: its working days only)
+        self.cursor_day = self.view.current_day
+        if self.cursor_day is not None and not self.month:
+            self.monday = iso_week_bounds(self.cursor_day)[0]
         self.load()
 
     def action_dealership(self) -> None:
@@ -498,13 +364,29 @@ class CapacityScreen(Screen[None]):
         row, day = self.view.current_row, self.view.current_day
         if row is None or day is None:
             return
+        day = max(day, local_today())
+        user_id = row.user_id
+        if user_id is not None and day in row.cells:
+            cell = row.cells[day]
+            if cell is None or cell.allocated <= 0:
+                # a day off (0 h) or no hours set: the form cannot book this person; it offers
+                # the people with room instead, and says so here rather than silently
+                self.notify(
+                    f"{row.label} has no hours on {day:%a %d %b}"
+                    f"{' (a day off)' if cell is not None else ''}: the form offers whoever "
+                    f"has room. To book {row.label}, give them hours that day first (type a "
+                    "number on their cell).",
+                    severity="warning",
+                    timeout=10,
+                )
+                user_id = None
         self.app.push_screen(
             BookingDialog(
                 self.ctx,
                 provider_id=self.dealership_id,
                 resource_type_id=row.resource_type_id,
-                day=max(day, local_today()),
-                user_id=row.user_id,
+                day=day,
+                user_id=user_id,
             ),
             lambda _: self.load(),
         )

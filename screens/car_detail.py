@@ -10,7 +10,8 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Grid, VerticalScroll
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import LoadingIndicator
 from textual.worker import get_current_worker
@@ -82,13 +83,20 @@ class CarDetailScreen(Screen[None]):
         Binding("h", "all_history", "All history", show=False),
         Binding("r", "reload", "Reload"),
     ]
+    # The three blocks side by side from 100 columns; below, two (vehicle and order, then
+    # prep), so that a block is never narrower than a VIN with its label (29 cells).
     DEFAULT_CSS = """
-    CarDetailScreen #body { padding: 0 1; }
-    CarDetailScreen #headline { padding: 1 0; text-style: bold; }
-    CarDetailScreen #blocks { height: auto; }
-    CarDetailScreen #blocks > Static { width: 1fr; height: auto; padding-right: 2; }
+    CarDetailScreen #body { padding: 0 1; scrollbar-size-vertical: 1; }
+    CarDetailScreen #headline { padding: 0 0 1 0; margin-top: 1; text-style: bold; }
+    CarDetailScreen #blocks { height: auto; layout: grid; grid-size: 3; grid-rows: auto;
+        grid-columns: 1fr; grid-gutter: 0 2; }
+    CarDetailScreen.narrow #blocks { grid-size: 2; grid-gutter: 1 2; }
+    CarDetailScreen.single #blocks { grid-size: 1; grid-gutter: 1 0; }
+    CarDetailScreen #blocks > Static { height: auto; }
     CarDetailScreen .section { height: auto; margin-top: 1; }
     """
+    THREE_BLOCKS = 100  # columns from which the three blocks stand side by side
+    TWO_BLOCKS = 64
 
     def __init__(self, ctx: SessionContext, car_id: int) -> None:
         super().__init__()
@@ -102,7 +110,7 @@ class CarDetailScreen(Screen[None]):
         yield LoadingIndicator()
         with VerticalScroll(id="body"):
             yield Static(id="headline")
-            with Horizontal(id="blocks"):
+            with Grid(id="blocks"):
                 yield Static(id="vehicle")
                 yield Static(id="order")
                 yield Static(id="prep")
@@ -117,6 +125,11 @@ class CarDetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#body").display = False
         self.load()
+
+    def on_resize(self, event: Resize) -> None:
+        width = event.size.width
+        self.set_class(self.TWO_BLOCKS <= width < self.THREE_BLOCKS, "narrow")
+        self.set_class(width < self.TWO_BLOCKS, "single")
 
     @work(thread=True, exclusive=True, group="car-detail", exit_on_error=False)
     def load(self) -> None:

@@ -46,8 +46,8 @@ class RecordsDialog(ModalScreen[None]):
 
     DEFAULT_CSS = """
     RecordsDialog { align: center middle; }
-    RecordsDialog > Vertical { width: 110; height: 24; border: thick $primary; background: $surface;
-        padding: 0 1; }
+    RecordsDialog > Vertical { width: 110; max-width: 100%; height: 24; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1; }
     RecordsDialog #title { text-style: bold; padding: 1 1 0 1; }
     RecordsDialog #note { color: $text-muted; padding: 0 1 1 1; height: auto; }
     RecordsDialog RowTable { height: 1fr; }
@@ -139,15 +139,18 @@ class PartsDialog(RecordsDialog):
     )
 
     def columns(self) -> list[Column]:
+        """The part, how many and its status stay; as the dialog narrows who ordered it goes
+        first, then the arrival time (the status says it arrived), the supplier, the part
+        number."""
         return [
-            Column("part", "Part", 16, flex=2),
-            Column("number", "Part no.", 10),
+            Column("part", "Part", 20, flex=2, least=16),
+            Column("number", "Part no.", 15, least=10, drop=4),
             Column("qty", "Qty", 3, right=True),
-            Column("supplier", "Supplier", 10, flex=1),
-            Column("by", "Ordered by", 11),
+            Column("supplier", "Supplier", 10, flex=1, drop=3),
+            Column("by", "Ordered by", 11, drop=1),
             Column("status", "Status", 10),
             Column("ordered", "Ordered", 12),
-            Column("arrived", "Arrived", 12),
+            Column("arrived", "Arrived", 12, drop=2),
         ]
 
     def cells(self, row: PartLine) -> list[CellValue]:
@@ -288,11 +291,11 @@ class DocumentsDialog(RecordsDialog):
     NOTE = "Files are kept in the database, so every site and session sees them."
 
     def columns(self) -> list[Column]:
-        return [
+        return [  # who attached it goes first as the dialog narrows
             Column("file", "File", 20, flex=2),
             Column("type", "Type", 9),
             Column("size", "Size", 8, right=True),
-            Column("by", "By", 14, flex=1),
+            Column("by", "By", 14, flex=1, least=10, drop=1),
             Column("when", "When", 12),
         ]
 

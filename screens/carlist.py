@@ -22,7 +22,18 @@ from db.clock import format_duration, utcnow
 from db.fast import CarQuery, CarRow
 from db.vocab import CAR_STATUS_LABELS
 from screens.context import SessionContext
-from screens.table import CURSOR_BINDINGS, Column, fit, layout, titles_line
+from screens.table import (
+    CURSOR_BINDINGS,
+    LIST_CSS,
+    TITLES_CSS,
+    Column,
+    Layout,
+    dropped_note,
+    keep_in_view,
+    line_segments,
+    plan,
+    titles_of,
+)
 from screens.widgets import Static
 
 PAGE = 100
@@ -44,15 +55,18 @@ STATUS_STYLE = {
 }
 
 
+# The list to find any car in: what identifies a car stays (status, VIN, plate, car, customer;
+# a VIN is never cut: 17 cells, never dropped).  As the terminal narrows the dealership goes
+# first, then the parts flag, then the time in stage (80 columns: all three, ``+3 »``).
 COLUMNS: tuple[Column, ...] = (
-    Column("status", "Status", 18),
+    Column("status", "Status", 18, least=14),
     Column("vin", "VIN", 17),
-    Column("plate", "Plate", 10),
-    Column("car", "Brand / model", 14, flex=2),
+    Column("plate", "Plate", 8),
+    Column("car", "Car", 14, flex=2, least=12),
     Column("customer", "Customer", 12, flex=2),
-    Column("dealership", "Dealership", 12, flex=1),
-    Column("parts", "Parts", 7),
-    Column("stage", "In stage", 9),
+    Column("dealership", "Dealership", 12, flex=1, drop=1),
+    Column("parts", "Parts", 7, drop=2),
+    Column("stage", "In stage", 8, drop=3),
 )
 
 
@@ -85,12 +99,14 @@ def row_cells(row: CarRow) -> list[str]:
 class CarListHeader(Static):
     """The column titles above a :class:`CarTable` (the table sets them to its own widths)."""
 
-    DEFAULT_CSS = """
-    CarListHeader { height: 1; padding: 0 1; text-style: bold; color: $text-muted; }
+    DEFAULT_CSS = f"""
+    CarListHeader {{ {TITLES_CSS} text-style: bold; color: $text-muted; }}
     """
 
     def show_titles(self, width: int) -> None:
-        self.update(titles_line(COLUMNS, width))
+        at = plan(COLUMNS, width)
+        self.update(titles_of(COLUMNS, at, width))
+        self.tooltip = dropped_note(COLUMNS, at) or None
 
 
 class CarTable(ScrollView, can_focus=True):
@@ -101,11 +117,11 @@ class CarTable(ScrollView, can_focus=True):
         Binding("enter", "open", "Open car"),
     ]
     COMPONENT_CLASSES = {"cartable--cursor", "cartable--loading"}
-    DEFAULT_CSS = """
-    CarTable { padding: 0 1; }
-    CarTable > .cartable--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
-    CarTable:blur > .cartable--cursor { background: $block-cursor-blurred-background; text-style: none; }
-    CarTable > .cartable--loading { color: $text-muted; }
+    DEFAULT_CSS = f"""
+    CarTable {{ {LIST_CSS} }}
+    CarTable > .cartable--cursor {{ background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }}
+    CarTable:blur > .cartable--cursor {{ background: $block-cursor-blurred-background; text-style: none; }}
+    CarTable > .cartable--loading {{ color: $text-muted; }}
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -138,6 +154,8 @@ class CarTable(ScrollView, can_focus=True):
         self._ids: list[int] | None = None
         self._pending: set[int] = set()
         self._generation = 0
+        self._layout: tuple[int, Layout] | None = None
+        self._titles_width = -1  # the width the titles were laid out for
 
     # -- data ------------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -245,6 +263,9 @@ class CarTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_offset.y) + y
         width = self.scrollable_content_region.width
+        if width != self._titles_width and self.header is not None:
+            self._titles_width = width  # asked once
+            self.call_later(self._show_titles)  # a scrollbar came or went: titles follow
         base = self.rich_style
         if self.total is None or index >= self.total:
             if index == 0 and self.total == 0:
@@ -257,28 +278,36 @@ class CarTable(ScrollView, can_focus=True):
             self._fetch(self._generation, index // PAGE)
             style = self.get_component_rich_style("cartable--loading")
             return Strip([Segment("…".ljust(width), style)])
-        widths = layout(COLUMNS, width)
-        cells = row_cells(row)
         if index == self.cursor:
             base = base + self.get_component_rich_style("cartable--cursor")
-        segments = []
-        for i, (text, cell_width) in enumerate(zip(cells, widths, strict=True)):
+        cells = []
+        for i, text in enumerate(row_cells(row)):
             if i == 0:
                 style = base + _status_style(row.status)
             elif i == PARTS_COLUMN and text:
                 style = base + _status_style("parts_ordered")
             else:
                 style = base
-            segments.append(Segment(fit(text, cell_width), style))
-            if i < len(cells) - 1:
-                segments.append(Segment(" ", base))
+            cells.append((text, style))
+        segments = line_segments(COLUMNS, self.laid_out(width), cells, base)
         return Strip(segments).adjust_cell_length(width, base)
+
+    def laid_out(self, width: int) -> Layout:
+        """The columns at ``width``: which are shown, how wide."""
+        if self._layout is None or self._layout[0] != width:
+            self._layout = (width, plan(COLUMNS, width))
+        return self._layout[1]
 
     def on_resize(self, event: Resize) -> None:
         if self.total is not None:
             self.virtual_size = Size(event.size.width, self.total)
+        self._show_titles()
+        self.call_after_refresh(self._scroll_to_cursor)
+
+    def _show_titles(self) -> None:
         if self.header is not None:
-            self.header.show_titles(self.scrollable_content_region.width)
+            self._titles_width = self.scrollable_content_region.width
+            self.header.show_titles(self._titles_width)
 
     # -- moving ----------------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:
@@ -289,12 +318,7 @@ class CarTable(ScrollView, can_focus=True):
             self._fetch(self._generation, ahead)
 
     def _scroll_to_cursor(self) -> None:
-        height = max(1, self.scrollable_content_region.height)
-        top = int(self.scroll_offset.y)
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False)
+        keep_in_view(self, self.cursor)
 
     def _move_to(self, index: int) -> None:
         if not self.total:

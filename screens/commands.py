@@ -46,7 +46,7 @@ class CarFinder(Provider):
 
 
 class GoTo(Provider):
-    """Jump to any screen the user may see."""
+    """Jump to any screen the user may see; open on this one from now on; sign out; help."""
 
     def _commands(self) -> list[tuple[str, Any, str]]:
         app: Any = self.app
@@ -55,6 +55,15 @@ class GoTo(Provider):
             for m in app.session_modes()
         ]
         if _session(self) is not None:
+            here = next((m for m in app.session_modes() if m.name == app.current_mode), None)
+            if here is not None:
+                commands.append(
+                    (
+                        "Open on this screen from now on",
+                        app.action_start_here,
+                        f"Sign in to {here.title} from now on (f1, s does it too)",
+                    )
+                )
             commands.append(("Sign out", app.action_sign_out, "F9: back to the sign-in screen"))
         commands.append(("Help: keys", app.action_help, "F1 or ?"))
         return commands

@@ -11,6 +11,7 @@ for a scope whose figures take long to add up).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -38,16 +39,37 @@ REFRESH_SECONDS = 5.0  # the change feed redraws the figures at most this often
 REFRESH_SHARE = 20  # and waits at least this many times as long as they took to add up
 
 
-def _column(index: int, col: Col) -> Column:
+def _drops(columns: Sequence[Col]) -> list[int]:
+    """The order in which a figure table's columns go as the terminal narrows: the first (what
+    a row is about) stays; the others go from the right (a table reads left to right, its later
+    columns say less: next week's workload goes before this week's), a week's columns together
+    (``W50 capacity`` and ``W50 booked``)."""
+    drops = [0] * len(columns)
+    step = 0
+    for index in range(len(columns) - 1, 0, -1):
+        week = _week_of(columns[index].title)
+        if not (week and index + 1 < len(columns) and week == _week_of(columns[index + 1].title)):
+            step += 1
+        drops[index] = step
+    return drops
+
+
+def _week_of(title: str) -> str:
+    first = title.split(" ", 1)[0]
+    return first if len(first) > 1 and first[0] == "W" and first[1:].isdigit() else ""
+
+
+def _column(index: int, col: Col, drop: int) -> Column:
+    """A figure table's column (``drop``: see :func:`_drops`)."""
     if index == 0:
-        return Column(f"c{index}", col.title, 18, flex=2)
+        return Column(f"c{index}", col.title, 18, flex=2, least=12)
     if col.kind == "bar":
-        return Column(f"c{index}", col.title, 12, flex=3)
+        return Column(f"c{index}", col.title, 12, flex=3, drop=drop)
     if col.kind == "name":
-        return Column(f"c{index}", col.title, 12, flex=1)
+        return Column(f"c{index}", col.title, 12, flex=1, least=10, drop=drop)
     if col.kind == "text":
-        return Column(f"c{index}", col.title, max(len(col.title), 9))
-    return Column(f"c{index}", col.title, max(len(col.title), 7), right=True)
+        return Column(f"c{index}", col.title, max(len(col.title), 9), drop=drop)
+    return Column(f"c{index}", col.title, max(len(col.title), 7), right=True, drop=drop)
 
 
 class FigureTable(RowTable[Row]):
@@ -73,7 +95,10 @@ class FigureTable(RowTable[Row]):
 
     @staticmethod
     def columns_of(table: Table) -> list[Column]:
-        return [Column("level", "", 1)] + [_column(i, c) for i, c in enumerate(table.columns)]
+        drops = _drops(table.columns)
+        return [Column("level", "", 1)] + [
+            _column(i, c, drops[i]) for i, c in enumerate(table.columns)
+        ]
 
     def show(self, table: Table) -> None:
         """New figures of the same table (a week later its workload titles change too)."""
@@ -106,7 +131,7 @@ class DashboardScreen(Screen[None]):
     ]
     DEFAULT_CSS = """
     DashboardScreen #scope { height: 1; padding: 0 1; text-style: bold; }
-    DashboardScreen #bottleneck { height: 1; padding: 0 1; color: $warning; }
+    DashboardScreen #bottleneck { height: auto; max-height: 3; padding: 0 1; color: $warning; }
     DashboardScreen .note { height: auto; padding: 0 1; color: $text-muted; }
     DashboardScreen TabbedContent { height: 1fr; }
     DashboardScreen TabPane { padding: 0; }
@@ -300,26 +325,29 @@ class BehindScreen(Screen[None]):
         yield Static("Loading…", id="summary", markup=False)
         header = TableHeader()
         yield header
+        # What stays at 80 columns: the car, its status and why it is here (cars); the day, car,
+        # work, hours and status (bookings).  The dealership goes first, then the customer; for
+        # bookings whom it is for, then the start time.
         if self.behind.kind == "cars":
             columns = [
-                Column("car", "Car", 20, flex=2),
-                Column("status", "Status", 18),
-                Column("customer", "Customer", 14, flex=1),
-                Column("dealership", "Dealership", 14, flex=1),
+                Column("car", "Car", 20, flex=2, least=16),
+                Column("status", "Status", 18, least=14),
+                Column("customer", "Customer", 14, flex=1, drop=2),
+                Column("dealership", "Dealership", 14, flex=1, drop=1),
                 Column("note", "", 22, flex=2),
             ]
             cells = self.car_cells
         else:
             columns = [
                 Column("date", "Day", 10),
-                Column("time", "Start", 5),
-                Column("car", "Car", 18, flex=2),
-                Column("work", "Work", 14, flex=1),
-                Column("person", "Person", 12, flex=1),
+                Column("time", "Start", 5, drop=2),
+                Column("car", "Car", 18, flex=2, least=14),
+                Column("work", "Work", 14, flex=1, least=10),
+                Column("person", "Person", 12, flex=1, least=10),
                 Column("est", "Est h", 6, right=True),
                 Column("act", "Act h", 6, right=True),
                 Column("status", "Status", 11),
-                Column("consumer", "For", 12, flex=1),
+                Column("consumer", "For", 12, flex=1, drop=1),
             ]
             cells = self.booking_cells
         yield RowTable(columns, cells, header=header, empty="Nothing behind this figure.")

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.events import Resize
 from textual.screen import ModalScreen
 
 from screens.widgets import AppFooter, Option, OptionList, Static
 
 
 class ChoiceDialog(ModalScreen[str | None]):
-    """A title and a list of choices; Enter picks, Escape cancels (returns None)."""
+    """A title and a list of choices; Enter picks, Escape cancels (returns None).
+
+    The dialog fits the terminal (at 80x24 too): the list gets the rows the title and the note
+    leave, and scrolls, so the highlighted choice is always on screen."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
     ChoiceDialog { align: center middle; }
-    ChoiceDialog > Vertical { width: 64; height: auto; max-height: 80%; border: thick $primary;
-        background: $surface; padding: 1 2; }
+    ChoiceDialog > Vertical { width: 64; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 1 2; }
+    ChoiceDialog.short > Vertical { padding: 0 2; }
     ChoiceDialog #title { text-style: bold; margin-bottom: 1; }
+    ChoiceDialog #note { height: auto; }
     ChoiceDialog OptionList { height: auto; max-height: 16; }
     """
+    MOST_SHOWN = 14  # choices shown at once on a tall terminal
 
     def __init__(self, title: str, choices: list[tuple[str, str]], note: str = "") -> None:
         super().__init__()
@@ -35,6 +43,18 @@ class ChoiceDialog(ModalScreen[str | None]):
             if self.note:
                 yield Static(self.note, id="note", markup=False)
         yield AppFooter()
+
+    def on_resize(self, event: Resize) -> None:
+        """The list's height: what the terminal leaves once the title and note are shown."""
+        self.set_class(event.size.height < 30, "short")
+        width = max(10, min(64, event.size.width) - 2 - 4)  # the border, the padding
+        console = self.app.console
+        title = len(Text(self.title_text).wrap(console, width))
+        note = len(Text(self.note).wrap(console, width)) if self.note else 0
+        padding = 0 if event.size.height < 30 else 2
+        room = event.size.height - 1 - 2 - padding - title - 1 - note  # footer, border, margin
+        shown = max(1, min(self.MOST_SHOWN, len(self.choices), room - 2))  # the list's border
+        self.query_one(OptionList).styles.max_height = shown + 2
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
@@ -53,8 +73,8 @@ class ConfirmDialog(ModalScreen[bool]):
     ]
     DEFAULT_CSS = """
     ConfirmDialog { align: center middle; }
-    ConfirmDialog > Vertical { width: 64; height: auto; border: thick $warning; background: $surface;
-        padding: 1 2; }
+    ConfirmDialog > Vertical { width: 64; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $warning; background: $surface; padding: 1 2; }
     ConfirmDialog #question { text-style: bold; }
     ConfirmDialog #keys { margin-top: 1; color: $text-muted; }
     """

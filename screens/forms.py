@@ -15,7 +15,7 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 
 from db.errors import Invalid, InvalidFields, PrepfloorError
@@ -37,6 +37,11 @@ class FormField:
         return bool(self.options)
 
 
+class FormBody(VerticalScroll, can_focus=False):
+    """The form's fields: a long form scrolls (at 24 rows), the focused field in view; the
+    body itself takes no focus (Tab goes from field to field)."""
+
+
 class FormDialog(ModalScreen[Any]):
     BINDINGS = [
         Binding("ctrl+s", "submit", "Save"),
@@ -44,8 +49,8 @@ class FormDialog(ModalScreen[Any]):
     ]
     DEFAULT_CSS = """
     FormDialog { align: center middle; }
-    FormDialog > Vertical { width: 96; height: auto; max-height: 90%; border: thick $primary;
-        background: $surface; padding: 1 2; }
+    FormDialog > VerticalScroll { width: 96; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 1 2; scrollbar-size-vertical: 1; }
     FormDialog #title { text-style: bold; margin-bottom: 1; }
     FormDialog #intro { color: $text-muted; margin-bottom: 1; }
     FormDialog .row { height: auto; min-height: 1; }
@@ -78,7 +83,7 @@ class FormDialog(ModalScreen[Any]):
         }
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with FormBody():
             yield Static(self.title_text, id="title", markup=False)
             if self.intro:
                 yield Static(self.intro, id="intro", markup=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -50,6 +51,8 @@ class InboxScreen(Screen[None]):
     ]
     DEFAULT_CSS = """
     InboxScreen #summary { height: 1; padding: 0 1; color: $text-muted; }
+    InboxScreen #preview { height: auto; max-height: 4; padding: 0 1; background: $boost;
+        border-top: solid $primary 50%; }
     """
 
     def __init__(self, ctx: SessionContext) -> None:
@@ -65,18 +68,22 @@ class InboxScreen(Screen[None]):
         yield Static("", id="summary", markup=False)
         header = TableHeader()
         yield header
+        # The message matters most; as the terminal narrows the type goes first (the message
+        # says it too), then the car (most messages name it).  The highlighted note is shown
+        # whole under the list.
         yield RowTable(
             [
                 Column("when", "When", 12),
                 Column("priority", "Priority", 8),
-                Column("type", "Type", 18),
-                Column("car", "Car", 18, flex=1),
-                Column("message", "Message", 30, flex=3),
+                Column("type", "Type", 18, drop=1),
+                Column("car", "Car", 18, flex=1, drop=2),
+                Column("message", "Message", 40, flex=3),
             ],
             self.cells,
             header=header,
             empty="Nothing here.",
         )
+        yield Static("", id="preview", markup=False)
         yield AppFooter()
 
     @property
@@ -113,6 +120,7 @@ class InboxScreen(Screen[None]):
 
     def _show(self, rows: list[NoteRow]) -> None:
         self.table.set_rows(rows)
+        self._preview(self.table.current)
         unread = sum(1 for r in rows if not r.read)
         filters = [
             "the digest's low-priority notes" if self.digest else "inbox",
@@ -123,6 +131,24 @@ class InboxScreen(Screen[None]):
         self.query_one("#summary", Static).update(
             f"{len(rows)} shown, {unread} unread · " + ", ".join(filters)
         )
+
+    def on_row_table_highlighted(self, event: RowTable.Highlighted) -> None:
+        self._preview(event.row)
+
+    def _preview(self, note: NoteRow | None) -> None:
+        """The highlighted note whole: its car, type and priority, and the full message."""
+        preview = self.query_one("#preview", Static)
+        preview.display = note is not None
+        if note is None:
+            return
+        text = Text()
+        if note.car_label:
+            text.append(note.car_label, style="bold")
+            text.append(" · ")
+        text.append(f"{type_label(note.type)} · {note.priority} priority", style="dim")
+        text.append("\n")
+        text.append(note.message)
+        preview.update(text)
 
     def on_data_changed(self, _event: DataChanged) -> None:
         self.load()
@@ -206,7 +232,8 @@ class PreferencesDialog(ModalScreen[None]):
     BINDINGS = [Binding("escape", "close", "Close")]
     DEFAULT_CSS = """
     PreferencesDialog { align: center middle; }
-    PreferencesDialog > Vertical { width: 80; height: 20; border: thick $primary;
+    PreferencesDialog > Vertical { width: 80; max-width: 100%; height: 20; max-height: 100%;
+        border: thick $primary;
         background: $surface; padding: 0 1; }
     PreferencesDialog #title { text-style: bold; padding: 1 1 0 1; height: auto; }
     PreferencesDialog #note { color: $text-muted; padding: 0 1 1 1; height: auto; }

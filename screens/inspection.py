@@ -1,6 +1,8 @@
 """Inspection at the prep center (US-1.4 + the checklist improvement): every item ok / issue /
-critical with a note, then approve or fail.  An issue becomes a parts order (``p``) or extra work
-(``w``) with one key; a failed inspection tells the coordinators which items are critical."""
+critical with a note, then approve or fail.  ``r`` marks every item not checked yet OK, so a car
+with one finding takes the finding, ``r`` and ``a``.  An issue becomes a parts order (``p``) or
+extra work (``w``) with one key; a failed inspection tells the coordinators which items are
+critical."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ class InspectionScreen(Screen[None]):
         Binding("o", "mark('ok')", "OK"),
         Binding("i", "mark('issue')", "Issue"),
         Binding("x", "mark('critical')", "Critical"),
+        Binding("r", "rest_ok", "Rest OK"),
         Binding("p", "to_parts", "Order part"),
         Binding("w", "to_work", "Extra work"),
         Binding("a", "finish(True)", "Approve"),
@@ -51,8 +54,8 @@ class InspectionScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield AppHeader(self.ctx, f"Inspection · {self.car_label}")
         yield Static(
-            "o ok · i issue · x critical (an issue or critical item needs a note) · p orders a part "
-            "for it · w books extra work · a approves, f fails the inspection",
+            "o ok · i issue · x critical (an issue or critical item needs a note) · r marks the "
+            "rest ok · p orders a part for it · w books extra work · a approves, f fails",
             id="note",
             markup=False,
         )
@@ -114,6 +117,8 @@ class InspectionScreen(Screen[None]):
             text += f" · {issues} issue(s), {critical} critical"
         if not left:
             text += " · a approves, f fails"
+        else:
+            text += f" · r marks the {left} left ok"
         self.query_one("#state", Static).update(text)
 
     def on_data_changed(self, _event: DataChanged) -> None:
@@ -172,6 +177,11 @@ class InspectionScreen(Screen[None]):
             ),
             lambda result: (self.load(), self.table.action_cursor(1) if result else None),
         )
+
+    def action_rest_ok(self) -> None:
+        from db import inspection
+
+        self._run(inspection.record_rest_ok, self.car_id, done="Every item left is OK.")
 
     def action_to_parts(self) -> None:
         from db import inspection

@@ -53,21 +53,19 @@ TEXT_FIELDS: dict[str, tuple[str, str]] = {
     "customer_email": ("Email", "kari@example.no"),
     "expected_delivery_date": ("Delivery by", "2026-12-18 or 18.12.2026"),
 }
+# What registration needs comes first, in the order Tab visits it: a car is its data, Tabs and
+# ctrl+s.  A VIN typed or scanned fills the brand (and, where the VIN says it, the model year).
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Vehicle", ("vin", "license_plate", "brand", "model", "model_year", "color", "car_type")),
     (
-        "Order and customer",
-        (
-            "order_number",
-            "customer_name",
-            "customer_phone",
-            "customer_email",
-            "dealership_id",
-            "seller_id",
-        ),
+        "Order (* needed to register)",
+        ("vin", "brand", "model", "order_number", "customer_name", "car_type"),
     ),
+    ("Vehicle", ("license_plate", "model_year", "color")),
+    ("Customer and seller", ("customer_phone", "customer_email", "dealership_id", "seller_id")),
     ("Delivery", ("expected_delivery_date", "accessories", "seller_notes")),
 )
+# The fields a VIN fills (when empty, or still holding what an earlier VIN filled).
+VIN_FILLS: tuple[str, ...] = ("brand", "model_year")
 LABELS = {
     **{name: label for name, (label, _) in TEXT_FIELDS.items()},
     "car_type": "Car type *",
@@ -99,13 +97,14 @@ class IntakeScreen(Screen[None]):
     IntakeScreen .section { text-style: bold; margin-top: 1; height: 1; }
     IntakeScreen .row { height: auto; min-height: 1; margin-bottom: 0; }
     IntakeScreen .row > Label { width: 16; height: 1; color: $text-muted; }
-    IntakeScreen .row > .field { width: 44; }
+    IntakeScreen .row > .field { width: 36; }
     IntakeScreen .row > .message { width: 1fr; height: auto; padding-left: 2; color: $text-muted; }
     IntakeScreen .row > .message.-error { color: $error; text-style: bold; }
     IntakeScreen .row > .message.-ok { color: $success; }
+    IntakeScreen .row > .message.-warning { color: $warning; text-style: bold; }
     IntakeScreen #accessory-list { height: auto; max-height: 6; }
     IntakeScreen #seller_notes { height: 4; }
-    IntakeScreen .accessories { width: 44; height: auto; }
+    IntakeScreen .accessories { width: 36; height: auto; }
     """
 
     def __init__(self, ctx: SessionContext, car_id: int | None = None) -> None:
@@ -115,6 +114,8 @@ class IntakeScreen(Screen[None]):
         self._filling = False
         self._mounted_once = False
         self._messages: dict[str, tuple[str, str]] = {}
+        self._vin_filled: dict[str, str] = {}  # field -> the value a VIN put there
+        self._vin_said: Any = None  # what the VIN in the field says (db.vin.VinInfo)
         self.prepare(car_id)
 
     def prepare(self, car_id: int | None) -> None:
@@ -216,6 +217,8 @@ class IntakeScreen(Screen[None]):
             self._show_accessories()
         finally:
             self._filling = False
+        self._vin_filled.clear()
+        self._vin_said = None
         for name in LABELS:
             self._messages.pop(name, None)
             self._message(name, "")
@@ -307,6 +310,7 @@ class IntakeScreen(Screen[None]):
         return values
 
     def _fill(self, values: dict[str, Any]) -> None:
+        self._vin_filled.clear()
         self._filling = True
         try:
             for name in TEXT_FIELDS:
@@ -351,6 +355,7 @@ class IntakeScreen(Screen[None]):
         message.update(text)
         message.set_class(kind == "error", "-error")
         message.set_class(kind == "ok", "-ok")
+        message.set_class(kind == "warning", "-warning")
 
     def _check(self, name: str, value: Any, *, final: bool) -> str | None:
         """The problem with one field, or None.  ``final``: the user has left the field."""
@@ -391,7 +396,8 @@ class IntakeScreen(Screen[None]):
             if vin and len(vin) < validate.VIN_LENGTH:
                 self._message(name, f"{len(vin)}/{validate.VIN_LENGTH} characters")
             elif vin:
-                self._message(name, "")
+                self._read_vin(vin)
+                self._show_vin_said()
                 self._check_duplicate(vin)
             else:
                 self._message(name, "")
@@ -406,6 +412,41 @@ class IntakeScreen(Screen[None]):
             return
         self._show_check(name, event.value, final=False)
 
+    def _read_vin(self, vin: str) -> None:
+        """Fill what the VIN says (brand, model year) into the fields that are empty or still
+        hold what an earlier VIN filled; what the seller typed is never overwritten."""
+        from db import vin as vins
+
+        said = vins.decode(vin)
+        if said is None or said == self._vin_said:
+            return
+        self._vin_said = said
+        if self.editing:
+            return  # a registered car's brand and year are the seller's: the VIN only informs
+        found = {"brand": said.brand, "model_year": said.model_year}
+        for name in VIN_FILLS:
+            field = self.query_one(f"#{name}", Input)
+            ours = self._vin_filled.get(name)
+            if field.value and field.value != ours:
+                continue
+            new = "" if found[name] is None else str(found[name])
+            if new != field.value:
+                field.value = new
+            if new:
+                self._vin_filled[name] = new
+            else:
+                self._vin_filled.pop(name, None)
+
+    def _show_vin_said(self) -> None:
+        """Beside the VIN: what it says, or the warning of a bad check digit (never an error)."""
+        said = self._vin_said
+        if said is None:
+            self._message("vin", "")
+        elif said.warning:
+            self._message("vin", said.warning, "warning")
+        else:
+            self._message("vin", f"✓ {said.summary}".rstrip(), "ok")
+
     @work(thread=True, exclusive=True, group="intake-vin", exit_on_error=False)
     def _check_duplicate(self, vin: str) -> None:
         found = self.ctx.store.fast.active_vin(vin, self.car_id)
@@ -416,7 +457,7 @@ class IntakeScreen(Screen[None]):
             return  # typed on meanwhile
         if found is None:
             self.duplicate_car_id = None
-            self._message("vin", "✓", "ok")
+            self._show_vin_said()
         else:
             car_id, order, status = found
             self.duplicate_car_id = car_id
@@ -511,8 +552,10 @@ class IntakeScreen(Screen[None]):
             fields = self._draft_fields(values)
             if self.duplicate_car_id is not None:
                 fields.pop("vin", None)  # that car's VIN: the message beside the field says so
-            if self.car_id is None and not any(_typed(k, v) for k, v in fields.items()):
-                return  # nothing worth a draft yet
+            if self.car_id is None and not any(
+                _typed(k, v) and self._vin_filled.get(k) != v for k, v in fields.items()
+            ):
+                return  # nothing worth a draft yet (what a refused VIN filled is not typed)
             try:
                 car = self._store_draft(cars, fields)
             except cars.DuplicateVin:

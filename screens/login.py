@@ -19,13 +19,14 @@ from screens.widgets import AppFooter, AppHeader, Input, Option, OptionList, Sta
 
 
 def _label(user: UserRow) -> str:
-    lock = "  · PIN" if user.has_pin else ""
+    lock = "  · PIN" if user.has_pin else "  · badge" if user.has_badge else ""
     where = user.dealership_name or "all dealerships"
     return f"{user.display_name:<26} {ROLE_LABELS.get(user.role, user.role):<12} {where}{lock}"
 
 
 class LoginScreen(Screen[None]):
-    """The first screen when the OS login name is not a prepfloor user."""
+    """The first screen when the OS login name is not a prepfloor user, or is a shared terminal
+    account (``terminal``: then only that terminal's people, with a PIN or a badge)."""
 
     BINDINGS = [
         Binding("up", "move(-1)", "Up", show=False),
@@ -50,10 +51,13 @@ class LoginScreen(Screen[None]):
         message: str = "",
         *,
         pin_required: bool = False,
+        terminal: str | None = None,
     ) -> None:
         super().__init__()
         self.store = store
-        self.pin_required = pin_required  # a user without a PIN is refused (prepfloor serve)
+        self.terminal = terminal  # the shared terminal account this screen belongs to, if any
+        # a user without a PIN is refused (prepfloor serve; a shared terminal account)
+        self.pin_required = pin_required or terminal is not None
         self.preselect = preselect
         self.start_message = message
         self.users: list[UserRow] = []
@@ -79,12 +83,19 @@ class LoginScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="sign-in-list", exit_on_error=False)
     def load_users(self) -> None:
-        users = self.store.fast.sign_in_list()
+        users = self.store.fast.sign_in_list(self.terminal)
         self.app.call_from_thread(self._users_loaded, users)
 
     def _users_loaded(self, users: list[UserRow]) -> None:
         self.users = users
         self._fill("")
+        if not users and self.terminal is not None:
+            self._say(
+                "Nobody can sign in at this terminal yet: an admin gives its dealership's people "
+                "a PIN (prepfloor users set-pin LOGIN) or a badge. A badge works already."
+            )
+            self.query_one("#filter", Input).focus()
+            return
         if not users:
             self._say("There are no users yet. Add one with: prepfloor users add")
             return
@@ -104,7 +115,8 @@ class LoginScreen(Screen[None]):
         self.preselect = None
         self.query_one("#pin-box").remove_class("visible")
         self.query_one("#pin", Input).value = ""
-        self.query_one("#filter", Input).value = ""
+        with self.prevent(Input.Changed):  # a change of the filter clears the message
+            self.query_one("#filter", Input).value = ""
         self._say(message)
         self.load_users()
 
@@ -155,6 +167,10 @@ class LoginScreen(Screen[None]):
     def _choose(self, user: UserRow) -> None:
         if self.signing_in:
             return  # an Enter typed while the first one is being checked
+        if not user.has_pin and user.has_badge and self.pin_required:
+            self._say(f"{user.display_name} signs in here with their badge: scan it.")
+            self.query_one("#filter", Input).focus()
+            return
         self.chosen = user
         if not user.has_pin:
             self.sign_in(user.login, None)
@@ -195,13 +211,15 @@ class LoginScreen(Screen[None]):
     def _check(self, login: str, pin: str | None) -> None:
         from db import users
 
-        self._signed_in(users.sign_in, login, pin, pin_required=self.pin_required)
+        self._signed_in(
+            users.sign_in, login, pin, pin_required=self.pin_required, terminal=self.terminal
+        )
 
     @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
     def _check_badge(self, badge: str) -> None:
         from db import users
 
-        self._signed_in(users.sign_in_badge, badge)
+        self._signed_in(users.sign_in_badge, badge, terminal=self.terminal)
 
     def _signed_in(self, rule: Any, *args: Any, **kwargs: Any) -> None:
         """Run the sign-in rule (in the worker); the session starts, or the refusal is said."""

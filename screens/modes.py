@@ -1,8 +1,15 @@
-"""Which modes (role screens) exist, who sees them, and their keys."""
+"""Which modes (role screens) exist, who sees them, and their keys.
+
+The modes and the roles that have them are :mod:`db.modes`'s (the rule on a chosen start screen
+reads the same table); this module adds their keys.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from db.access import Actor
+from db.modes import MODES as MODE_TABLE
 
 
 @dataclass(frozen=True)
@@ -13,46 +20,28 @@ class ModeInfo:
     roles: frozenset[str]
 
 
-MODES: tuple[ModeInfo, ...] = (
-    ModeInfo(
-        "cars",
-        "Cars",
-        "f2",
-        frozenset({"seller", "coordinator", "mechanic", "detailer", "manager", "admin"}),
-    ),
-    ModeInfo(
-        "seller",
-        "Seller",
-        "f3",
-        frozenset({"seller", "manager", "admin"}),
-    ),
-    ModeInfo(
-        "coordinator",
-        "Coordinator",
-        "f4",
-        frozenset({"coordinator", "admin"}),
-    ),
-    ModeInfo(
-        "workshop",
-        "Workshop",
-        "f5",
-        frozenset({"mechanic", "detailer", "coordinator", "admin"}),
-    ),
-    ModeInfo(
-        "manager",
-        "Manager",
-        "f6",
-        frozenset({"manager", "admin"}),
-    ),
-    ModeInfo(
-        "admin",
-        "Admin",
-        "f7",
-        frozenset({"admin"}),
-    ),
+KEYS: dict[str, str] = {
+    "cars": "f2",
+    "seller": "f3",
+    "coordinator": "f4",
+    "workshop": "f5",
+    "manager": "f6",
+    "admin": "f7",
+}
+MODES: tuple[ModeInfo, ...] = tuple(
+    ModeInfo(name, title, KEYS[name], roles) for name, (title, roles) in MODE_TABLE.items()
 )
 BY_NAME = {m.name: m for m in MODES}
 
 
 def modes_for(role: str) -> list[ModeInfo]:
     return [m for m in MODES if role in m.roles]
+
+
+def empty_car_list(actor: Actor) -> str:
+    """What an empty car list (no search typed) says: what to do first, for this user."""
+    if actor.role == "admin" and not actor.dealership_ids:
+        return "No cars yet. f7 Admin: set up dealerships, resource types and users first."
+    if actor.may("car.draft"):
+        return "No cars yet. ctrl+n registers the first."
+    return "No cars yet: a car shows here once a seller registers it."

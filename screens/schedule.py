@@ -39,13 +39,15 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def booking_columns(with_day: bool = False) -> list[Column]:
+    """A list of bookings: the day, car, work, hours, whom it is for and its status stay; as the
+    terminal narrows the start time goes first, then the person."""
     columns = [
-        Column("car", "Car", 18, flex=2),
-        Column("work", "Work", 12, flex=1),
-        Column("person", "Person", 12, flex=1),
-        Column("start", "Start", 5),
+        Column("car", "Car", 18, flex=2, least=14),
+        Column("work", "Work", 12, flex=1, least=10),
+        Column("person", "Person", 12, flex=1, least=10, drop=2),
+        Column("start", "Start", 5, drop=1),
         Column("hours", "Hours", 5, right=True),
-        Column("for", "For", 12, flex=1),
+        Column("for", "For", 12, flex=1, least=10),
         Column("status", "Status", 11),
     ]
     if with_day:
@@ -381,15 +383,15 @@ class SharingScreen(Screen[None]):
         yield Static("", id="usage-caption", classes="caption", markup=False)
         usage_header = TableHeader()
         yield usage_header
-        yield RowTable(
+        yield RowTable(  # at 80 columns the agreement's priority goes
             [
-                Column("provider", "Done at", 16, flex=1),
-                Column("consumer", "For", 16, flex=1),
-                Column("work", "Work", 14, flex=1),
+                Column("provider", "Done at", 16, flex=1, least=12),
+                Column("consumer", "For", 16, flex=1, least=12),
+                Column("work", "Work", 14, flex=1, least=10),
                 Column("week", "Week", 9),
                 Column("booked", "Booked / cap", 14, right=True),
-                Column("priority", "Priority", 8, right=True),
-                Column("state", "", 10),
+                Column("priority", "Priority", 8, right=True, drop=1),
+                Column("state", "", 11),
             ],
             self.usage_cells,
             header=usage_header,
@@ -477,8 +479,8 @@ class CutDialog(ModalScreen[None]):
     ]
     DEFAULT_CSS = """
     CutDialog { align: center middle; }
-    CutDialog > Vertical { width: 104; height: 26; border: thick $warning; background: $surface;
-        padding: 0 1; }
+    CutDialog > Vertical { width: 104; max-width: 100%; height: 26; max-height: 100%;
+        border: thick $warning; background: $surface; padding: 0 1; }
     CutDialog #title { text-style: bold; padding: 1 1 0 1; height: auto; }
     CutDialog #note { color: $text-muted; padding: 0 1 1 1; height: auto; }
     CutDialog RowTable { height: 1fr; }
@@ -522,8 +524,8 @@ class CutDialog(ModalScreen[None]):
             yield RowTable(
                 [
                     Column("move", "Move", 4),
-                    Column("car", "Car", 20, flex=2),
-                    Column("for", "For", 16, flex=1),
+                    Column("car", "Car", 20, flex=2, least=16),
+                    Column("for", "For", 16, flex=1, least=12),
                     Column("priority", "Priority", 8, right=True),
                     Column("hours", "Hours", 5, right=True),
                     Column("status", "Status", 11),

@@ -93,20 +93,23 @@ class MyCarsScreen(SearchBoxKeys, Screen[None]):
         self.today = local_today()
 
     def columns(self) -> list[Column]:
+        """What matters most stays at 80 columns: status, plate, customer, the next work, parts,
+        SLA and unread notes.  As the terminal narrows the order number goes first, then the
+        seller (a manager's list), the time in stage, and the car's brand and model."""
         columns = [
-            Column("status", "Status", 18),
+            Column("status", "Status", 18, least=14),
             Column("plate", "Plate", 8),
-            Column("car", "Car", 10, flex=2),
-            Column("customer", "Customer", 10, flex=2),
-            Column("order", "Order", 10),
-            Column("stage", "In stage", 8),
+            Column("car", "Car", 12, flex=2, least=10, drop=4),
+            Column("customer", "Customer", 12, flex=2, least=10),
+            Column("order", "Order", 10, drop=1),
+            Column("stage", "In stage", 8, drop=3),
             Column("next", "Next work", 16),
-            Column("parts", "Parts", 8),
-            Column("sla", "SLA", 8),
+            Column("parts", "Parts", 7),
+            Column("sla", "SLA", 7),
             Column("unread", "New", 3, right=True),
         ]
         if self.ctx.actor.role != "seller":
-            columns.insert(4, Column("seller", "Seller", 8, flex=1))
+            columns.insert(4, Column("seller", "Seller", 8, flex=1, drop=2))
         return columns
 
     def compose(self) -> ComposeResult:

@@ -30,33 +30,123 @@ from screens.widgets import Static
 R = TypeVar("R")
 
 
+def keep_in_view(view: ScrollView, row: int) -> None:
+    """Scroll ``view`` (a line per row) just enough that ``row`` is on screen."""
+    height = max(1, view.scrollable_content_region.height)
+    top = int(view.scroll_offset.y)
+    if row < top:
+        view.scroll_to(y=row, animate=False)
+    elif row >= top + height:
+        view.scroll_to(y=row - height + 1, animate=False)
+
+
 @dataclass(frozen=True)
 class Column:
+    """A column of a list.  At 80 columns not every column fits: ``least`` lets a column narrow
+    (its text then ends in an ellipsis) before any column goes, and ``drop`` says, per list, which
+    columns go first as the width shrinks (1 first, then 2, …; 0 never).  A line whose columns
+    were dropped says so at the end of its titles (``+2 »``)."""
+
     key: str
     title: str
     width: int  # fixed width, or the minimum for a flexible column
     flex: int = 0
     right: bool = False  # numbers line up on the right
+    drop: int = 0  # 0: always shown; else dropped when the line is too narrow, 1 first (the
+    # columns of one number go together)
+    least: int = 0  # may narrow to this many cells before a column is dropped (0: ``width``)
+
+    @property
+    def narrowest(self) -> int:
+        return min(self.least, self.width) if self.least else self.width
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the columns go on a line of one width: a width per column (0 for a dropped one)."""
+
+    widths: tuple[int, ...]
+    dropped: tuple[int, ...] = ()  # the indices of the columns dropped at this width
+    overlay: bool = False  # the marker sits in the last title's blank end (no room set aside)
+
+    @property
+    def shown(self) -> list[int]:
+        return [i for i, w in enumerate(self.widths) if w]
+
+    @property
+    def marker(self) -> str:
+        """``+2 »`` when two columns are dropped (a wider terminal shows them), else ``""``."""
+        return f"+{len(self.dropped)} »" if self.dropped else ""
+
+
+def _widths(columns: Sequence[Column], shown: Sequence[int], width: int) -> tuple[int, ...]:
+    """Each shown column at its narrowest; the room left goes first back to the narrowed ones
+    (the flexible ones first: names gain most from a few cells), then to the flexible ones by
+    their share."""
+    widths = {i: columns[i].narrowest for i in shown}
+    spare = width - sum(widths.values()) - max(0, len(shown) - 1)
+    for group in ([i for i in shown if columns[i].flex], [i for i in shown if not columns[i].flex]):
+        short = [i for i in group if widths[i] < columns[i].width]
+        while spare > 0 and short:  # a cell each in turn
+            for i in short:
+                if spare > 0:
+                    widths[i] += 1
+                    spare -= 1
+            short = [i for i in short if widths[i] < columns[i].width]
+    flexible = [i for i in shown if columns[i].flex]
+    if spare > 0 and flexible:
+        total = sum(columns[i].flex for i in flexible)
+        given = 0
+        for i in flexible:
+            extra = spare - given if i == flexible[-1] else spare * columns[i].flex // total
+            widths[i] += extra
+            given += extra
+    return tuple(widths.get(i, 0) for i in range(len(columns)))
+
+
+SORT_MARK_ROOM = 2  # " ▲" after the title of the sorted column
+
+
+def plan(columns: Sequence[Column], width: int) -> Layout:
+    """The columns laid out on a line ``width`` cells wide (one space between columns): as many
+    as fit at their narrowest, the droppable ones going in their ``drop`` order (the columns of
+    one number together); the room left widens the narrowed columns, then the flexible ones."""
+    steps = sorted({c.drop for c in columns if c.drop > 0})
+    droppable: list[int] = []
+    for count in range(len(steps) + 1):
+        if count:
+            group = [i for i, c in enumerate(columns) if c.drop == steps[count - 1]]
+            if len(droppable) + len(group) == len(columns):
+                break  # one column at least stays
+            droppable += group
+        dropped = list(droppable)
+        shown = [i for i in range(len(columns)) if i not in dropped]
+        need = sum(columns[i].narrowest for i in shown) + max(0, len(shown) - 1)
+        if not dropped:
+            if need <= width:
+                return Layout(_widths(columns, shown, width))
+            continue
+        marker = len(f"+{len(dropped)} »")
+        if need <= width:  # the marker in the blank end of the last title, if it has one
+            widths = _widths(columns, shown, width)
+            last = columns[shown[-1]]
+            room = widths[shown[-1]] - len(last.title) - SORT_MARK_ROOM - 1
+            if not last.right and room >= marker:
+                return Layout(widths, tuple(sorted(dropped)), overlay=True)
+        if need <= width - marker - 1:
+            widths = _widths(columns, shown, width - marker - 1)
+            return Layout(widths, tuple(sorted(dropped)))
+    # nothing more may go: the line is cut at the right
+    dropped = droppable
+    shown = [i for i in range(len(columns)) if i not in dropped]
+    reserve = len(f"+{len(dropped)} »") + 1 if dropped else 0
+    return Layout(_widths(columns, shown, width - reserve), tuple(sorted(dropped)))
 
 
 def layout(columns: Sequence[Column], width: int) -> list[int]:
-    """Column widths for a line ``width`` cells wide (one space between columns)."""
-    gaps = len(columns) - 1
-    fixed = sum(c.width for c in columns) + gaps
-    spare = max(0, width - fixed)
-    flexible = [c for c in columns if c.flex]
-    flex_total = sum(c.flex for c in flexible) or 1
-    widths = []
-    given = 0
-    for column in columns:
-        extra = 0
-        if column.flex:
-            extra = spare * column.flex // flex_total
-            if column is flexible[-1]:
-                extra = spare - given
-            given += extra
-        widths.append(column.width + extra)
-    return widths
+    """Column widths for a line ``width`` cells wide (one space between columns; 0 for a column
+    dropped at this width, see :func:`plan`)."""
+    return list(plan(columns, width).widths)
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
@@ -69,12 +159,44 @@ def fit(text: str, width: int, right: bool = False) -> str:
 
 
 def titles_line(columns: Sequence[Column], width: int, marks: dict[int, str] | None = None) -> str:
-    widths = layout(columns, width)
+    """The column titles as laid out at ``width``; when columns were dropped the line ends in
+    the marker (``+2 »``) at its right edge."""
+    return titles_of(columns, plan(columns, width), width, marks)
+
+
+def titles_of(
+    columns: Sequence[Column], at: Layout, width: int, marks: dict[int, str] | None = None
+) -> str:
     marks = marks or {}
-    return " ".join(
-        fit(c.title + marks.get(i, ""), w, c.right)
-        for i, (c, w) in enumerate(zip(columns, widths, strict=True))
+    line = " ".join(
+        fit(columns[i].title + marks.get(i, ""), at.widths[i], columns[i].right) for i in at.shown
     )
+    marker = at.marker
+    if marker:
+        line = line.ljust(width)[: max(0, width - len(marker))] + marker
+    return line
+
+
+def dropped_note(columns: Sequence[Column], at: Layout) -> str:
+    """Which columns a wider terminal shows (the marker's tooltip)."""
+    if not at.dropped:
+        return ""
+    names = ", ".join(columns[i].title or columns[i].key for i in at.dropped)
+    return f"Not shown at this width: {names}. A wider terminal shows them."
+
+
+def line_segments(
+    columns: Sequence[Column], at: Layout, cells: Sequence[tuple[str, Style]], gap: Style
+) -> list[Segment]:
+    """The shown cells of one row (text and style per column, every column), fitted to their
+    widths and one space apart."""
+    segments: list[Segment] = []
+    for n, i in enumerate(at.shown):
+        if n:
+            segments.append(Segment(" ", gap))
+        text, style = cells[i]
+        segments.append(Segment(fit(text, at.widths[i], columns[i].right), style))
+    return segments
 
 
 # The keys of a list with a cursor (the car list and every RowTable).
@@ -88,12 +210,24 @@ CURSOR_BINDINGS: list[Binding] = [
 ]
 
 
-class TableHeader(Static):
-    """The column titles above a table (the table sets them to its own widths)."""
+# A list's lines start one cell in and run to the right edge (or to its one-cell scrollbar):
+# at 80 columns every cell counts.  Its titles line up with it.
+LIST_CSS = "width: 100%; padding: 0 0 0 1; overflow-x: hidden; scrollbar-size-vertical: 1;"
+TITLES_CSS = "height: 1; padding: 0 0 0 1; text-wrap: nowrap; text-overflow: clip;"
 
-    DEFAULT_CSS = """
-    TableHeader { height: 1; padding: 0 1; text-style: bold; color: $text-muted; }
+
+class TableHeader(Static):
+    """The column titles above a table (the table sets them to its own widths).  When the table
+    drops columns at this width the line ends in ``+N »``, and the tooltip names them."""
+
+    DEFAULT_CSS = f"""
+    TableHeader {{ {TITLES_CSS} text-style: bold; color: $text-muted; }}
     """
+
+    def set_titles(self, text: str, note: str = "") -> None:
+        """``text``: the titles line; ``note``: which columns were dropped (the tooltip)."""
+        self.update(Text(text))
+        self.tooltip = note or None
 
 
 def parse_style(spec: str) -> Style:
@@ -130,11 +264,11 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
         ],
     ]
     COMPONENT_CLASSES = {"rowtable--cursor", "rowtable--empty"}
-    DEFAULT_CSS = """
-    RowTable { padding: 0 1; height: 1fr; }
-    RowTable > .rowtable--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
-    RowTable:blur > .rowtable--cursor { background: $block-cursor-blurred-background; text-style: none; }
-    RowTable > .rowtable--empty { color: $text-muted; }
+    DEFAULT_CSS = f"""
+    RowTable {{ {LIST_CSS} height: 1fr; }}
+    RowTable > .rowtable--cursor {{ background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }}
+    RowTable:blur > .rowtable--cursor {{ background: $block-cursor-blurred-background; text-style: none; }}
+    RowTable > .rowtable--empty {{ color: $text-muted; }}
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -180,6 +314,8 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
         self.sort_reverse = False
         self.filter: Callable[[R], bool] | None = None
         self._styles: dict[str, Style] = {}
+        self._layout: tuple[int, list[Column], Layout] | None = None
+        self._titles_width = -1  # the width the titles were laid out for
 
     # -- data ------------------------------------------------------------------------------------
     def set_rows(self, rows: Sequence[R]) -> None:
@@ -233,9 +369,21 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
             style = self._styles[spec] = parse_style(spec)
         return style
 
+    def laid_out(self, width: int | None = None) -> Layout:
+        """The columns at this table's width (or ``width``): which are shown, how wide."""
+        if width is None:
+            width = self.scrollable_content_region.width
+        cached = self._layout
+        if cached is None or cached[0] != width or cached[1] is not self.columns:
+            cached = self._layout = (width, self.columns, plan(self.columns, width))
+        return cached[2]
+
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_offset.y) + y
         width = self.scrollable_content_region.width
+        if width != self._titles_width and self.header is not None:
+            self._titles_width = width  # asked once
+            self.call_later(self._show_titles)  # a scrollbar came or went: titles follow
         base = self.rich_style
         if index >= len(self.rows):
             if index == 0:
@@ -245,19 +393,13 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
         row = self.rows[index]
         if index == self.cursor:
             base = base + self.get_component_rich_style("rowtable--cursor")
-        widths = layout(self.columns, width)
-        segments: list[Segment] = []
-        values = self.cells(row)
-        for i, (column, value, cell_width) in enumerate(
-            zip(self.columns, values, widths, strict=True)
-        ):
+        cells: list[tuple[str, Style]] = []
+        for value in self.cells(row):
             if isinstance(value, Cell):
-                text, style = value.text, base + self._style(value.style)
+                cells.append((value.text, base + self._style(value.style)))
             else:
-                text, style = value, base
-            segments.append(Segment(fit(text, cell_width, column.right), style))
-            if i < len(self.columns) - 1:
-                segments.append(Segment(" ", base))
+                cells.append((value, base))
+        segments = line_segments(self.columns, self.laid_out(width), cells, base)
         return Strip(segments).adjust_cell_length(width, base)
 
     def _show_titles(self) -> None:
@@ -266,26 +408,28 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
         marks = {}
         if self.sort_column is not None:
             marks[self.sort_column] = " ▼" if self.sort_reverse else " ▲"
-        self.header.update(
-            Text(titles_line(self.columns, self.scrollable_content_region.width, marks))
+        width = self._titles_width = self.scrollable_content_region.width
+        at = self.laid_out(width)
+        self.header.set_titles(
+            titles_of(self.columns, at, width, marks), dropped_note(self.columns, at)
         )
 
     def on_resize(self, event: Resize) -> None:
         self.virtual_size = Size(event.size.width, len(self.rows))
         self._show_titles()
+        self.call_after_refresh(self._scroll_to_cursor)
 
     # -- moving ----------------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:
-        height = max(1, self.scrollable_content_region.height)
-        top = int(self.scroll_offset.y)
-        if new < top:
-            self.scroll_to(y=new, animate=False)
-        elif new >= top + height:
-            self.scroll_to(y=new - height + 1, animate=False)
+        self._scroll_to_cursor()
         self.refresh()
         row = self.current
         if row is not None and old != new:
             self.post_message(self.Highlighted(self, row))
+
+    def _scroll_to_cursor(self) -> None:
+        """The cursor's row on screen (after a move, and when the table got shorter)."""
+        keep_in_view(self, self.cursor)
 
     def _move_to(self, index: int) -> None:
         if self.rows:
@@ -300,9 +444,13 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
     def action_jump(self, where: int) -> None:
         self._move_to(0 if where == 0 else len(self.rows) - 1)
 
-    def action_sort(self, column: int) -> None:
-        if self.sort_key is None or column >= len(self.columns):
+    def action_sort(self, number: int) -> None:
+        """Sort by the ``number``-th column on screen (from 0; a dropped column is not counted:
+        the digits follow what the user sees)."""
+        shown = self.laid_out().shown
+        if self.sort_key is None or number >= len(shown):
             return
+        column = shown[number]
         if self.sort_column == column:
             self.sort_reverse = not self.sort_reverse
         else:

@@ -1,13 +1,179 @@
-"""A dealership's ``brand_colors`` as a Textual theme."""
+"""prepfloor's colours: the default theme, a dealership's ``brand_colors`` as a theme, and the
+truecolors of the color names that table cells use (``"green"``, ``"red"``).
+
+Every text colour is chosen from the background it is drawn on, so that it reaches WCAG 2 AA
+contrast (4.5:1, relative luminance) whatever brand colour an admin types: the header's text
+is white or black, whichever its brand-coloured background allows; the footer's keys, the
+warning, error and success colours keep their hue and move lighter (dark themes) or darker
+(light themes) until they reach it; the cursor row of a list is a shade of the primary colour
+dark (or light) enough for the status colours on it.  ``tests/test_contrast.py`` measures it.
+
+The screens' CSS uses Textual's own theme variables only (``$button-color-foreground`` is the text
+on ``$primary``, as in Textual's themes), so switching to any of Textual's themes still works.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from textual.color import Color, ColorParseError
-from textual.theme import Theme
+from rich.terminal_theme import TerminalTheme
+from textual.color import WHITE, Color, ColorParseError
+from textual.theme import BUILTIN_THEMES, Theme
 
-DEFAULT_THEME = "textual-dark"
+if TYPE_CHECKING:
+    from textual.app import App
+
+DEFAULT_THEME = "prepfloor"
+MINIMUM_CONTRAST = 4.5  # WCAG 2 AA for text
+BLACK_TEXT = Color(0, 0, 0)
+# The luminance of a list's cursor row (dark themes; light themes mirror it): dark enough that
+# every status colour (ANSI_DARK, the theme's warning, error and success) reaches 4.5:1 on it.
+CURSOR_LUMINANCE = 0.03
+BLURRED_CURSOR_LUMINANCE = 0.016
+LIGHT_CURSOR_LUMINANCE = 0.6
+LIGHT_BLURRED_CURSOR_LUMINANCE = 0.74
+
+
+# ------------------------------------------------------------------------------------------------
+# WCAG 2 contrast
+# ------------------------------------------------------------------------------------------------
+def _parse(color: Color | str) -> Color:
+    return color if isinstance(color, Color) else Color.parse(color)
+
+
+def luminance(color: Color | str) -> float:
+    """WCAG 2 relative luminance: 0 for black, 1 for white."""
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = _parse(color).rgb
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+def contrast(foreground: Color | str, background: Color | str) -> float:
+    """WCAG 2 contrast ratio of two opaque colours, 1 to 21."""
+    a, b = luminance(foreground), luminance(background)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def readable_on(background: Color | str) -> Color:
+    """White text on ``background`` when it reaches 4.5:1, else black (one of the two always
+    reaches it: the larger of their ratios is at least 4.58)."""
+    return WHITE if contrast(WHITE, background) >= MINIMUM_CONTRAST else BLACK_TEXT
+
+
+def _with_lightness(color: Color, lightness: float) -> Color:
+    h, s, _ = color.hsl
+    return Color.from_hsl(h, s, max(0.0, min(1.0, lightness)))
+
+
+def with_contrast(
+    color: Color | str, backgrounds: Iterable[Color | str], minimum: float = MINIMUM_CONTRAST
+) -> Color:
+    """``color`` with its hue and saturation, made lighter (on dark backgrounds) or darker (on
+    light ones) by as little as it takes to reach ``minimum`` against every background."""
+    color = _parse(color)
+    grounds = [_parse(b) for b in backgrounds]
+
+    def enough(candidate: Color) -> bool:
+        return all(contrast(candidate, g) >= minimum for g in grounds)
+
+    if not grounds or enough(color):
+        return color
+    lighter = max(luminance(g) for g in grounds) < 0.18  # dark backgrounds: move towards white
+    low, high = color.hsl.l, 1.0 if lighter else 0.0
+    if not enough(_with_lightness(color, high)):
+        return WHITE if lighter else BLACK_TEXT
+    for _ in range(30):
+        middle = (low + high) / 2
+        if enough(_with_lightness(color, middle)):
+            high = middle
+        else:
+            low = middle
+    return _with_lightness(color, high)
+
+
+def with_luminance(color: Color | str, target: float) -> Color:
+    """``color`` with its hue and saturation at the lightness whose luminance is ``target``."""
+    color = _parse(color)
+    low, high = 0.0, 1.0
+    for _ in range(30):
+        middle = (low + high) / 2
+        if luminance(_with_lightness(color, middle)) < target:
+            low = middle
+        else:
+            high = middle
+    return _with_lightness(color, (low + high) / 2)
+
+
+# ------------------------------------------------------------------------------------------------
+# themes
+# ------------------------------------------------------------------------------------------------
+def accessible(theme: Theme) -> Theme:
+    """``theme`` with its text colours chosen for 4.5:1 on the backgrounds they are drawn on
+    (the theme's own colours stay where they are backgrounds: the header keeps the brand)."""
+    dark = theme.dark
+    system = dataclasses.replace(theme, variables={}).to_color_system()
+    generated = system.generate()
+    background = Color.parse(generated["background"])
+    surface = Color.parse(generated["surface"])
+    panel = Color.parse(generated["panel"])
+    primary = Color.parse(generated["primary"])
+    foreground = Color.parse(generated["foreground"])
+    if dark:
+        cursor = with_luminance(primary, CURSOR_LUMINANCE)
+        blurred = with_luminance(primary, BLURRED_CURSOR_LUMINANCE)
+    else:
+        cursor = with_luminance(primary, LIGHT_CURSOR_LUMINANCE)
+        blurred = with_luminance(primary, LIGHT_BLURRED_CURSOR_LUMINANCE)
+    grounds = [background, surface, panel, cursor, blurred]
+
+    def text(value: str | None, fallback: str) -> str:
+        return with_contrast(Color.parse(value or fallback), grounds).hex
+
+    accent = Color.parse(generated["accent"])
+    tinted = {  # Textual's coloured text (a tint of its colour): readable on every background
+        name: with_contrast(Color.parse(generated[name]), grounds).hex
+        for name in (
+            "text-primary",
+            "text-secondary",
+            "text-accent",
+            "text-warning",
+            "text-error",
+            "text-success",
+        )
+    }
+    variables = {
+        **tinted,
+        # the header: brand colour behind, white or black text
+        "button-color-foreground": readable_on(primary).hex,
+        "footer-key-foreground": with_contrast(accent, [panel]).hex,
+        "footer-foreground": with_contrast(foreground, [panel]).hex,
+        "footer-description-foreground": with_contrast(foreground, [panel]).hex,
+        "block-cursor-background": cursor.hex,
+        "block-cursor-foreground": with_contrast(foreground, [cursor]).hex,
+        "block-cursor-blurred-background": blurred.hex,
+        "block-cursor-blurred-foreground": with_contrast(foreground, [blurred]).hex,
+        **theme.variables,
+    }
+    return dataclasses.replace(
+        theme,
+        warning=text(theme.warning, generated["warning"]),
+        error=text(theme.error, generated["error"]),
+        success=text(theme.success, generated["success"]),
+        variables=variables,
+    )
+
+
+def default_theme() -> Theme:
+    """prepfloor's theme when a dealership has no brand colours: Textual's dark theme's colours,
+    with readable text."""
+    base = BUILTIN_THEMES["textual-dark"]
+    return accessible(dataclasses.replace(base, name=DEFAULT_THEME))
 
 
 def _color(value: Any) -> str | None:
@@ -30,16 +196,78 @@ def brand_theme(name: str, brand_colors: dict[str, Any] | None) -> Theme | None:
     dark = brand_colors.get("dark", True)
     # Error, warning and success keep their usual meaning whatever the brand: a red error
     # must not turn brand blue.
-    from textual.theme import BUILTIN_THEMES
-
-    base = BUILTIN_THEMES[DEFAULT_THEME]
-    return Theme(
-        name=name,
-        primary=primary,
-        secondary=_color(brand_colors.get("secondary")),
-        accent=_color(brand_colors.get("accent")),
-        error=_color(brand_colors.get("error")) or base.error,
-        warning=_color(brand_colors.get("warning")) or base.warning,
-        success=_color(brand_colors.get("success")) or base.success,
-        dark=bool(dark) if isinstance(dark, bool) else True,
+    base = BUILTIN_THEMES["textual-dark"]
+    return accessible(
+        Theme(
+            name=name,
+            primary=primary,
+            secondary=_color(brand_colors.get("secondary")),
+            accent=_color(brand_colors.get("accent")),
+            error=_color(brand_colors.get("error")) or base.error,
+            warning=_color(brand_colors.get("warning")) or base.warning,
+            success=_color(brand_colors.get("success")) or base.success,
+            dark=bool(dark) if isinstance(dark, bool) else True,
+        )
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# the color names of table cells
+# ------------------------------------------------------------------------------------------------
+def _ansi(base: TerminalTheme, dark: bool) -> TerminalTheme:
+    """``base`` with every colour but black (white on a light theme) readable on a theme's
+    backgrounds and its cursor row."""
+    if dark:
+        grounds = [
+            Color.parse("#121212"),
+            Color.parse("#1e1e1e"),
+            with_luminance(Color.parse("#808080"), CURSOR_LUMINANCE),
+        ]
+        skip = {0}
+    else:
+        grounds = [
+            Color.parse("#efefef"),
+            Color.parse("#f5f5f5"),
+            with_luminance(Color.parse("#808080"), LIGHT_CURSOR_LUMINANCE),
+        ]
+        skip = {7, 15}
+    palette = [tuple(base.ansi_colors[i]) for i in range(16)]
+    if dark:  # Monokai's red is a pink; "red" (late, full, failed) should read as red
+        palette[1] = palette[9] = (235, 45, 45)
+    # a little above 4.5: the brands' cursor rows are of other hues, their luminance as near the
+    # target as whole RGB steps allow
+    minimum = MINIMUM_CONTRAST + 0.1
+    colors = [
+        color if i in skip else with_contrast(Color(*color), grounds, minimum).rgb
+        for i, color in enumerate(palette)
+    ]
+    return TerminalTheme(
+        tuple(base.background_color),
+        tuple(base.foreground_color),
+        [tuple(c) for c in colors[:8]],
+        [tuple(c) for c in colors[8:]],
+    )
+
+
+def _ansi_themes() -> tuple[TerminalTheme, TerminalTheme]:
+    from textual._ansi_theme import ALABASTER, MONOKAI
+
+    return _ansi(MONOKAI, True), _ansi(ALABASTER, False)
+
+
+ANSI_DARK, ANSI_LIGHT = _ansi_themes()
+
+
+def install(app: App[Any]) -> None:
+    """Make ``app`` use prepfloor's colours: its default theme from the first screen on, and
+    truecolors for the color names of table cells that are readable on every prepfloor theme
+    (Textual's Monokai red is 4.4:1 on the dark background).  Call it in the app's constructor."""
+    app.register_theme(default_theme())
+    app.ansi_theme_dark = ANSI_DARK
+    app.ansi_theme_light = ANSI_LIGHT
+    app.theme = DEFAULT_THEME
+
+
+# Textual registers each of its built-in themes with every App it makes; prepfloor's default joins
+# them so that ``app.theme = DEFAULT_THEME`` works in any app, whether or not it called install().
+BUILTIN_THEMES.setdefault(DEFAULT_THEME, default_theme())

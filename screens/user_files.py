@@ -51,11 +51,11 @@ class PickFileDialog(RecordsDialog):
             self.load()
 
     def columns(self) -> list[Column]:
-        return [
-            Column("file", "File", 24, flex=2),
-            Column("type", "Type", 9),
+        return [  # the name and size stay; when it was put there goes first, then its type
+            Column("file", "File", 24, flex=2, least=18),
+            Column("type", "Type", 9, drop=2),
             Column("size", "Size", 8, right=True),
-            Column("when", "Put there", 12),
+            Column("when", "Put there", 12, drop=1),
         ]
 
     def cells(self, row: AreaFile) -> list[CellValue]:

@@ -123,23 +123,32 @@ LOGO_WIDTH = 16  # cells of the logo text the header shows
 
 
 class AppHeader(Horizontal):
-    """``<logo>  prepfloor · <screen>`` on the left; user, role and dealership on the right."""
+    """``<logo>  prepfloor · <screen>`` on the left; user, role and dealership on the right.
+
+    The screen's title always shows: on a narrow terminal (80 columns) the header first leaves
+    out the dealership, then the word prepfloor, shortens the unread count, keeps only the user's
+    name and drops the logo; only then is the title cut (with an ellipsis)."""
 
     DEFAULT_CSS = """
-    AppHeader { height: 1; background: $primary; color: $text; dock: top; }
-    AppHeader > #title { width: 1fr; padding: 0 1; text-style: bold; }
-    AppHeader > #who { width: auto; padding: 0 1; }
-    AppHeader > #unread { width: auto; padding: 0 1; text-style: bold; background: $warning 40%; }
+    AppHeader { height: 1; background: $primary; color: $button-color-foreground; dock: top; }
+    AppHeader > #title { width: 1fr; padding: 0 1; text-style: bold; text-wrap: nowrap;
+        text-overflow: ellipsis; }
+    AppHeader > #who { width: auto; padding: 0 1; text-wrap: nowrap; }
+    AppHeader > #unread { width: auto; padding: 0 1; text-style: bold; background: $warning;
+        color: $background;
+        text-wrap: nowrap; }
     """
 
     def __init__(self, ctx: SessionContext | None, title: str) -> None:
         super().__init__()
         self.ctx = ctx
         self.title_text = title
+        self.unread = 0
+        self._shown: tuple[str, str, str] | None = None
 
-    def title_line(self) -> str:
-        logo = (self.ctx.logo or "")[:LOGO_WIDTH] if self.ctx is not None else ""
-        return f"{logo + '  ' if logo else ''}prepfloor · {self.title_text}"
+    def title_line(self, *, logo: bool = True, name: bool = True) -> str:
+        shown = (self.ctx.logo or "")[:LOGO_WIDTH] if self.ctx is not None and logo else ""
+        return f"{shown + '  ' if shown else ''}{'prepfloor · ' if name else ''}{self.title_text}"
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_line(), id="title", markup=False)
@@ -147,35 +156,84 @@ class AppHeader(Horizontal):
         yield Static(self.who(), id="who", markup=False)
 
     def on_mount(self) -> None:
+        self.query_one("#unread").display = False
         if self.ctx is not None and hasattr(self.app, "unread"):
             self.watch(self.app, "unread", self._show_unread)
 
     def _show_unread(self, count: int) -> None:
-        unread = self.query_one("#unread", Static)
-        unread.update(f"✉ {count} unread (f8)")
-        unread.display = count > 0
+        self.unread = count
+        self._fit()
 
-    def who(self) -> str:
+    def on_resize(self) -> None:
+        self._fit()
+
+    def who(self, *, dealership: bool = True, role: bool = True) -> str:
         if self.ctx is None:
             return "not signed in"
         actor = self.ctx.actor
-        parts = [actor.display_name, actor.role_label]
-        if self.ctx.dealership:
+        parts = [actor.display_name]
+        if role:
+            parts.append(actor.role_label)
+        if self.ctx.dealership and dealership:
             parts.append(self.ctx.dealership)
         return " · ".join(parts)
 
     def set_title(self, title: str) -> None:
         self.title_text = title
-        self.query_one("#title", Static).update(self.title_line())
+        self._fit()
+
+    def _fit(self) -> None:
+        """The fullest header that leaves the whole title on the line."""
+        from rich.cells import cell_len
+
+        count = self.unread
+        long_unread = f"✉ {count} unread (f8)" if count else ""
+        short_unread = f"✉ {count}" if count else ""
+        steps = [  # (logo, the word prepfloor, unread, who): fullest first
+            (True, True, long_unread, self.who()),
+            (True, True, long_unread, self.who(dealership=False)),
+            (True, False, long_unread, self.who(dealership=False)),
+            (True, False, short_unread, self.who(dealership=False)),
+            (True, False, short_unread, self.who(dealership=False, role=False)),
+            (False, False, short_unread, self.who(dealership=False, role=False)),
+        ]
+        width = self.size.width
+        for logo, name, unread, who in steps:
+            title = self.title_line(logo=logo, name=name)
+            used = cell_len(title) + 2 + cell_len(who) + 2
+            if unread:
+                used += cell_len(unread) + 2
+            if used <= width:
+                break
+        shown = (title, unread, who)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        self.query_one("#title", Static).update(title)
+        badge = self.query_one("#unread", Static)
+        badge.update(unread)
+        badge.display = bool(unread)
+        self.query_one("#who", Static).update(who)
 
 
 class AppFooter(Widget):
-    """The keys of the screen on one line, as Textual's footer shows them, drawn as one widget.
+    """The keys of the screen on one line, drawn as one widget.
+
+    The order, at any width: first the keys that are always there (``PINNED``: sign out, help
+    and the inbox, when signed in); then the screen's own keys as the screen declares them (the
+    focused list's first, then the screen's: the order of use); then the keys of everywhere
+    (the modes, a new car, quit).  Whole keys only: when they do not all fit, the line ends with
+    ``f1 more`` (the help lists every key).  The palette's key (``^p Find``) keeps the right end.
 
     Textual's own footer is a widget per key, composed again whenever the focus moves and the
     bindings change: a third of the CPU of a session's first frame went there, and its keys'
     watchers outlived them.  This one redraws a line of text.  A click on a key presses it.
     """
+
+    # The app's actions whose keys are always on the line, in this order.
+    PINNED = ("sign_out", "help", "inbox")
+    MORE = ("f1", "f1", "more", True)  # says where the keys that did not fit are
+    PALETTE_LABEL = "Find"  # ctrl+p: find a car, go to a screen
 
     COMPONENT_CLASSES = {"app-footer--key", "app-footer--description", "app-footer--disabled"}
     DEFAULT_CSS = """
@@ -207,49 +265,81 @@ class AppFooter(Widget):
         key_style = self.get_component_rich_style("app-footer--key")
         text_style = self.get_component_rich_style("app-footer--description")
         dim = self.get_component_rich_style("app-footer--disabled", partial=True)
-        line = Text(no_wrap=True, overflow="crop")
-        keys: list[tuple[int, int, str]] = []
+        styles = (key_style, text_style, dim)
+        pinned: dict[str, tuple[str, str, str, bool]] = {}
+        ordered: list[tuple[str, str, str, bool]] = []  # the screen's, in the order of its keys
+        everywhere: list[tuple[int, tuple[str, str, str, bool]]] = []
+        # the app's keys in the order its class declares them (Textual's own come first else)
+        declared = [getattr(b, "action", None) for b in getattr(self.app, "BINDINGS", [])]
         seen: set[str] = set()
         palette = None
-        for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+        for node, binding, enabled, _tooltip in self.screen.active_bindings.values():
             if binding.key == self.app.COMMAND_PALETTE_BINDING:
-                palette = (binding, enabled)
+                palette = (binding.key, self.app.get_key_display(binding), enabled)
                 continue
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
-            self._add(line, keys, binding, enabled, key_style, text_style, dim)
+            key = (binding.key, self.app.get_key_display(binding), binding.description, enabled)
+            if binding.action in self.PINNED:
+                pinned[binding.action] = key
+            elif node is self.app:
+                where = declared.index(binding.action) if binding.action in declared else 999
+                everywhere.append((where, key))
+            else:
+                ordered.append(key)
+        keys = [pinned[action] for action in self.PINNED if action in pinned]
+        rest = ordered + [key for _where, key in sorted(everywhere, key=lambda e: e[0])]
+        right = Text(no_wrap=True)
+        right_keys: list[tuple[int, int, str]] = []
         if palette is not None and self.app.ENABLE_COMMAND_PALETTE:
             # the palette's key at the right end, as Textual's footer has it
-            right = Text("▏", style=text_style, no_wrap=True)
-            right_keys: list[tuple[int, int, str]] = []
-            self._add(right, right_keys, palette[0], palette[1], key_style, text_style, dim)
-            room = max(0, self.size.width - len(right))
-            if len(line) > room:  # only whole keys
-                keys = [k for k in keys if k[1] <= room]
-                line.truncate(keys[-1][1] if keys else 0)
-            line.pad_right(room - len(line))
-            keys += [(room + a, room + b, key) for a, b, key in right_keys]
-            line.append_text(right)
-        self._keys = keys
+            right.append("▏", style=text_style)
+            entry = (palette[0], palette[1], self.PALETTE_LABEL, palette[2])
+            self._add(right, right_keys, entry, *styles)
+        room = max(0, self.size.width - len(right))
+        more = self.MORE
+
+        def width(entries: list[tuple[str, str, str, bool]]) -> int:
+            return sum(len(shown) + len(text) + 3 for _key, shown, text, _on in entries)
+
+        if width(keys + rest) > room:  # whole keys in order, then where the others are
+            budget = room - width([more])
+            for entry in rest:
+                if width([*keys, entry]) > budget:
+                    break
+                keys.append(entry)
+            keys.append(more)
+        else:
+            keys += rest
+        line = Text(no_wrap=True, overflow="crop")
+        spans: list[tuple[int, int, str]] = []
+        for entry in keys:
+            self._add(line, spans, entry, *styles)
+        if len(line) > room:  # narrower than the keys that are always there
+            spans = [k for k in spans if k[1] <= room]
+            line.truncate(room)
+        line.pad_right(room - len(line))
+        spans += [(room + a, room + b, key) for a, b, key in right_keys]
+        line.append_text(right)
+        self._keys = spans
         return line
 
+    @staticmethod
     def _add(
-        self,
         line: Text,
         keys: list[tuple[int, int, str]],
-        binding: Any,
-        enabled: bool,
+        entry: tuple[str, str, str, bool],
         key: Style,
         text: Style,
         dim: Style,
     ) -> None:
+        """Append `` key description `` to ``line``; note where it is (a click presses it)."""
+        binding_key, shown, description, enabled = entry
         start = len(line)
-        line.append(
-            f" {self.app.get_key_display(binding)} ", style=key + dim if not enabled else key
-        )
-        line.append(f"{binding.description} ", style=text + dim if not enabled else text)
-        keys.append((start, len(line), binding.key))
+        line.append(f" {shown} ", style=key + dim if not enabled else key)
+        line.append(f"{description} ", style=text + dim if not enabled else text)
+        keys.append((start, len(line), binding_key))
 
     def render(self) -> Text:
         return self._line()

@@ -1,7 +1,10 @@
 """Workshop mode: my jobs with one-key timers (US-1.5, US-5.3), made for a shared terminal.
 
 Space (or Enter) starts the highlighted job's clock and the same key stops it; starting one job
-stops the other in the same transaction.  The running clock is a database row: the big clock shows
+stops the other in the same transaction.  The job whose clock runs is always the top row, whatever
+day is shown, so the key that stops it is the first one pressed after signing in.  Open jobs are
+listed only when this person can act on them: ``t`` takes those marked "open (t)", Space clocks
+the team's work marked "team" without taking it.  The running clock is a database row: the big clock shows
 the time since it started, so a closed terminal, a dropped SSH link or another terminal all show the
 same clock.  ``c`` completes a job with notes, ``t`` takes an open job, ``i`` inspects the car,
 ``k`` checks it in, ``h`` shows my hours.  A clock left running past the shift is raised at sign-in:
@@ -68,9 +71,9 @@ class MyJobsScreen(Screen[None]):
     MyJobsScreen #running.active { background: $success 30%; }
     MyJobsScreen #clock { width: auto; min-width: 30; color: $text; }
     MyJobsScreen #running-text { width: 1fr; padding: 1 2; text-style: bold; }
-    MyJobsScreen #caption { height: 1; padding: 0 1; text-style: bold; margin-top: 1; }
+    MyJobsScreen #caption { height: 1; padding: 0 1; text-style: bold; }
     MyJobsScreen JobsTable { height: 1fr; text-style: bold; }
-    MyJobsScreen #detail { height: auto; max-height: 6; padding: 0 1; border-top: solid $primary; }
+    MyJobsScreen #detail { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
     """
 
     def __init__(self, ctx: SessionContext) -> None:
@@ -86,6 +89,8 @@ class MyJobsScreen(Screen[None]):
         with Horizontal(id="running"):
             yield Digits("--:--:--", id="clock")
             yield Static("No clock running. Pick a job and press Space.", id="running-text")
+        # the highlighted job's details sit under the clock: toasts come up from the bottom
+        yield Static("", id="detail", markup=False)
         yield Static("", id="caption")
         header = TableHeader()
         yield header
@@ -105,7 +110,6 @@ class MyJobsScreen(Screen[None]):
             row_key=lambda job: job.booking_id,
             empty="No jobs this day. ] shows the next day.",
         )
-        yield Static("", id="detail", markup=False)
         yield AppFooter()
 
     @property
@@ -131,10 +135,13 @@ class MyJobsScreen(Screen[None]):
     def _show(self, rows: list[JobRow], timer: RunningTimer | None) -> None:
         self.timer = timer
         self.table.set_rows(rows)
-        mine = sum(1 for r in rows if r.mine)
-        open_jobs = len(rows) - mine
+        shown = [r for r in rows if r.date == self.day]
+        mine = sum(1 for r in shown if r.mine)
+        takeable = sum(1 for r in shown if not r.mine and r.takeable)
+        team = sum(1 for r in shown if not r.mine and not r.takeable)
         when = "Today" if self.day == local_today() else f"{self.day:%A %d %b}"
-        extra = f" · {open_jobs} open to take (t)" if open_jobs else ""
+        extra = f" · {takeable} open to take (t)" if takeable else ""
+        extra += f" · {team} team jobs (Space)" if team else ""
         self.query_one("#caption", Static).update(f"{when}: {mine} jobs{extra}")
         self._tick()
         self._describe()
@@ -170,10 +177,14 @@ class MyJobsScreen(Screen[None]):
         if running and self.timer is not None:
             clocked += (utcnow() - self.timer.started_at).total_seconds() / 3600
         status = "RUNNING" if running else job.status.replace("_", " ")
-        if not job.mine:
-            status = "open (t)"
+        if not job.mine and not running:
+            status = "open (t)" if job.takeable else "team"
+        if job.date != self.day:  # the running job of another day: its day instead of a time
+            when = f"{job.date:%d.%m}"
+        else:
+            when = f"{job.start_time:%H:%M}" if job.start_time else ""
         return [
-            f"{job.start_time:%H:%M}" if job.start_time else "",
+            when,
             " ".join(x for x in (job.plate, job.brand, job.model) if x) or job.car_label,
             job.vin_tail or "",
             job.work,
@@ -202,19 +213,19 @@ class MyJobsScreen(Screen[None]):
             lines.append(f"Notes: {job.work_notes}")
         who = f" · {job.person}" if job.person and not job.mine else ""
         car = f" · car {job.car_status.replace('_', ' ')}" if job.car_status else ""
-        lines.insert(0, f"{job.car_label} · {job.work}{who}{car}")
+        day = f" · {job.date:%a %d %b}" if job.date != self.day else ""
+        lines.insert(0, f"{job.car_label} · {job.work}{who}{car}{day}")
         self.query_one("#detail", Static).update("\n".join(lines))
 
     # -- the one key -----------------------------------------------------------------------------
     def on_row_table_selected(self, event: RowTable.Selected) -> None:
         job: JobRow = event.row
-        if not job.mine:
-            self.notify("This job is open: t takes it first.", severity="warning")
-            return
         if self.timer is not None and self.timer.booking_id == job.booking_id:
             self._clock("stop", job)
-        else:
+        elif job.mine or job.team:  # the team's work is clocked without taking it
             self._clock("start", job)
+        else:
+            self.notify("This job is open: t takes it first.", severity="warning")
 
     def _clock(self, what: str, job: JobRow) -> None:
         if self.busy:
@@ -248,7 +259,7 @@ class MyJobsScreen(Screen[None]):
         from screens.forms import FormDialog, FormField
 
         job: JobRow | None = self.table.current
-        if job is None or not job.mine:
+        if job is None or not (job.mine or job.running):
             return
         ctx = self.ctx
 
@@ -275,8 +286,11 @@ class MyJobsScreen(Screen[None]):
 
     def action_take(self) -> None:
         job: JobRow | None = self.table.current
+        if job is not None and not job.mine and not job.takeable and job.team:
+            self.notify("A team job: Space starts its clock, nobody needs to take it.")
+            return
         if job is None or job.mine:
-            self.notify("Pick an open job (its status reads 'open').", severity="warning")
+            self.notify("Pick an open job (its status reads 'open (t)').", severity="warning")
             return
         self._take(job)
 

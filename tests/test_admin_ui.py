@@ -68,8 +68,7 @@ async def test_sales_only_without_a_prep_center_is_refused(ui_store, ui_world) -
         await pilot.press(*"502", "tab", *"Sandefjord", "tab", "tab")  # on the type
         await pilot.press("enter", "up", "up", "enter")  # Sales only
         await settle(pilot, app)
-        await pilot.press("tab", "enter", "down", "enter")  # own prep: No
-        await settle(pilot, app)
+        assert app.screen.query_one("#does_own_prep").value == "no"  # followed the type
         await pilot.press("ctrl+s")
         await settle(pilot, app)
         assert isinstance(app.screen, FormDialog)
@@ -281,3 +280,100 @@ async def test_brand_colors_and_logo_by_keys(ui_store, ui_world) -> None:  # typ
     (hq,) = rows(ui_world, Dealership, dealership_number="400")
     assert hq["brand_colors"] == {"primary": "#1c69d4", "accent": "#0a2240"}
     assert hq["logo"] == "VEST"
+
+
+async def test_the_type_sets_own_prep_and_asks_a_sales_only_one_for_its_prep_center(
+    ui_store, ui_world
+) -> None:  # type: ignore[no-untyped-def]
+    w = ui_world
+    app = make_app(ui_store, actor=w["admin"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        await pilot.press("n")
+        await settle(pilot, app)
+        form = app.screen
+        assert isinstance(form, FormDialog)
+        own_prep = form.query_one("#does_own_prep")
+        assert own_prep.value == "yes" and message(app, "prep_center_id") == ""
+        form.query_one("#dealership_type").focus()
+        await pilot.press("enter", "up", "up", "enter")  # Sales only
+        await settle(pilot, app)
+        assert own_prep.value == "no"
+        assert "Expected" in message(app, "prep_center_id")
+        await pilot.press("enter", "down", "enter")  # Prep center only
+        await settle(pilot, app)
+        assert own_prep.value == "yes" and message(app, "prep_center_id") == ""
+        await pilot.press("enter", "up", "enter")  # Sales only again
+        await settle(pilot, app)
+        assert own_prep.value == "no" and "Expected" in message(app, "prep_center_id")
+        form.query_one("#prep_center_id").value = str(w.d["499"])
+        await settle(pilot, app)
+        assert message(app, "prep_center_id") == ""  # answered
+        form.query_one("#dealership_number").value = "503"
+        form.query_one("#dealership_name").value = "Skien Sør"
+        await pilot.press("ctrl+s")  # nothing else to change: it saves
+        await settle(pilot, app)
+        assert isinstance(app.screen, DealershipsScreen)
+        await pilot.press("end", "enter")  # editing keeps what was saved
+        await settle(pilot, app)
+    (new,) = rows(w, Dealership, dealership_number="503")
+    assert (new["dealership_type"], new["does_own_prep"], new["prep_center_id"]) == (
+        "sales_only",
+        False,
+        w.d["499"],
+    )
+
+
+async def test_the_admin_lists_and_forms_fit_80x24(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    """Each list keeps its important columns (the others say ``+2 »``); each form is on screen,
+    its last field reachable."""
+    from screens.admin import AgreementsScreen, ResourceTypesScreen, UsersScreen
+
+    def titles_of(screen: Any) -> str:
+        return str(screen.query_one("TableHeader").render())
+
+    app = make_app(ui_store, actor=ui_world["admin"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_admin(app, pilot)
+        expected = {
+            DealershipsScreen: ["Number", "Name", "Type", "Prep center", "Active"],
+            ResourceTypesScreen: ["Code", "Name", "Default h", "Person", "Bookable", "Active"],
+            AgreementsScreen: ["Done at", "For", "Work", "h/week", "Priority", "Enabled"],
+            UsersScreen: ["Login", "Name", "Role", "Dealership", "PIN", "Active"],
+        }
+        for key, kind in (
+            ("", DealershipsScreen),
+            ("r", ResourceTypesScreen),
+            ("a", AgreementsScreen),
+            ("u", UsersScreen),
+        ):
+            if key:
+                await pilot.press(key)
+                await settle(pilot, app)
+            screen = app.screen
+            assert isinstance(screen, kind)
+            line = titles_of(screen)
+            assert len(line.rstrip()) <= screen.query_one("TableHeader").content_size.width, line
+            for title in expected[kind]:
+                assert title in line, (kind.__name__, title, line)
+            for code in ("TECH_PREP", "COSMETIC") if kind is ResourceTypesScreen else ():
+                assert any(r.code == code for r in screen.table.rows)
+            await pilot.press("enter" if kind is not DealershipsScreen else "n")
+            await settle(pilot, app)
+            form = app.screen
+            assert isinstance(form, FormDialog)
+            box = form.children[0].region
+            assert box.right <= 80 and box.bottom <= 24, box
+            last = form.fields[-1].name
+            form.query_one(f"#{last}").focus()
+            await settle(pilot, app)
+            assert form.query_one(f"#{last}").region.bottom <= 24  # scrolled into view
+            await pilot.press("escape")
+            await settle(pilot, app)
+            if app.screen is not screen:
+                await pilot.press("escape")  # a question about dropping what was typed
+                await settle(pilot, app)
+            assert app.screen is screen
+            if kind is not DealershipsScreen:
+                await pilot.press("escape")
+                await settle(pilot, app)

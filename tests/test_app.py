@@ -16,6 +16,7 @@ from screens.car_detail import CarDetailScreen
 from screens.carlist import CarTable
 from screens.cars import CarListScreen
 from screens.login import LoginScreen
+from screens.seller import MyCarsScreen
 from screens.workshop import MyJobsScreen
 
 SIZE = (120, 40)
@@ -43,9 +44,7 @@ def user(world, login):  # type: ignore[no-untyped-def]
     return world.db.query(lambda s: s.exec(select(User).where(User.login == login)).one())
 
 
-async def test_sign_in_with_pin_counts_wrong_pins_then_opens_the_car_list(
-    ui_store, ui_world
-) -> None:  # type: ignore[no-untyped-def]
+async def test_sign_in_with_pin_counts_wrong_pins_then_opens_my_cars(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
     kari = ui_world["seller495"]
     ui_store.run(users.set_pin, None, kari.user_id, "4321")
     app = make_app(ui_store)
@@ -61,7 +60,7 @@ async def test_sign_in_with_pin_counts_wrong_pins_then_opens_the_car_list(
         assert user(ui_world, "seller495").failed_pin_attempts == 1
         await pilot.press(*"4321", "enter")
         await settle(pilot, app)
-        assert isinstance(app.screen, CarListScreen)
+        assert isinstance(app.screen, MyCarsScreen)  # a seller opens on her own cars
         assert "Kari Selger · Seller · 495 Kristiansand Vest" in text_of(app)
         assert user(ui_world, "seller495").failed_pin_attempts == 0
 
@@ -124,11 +123,14 @@ async def test_modes_follow_the_role(ui_store, ui_world) -> None:  # type: ignor
     app = make_app(ui_store, actor=ui_world["coordinator499"])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
+        assert app.current_mode == "coordinator"
+        assert isinstance(app.screen, CapacityScreen)  # the coordinator's home: the grid
+        await pilot.press("f2")
+        await settle(pilot, app)
         assert app.current_mode == "cars"
         await pilot.press("f4")
         await settle(pilot, app)
         assert app.current_mode == "coordinator"
-        assert isinstance(app.screen, CapacityScreen)  # the coordinator's home: the grid
         await pilot.press("f6")  # the manager's mode is not the coordinator's either
         await settle(pilot, app)
         assert app.current_mode == "coordinator"
@@ -153,6 +155,8 @@ async def test_car_list_search_and_detail(ui_store, ui_world) -> None:  # type: 
     w.register(vin="WBA00000000000333", customer_name="Per Berg", license_plate="EL 33333")
     app = make_app(ui_store, actor=w["seller495"])
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f2")  # the car list (a seller opens on My cars)
         await settle(pilot, app)
         table = app.screen.query_one(CarTable)
         assert table.total == 3
@@ -235,6 +239,8 @@ async def test_a_change_in_another_session_shows_within_a_poll(ui_store, ui_worl
     app = make_app(ui_store, actor=ui_world["seller495"])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
+        await pilot.press("f2")
+        await settle(pilot, app)
         table = app.screen.query_one(CarTable)
         assert table.current is not None and table.current.status == "registered"
         # someone else, in another session, sends the car on its way
@@ -257,6 +263,8 @@ async def test_seller_does_not_see_another_dealerships_cars(ui_store, ui_world) 
     other = ui_store.fast.actor("seller497")
     app = make_app(ui_store, actor=other)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f2")
         await settle(pilot, app)
         assert app.screen.query_one(CarTable).total == 0
         assert "No cars yet" in app.export_screenshot() or True
@@ -295,6 +303,8 @@ async def test_long_list_pages_from_the_database(ui_store, ui_world) -> None:  #
     app = make_app(ui_store, actor=ui_world["seller495"])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
+        await pilot.press("f2")
+        await settle(pilot, app)
         table = app.screen.query_one(CarTable)
         assert table.total == 350
         assert "350 cars" in str(app.screen.query_one("#summary").render())
@@ -313,6 +323,7 @@ async def test_long_list_pages_from_the_database(ui_store, ui_world) -> None:  #
 
 async def test_brand_colors_become_the_theme(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
     from db import admin
+    from screens.theme import DEFAULT_THEME
 
     ui_store.run(
         admin.save_dealership,
@@ -331,7 +342,7 @@ async def test_brand_colors_become_the_theme(ui_store, ui_world) -> None:  # typ
     app = make_app(ui_store, actor=ui_world["seller495"])  # bad colours: the default theme
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        assert app.theme == "textual-dark"
+        assert app.theme == DEFAULT_THEME
 
 
 async def test_help_lists_the_keys_of_the_screen_and_the_global_ones(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
@@ -340,7 +351,7 @@ async def test_help_lists_the_keys_of_the_screen_and_the_global_ones(ui_store, u
     app = make_app(ui_store, actor=ui_world["coordinator499"])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        await pilot.press("f1")
+        await pilot.press("f2", "f1")
         await settle(pilot, app)
         assert isinstance(app.screen, HelpScreen)
         shown = text_of(app)
@@ -361,13 +372,14 @@ async def test_the_footer_shows_the_keys_and_a_click_presses_one(ui_store, ui_wo
         await settle(pilot, app)
         footer = app.screen.query_one(AppFooter)
         line = footer.render().plain
-        assert "^q Quit" in line and line.rstrip().endswith("^p palette")
+        assert line.startswith(" f9 Sign out  f1 Help  f8 Inbox ")  # always there, first
+        assert line.rstrip().endswith("^p Find")
         (inbox,) = [(start, end) for start, end, key in footer._keys if key == "f8"]
         await pilot.click(AppFooter, offset=(inbox[0] + 1, 0))
         await settle(pilot, app)
         assert isinstance(app.screen, InboxScreen)
         # the footer follows the screen's keys
-        assert "Mark all read" in app.screen.query_one(AppFooter).render().plain
+        assert "Mark read" in app.screen.query_one(AppFooter).render().plain
 
 
 async def test_enter_while_a_preselected_user_signs_in_opens_one_session(
@@ -396,7 +408,7 @@ async def test_enter_while_a_preselected_user_signs_in_opens_one_session(
         await settle(pilot, app)
         assert app.is_running
         assert app.session_ctx is not None and app.session_ctx.actor.login == "seller495"
-        assert isinstance(app.screen, CarListScreen)
+        assert isinstance(app.screen, MyCarsScreen)
 
 
 async def test_signing_out_does_not_sign_the_preselected_user_back_in(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]

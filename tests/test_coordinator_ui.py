@@ -77,6 +77,35 @@ async def test_the_grid_moves_by_arrows_and_weeks(ui_store, coord_world) -> None
         assert "Porsgrunn" in text_of(app)
 
 
+async def test_the_grid_opens_with_the_cursor_on_today(ui_store, coord_world) -> None:  # type: ignore[no-untyped-def]
+    """On a Wednesday the cursor starts on the Wednesday; on a Sunday on the Sunday (a week shows
+    every day), and four weeks of working days put it on the Monday after."""
+    from world import at
+
+    w = coord_world
+    at(days=2, hours=1)  # Wednesday 9 January 2030
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_grid(app, pilot)
+        view = screen.query_one(CapacityGridView)
+        assert view.current_day == MONDAY + timedelta(days=2)
+        await pilot.press("m")  # four weeks: the same day
+        await settle(pilot, app)
+        assert view.current_day == MONDAY + timedelta(days=2)
+        await pilot.press("m", "right_square_bracket", "left", "t")  # elsewhere, then today
+        await settle(pilot, app)
+        assert view.current_day == MONDAY + timedelta(days=2)
+    at(days=6, hours=1)  # Sunday 13 January
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_grid(app, pilot)
+        view = screen.query_one(CapacityGridView)
+        assert view.current_day == MONDAY + timedelta(days=6)
+        await pilot.press("m")
+        await settle(pilot, app)
+        assert view.current_day == MONDAY + timedelta(days=7)
+
+
 async def test_a_week_of_capacity_and_a_vacation_day_by_keys(ui_store, coord_world) -> None:  # type: ignore[no-untyped-def]
     w = coord_world
     app = make_app(ui_store, actor=w["coordinator499"])

@@ -104,6 +104,8 @@ async def test_a_car_registered_in_one_session_reaches_the_other_sessions_inbox(
     coordinator = make_app(ui_store, actor=w["coordinator499"])
     async with coordinator.run_test(size=SIZE) as pilot:
         await settle(pilot, coordinator)
+        await pilot.press("f2")  # the car list (a coordinator opens on the grid)
+        await settle(pilot, coordinator)
         assert coordinator.unread == 0
         # another session (the seller's) registers a car and sends it on
         car = w.db.run(

@@ -52,6 +52,7 @@ def test_car_list(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.pause()
+        await pilot.press("f2")  # the car list (a coordinator opens on the grid)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
@@ -68,7 +69,8 @@ async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
 
 
-def test_intake_form_empty(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 32), (80, 24)], ids=["120x32", "80x24"])
+def test_intake_form_empty(snap_compare, ui_store, fixed_world, size) -> None:  # type: ignore[no-untyped-def]
     app = make_app(ui_store, actor=fixed_world["seller495"])
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -76,10 +78,11 @@ def test_intake_form_empty(snap_compare, ui_store, fixed_world) -> None:  # type
         await pilot.press("ctrl+n")
         await _ready(pilot)
 
-    assert snap_compare(app, terminal_size=(120, 32), run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
-def test_intake_form_with_errors(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 32), (80, 24)], ids=["120x32", "80x24"])
+def test_intake_form_with_errors(snap_compare, ui_store, fixed_world, size) -> None:  # type: ignore[no-untyped-def]
     app = make_app(ui_store, actor=fixed_world["seller495"])
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -87,13 +90,19 @@ def test_intake_form_with_errors(snap_compare, ui_store, fixed_world) -> None:  
         await pilot.press("ctrl+n")
         await _ready(pilot)
         await pilot.press(*"WBAJA51040CH12345", "tab")  # the VIN of a car already registered
-        await pilot.press(*"ab-12", "tab", *"BMW", "tab", "tab", *"1899", "tab")
         screen = pilot.app.screen
-        screen.query_one("#customer_phone").focus()
-        await pilot.press(*"12", "tab", *"kari.example.no", "ctrl+s")
+        for field, typed in (
+            ("license_plate", "ab-12"),
+            ("model_year", "1899"),
+            ("customer_phone", "12"),
+            ("customer_email", "kari.example.no"),
+        ):
+            screen.query_one(f"#{field}").focus()
+            await pilot.press(*typed)
+        await pilot.press("ctrl+s")
         await _ready(pilot)
 
-    assert snap_compare(app, terminal_size=(120, 32), run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
 def test_car_view_with_parts_contacts_and_documents(  # type: ignore[no-untyped-def]
@@ -165,7 +174,8 @@ def _coordinator_world(w) -> None:  # type: ignore[no-untyped-def]
     clock.freeze(later)
 
 
-def test_capacity_grid_week(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 24), (80, 24)], ids=["120x24", "80x24"])
+def test_capacity_grid_week(snap_compare, ui_store, fixed_world, size) -> None:  # type: ignore[no-untyped-def]
     _coordinator_world(fixed_world)
     app = make_app(ui_store, actor=fixed_world["coordinator499"])
 
@@ -174,10 +184,11 @@ def test_capacity_grid_week(snap_compare, ui_store, fixed_world) -> None:  # typ
         await pilot.press("f4")
         await _ready(pilot)
 
-    assert snap_compare(app, terminal_size=(120, 24), run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
-def test_capacity_grid_overbooked_week(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 24), (80, 24)], ids=["120x24", "80x24"])
+def test_capacity_grid_overbooked_week(snap_compare, ui_store, fixed_world, size) -> None:  # type: ignore[no-untyped-def]
     from db import capacity
 
     w = fixed_world
@@ -202,10 +213,11 @@ def test_capacity_grid_overbooked_week(snap_compare, ui_store, fixed_world) -> N
         await _ready(pilot)
         await pilot.press("down", "down", "left", "left")  # the overbooked team cell (Tuesday)
 
-    assert snap_compare(app, terminal_size=(120, 24), run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
-def test_booking_form_with_an_error(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 32), (80, 24)], ids=["120x32", "80x24"])
+def test_booking_form_with_an_error(snap_compare, ui_store, fixed_world, size) -> None:  # type: ignore[no-untyped-def]
     app = make_app(ui_store, actor=fixed_world["coordinator499"])
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -219,7 +231,7 @@ def test_booking_form_with_an_error(snap_compare, ui_store, fixed_world) -> None
         await pilot.press("ctrl+s")
         await _ready(pilot)
 
-    assert snap_compare(app, terminal_size=(120, 32), run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
 @pytest.fixture
@@ -252,3 +264,202 @@ def test_manager_dashboard_on_the_demo(snap_compare, demo_world, tab: str) -> No
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 30), run_before=ready)
+
+
+# ------------------------------------------------------------------------------------------------
+# 80x24 (a workshop thin client) and the sizes above: the lists keep the columns that matter and
+# mark the dropped ones (``+N »``), a VIN is whole, the header keeps the title, dialogs fit.
+# ------------------------------------------------------------------------------------------------
+SMALL = (80, 24)
+
+
+def _car_id(store, vin: str) -> int:  # type: ignore[no-untyped-def]
+    ((car_id,),) = store.fast.rows("SELECT id FROM cars WHERE vin = :vin", {"vin": vin})
+    return int(car_id)
+
+
+async def _settled(pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await _ready(pilot)
+
+
+def test_car_list_at_80x24(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ui_store, actor=fixed_world["coordinator499"])
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settled(pilot)
+        await pilot.press("f2")
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+
+
+@pytest.mark.parametrize("size", [SMALL, (120, 24)], ids=["80x24", "120x24"])
+def test_my_cars_on_the_demo(snap_compare, demo_world, size) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(demo_world, actor=demo_world.fast.actor("kari"))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settled(pilot)
+        await pilot.press("f3")
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+def test_our_cars_of_a_manager_at_80x24(snap_compare, demo_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(demo_world, actor=demo_world.fast.actor("magnus"))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settled(pilot)
+        await pilot.press("f3")
+        await _settled(pilot)
+        await pilot.press("end")  # the cursor on the last car: the list scrolls to it
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+
+
+def test_car_view_at_80x24(snap_compare, demo_world) -> None:  # type: ignore[no-untyped-def]
+    car_id = _car_id(demo_world, "WBAJS6J73VY995991")  # parts ordered, bookings, a history
+    app = make_app(demo_world, actor=demo_world.fast.actor("kari"))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settled(pilot)
+        pilot.app.open_car(car_id)
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+
+
+@pytest.mark.parametrize("size", [SMALL, (120, 32)], ids=["80x24", "120x32"])
+def test_parts_dialog_on_the_demo(snap_compare, demo_world, size) -> None:  # type: ignore[no-untyped-def]
+    car_id = _car_id(demo_world, "WBAJS6J73VY995991")
+    app = make_app(demo_world, actor=demo_world.fast.actor("kari"))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settled(pilot)
+        pilot.app.open_car(car_id)
+        await _settled(pilot)
+        await pilot.press("p")
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+def test_contact_form_at_80x24(snap_compare, demo_world) -> None:  # type: ignore[no-untyped-def]
+    car_id = _car_id(demo_world, "WBAJS6J73VY995991")
+    app = make_app(demo_world, actor=demo_world.fast.actor("kari"))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settled(pilot)
+        pilot.app.open_car(car_id)
+        await _settled(pilot)
+        await pilot.press("c")
+        await _settled(pilot)
+        await pilot.press("tab", "ctrl+s")  # nothing typed: the message beside the field
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+
+
+def test_my_cars_filter_at_80x24(snap_compare, demo_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(demo_world, actor=demo_world.fast.actor("kari"))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settled(pilot)
+        await pilot.press("f3")
+        await _settled(pilot)
+        await pilot.press("f", "end")  # every choice fits; the last one highlighted
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+
+
+def test_inbox_at_80x24(snap_compare, demo_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(demo_world, actor=demo_world.fast.actor("ola"))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settled(pilot)
+        await pilot.press("f8")
+        await _settled(pilot)
+        await pilot.press("down")
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+
+
+@pytest.mark.parametrize("tab", [0, 3], ids=["status", "workload"])
+def test_manager_dashboard_at_80x24(snap_compare, demo_world, tab: int) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(demo_world, actor=demo_world.fast.actor("mona"))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settled(pilot)
+        await pilot.press("f6")
+        await _settled(pilot)
+        for _ in range(tab):
+            await pilot.press("right")
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+
+
+@pytest.mark.parametrize("size", [SMALL, (120, 24)], ids=["80x24", "120x24"])
+def test_sharing_view_on_the_demo(snap_compare, demo_world, size) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(demo_world, actor=demo_world.fast.actor("ola"))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        from screens.schedule import SharingScreen
+
+        await _settled(pilot)
+        pilot.app.push_screen(SharingScreen(pilot.app.session_ctx))
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", [SMALL, (120, 24)], ids=["80x24", "120x24"])
+def test_sharing_requests_on_the_demo(snap_compare, demo_world, size) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(demo_world, actor=demo_world.fast.actor("ola"))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        from screens.schedule import RequestsScreen
+
+        await _settled(pilot)
+        ola = pilot.app.session_ctx.actor
+        pilot.app.push_screen(
+            RequestsScreen(pilot.app.session_ctx, ola.dealership_id, "499 Porsgrunn")
+        )
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", [SMALL, (120, 30)], ids=["80x24", "120x30"])
+def test_sign_in_on_the_demo(snap_compare, demo_world, size) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(demo_world)  # nobody signed in: a shared terminal's first screen
+    assert snap_compare(app, terminal_size=size, run_before=_settled)
+
+
+@pytest.mark.parametrize("size", [SMALL, (120, 30)], ids=["80x24", "120x30"])
+def test_help_of_my_jobs_on_the_demo(snap_compare, demo_world, size) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(demo_world, actor=demo_world.fast.actor("per"))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settled(pilot)
+        await pilot.press("f1")
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("keys", ["", "u"], ids=["dealerships", "users"])
+@pytest.mark.parametrize("size", [SMALL, (120, 30)], ids=["80x24", "120x30"])
+def test_admin_on_the_demo(snap_compare, demo_world, size, keys) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(demo_world, actor=demo_world.fast.actor("admin"))
+
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settled(pilot)
+        await pilot.press("f7", *keys)
+        await _settled(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)

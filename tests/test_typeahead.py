@@ -72,7 +72,7 @@ async def test_a_whole_intake_typed_at_once_registers_exactly_that_car(ui_store,
             app,
             [
                 "ctrl+n",
-                *"WBA11122233344477\tEL 77777\tBMW\tX3\t2025\tRed\t\tORD-8877\tBerit Olsen",
+                *"WBA11122233344477\tBMW\tX3\tORD-8877\tBerit Olsen\t\tEL 77777\t2025\tRed",
                 "ctrl+s",
             ],
         )

@@ -264,6 +264,75 @@ def test_running_timer(w: World) -> None:
     assert jobs.running_timer(fast(w), me.user_id) is None
 
 
+def test_open_jobs_are_those_i_can_take_or_clock_as_the_team(w: World) -> None:
+    """Every job marked takeable is one timers.take gives me; the others listed are the team's
+    work (no person needed), which Space clocks without taking; nothing else is listed."""
+    tire_type(w)
+    me = w["mechanic499"]
+    fits = book(w, 0, 3, None, code="TIRES", start_time=time(12, 0))
+    too_long = book(w, 0, 8.5, None, code="TIRES")  # more than my own 8 h of tire work
+    w.db.run(
+        ledger.book,
+        w["coordinator499"],
+        resource_type_id=w.rt["TECH_PREP"],
+        date=w.day(0),
+        estimated_hours=2,
+        user_id=me.user_id,
+        start_time=time(8, 0),
+    )
+    overlaps = book(w, 0, 1, None, code="TIRES", start_time=time(9, 0))  # I am busy 8-10
+    started = book(w, 0, 1, None, code="TIRES")
+    w.db.run(timers.start, w["mechanic2_499"], started)  # someone is on it: join, not take
+    wash = book(w, 0, 1, None, code="WASH")  # no washing hours of my own
+    listed = {j.booking_id: j for j in jobs.my_jobs(fast(w), me, w.day(0)) if not j.mine}
+    assert set(listed) == {fits, too_long, overlaps, started, wash}
+    assert all(j.team for j in listed.values())
+    assert {b for b, j in listed.items() if j.takeable} == {fits}
+    for job in (too_long, overlaps, started, wash):
+        with pytest.raises((DoesNotFit, Invalid, TimerError)):
+            w.db.run(timers.take, me, job)
+    w.db.run(timers.take, me, fits)
+    # my tire hours are taken now: nothing more of them is offered to take
+    after = {j.booking_id: j for j in jobs.my_jobs(fast(w), me, w.day(0)) if not j.mine}
+    assert not any(j.takeable for j in after.values())
+    assert ledger_errors(w) == []
+
+
+def test_the_running_job_is_on_top_whatever_day_is_shown(w: World) -> None:
+    me = w["mechanic499"]
+    today = book(w, 0, 1)
+    later = book(w, 2, 1)
+    w.db.run(timers.start, me, later)
+    found = jobs.my_jobs(fast(w), me, w.day(0))
+    assert ids(found) == [later, today]
+    assert found[0].running and found[0].mine and found[0].date == w.day(2)
+    assert ids(jobs.my_jobs(fast(w), me, w.day(2))) == [later]  # listed once on its own day
+    w.db.run(timers.stop, me)
+    assert ids(jobs.my_jobs(fast(w), me, w.day(0))) == [today]
+    # the team's work I clock without taking it: on top too, not mine
+    wash = book(w, 1, 1, None, code="WASH")
+    w.db.run(timers.start, me, wash)
+    top = jobs.my_jobs(fast(w), me, w.day(0))[0]
+    assert (top.booking_id, top.mine, top.team, top.running) == (wash, False, True, True)
+
+
+def test_the_work_a_cars_stage_calls_for() -> None:
+    from db.fast import TypeRow
+
+    types = [
+        TypeRow(1, "COSMETIC", "Cosmetic Preparation", 2, True, "cosmetic"),
+        TypeRow(2, "TECH_PREP", "Technical Preparation", 4, True, "technical"),
+        TypeRow(3, "WASH", "Vehicle Washing", 0.5, False, None),
+    ]
+    assert jobs.work_stage("cosmetic_prep") == "cosmetic"
+    assert [jobs.work_stage(s) for s in ("at_prep_center", "technical_prep", None)] == [
+        "technical"
+    ] * 3
+    assert jobs.work_type_for(types, "cosmetic_prep") == 1
+    assert jobs.work_type_for(types, "parts_ordered") == 2
+    assert jobs.work_type_for(types[2:], "cosmetic_prep") is None
+
+
 # ------------------------------------------------------------------------------------------------
 # taking an open job
 # ------------------------------------------------------------------------------------------------
@@ -623,6 +692,84 @@ def test_approved_with_technical_work_booked_moves_the_car_on(w: World) -> None:
     record_all(w, other)
     w.db.run(inspection.finish_inspection, w["mechanic499"], other, approved=True)
     assert one(w, Car, other)["status"] == "inspection"
+
+
+def test_rest_ok_records_only_what_is_left(w: World) -> None:
+    car_id = car_at(w)
+    me = w["mechanic499"]
+    names = inspection.DEFAULT_CHECKLIST
+    w.db.run(inspection.record_item, me, car_id, names[2], "issue", "Discs worn")
+    done = w.db.run(inspection.record_rest_ok, me, car_id)
+    assert sorted(i.item_name for i in done) == sorted(n for n in names if n != names[2])
+    lines = w.db.query(inspection.checklist, me, car_id)
+    assert [line.status for line in lines].count("ok") == len(names) - 1
+    assert lines[2].status == "issue"
+    assert w.db.run(inspection.record_rest_ok, me, car_id) == []  # nothing left
+    assert one(w, Car, car_id)["status"] == "inspection"
+    with pytest.raises(NotAllowed):
+        w.db.run(inspection.record_rest_ok, w["seller499"], car_id)
+
+
+def inspection_type(w: World) -> int:
+    """The demo's arrival inspection: work without a stage, no person needed, 8 h a day."""
+    rt = w.db.run(
+        admin.save_resource_type,
+        None,
+        code="INSPECTION",
+        name="Arrival Inspection",
+        requires_assignment=False,
+        default_duration_hours=1,
+    ).id
+    w.rt["INSPECTION"] = rt
+    for offset in (0, 1):
+        w.db.run(
+            set_capacity,
+            w["coordinator499"],
+            dealership_id=w.d["499"],
+            resource_type_id=rt,
+            date=w.day(offset),
+            allocated_hours=8,
+        )
+    return rt
+
+
+@pytest.mark.parametrize("approved", [True, False])
+def test_finishing_the_inspection_completes_its_booked_inspection_work(
+    w: World, approved: bool
+) -> None:
+    inspection_type(w)
+    me = w["mechanic499"]
+    car_id = car_at(w)
+    other = car_at(w)
+    job = book(w, 0, 1, None, code="INSPECTION", car_id=car_id)
+    second = book(w, 1, 1, None, code="INSPECTION", car_id=car_id)  # booked twice: both done
+    elsewhere = book(w, 0, 1, None, code="INSPECTION", car_id=other)
+    technical = book(w, 1, 2, car_id=car_id)
+    w.db.run(timers.start, me, job)
+    at(minutes=45)
+    record_all(w, car_id)
+    w.db.run(inspection.finish_inspection, me, car_id, approved=approved)
+    for done in (job, second):
+        b = booking(w, done)
+        assert (b["status"], b["completed_at"] is not None) == ("completed", True)
+    assert booking(w, job)["actual_hours"] == 0.75
+    assert booking(w, second)["actual_hours"] == 0
+    assert jobs.running_timer(fast(w), me.user_id) is None
+    assert booking(w, elsewhere)["status"] == "scheduled"
+    assert booking(w, technical)["status"] in ("scheduled", "confirmed")
+    assert {j.booking_id for j in jobs.my_jobs(fast(w), me, w.day(0), days=2)}.isdisjoint(
+        {job, second}
+    )
+    events = rows(w, Event, entity="resource_bookings", entity_id=str(job), action="complete")
+    assert events and events[0]["changes"]["reason"] == "inspection finished"
+    assert ledger_errors(w) == []
+
+
+def test_which_work_is_the_inspection() -> None:
+    assert inspection.is_inspection_work("INSPECTION", "Arrival Inspection", None)
+    assert inspection.is_inspection_work("ARRIVAL", "Arrival inspection", None)
+    assert not inspection.is_inspection_work("WASH", "Vehicle Washing", None)
+    assert not inspection.is_inspection_work("PDI", "Pre-delivery inspection", "technical")
 
 
 def test_issue_to_parts(w: World) -> None:

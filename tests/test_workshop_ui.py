@@ -177,14 +177,39 @@ async def test_taking_an_open_job(ui_store, shop) -> None:  # type: ignore[no-un
         screen = await jobs_screen(app, pilot)
         table = screen.query_one(JobsTable)
         index = [j.booking_id for j in table.rows].index(open_job)
-        assert not table.rows[index].mine
+        assert not table.rows[index].mine and table.rows[index].takeable
+        assert "1 open to take (t)" in text_of(app)
         table.cursor = index
-        await pilot.press("space")  # not mine yet: refused, nothing runs
-        await settle(pilot, app)
-        assert running(w) == []
         await pilot.press("t")
         await settle(pilot, app)
     assert booking(w, open_job)["user_id"] == w["mechanic499"].user_id
+    assert running(w) == []
+
+
+async def test_the_teams_work_is_clocked_without_taking_it(ui_store, shop) -> None:  # type: ignore[no-untyped-def]
+    """Washing needs no person: Per has no washing hours of his own, so he cannot take it (it is
+    not offered as "open (t)"), but Space clocks it as one of the team."""
+    w = shop
+    car = w.register(seller="seller499")
+    open_job = book(w, 0, 1, person=None, code="WASH", car_id=car)
+    app = make_app(ui_store, actor=w["mechanic499"])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await jobs_screen(app, pilot)
+        table = screen.query_one(JobsTable)
+        index = [j.booking_id for j in table.rows].index(open_job)
+        assert not table.rows[index].takeable and table.rows[index].team
+        assert "open to take" not in text_of(app) and "1 team jobs (Space)" in text_of(app)
+        table.cursor = index
+        await pilot.press("t")  # nothing to take: the key that works is said
+        await settle(pilot, app)
+        assert any("Space starts its clock" in n.message for n in app._notifications)
+        await pilot.press("space")
+        await settle(pilot, app)
+        assert [e["booking_id"] for e in running(w)] == [open_job]
+        assert table.current is not None and table.current.booking_id == open_job
+        await pilot.press("space")  # the same key stops it
+        await settle(pilot, app)
+    assert running(w) == [] and booking(w, open_job)["user_id"] is None
 
 
 async def test_the_inspection_checklist_with_a_failure_tells_the_coordinator(
@@ -232,7 +257,8 @@ async def test_the_inspection_checklist_with_a_failure_tells_the_coordinator(
     assert all(b["status"] != "cancelled" for b in rows(w, ResourceBooking, car_id=car))
 
 
-def test_job_list_with_a_running_clock_snapshot(snap_compare, ui_store, shop) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 24), (80, 24)], ids=["120x24", "80x24"])
+def test_job_list_with_a_running_clock_snapshot(snap_compare, ui_store, shop, size) -> None:  # type: ignore[no-untyped-def]
     w = shop
     w.db.run(timers.start, w["mechanic499"], w.jobs[0])
     at(hours=1, minutes=23, seconds=45)
@@ -241,10 +267,11 @@ def test_job_list_with_a_running_clock_snapshot(snap_compare, ui_store, shop) ->
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot, pilot.app)
 
-    assert snap_compare(app, terminal_size=(120, 24), run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
-def test_inspection_checklist_snapshot(snap_compare, ui_store, shop) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 28), (80, 24)], ids=["120x28", "80x24"])
+def test_inspection_checklist_snapshot(snap_compare, ui_store, shop, size) -> None:  # type: ignore[no-untyped-def]
     from db import inspection
 
     w = shop
@@ -264,4 +291,4 @@ def test_inspection_checklist_snapshot(snap_compare, ui_store, shop) -> None:  #
         await pilot.press("i")
         await settle(pilot, pilot.app)
 
-    assert snap_compare(app, terminal_size=(120, 28), run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
