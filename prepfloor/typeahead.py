@@ -14,8 +14,10 @@ effects of the previous one are still settling waits in a backlog.  *Settled* me
 * every message pump of the app and of its current screen has handled what was queued before (a
   barrier, the way Textual's Pilot waits between keys), repeated until a round queued nothing new
   and neither the screen nor the focus changed;
-* the worker threads started since the key have finished (a form that loads its data, a check that
-  opens the next step), for at most :data:`WORKER_WAIT` seconds.
+* the workers started since the key have finished (a form that loads its data in a thread, a check
+  that opens the next step, the command palette gathering what matches the query typed so far: an
+  Enter that arrives before it has finished would pick a stale result), for at most
+  :data:`WORKER_WAIT` seconds.
 
 Then the next key is handed over, as if the user had waited.  A key that arrives when nothing is
 settling is handled at once: typing at a human pace costs nothing.  A settle that takes longer than
@@ -78,7 +80,7 @@ class TypeAhead:
             return  # the running settle hands over the backlog after this key too
         self.settling = True
         self._idle.clear()
-        self._task = asyncio.create_task(self._run(self._thread_workers()))
+        self._task = asyncio.create_task(self._run(self._running_ids()))
 
     async def idle(self) -> None:
         """Wait until no key waits and the last one has settled (for tests and benches)."""
@@ -92,7 +94,7 @@ class TypeAhead:
                 if not self.backlog or not self.app.is_running:
                     return
                 event = self.backlog.popleft()
-                before = self._thread_workers()
+                before = self._running_ids()
                 again = _copy(event)
                 self._replay.add(id(again))
                 self.app.post_message(again)
@@ -117,9 +119,7 @@ class TypeAhead:
             left = min(WORKER_WAIT, deadline - time.monotonic())
             if left <= 0:
                 return
-            await asyncio.wait(
-                [asyncio.ensure_future(_finished(w)) for w in running], timeout=left
-            )
+            await asyncio.wait([asyncio.ensure_future(_finished(w)) for w in running], timeout=left)
             before |= {id(w) for w in running}  # waited for once; what they caused settles next
 
     async def _quiet(self, deadline: float) -> None:
@@ -144,13 +144,9 @@ class TypeAhead:
             return [self.app]
 
     def _running_workers(self) -> list[Any]:
-        return [
-            w
-            for w in self.app.workers
-            if getattr(w, "_thread_worker", False) and w.state.name not in _ENDED
-        ]
+        return [w for w in self.app.workers if w.state.name not in _ENDED]
 
-    def _thread_workers(self) -> set[int]:
+    def _running_ids(self) -> set[int]:
         return {id(w) for w in self._running_workers()}
 
 
