@@ -149,7 +149,7 @@ class PrepfloorApp(App[int]):
                 "Nothing is set up yet. First the dealerships (n adds one), then r: resource "
                 "types, then u: users with their roles. Cars and bookings come after.",
                 title="A new database",
-                timeout=60,
+                timeout=15,  # the empty lists say what n adds; the toast must not hide a form for long
             )
 
     def _mode_factory(self, mode: ModeInfo):  # type: ignore[no-untyped-def]
