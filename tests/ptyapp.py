@@ -209,7 +209,7 @@ def run(
                 )
             terminal.pump(0.1)
         took = time.monotonic() - start
-        terminal.quiet(0.3)  # anything that follows the change (a second, unwanted save)
+        terminal.quiet(0.6, most=10.0)  # what follows the change (a second, unwanted save)
         return took
     finally:
         terminal.close()

@@ -92,7 +92,7 @@ def count(sql: str, by: int = 1) -> Callable[[Any], Callable[[Any], bool]]:
     return arm
 
 
-CARS = count("SELECT count(*) FROM cars")
+CARS = count("SELECT count(*) FROM cars WHERE status <> 'draft'")  # a draft is saved on the way
 BOOKINGS = count("SELECT count(*) FROM resource_bookings")
 CLOCKS = count("SELECT count(*) FROM timebank_entries")
 STOPPED = count("SELECT count(*) FROM timebank_entries WHERE ended_at IS NOT NULL")
