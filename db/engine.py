@@ -6,6 +6,13 @@ on PostgreSQL a normal transaction in which the rules take row locks (``SELECT .
 A busy database, a deadlock or a serialization failure is retried a few times, so a user never sees
 "database is locked".
 
+Nothing waits forever: a write that waits longer than the ``write_wait`` setting (default
+:data:`db.fast.WRITE_WAIT`) for another terminal's change -- for the SQLite write gate, SQLite's own
+lock, a PostgreSQL row lock (``lock_timeout``), or the session's one connection -- is given up with
+:class:`db.errors.HeldUp` and nothing of it is saved.  :attr:`Database.on_wait` is told when a write
+has waited about a second (so the screen can say so) and when it is over.  On PostgreSQL a session
+holds one connection (a pool of one, shared with :class:`db.fast.FastReader`).
+
 Every write re-checks who is writing: when the rule's first argument (after the session) is an
 :class:`db.access.Actor`, :meth:`Database.run` first reads that user's row in the same transaction
 (:func:`db.users.recheck`) and refuses with :class:`db.errors.ActorChanged` if they were switched
@@ -20,17 +27,20 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
 
 from db.access import Actor
-from db.errors import Busy, DoesNotFit, PrepfloorError
+from db.errors import Busy, DoesNotFit, HeldUp, PrepfloorError
+from db.fast import connect_postgres
+from db.fast import write_wait as write_wait_setting
 from db.urls import configure_sqlite_connection, dialect_of, normalize_url, sqlite_path
 
 P = ParamSpec("P")
@@ -38,6 +48,9 @@ T = TypeVar("T")
 
 _WRITE = "prepfloor_write"
 _RETRYABLE_PG = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+_TIMED_OUT_PG = {"55P03", "57014"}  # lock_timeout, statement_timeout: the wait already lasted
+WAIT_NOTICE = 1.0  # seconds a write waits before Database.on_wait is told
+PING_AFTER = 5.0  # PostgreSQL: a connection idle this long is checked before it is used
 
 
 S = TypeVar("S", bound=Executable)
@@ -52,12 +65,27 @@ def for_update(statement: S) -> S:
     return statement.with_for_update().execution_options(populate_existing=True)  # type: ignore[attr-defined,no-any-return]
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with prepfloor's connection settings."""
+def make_engine(
+    url: str,
+    *,
+    write_wait: float | None = None,
+    creator: Callable[[], Any] | None = None,
+    **kwargs: Any,
+) -> Engine:
+    """An engine for ``url`` with prepfloor's connection settings.
+
+    With ``write_wait`` (a session's engine, :class:`Database`): SQLite waits that long for its
+    lock; PostgreSQL connections get :func:`db.fast.postgres_options` (lock, statement and idle
+    transaction timeouts) and the pool holds one connection (``pool_size=1``, no overflow; a
+    thread waits ``write_wait`` for it at most).  ``creator`` makes PostgreSQL connections (a
+    session's first one is its :class:`db.fast.FastReader`'s).  Without ``write_wait``
+    (migrations): the driver's defaults.
+    """
     url = normalize_url(url)
     if dialect_of(url) == "sqlite":
         path = sqlite_path(url)
-        connect_args = {"check_same_thread": False, "timeout": 15}
+        busy = write_wait if write_wait is not None else 15
+        connect_args = {"check_same_thread": False, "timeout": busy}
         if path == ":memory:":
             from sqlalchemy.pool import StaticPool
 
@@ -67,6 +95,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         @event.listens_for(engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:
             configure_sqlite_connection(dbapi_connection)
+            if write_wait is not None:
+                ms = max(1, round(write_wait * 1000))
+                dbapi_connection.execute(f"PRAGMA busy_timeout = {ms}")
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
@@ -74,9 +105,44 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 5)
-    return create_engine(url, **kwargs)
+    if write_wait is None:
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", 5)
+        return create_engine(url, **kwargs)
+    wait = write_wait
+    kwargs.setdefault("pool_size", 1)
+    kwargs.setdefault("max_overflow", 0)
+    kwargs.setdefault("pool_timeout", wait)
+    kwargs.setdefault("creator", creator or (lambda: connect_postgres(url, wait, autocommit=False)))
+    engine = create_engine(url, **kwargs)
+
+    # Instead of ``pool_pre_ping`` (a round trip, and a transaction, on every checkout: the fast
+    # reader checks out for every read): a connection idle for a while is checked first.
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["prepfloor_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        used = record.info.get("prepfloor_used")
+        if used is None or time.monotonic() - used < PING_AFTER:
+            return
+        try:
+            if dbapi_connection.info.transaction_status != 0:  # not idle
+                dbapi_connection.rollback()
+            dbapi_connection.autocommit = True
+            dbapi_connection.execute("SELECT 1")
+            dbapi_connection.autocommit = False
+        except Exception as error:  # the pool opens a new connection
+            raise DisconnectionError(str(error)) from error
+
+    return engine
+
+
+def timed_out(error: BaseException) -> bool:
+    """PostgreSQL gave a statement up after its ``lock_timeout`` or ``statement_timeout``."""
+    orig = getattr(error, "orig", None)
+    return getattr(orig, "sqlstate", None) in _TIMED_OUT_PG and "timeout" in str(orig).lower()
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -101,6 +167,11 @@ class WriteGate:
     ``BEGIN IMMEDIATE`` makes writers wait in line and wakes the next one the moment the previous
     one commits.  Other programs that write the file still get the busy timeout.  Where the lock
     file cannot be created (a read-only folder), writes go without the gate.
+
+    The wait is bounded: when the gate is taken, a helper thread waits in the kernel's line (a
+    blocking ``flock``) while the writer waits for it until its deadline; a writer that gives up
+    leaves the helper in line, and the helper lets the gate go the moment it gets it, unless the
+    next writer of this process has come for it meanwhile.
     """
 
     def __init__(self, database_path: str) -> None:
@@ -108,6 +179,10 @@ class WriteGate:
         self._thread_lock = threading.Lock()
         self._fd: int | None = None
         self._pid = os.getpid()
+        self._line = threading.Condition()
+        self._in_line = False  # a helper thread is in flock's line for this process
+        self._wanted = False  # a writer of this process is waiting for the helper
+        self._granted = False  # the helper got the gate for the waiting writer
 
     def _descriptor(self) -> int | None:
         if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
@@ -116,20 +191,125 @@ class WriteGate:
             except OSError:
                 return None
             self._pid = os.getpid()
+            self._line = threading.Condition()
+            self._in_line = self._wanted = self._granted = False
         return self._fd
 
+    def _stand_in_line(self, fd: int) -> None:
+        """The helper thread: wait for the gate, then give it to the writer or let it go."""
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            with self._line:
+                self._in_line = False
+                self._line.notify_all()
+            return
+        with self._line:
+            self._in_line = False
+            if self._wanted:
+                self._granted = True
+            else:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            self._line.notify_all()
+
+    def _take(self, fd: int, deadline: float) -> bool:
+        """Take the gate before ``deadline`` (``time.monotonic()``); False when it was not."""
+        with self._line:
+            if not self._in_line:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return True
+                except BlockingIOError:
+                    pass
+                self._in_line = True
+                threading.Thread(
+                    target=self._stand_in_line, args=(fd,), name="prepfloor-gate", daemon=True
+                ).start()
+            self._wanted = True
+            try:
+                while not self._granted:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    if not self._in_line:  # the helper failed: stand in line again
+                        self._in_line = True
+                        threading.Thread(
+                            target=self._stand_in_line, args=(fd,), daemon=True
+                        ).start()
+                    self._line.wait(left)
+                self._granted = False
+                return True
+            finally:
+                self._wanted = False
+
     @contextmanager
-    def held(self) -> Iterator[None]:
-        with self._thread_lock:
+    def held(self, deadline: float | None = None) -> Iterator[None]:
+        """The gate, for one write transaction; :class:`HeldUp` when it is not free by
+        ``deadline`` (``time.monotonic()``; None: wait as long as it takes)."""
+        began = time.monotonic()
+        end = deadline if deadline is not None else float("inf")
+        wait = min(end - began, threading.TIMEOUT_MAX)
+        if not self._thread_lock.acquire(timeout=max(wait, 0)):
+            raise HeldUp(time.monotonic() - began)
+        try:
             fd = self._descriptor()
             if fd is None:
                 yield
                 return
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            if not self._take(fd, end):
+                raise HeldUp(time.monotonic() - began)
             try:
                 yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
+class _Watch:
+    """Tells :attr:`Database.on_wait` ``True`` when a write has waited :data:`WAIT_NOTICE`
+    seconds, and ``False`` when the last such write is over (saved or given up)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._lock = threading.Lock()
+        self._slow = 0
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        if self.database.on_wait is None:
+            yield
+            return
+        fired = threading.Event()
+
+        def late() -> None:
+            with self._lock:
+                fired.set()
+                self._slow += 1
+                first = self._slow == 1
+            if first:
+                self._tell(True)
+
+        timer = threading.Timer(WAIT_NOTICE, late)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            with self._lock:
+                last = False
+                if fired.is_set():
+                    self._slow -= 1
+                    last = self._slow == 0
+            if last:
+                self._tell(False)
+
+    def _tell(self, waiting: bool) -> None:
+        told = self.database.on_wait
+        if told is not None:
+            with suppress(Exception):  # the screen is gone: the write goes on
+                told(waiting)
 
 
 class Database:
@@ -137,13 +317,30 @@ class Database:
 
     retries = 8
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        write_wait: float | None = None,
+        creator: Callable[[], Any] | None = None,
+        **engine_kwargs: Any,
+    ) -> None:
+        """``write_wait``: seconds a write waits for another's change before it is given up
+        (default: the ``write_wait`` setting, :func:`db.fast.write_wait`).  ``creator``: makes
+        the PostgreSQL connection (a :class:`db.store.Store` hands its fast reader's over)."""
         self.url = normalize_url(url)
         self.dialect = dialect_of(self.url)
-        self.engine = make_engine(self.url, **engine_kwargs)
+        self.write_wait = float(write_wait) if write_wait is not None else write_wait_setting()
+        self.engine = make_engine(
+            self.url, write_wait=self.write_wait, creator=creator, **engine_kwargs
+        )
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
         path = sqlite_path(self.url) if self.dialect == "sqlite" else ":memory:"
         self._gate = WriteGate(path) if path != ":memory:" else None
+        # Told ``True`` (from the writing thread, or a timer's) when a write has waited about a
+        # second for another terminal's change, and ``False`` when it is over: saved or given up.
+        self.on_wait: Callable[[bool], None] | None = None
+        self._watch = _Watch(self)
 
     # -- reading ---------------------------------------------------------------------------------
     @contextmanager
@@ -160,13 +357,17 @@ class Database:
 
     # -- writing ---------------------------------------------------------------------------------
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, deadline: float | None = None) -> Iterator[Session]:
         """One write transaction (no retry; prefer :meth:`run`).
 
         A refusal rolls everything back, except a refusal that says its writes must stay
         (``keeps_writes``, e.g. counting a wrong PIN), which is committed before it is raised.
+        The SQLite write gate is waited for until ``deadline`` (``time.monotonic()``; default:
+        :attr:`write_wait` from now), then :class:`HeldUp`.
         """
-        gate = self._gate.held() if self._gate is not None else nullcontext()
+        if deadline is None:
+            deadline = time.monotonic() + self.write_wait
+        gate = self._gate.held(deadline) if self._gate is not None else nullcontext()
         with gate, self._transaction() as session:
             yield session
 
@@ -199,12 +400,18 @@ class Database:
         actor = args[0] if args else kwargs.get("actor")
         if not isinstance(actor, Actor):
             actor = None
+        with self._watch.write():
+            return self._run(actor, fn, *args, **kwargs)
+
+    def _run(self, actor: Actor | None, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         if actor is not None:
             from db.users import recheck
+        began = time.monotonic()
+        deadline = began + self.write_wait
         delay = 0.02
         for attempt in range(self.retries + 1):
             try:
-                with self.write() as session:
+                with self.write(deadline) as session:
                     if actor is not None:
                         recheck(session, actor)
                     return fn(session, *args, **kwargs)
@@ -213,15 +420,22 @@ class Database:
                     with self.read() as session:
                         refusal.found(refusal.finder(session))
                 raise
+            except PoolTimeout as error:  # this session's one connection stayed taken
+                raise HeldUp(time.monotonic() - began) from error
             except DBAPIError as error:
-                if not is_retryable(error) or attempt == self.retries:
-                    if is_retryable(error):
-                        raise Busy(
-                            "The database is busy right now and your change was not saved. "
-                            "Try again in a moment."
-                        ) from error
+                if timed_out(error):  # PostgreSQL waited its lock_timeout (statement_timeout)
+                    raise HeldUp(time.monotonic() - began) from error
+                if not is_retryable(error):
                     raise
-                time.sleep(delay * (1 + random.random()))
+                pause = delay * (1 + random.random())
+                if time.monotonic() + pause >= deadline:
+                    raise HeldUp(time.monotonic() - began) from error
+                if attempt == self.retries:
+                    raise Busy(
+                        "The database is busy right now and your change was not saved. "
+                        "Try again in a moment."
+                    ) from error
+                time.sleep(pause)
                 delay = min(delay * 2, 0.5)
         raise AssertionError("unreachable")
 

@@ -124,3 +124,17 @@ class ActorChanged(PrepfloorError):
     def __init__(self, message: str, user_id: Any = None) -> None:
         super().__init__(message)
         self.user_id = user_id
+
+
+class HeldUp(Busy):
+    """A write waited for another terminal's change (or another program's) longer than the limit
+    (the ``write_wait`` setting): it was given up and nothing of it was saved.  ``seconds`` is how
+    long it waited."""
+
+    def __init__(self, seconds: float) -> None:
+        shown = max(1, round(seconds))
+        super().__init__(
+            f"Another terminal's change has held the database for {shown} s; nothing was saved. "
+            "Try again in a moment; if it keeps happening, tell your admin."
+        )
+        self.seconds = seconds

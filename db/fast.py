@@ -11,7 +11,7 @@ import re
 import threading
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, NamedTuple
 
@@ -125,15 +125,83 @@ class CarQuery:
     include_archived: bool = False
 
 
-class FastReader:
-    """One driver connection, shared by the threads of one session (queries are milliseconds)."""
+# ------------------------------------------------------------------------------------------------
+# connections: how long a session waits, and one PostgreSQL connection per session
+# ------------------------------------------------------------------------------------------------
+WRITE_WAIT = 10.0  # seconds a write waits for another terminal's change before it is given up
+STATEMENT_TIMEOUT = 60.0  # PostgreSQL: seconds one statement may run (a runaway read or write)
+IDLE_IN_TRANSACTION_TIMEOUT = 30.0  # PostgreSQL: a frozen session's transaction is ended after
+_write_wait = WRITE_WAIT
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (not imported: psycopg loads with the first read)
 
-    def __init__(self, url: str) -> None:
+
+def set_write_wait(seconds: float) -> None:
+    """The ``write_wait`` setting for this process (the sessions opened afterwards)."""
+    global _write_wait
+    _write_wait = float(seconds) if seconds and seconds > 0 else WRITE_WAIT
+
+
+def write_wait() -> float:
+    """Seconds a write waits for another terminal's change (the ``write_wait`` setting)."""
+    return _write_wait
+
+
+def postgres_options(wait: float) -> str:
+    """libpq ``options`` that bound every wait of a prepfloor connection on the server: a lock
+    wait (``lock_timeout``: the write wait), a statement, and a transaction left open by a frozen
+    session (its locks are freed after ``idle_in_transaction_session_timeout``)."""
+    lock_ms = max(1, round(wait * 1000))
+    statement_ms = max(round(STATEMENT_TIMEOUT * 1000), 2 * lock_ms)
+    idle_ms = max(round(IDLE_IN_TRANSACTION_TIMEOUT * 1000), 2 * lock_ms)
+    return (
+        f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms} "
+        f"-c idle_in_transaction_session_timeout={idle_ms}"
+    )
+
+
+def connect_postgres(url: str, wait: float, *, autocommit: bool) -> Any:
+    """A psycopg connection to ``url`` with :func:`postgres_options` (added to the URL's own)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(libpq_conninfo(url))
+    params["options"] = f"{params.get('options') or ''} {postgres_options(wait)}".strip()
+    return psycopg.connect(**params, autocommit=autocommit)  # type: ignore[arg-type]
+
+
+FEED_LOOK_BACK = 1000  # PostgreSQL: ids below the newest a new session checks for gaps
+FEED_HOLE_SECONDS = 10.0  # PostgreSQL: a gap in the ids is looked up again at least this long
+FEED_MAX_HOLES = 10_000  # PostgreSQL: at most this many gaps are looked up (the newest ones)
+
+
+@dataclass
+class FeedMark:
+    """What one session has seen of the change feed (:meth:`FastReader.feed_poll` moves it on)."""
+
+    newest: int = 0  # the newest event id seen
+    # PostgreSQL: ids below ``newest`` not seen yet (a transaction that took its id before a later
+    # one committed, or one that rolled back): id -> (the snapshot's xmax when the gap was found,
+    # the monotonic time then)
+    holes: dict[int, tuple[int, float]] = field(default_factory=dict)
+    changes: int = 0  # how many polls found a change
+
+
+class FastReader:
+    """One driver connection, shared by the threads of one session (queries are milliseconds).
+
+    On PostgreSQL a session holds one connection in all: once the ORM layer has loaded
+    (:meth:`read_through`), this reader hands its connection to the ORM engine's pool (of one) and
+    borrows it back for each read, so reads, writes and the change feed take turns on it.
+    """
+
+    def __init__(self, url: str, write_wait: float | None = None) -> None:
         self.url = normalize_url(url)
         self.dialect = dialect_of(self.url)
+        self.write_wait = write_wait if write_wait is not None else _write_wait
         self._lock = threading.Lock()
         self._conn: Any = None
         self._second: FastReader | None = None
+        self._engine: Any = None  # PostgreSQL, ORM loaded: read through its pool
 
     # -- plumbing --------------------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -148,9 +216,23 @@ class FastReader:
             conn = sqlite3.connect(path, timeout=15, check_same_thread=False)
             configure_sqlite_connection(conn)
             return conn
-        import psycopg
+        return connect_postgres(self.url, self.write_wait, autocommit=True)
 
-        return psycopg.connect(libpq_conninfo(self.url), autocommit=True)
+    def read_through(self, engine: Any) -> None:
+        """PostgreSQL: read through ``engine``'s pool from now on (the session's one connection;
+        its first connection is this reader's own, :meth:`hand_over`)."""
+        with self._lock:
+            self._engine = engine
+
+    def hand_over(self) -> Any:
+        """A connection for the ORM engine's pool: this reader's own (no second one opened), else
+        a new one.  In a transaction of its own (``autocommit`` off), as SQLAlchemy expects."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is None or conn.closed or conn.broken:
+            return connect_postgres(self.url, self.write_wait, autocommit=False)
+        conn.autocommit = False
+        return conn
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one read; ``:name`` parameters on both drivers."""
@@ -165,14 +247,35 @@ class FastReader:
         if self.dialect == "postgresql":
             sql = _NAMED.sub(r"%(\1)s", sql)
         with self._lock:
-            if self._conn is None:
-                self._conn = self._connect()
+            engine = self._engine
+            if engine is None:
+                if self._conn is None:
+                    self._conn = self._connect()
+                try:
+                    return consume(self._conn.execute(sql, dict(params or {})))
+                except Exception:
+                    if self.dialect == "postgresql":
+                        self._close_locked()  # a broken connection is opened again next time
+                    raise
+        # the pool's one connection (waits while a write or another read of this session has it)
+        proxy = engine.raw_connection()
+        try:
+            conn = proxy.dbapi_connection
+            if conn.info.transaction_status != _IDLE:
+                conn.rollback()
+            conn.autocommit = True  # one statement, no transaction left open
             try:
-                return consume(self._conn.execute(sql, dict(params or {})))
-            except Exception:
-                if self.dialect == "postgresql":
-                    self._close_locked()  # a broken connection is opened again next time
-                raise
+                return consume(conn.execute(sql, dict(params or {})))
+            finally:
+                if not (conn.closed or conn.broken):
+                    conn.autocommit = False
+        except Exception:
+            conn = proxy.dbapi_connection
+            if conn is not None and (conn.closed or conn.broken):
+                proxy.invalidate()  # opened again next time
+            raise
+        finally:
+            proxy.close()
 
     def _close_locked(self) -> None:
         if self._conn is not None:
@@ -190,10 +293,14 @@ class FastReader:
 
     def second(self) -> FastReader:
         """A second reader on the same database (its own connection, opened when first used):
-        for a read that runs beside this one's in another thread (the dashboard's halves)."""
+        for a read that runs beside this one's in another thread (the dashboard's halves).  On
+        PostgreSQL this reader itself: a session holds one server connection, so the two reads
+        take turns."""
+        if self.dialect == "postgresql":
+            return self
         with self._lock:
             if self._second is None:
-                self._second = FastReader(self.url)
+                self._second = FastReader(self.url, self.write_wait)
             return self._second
 
     # -- schema ----------------------------------------------------------------------------------
@@ -540,8 +647,89 @@ class FastReader:
         return counts
 
     def latest_event_id(self) -> int:
-        """The change feed: the newest event id (sessions poll it)."""
+        """The newest event id (0 for none)."""
         return int(self.rows("SELECT coalesce(max(id), 0) FROM events")[0][0])
+
+    # -- the change feed -------------------------------------------------------------------------
+    def feed_mark(self) -> FeedMark:
+        """Where a session's change feed starts: the newest event now; on PostgreSQL also the gaps
+        just below it (:data:`FEED_LOOK_BACK` ids), whose transactions may still commit."""
+        mark = FeedMark()
+        if self.dialect != "postgresql":
+            mark.newest = self.latest_event_id()
+            return mark
+        self._feed_read(mark, start=True)
+        return mark
+
+    def feed_poll(self, mark: FeedMark, now: float | None = None) -> bool:
+        """Was a change committed since ``mark``?  ``mark`` moves on to what is seen now.
+
+        SQLite commits one writer at a time, so event ids are in commit order: the newest id grew
+        or not (one read of the primary key's end).  PostgreSQL hands out ids when a transaction
+        writes its event and the transaction may commit after one that took a higher id, so the
+        newest id alone would miss it for good; :meth:`_feed_read` also looks for the gaps below
+        it.  An idle session costs one indexed statement either way.  ``now``: a
+        ``time.monotonic()`` reading (tests pass their own)."""
+        if self.dialect != "postgresql":
+            newest = self.latest_event_id()
+            if newest == mark.newest:
+                return False
+            mark.newest = newest
+            mark.changes += 1
+            return True
+        return self._feed_read(mark, now=now)
+
+    def _feed_read(self, mark: FeedMark, *, start: bool = False, now: float | None = None) -> bool:
+        """PostgreSQL: the event ids above ``mark.newest`` and those of its gaps, with the
+        statement's own snapshot (same snapshot as the ids it reads).
+
+        A gap (an id below the newest seen, not visible) is a transaction still running that took
+        the id (it will commit, or roll back) or one that rolled back.  It is looked up again at
+        every poll until it is seen, or until the oldest transaction still running on the server
+        (the snapshot's ``xmin``) is younger than every transaction that had begun when the gap was
+        found (that snapshot's ``xmax``): then whoever held the id has ended, and had it committed,
+        this very statement would have seen its event.  A gap is kept at least
+        :data:`FEED_HOLE_SECONDS` as well (a transaction takes its id a moment before its
+        transaction id).  Rolled-back ids are few, so the query stays a handful of index probes.
+        """
+        import time as _time
+
+        clock = _time.monotonic() if now is None else now
+        if start:
+            where = "id > (SELECT coalesce(max(id), 0) FROM events) - :back"
+            params: dict[str, Any] = {"back": FEED_LOOK_BACK}
+        elif mark.holes:
+            where = "id > :newest OR id = ANY(CAST(:holes AS bigint[]))"
+            params = {"newest": mark.newest, "holes": sorted(mark.holes)}
+        else:
+            where = "id > :newest"
+            params = {"newest": mark.newest}
+        ids, xmin, xmax = self.rows(
+            f"SELECT (SELECT array_agg(id ORDER BY id) FROM events WHERE {where}), "
+            "CAST(CAST(pg_snapshot_xmin(s) AS text) AS bigint), "
+            "CAST(CAST(pg_snapshot_xmax(s) AS text) AS bigint) "
+            "FROM pg_current_snapshot() AS s",
+            params,
+        )[0]
+        found = [int(i) for i in ids or ()]
+        seen = set(found)
+        top = max(found, default=mark.newest)
+        low = (top - FEED_LOOK_BACK) if start else mark.newest
+        for gap in range(max(low, 0) + 1, top + 1):
+            if gap not in seen:
+                mark.holes[gap] = (int(xmax), clock)
+        for i in seen:
+            mark.holes.pop(i, None)
+        for gap, (then_xmax, then) in list(mark.holes.items()):
+            if int(xmin) >= then_xmax and clock - then >= FEED_HOLE_SECONDS:
+                del mark.holes[gap]
+        for gap in sorted(mark.holes)[: max(len(mark.holes) - FEED_MAX_HOLES, 0)]:
+            del mark.holes[gap]
+        mark.newest = max(top, mark.newest)
+        if start or not found:
+            return False
+        mark.changes += 1
+        return True
 
 
 def as_object(value: Any) -> dict[str, Any] | None:

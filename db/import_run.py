@@ -45,7 +45,7 @@ from sqlmodel import Session, SQLModel
 from db import capacity, events, ledger_rows
 from db.access import Actor
 from db.engine import Database, is_retryable
-from db.errors import CapacityCut, InvalidFields, PrepfloorError
+from db.errors import CapacityCut, HeldUp, InvalidFields, PrepfloorError
 from db.models import Car, CarAccess, Event, Notification, ResourceCapacity
 from db.text import shown
 
@@ -58,6 +58,11 @@ BATCH_SECONDS = 0.1
 BATCH_SECONDS_POSTGRESQL = 0.25
 BATCH_ROWS = 500
 PAUSE_SECONDS = 0.01
+# A batch held up by another terminal's change (db.errors.HeldUp after ``write_wait``) is tried
+# again this many times before the import stops; the undo of a stopped import, this many times more
+# (what was written stays in the database if the undo cannot run).
+HELD_UP_TRIES = 3
+UNDO_HELD_UP_TRIES = 6
 REASON_LIMIT = 400  # characters of one row's reason, at most
 
 Row = tuple[int, dict[str, str | None]]  # the file's row number, its values
@@ -145,6 +150,18 @@ def _full(seconds: float, began: float, count: int) -> bool:
     return count >= BATCH_ROWS or time.monotonic() - began >= seconds
 
 
+def _patient(db: Database, tries: int, fn: Callable[..., Any], *args: Any) -> Any:
+    """``db.run(fn, *args)``, tried again when another terminal's change held it up (each try
+    waits ``write_wait`` at most, so the import waits ``tries`` of them at most)."""
+    for attempt in range(tries):
+        try:
+            return db.run(fn, *args)
+        except HeldUp:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def check(
     db: Database,
     actor: Actor,
@@ -194,7 +211,7 @@ def check(
 
     while start < len(rows):
         try:
-            db.run(batch, actor)  # the actor first: Database.run re-checks who writes
+            _patient(db, HELD_UP_TRIES, batch, actor)  # the actor first: run re-checks them
         except _Checked as checked:
             start = checked.end
             problems.extend(checked.problems)
@@ -281,7 +298,7 @@ def write(
 
     try:
         while start < len(rows):
-            start, done = db.run(batch, actor)
+            start, done = _patient(db, HELD_UP_TRIES, batch, actor)
             written.add(done)
             report("writing", start)
             if start < len(rows) and pause:
@@ -296,7 +313,9 @@ def write(
             why = f"row {refused[0]} was refused ({refused[1]})" if refused else reason(stop)
             note = shown(f"import of {file_name} undone: {why}", REASON_LIMIT)
             try:  # not as the actor: the undo runs even when the importer was switched off
-                undone, kept = db.run(lambda s: _undo(s, actor, kind, written, note))
+                undone, kept = _patient(
+                    db, UNDO_HELD_UP_TRIES, lambda s: _undo(s, actor, kind, written, note)
+                )
             except Exception as error:  # the database is gone too: say what stayed
                 undo_error = error
             report("undoing", len(written.rows))

@@ -26,15 +26,35 @@ class SchemaMismatch(PrepfloorError):
 
 
 class Store:
-    def __init__(self, url: str) -> None:
-        self.fast = FastReader(url)
+    """One session's database: on PostgreSQL it holds one server connection, which the fast
+    reader, the ORM's reads and writes, and the change feed take turns on."""
+
+    def __init__(self, url: str, write_wait: float | None = None) -> None:
+        """``write_wait``: seconds a write waits for another terminal's change before it is
+        given up (:class:`db.errors.HeldUp`); default: the ``write_wait`` setting."""
+        self.fast = FastReader(url, write_wait)
         self.url = self.fast.url
         self.dialect = self.fast.dialect
+        self.write_wait = self.fast.write_wait
         self._db: Database | None = None
         self._lock = threading.Lock()
+        self._on_wait: Callable[[bool], None] | None = None
         # Told (from the thread of the write) when a write is refused because the signed-in user
         # was switched off or their role or dealership changed: the session signs out.
         self.on_signed_out: Callable[[PrepfloorError], None] | None = None
+
+    @property
+    def on_wait(self) -> Callable[[bool], None] | None:
+        """Told ``True`` when a write has waited about a second for another terminal's change,
+        ``False`` when it is over (:attr:`db.engine.Database.on_wait`; any thread)."""
+        return self._on_wait
+
+    @on_wait.setter
+    def on_wait(self, told: Callable[[bool], None] | None) -> None:
+        with self._lock:
+            self._on_wait = told
+            if self._db is not None:
+                self._db.on_wait = told
 
     @property
     def db(self) -> Database:
@@ -44,7 +64,15 @@ class Store:
                 if self._db is None:
                     from db.engine import Database
 
-                    self._db = Database(self.url)
+                    if self.dialect == "postgresql":  # one connection: the reader's, shared
+                        db = Database(
+                            self.url, write_wait=self.write_wait, creator=self.fast.hand_over
+                        )
+                        self.fast.read_through(db.engine)
+                    else:
+                        db = Database(self.url, write_wait=self.write_wait)
+                    db.on_wait = self._on_wait
+                    self._db = db
         return self._db
 
     def warm(self) -> None:

@@ -1,18 +1,22 @@
 """Clocking: a timer is a ``timebank_entries`` row with ``started_at`` and no ``ended_at``.
 
 One running timer per person (a partial unique index backs the rule).  Starting a job stops the
-person's other timer in the same transaction.  Completing a job sums its entries into
+person's other timer in the same transaction.  A person's clock is serialised (:func:`lock_clock`):
+two terminals of one person pressing start at the same instant run one after the other, and the
+second sees the first's clock and switches from it, on SQLite and on PostgreSQL alike.  Completing a job sums its entries into
 ``actual_hours`` and moves the car on.  A timer left running past the shift is flagged and is
 corrected only with a reason, as an event.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import BigInteger, bindparam, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from db import car_schedule, events, holding, ledger, ledger_rows, notify, workflow
@@ -24,6 +28,43 @@ from db.models import Car, Event, ResourceBooking, ResourceType, TimebankEntry, 
 from db.vocab import WORKER_ROLES
 
 DEFAULT_SHIFT_HOURS = 10.0
+RUNNING_CONSTRAINT = "uq_timebank_entries_running"
+_CLOCK_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+
+
+def clock_key(user_id: uuid.UUID | str) -> int:
+    """The advisory lock key of one person's clock (64 bits of a hash of the person; a key space
+    of its own beside :func:`db.holding.person_day_key`)."""
+    uid = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
+    digest = hashlib.blake2b(uid.bytes, digest_size=8, person=b"prepfloor-clock").digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_clock(session: Session, user_id: uuid.UUID) -> None:
+    """Serialise everything that starts or stops this person's clock, before it is read.
+
+    PostgreSQL: a transaction-level advisory lock on the person (held until commit; taken first in
+    the transaction, before any row lock, so it never waits in a circle).  A second start waits,
+    then reads the first's clock as committed and switches from it; without the lock both would
+    read "no clock" and the second insert would break the one-running-clock index.  A row lock
+    would not do: there is no running row to lock yet.  SQLite: nothing to do (the write
+    transaction holds the database's write lock).
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_CLOCK_LOCK, {"key": clock_key(user_id)})
+
+
+def _one_clock_refusal(error: IntegrityError) -> TimerError | None:
+    """The one-running-clock index refused an insert: the words for the person (else None)."""
+    text = str(error.orig if error.orig is not None else error)
+    # PostgreSQL names the index; SQLite names its column (the only unique index on it alone)
+    if RUNNING_CONSTRAINT not in text and "timebank_entries.user_id" not in text:
+        return None
+    return TimerError(
+        "Your clock was started on another job at the same moment (another terminal?); "
+        "nothing changed here. Look at the running clock and press again if needed."
+    )
 
 
 def running(session: Session, user_id: uuid.UUID, *, lock: bool = False) -> TimebankEntry | None:
@@ -95,6 +136,7 @@ def _startable(session: Session, actor: Actor, booking: ResourceBooking) -> Reso
 def start(session: Session, actor: Actor, booking_id: int) -> TimebankEntry:
     """Start the clock on a job (stopping the person's other job first)."""
     actor.require("timer.own")
+    lock_clock(session, actor.user_id)
     booking = session.exec(
         for_update(select(ResourceBooking).where(ResourceBooking.id == booking_id))
     ).first()
@@ -117,6 +159,13 @@ def start(session: Session, actor: Actor, booking_id: int) -> TimebankEntry:
         updated_at=now,
     )
     session.add(entry)
+    try:
+        session.flush()
+    except IntegrityError as error:  # a start that did not come through lock_clock
+        refusal = _one_clock_refusal(error)
+        if refusal is None:
+            raise
+        raise refusal from error
     if booking.status != "in_progress":
         old = booking.status
         booking.status = "in_progress"
@@ -157,6 +206,7 @@ def start(session: Session, actor: Actor, booking_id: int) -> TimebankEntry:
 def stop(session: Session, actor: Actor) -> TimebankEntry:
     """Stop the person's running clock."""
     actor.require("timer.own")
+    lock_clock(session, actor.user_id)
     current = running(session, actor.user_id, lock=True)
     if current is None:
         raise TimerError("No clock is running.")
@@ -219,6 +269,7 @@ def complete(
 ) -> ResourceBooking:
     """Finish a job: stop its clock, sum the hours, stamp the car and move it on."""
     actor.require("timer.own")
+    lock_clock(session, actor.user_id)
     booking = session.exec(
         for_update(select(ResourceBooking).where(ResourceBooking.id == booking_id))
     ).first()

@@ -7,21 +7,24 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, func, select
 
-from db import events, modes, validate
+from db import badges, events, modes, validate
 from db.access import Actor, actor_change, actor_from
 from db.clock import local, utcnow
 from db.errors import ActorChanged, Invalid, LoginRefused, NotFound
 from db.models import Dealership, User, UserKey
 from db.vocab import ROLES
+
+log = logging.getLogger("prepfloor.sign_in")
 
 MAX_PIN_FAILURES = 5
 LOCKOUT = timedelta(minutes=5)
@@ -53,16 +56,23 @@ def verify_secret(secret: str, stored: str) -> bool:
     return hmac.compare_digest(check.hex(), digest)
 
 
-def badge_digest(badge: str) -> str:
-    """Badges are looked up, so they get a plain digest (not a salted one); never stored as typed."""
-    return "sha256$" + hashlib.sha256(badge.strip().encode()).hexdigest()
+def badge_digest(session: Session, badge: str, *, create: bool = False) -> str | None:
+    """What ``users.badge_hash`` holds for ``badge``: a keyed hash (:mod:`db.badges`), never the
+    badge as typed nor a plain digest of it.  None when this machine has no badge key (and
+    ``create`` is off)."""
+    secret = badges.key(session, create=create)
+    return badges.digest(secret, badge) if secret is not None else None
 
 
-def _badge_free(session: Session, digest: str, user_id: uuid.UUID | None = None) -> None:
-    """Refuse a badge that is already another user's (a message, not a constraint error)."""
-    other = session.exec(select(User).where(User.badge_hash == digest)).first()
+def _badge_free(session: Session, badge: str, user_id: uuid.UUID | None = None) -> str:
+    """Refuse a badge that is already another user's (a message, not a constraint error); returns
+    what to store for it."""
+    secret = badges.key(session, create=True)
+    other = badges.holder(session, badge, secret)
     if other is not None and other.id != user_id:
         raise Invalid(f"That badge is already {other.display_name}'s.", "badge")
+    assert secret is not None
+    return badges.digest(secret, badge)
 
 
 def load_actor(session: Session, user: User) -> Actor:
@@ -209,8 +219,7 @@ def create_user(
     if by_login(session, login) is not None:
         raise Invalid(f"There is already a user {login!r}.", "login")
     name = _checked_person(session, display_name, role, dealership_id)
-    if badge:
-        _badge_free(session, badge_digest(badge))
+    badge_hash = _badge_free(session, badge) if badge else None
     now = utcnow()
     user = User(
         login=login,
@@ -224,8 +233,7 @@ def create_user(
     )
     if pin:
         user.pin_hash = hash_secret(validate.pin(pin))
-    if badge:
-        user.badge_hash = badge_digest(badge)
+    user.badge_hash = badge_hash
     session.add(user)
     session.flush()
     events.record(
@@ -258,14 +266,14 @@ def set_pin(session: Session, actor: Actor | None, user_id: uuid.UUID, pin: str 
 
 
 def set_badge(session: Session, actor: Actor | None, user_id: uuid.UUID, badge: str | None) -> User:
+    """Set or clear (None) a user's badge, stored with the badge key (:mod:`db.badges`; made
+    on first use)."""
     if actor is not None:
         actor.require("user.manage")
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
-    if badge:
-        _badge_free(session, badge_digest(badge), user.id)
-    user.badge_hash = badge_digest(badge) if badge else None
+    user.badge_hash = _badge_free(session, badge, user.id) if badge else None
     user.updated_at = utcnow()
     session.add(user)
     events.record(
@@ -312,11 +320,10 @@ def sign_in(
     _at_terminal(session, user, terminal)
     pin_required = pin_required or terminal is not None
     now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        raise LoginRefused(
-            f"Too many wrong PINs: {user.display_name} is locked until "
-            f"{local(user.locked_until):%H:%M}. Ask a coordinator or wait."
-        )
+    problem = _locked(user, now)
+    if problem is not None:
+        log.warning("refused %s by PIN: locked until %s", user.login, user.locked_until)
+        raise LoginRefused(problem)
     if user.pin_hash is None:
         if pin_required:
             raise LoginRefused(
@@ -330,6 +337,7 @@ def sign_in(
             user.locked_until = None
             session.add(user)
         events.record(session, None, "users", user.id, "sign_in", None)
+        log.info("%s signed in by PIN", user.login)
         return load_actor(session, user)
     user.failed_pin_attempts += 1
     left = MAX_PIN_FAILURES - user.failed_pin_attempts
@@ -341,16 +349,80 @@ def sign_in(
         message = f"Wrong PIN. {left} {'try' if left == 1 else 'tries'} left before a lock-out."
     session.add(user)
     events.record(session, None, "users", user.id, "sign_in_failed", None)
+    log.warning("refused %s by PIN: wrong PIN (%s)", user.login, message)
     raise LoginRefused(message)
 
 
+def _locked(user: User, now: datetime) -> str | None:
+    """The refusal for a user locked out by wrong PINs (by PIN and by badge alike), or None."""
+    if user.locked_until is not None and user.locked_until > now:
+        return (
+            f"Too many wrong PINs: {user.display_name} is locked until "
+            f"{local(user.locked_until):%H:%M}. Ask a coordinator or wait."
+        )
+    return None
+
+
 def sign_in_badge(session: Session, badge: str, *, terminal: str | None = None) -> Actor:
-    """Sign in by a badge (at a shared terminal account ``terminal``: its dealership's people)."""
-    user = session.exec(select(User).where(User.badge_hash == badge_digest(badge))).first()
+    """Sign in by a badge (at a shared terminal account ``terminal``: its dealership's people).
+
+    A user locked out by wrong PINs is refused by badge too.  Unknown badges are counted per
+    sign-in place (the terminal account, else this OS login at this machine): after
+    :data:`db.badges.UNKNOWN_LIMIT` of them in a few minutes that place takes no badge, not even
+    a right one, for :data:`db.badges.BLOCK`.  Every sign-in and every refusal is an event and a
+    log line; the badge itself is never written anywhere.  A badge stored the old way (a plain
+    digest) is rewritten with the key (:mod:`db.badges`) as it signs in."""
+    where = badges.place(terminal)
+    now = utcnow()
+    until = badges.blocked_until(session, where, now)
+    if until is not None:
+        log.warning("refused a badge at %s: closed to badges until %s", where, until)
+        raise LoginRefused(badges.refused_here(session, where, until, now))
+    secret = badges.key(session)
+    user = badges.holder(session, badge, secret)
     if user is None or not user.active:
+        closed = badges.unknown(session, where, now)
+        other_key = badges.other_key_in_use(session, secret)
+        log.warning(
+            "refused a badge at %s: %s%s",
+            where,
+            "unknown" if user is None else f"{user.login} is inactive",
+            f"; closed to badges until {closed}" if closed is not None else "",
+        )
+        if other_key:
+            log.warning(
+                "badges here were stored with another badge key than %s: copy the key file "
+                "the badges were set with",
+                badges.key_path(session),
+            )
+        if closed is not None:
+            raise LoginRefused(badges.closed_message(closed, now))
+        if other_key:
+            raise LoginRefused(
+                "Badge not known on this machine: its badge key is not the one badges were set "
+                "with. Sign in with your name and PIN, and tell an admin."
+            )
         raise LoginRefused("Badge not known. Sign in with your name and PIN.")
-    _at_terminal(session, user, terminal)
-    events.record(session, None, "users", user.id, "sign_in", {"by": "badge"})
+    try:
+        _at_terminal(session, user, terminal)
+        problem = _locked(user, now)
+        if problem is not None:
+            raise LoginRefused(problem)
+    except LoginRefused as refusal:
+        events.record(
+            session, None, "users", user.id, "sign_in_failed", {"by": "badge", "place": where}
+        )
+        log.warning("refused %s by badge at %s: %s", user.login, where, refusal)
+        raise
+    if user.badge_hash == badges.legacy_digest(badge):
+        try:
+            user.badge_hash = badge_digest(session, badge, create=True)
+            session.add(user)
+            log.info("%s's badge is now stored with the badge key", user.login)
+        except Invalid as problem:  # no key can be made here: the old digest stays, for now
+            log.warning("%s's badge stays a plain digest: %s", user.login, problem)
+    events.record(session, None, "users", user.id, "sign_in", {"by": "badge", "place": where})
+    log.info("%s signed in by badge at %s", user.login, where)
     return load_actor(session, user)
 
 

@@ -13,7 +13,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 import prepfloor.textual_fixes  # noqa: F401  (a toast's timer never below zero)
 from db.access import Actor
@@ -22,6 +22,7 @@ from db.modes import mode_title, start_mode
 from db.store import Store
 from db.text import clean, one_line
 from prepfloor.config import Settings, locations
+from prepfloor.failures import install as watch_workers
 from prepfloor.typeahead import TypeAhead, is_typed
 from screens.commands import CarFinder, GoTo
 from screens.context import SessionContext
@@ -74,6 +75,7 @@ class PrepfloorApp(App[int]):
     ) -> None:
         super().__init__()
         install(self)  # prepfloor's colours (WCAG AA contrast) from the first screen on
+        watch_workers(self)  # a failed worker of any screen is said (prepfloor/failures.py)
         self.store = store
         self.settings = settings
         self.session_ctx: SessionContext | None = None
@@ -81,7 +83,8 @@ class PrepfloorApp(App[int]):
         self._first_actor = actor
         self._preselect = preselect
         self._sign_in_message = sign_in_message
-        self._last_event_id: int | None = None
+        self._last_event_id: int | None = None  # the newest event id the screens were told of
+        self._feed: Any = None  # the change feed's db.fast.FeedMark of the signed-in session
         self._stop_polling = threading.Event()
         self._intake: Any = None  # the session's intake form, kept between uses
         self._shared_terminal = False
@@ -132,7 +135,9 @@ class PrepfloorApp(App[int]):
         self._apply_brand(actor)
         # A write refused because this user was switched off or changed meanwhile signs out.
         self.store.on_signed_out = self._signed_out_by_write
-        self._last_event_id = self.store.fast.latest_event_id()  # the feed counts from here
+        self.store.on_wait = self._write_waiting  # a save held up by another terminal is said
+        self._feed = self.store.fast.feed_mark()  # the feed counts from here
+        self._last_event_id = self._feed.newest
         self._last_note_id: int | None = None  # set by the first notes check: no toasts of old
         self.refresh_unread()
         # the digest needs the ORM: after the first frame and the warm-up, not before
@@ -351,19 +356,44 @@ class PrepfloorApp(App[int]):
             markup=False,
         )
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A worker that failed unexpectedly: say so instead of failing silently."""
-        if event.state == WorkerState.ERROR:
-            error = event.worker.error
-            self.log.error(f"worker {event.worker.name!r} failed: {error!r}")
-            if event.worker.group in ("poll",):
-                return  # the next poll tries again
-            self.notify(
-                f"Something went wrong: {error}. Try again; if it keeps happening, "
-                "tell your admin.",
-                severity="error",
-                timeout=10,
-            )
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """A worker of any screen ended in an error (:mod:`prepfloor.failures`): say it where the
+        user is looking.  The change feed's poll tries again by itself."""
+        error = worker.error
+        self.log.error(f"worker {worker.name!r} of {worker.node!r} failed: {error!r}")
+        if worker.group in ("poll",) or error is None:
+            return
+        from db.failures import describe
+
+        message = describe(error)
+        node = worker.node
+        # a screen that was saving takes it back (its form stays open with what was typed)
+        takes_it = getattr(node, "worker_failed", None) if node is not self else None
+        if takes_it is not None and takes_it(worker, message):
+            return
+        self.notify(message, title="Not done", severity="error", timeout=15)
+
+    def say_failure(self, error: BaseException, doing: str = "") -> None:
+        """A failed read or write, in plain words: what failed, that nothing was saved, what to
+        do (:func:`db.failures.describe`).  A form that was saving stays open with what was
+        typed; the session keeps running."""
+        from db.failures import describe
+
+        self.notify(describe(error, doing), title="Not done", severity="error", timeout=15)
+
+    async def _dispatch_action(self, namespace: Any, action_name: str, params: Any) -> bool:
+        """An action that fails on the database says so and the session keeps running (Textual
+        would end the app)."""
+        from db.failures import is_database_fault
+
+        try:
+            return await super()._dispatch_action(namespace, action_name, params)
+        except Exception as error:
+            if not is_database_fault(error):
+                raise
+            self.log.error(f"action {action_name!r} failed: {error!r}")
+            self.say_failure(error)
+            return True
 
     # -- the change feed -------------------------------------------------------------------------
     def _start_polling(self) -> None:
@@ -374,32 +404,34 @@ class PrepfloorApp(App[int]):
         thread.start()
 
     def _poll_loop(self) -> None:
-        seen: int | None = None
+        """Every change committed since the session's mark, whatever the order of the commits
+        (:meth:`db.fast.FastReader.feed_poll`: on PostgreSQL a transaction that took a lower event
+        id may commit after one with a higher id)."""
         while not self._stop_polling.wait(POLL_SECONDS):
-            if self.session_ctx is None:
-                seen = None
+            mark = self._feed
+            if self.session_ctx is None or mark is None:
                 continue
             try:
-                newest = self.store.fast.latest_event_id()
+                moved = self.store.fast.feed_poll(mark)
             except Exception as error:  # the next poll tries again (a dropped connection)
                 self.log.error(f"change feed: {error!r}")
                 continue
-            if newest != seen:
-                seen = newest
+            if moved:
                 try:
-                    self.call_from_thread(self._changed, newest)
+                    self.call_from_thread(self._changed, mark, mark.newest)
                 except Exception:  # the app is closing
                     return
 
     async def on_unmount(self) -> None:
         self._stop_polling.set()
 
-    def _changed(self, newest: int) -> None:
-        last, self._last_event_id = self._last_event_id, newest
-        if last is not None and newest != last:
-            self._ask_who_is_signed_in()
-            self.screen.post_message(DataChanged(newest))
-            self.refresh_unread()
+    def _changed(self, mark: Any, newest: int) -> None:
+        if mark is not self._feed:  # polled for a session that has ended since
+            return
+        self._last_event_id = newest
+        self._ask_who_is_signed_in()
+        self.screen.post_message(DataChanged(newest))
+        self.refresh_unread()
 
     # -- who is signed in -----------------------------------------------------------------------
     def _signed_out_by_write(self, refusal: PrepfloorError) -> None:
@@ -412,6 +444,17 @@ class PrepfloorApp(App[int]):
         # ``call_later`` posts a message: safe from any thread, and it does not wait for the
         # sign-out (which tears down the screen whose worker is calling).
         self.call_later(self._sign_out_changed_user, ctx.actor, str(refusal))
+
+    def _write_waiting(self, waiting: bool) -> None:
+        """``Store.on_wait`` (any thread): a save has waited about a second for another
+        terminal's change.  Said until the save is through or given up (then its own words)."""
+        if waiting:
+            self.call_later(
+                self.notify,
+                "Waiting for another terminal's change…",
+                title="Saving",
+                timeout=self.store.write_wait,
+            )
 
     def _ask_who_is_signed_in(self) -> None:
         """When the feed moved: check who is signed in, unless a check is still running (one at

@@ -307,15 +307,24 @@ def users_set_badge(
     clear: Annotated[bool, typer.Option("--clear")] = False,
     db: DbOption = None,
 ) -> None:
-    """Register the badge a reader types at the workshop terminal."""
+    """Register the badge a reader types at the workshop terminal.  It is stored as a keyed hash;
+    the key is a file outside the database (beside a SQLite file, or PREPFLOOR_BADGE_KEY)."""
     store = open_store(settings_for(_db(ctx, db)))
-    from db import users
+    from db import badges, users
+    from db.errors import PrepfloorError
 
     target = active_user(store, login)
     if not clear and not badge:
         fail("give the badge number, or --clear")
-    store.run(users.set_badge, None, target.user_id, None if clear else badge)
+    try:
+        store.run(users.set_badge, None, target.user_id, None if clear else badge)
+    except PrepfloorError as error:
+        fail(str(error))
     say(f"Badge {'cleared' if clear else 'set'} for {login}.")
+    if not clear:
+        where = store.query(badges.key_path)
+        if where is not None:
+            say(f"Badges are checked with the key in {where}: keep it (and a copy with backups).")
 
 
 def _key_text(path: Path) -> str:

@@ -10,14 +10,17 @@ Config files are TOML::
     timezone = "Europe/Oslo"                   # local dates and times (default: the machine's)
     shift_hours = 10                           # a timer running longer is flagged as forgotten
     idle_minutes = 5                           # a workshop terminal signs out after this idle time
+    write_wait = 10                            # seconds a save waits for another terminal's
+                                               # change before it is given up (nothing saved)
 
     [serve]                                    # `prepfloor serve`, the built-in SSH server
     address = "127.0.0.1"                      # "0.0.0.0" (or the server's LAN address) for the shop
     port = 2222
     max_sessions = 64                          # sessions at once; more are refused
+    max_sessions_per_user = 4                  # sessions of one user at once; more are refused
     login_timeout = 30                         # seconds to authenticate before the link is dropped
     keepalive = 30                             # seconds between keepalives (0: none); 3 missed: gone
-    failed_logins = 10                         # failed logins from one address within...
+    failed_logins = 10                         # keys refused from one address within...
     failed_window = 300                        # ...this many seconds: that address waits it out
     host_key = "/var/lib/prepfloor/ssh_host_ed25519_key"   # default: in the data folder
     files = "/var/lib/prepfloor/files"         # each user's file area (SFTP); default: data folder
@@ -78,6 +81,7 @@ class ServeSettings:
     address: str = "127.0.0.1"
     port: int = 2222
     max_sessions: int = 64
+    max_sessions_per_user: int = 4  # one user (one key) cannot take every session
     login_timeout: float = 30.0
     keepalive: float = 30.0
     failed_logins: int = 10
@@ -119,6 +123,7 @@ class Settings:
     timezone: str | None = None
     shift_hours: float = 10.0
     idle_minutes: float = 5.0  # a session signed in at the sign-in screen ends after this idle
+    write_wait: float = 10.0  # seconds a write waits for another's change before it is given up
     files: tuple[Path, ...] = field(default_factory=tuple)
     serve: ServeSettings = field(default_factory=ServeSettings)
 
@@ -171,6 +176,7 @@ def _serve(merged: dict[str, Any]) -> ServeSettings:
         address=str(table.get("address", base.address)),
         port=port,
         max_sessions=count("max_sessions", 1),
+        max_sessions_per_user=count("max_sessions_per_user", 1),
         login_timeout=_number(table, "login_timeout", base.login_timeout, "seconds"),
         keepalive=_number(table, "keepalive", base.keepalive, "seconds"),
         failed_logins=count("failed_logins", 1),
@@ -202,6 +208,9 @@ def load_settings(db_flag: str | None = None, where: Locations | None = None) ->
     timezone = merged.get("timezone")
     shift_hours = _number(merged, "shift_hours", 10, "hours")
     idle_minutes = _number(merged, "idle_minutes", 5, "minutes (0 turns signing out off)")
+    write_wait = _number(merged, "write_wait", 10, "seconds")
+    if write_wait < 0.1:
+        raise ConfigError("write_wait must be at least 0.1 seconds")
     if timezone is not None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -215,16 +224,27 @@ def load_settings(db_flag: str | None = None, where: Locations | None = None) ->
         timezone=str(timezone) if timezone else None,
         shift_hours=shift_hours,
         idle_minutes=idle_minutes,
+        write_wait=write_wait,
         files=files,
         serve=_serve(merged),
     )
 
 
 def apply_timezone(settings: Settings) -> None:
-    """Tell the rules which zone local dates are in."""
+    """Tell the rules which zone local dates are in, and how long a write waits for another
+    terminal's change (:func:`apply_write_wait`)."""
     from db import clock
+
+    apply_write_wait(settings)
 
     if settings.timezone:
         from zoneinfo import ZoneInfo
 
         clock.set_zone(ZoneInfo(settings.timezone))
+
+
+def apply_write_wait(settings: Settings) -> None:
+    """The ``write_wait`` setting, for the stores and databases this process opens from now on."""
+    from db.fast import set_write_wait
+
+    set_write_wait(settings.write_wait)

@@ -11,6 +11,11 @@ Processes (``pstree``: ``prepfloor serve`` ─ zygote ─ one child per session)
   counts failed logins per address, and for each session opens a pty pair, passes the slave side to
   the zygote and then copies bytes between the SSH channel and the pty's master side, forwarding
   window-size changes (the kernel signals the app with ``SIGWINCH``);
+* each connection is a :class:`~prepfloor.serve_door.Door` (key check, then app sessions or the
+  user's files);
+* it keeps within limits (:mod:`prepfloor.serve_limits`): sessions in all and per user, failed
+  logins per address (refused keys only), and open files (raised to the hard limit at start;
+  connections that would not fit are turned away with a message, and said once a minute);
 * the zygote (:mod:`prepfloor.serve_zygote`) is a fresh interpreter with a clean environment that
   has warmed up the app once and forks the sessions, so a login costs a fork, not a start-up;
 * when the zygote dies it is started again; sessions already running are not its business (this
@@ -41,9 +46,20 @@ from typing import Any
 import asyncssh
 
 from prepfloor.config import ServeSettings, Settings
-from prepfloor.serve_files import FilesService, sftp_factory, sftp_session
+from prepfloor.serve_door import Door
+from prepfloor.serve_files import FilesService
+from prepfloor.serve_limits import (
+    OUT_OF_FILES,
+    OUT_OF_RESOURCES,
+    FailedLogins,
+    FileRoom,
+    Notices,
+    raise_file_limit,
+)
 from prepfloor.serve_session import AppSession
 from prepfloor.serve_zygote import exited_children, settings_message
+
+__all__ = ["FailedLogins", "Hub", "serve"]
 
 log = logging.getLogger("prepfloor.serve")
 
@@ -67,32 +83,6 @@ def host_key(path: Path) -> asyncssh.SSHKey:
         os.umask(old)
     log.info("generated the host key %s (%s)", path, key.get_fingerprint())
     return key
-
-
-class FailedLogins:
-    """Failed logins per address; an address with too many recent ones is refused for a while."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic):
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._seen: dict[str, deque[float]] = {}
-
-    def _recent(self, address: str) -> deque[float]:
-        times = self._seen.setdefault(address, deque())
-        cutoff = self.clock() - self.window
-        while times and times[0] < cutoff:
-            times.popleft()
-        return times
-
-    def failed(self, address: str) -> None:
-        self._recent(address).append(self.clock())
-
-    def blocked(self, address: str) -> bool:
-        times = self._recent(address)
-        if not times:
-            self._seen.pop(address, None)
-        return len(times) >= self.limit
 
 
 class ZygoteProcess:
@@ -165,13 +155,16 @@ class ZygoteProcess:
 
 
 class Hub:
-    """The server's state: the zygote, the sessions, the failed-login counts."""
+    """The server's state: the zygote, the sessions, the failed-login counts, the limits."""
 
-    def __init__(self, settings: Settings, store: Any) -> None:
+    def __init__(self, settings: Settings, store: Any, file_limit: int = 0) -> None:
         self.settings = settings
         self.limits: ServeSettings = settings.serve
         self.store = store
         self.failures = FailedLogins(self.limits.failed_logins, self.limits.failed_window)
+        self.notices = Notices()
+        self.file_limit = file_limit
+        self.room = FileRoom(file_limit)
         self.sessions: dict[int, AppSession] = {}
         self.by_pid: dict[int, AppSession] = {}
         self.ids = itertools.count(1)
@@ -233,7 +226,12 @@ class Hub:
     def _restart_zygote(self) -> None:
         if self.stopping:
             return
-        self.start_zygote()
+        try:
+            self.start_zygote()
+        except OSError as error:  # out of files or processes: try again, the sessions wait
+            self.out_of_resources(error, "the zygote could not be started; trying again in 5 s")
+            asyncio.get_running_loop().call_later(5.0, self._restart_zygote)
+            return
         for session in list(self.sessions.values()):
             session.zygote_restarted()  # a fork request the dead zygote did not answer is resent
 
@@ -243,10 +241,27 @@ class Hub:
             session.child_exited(code)
 
     # -- sessions --------------------------------------------------------------------------------
-    def add(self, session: AppSession) -> int | None:
-        """Register a session; None when the server is full."""
-        if self.stopping or len(self.sessions) >= self.limits.max_sessions:
-            return None
+    def refusal(self, login: str) -> tuple[str, str]:
+        """Why a new session of ``login`` cannot start: what the log says and what the user is
+        told; ``("", "")`` when it can."""
+        if self.stopping:
+            return "a session while stopping", "prepfloor: the server is stopping.\r\n"
+        if len(self.sessions) >= self.limits.max_sessions:
+            return (
+                f"all {self.limits.max_sessions} sessions in use",
+                "prepfloor: the server is full; try again in a minute.\r\n",
+            )
+        cap = self.limits.max_sessions_per_user
+        if sum(1 for s in self.sessions.values() if s.login == login) >= cap:
+            return (
+                f"a {_ordinal(cap + 1)} session ({cap} per user)",
+                f"You have {cap} prepfloor session{'s' if cap != 1 else ''} open already; "
+                "close one first.\r\n",
+            )
+        return "", ""
+
+    def add(self, session: AppSession) -> int:
+        """Register a session (that :meth:`refusal` let in); its number."""
         number = next(self.ids)
         self.sessions[number] = session
         return number
@@ -259,6 +274,31 @@ class Hub:
         from db import users
 
         return await asyncio.to_thread(self.store.query, users.key_login, login, fingerprint)
+
+    # -- running out of open files ---------------------------------------------------------------
+    def out_of_files(self, what: str) -> None:
+        """Said once a minute, however many connections meet it."""
+        limit = f"limit {self.file_limit}" if self.file_limit else "the limit"
+        self.notices.warn("files", f"too many open files ({limit}): {what}")
+
+    def out_of_resources(self, error: OSError, what: str) -> None:
+        if error.errno in OUT_OF_FILES:
+            self.out_of_files(what)
+        else:
+            self.notices.warn(f"errno {error.errno}", f"{error.strerror or error}: {what}")
+
+    def room_for_a_connection(self) -> bool:
+        return self.room.fits()
+
+    def loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """asyncio's report of an error nobody caught.  Running out of descriptors or memory
+        (``accept`` fails, and asyncio retries it each second) is one line a minute; anything
+        else is asyncio's own report."""
+        error = context.get("exception")
+        if isinstance(error, OSError) and error.errno in OUT_OF_RESOURCES:
+            self.out_of_resources(error, "new connections wait or are turned away until some close")
+            return
+        loop.default_exception_handler(context)
 
     async def stop(self) -> None:
         """End every session (the app exits the normal way), then the zygote."""
@@ -284,186 +324,15 @@ class Hub:
         self.zygote.stop()
 
 
-class Door(asyncssh.SSHServer):
-    """One SSH connection: authentication by key, then app sessions and nothing else."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self.conn: Any = None
-        self.address = "?"
-        self.username = ""
-        self.who: Any = None
-        self.fingerprint = ""
-        self.tried: list[str] = []
-
-    def connection_made(self, conn: Any) -> None:
-        self.conn = conn
-        self.hub.doors.add(self)
-        peer = conn.get_extra_info("peername") or ("?",)
-        self.address = str(peer[0])
-        if self.hub.failures.blocked(self.address):
-            log.warning(
-                "refused %s: too many failed logins (wait %g s)",
-                self.address,
-                self.hub.limits.failed_window,
-            )
-            self.who = False  # not a new failure: already counted
-            conn.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.hub.doors.discard(self)
-        if self.who is None:
-            self.hub.failures.failed(self.address)
-            reason = "no key offered (only SSH keys are accepted)"
-            if self.tried:
-                reason = f"no registered key ({', '.join(self.tried)})"
-            if exc is not None and "timeout" in str(exc).lower():
-                reason = "login timeout"
-            log.warning("refused login %r from %s: %s", self.username or "?", self.address, reason)
-
-    def refused(self, what: str) -> None:
-        log.warning("refused %s for %s from %s", what, self._login(), self.address)
-
-    def _login(self) -> str:
-        return self.who.login if self.who else self.username or "?"
-
-    def begin_auth(self, username: str) -> bool:
-        self.username = username
-        return True
-
-    def password_auth_supported(self) -> bool:
-        return False
-
-    def kbdint_auth_supported(self) -> bool:
-        return False
-
-    def host_based_auth_supported(self) -> bool:
-        return False
-
-    def public_key_auth_supported(self) -> bool:
-        return True
-
-    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        fingerprint = key.get_fingerprint("sha256")
-        who = await self.hub.key_login(username, fingerprint)
-        if who is None:
-            if fingerprint not in self.tried:
-                self.tried.append(fingerprint)
-            return False
-        self.who = who
-        self.fingerprint = fingerprint
-        return True
-
-    def auth_completed(self) -> None:
-        log.info("login %s from %s", self.who.login, self.address)
-
-    def session_requested(self) -> Any:
-        if not self.who:
-            return False
-        return Channel(self.hub, self)
-
-    def files_session(self) -> Any:
-        """The session for the sftp subsystem: the user's own files; None when refused."""
-        if self.who.is_terminal:
-            self.refused("sftp (a shared terminal account has no files)")
-            return None
-        factory = sftp_factory(self.hub.files, self.who.login, self.address, self._still_allowed)
-        return sftp_session(factory)
-
-    async def _still_allowed(self) -> str:
-        """Why the signed-in user may no longer open their files ("" when they may)."""
-        who = await self.hub.key_login(self.who.login, self.fingerprint)
-        if who is None:
-            return f"{self.who.login} is no longer an active user with this key."
-        if who.is_terminal:
-            return "a shared terminal account has no files."
-        return ""
-
-    def connection_requested(self, dest_host: str, dest_port: int, *args: Any) -> bool:
-        self.refused(f"forwarding to {dest_host}:{dest_port}")
-        return False
-
-    def server_requested(self, listen_host: str, listen_port: int) -> bool:
-        self.refused(f"remote forwarding of port {listen_port}")
-        return False
-
-    def unix_connection_requested(self, dest_path: str) -> bool:
-        self.refused("forwarding to a socket")
-        return False
-
-    def unix_server_requested(self, listen_path: str) -> bool:
-        self.refused("remote forwarding of a socket")
-        return False
-
-
-class Channel(asyncssh.SSHServerSession):  # type: ignore[type-arg]
-    """A session channel: the app (a shell on a pty), or the user's files when the client starts
-    the sftp subsystem.  The client's request decides; until then, and for the app, every call goes
-    to the app's session, which refuses what is not offered."""
-
-    def __init__(self, hub: Hub, door: Door) -> None:
-        self.door = door
-        self.chan: Any = None
-        self.inner: Any = AppSession(hub, door)
-
-    def subsystem_requested(self, subsystem: str) -> bool:
-        if subsystem != "sftp":
-            return bool(self.inner.subsystem_requested(subsystem))
-        files = self.door.files_session()
-        if files is None:
-            return False
-        self.inner = files  # the app's session made nothing yet: it is simply dropped
-        files.connection_made(self.chan)
-        return bool(files.subsystem_requested(subsystem))
-
-    def connection_made(self, chan: Any) -> None:
-        self.chan = chan
-        self.inner.connection_made(chan)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.inner.connection_lost(exc)
-
-    def session_started(self) -> None:
-        self.inner.session_started()
-
-    def data_received(self, data: Any, datatype: Any) -> None:
-        self.inner.data_received(data, datatype)
-
-    def eof_received(self) -> bool:
-        return bool(self.inner.eof_received())
-
-    def pause_writing(self) -> None:
-        self.inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inner.resume_writing()
-
-    def pty_requested(self, term_type: str, term_size: Any, term_modes: Any) -> bool:
-        return bool(self.inner.pty_requested(term_type, term_size, term_modes))
-
-    def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
-        self.inner.terminal_size_changed(width, height, pixwidth, pixheight)
-
-    def shell_requested(self) -> bool:
-        return bool(self.inner.shell_requested())
-
-    def exec_requested(self, command: str) -> bool:
-        return bool(self.inner.exec_requested(command))
-
-    def break_received(self, msec: int) -> bool:
-        return bool(self.inner.break_received(msec))
-
-    def signal_received(self, signal: str) -> None:
-        self.inner.signal_received(signal)
-
-    def soft_eof_received(self) -> None:
-        self.inner.soft_eof_received()
-
-
 def _become_subreaper() -> None:
     """Sessions orphaned by a dying zygote become our children, so their exit is still seen."""
     with contextlib.suppress(Exception):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 async def serve(
@@ -473,7 +342,14 @@ async def serve(
     limits = settings.serve
     loop = asyncio.get_running_loop()
     _become_subreaper()
-    hub = Hub(settings, store)
+    file_limit, before = raise_file_limit()
+    if file_limit:
+        raised = f" (raised from {before})" if before != file_limit else ""
+        log.info("open files: limit %d%s", file_limit, raised)
+    else:
+        log.info("open files: no limit")
+    hub = Hub(settings, store, file_limit)
+    loop.set_exception_handler(hub.loop_exception)
     loop.add_signal_handler(signal.SIGCHLD, hub.reap)
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

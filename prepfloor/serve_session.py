@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
+from prepfloor.serve_limits import BUSY
+
 if TYPE_CHECKING:
-    from prepfloor.serve import Door, Hub
+    from prepfloor.serve import Hub
+    from prepfloor.serve_door import Door
 
 log = logging.getLogger("prepfloor.serve")
 
@@ -79,12 +82,18 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
             self.door.refused("a session without a terminal")
             self.close(1, "prepfloor needs a terminal: connect with ssh -t.\r\n")
             return
-        self.number = self.hub.add(self)
-        if self.number is None:
-            self.door.refused(f"all {self.hub.limits.max_sessions} sessions in use")
-            self.close(1, "prepfloor: the server is full; try again in a minute.\r\n")
+        refused, message = self.hub.refusal(self.login)
+        if refused:
+            self.door.refused(refused)
+            self.close(1, message)
             return
-        self.pty_fd, self.slave_fd = os.openpty()
+        try:
+            self.pty_fd, self.slave_fd = os.openpty()
+        except OSError as error:  # out of descriptors (or ptys): said once a minute, not raised
+            self.hub.out_of_resources(error, "a session could not get a terminal")
+            self.close(1, f"{BUSY}\r\n")
+            return
+        self.number = self.hub.add(self)
         self._set_size()
         os.set_blocking(self.pty_fd, False)
         self.task = asyncio.ensure_future(self._spawn())
@@ -198,7 +207,7 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
             pass  # the app's last frame (the restored terminal) goes to the client first
         how = f"exit code {code}" if code >= 0 else f"signal {-code}"
         log.info(
-            "session %s: %s from %s ended (%s)", self.number, self._login, self.door.address, how
+            "session %s: %s from %s ended (%s)", self.number, self.login, self.door.address, how
         )
         message = ""
         if code < 0:
@@ -207,7 +216,7 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         self.close(code if code >= 0 else 128 - code, message)
 
     @property
-    def _login(self) -> str:
+    def login(self) -> str:
         return self.door.who.login if self.door.who else self.door.username
 
     def end(self, signum: int, message: str) -> None:
@@ -246,7 +255,7 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
     def connection_lost(self, exc: Exception | None) -> None:
         """The client went away (or the channel closed): the app goes too."""
         if self.pid:
-            log.info("session %s: %s from %s hung up", self.number, self._login, self.door.address)
+            log.info("session %s: %s from %s hung up", self.number, self.login, self.door.address)
             pid = self.pid
             self.end(signal.SIGHUP, "")
             asyncio.get_running_loop().call_later(HANGUP_GRACE_SECONDS, _kill_if_alive, self, pid)

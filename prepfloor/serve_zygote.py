@@ -64,6 +64,7 @@ def settings_message(settings: Settings) -> bytes:
             "timezone": settings.timezone,
             "shift_hours": settings.shift_hours,
             "idle_minutes": settings.idle_minutes,
+            "write_wait": settings.write_wait,
             "serve": {
                 "port": serve.port,
                 "files": str(serve.files) if serve.files else None,

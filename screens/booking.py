@@ -512,6 +512,14 @@ class BookingDialog(ModalScreen[int | None]):
         self.query_one("#problem", Static).update("Booking…")
         self._book(values)
 
+    def worker_failed(self, worker: Any, message: str) -> bool:
+        """The database failed under the booking: the form stays as typed, ctrl+s tries again."""
+        if worker.group != "booking-save":
+            return False
+        self._refused({"": message})
+        self.notify(message, severity="error", timeout=15)
+        return True
+
     @work(thread=True, group="booking-save", exit_on_error=False)
     def _book(self, values: dict[str, Any]) -> None:
         from db import ledger

@@ -284,7 +284,8 @@ class CapacityScreen(Screen[None]):
         except Invalid as problem:
             self.notify(problem.message, severity="error")
             return
-        self.action_cancel_edit()
+        # the box stays open with what was typed until the hours are saved: a failure (a refusal,
+        # a full disk) leaves it there to correct or to try again
         self._set_hours(self.dealership_id, row.resource_type_id, day, row.user_id, hours)
 
     @work(thread=True, group="grid-write", exit_on_error=False)
@@ -311,6 +312,7 @@ class CapacityScreen(Screen[None]):
                 user_id=uuid.UUID(user_id) if user_id else None,
             )
         except CapacityCut as cut:
+            self.app.call_from_thread(self.action_cancel_edit)
             self.app.call_from_thread(
                 self._propose_cut, dealership_id, resource_type_id, day, user_id, hours, str(cut)
             )
@@ -318,6 +320,7 @@ class CapacityScreen(Screen[None]):
         except PrepfloorError as refusal:
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
             return
+        self.app.call_from_thread(self.action_cancel_edit)
         label = "a day off" if hours == 0 else f"{hours:g} h"
         self.app.call_from_thread(self.notify, f"{day:%a %d %b}: {label}.")
         self.app.call_from_thread(self.load)

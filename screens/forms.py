@@ -149,6 +149,14 @@ class FormDialog(ModalScreen[Any]):
         self.query_one("#problem", Static).update("Saving…")
         self._run(self.values())
 
+    def worker_failed(self, worker: Any, message: str) -> bool:
+        """The database failed under the save: the form stays as typed, the key tries again."""
+        if worker.group != "form-dialog":
+            return False
+        self._refused({"": message})
+        self.notify(message, severity="error", timeout=15)
+        return True
+
     @work(thread=True, group="form-dialog", exit_on_error=False)
     def _run(self, values: dict[str, Any]) -> None:
         try:

@@ -674,6 +674,14 @@ class IntakeScreen(Screen[None]):
         if not shown:
             self.notify(text, severity="error", timeout=8)
 
+    def worker_failed(self, worker: Any, message: str) -> bool:
+        """The database failed under a save (:meth:`PrepfloorApp.worker_failed`): the form stays
+        open with what was typed, ctrl+s tries again."""
+        if worker.group != "intake-save":
+            return False
+        self._failed(message)
+        return True
+
     def _failed(self, message: str) -> None:
         self.busy = False
         self._set_state(f"Not saved: {message}")

@@ -228,10 +228,12 @@ class LoginScreen(Screen[None]):
         except PrepfloorError as refusal:
             self.app.call_from_thread(self._refused, str(refusal))
             return
-        except Exception as error:  # the database cannot be reached: say so, stay usable
-            self.app.call_from_thread(
-                self._refused, f"Signing in failed: {error}. Try again in a moment."
-            )
+        except Exception as error:  # the disk, the server: say so, stay usable
+            from db.failures import describe, is_database_fault
+
+            if not is_database_fault(error):
+                raise
+            self.app.call_from_thread(self._refused, describe(error, "Signing in"))
             return
         self.app.call_from_thread(self.post_message, SignedIn(actor))
 

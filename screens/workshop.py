@@ -248,10 +248,27 @@ class MyJobsScreen(Screen[None]):
         except PrepfloorError as refusal:
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
         else:
-            self.app.call_from_thread(self.notify, message)
+            message, severity = self._what_runs_now(what, job, message)
+            timeout = 10 if severity == "warning" else None
+            self.app.call_from_thread(self.notify, message, severity=severity, timeout=timeout)
         finally:
             self.busy = False
         self.app.call_from_thread(self.load)
+
+    def _what_runs_now(self, what: str, job: JobRow, message: str) -> tuple[str, Any]:
+        """(In the worker) Another terminal of the same person may have pressed at the same
+        moment: when the clock that runs now is not the one this press meant, say which runs."""
+        from db import jobs
+
+        try:
+            now = jobs.running_timer(self.ctx.store.fast, self.ctx.actor.user_id)
+        except Exception:  # the reload that follows shows the clock, or says it cannot
+            return message, "information"
+        meant = job.booking_id if what == "start" else None
+        if (now.booking_id if now is not None else None) == meant:
+            return message, "information"
+        running = f"now runs on {now.work} · {now.car_label}" if now else "is stopped"
+        return f"{message} Another terminal pressed too: your clock {running}.", "warning"
 
     # -- the other keys ----------------------------------------------------------------------------
     def action_complete(self) -> None:

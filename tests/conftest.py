@@ -29,6 +29,14 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _badge_key(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Badges are stored with a key kept outside the database (db/badges.py): the tests' own, never
+    a file in the home folder of whoever runs them.  Programs the tests start inherit it."""
+    if "PREPFLOOR_BADGE_KEY" not in os.environ:
+        os.environ["PREPFLOOR_BADGE_KEY"] = str(tmp_path_factory.mktemp("keys") / "badge.key")
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """The URL of a maintenance database on a PostgreSQL server for this test run."""

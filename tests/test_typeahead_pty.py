@@ -337,6 +337,11 @@ def typed(
     job = TASKS[name]
     copy = where / f"{name.replace(' ', '-').replace(',', '')}-{'burst' if burst else 'slow'}.db"
     shutil.copy(floor, copy)
+    key = Path(
+        f"{floor}.badge-key"
+    )  # the badges' key beside the file (without PREPFLOOR_BADGE_KEY)
+    if key.exists():
+        shutil.copy(key, f"{copy}.badge-key")
     url = f"sqlite:///{copy}"
     before = state(url)
     reader = FastReader(url)

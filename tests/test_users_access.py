@@ -196,7 +196,7 @@ def test_badge_sign_in(w: World) -> None:
         w.db.run(users.set_badge, w["coordinator499"], uid, "0042-7")
     w.db.run(users.set_badge, w["admin"], uid, " 0042-7 ")
     stored = user_row(w, "detailer499")["badge_hash"]
-    assert stored.startswith("sha256$") and "0042-7" not in stored
+    assert stored.startswith("hmac$") and "0042-7" not in stored
     actor = w.db.run(users.sign_in_badge, "0042-7")
     assert actor.login == "detailer499"
     with pytest.raises(LoginRefused, match="Badge not known"):
