@@ -24,7 +24,7 @@ ITEM_STYLE = {"ok": "bold green", "issue": "bold yellow", "critical": "bold whit
 
 
 class ChecklistTable(RowTable[Any]):
-    BINDINGS = [Binding("enter", "select", "OK")]
+    BINDINGS = [Binding("enter", "select", "OK", show=False)]  # the footer shows o
 
 
 class InspectionScreen(Screen[None]):

@@ -97,13 +97,13 @@ class MyJobsScreen(Screen[None]):
         yield JobsTable(
             [
                 Column("time", "Time", 5),
-                Column("car", "Car", 20, flex=2),
+                Column("car", "Car", 20, flex=2, least=12),
                 Column("vin", "VIN", 6),
-                Column("work", "Work", 14, flex=1),
+                Column("work", "Work", 14, flex=1, least=10),
                 Column("est", "Est h", 5, right=True),
                 Column("clocked", "Clocked", 7, right=True),
                 Column("status", "Status", 11),
-                Column("parts", "Parts", 12),
+                Column("parts", "Parts", 12, least=8, drop=1),  # the detail line says it too
             ],
             self.cells,
             header=header,
