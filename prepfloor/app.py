@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.notifications import SeverityLevel
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker
 
@@ -85,6 +85,7 @@ class PrepfloorApp(App[int]):
         self._sign_in_message = sign_in_message
         self._last_event_id: int | None = None  # the newest event id the screens were told of
         self._feed: Any = None  # the change feed's db.fast.FeedMark of the signed-in session
+        self._waiting_note: Notification | None = None  # "waiting for another terminal…"
         self._stop_polling = threading.Event()
         self._intake: Any = None  # the session's intake form, kept between uses
         self._shared_terminal = False
@@ -447,14 +448,29 @@ class PrepfloorApp(App[int]):
 
     def _write_waiting(self, waiting: bool) -> None:
         """``Store.on_wait`` (any thread): a save has waited about a second for another
-        terminal's change.  Said until the save is through or given up (then its own words)."""
+        terminal's change (``True``), or is through or given up (``False``: the toast goes; a
+        refusal is said in its own words)."""
+        if threading.get_ident() == self._thread_id:
+            self._show_waiting(waiting)
+        else:
+            with contextlib.suppress(RuntimeError):  # the app is closing
+                self.call_from_thread(self._show_waiting, waiting)
+
+    def _show_waiting(self, waiting: bool) -> None:
+        note = self._waiting_note
+        if note is not None and note in self._notifications:
+            self._unnotify(note)
+        self._waiting_note = None
         if waiting:
-            self.call_later(
-                self.notify,
+            note = Notification(
                 "Waiting for another terminal's change…",
-                title="Saving",
-                timeout=self.store.write_wait,
+                "Saving",
+                "information",
+                self.store.write_wait,
+                markup=False,
             )
+            self._waiting_note = note
+            self.post_message(Notify(note))
 
     def _ask_who_is_signed_in(self) -> None:
         """When the feed moved: check who is signed in, unless a check is still running (one at

@@ -74,9 +74,8 @@ def test_a_badge_is_stored_with_a_key_outside_the_database(w: World) -> None:
     assert sign_in(w, BADGE).login == "detailer499"
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a copy of the file
 def test_a_copy_of_the_database_without_the_key_signs_no_badge_in(w: World, tmp_path: Path) -> None:
-    if w.db.dialect != "sqlite":
-        pytest.skip("a database copy as a file: SQLite")
     w.db.run(users.set_badge, None, w["detailer499"].user_id, BADGE)
     copy = tmp_path / "copy" / "prepfloor.db"
     copy.parent.mkdir()

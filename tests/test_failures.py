@@ -261,3 +261,22 @@ async def test_an_action_that_fails_on_the_database_is_said_and_the_session_goes
         await pilot.press("right")  # the screen still takes keys
         await settle(pilot, app)
         assert app.is_running
+
+
+async def test_the_waiting_toast_comes_after_a_second_and_goes_when_the_save_is_through(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    """Store.on_wait is called from the worker's thread: True after about a second of waiting,
+    False when the write is through or refused; the toast follows it."""
+    import asyncio
+
+    app = make_app(ui_store, actor=coord_world["coordinator499"])
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot, app)
+        assert ui_store.on_wait == app._write_waiting
+        await asyncio.to_thread(ui_store.on_wait, True)  # from a worker's thread
+        await settle(pilot, app)
+        assert "waiting for another terminal's change" in said(app)
+        await asyncio.to_thread(ui_store.on_wait, False)
+        await settle(pilot, app)
+        assert "waiting for another terminal's change" not in said(app)

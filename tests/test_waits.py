@@ -179,11 +179,10 @@ def test_a_killed_frozen_writer_leaves_nothing_and_frees_the_database(db_url: st
     db.dispose()
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_row_lock_on_postgresql_ends_in_the_same_refusal(db_url: str) -> None:
     """PostgreSQL: another connection holds the capacity row (``FOR UPDATE``, transaction left
     open); a booking through ``Database.run`` ends with HeldUp within ``lock_timeout``."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL row locks")
     import psycopg
 
     from db.urls import libpq_conninfo, normalize_url
@@ -251,12 +250,11 @@ def _settled(admin: Any, expected: int) -> int:
     return count
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_signed_in_session_holds_one_postgresql_connection(db_url: str) -> None:
     """A session: first screen from the fast reader, the ORM warmed up, typical reads, a write,
     the change feed's poll from its own thread and reads from worker threads at the same time:
     at most one backend connection for the whole session (2.4-2.8 before)."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL connections")
     import psycopg
 
     from db import cars, users
