@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_app import SIZE, settle, text_of
+from test_app import SIZE, text_of
 from test_coordinator_ui import MONDAY, capacity, go_to_cell
-from test_typeahead import burst, typed
+from test_typeahead import burst
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from db import clock
 from db.failures import describe, is_database_fault
@@ -34,6 +35,24 @@ from screens.capacity import CapacityScreen
 from screens.intake import IntakeScreen
 from screens.login import LoginScreen
 from world import T0, World, book, build_world, rows
+
+
+async def settle(pilot: Any, app: Any) -> None:
+    """Until the workers have ended, failed ones too (a draft saved on a full disk fails: the
+    app says so; waiting for it must not fail the test)."""
+    for _ in range(3):
+        await pilot.pause()
+        with contextlib.suppress(WorkerFailed, WorkerCancelled):
+            await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def typed(pilot: Any, app: Any) -> None:
+    """Until every key of a burst has been handled and has taken effect."""
+    for _ in range(3):
+        await settle(pilot, app)
+        await app.typeahead.idle()
+    await settle(pilot, app)
 
 
 # ------------------------------------------------------------------------------------------------

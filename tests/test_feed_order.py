@@ -9,6 +9,7 @@ is enough.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,7 +100,14 @@ def test_a_rolled_back_id_is_let_go(pg: tuple[Database, Database, FastReader]) -
     a.close()
     assert fast.feed_poll(mark, now=0.0) is False
     assert n in mark.holes  # kept a while whatever the snapshot says
-    assert fast.feed_poll(mark, now=FEED_HOLE_SECONDS + 1) is False
+    # the snapshot's xmin is the whole server's: a transaction of another test on the shared
+    # server may hold it back a moment (the gap is then kept, and looked up, a little longer)
+    deadline = time.monotonic() + 120
+    while True:
+        assert fast.feed_poll(mark, now=FEED_HOLE_SECONDS + 1) is False
+        if not mark.holes or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert mark.holes == {}  # A has ended and its id never showed: not looked up any more
 
 
