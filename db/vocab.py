@@ -90,6 +90,13 @@ ROLE_LABELS: dict[str, str] = {
 
 # --- dealership.dealership_type ------------------------------------------------------------------
 DEALERSHIP_TYPES: tuple[str, ...] = ("sales_only", "prep_center_only", "sales_and_prep")
+# Whether a dealership of each type does its own prep, as a form proposes it when the type is
+# chosen (db.admin refuses own prep for a sales-only dealership: its prep center prepares its cars).
+OWN_PREP_OF_TYPE: dict[str, bool] = {
+    "sales_only": False,
+    "prep_center_only": True,
+    "sales_and_prep": True,
+}
 
 # --- resource_bookings.status ---------------------------------------------------------------------
 BOOKING_STATUSES: tuple[str, ...] = (

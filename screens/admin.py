@@ -14,7 +14,7 @@ from textual.screen import Screen
 
 from db import settings, validate
 from db.settings import DealershipRow
-from db.vocab import DEALERSHIP_TYPES
+from db.vocab import DEALERSHIP_TYPES, OWN_PREP_OF_TYPE
 from screens.admin_lists import (
     YES_NO,
     AgreementsScreen,
@@ -33,9 +33,6 @@ TYPE_LABELS = {
     "prep_center_only": "Prep center only",
     "sales_and_prep": "Sales and prep",
 }
-# Own prep as the type has it (the form follows the type; db.admin refuses own prep for a
-# sales-only dealership and asks it for the prep center that prepares its cars).
-OWN_PREP = {"sales_only": "no", "prep_center_only": "yes", "sales_and_prep": "yes"}
 CENTER_EXPECTED = "Expected: its prep center."
 
 
@@ -51,10 +48,10 @@ class DealershipForm(FormDialog):
     @on(Select.Changed, "#dealership_type")
     def _type_chosen(self, event: Select.Changed) -> None:
         kind = str(event.value)
-        if kind == self.chosen_type or kind not in OWN_PREP:
+        if kind == self.chosen_type or kind not in OWN_PREP_OF_TYPE:
             return  # the value it opened with (a Select says so once as it mounts)
         self.chosen_type = kind
-        self.query_one("#does_own_prep", Select).value = OWN_PREP[kind]
+        self.query_one("#does_own_prep", Select).value = "yes" if OWN_PREP_OF_TYPE[kind] else "no"
         center = self.query_one("#prep_center_id", Select)
         if kind == "prep_center_only":
             center.value = ""  # a prep center prepares its own cars
