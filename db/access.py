@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from db.errors import NotAllowed
+from db.i18n import N_, Labels, _
 from db.vocab import ROLE_LABELS
 
 ALL_ROLES = frozenset(ROLE_LABELS)
@@ -53,30 +54,33 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "user.manage": frozenset(),
 }
 
-ACTION_WORDS: Mapping[str, str] = {
-    "car.draft": "start a car order",
-    "car.register": "register a car",
-    "car.edit_order": "change a car's order details",
-    "car.edit_prep": "change a car's prep notes",
-    "car.move": "change a car's status",
-    "booking.create": "book work",
-    "booking.change": "change bookings",
-    "booking.extra": "book extra work from an inspection",
-    "capacity.set": "set capacity",
-    "timer.own": "clock work",
-    "timer.correct": "correct clocked hours",
-    "job.take": "take open jobs",
-    "parts.order": "order parts",
-    "inspection.record": "record inspections",
-    "customer.contact": "log customer contacts",
-    "document.attach": "attach documents",
-    "report.view": "see reports",
-    "export": "export data",
-    "dealership.configure": "configure dealerships",
-    "resource_type.configure": "configure resource types",
-    "sharing.configure": "configure sharing agreements",
-    "user.manage": "manage users",
-}
+# What each action is, said after "can" in a refusal ("Only a coordinator or admin can book work").
+ACTION_WORDS = Labels(
+    {
+        "car.draft": N_("start a car order"),
+        "car.register": N_("register a car"),
+        "car.edit_order": N_("change a car's order details"),
+        "car.edit_prep": N_("change a car's prep notes"),
+        "car.move": N_("change a car's status"),
+        "booking.create": N_("book work"),
+        "booking.change": N_("change bookings"),
+        "booking.extra": N_("book extra work from an inspection"),
+        "capacity.set": N_("set capacity"),
+        "timer.own": N_("clock work"),
+        "timer.correct": N_("correct clocked hours"),
+        "job.take": N_("take open jobs"),
+        "parts.order": N_("order parts"),
+        "inspection.record": N_("record inspections"),
+        "customer.contact": N_("log customer contacts"),
+        "document.attach": N_("attach documents"),
+        "report.view": N_("see reports"),
+        "export": N_("export data"),
+        "dealership.configure": N_("configure dealerships"),
+        "resource_type.configure": N_("configure resource types"),
+        "sharing.configure": N_("configure sharing agreements"),
+        "user.manage": N_("manage users"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -129,11 +133,19 @@ def roles_allowed(action: str) -> list[str]:
 def refusal(role: str, action: str) -> str:
     """'Only a coordinator or admin can book work.'"""
     names = [ROLE_LABELS[r].lower() for r in roles_allowed(action)]
-    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    if len(names) == 1:
+        who = names[0]
+    else:
+        # TRANSLATORS: a list of roles: "seller, manager or admin".
+        who = _("{names} or {last}").format(names=", ".join(names[:-1]), last=names[-1])
     words = ACTION_WORDS.get(action, action)
-    return (
-        f"Only {_article(who)} {who} can {words}; you are signed in as {ROLE_LABELS[role].lower()}."
-    )
+    # TRANSLATORS: {roles} is a list of roles ("coordinator or admin"), {action} what they may do
+    # ("book work"), {role} the reader's own role. The English article follows the roles.
+    if _article(who) == "an":
+        message = _("Only an {roles} can {action}; you are signed in as {role}.")
+    else:
+        message = _("Only a {roles} can {action}; you are signed in as {role}.")
+    return message.format(roles=who, action=words, role=ROLE_LABELS[role].lower())
 
 
 def _article(word: str) -> str:
@@ -219,23 +231,52 @@ def actor_change(
     dealership_id)``, or ``None``: the user is gone), or ``None`` when nothing changed.
     ``dealership_name`` words a dealership (called only when it changed); ``writing``: said to a
     write that was refused ("nothing was saved"), else to a session that noticed on its own."""
-    refused = "; nothing was saved. " if writing else ". "
     if found is None or not found[0]:
-        return f"Your account was switched off while you were signed in{refused}Ask an admin."
+        if writing:
+            return _(
+                "Your account was switched off while you were signed in; nothing was saved. "
+                "Ask an admin."
+            )
+        return _("Your account was switched off while you were signed in. Ask an admin.")
     _active, role, dealership_id = found
-    changes = []
-    if role != actor.role:
-        old, new = (ROLE_LABELS.get(r, r).lower() for r in (actor.role, role))
-        changes.append(f"role changed from {old} to {new}")
-    if dealership_id != actor.dealership_id:
-        old, new = (
-            dealership_name(d) or ("no dealership" if d is None else f"dealership #{d}")
-            for d in (actor.dealership_id, dealership_id)
-        )
-        changes.append(f"dealership changed from {old} to {new}")
-    if not changes:
+    role_changed = role != actor.role
+    dealership_changed = dealership_id != actor.dealership_id
+    if not role_changed and not dealership_changed:
         return None
-    return f"Your {' and your '.join(changes)} while you were signed in{refused}Sign in again."
+
+    def place(d: int | None) -> str:
+        named = dealership_name(d)
+        if named:
+            return named
+        return _("no dealership") if d is None else _("dealership #{id}").format(id=d)
+
+    old_role, new_role = (ROLE_LABELS.get(r, r).lower() for r in (actor.role, role))
+    old_place = new_place = ""
+    if dealership_changed:
+        old_place, new_place = place(actor.dealership_id), place(dealership_id)
+    if role_changed and dealership_changed:
+        what = _(
+            "Your role changed from {old_role} to {new_role} and your dealership changed from "
+            "{old_dealership} to {new_dealership} while you were signed in"
+        )
+    elif role_changed:
+        what = _("Your role changed from {old_role} to {new_role} while you were signed in")
+    else:
+        what = _(
+            "Your dealership changed from {old_dealership} to {new_dealership} while you were "
+            "signed in"
+        )
+    what = what.format(
+        old_role=old_role,
+        new_role=new_role,
+        old_dealership=old_place,
+        new_dealership=new_place,
+    )
+    # TRANSLATORS: {what} is what changed ("Your role changed from seller to manager while you
+    # were signed in").
+    if writing:
+        return _("{what}; nothing was saved. Sign in again.").format(what=what)
+    return _("{what}. Sign in again.").format(what=what)
 
 
 def car_scope_sql(

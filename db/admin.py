@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from db import events, sla, validate
+from db import events, formats, sla, validate
 from db.access import Actor, descendants
 from db.clock import utcnow
 from db.errors import Invalid, InvalidFields, NotFound
+from db.i18n import _
 from db.models import Dealership, ResourceSharing, ResourceType
 from db.vocab import DEALERSHIP_TYPES, PREP_STAGES
 
@@ -44,7 +45,7 @@ def dealership_problems(session: Session, d: Dealership) -> dict[str, str]:
     if targets:
         problems["sla_targets"] = targets
     if not (d.dealership_number or "").strip():
-        problems["dealership_number"] = "Dealership number is required."
+        problems["dealership_number"] = _("Dealership number is required.")
     else:
         clash = session.exec(
             select(Dealership).where(
@@ -52,40 +53,47 @@ def dealership_problems(session: Session, d: Dealership) -> dict[str, str]:
             )
         ).first()
         if clash is not None:
-            problems["dealership_number"] = (
-                f"Number {d.dealership_number} is already {clash.dealership_name}."
+            problems["dealership_number"] = _("Number {number} is already {name}.").format(
+                number=d.dealership_number, name=clash.dealership_name
             )
     if not (d.dealership_name or "").strip():
-        problems["dealership_name"] = "Name is required."
+        problems["dealership_name"] = _("Name is required.")
     if d.dealership_type not in DEALERSHIP_TYPES:
-        problems["dealership_type"] = f"Type is one of: {', '.join(DEALERSHIP_TYPES)}."
+        problems["dealership_type"] = _("Type is one of: {types}.").format(
+            types=", ".join(DEALERSHIP_TYPES)
+        )
     if d.dealership_type == "sales_only" and d.does_own_prep:
-        problems["does_own_prep"] = "A sales-only dealership does not do its own prep."
+        problems["does_own_prep"] = _("A sales-only dealership does not do its own prep.")
     if d.dealership_type == "prep_center_only" and d.prep_center_id not in (None, d.id):
-        problems["prep_center_id"] = "A prep center does its own prep: leave the prep center empty."
+        problems["prep_center_id"] = _(
+            "A prep center does its own prep: leave the prep center empty."
+        )
     if d.dealership_type == "sales_only" and not d.does_own_prep and d.prep_center_id is None:
-        problems["prep_center_id"] = (
+        problems["prep_center_id"] = _(
             "A sales-only dealership must name the prep center that prepares its cars."
         )
     if d.prep_center_id is not None and d.prep_center_id != d.id:
         center = session.get(Dealership, d.prep_center_id)
         if center is None:
-            problems["prep_center_id"] = "That prep center does not exist."
+            problems["prep_center_id"] = _("That prep center does not exist.")
         elif not does_prep(center):
-            problems["prep_center_id"] = f"{center.dealership_name} does not do prep work."
+            problems["prep_center_id"] = _("{dealership} does not do prep work.").format(
+                dealership=center.dealership_name
+            )
     if d.parent_dealership_id is not None:
         if d.parent_dealership_id == d.id:
-            problems["parent_dealership_id"] = "A dealership cannot be its own headquarters."
+            problems["parent_dealership_id"] = _("A dealership cannot be its own headquarters.")
         elif session.get(Dealership, d.parent_dealership_id) is None:
-            problems["parent_dealership_id"] = "That headquarters does not exist."
+            problems["parent_dealership_id"] = _("That headquarters does not exist.")
         elif d.id is not None:
             parents = dict(
                 session.exec(select(Dealership.id, Dealership.parent_dealership_id)).all()
             )
             parents.pop(d.id, None)
             if d.parent_dealership_id in descendants({**parents, d.id: None}, d.id):
-                problems["parent_dealership_id"] = (
-                    "That would make a loop: the headquarters is already a branch of this dealership."
+                problems["parent_dealership_id"] = _(
+                    "That would make a loop: the headquarters is already a branch of this "
+                    "dealership."
                 )
     return problems
 
@@ -98,7 +106,9 @@ def save_dealership(
         actor.require("dealership.configure")
     unknown = set(fields) - set(DEALERSHIP_FIELDS)
     if unknown:
-        raise Invalid(f"{', '.join(sorted(unknown))} is not a dealership field.")
+        raise Invalid(
+            _("{fields} is not a dealership field.").format(fields=", ".join(sorted(unknown)))
+        )
     now = utcnow()
     if dealership_id is None:
         d = Dealership(dealership_number="", dealership_name="", created_at=now)
@@ -106,7 +116,9 @@ def save_dealership(
     else:
         found = session.get(Dealership, dealership_id)
         if found is None:
-            raise NotFound(f"Dealership #{dealership_id} does not exist.")
+            raise NotFound(
+                _("Dealership #{dealership} does not exist.").format(dealership=dealership_id)
+            )
         d = found
         before = {k: getattr(d, k) for k in fields}
     for name, value in fields.items():
@@ -143,14 +155,16 @@ def save_sla_targets(
     problems: dict[str, str] = {}
     for key, text in days.items():
         if key not in sla.STAGE_LABELS:
-            problems[key] = f"{key!r} is not a stage."
+            problems[key] = _("{stage} is not a stage.").format(stage=repr(key))
             continue
         if not (text or "").strip():
             continue
         try:
             value = float(text.replace(",", ".").strip())
         except ValueError:
-            problems[key] = "Days are a number, e.g. 2 or 1.5."
+            problems[key] = _("Days are a number, e.g. {whole} or {half}.").format(
+                whole=formats.number(2), half=formats.number(1.5)
+            )
             continue
         problem = sla.targets_problem({key: value})
         if problem:
@@ -184,14 +198,20 @@ def save_resource_type(
         actor.require("resource_type.configure")
     unknown = set(fields) - set(RESOURCE_TYPE_FIELDS)
     if unknown:
-        raise Invalid(f"{', '.join(sorted(unknown))} is not a resource type field.")
+        raise Invalid(
+            _("{fields} is not a resource type field.").format(fields=", ".join(sorted(unknown)))
+        )
     now = utcnow()
     if resource_type_id is None:
         rt = ResourceType(code="", name="", created_at=now)
     else:
         found = session.get(ResourceType, resource_type_id)
         if found is None:
-            raise NotFound(f"Resource type #{resource_type_id} does not exist.")
+            raise NotFound(
+                _("Resource type #{resource_type} does not exist.").format(
+                    resource_type=resource_type_id
+                )
+            )
         rt = found
     before = {k: getattr(rt, k) for k in fields}
     for name, value in fields.items():
@@ -200,20 +220,22 @@ def save_resource_type(
         problems: dict[str, str] = {}
         rt.code = (rt.code or "").strip().upper()
         if not rt.code:
-            problems["code"] = "Code is required (e.g. TECH_PREP)."
+            problems["code"] = _("Code is required (e.g. TECH_PREP).")
         elif session.exec(
             select(ResourceType).where(ResourceType.code == rt.code, ResourceType.id != rt.id)
         ).first():
-            problems["code"] = f"Code {rt.code} is already used."
+            problems["code"] = _("Code {code} is already used.").format(code=rt.code)
         if not (rt.name or "").strip():
-            problems["name"] = "Name is required."
+            problems["name"] = _("Name is required.")
         rt.color = (rt.color or "").strip().lower() or None
         color = validate.color_problem(rt.color)
         if color:
             problems["color"] = color
         rt.icon = (rt.icon or "").strip() or None
         if rt.icon and len(rt.icon) > 40:
-            problems["icon"] = "An icon is a name or a symbol (e.g. wrench), 40 characters at most."
+            problems["icon"] = _(
+                "An icon is a name or a symbol (e.g. wrench), 40 characters at most."
+            )
         try:
             rt.default_duration_hours = validate.hours(
                 rt.default_duration_hours, "default_duration_hours", allow_zero=True
@@ -221,7 +243,9 @@ def save_resource_type(
         except Invalid as problem:
             problems["default_duration_hours"] = problem.message
         if rt.prep_stage is not None and rt.prep_stage not in PREP_STAGES:
-            problems["prep_stage"] = f"Prep stage is one of: {', '.join(PREP_STAGES)} (or empty)."
+            problems["prep_stage"] = _("Prep stage is one of: {stages} (or empty).").format(
+                stages=", ".join(PREP_STAGES)
+            )
     if problems:
         raise InvalidFields(problems)
     rt.updated_at = now
@@ -264,7 +288,9 @@ def save_sharing(
         actor.require("sharing.configure")
     unknown = set(fields) - set(SHARING_FIELDS)
     if unknown:
-        raise Invalid(f"{', '.join(sorted(unknown))} is not a sharing field.")
+        raise Invalid(
+            _("{fields} is not a sharing field.").format(fields=", ".join(sorted(unknown)))
+        )
     now = utcnow()
     if sharing_id is None:
         s = ResourceSharing(
@@ -273,7 +299,9 @@ def save_sharing(
     else:
         found = session.get(ResourceSharing, sharing_id)
         if found is None:
-            raise NotFound(f"Sharing agreement #{sharing_id} does not exist.")
+            raise NotFound(
+                _("Sharing agreement #{agreement} does not exist.").format(agreement=sharing_id)
+            )
         s = found
     before = {k: getattr(s, k) for k in fields}
     for name, value in fields.items():
@@ -283,19 +311,19 @@ def save_sharing(
         provider = session.get(Dealership, s.provider_dealership_id)
         consumer = session.get(Dealership, s.consumer_dealership_id)
         if provider is None:
-            problems["provider_dealership_id"] = "Pick the provider."
+            problems["provider_dealership_id"] = _("Pick the provider.")
         elif not does_prep(provider):
-            problems["provider_dealership_id"] = (
-                f"{provider.dealership_name} does not do prep work."
+            problems["provider_dealership_id"] = _("{dealership} does not do prep work.").format(
+                dealership=provider.dealership_name
             )
         if consumer is None:
-            problems["consumer_dealership_id"] = "Pick the consumer."
+            problems["consumer_dealership_id"] = _("Pick the consumer.")
         elif s.consumer_dealership_id == s.provider_dealership_id:
-            problems["consumer_dealership_id"] = (
+            problems["consumer_dealership_id"] = _(
                 "Provider and consumer must be different dealerships."
             )
         if session.get(ResourceType, s.resource_type_id) is None:
-            problems["resource_type_id"] = "Pick the resource type."
+            problems["resource_type_id"] = _("Pick the resource type.")
         else:
             clash = session.exec(
                 select(ResourceSharing).where(
@@ -306,7 +334,7 @@ def save_sharing(
                 )
             ).first()
             if clash is not None:
-                problems["resource_type_id"] = (
+                problems["resource_type_id"] = _(
                     "These dealerships already have an agreement for this type."
                 )
         try:
@@ -316,7 +344,7 @@ def save_sharing(
         except Invalid as problem:
             problems["max_hours_per_week"] = problem.message
         if not isinstance(s.priority, int) or not 0 <= s.priority <= 100:
-            problems["priority"] = "Priority is a whole number from 0 to 100."
+            problems["priority"] = _("Priority is a whole number from 0 to 100.")
     if problems:
         raise InvalidFields(problems)
     if sharing_id is not None and not below_booked_ok:
@@ -355,18 +383,26 @@ def _check_cap_against_bookings(session: Session, s: ResourceSharing) -> None:
         )
         .order_by(ResourceBooking.date, ResourceBooking.id)  # type: ignore[arg-type]
     ).all()
-    booked = sum(b.estimated_hours for b, _ in held)
+    booked = sum(b.estimated_hours for b, _car in held)
     if booked <= s.max_hours_per_week:
         return
     lines = []
     for b, car in held[:8]:
         what = " ".join(x for x in (car.brand, car.model, car.license_plate) if x) if car else ""
-        lines.append(f"{b.date:%a %d %b} {what or 'booking #' + str(b.id)} {b.estimated_hours:g} h")
-    more = f" and {len(held) - 8} more" if len(held) > 8 else ""
+        what = what or _("booking #{booking}").format(booking=b.id)
+        lines.append(f"{formats.day(b.date)} {what} {formats.hours(b.estimated_hours)}")
+    listed = "; ".join(lines)
+    if len(held) > 8:
+        listed = _("{bookings} and {n} more").format(bookings=listed, n=len(held) - 8)
     raise CapBelowBooked(
-        f"{booked:g} h are already booked this week under this agreement, more than "
-        f"{s.max_hours_per_week:g} h: " + "; ".join(lines) + more + ". They stay booked; "
-        "save again to lower the cap for the weeks to come.",
+        _(
+            "{booked} are already booked this week under this agreement, more than {cap}: "
+            "{bookings}. They stay booked; save again to lower the cap for the weeks to come."
+        ).format(
+            booked=formats.hours(booked),
+            cap=formats.hours(s.max_hours_per_week),
+            bookings=listed,
+        ),
         "max_hours_per_week",
     )
 

@@ -39,6 +39,7 @@ from sqlmodel import Session, col, select
 
 from db import events
 from db.errors import Invalid
+from db.i18n import _, ngettext
 from db.models import Event, User
 
 KEY_ENV = "PREPFLOOR_BADGE_KEY"
@@ -89,8 +90,10 @@ def _read_key(path: Path) -> bytes | None:
         return None
     except (OSError, UnicodeDecodeError) as error:
         raise Invalid(
-            f"The badge key {path} cannot be read ({error}): ask an admin to fix its "
-            "permissions. Sign in with your name and PIN meanwhile.",
+            _(
+                "The badge key {path} cannot be read ({error}): ask an admin to fix its "
+                "permissions. Sign in with your name and PIN meanwhile."
+            ).format(path=path, error=error),
             "badge",
         ) from error
     try:
@@ -98,7 +101,10 @@ def _read_key(path: Path) -> bytes | None:
     except ValueError:
         key = b""
     if len(key) < 16:
-        raise Invalid(f"The badge key {path} is damaged: it should be 64 hex digits.", "badge")
+        raise Invalid(
+            _("The badge key {path} is damaged: it should be 64 hex digits.").format(path=path),
+            "badge",
+        )
     return key
 
 
@@ -147,8 +153,10 @@ def key(session: Session, *, create: bool = False) -> bytes | None:
                 _create_key(path, _database_file(session))
             except OSError as error:
                 raise Invalid(
-                    f"The badge key {path} cannot be made ({error.strerror or error}). An admin "
-                    f"makes it writable, or sets {KEY_ENV} to a key file.",
+                    _(
+                        "The badge key {path} cannot be made ({error}). An admin makes it "
+                        "writable, or sets {variable} to a key file."
+                    ).format(path=path, error=error.strerror or error, variable=KEY_ENV),
                     "badge",
                 ) from error
             found = _read_key(path)
@@ -253,7 +261,8 @@ def refused_here(session: Session, where: str, until: datetime, now: datetime) -
 def closed_message(until: datetime, now: datetime) -> str:
     # a second of grace: the closing event is written a moment after ``now`` was read
     minutes = max(1, math.ceil(((until - now).total_seconds() - 1) / 60))
-    return (
-        f"Too many unknown badges here: wait {minutes} minute{'s' if minutes != 1 else ''}, "
-        "or sign in with your name and PIN."
-    )
+    return ngettext(
+        "Too many unknown badges here: wait {minutes} minute, or sign in with your name and PIN.",
+        "Too many unknown badges here: wait {minutes} minutes, or sign in with your name and PIN.",
+        minutes,
+    ).format(minutes=minutes)

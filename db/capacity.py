@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy import Row
 from sqlmodel import Session, select
 
-from db import events, validate
+from db import events, formats, validate
 from db.access import Actor
 from db.admin import does_prep
 from db.clock import utcnow
 from db.errors import CapacityCut, Invalid, NotAllowed, NotFound
 from db.grid import PERSON_DAY_HOURS
 from db.holding import lock_person_days, person_day
+from db.i18n import _
 from db.ledger_rows import (
     TYPES,
     _check_person,
@@ -62,15 +63,27 @@ def _check_person_day(
         ).all()
     )
     what = ", ".join(
-        f"{_fmt_hours(r.allocated_hours)} of {kinds.get(r.resource_type_id, 'other work')}"
+        _("{hours} of {work}").format(
+            hours=_fmt_hours(r.allocated_hours),
+            work=kinds.get(r.resource_type_id) or _("other work"),
+        )
         for r in others
     )
     room = max(PERSON_DAY_HOURS - elsewhere, 0.0)
     raise Invalid(
-        f"{person.display_name} already has {what} on {day:%a %d %b}; {_fmt_hours(hours)} of "
-        f"{rt.name} would make {_fmt_hours(elsewhere + hours)}, more than one person's day "
-        f"({_fmt_hours(PERSON_DAY_HOURS)}). Set at most {_fmt_hours(room)}, or lower the "
-        "other hours first.",
+        _(
+            "{person} already has {what} on {day}; {hours} of {work} would make {total}, more "
+            "than one person's day ({limit}). Set at most {room}, or lower the other hours first."
+        ).format(
+            person=person.display_name,
+            what=what,
+            day=formats.day(day),
+            hours=_fmt_hours(hours),
+            work=rt.name,
+            total=_fmt_hours(elsewhere + hours),
+            limit=_fmt_hours(PERSON_DAY_HOURS),
+            room=_fmt_hours(room),
+        ),
         "allocated_hours",
     )
 
@@ -93,13 +106,13 @@ def set_capacity(
     date = _required_day(date, "date")
     user_id = _person_id(user_id)
     if not actor.sees_dealership(dealership_id):
-        raise NotAllowed("You can only set capacity for your own dealership.")
+        raise NotAllowed(_("You can only set capacity for your own dealership."))
     dealership = session.get(Dealership, dealership_id)
     if dealership is None or not does_prep(dealership):
-        raise Invalid("Only a dealership that does prep work has capacity.", "dealership_id")
+        raise Invalid(_("Only a dealership that does prep work has capacity."), "dealership_id")
     rt = session.get(ResourceType, resource_type_id)
     if rt is None:
-        raise NotFound("That resource type does not exist.")
+        raise NotFound(_("That resource type does not exist."))
     hours = validate.hours(
         allocated_hours, "allocated_hours", allow_zero=True, maximum=24.0 if user_id else 24.0 * 100
     )
@@ -122,8 +135,12 @@ def set_capacity(
     old = row.allocated_hours
     if hours < row.used_hours and not allow_overbook:
         raise CapacityCut(
-            f"{_fmt_hours(row.used_hours)} are already booked on {date:%a %d %b}; "
-            f"move or cancel bookings before you set {_fmt_hours(hours)}.",
+            _(
+                "{booked} are already booked on {day}; move or cancel bookings before you "
+                "set {hours}."
+            ).format(
+                booked=_fmt_hours(row.used_hours), day=formats.day(date), hours=_fmt_hours(hours)
+            ),
             row.used_hours,
         )
     if person is not None and user_id is not None and hours > old:

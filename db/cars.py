@@ -10,11 +10,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from db import car_access, events, validate, workflow
+from db import car_access, events, formats, validate, workflow
 from db.access import Actor, may_sell_for
 from db.admin import does_prep
 from db.clock import utcnow
 from db.errors import Invalid, InvalidFields, NotAllowed, Stale
+from db.i18n import N_, Labels, _
 from db.limits import NOTE_LIMIT, limit
 from db.models import Car, Dealership, User
 from db.vocab import CAR_INACTIVE_STATUSES, CAR_STATUS_LABELS, CAR_TYPES, sql_in
@@ -47,14 +48,30 @@ PREP_FIELDS: tuple[str, ...] = (
 
 NOTE_FIELDS: tuple[str, ...] = ("seller_notes", *PREP_FIELDS)
 
-REQUIRED_TO_REGISTER: dict[str, str] = {
-    "vin": "VIN",
-    "brand": "Brand",
-    "model": "Model",
-    "order_number": "Order number",
-    "customer_name": "Customer name",
-    "car_type": "Car type",
-}
+REQUIRED_TO_REGISTER = Labels(
+    {
+        "vin": N_("VIN"),
+        "brand": N_("Brand"),
+        "model": N_("Model"),
+        "order_number": N_("Order number"),
+        "customer_name": N_("Customer name"),
+        "car_type": N_("Car type"),
+    }
+)
+# The other fields a message names (a text that is too long).
+FIELD_LABELS = Labels(
+    {
+        "license_plate": N_("License plate"),
+        "color": N_("Color"),
+        "customer_phone": N_("Customer phone"),
+        "customer_email": N_("Customer email"),
+        "seller_notes": N_("Seller notes"),
+        "technical_notes": N_("Technical notes"),
+        "cosmetic_notes": N_("Cosmetic notes"),
+        "parts_notes": N_("Parts notes"),
+        "inspection_notes": N_("Inspection notes"),
+    }
+)
 
 
 def _clean_one(name: str, value: Any) -> Any:
@@ -72,7 +89,9 @@ def _clean_one(name: str, value: Any) -> Any:
     if name == "car_type":
         text = validate.clean_text(value)
         if text is not None and text.lower() not in CAR_TYPES:
-            raise Invalid(f"Car type is one of: {', '.join(CAR_TYPES)}.", name)
+            raise Invalid(
+                _("Car type is one of: {types}.").format(types=", ".join(CAR_TYPES)), name
+            )
         return text.lower() if text else None
     if name == "expected_delivery_date":
         return validate.parse_date(value, name)
@@ -87,20 +106,20 @@ def _clean_one(name: str, value: Any) -> Any:
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise Invalid("Pick one of your dealerships.", name) from None
+            raise Invalid(_("Pick one of your dealerships."), name) from None
     if name == "seller_id":
         if value in (None, ""):
             return None
         try:
             return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
         except ValueError:
-            raise Invalid("Pick the seller from the list.", name) from None
+            raise Invalid(_("Pick the seller from the list."), name) from None
     if name in ("brand", "model", "color", "order_number", "customer_name"):
         return validate.clean_text(value)
     if name in ("seller_notes", *PREP_FIELDS):
         text = (value or "").strip()
         return text or None
-    raise Invalid(f"{name} is not a field prepfloor knows.", name)
+    raise Invalid(_("{field} is not a field prepfloor knows.").format(field=name), name)
 
 
 def clean_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -115,8 +134,16 @@ def clean_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             continue
         most = limit("cars", name) or (NOTE_LIMIT if name in NOTE_FIELDS else None)
         if isinstance(clean[name], str) and most is not None and len(clean[name]) > most:
-            label = REQUIRED_TO_REGISTER.get(name) or name.replace("_", " ").capitalize()
-            errors[name] = f"{label}: at most {most:,} characters ({len(clean[name]):,} typed)."
+            label = (
+                REQUIRED_TO_REGISTER.get(name)
+                or FIELD_LABELS.get(name)
+                or name.replace("_", " ").capitalize()
+            )
+            errors[name] = _("{field}: at most {most} characters ({typed} typed).").format(
+                field=label,
+                most=formats.number(most, 0),
+                typed=formats.number(len(clean[name]), 0),
+            )
     return clean, errors
 
 
@@ -125,15 +152,15 @@ def registration_problems(car: Car) -> dict[str, str]:
     problems: dict[str, str] = {}
     for name, label in REQUIRED_TO_REGISTER.items():
         if getattr(car, name) in (None, ""):
-            problems[name] = f"{label} is required."
+            problems[name] = _("{label} is required.").format(label=label)
     if car.vin and "vin" not in problems:
         vin_problem = validate.vin_problem(car.vin)
         if vin_problem:
             problems["vin"] = vin_problem
     if car.seller_id is None:
-        problems["seller_id"] = "Seller is required."
+        problems["seller_id"] = _("Seller is required.")
     if car.prep_center_id is None:
-        problems["dealership_id"] = (
+        problems["dealership_id"] = _(
             "The dealership has no prep center: an admin must set its default prep center."
         )
     return problems
@@ -156,12 +183,18 @@ class DuplicateVin(Invalid):
     """The VIN belongs to a car that is still being worked on.  ``car_id`` is that car."""
 
     def __init__(self, car: Car) -> None:
-        order = f"order {car.order_number}" if car.order_number else f"car #{car.id}"
-        super().__init__(
-            f"This VIN already belongs to {order} ({CAR_STATUS_LABELS[car.status].lower()}). "
-            "Open that car instead of registering it again.",
-            "vin",
-        )
+        status = CAR_STATUS_LABELS[car.status].lower()
+        if car.order_number:
+            message = _(
+                "This VIN already belongs to order {order} ({status}). "
+                "Open that car instead of registering it again."
+            ).format(order=car.order_number, status=status)
+        else:
+            message = _(
+                "This VIN already belongs to car #{car} ({status}). "
+                "Open that car instead of registering it again."
+            ).format(car=car.id, status=status)
+        super().__init__(message, "vin")
         self.car_id = car.id
 
 
@@ -182,15 +215,18 @@ def _apply(session: Session, actor: Actor, car: Car, clean: dict[str, Any]) -> d
         dealership_id = clean["dealership_id"] or actor.dealership_id
         dealership = session.get(Dealership, dealership_id) if dealership_id else None
         if dealership is None or not actor.sees_dealership(dealership.id):
-            raise Invalid("Pick one of your dealerships.", "dealership_id")
+            raise Invalid(_("Pick one of your dealerships."), "dealership_id")
         if not dealership.active:
-            raise Invalid(f"{dealership.dealership_name} is not active.", "dealership_id")
+            raise Invalid(
+                _("{dealership} is not active.").format(dealership=dealership.dealership_name),
+                "dealership_id",
+            )
         clean["dealership_id"] = dealership.id
         clean["prep_center_id"] = prep_center_for(dealership)
     if clean.get("seller_id") is not None:
         seller = session.get(User, clean["seller_id"])
         if seller is None or not seller.active or seller.role not in ("seller", "manager"):
-            raise Invalid("The seller must be an active seller or manager.", "seller_id")
+            raise Invalid(_("The seller must be an active seller or manager."), "seller_id")
     seller_id = clean.get("seller_id", car.seller_id)
     dealership_id = clean.get("dealership_id", car.dealership_id)
     if seller_id is not None and ("seller_id" in clean or dealership_id != car.dealership_id):
@@ -211,9 +247,9 @@ def _check_seller_of(session: Session, seller_id: uuid.UUID, dealership_id: int 
     seller = session.get(User, seller_id)
     dealership = session.get(Dealership, dealership_id) if dealership_id else None
     if seller is None or dealership is None:
-        raise Invalid("Pick the seller from the list.", "seller_id")
+        raise Invalid(_("Pick the seller from the list."), "seller_id")
     if seller.role not in ("seller", "manager"):
-        raise Invalid("The seller must be an active seller or manager.", "seller_id")
+        raise Invalid(_("The seller must be an active seller or manager."), "seller_id")
     parents: dict[int, int | None] = {}
     if seller.role == "manager":
         parents = dict(session.exec(select(Dealership.id, Dealership.parent_dealership_id)).all())  # type: ignore[arg-type]
@@ -221,19 +257,23 @@ def _check_seller_of(session: Session, seller_id: uuid.UUID, dealership_id: int 
         return
     here = f"{dealership.dealership_number} {dealership.dealership_name}"
     home = session.get(Dealership, seller.dealership_id) if seller.dealership_id else None
-    where = f"{home.dealership_number} {home.dealership_name}" if home else "no dealership"
+    where = f"{home.dealership_number} {home.dealership_name}" if home else _("no dealership")
     if seller.role == "manager":
-        why = f"{seller.display_name} manages {where}, which does not cover {here}"
+        message = _(
+            "{seller} manages {home}, which does not cover {here}: pick a seller of {here}."
+        )
     else:
-        why = f"{seller.display_name} sells for {where}, not for {here}"
-    raise Invalid(f"{why}: pick a seller of {here}.", "seller_id")
+        message = _("{seller} sells for {home}, not for {here}: pick a seller of {here}.")
+    raise Invalid(message.format(seller=seller.display_name, home=where, here=here), "seller_id")
 
 
 def _check_version(car: Car, expected_updated_at: datetime | None) -> None:
     if expected_updated_at is not None and car.updated_at != expected_updated_at:
         raise Stale(
-            "Someone else saved this car after you opened it. Your changes were not saved; "
-            "the screen now shows their values."
+            _(
+                "Someone else saved this car after you opened it. Your changes were not saved; "
+                "the screen now shows their values."
+            )
         )
 
 
@@ -243,7 +283,9 @@ def save_draft(session: Session, actor: Actor, car_id: int | None = None, **fiel
     actor.require("car.draft")
     unknown = set(fields) - set(ORDER_FIELDS)
     if unknown:
-        raise Invalid(f"{', '.join(sorted(unknown))} cannot be set on an order.")
+        raise Invalid(
+            _("{fields} cannot be set on an order.").format(fields=", ".join(sorted(unknown)))
+        )
     clean, _errors = clean_fields(fields)
     now = utcnow()
     if car_id is None:
@@ -259,7 +301,7 @@ def save_draft(session: Session, actor: Actor, car_id: int | None = None, **fiel
     else:
         car = workflow.load_car(session, actor, car_id, lock=True)
         if car.status != "draft":
-            raise Stale("This order is no longer a draft; open the car to edit it.")
+            raise Stale(_("This order is no longer a draft; open the car to edit it."))
     changes = _apply(session, actor, car, clean)
     car.updated_at = now
     car.status_changed_at = car.status_changed_at or now
@@ -268,7 +310,7 @@ def save_draft(session: Session, actor: Actor, car_id: int | None = None, **fiel
         session.flush()
     except IntegrityError as error:
         raise Invalid(
-            "This VIN already belongs to a car that is being worked on.", "vin"
+            _("This VIN already belongs to a car that is being worked on."), "vin"
         ) from error
     events.record(
         session,
@@ -290,7 +332,9 @@ def register_car(session: Session, actor: Actor, car_id: int | None = None, **fi
     actor.require("car.register")
     unknown = set(fields) - set(ORDER_FIELDS)
     if unknown:
-        raise Invalid(f"{', '.join(sorted(unknown))} cannot be set on an order.")
+        raise Invalid(
+            _("{fields} cannot be set on an order.").format(fields=", ".join(sorted(unknown)))
+        )
     clean, errors = clean_fields(fields)
     if errors:
         raise InvalidFields(errors)
@@ -304,7 +348,7 @@ def register_car(session: Session, actor: Actor, car_id: int | None = None, **fi
     else:
         car = workflow.load_car(session, actor, car_id, lock=True)
         if car.status != "draft":
-            raise Stale("This order is already registered.")
+            raise Stale(_("This order is already registered."))
         if "dealership_id" not in clean:
             clean["dealership_id"] = car.dealership_id
     changes = _apply(session, actor, car, clean)
@@ -320,7 +364,7 @@ def register_car(session: Session, actor: Actor, car_id: int | None = None, **fi
         session.flush()
     except IntegrityError as error:
         raise Invalid(
-            "This VIN already belongs to a car that is being worked on.", "vin"
+            _("This VIN already belongs to a car that is being worked on."), "vin"
         ) from error
     if car_id is None:
         events.record(session, actor, "cars", car.id, "create", changes, car_id=car.id)
@@ -344,23 +388,25 @@ def update_car(
     prep = {k: v for k, v in fields.items() if k in PREP_FIELDS}
     unknown = set(fields) - set(order) - set(prep)
     if unknown:
-        raise Invalid(f"{', '.join(sorted(unknown))} cannot be edited here.")
+        raise Invalid(
+            _("{fields} cannot be edited here.").format(fields=", ".join(sorted(unknown)))
+        )
     if order:
         actor.require("car.edit_order")
         if not workflow.side_ok(session, actor, car, workflow.OWNER):
-            raise NotAllowed("Only the selling dealership can change the order details.")
+            raise NotAllowed(_("Only the selling dealership can change the order details."))
         if car.status in CAR_INACTIVE_STATUSES:
-            raise NotAllowed("A delivered or archived car cannot be changed.")
+            raise NotAllowed(_("A delivered or archived car cannot be changed."))
     if prep:
         actor.require("car.edit_prep")
         if not workflow.side_ok(session, actor, car, workflow.PREP):
-            raise NotAllowed("Only the prep center of this car can change its prep notes.")
+            raise NotAllowed(_("Only the prep center of this car can change its prep notes."))
     clean, errors = clean_fields({**order, **prep})
     if errors:
         raise InvalidFields(errors)
     if car.status != "draft":
         missing = {
-            k: f"{REQUIRED_TO_REGISTER[k]} is required."
+            k: _("{label} is required.").format(label=REQUIRED_TO_REGISTER[k])
             for k in REQUIRED_TO_REGISTER
             if k in clean and clean[k] in (None, "")
         }
@@ -375,7 +421,7 @@ def update_car(
         session.flush()
     except IntegrityError as error:
         raise Invalid(
-            "This VIN already belongs to a car that is being worked on.", "vin"
+            _("This VIN already belongs to a car that is being worked on."), "vin"
         ) from error
     events.record(session, actor, "cars", car.id, "update", changes, car_id=car.id)
     return car

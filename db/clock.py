@@ -99,13 +99,8 @@ def iso_week_bounds(day: date) -> tuple[date, date]:
 
 
 def format_duration(seconds: float) -> str:
-    """A compact duration for lists: ``45m``, ``3h 20m``, ``4d 6h``."""
-    seconds = max(0, int(seconds))
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+    """A compact duration for lists: ``45m``, ``3h 20m``, ``4d 6h`` (in the language spoken:
+    :func:`db.formats.duration`)."""
+    from db.formats import duration
+
+    return duration(seconds)

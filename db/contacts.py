@@ -12,11 +12,12 @@ from db import events, workflow
 from db.access import Actor
 from db.delivery import past_moment
 from db.errors import Invalid, NotAllowed
+from db.i18n import N_, Labels, _
 from db.models import CustomerCommunication, User
 from db.vocab import COMMUNICATION_TYPES
 
 MAX_MESSAGE = 2000
-COMMUNICATION_LABELS: dict[str, str] = {"sms": "SMS", "email": "Email", "call": "Call"}
+COMMUNICATION_LABELS = Labels({"sms": N_("SMS"), "email": N_("Email"), "call": N_("Call")})
 
 
 @dataclass(frozen=True)
@@ -43,19 +44,22 @@ def log_contact(
     car = workflow.load_car(session, actor, car_id)
     if not workflow.side_ok(session, actor, car, workflow.OWNER):
         raise NotAllowed(
-            "Only the selling dealership of this car can log contacts with its customer."
+            _("Only the selling dealership of this car can log contacts with its customer.")
         )
     kind = (type or "").strip().lower()
     if kind not in COMMUNICATION_TYPES:
-        raise Invalid("Type is sms, email or call.", "type")
+        raise Invalid(_("Type is sms, email or call."), "type")
     text = (message or "").strip()
     if not text:
-        raise Invalid("Write what was said or sent.", "message")
+        raise Invalid(_("Write what was said or sent."), "message")
     if len(text) > MAX_MESSAGE:
         raise Invalid(
-            f"The message is {len(text)} characters; keep it to {MAX_MESSAGE}.", "message"
+            _("The message is {length} characters; keep it to {most}.").format(
+                length=len(text), most=MAX_MESSAGE
+            ),
+            "message",
         )
-    moment = past_moment(sent_at, "The time of the contact", "sent_at")
+    moment = past_moment(sent_at, _("The time of the contact"), "sent_at")
     contact = CustomerCommunication(
         car_id=car.id,  # type: ignore[arg-type]
         customer_name=car.customer_name,

@@ -28,7 +28,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from db import formats
 from db.errors import Invalid
+from db.i18n import N_, _
 from db.text import clean as clean_text
 from db.text import shown
 
@@ -107,31 +109,55 @@ def writer(handle: IO[str], **options: Any) -> Writer:
 # reading
 # ------------------------------------------------------------------------------------------------
 def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:,.1f} MB"
+    return _("{size} MB").format(size=formats.fixed(size / 1024 / 1024, 1))
 
 
-def _too_big(name: str, size: str) -> Invalid:
+def _too_big(name: str, size: int, *, over: bool = False) -> Invalid:
+    if over:  # it grew while it was read: only that it is over the limit is known
+        said = _(
+            "{name} is over {size}; prepfloor reads at most {limit} in one import. Split it into "
+            "smaller files, each with the header row, and import them one by one."
+        )
+    else:
+        said = _(
+            "{name} is {size}; prepfloor reads at most {limit} in one import. Split it into "
+            "smaller files, each with the header row, and import them one by one."
+        )
     return Invalid(
-        f"{name} is {size}; prepfloor reads at most {_megabytes(MAX_FILE_BYTES)} in one import. "
-        "Split it into smaller files, each with the header row, and import them one by one.",
-        "path",
+        said.format(name=name, size=_megabytes(size), limit=_megabytes(MAX_FILE_BYTES)), "path"
     )
+
+
+_NOT_A_FILE = {
+    "folder": N_(
+        "{name} is a folder, not a file: save the rows as a CSV file and import that file."
+    ),
+    "pipe": N_("{name} is a pipe, not a file: save the rows as a CSV file and import that file."),
+    "device": N_(
+        "{name} is a device, not a file: save the rows as a CSV file and import that file."
+    ),
+    "socket": N_(
+        "{name} is a socket, not a file: save the rows as a CSV file and import that file."
+    ),
+    "other": N_(
+        "{name} is not a regular file, not a file: save the rows as a CSV file and import that "
+        "file."
+    ),
+}
 
 
 def _not_a_file(name: str, mode: int) -> Invalid:
     if stat.S_ISDIR(mode):
-        kind = "a folder"
+        kind = "folder"
     elif stat.S_ISFIFO(mode):
-        kind = "a pipe"
+        kind = "pipe"
     elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        kind = "a device"
+        kind = "device"
     elif stat.S_ISSOCK(mode):
-        kind = "a socket"
+        kind = "socket"
     else:
-        kind = "not a regular file"
-    return Invalid(
-        f"{name} is {kind}, not a file: save the rows as a CSV file and import that file.", "path"
-    )
+        kind = "other"
+    return Invalid(_(_NOT_A_FILE[kind]).format(name=name), "path")
 
 
 def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
@@ -148,19 +174,23 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
             raise _not_a_file(name, before.st_mode)
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise Invalid(f"There is no file {shown(path)}.", "path") from None
+        raise Invalid(_("There is no file {path}.").format(path=shown(path)), "path") from None
     except PermissionError:
         raise Invalid(
-            f"prepfloor may not read {shown(path)} (permission denied).", "path"
+            _("prepfloor may not read {path} (permission denied).").format(path=shown(path)),
+            "path",
         ) from None
     except OSError as error:
-        raise Invalid(f"Cannot open {shown(path)}: {error.strerror}.", "path") from None
+        raise Invalid(
+            _("Cannot open {path}: {error}.").format(path=shown(path), error=error.strerror),
+            "path",
+        ) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):  # swapped between the two looks
             raise _not_a_file(name, info.st_mode)
         if info.st_size > limit:
-            raise _too_big(name, _megabytes(info.st_size))
+            raise _too_big(name, info.st_size)
         os.set_blocking(fd, True)
         chunks: list[bytes] = []
         size = 0
@@ -171,10 +201,12 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
         if size > limit:
-            raise _too_big(name, f"over {_megabytes(limit)}")
+            raise _too_big(name, limit, over=True)
         return b"".join(chunks)
     except OSError as error:
-        raise Invalid(f"Cannot read {name}: {error.strerror}.", "path") from None
+        raise Invalid(
+            _("Cannot read {name}: {error}.").format(name=name, error=error.strerror), "path"
+        ) from None
     finally:
         os.close(fd)
 
@@ -185,8 +217,10 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
     data = read_bytes(path, limit)
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         raise Invalid(
-            f"{shown(path.name)} is a spreadsheet workbook, not a CSV file: open it and save it "
-            "as CSV (comma or semicolon separated), then import that file.",
+            _(
+                "{name} is a spreadsheet workbook, not a CSV file: open it and save it as CSV "
+                "(comma or semicolon separated), then import that file."
+            ).format(name=shown(path.name)),
             "path",
         )
     try:
@@ -217,13 +251,16 @@ def records(text: str) -> Iterator[tuple[list[str] | None, str | None]]:
             if "field limit" in str(error):
                 yield (
                     None,
-                    (
-                        f"A value in this row is longer than {MAX_CELL_CHARS:,} characters; "
-                        "no field takes that much."
-                    ),
+                    _(
+                        "A value in this row is longer than {limit} characters; no field takes "
+                        "that much."
+                    ).format(limit=formats.number(MAX_CELL_CHARS, 0)),
                 )
             else:
-                yield None, f"This row cannot be read as CSV ({shown(error)})."
+                yield (
+                    None,
+                    _("This row cannot be read as CSV ({error}).").format(error=shown(error)),
+                )
             continue
         yield cells, None
 

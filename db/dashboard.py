@@ -35,15 +35,22 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
-from db import csvfile, timebank
+from db import csvfile, formats, timebank
 from db.access import Actor, descendants
 from db.clock import iso_week_bounds, local_today, utcnow
 from db.errors import NotAllowed
 from db.fast import as_date, as_uid
 from db.grid import BOOKING_COLUMNS, BOOKING_JOINS, BookingRow, _ids, _param_day, booking_row
 from db.grid import sharing_usage as _sharing_usage
+from db.i18n import N_, Labels, _, ngettext
 from db.sla import DEFAULT_STAGE_TARGETS, SLA_LABELS, STAGE_LABELS, late_from, sla_state
-from db.vocab import BOOKING_HOLDING_STATUSES, CAR_STATUS_LABELS, CAR_STATUSES, sql_in
+from db.vocab import (
+    BOOKING_HOLDING_STATUSES,
+    CAR_STATUS_LABELS,
+    CAR_STATUSES,
+    ROLE_LABELS,
+    sql_in,
+)
 
 if TYPE_CHECKING:
     from db.fast import CarRow, FastReader
@@ -56,58 +63,55 @@ YELLOW_SHARE = 0.75  # a stay is yellow from this share of its target
 @dataclass(frozen=True)
 class Stage:
     key: str
-    label: str
     start: str  # the SQL (on ``cars c``) of the timestamp that opens the stay
     end: str  # and of the one that closes it
     statuses: tuple[str, ...]  # a car in one of these is in the stage now
+
+    @property
+    def label(self) -> str:
+        """The stage's name in the language spoken now (:data:`db.sla.STAGE_LABELS`)."""
+        return _(STAGE_LABELS[self.key])
 
 
 STAGES: tuple[Stage, ...] = (
     Stage(
         "registered",
-        STAGE_LABELS["registered"],
         "c.registered_at",
         "coalesce(c.in_transit_at, c.arrived_prep_center_at)",
         ("registered",),
     ),
     Stage(
         "in_transit",
-        STAGE_LABELS["in_transit"],
         "c.in_transit_at",
         "c.arrived_prep_center_at",
         ("in_transit",),
     ),
     Stage(
         "inspection",
-        STAGE_LABELS["inspection"],
         "c.arrived_prep_center_at",
         "c.inspection_completed_at",
         ("at_prep_center", "inspection"),
     ),
     Stage(
         "parts",
-        STAGE_LABELS["parts"],
         "c.parts_ordered_prep_at",
         "c.parts_arrived_prep_at",
         ("parts_ordered",),
     ),
     Stage(
         "technical_prep",
-        STAGE_LABELS["technical_prep"],
         "c.inspection_completed_at",
         "c.technical_completed_at",
         ("technical_prep",),
     ),
     Stage(
         "cosmetic_prep",
-        STAGE_LABELS["cosmetic_prep"],
         "coalesce(c.technical_completed_at, c.inspection_completed_at)",
         "c.cosmetic_completed_at",
         ("cosmetic_prep",),
     ),
     Stage(
         "ready_for_delivery",
-        STAGE_LABELS["ready_for_delivery"],
         "c.ready_for_delivery_at",
         "c.delivered_to_customer_at",
         ("ready_for_delivery",),
@@ -124,8 +128,19 @@ LEVELS: tuple[str, ...] = ("green", "yellow", "red")
 # ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Col:
-    title: str
+    title: str  # as the reader's language writes it (the screen and ``prepfloor report``)
     kind: str = "text"  # text (short), name (a longer text), int, hours, days, pct, bar
+    source: str = ""  # the title in English, the CSV's header (default: ``title``)
+
+    @property
+    def csv_title(self) -> str:
+        return self.source or self.title
+
+
+def _col(title: str, kind: str = "text") -> Col:
+    """A column titled ``title`` (an English text marked with ``N_``), in the language spoken
+    now; the CSV keeps the English title."""
+    return Col(_(title), kind, title)
 
 
 CarSource = Callable[[], tuple[tuple[int, ...], Mapping[int, str]]]
@@ -184,6 +199,7 @@ class Dashboard:
     last: date
     tables: list[Table]
     bottleneck: str  # one line, "" when no stay ended in the period
+    scope_name: str = ""  # the root's name ("Vest HQ"; "All dealerships"), for file names
 
     def table(self, key: str) -> Table:
         return next(t for t in self.tables if t.key == key)
@@ -192,20 +208,22 @@ class Dashboard:
         """``stages-porsgrunn-20261029-20261127.csv``: the table, the scope and the period."""
         import re
 
-        where = re.sub(r"[^a-z0-9]+", "-", self.scope.split(" and ")[0].lower()).strip("-")
+        name = self.scope_name or self.scope.split(" and ")[0]
+        where = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
         return f"{table.key}-{where or 'all'}-{self.first:%Y%m%d}-{self.last:%Y%m%d}.csv"
 
 
 def format_value(kind: str, value: Any) -> str:
-    """A cell as the TUI and ``prepfloor report`` show it."""
+    """A cell as the TUI and ``prepfloor report`` show it (numbers as the reader's language
+    writes them: ``1,234.5`` / ``1 234,5``)."""
     if value is None:
         return "—"
     if kind == "int":
-        return f"{int(value):,}"
+        return formats.number(int(value), 0)
     if kind in ("hours", "days"):
-        return f"{float(value):,.1f}"
+        return formats.fixed(float(value), 1)
     if kind == "pct":
-        return f"{float(value) * 100:.0f}%"
+        return formats.percent(float(value))
     return str(value)
 
 
@@ -223,14 +241,15 @@ def csv_value(kind: str, value: Any) -> Any:
 
 def write_csv(table: Table, path_or_file: str | os.PathLike[str] | IO[str]) -> int:
     """One dashboard table as CSV (titles, then the values; percentages as numbers 0-100).  Text
-    cells are written spreadsheet-safe (:mod:`db.csvfile`)."""
+    cells are written spreadsheet-safe (:mod:`db.csvfile`).  Machine-readable whatever the
+    language: English titles, numbers with a decimal point."""
     columns = [c for c in table.columns if c.kind != "bar"]
     keep = [i for i, c in enumerate(table.columns) if c.kind != "bar"]
 
     def write(handle: IO[str]) -> int:
         out = csvfile.writer(handle)
         has_level = any(r.level for r in table.rows)
-        out.writerow([c.title for c in columns] + (["level"] if has_level else []))
+        out.writerow([c.csv_title for c in columns] + (["level"] if has_level else []))
         for row in table.rows:
             cells = [csv_value(table.columns[i].kind, row.values[i]) for i in keep]
             out.writerow(cells + ([row.level] if has_level else []))
@@ -255,7 +274,9 @@ def roots(fast: FastReader, actor: Actor) -> list[tuple[int, str]]:
 
 def _scope(
     fast: FastReader, actor: Actor, root_id: int | None
-) -> tuple[int | None, list[int], str]:
+) -> tuple[int | None, list[int], str, str]:
+    """The root, the dealerships in scope, the scope in words ("Vest HQ and 2 branches") and the
+    root's name (for a file name)."""
     names = {
         int(i): str(name) for i, name in fast.rows("SELECT id, dealership_name FROM dealership")
     }
@@ -263,17 +284,20 @@ def _scope(
         root_id = actor.dealership_id
     if root_id is None:
         ids = sorted(names)
-        return None, ids, "All dealerships"
+        return None, ids, _("All dealerships"), "All dealerships"
     if not actor.sees_dealership(root_id):
-        raise NotAllowed("You can only look at your own dealership and its branches.")
+        raise NotAllowed(_("You can only look at your own dealership and its branches."))
     ids = sorted(
         d for d in descendants(fast.parents(), root_id) if actor.sees_dealership(d) and d in names
     )
     branches = len(ids) - 1
-    scope = names.get(root_id, f"#{root_id}")
+    name = names.get(root_id, f"#{root_id}")
+    scope = name
     if branches:
-        scope += f" and {branches} branch{'es' if branches > 1 else ''}"
-    return root_id, ids, scope
+        scope = ngettext(
+            "{dealership} and {n} branch", "{dealership} and {n} branches", branches
+        ).format(dealership=name, n=branches)
+    return root_id, ids, scope, name
 
 
 def effective_targets(
@@ -357,7 +381,7 @@ def dashboard(
     days = max(1, int(days))
     today = today or local_today()
     first = today - timedelta(days=days - 1)
-    root_id, ids, scope = _scope(fast, actor, root_id)
+    root_id, ids, scope, scope_name = _scope(fast, actor, root_id)
     now = utcnow()
     scoped = replace(actor, dealership_ids=frozenset(ids), all_dealerships=False, role="manager")
     # the cars' half on a second connection in another thread, the bookings' half here: both
@@ -372,7 +396,7 @@ def dashboard(
         ]
         cars = cars_half.result()
     tables = [*cars.tables, *bookings_half]
-    return Dashboard(scope, root_id, tuple(ids), first, today, tables, cars.bottleneck)
+    return Dashboard(scope, root_id, tuple(ids), first, today, tables, cars.bottleneck, scope_name)
 
 
 class Notes(Mapping[int, str]):
@@ -408,15 +432,24 @@ def _level_cars(
     return tuple(i for level in ("red", "yellow", "green") for i in buckets[level]), notes
 
 
+# The levels as a car's note names them.
+LEVEL_WORDS = Labels({"green": N_("green"), "yellow": N_("yellow"), "red": N_("red")})
+
+
 def _stay_note(value: tuple[Any, ...]) -> str:
+    days = formats.fixed(value[0], 1)
     if len(value) == 1:
-        return f"stayed {value[0]:.1f} d"
-    return f"there {value[0]:.1f} d now · {value[1]}"
+        return _("stayed {days} d").format(days=days)
+    level = LEVEL_WORDS[value[1]] if value[1] in LEVEL_WORDS else value[1]
+    return _("there {days} d now · {level}").format(days=days, level=level)
 
 
 def _promise_note(value: tuple[Any, str]) -> str:
     promised = as_date(value[0])
-    return f"promised {promised:%d %b} · {SLA_LABELS[value[1]]}"
+    assert promised is not None
+    return _("promised {day} · {state}").format(
+        day=formats.day_month(promised), state=_(SLA_LABELS[value[1]])
+    )
 
 
 class _DeliveryStates:
@@ -518,12 +551,12 @@ def _car_tables(
         found = by_status.get(status, [])
         label = CAR_STATUS_LABELS[status]
         if status in ("delivered", "archived"):
-            label += " (in period)"
+            label = _("{status} (in period)").format(status=label)
         status_rows.append(
             Row(
                 (label, len(found), "█" * max(0, round(28 * len(found) / biggest))),
                 Behind(
-                    f"Cars · {CAR_STATUS_LABELS[status]}",
+                    _("Cars · {status}").format(status=CAR_STATUS_LABELS[status]),
                     cars=lambda found=found: (tuple(found), {}),
                 ),
             )
@@ -532,12 +565,12 @@ def _car_tables(
     stage_rows = []
     averages: dict[str, float] = {}
     for s in STAGES:
-        stays = [d for _, d in done[s.key]]
+        stays = [d for _car, d in done[s.key]]
         now_in = waiting[s.key]
         avg = sum(stays) / len(stays) if stays else None
         if avg is not None:
             averages[s.key] = avg
-        over = sum(1 for _, _, level in now_in if level == "red")
+        over = sum(1 for _car, _days, level in now_in if level == "red")
 
         stage_rows.append(
             Row(
@@ -547,10 +580,13 @@ def _car_tables(
                     avg,
                     percentile(stays, 0.9),
                     len(now_in),
-                    sum(d for _, d, _ in now_in) / len(now_in) if now_in else None,
+                    sum(d for _car, d, _level in now_in) / len(now_in) if now_in else None,
                     over,
                 ),
-                Behind(f"Cars · {s.label}", cars=partial(_stage_cars, done[s.key], now_in)),
+                Behind(
+                    _("Cars · {status}").format(status=s.label),
+                    cars=partial(_stage_cars, done[s.key], now_in),
+                ),
                 "red" if over else "",
             )
         )
@@ -559,27 +595,32 @@ def _car_tables(
         key = max(averages, key=lambda k: averages[k])
         stage = STAGE_BY_KEY[key]
         there = len(waiting[key])
-        bottleneck = (
-            f"Bottleneck: {stage.label} — {averages[key]:.1f} days on average in the period, "
-            f"{there} car{'s' if there != 1 else ''} there now"
-        )
+        bottleneck = ngettext(
+            "Bottleneck: {stage} — {days} days on average in the period, {n} car there now",
+            "Bottleneck: {stage} — {days} days on average in the period, {n} cars there now",
+            there,
+        ).format(stage=stage.label, days=formats.fixed(averages[key], 1), n=there)
         index = STAGES.index(stage)
         stage_rows[index] = replace(stage_rows[index], level=stage_rows[index].level or "yellow")
 
     sla_rows = []
-    for key, label in [(s.key, s.label) for s in STAGES] + [("delivery", "Promised delivery date")]:
+    promised = [("delivery", _("Promised delivery date"))]
+    for key, label in [(s.key, s.label) for s in STAGES] + promised:
         buckets = sla_cars[key]
         if key == "delivery":
             notes: Mapping[int, str] = Notes(sla_notes, _promise_note)
         else:
             notes = Notes({car_id: (d, lv) for car_id, d, lv in waiting[key]}, _stay_note)
         level = "red" if buckets["red"] else "yellow" if buckets["yellow"] else "green"
-        target = f"{shown[key]:g} d" if key in shown else "date"
+        if key in shown:
+            target = _("{days} d").format(days=formats.number(shown[key]))
+        else:
+            target = _("date")
         sla_rows.append(
             Row(
                 (label, target, len(buckets["green"]), len(buckets["yellow"]), len(buckets["red"])),
                 Behind(
-                    f"SLA · {label}",
+                    _("SLA · {stage}").format(stage=label),
                     cars=partial(_level_cars, buckets, notes),
                 ),
                 level if any(buckets.values()) else "",
@@ -588,39 +629,41 @@ def _car_tables(
     tables = [
         Table(
             "status",
-            "Cars per status",
-            (Col("Status"), Col("Cars", "int"), Col("", "bar")),
+            _("Cars per status"),
+            (_col(N_("Status")), _col(N_("Cars"), "int"), Col("", "bar")),
             status_rows,
-            "Delivered and archived: cars that got there in the period.",
+            _("Delivered and archived: cars that got there in the period."),
         ),
         Table(
             "stages",
-            "Time per stage",
+            _("Time per stage"),
             (
-                Col("Stage"),
-                Col("Done", "int"),
-                Col("Avg days", "days"),
-                Col("P90 days", "days"),
-                Col("Now", "int"),
-                Col("Now avg days", "days"),
-                Col("Over target", "int"),
+                _col(N_("Stage")),
+                _col(N_("Done"), "int"),
+                _col(N_("Avg days"), "days"),
+                _col(N_("P90 days"), "days"),
+                _col(N_("Now"), "int"),
+                _col(N_("Now avg days"), "days"),
+                _col(N_("Over target"), "int"),
             ),
             stage_rows,
-            bottleneck or "No stay ended in the period.",
+            bottleneck or _("No stay ended in the period."),
         ),
         Table(
             "sla",
-            "SLA",
+            _("SLA"),
             (
-                Col("Stage"),
-                Col("Target"),
-                Col("Green", "int"),
-                Col("Yellow", "int"),
-                Col("Red", "int"),
+                _col(N_("Stage")),
+                _col(N_("Target")),
+                _col(N_("Green"), "int"),
+                _col(N_("Yellow"), "int"),
+                _col(N_("Red"), "int"),
             ),
             sla_rows,
-            "Cars in a stage against their dealership's target (yellow from "
-            f"{YELLOW_SHARE:.0%}); the promised date: at risk 3 days before, late after.",
+            _(
+                "Cars in a stage against their dealership's target (yellow from {share}); "
+                "the promised date: at risk 3 days before, late after."
+            ).format(share=formats.percent(YELLOW_SHARE)),
         ),
     ]
     return _CarTables(tables, bottleneck)
@@ -664,14 +707,16 @@ def _workload(fast: FastReader, scoped: Actor, ids: list[int], today: date) -> T
     rows = []
     for key, (_user_id, name, role) in keys.items():
         values = [sums.get((key, kind, later), 0.0) for later in (False, True) for kind in _KINDS]
-        cap, booked, clocked, cap2, booked2, _ = values
+        cap, booked, clocked, cap2, booked2, _rest = values
         over = booked > cap + 1e-9 or booked2 > cap2 + 1e-9
         full = booked >= 0.9 * cap > 0 or booked2 >= 0.9 * cap2 > 0
         rows.append(
             Row(
-                (name, role, cap, booked, clocked, cap2, booked2),
+                (name, _role(role), cap, booked, clocked, cap2, booked2),
                 Behind(
-                    f"Bookings · {name} · weeks {this.isocalendar()[1]}-{nxt.isocalendar()[1]}",
+                    _("Bookings · {person} · weeks {first}-{last}").format(
+                        person=name, first=this.isocalendar()[1], last=nxt.isocalendar()[1]
+                    ),
                     kind="bookings",
                     spec={"user_id": key, "first": this, "last": last},
                 ),
@@ -682,6 +727,23 @@ def _workload(fast: FastReader, scoped: Actor, ids: list[int], today: date) -> T
 
 
 _KINDS = ("capacity", "booked", "clocked")
+
+
+def _role(role: str) -> str:
+    """A person's role in a figure table: ``mechanic`` / ``mekaniker``."""
+    return ROLE_LABELS[role].lower() if role in ROLE_LABELS else role
+
+
+def _span(first: date, last: date) -> str:
+    """A period in a title: ``9 Dec-7 Jan`` / ``9. des.-7. jan.``."""
+    return _("{first}-{last}").format(first=formats.day_month(first), last=formats.day_month(last))
+
+
+def _week_col(title: str, week: int) -> Col:
+    """A column of one ISO week (``title`` has a ``{week}``, marked with ``N_``)."""
+    return Col(_(title).format(week=week), "hours", title.format(week=week))
+
+
 _HOLDING = sql_in(BOOKING_HOLDING_STATUSES)
 
 
@@ -689,19 +751,21 @@ def _workload_table(rows: list[Row], monday: date) -> Table:
     w1, w2 = monday.isocalendar()[1], (monday + timedelta(days=7)).isocalendar()[1]
     return Table(
         "workload",
-        "Workload",
+        _("Workload"),
         (
-            Col("Person"),
-            Col("Role"),
-            Col(f"W{w1} capacity", "hours"),
-            Col(f"W{w1} booked", "hours"),
-            Col(f"W{w1} clocked", "hours"),
-            Col(f"W{w2} capacity", "hours"),
-            Col(f"W{w2} booked", "hours"),
+            _col(N_("Person")),
+            _col(N_("Role")),
+            _week_col(N_("W{week} capacity"), w1),
+            _week_col(N_("W{week} booked"), w1),
+            _week_col(N_("W{week} clocked"), w1),
+            _week_col(N_("W{week} capacity"), w2),
+            _week_col(N_("W{week} booked"), w2),
         ),
         rows,
-        f"Mechanics and detailers, this week (W{w1}) and next (W{w2}): hours of capacity, "
-        "of bookings, clocked.",
+        _(
+            "Mechanics and detailers, this week (W{this}) and next (W{next}): hours of "
+            "capacity, of bookings, clocked."
+        ).format(this=w1, next=w2),
     )
 
 
@@ -723,9 +787,11 @@ def _productivity(fast: FastReader, scoped: Actor, first: date, last: date) -> T
         ratio = timebank.productivity(productive, clocked)
         rows.append(
             Row(
-                (name, role, clocked, productive, ratio),
+                (name, _role(role), clocked, productive, ratio),
                 Behind(
-                    f"Bookings · {name} · {first:%d %b}-{last:%d %b}",
+                    _("Bookings · {person} · {period}").format(
+                        person=name, period=_span(first, last)
+                    ),
                     kind="bookings",
                     spec={"user_id": user_id, "first": first, "last": last},
                 ),
@@ -734,16 +800,16 @@ def _productivity(fast: FastReader, scoped: Actor, first: date, last: date) -> T
         )
     return Table(
         "productivity",
-        "Productivity",
+        _("Productivity"),
         (
-            Col("Person"),
-            Col("Role"),
-            Col("Clocked (attended)", "hours"),
-            Col("Productive", "hours"),
-            Col("Productivity", "pct"),
+            _col(N_("Person")),
+            _col(N_("Role")),
+            _col(N_("Clocked (attended)"), "hours"),
+            _col(N_("Productive"), "hours"),
+            _col(N_("Productivity"), "pct"),
         ),
         rows,
-        "Clocked hours on productive work / all clocked hours, in the period.",
+        _("Clocked hours on productive work / all clocked hours, in the period."),
     )
 
 
@@ -778,7 +844,7 @@ def _estimates(fast: FastReader, ids: list[int], first: date, last: date) -> Tab
             Row(
                 (name, int(count), estimated, actual, ratio, int(over or 0)),
                 Behind(
-                    f"Completed · {name} · {first:%d %b}-{last:%d %b}",
+                    _("Completed · {work} · {period}").format(work=name, period=_span(first, last)),
                     kind="bookings",
                     spec={
                         "resource_type_id": int(type_id),
@@ -793,17 +859,17 @@ def _estimates(fast: FastReader, ids: list[int], first: date, last: date) -> Tab
         )
     return Table(
         "estimates",
-        "Estimate accuracy",
+        _("Estimate accuracy"),
         (
-            Col("Work", "name"),
-            Col("Completed", "int"),
-            Col("Estimated", "hours"),
-            Col("Actual", "hours"),
-            Col("Actual / estimated", "pct"),
-            Col("Over estimate", "int"),
+            _col(N_("Work"), "name"),
+            _col(N_("Completed"), "int"),
+            _col(N_("Estimated"), "hours"),
+            _col(N_("Actual"), "hours"),
+            _col(N_("Actual / estimated"), "pct"),
+            _col(N_("Over estimate"), "int"),
         ),
         rows,
-        "Completed bookings at the prep centers in scope, in the period.",
+        _("Completed bookings at the prep centers in scope, in the period."),
     )
 
 
@@ -819,7 +885,7 @@ def _sharing(fast: FastReader, scoped: Actor, first: date, today: date) -> Table
         level = (
             "red" if u.left < -1e-9 else "yellow" if share is not None and share >= 0.8 else "green"
         )
-        year, week, _ = u.week_monday.isocalendar()
+        year, week, _weekday = u.week_monday.isocalendar()
         rows.append(
             Row(
                 (
@@ -832,7 +898,9 @@ def _sharing(fast: FastReader, scoped: Actor, first: date, today: date) -> Table
                     share,
                 ),
                 Behind(
-                    f"Sharing · {u.consumer} at {u.provider} · {u.work} · W{week:02d}",
+                    _("Sharing · {consumer} at {provider} · {work} · W{week}").format(
+                        consumer=u.consumer, provider=u.provider, work=u.work, week=f"{week:02d}"
+                    ),
                     kind="bookings",
                     spec={
                         "provider": u.provider_id,
@@ -847,19 +915,21 @@ def _sharing(fast: FastReader, scoped: Actor, first: date, today: date) -> Table
         )
     return Table(
         "sharing",
-        "Sharing usage",
+        _("Sharing usage"),
         (
-            Col("Provider", "name"),
-            Col("Consumer", "name"),
-            Col("Work", "name"),
-            Col("Week"),
-            Col("Booked", "hours"),
-            Col("Cap", "hours"),
-            Col("Used", "pct"),
+            _col(N_("Provider"), "name"),
+            _col(N_("Consumer"), "name"),
+            _col(N_("Work"), "name"),
+            _col(N_("Week")),
+            _col(N_("Booked"), "hours"),
+            _col(N_("Cap"), "hours"),
+            _col(N_("Used"), "pct"),
         ),
         rows,
-        "Hours booked by one dealership at another's prep center per ISO week, against the "
-        "agreement's weekly cap.",
+        _(
+            "Hours booked by one dealership at another's prep center per ISO week, against the "
+            "agreement's weekly cap."
+        ),
     )
 
 

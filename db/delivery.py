@@ -12,19 +12,22 @@ from typing import Any
 
 from sqlmodel import Session
 
-from db import clock, events, workflow
+from db import clock, events, formats, workflow
 from db.access import Actor
 from db.clock import utcnow
 from db.errors import Invalid, NotAllowed, Stale, WorkflowRefused
+from db.i18n import N_, Labels, _
 from db.models import Car
 from db.vocab import CAR_STATUS_LABELS, CAR_STATUSES, ROLE_LABELS
 
 MILESTONES: tuple[str, ...] = ("delivered_to_dealership_at", "sold_at", "delivered_to_customer_at")
-MILESTONE_LABELS: dict[str, str] = {
-    "delivered_to_dealership_at": "Arrived at the dealership",
-    "sold_at": "Sold",
-    "delivered_to_customer_at": "Handed over to the customer",
-}
+MILESTONE_LABELS = Labels(
+    {
+        "delivered_to_dealership_at": N_("Arrived at the dealership"),
+        "sold_at": N_("Sold"),
+        "delivered_to_customer_at": N_("Handed over to the customer"),
+    }
+)
 SELLING_ROLES = frozenset({"seller", "manager", "admin"})
 # a moment typed a little ahead of the machine's clock is still "now"
 FUTURE_SLACK = timedelta(minutes=5)
@@ -33,8 +36,9 @@ _SOLD_UNTIL = CAR_STATUSES.index("delivered")
 
 
 def when(value: datetime) -> str:
-    """A moment as the floor reads it: '07 Jan 2030 08:00' in the site's time zone."""
-    return f"{clock.local(value):%d %b %Y %H:%M}"
+    """A moment as the floor reads it, in the site's time zone: 'Mon, 7 Jan 2030 08:00' /
+    'man. 7. jan. 2030 08:00'."""
+    return formats.moment_year(clock.local(value))
 
 
 def past_moment(
@@ -46,15 +50,23 @@ def past_moment(
     if value is None:
         return now
     if not isinstance(value, datetime):
-        raise Invalid(f"{label}: give a date and time.", field)
+        raise Invalid(_("{what}: give a date and time.").format(what=label), field)
     if value.tzinfo is None:
         value = value.replace(tzinfo=clock.zone())
     moment = clock.as_utc(value)
     assert moment is not None
     if moment > now + FUTURE_SLACK:
-        raise Invalid(f"{label} cannot be in the future (it is now {when(now)}).", field)
+        raise Invalid(
+            _("{what} cannot be in the future (it is now {now}).").format(
+                what=label, now=when(now)
+            ),
+            field,
+        )
     if not_before is not None and moment < not_before:
-        raise Invalid(f"{label} cannot be before {when(not_before)}.", field)
+        raise Invalid(
+            _("{what} cannot be before {moment}.").format(what=label, moment=when(not_before)),
+            field,
+        )
     return moment
 
 
@@ -62,22 +74,24 @@ def _why_not(car: Car, milestone: str) -> str | None:
     """Why ``milestone`` cannot be recorded on ``car`` now (whoever asks), or ``None``."""
     recorded = getattr(car, milestone)
     if recorded is not None:
-        return f"{MILESTONE_LABELS[milestone]} was already recorded on {when(recorded)}."
+        return _("{milestone} was already recorded on {moment}.").format(
+            milestone=MILESTONE_LABELS[milestone], moment=when(recorded)
+        )
     status = car.status
     where = CAR_STATUS_LABELS.get(status, status).lower()
     if milestone == "sold_at":
         if status == "draft":
-            return "Register the order first."
+            return _("Register the order first.")
         if not _SOLD_FROM <= CAR_STATUSES.index(status) <= _SOLD_UNTIL:
-            return f"The car is {where}: a sale can no longer be recorded."
+            return _("The car is {status}: a sale can no longer be recorded.").format(status=where)
         return None
     if status != "ready_for_delivery":
         if milestone == "delivered_to_customer_at" and status in ("delivered", "archived"):
-            return f"The car is already {where}."
-        return (
-            f"The car is not ready for delivery yet: it is at {where}. "
+            return _("The car is already {status}.").format(status=where)
+        return _(
+            "The car is not ready for delivery yet: it is at {status}. "
             "Record this once the prep center has finished it."
-        )
+        ).format(status=where)
     if milestone == "delivered_to_customer_at":
         return workflow.back_at_dealership(car)
     return None
@@ -100,20 +114,25 @@ def record_milestone(
     """Record a delivery milestone of a car at ``at`` (now when not given)."""
     if actor.role not in SELLING_ROLES:
         raise NotAllowed(
-            "Only a seller, manager or admin can record delivery milestones; "
-            f"you are signed in as {ROLE_LABELS.get(actor.role, actor.role).lower()}."
+            _(
+                "Only a seller, manager or admin can record delivery milestones; "
+                "you are signed in as {role}."
+            ).format(role=ROLE_LABELS.get(actor.role, actor.role).lower())
         )
     if milestone not in MILESTONES:
         raise Invalid(
-            "A milestone is the arrival at the dealership, the sale or the handover.", "milestone"
+            _("A milestone is the arrival at the dealership, the sale or the handover."),
+            "milestone",
         )
     car = workflow.load_car(session, actor, car_id, lock=True)
     if not workflow.side_ok(session, actor, car, workflow.OWNER):
-        raise NotAllowed("Only the selling dealership of this car can record its delivery.")
+        raise NotAllowed(_("Only the selling dealership of this car can record its delivery."))
     if expected_updated_at is not None and car.updated_at != expected_updated_at:
         raise Stale(
-            "Someone else saved this car after you opened it. Look at it again before you "
-            "record the milestone."
+            _(
+                "Someone else saved this car after you opened it. Look at it again before you "
+                "record the milestone."
+            )
         )
     label = MILESTONE_LABELS[milestone]
     problem = _why_not(car, milestone)

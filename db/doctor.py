@@ -17,13 +17,25 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlmodel import Session
 
-from db import validate
+from db import formats, validate
 from db.clock import as_utc
+from db.i18n import _
 from db.text import shown
 from db.vocab import BOOKING_HOLDING_STATUSES, CAR_STATUSES, sql_in
 
 EPS = 1e-6
 HOLDING = sql_in(BOOKING_HOLDING_STATUSES)
+
+
+def _n(value: object) -> str:
+    """A stored number as the reader's language writes it (to the millionth: doctor looks for
+    small differences)."""
+    return formats.number(float(value), 6)  # type: ignore[arg-type]
+
+
+def _h(value: object) -> str:
+    """Stored hours with their unit (``7.5 h`` / ``7,5 t``)."""
+    return formats.hours(float(value), 6)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -54,8 +66,9 @@ def check_ledger(session: Session) -> Iterator[Finding]:
             yield Finding(
                 "error",
                 "ledger",
-                f"Team capacity #{row_id} ({shown(day)}): used_hours {used:g} "
-                f"but its bookings hold {float(held):g}.",
+                _(
+                    "Team capacity #{id} ({day}): used_hours {used} but its bookings hold {held}."
+                ).format(id=row_id, day=shown(day), used=_n(used), held=_n(held)),
             )
     for row_id, day, used, held in _rows(
         session,
@@ -74,8 +87,10 @@ def check_ledger(session: Session) -> Iterator[Finding]:
             yield Finding(
                 "error",
                 "ledger",
-                f"Personal capacity #{row_id} ({shown(day)}): used_hours "
-                f"{used:g} but its bookings hold {float(held):g}.",
+                _(
+                    "Personal capacity #{id} ({day}): used_hours {used} but its bookings hold "
+                    "{held}."
+                ).format(id=row_id, day=shown(day), used=_n(used), held=_n(held)),
             )
     for booking_id, day in _rows(
         session,
@@ -89,7 +104,9 @@ def check_ledger(session: Session) -> Iterator[Finding]:
         yield Finding(
             "error",
             "ledger",
-            f"Booking #{booking_id} ({shown(day)}) holds hours on a day with no team capacity row.",
+            _("Booking #{id} ({day}) holds hours on a day with no team capacity row.").format(
+                id=booking_id, day=shown(day)
+            ),
         )
     for booking_id, day in _rows(
         session,
@@ -104,8 +121,9 @@ def check_ledger(session: Session) -> Iterator[Finding]:
         yield Finding(
             "error",
             "ledger",
-            f"Booking #{booking_id} ({shown(day)}) is assigned to a person with no capacity row "
-            "that day.",
+            _(
+                "Booking #{id} ({day}) is assigned to a person with no capacity row that day."
+            ).format(id=booking_id, day=shown(day)),
         )
     for row_id, allocated, used, available in _rows(
         session,
@@ -117,8 +135,10 @@ def check_ledger(session: Session) -> Iterator[Finding]:
         yield Finding(
             "error",
             "ledger",
-            f"Capacity #{row_id}: available_hours {shown(available)} is not "
-            f"allocated {allocated:g} - used {used:g}.",
+            _(
+                "Capacity #{id}: available_hours {available} is not allocated {allocated} - "
+                "used {used}."
+            ).format(id=row_id, available=shown(available), allocated=_n(allocated), used=_n(used)),
         )
     for row_id, day, allocated, used in _rows(
         session,
@@ -129,8 +149,10 @@ def check_ledger(session: Session) -> Iterator[Finding]:
         yield Finding(
             "warning",
             "overbooked",
-            f"Capacity #{row_id} ({shown(day)}) is overbooked: "
-            f"{used:g} h booked of {allocated:g} h (capacity was cut).",
+            _(
+                "Capacity #{id} ({day}) is overbooked: {used} booked of {allocated} "
+                "(capacity was cut)."
+            ).format(id=row_id, day=shown(day), used=_h(used), allocated=_h(allocated)),
         )
 
 
@@ -142,7 +164,11 @@ def check_timers(session: Session) -> Iterator[Finding]:
         WHERE started_at IS NOT NULL AND ended_at IS NULL GROUP BY user_id HAVING count(*) > 1""",
     ):
         yield Finding(
-            "error", "timers", f"User {shown(user_id)} has {n} running timers (one allowed)."
+            "error",
+            "timers",
+            _("User {user} has {count} running timers (one allowed).").format(
+                user=shown(user_id), count=n
+            ),
         )
     for (entry_id,) in _rows(
         session,
@@ -150,13 +176,19 @@ def check_timers(session: Session) -> Iterator[Finding]:
         SELECT id FROM timebank_entries
         WHERE ended_at IS NOT NULL AND started_at IS NOT NULL AND ended_at < started_at LIMIT 50""",
     ):
-        yield Finding("error", "timers", f"Time entry #{entry_id} ends before it starts.")
+        yield Finding(
+            "error", "timers", _("Time entry #{id} ends before it starts.").format(id=entry_id)
+        )
     for entry_id in _rows(
         session,
         """
         SELECT id FROM timebank_entries WHERE ended_at IS NOT NULL AND hours IS NULL LIMIT 50""",
     ):
-        yield Finding("error", "timers", f"Time entry #{entry_id[0]} is stopped but has no hours.")
+        yield Finding(
+            "error",
+            "timers",
+            _("Time entry #{id} is stopped but has no hours.").format(id=entry_id[0]),
+        )
     for booking_id, actual, clocked in _rows(
         session,
         """
@@ -168,8 +200,9 @@ def check_timers(session: Session) -> Iterator[Finding]:
             yield Finding(
                 "error",
                 "timers",
-                f"Booking #{booking_id}: actual_hours {shown(actual)} but its "
-                f"time entries sum to {float(clocked):.2f}.",
+                _("Booking #{id}: actual_hours {actual} but its time entries sum to {sum}.").format(
+                    id=booking_id, actual=shown(actual), sum=formats.fixed(float(clocked), 2)
+                ),
             )
 
 
@@ -188,8 +221,10 @@ def check_sharing(session: Session) -> Iterator[Finding]:
         yield Finding(
             "error",
             "sharing",
-            f"Booking #{booking_id}: dealership {consumer} books at "
-            f"{provider} without a sharing agreement.",
+            _(
+                "Booking #{id}: dealership {consumer} books at {provider} without a sharing "
+                "agreement."
+            ).format(id=booking_id, consumer=consumer, provider=provider),
         )
     weekly: dict[tuple[int, int, int, str], float] = {}
     for provider, consumer, rt, day, hours in _rows(
@@ -220,8 +255,17 @@ def check_sharing(session: Session) -> Iterator[Finding]:
             yield Finding(
                 "warning",
                 "sharing",
-                f"{week}: dealership {consumer} holds {hours:g} h at "
-                f"{provider} (type {rt}), over the weekly cap of {cap:g} h.",
+                _(
+                    "{week}: dealership {consumer} holds {hours} at {provider} (type {type}), "
+                    "over the weekly cap of {cap}."
+                ).format(
+                    week=week,
+                    consumer=consumer,
+                    hours=_h(hours),
+                    provider=provider,
+                    type=rt,
+                    cap=_h(cap),
+                ),
             )
 
 
@@ -239,7 +283,9 @@ def check_dealerships(session: Session) -> Iterator[Finding]:
             yield Finding(
                 "error",
                 "dealerships",
-                f"{shown(name)} is sales-only without its own prep and has no prep center.",
+                _("{name} is sales-only without its own prep and has no prep center.").format(
+                    name=shown(name)
+                ),
             )
         if (
             center is not None
@@ -247,11 +293,17 @@ def check_dealerships(session: Session) -> Iterator[Finding]:
             and not (center_kind == "prep_center_only" or center_own)
         ):
             yield Finding(
-                "error", "dealerships", f"{shown(name)}'s prep center does not do prep work."
+                "error",
+                "dealerships",
+                _("{name}'s prep center does not do prep work.").format(name=shown(name)),
             )
-    for did, name, *_ in rows:
+    for did, name, *_rest in rows:
         if _in_cycle(parents, did):
-            yield Finding("error", "dealerships", f"{shown(name)} is part of a hierarchy loop.")
+            yield Finding(
+                "error",
+                "dealerships",
+                _("{name} is part of a hierarchy loop.").format(name=shown(name)),
+            )
 
 
 def _in_cycle(parents: dict[int, int | None], start: int) -> bool:
@@ -294,32 +346,58 @@ def check_cars(session: Session) -> Iterator[Finding]:
         for stage, index, name in needs:
             if _at_least(status, stage) and row[index] is None:
                 yield Finding(
-                    "error", "cars", f"Car #{car_id} is {shown(status)} but has no {name}."
+                    "error",
+                    "cars",
+                    _("Car #{id} is {status} but has no {stamp}.").format(
+                        id=car_id, status=shown(status), stamp=name
+                    ),
                 )
         if status == "in_transit" and row[4] is None:
-            yield Finding("error", "cars", f"Car #{car_id} is in_transit but has no in_transit_at.")
+            yield Finding(
+                "error",
+                "cars",
+                _("Car #{id} is {status} but has no {stamp}.").format(
+                    id=car_id, status="in_transit", stamp="in_transit_at"
+                ),
+            )
         if status == "archived" and row[9] is None:
-            yield Finding("error", "cars", f"Car #{car_id} is archived but has no archived_at.")
+            yield Finding(
+                "error",
+                "cars",
+                _("Car #{id} is {status} but has no {stamp}.").format(
+                    id=car_id, status="archived", stamp="archived_at"
+                ),
+            )
         if row[7] is not None and status not in ("ready_for_delivery", "delivered", "archived"):
             yield Finding(
                 "error",
                 "cars",
-                f"Car #{car_id} is {shown(status)} but has ready_for_delivery_at.",
+                _("Car #{id} is {status} but has {stamp}.").format(
+                    id=car_id, status=shown(status), stamp="ready_for_delivery_at"
+                ),
             )
         if row[8] is not None and status not in ("delivered", "archived"):
             yield Finding(
                 "error",
                 "cars",
-                f"Car #{car_id} is {shown(status)} but has delivered_to_customer_at.",
+                _("Car #{id} is {status} but has {stamp}.").format(
+                    id=car_id, status=shown(status), stamp="delivered_to_customer_at"
+                ),
             )
         stamps = [as_utc(v) for v in (row[3], row[5], row[6], row[7], row[8]) if v is not None]
         if stamps != sorted(stamps):  # type: ignore[type-var]
             yield Finding(
-                "error", "cars", f"Car #{car_id}: its workflow timestamps are out of order."
+                "error",
+                "cars",
+                _("Car #{id}: its workflow timestamps are out of order.").format(id=car_id),
             )
         if status != "draft" and validate.vin_problem(vin):
             yield Finding(
-                "error", "cars", f"Car #{car_id}: {shown(validate.vin_problem(vin), 200)}"
+                "error",
+                "cars",
+                _("Car #{id}: {problem}").format(
+                    id=car_id, problem=shown(validate.vin_problem(vin), 200)
+                ),
             )
     for vin, n in _rows(
         session,
@@ -327,7 +405,11 @@ def check_cars(session: Session) -> Iterator[Finding]:
         SELECT vin, count(*) FROM cars WHERE vin IS NOT NULL
         AND status NOT IN ('delivered', 'archived') GROUP BY vin HAVING count(*) > 1""",
     ):
-        yield Finding("error", "cars", f"VIN {shown(vin, 30)} belongs to {n} active cars.")
+        yield Finding(
+            "error",
+            "cars",
+            _("VIN {vin} belongs to {count} active cars.").format(vin=shown(vin, 30), count=n),
+        )
     for booking_id, car_id in _rows(
         session,
         """
@@ -337,7 +419,9 @@ def check_cars(session: Session) -> Iterator[Finding]:
         yield Finding(
             "error",
             "bookings",
-            f"Booking #{booking_id}: the consumer is not the dealership of car #{car_id}.",
+            _("Booking #{id}: the consumer is not the dealership of car #{car}.").format(
+                id=booking_id, car=car_id
+            ),
         )
 
 
@@ -358,8 +442,10 @@ def check_car_access(session: Session) -> Iterator[Finding]:
         yield Finding(
             "error",
             "car_access",
-            f"Dealership {provider} works on car #{car_id} but "
-            "cannot see it (car_access is missing the row).",
+            _(
+                "Dealership {dealership} works on car #{car} but cannot see it (car_access is "
+                "missing the row)."
+            ).format(dealership=provider, car=car_id),
         )
     for car_id, dealership in _rows(
         session,
@@ -372,7 +458,9 @@ def check_car_access(session: Session) -> Iterator[Finding]:
         yield Finding(
             "error",
             "car_access",
-            f"Dealership {dealership} sees car #{car_id} without a booking on it.",
+            _("Dealership {dealership} sees car #{car} without a booking on it.").format(
+                dealership=dealership, car=car_id
+            ),
         )
 
 

@@ -23,18 +23,21 @@ from db.access import Actor
 from db.clock import utcnow
 from db.errors import Invalid, NotFound, WorkflowRefused
 from db.file_area import FileArea, human_size
+from db.i18n import N_, Labels, _
 from db.models import CarDocument, User
 from db.vocab import DOCUMENT_TYPES
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_FILENAME = 255
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".heic", ".webp", ".gif"})
-DOCUMENT_TYPE_LABELS: dict[str, str] = {
-    "invoice": "Invoice",
-    "photo": "Photo",
-    "checklist": "Checklist",
-    "other": "Other",
-}
+DOCUMENT_TYPE_LABELS = Labels(
+    {
+        "invoice": N_("Invoice"),
+        "photo": N_("Photo"),
+        "checklist": N_("Checklist"),
+        "other": N_("Other"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -54,14 +57,19 @@ def read_path(path: str) -> tuple[str, bytes]:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         text = text[1:-1].strip()
     if not text:
-        raise Invalid("Type the path of the file to attach.", "path")
+        raise Invalid(_("Type the path of the file to attach."), "path")
     file = Path(text).expanduser()
     if not file.exists():
-        raise Invalid(f"No file at {file}: check the path.", "path")
+        raise Invalid(_("No file at {path}: check the path.").format(path=file), "path")
     if file.is_dir():
-        raise Invalid(f"{file} is a folder: type the path of a file in it.", "path")
+        raise Invalid(
+            _("{path} is a folder: type the path of a file in it.").format(path=file), "path"
+        )
     if not file.is_file():
-        raise Invalid(f"{file} is not a regular file: type the path of a document.", "path")
+        raise Invalid(
+            _("{path} is not a regular file: type the path of a document.").format(path=file),
+            "path",
+        )
     limit = MAX_DOCUMENT_BYTES
     try:
         size = file.stat().st_size
@@ -70,21 +78,29 @@ def read_path(path: str) -> tuple[str, bytes]:
         with file.open("rb") as handle:
             content = handle.read(limit + 1)
     except PermissionError:
-        raise Invalid(f"prepfloor may not read {file} (permission denied).", "path") from None
+        raise Invalid(
+            _("prepfloor may not read {path} (permission denied).").format(path=file), "path"
+        ) from None
     except OSError as error:
-        raise Invalid(f"{file} cannot be read: {error.strerror or error}.", "path") from None
+        raise Invalid(
+            _("{path} cannot be read: {why}.").format(path=file, why=error.strerror or error),
+            "path",
+        ) from None
     if len(content) > limit:
         raise Invalid(_too_big(file.name, len(content)), "path")
     if not content:
-        raise Invalid(f"{file.name} is empty: there is nothing to attach.", "path")
+        raise Invalid(_empty(file.name), "path")
     return file.name, content
 
 
 def _too_big(name: str, size: int) -> str:
-    return (
-        f"{name} is {human_size(size)}; a document can be at most "
-        f"{human_size(MAX_DOCUMENT_BYTES)}. Attach a smaller copy."
+    return _("{name} is {size}; a document can be at most {most}. Attach a smaller copy.").format(
+        name=name, size=human_size(size), most=human_size(MAX_DOCUMENT_BYTES)
     )
+
+
+def _empty(name: str) -> str:
+    return _("{name} is empty: there is nothing to attach.").format(name=name)
 
 
 def file_area(root: Path, login: str, *, quota: int, host: str = "", port: int = 22) -> FileArea:
@@ -97,7 +113,7 @@ def read_area_file(area: FileArea, name: str) -> tuple[str, bytes]:
     a regular file directly in the area is read, never through a link (:meth:`FileArea.read`)."""
     content = area.read(name)
     if not content:
-        raise Invalid(f"{name} is empty: there is nothing to attach.", "file")
+        raise Invalid(_empty(name), "file")
     return name, content
 
 
@@ -116,9 +132,12 @@ def guess_type(filename: str) -> str:
 def _clean_filename(filename: str) -> str:
     name = os.path.basename((filename or "").replace("\\", "/")).strip()
     if name in ("", ".", ".."):
-        raise Invalid("The document needs a file name.", "filename")
+        raise Invalid(_("The document needs a file name."), "filename")
     if len(name) > MAX_FILENAME:
-        raise Invalid(f"The file name is at most {MAX_FILENAME} characters.", "filename")
+        raise Invalid(
+            _("The file name is at most {limit} characters.").format(limit=MAX_FILENAME),
+            "filename",
+        )
     return name
 
 
@@ -135,15 +154,15 @@ def attach_document(
     actor.require("document.attach")
     car = workflow.load_car(session, actor, car_id)
     if car.status == "archived":
-        raise WorkflowRefused("The car is archived: documents can no longer be attached to it.")
+        raise WorkflowRefused(_("The car is archived: documents can no longer be attached to it."))
     name = _clean_filename(filename)
     if not content:
-        raise Invalid(f"{name} is empty: there is nothing to attach.", "path")
+        raise Invalid(_empty(name), "path")
     if len(content) > MAX_DOCUMENT_BYTES:
         raise Invalid(_too_big(name, len(content)), "path")
     kind = (type or "").strip().lower() or guess_type(name)
     if kind not in DOCUMENT_TYPES:
-        raise Invalid("Type is invoice, photo, checklist or other.", "type")
+        raise Invalid(_("Type is invoice, photo, checklist or other."), "type")
     document = CarDocument(
         car_id=car.id,  # type: ignore[arg-type]
         type=kind,
@@ -209,7 +228,9 @@ def _write_new(folder: Path, filename: str, content: bytes) -> Path:
 
 def _document(session: Session, actor: Actor, document_id: int) -> CarDocument:
     """The document, when it is on a car the actor sees."""
-    missing = NotFound(f"Document #{document_id} does not exist or is not on one of your cars.")
+    missing = NotFound(
+        _("Document #{id} does not exist or is not on one of your cars.").format(id=document_id)
+    )
     document = session.get(CarDocument, document_id)
     if document is None:
         raise missing
@@ -229,10 +250,13 @@ def save_copy(session: Session, actor: Actor, document_id: int, folder: Path) ->
         folder.mkdir(parents=True, exist_ok=True)
         return _write_new(folder, _clean_filename(document.filename), document.content or b"")
     except (NotADirectoryError, FileExistsError):
-        raise Invalid(f"{folder} is a file, not a folder.", "folder") from None
+        raise Invalid(
+            _("{folder} is a file, not a folder.").format(folder=folder), "folder"
+        ) from None
     except PermissionError:
         raise Invalid(
-            f"prepfloor may not write to {folder} (permission denied).", "folder"
+            _("prepfloor may not write to {folder} (permission denied).").format(folder=folder),
+            "folder",
         ) from None
     except OSError as error:
         raise Invalid(f"{folder}: {error.strerror or error}.", "folder") from None

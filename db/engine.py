@@ -41,6 +41,7 @@ from db.access import Actor
 from db.errors import Busy, DoesNotFit, HeldUp, PrepfloorError
 from db.fast import connect_postgres
 from db.fast import write_wait as write_wait_setting
+from db.i18n import _
 from db.urls import configure_sqlite_connection, dialect_of, normalize_url, sqlite_path
 
 P = ParamSpec("P")
@@ -432,8 +433,10 @@ class Database:
                     raise HeldUp(time.monotonic() - began) from error
                 if attempt == self.retries:
                     raise Busy(
-                        "The database is busy right now and your change was not saved. "
-                        "Try again in a moment."
+                        _(
+                            "The database is busy right now and your change was not saved. "
+                            "Try again in a moment."
+                        )
                     ) from error
                 time.sleep(pause)
                 delay = min(delay * 2, 0.5)

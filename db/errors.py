@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from db.i18n import _, ngettext
+
 
 class PrepfloorError(Exception):
     """A write or read that the rules refuse.  ``str(error)`` is the message for the user."""
@@ -38,9 +40,14 @@ class InvalidFields(PrepfloorError):
     """Several fields are wrong at once: ``errors`` maps field name to message."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        first = next(iter(errors.values())) if errors else "Some fields are not valid."
-        extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(first + extra)
+        first = next(iter(errors.values())) if errors else _("Some fields are not valid.")
+        more = len(errors) - 1
+        if more > 0:
+            # TRANSLATORS: {message} is the first field's problem, {n} how many more there are.
+            first = ngettext("{message} (and {n} more)", "{message} (and {n} more)", more).format(
+                message=first, n=more
+            )
+        super().__init__(first)
         self.errors = dict(errors)
 
 
@@ -78,9 +85,15 @@ class DoesNotFit(PrepfloorError):
         self.nearest_day = nearest_day
         self.finder = None
         if nearest_day is not None:
-            self.message = f"{self.reason} Nearest day with room: {nearest_day:%a %d %b %Y}."
+            from db.formats import day_year
+
+            self.message = _("{reason} Nearest day with room: {day}.").format(
+                reason=self.reason, day=day_year(nearest_day)
+            )
         else:
-            self.message = f"{self.reason} No day with room in the next weeks."
+            self.message = _("{reason} No day with room in the next weeks.").format(
+                reason=self.reason
+            )
         self.args = (self.message,)
 
 
@@ -134,7 +147,9 @@ class HeldUp(Busy):
     def __init__(self, seconds: float) -> None:
         shown = max(1, round(seconds))
         super().__init__(
-            f"Another terminal's change has held the database for {shown} s; nothing was saved. "
-            "Try again in a moment; if it keeps happening, tell your admin."
+            _(
+                "Another terminal's change has held the database for {seconds} s; nothing was "
+                "saved. Try again in a moment; if it keeps happening, tell your admin."
+            ).format(seconds=shown)
         )
         self.seconds = seconds

@@ -15,18 +15,19 @@ from __future__ import annotations
 import errno
 
 from db.errors import PrepfloorError
+from db.i18n import N_, _
 
 # (what the error's text or SQLSTATE says, what prepfloor says, what to do)
 _KNOWN: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (
         ("database or disk is full", "no space left on device", "could not extend file", "53100"),
-        "the database's disk is full",
-        "Tell your admin: the server needs free disk space.",
+        N_("the database's disk is full"),
+        N_("Tell your admin: the server needs free disk space."),
     ),
     (
         ("too many clients", "remaining connection slots", "53300", "too many connections"),
-        "the database server has no free connection",
-        "Try again in a moment; if it keeps happening, tell your admin.",
+        N_("the database server has no free connection"),
+        N_("Try again in a moment; if it keeps happening, tell your admin."),
     ),
     (
         (
@@ -40,48 +41,54 @@ _KNOWN: tuple[tuple[tuple[str, ...], str, str], ...] = (
             "08006",
             "08001",
         ),
-        "the database server cannot be reached",
-        "Try again in a moment; if it keeps happening, tell your admin.",
+        N_("the database server cannot be reached"),
+        N_("Try again in a moment; if it keeps happening, tell your admin."),
     ),
     (
         ("database is locked", "lock timeout", "55p03", "lock_timeout", "canceling statement"),
-        "another terminal's change held the database too long",
-        "Try again in a moment.",
+        N_("another terminal's change held the database too long"),
+        N_("Try again in a moment."),
     ),
     (
         ("readonly database", "read-only", "permission denied", "unable to open database"),
-        "the database cannot be written here (its file or its permissions)",
-        "Tell your admin.",
+        N_("the database cannot be written here (its file or its permissions)"),
+        N_("Tell your admin."),
     ),
     (
         ("disk i/o error", "input/output error"),
-        "the database's disk failed to read or write",
-        "Tell your admin.",
+        N_("the database's disk failed to read or write"),
+        N_("Tell your admin."),
     ),
 )
 
 
 def describe(error: BaseException, doing: str = "") -> str:
-    """One message for ``error``: ``doing`` (e.g. "Saving the capacity") failed, why, that nothing
-    was saved, and what to do."""
+    """One message for ``error``: ``doing`` (e.g. "Saving the capacity", already in the reader's
+    language) failed, why, that nothing was saved, and what to do."""
     if isinstance(error, PrepfloorError):
         return str(error)
     text = _text(error)
     why, what_to_do = _why(error, text)
-    said = f"{doing} failed: {why}" if doing else why[:1].upper() + why[1:]
-    return f"{said}. Nothing was saved. {what_to_do}"
+    if doing:
+        return _("{doing} failed: {why}. Nothing was saved. {what_to_do}").format(
+            doing=doing, why=why, what_to_do=what_to_do
+        )
+    return _("{why}. Nothing was saved. {what_to_do}").format(
+        why=why[:1].upper() + why[1:], what_to_do=what_to_do
+    )
 
 
 def _why(error: BaseException, text: str) -> tuple[str, str]:
+    """Why it failed and what to do, in the reader's language."""
     for needles, why, what_to_do in _KNOWN:
         if any(needle in text for needle in needles):
-            return why, what_to_do
+            return _(why), _(what_to_do)
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-        return "the disk is full", "Tell your admin."
+        return _("the disk is full"), _("Tell your admin.")
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return (
-        f"the database failed ({first[:200]})",
-        "Try again; if it keeps happening, tell your admin.",
+        _("the database failed ({error})").format(error=first[:200]),
+        _("Try again; if it keeps happening, tell your admin."),
     )
 
 

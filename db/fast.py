@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from db import search
 from db.access import Actor, actor_change, actor_from, car_scope_sql, may_sell_for
 from db.clock import as_utc
+from db.i18n import _
 from db.urls import (
     configure_sqlite_connection,
     dialect_of,
@@ -622,7 +623,8 @@ class FastReader:
         return [TypeRow(int(r[0]), r[1], r[2], float(r[3] or 0), bool(r[4]), r[5]) for r in rows]
 
     def car_brief(self, car_id: int) -> tuple[str, int, str] | None:
-        """A car as a booking form names it: (label, its dealership id, status)."""
+        """A car as a booking form names it, in the language spoken now: (label, its dealership
+        id, status)."""
         found = self.rows(
             "SELECT brand, model, license_plate, vin, order_number, dealership_id, status "
             "FROM cars WHERE id = :id",
@@ -631,10 +633,12 @@ class FastReader:
         if not found:
             return None
         brand, model, plate, vin, order, dealership_id, status = found[0]
-        what = " ".join(x for x in (brand, model) if x) or "Car"
+        what = " ".join(x for x in (brand, model) if x) or _("Car")
         ident = plate or (f"…{vin[-6:]}" if vin else "") or ""
-        order_text = f" · order {order}" if order else ""
-        return f"{what} {ident}{order_text}".strip(), int(dealership_id), str(status)
+        label = f"{what} {ident}".strip()
+        if order:
+            label = _("{car} · order {order}").format(car=label, order=order)
+        return label, int(dealership_id), str(status)
 
     def status_counts(self, actor: Actor) -> dict[str, int]:
         """Cars per status in the actor's scope."""

@@ -31,7 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from db import formats
 from db.errors import Invalid
+from db.i18n import _, ngettext
 from db.text import one_line
 
 MAX_FILES = 1000  # files in one area
@@ -44,12 +46,12 @@ AREA_MODE = 0o700
 
 
 def human_size(size: int) -> str:
-    """'512 B', '12 KB', '3.4 MB'."""
+    """'512 B', '12 KB', '3.4 MB' (the decimal mark of the language spoken: '3,4 MB')."""
     if size < 1024:
         return f"{size} B"
     if size < 1024 * 1024:
         return f"{max(1, round(size / 1024))} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+    return f"{formats.fixed(size / (1024 * 1024), 1)} MB"
 
 
 @dataclass(frozen=True)
@@ -67,21 +69,26 @@ def check_name(name: str) -> str:
     """``name`` when it can name a file in an area (one path component, printable); else
     :class:`Invalid` saying why."""
     if not name or name in (".", ".."):
-        raise Invalid("A file needs a name.", "file")
+        raise Invalid(_("A file needs a name."), "file")
     if "/" in name or "\\" in name or "\0" in name:
         raise Invalid(
-            f"{one_line(name)!r} is a path: your prepfloor files have no folders, so give just "
-            "the file's name.",
+            _(
+                "{name} is a path: your prepfloor files have no folders, so give just the "
+                "file's name."
+            ).format(name=repr(one_line(name))),
             "file",
         )
     if one_line(name) != name or name != name.strip():
         raise Invalid(
-            f"{one_line(name).strip()!r}: a file name cannot hold control characters or begin "
-            "or end with a space.",
+            _(
+                "{name}: a file name cannot hold control characters or begin or end with a space."
+            ).format(name=repr(one_line(name).strip())),
             "file",
         )
     if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
-        raise Invalid(f"A file name is at most {MAX_NAME_BYTES} bytes.", "file")
+        raise Invalid(
+            _("A file name is at most {limit} bytes.").format(limit=MAX_NAME_BYTES), "file"
+        )
     return name
 
 
@@ -112,26 +119,35 @@ class FileArea:
 
     def how_to_put(self, example: str = "invoice.pdf") -> str:
         port = f"-P {self.port} " if self.port != 22 else ""
-        return (
-            f"From your computer: {self.sftp_command}, then put {example} "
-            f"(or in one go: scp {port}{example} {self.login}@{self.host or 'the-server'}:)."
+        scp = f"scp {port}{example} {self.login}@{self.host or 'the-server'}:"
+        return _("From your computer: {sftp}, then put {example} (or in one go: {scp}).").format(
+            sftp=self.sftp_command, example=example, scp=scp
         )
 
     def how_to_fetch(self, name: str) -> str:
-        return f"To fetch it: {self.sftp_command}, then get {sftp_quote(name)}"
+        return _("To fetch it: {sftp}, then get {name}").format(
+            sftp=self.sftp_command, name=sftp_quote(name)
+        )
 
     def _full(self, used: int, adding: int) -> Invalid:
         return Invalid(
-            f"Your prepfloor files are full ({human_size(used)} of {human_size(self.quota)}; "
-            f"this needs {human_size(adding)} more). Remove files you no longer need: "
-            f"{self.sftp_command}, then rm NAME.",
+            _(
+                "Your prepfloor files are full ({used} of {quota}; this needs {adding} more). "
+                "Remove files you no longer need: {sftp}, then rm NAME."
+            ).format(
+                used=human_size(used),
+                quota=human_size(self.quota),
+                adding=human_size(adding),
+                sftp=self.sftp_command,
+            ),
             "file",
         )
 
     def too_big(self, name: str, size: int) -> Invalid:
         return Invalid(
-            f"{one_line(name)} is {human_size(size)}; a file can be at most "
-            f"{human_size(self.max_file)}.",
+            _("{name} is {size}; a file can be at most {most}.").format(
+                name=one_line(name), size=human_size(size), most=human_size(self.max_file)
+            ),
             "file",
         )
 
@@ -141,14 +157,20 @@ class FileArea:
         component is never a symbolic link, and it must belong to the service user."""
         name = self.login
         if not name or name in (".", "..") or "/" in name or "\0" in name:
-            raise Invalid(f"prepfloor keeps no files for the login {one_line(name)!r}.", "file")
+            raise Invalid(
+                _("prepfloor keeps no files for the login {login}.").format(
+                    login=repr(one_line(name))
+                ),
+                "file",
+            )
         try:
             self.root.mkdir(parents=True, exist_ok=True, mode=AREA_MODE)
             root = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as error:
             raise Invalid(
-                f"The server's file folder cannot be opened: {error.strerror or error}. "
-                "Tell an admin.",
+                _("The server's file folder cannot be opened: {why}. Tell an admin.").format(
+                    why=error.strerror or error
+                ),
                 "file",
             ) from None
         try:
@@ -157,8 +179,9 @@ class FileArea:
             fd = os.open(name, OPEN_DIR, dir_fd=root)
         except OSError as error:
             raise Invalid(
-                f"Your prepfloor files cannot be opened ({error.strerror or error}). "
-                "Tell an admin.",
+                _("Your prepfloor files cannot be opened ({why}). Tell an admin.").format(
+                    why=error.strerror or error
+                ),
                 "file",
             ) from None
         finally:
@@ -167,7 +190,7 @@ class FileArea:
         if info.st_uid != os.geteuid():
             os.close(fd)
             raise Invalid(
-                "Your prepfloor files belong to another account on the server. Tell an admin.",
+                _("Your prepfloor files belong to another account on the server. Tell an admin."),
                 "file",
             )
         if stat.S_IMODE(info.st_mode) != AREA_MODE:
@@ -227,15 +250,25 @@ class FileArea:
         try:
             file = os.open(name, OPEN_READ, dir_fd=fd)
         except FileNotFoundError:
-            raise Invalid(f"{shown} is not in your prepfloor files (any more).", "file") from None
+            raise Invalid(
+                _("{name} is not in your prepfloor files (any more).").format(name=shown), "file"
+            ) from None
         except OSError as error:
             if error.errno in (errno.ELOOP, errno.EMLINK):
-                raise Invalid(f"{shown} is a link: prepfloor opens only files.", "file") from None
-            raise Invalid(f"{shown} cannot be read: {error.strerror or error}.", "file") from None
+                raise Invalid(
+                    _("{name} is a link: prepfloor opens only files.").format(name=shown), "file"
+                ) from None
+            raise Invalid(
+                _("{name} cannot be read: {why}.").format(name=shown, why=error.strerror or error),
+                "file",
+            ) from None
         info = os.fstat(file)
         if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
             os.close(file)
-            raise Invalid(f"{shown} is not a plain file: prepfloor does not open it.", "file")
+            raise Invalid(
+                _("{name} is not a plain file: prepfloor does not open it.").format(name=shown),
+                "file",
+            )
         os.set_blocking(file, True)
         return file
 
@@ -268,8 +301,10 @@ class FileArea:
         used, count = self.usage(fd)
         if new_file and count >= MAX_FILES:
             raise Invalid(
-                f"Your prepfloor files hold {MAX_FILES} files, the most they can. Remove files "
-                f"you no longer need: {self.sftp_command}, then rm NAME.",
+                _(
+                    "Your prepfloor files hold {count} files, the most they can. Remove files "
+                    "you no longer need: {sftp}, then rm NAME."
+                ).format(count=MAX_FILES, sftp=self.sftp_command),
                 "file",
             )
         if used + adding > self.quota:
@@ -295,8 +330,9 @@ class FileArea:
                     continue
                 except OSError as error:
                     raise Invalid(
-                        f"{one_line(name)} cannot be kept in your prepfloor files: "
-                        f"{error.strerror or error}.",
+                        _("{name} cannot be kept in your prepfloor files: {why}.").format(
+                            name=one_line(name), why=error.strerror or error
+                        ),
                         "file",
                     ) from None
                 try:
@@ -308,12 +344,17 @@ class FileArea:
                     with contextlib.suppress(OSError):
                         os.unlink(target, dir_fd=fd)
                     raise Invalid(
-                        f"{one_line(name)} could not be written: {error.strerror or error}.",
+                        _("{name} could not be written: {why}.").format(
+                            name=one_line(name), why=error.strerror or error
+                        ),
                         "file",
                     ) from None
                 os.close(file)
                 return target
-        raise Invalid(f"Too many copies of {one_line(name)} in your prepfloor files.", "file")
+        raise Invalid(
+            _("Too many copies of {name} in your prepfloor files.").format(name=one_line(name)),
+            "file",
+        )
 
     def keep_export(self, name: str, write: Callable[[IO[str]], int]) -> str:
         """An export (CSV text that ``write`` writes, returning its line count) kept in the area as
@@ -321,4 +362,9 @@ class FileArea:
         buffer = io.StringIO(newline="")
         count = write(buffer)
         kept = self.write_new(name, buffer.getvalue().encode("utf-8"))
-        return f"{count} lines written to {kept} in your prepfloor files. {self.how_to_fetch(kept)}"
+        written = ngettext(
+            "{count} line written to {name} in your prepfloor files.",
+            "{count} lines written to {name} in your prepfloor files.",
+            count,
+        ).format(count=count, name=kept)
+        return f"{written} {self.how_to_fetch(kept)}"

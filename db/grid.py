@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from db import formats
 from db.access import Actor
 from db.clock import as_utc, local_today
 from db.fast import as_date, as_time, as_uid
+from db.i18n import _
 from db.vocab import BOOKING_HOLDING_STATUSES, WORKER_ROLES, sql_in
 
 if TYPE_CHECKING:
@@ -218,9 +220,10 @@ def car_label(
     order_number: str | None,
     car_id: int | None,
 ) -> str:
-    """'BMW X5 EL 12345'; without a plate the VIN's last six, then the order number."""
+    """'BMW X5 EL 12345'; without a plate the VIN's last six, then the order number (in the
+    language spoken now: ``No car`` / ``Ingen bil``)."""
     if car_id is None:
-        return "No car"
+        return _("No car")
     what = " ".join(x for x in (brand, model) if x)
     ident = plate or (vin[-6:] if vin else None) or order_number or f"#{car_id}"
     return f"{what} {ident}" if what else ident
@@ -363,13 +366,16 @@ def people_for_type(
 
 
 def _sharing_words(max_hours: float, priority: int) -> str:
-    return f"sharing: {float(max_hours):g} h/week, priority {int(priority)}"
+    return _("sharing: {hours}/week, priority {priority}").format(
+        hours=formats.hours(float(max_hours)), priority=int(priority)
+    )
 
 
 def providers_for(
     fast: FastReader, consumer_id: int, resource_type_id: int
 ) -> list[tuple[int, str, str]]:
-    """Where a dealership can book this work: (dealership id, "number name", why).
+    """Where a dealership can book this work: (dealership id, "number name", why), the why in
+    the language spoken now.
 
     Its own prep center first — itself when it does prep ("own prep center"), else its
     ``prep_center_id`` when an enabled agreement covers this work ("prep center; sharing: ...") —
@@ -383,7 +389,7 @@ def providers_for(
     )
     if not me:
         return []
-    _, number, name, prep_center_id, active, does_prep = me[0]
+    _id, number, name, prep_center_id, active, does_prep = me[0]
     agreements = fast.rows(
         "SELECT d.id, d.dealership_number, d.dealership_name, s.max_hours_per_week, s.priority "
         "FROM resource_sharing s JOIN dealership d ON d.id = s.provider_dealership_id "
@@ -394,11 +400,12 @@ def providers_for(
     )
     found: list[tuple[int, str, str]] = []
     if does_prep and active:
-        found.append((int(consumer_id), f"{number} {name}", "own prep center"))
+        found.append((int(consumer_id), f"{number} {name}", _("own prep center")))
     shared = {int(a[0]): a for a in agreements}
     if not found and prep_center_id is not None and int(prep_center_id) in shared:
         a = shared.pop(int(prep_center_id))
-        found.append((int(a[0]), f"{a[1]} {a[2]}", f"prep center; {_sharing_words(a[3], a[4])}"))
+        why = _("prep center; {sharing}").format(sharing=_sharing_words(a[3], a[4]))
+        found.append((int(a[0]), f"{a[1]} {a[2]}", why))
     for a in shared.values():
         if int(a[0]) != int(consumer_id):
             found.append((int(a[0]), f"{a[1]} {a[2]}", _sharing_words(a[3], a[4])))

@@ -33,9 +33,11 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Row, bindparam, func, literal_column, update
 from sqlmodel import Session, select
 
+from db import formats
 from db.clock import utcnow
 from db.errors import DoesNotFit, Invalid, SharingRefused
 from db.grid import PERSON_DAY_HOURS
+from db.i18n import _
 from db.ledger_rows import (
     BOOKINGS,
     CAPACITY,
@@ -228,7 +230,7 @@ class _Names:
         name = self.conn.execute(
             select(USERS.c.display_name).where(USERS.c.id == self.claim.user_id)
         ).scalar()
-        return name or "The person"
+        return name or _("The person")
 
 
 def _hold(session: Session, claim: Claim, resource_type: str) -> None:
@@ -265,13 +267,17 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
         ).first()
         if agreement is None:
             raise SharingRefused(
-                f"{names.provider} has no sharing agreement with {names.consumer} for "
-                f"{names.resource_type}. An admin can set one up."
+                _(
+                    "{provider} has no sharing agreement with {consumer} for {work}. "
+                    "An admin can set one up."
+                ).format(provider=names.provider, consumer=names.consumer, work=names.resource_type)
             )
         if not agreement.enabled:
             raise SharingRefused(
-                f"The sharing agreement between {names.provider} and {names.consumer} for "
-                f"{names.resource_type} is switched off."
+                _(
+                    "The sharing agreement between {provider} and {consumer} for {work} is "
+                    "switched off."
+                ).format(provider=names.provider, consumer=names.consumer, work=names.resource_type)
             )
         used = week_usage(
             session,
@@ -282,24 +288,39 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
             exclude_booking_id=claim.booking_id,
         )
         if used + hours > agreement.max_hours_per_week:
-            week = day.isocalendar().week
             raise refuse(
-                f"{names.consumer} may use {_fmt_hours(agreement.max_hours_per_week)} of "
-                f"{names.resource_type} a week at {names.provider}; week {week} already has "
-                f"{_fmt_hours(used)} booked, so {_fmt_hours(hours)} more does not fit."
+                _(
+                    "{consumer} may use {cap} of {work} a week at {provider}; {week} already "
+                    "has {used} booked, so {hours} more does not fit."
+                ).format(
+                    consumer=names.consumer,
+                    cap=_fmt_hours(agreement.max_hours_per_week),
+                    work=names.resource_type,
+                    provider=names.provider,
+                    week=formats.week(day),
+                    used=_fmt_hours(used),
+                    hours=_fmt_hours(hours),
+                )
             )
 
     # 2. the team row
     team = _capacity_lock(conn, claim, None)
     if team is None:
         raise refuse(
-            f"{names.provider} has no {names.resource_type} capacity set on {day:%a %d %b}."
+            _("{provider} has no {work} capacity set on {day}.").format(
+                provider=names.provider, work=names.resource_type, day=formats.day(day)
+            )
         )
     available = team.allocated_hours - team.used_hours
     if available < hours:
         raise refuse(
-            f"{names.resource_type} at {names.provider} on {day:%a %d %b} has "
-            f"{_fmt_hours(max(available, 0))} free; the booking needs {_fmt_hours(hours)}."
+            _("{work} at {provider} on {day} has {free} free; the booking needs {hours}.").format(
+                work=names.resource_type,
+                provider=names.provider,
+                day=formats.day(day),
+                free=_fmt_hours(max(available, 0)),
+                hours=_fmt_hours(hours),
+            )
         )
 
     # 3. the person's day (every kind of work) and their row of this kind
@@ -317,21 +338,35 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
         ).first()
         if person is None:
             raise refuse(
-                f"{names.person} has no {names.resource_type} hours set on {day:%a %d %b}."
+                _("{person} has no {work} hours set on {day}.").format(
+                    person=names.person, work=names.resource_type, day=formats.day(day)
+                )
             )
         available = person.allocated_hours - person.used_hours
         if available < hours:
             raise refuse(
-                f"{names.person} has {_fmt_hours(max(available, 0))} free on {day:%a %d %b}; "
-                f"the booking needs {_fmt_hours(hours)}."
+                _("{person} has {free} free on {day}; the booking needs {hours}.").format(
+                    person=names.person,
+                    free=_fmt_hours(max(available, 0)),
+                    day=formats.day(day),
+                    hours=_fmt_hours(hours),
+                )
             )
         booked = float(person.day_used or 0.0)
         if booked + hours > PERSON_DAY_HOURS + 1e-9:
             raise refuse(
-                f"{names.person} is already booked {_fmt_hours(booked)} on {day:%a %d %b} "
-                f"(every kind of work together); {_fmt_hours(hours)} more would make "
-                f"{_fmt_hours(booked + hours)}, more than one person's day "
-                f"({_fmt_hours(PERSON_DAY_HOURS)})."
+                _(
+                    "{person} is already booked {booked} on {day} (every kind of work "
+                    "together); {hours} more would make {total}, more than one person's day "
+                    "({limit})."
+                ).format(
+                    person=names.person,
+                    booked=_fmt_hours(booked),
+                    day=formats.day(day),
+                    hours=_fmt_hours(hours),
+                    total=_fmt_hours(booked + hours),
+                    limit=_fmt_hours(PERSON_DAY_HOURS),
+                )
             )
         if claim.start_time is not None:
             _check_overlap(conn, claim, names)
@@ -357,8 +392,14 @@ def _check_overlap(conn: Connection, claim: Claim, names: _Names) -> None:
         other_end = _end(other_start, other_hours)
         if start < other_end and other_start < end:
             raise Invalid(
-                f"{names.person} is already booked {other_start:%H:%M}-{other_end:%H:%M} on "
-                f"{claim.day:%a %d %b}. Pick another time or person.",
+                _(
+                    "{person} is already booked {start}-{end} on {day}. Pick another time or person."
+                ).format(
+                    person=names.person,
+                    start=formats.clock(other_start),
+                    end=formats.clock(other_end),
+                    day=formats.day(claim.day),
+                ),
                 "start_time",
             )
 

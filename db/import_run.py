@@ -38,14 +38,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Column, Table, delete, select, update
+# (named otherwise: tests/catalog.py takes what follows a "Column" for a screen column's title)
+from sqlalchemy import Column as TableColumn
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
-from db import capacity, events, ledger_rows
+from db import capacity, events, formats, ledger_rows
 from db.access import Actor
 from db.engine import Database, is_retryable
 from db.errors import CapacityCut, HeldUp, InvalidFields, PrepfloorError
+from db.i18n import _, ngettext
 from db.models import Car, CarAccess, Event, Notification, ResourceCapacity
 from db.text import shown
 
@@ -86,9 +89,23 @@ class ImportRejected(PrepfloorError):
     def __init__(self, problems: list[tuple[int, str]], message: str | None = None) -> None:
         self.problems = list(problems)
         if message is None:
-            listed = "; ".join(f"row {n}: {reason}" for n, reason in self.problems[:3])
-            more = f" (and {len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
-            message = f"Nothing was imported: {len(self.problems)} bad row(s). {listed}{more}"
+            count = len(self.problems)
+            listed = "; ".join(
+                _("row {number}: {reason}").format(number=n, reason=reason)
+                for n, reason in self.problems[:3]
+            )
+            if count > 3:
+                message = ngettext(
+                    "Nothing was imported: {count} bad row(s). {rows} (and {more} more)",
+                    "Nothing was imported: {count} bad row(s). {rows} (and {more} more)",
+                    count,
+                ).format(count=count, rows=listed, more=count - 3)
+            else:
+                message = ngettext(
+                    "Nothing was imported: {count} bad row(s). {rows}",
+                    "Nothing was imported: {count} bad row(s). {rows}",
+                    count,
+                ).format(count=count, rows=listed)
         super().__init__(message.strip())
 
 
@@ -113,7 +130,9 @@ def reason(error: BaseException) -> str:
     elif isinstance(error, PrepfloorError):
         text = str(error)
     else:  # the database refused the row (not a rule): its own words, short
-        text = f"The database refused this row ({shown(getattr(error, 'orig', error), 160)})."
+        text = _("The database refused this row ({error}).").format(
+            error=shown(getattr(error, "orig", error), 160)
+        )
     return shown(text, REASON_LIMIT)
 
 
@@ -351,17 +370,23 @@ def _note_car_rows(session: Session, done: _Written) -> None:
 # what the user is told when writing stopped
 # ------------------------------------------------------------------------------------------------
 def _count(kind: str, count: int) -> str:
-    noun = "car" if kind == "cars" else "capacity row"
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+    shown_count = formats.number(count, 0)
+    if kind == "cars":
+        return ngettext("{count} car", "{count} cars", count).format(count=shown_count)
+    return ngettext("{count} capacity row", "{count} capacity rows", count).format(
+        count=shown_count
+    )
 
 
 def _cause(refused: tuple[int, str] | None, stop: BaseException) -> str:
     if refused is not None:
-        return (
-            f"row {refused[0]} was refused while the rows were being written, after every row "
-            f"had passed the check (something changed in the database meanwhile): {refused[1]}"
-        )
-    return f"the import stopped while the rows were being written: {reason(stop)}"
+        return _(
+            "row {number} was refused while the rows were being written, after every row "
+            "had passed the check (something changed in the database meanwhile): {reason}"
+        ).format(number=refused[0], reason=refused[1])
+    return _("the import stopped while the rows were being written: {reason}").format(
+        reason=reason(stop)
+    )
 
 
 def _interrupted(
@@ -375,16 +400,28 @@ def _interrupted(
 ) -> ImportInterrupted:
     cause = _cause(refused, stop)
     if not kept:
-        message = f"Nothing was imported: {cause}"
         if undone:
-            message += f" The {_count(kind, undone)} already written were removed again."
+            message = _(
+                "Nothing was imported: {cause} The {things} already written were removed again."
+            ).format(cause=cause, things=_count(kind, undone))
+        else:
+            message = _("Nothing was imported: {cause}").format(cause=cause)
     else:
-        listed = "; ".join(kept[:10]) + (f"; and {len(kept) - 10:,} more" if len(kept) > 10 else "")
-        message = (
-            f"Not everything could be undone: {cause} Of the {_count(kind, written)} already "
-            f"written from {file_name}, {undone:,} were removed again, and these stayed because "
-            f"someone else already worked on them: {listed}. Look at them before you import the "
-            "file again."
+        listed = "; ".join(kept[:10])
+        if len(kept) > 10:
+            listed = _("{listed}; and {more} more").format(
+                listed=listed, more=formats.number(len(kept) - 10, 0)
+            )
+        message = _(
+            "Not everything could be undone: {cause} Of the {things} already written from "
+            "{file}, {undone} were removed again, and these stayed because someone else already "
+            "worked on them: {listed}. Look at them before you import the file again."
+        ).format(
+            cause=cause,
+            things=_count(kind, written),
+            file=file_name,
+            undone=formats.number(undone, 0),
+            listed=listed,
         )
     return ImportInterrupted([refused] if refused else [], message, undone=undone, kept=kept)
 
@@ -400,11 +437,17 @@ def _not_undone(
     cause = _cause(refused, stop)
     return ImportInterrupted(
         [refused] if refused else [],
-        f"{cause[0].upper()}{cause[1:]} The {_count(kind, written)} already written from "
-        f"{file_name} could NOT be removed again ({reason(error)}): they are in the database. "
-        "Look at them before you import the file again.",
+        _(
+            "{cause} The {things} already written from {file} could NOT be removed again "
+            "({error}): they are in the database. Look at them before you import the file again."
+        ).format(
+            cause=f"{cause[0].upper()}{cause[1:]}",
+            things=_count(kind, written),
+            file=file_name,
+            error=reason(error),
+        ),
         undone=0,
-        kept=[f"the {_count(kind, written)} written"],
+        kept=[_("the {things} written").format(things=_count(kind, written))],
     )
 
 
@@ -420,7 +463,7 @@ def _undo(
     return _undo_capacities(session, actor, written, note)
 
 
-def _tables_pointing_at_cars() -> list[tuple[Table, Column[Any]]]:
+def _tables_pointing_at_cars() -> list[tuple[Table, TableColumn[Any]]]:
     return [
         (table, key.parent)
         for table in SQLModel.metadata.sorted_tables
@@ -473,7 +516,9 @@ def _undo_cars(
         changes = {"vin": vin, "order_number": order, "reason": note}
         events.record(session, actor, "cars", car_id, "delete", changes)
     kept = [
-        f"order {shown(info[c][3], 30)} (VIN {shown(info[c][2], 20)})"
+        _("order {order} (VIN {vin})").format(
+            order=shown(info[c][3], 30), vin=shown(info[c][2], 20)
+        )
         for c in ids
         if c in touched and c in info
     ]
@@ -496,13 +541,25 @@ def _undo_capacities(
         )
         if row is None:
             continue
-        label = f"{day:%d.%m.%Y} " + ("(a person's hours)" if user_id else "(team)")
+        shown_day = formats.day_year(day)
+        if user_id:
+            label = _("{day} (a person's hours)").format(day=shown_day)
+        else:
+            label = _("{day} (team)").format(day=shown_day)
         if abs(row.allocated_hours - entry.new_hours) > 1e-9:
-            kept.append(f"{label}: someone set {row.allocated_hours:g} h since")
+            kept.append(
+                _("{label}: someone set {hours} since").format(
+                    label=label, hours=formats.hours(row.allocated_hours)
+                )
+            )
             continue
         if not entry.existed:
             if row.used_hours > 1e-9:
-                kept.append(f"{label}: {row.used_hours:g} h were booked on it since")
+                kept.append(
+                    _("{label}: {hours} were booked on it since").format(
+                        label=label, hours=formats.hours(row.used_hours)
+                    )
+                )
                 continue
             session.execute(delete(ResourceCapacity).where(ResourceCapacity.id == row.id))  # type: ignore[arg-type]
             changes = {
@@ -528,10 +585,14 @@ def _undo_capacities(
                     user_id=user_id,
                 )
         except CapacityCut as cut:
-            kept.append(f"{label}: {cut.booked:g} h were booked on it since")
+            kept.append(
+                _("{label}: {hours} were booked on it since").format(
+                    label=label, hours=formats.hours(cut.booked)
+                )
+            )
             continue
         except PrepfloorError as refused:  # e.g. the person's day is full since
-            kept.append(f"{label}: {reason(refused)}")
+            kept.append(_("{label}: {reason}").format(label=label, reason=reason(refused)))
             continue
         undone += 1
     return undone, kept

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from db.clock import as_utc
+from db.i18n import N_, _
+from db.said import shown
 from db.vocab import PRIORITIES
 
 if TYPE_CHECKING:
@@ -31,7 +33,7 @@ class NoteRow:
     id: int
     type: str
     priority: str
-    message: str
+    message: str  # in the reader's language when it was kept as its words (db/said.py)
     read: bool
     created_at: datetime | None
     car_id: int | None
@@ -70,7 +72,7 @@ def notes(
         params["priority"] = priority
     rows = fast.rows(
         "SELECT n.id, n.type, n.priority, n.message, n.read, n.created_at, n.car_id, "
-        "c.brand, c.model, c.license_plate, c.order_number "
+        "c.brand, c.model, c.license_plate, c.order_number, n.message_source "
         "FROM notifications n LEFT JOIN cars c ON c.id = n.car_id "
         f"WHERE {' AND '.join(where)} ORDER BY n.created_at DESC, n.id DESC LIMIT :limit",
         params,
@@ -79,9 +81,20 @@ def notes(
     for r in rows:
         label = None
         if r[6] is not None:
-            what = " ".join(x for x in (r[7], r[8]) if x) or "Car"
+            what = " ".join(x for x in (r[7], r[8]) if x) or _("Car")
             label = f"{what} {r[9] or r[10] or ''}".strip()
-        result.append(NoteRow(int(r[0]), r[1], r[2], r[3], bool(r[4]), as_utc(r[5]), r[6], label))
+        result.append(
+            NoteRow(
+                int(r[0]),
+                r[1],
+                r[2],
+                shown(r[3], r[11]),
+                bool(r[4]),
+                as_utc(r[5]),
+                r[6],
+                label,
+            )
+        )
     return result
 
 
@@ -96,13 +109,14 @@ def newest_id(fast: FastReader, user_id: uuid.UUID) -> int:
 def alerts_since(fast: FastReader, user_id: uuid.UUID, after_id: int) -> list[NoteRow]:
     """High and urgent notifications that arrived after ``after_id`` (raised as a toast)."""
     rows = fast.rows(
-        "SELECT id, type, priority, message, read, created_at, car_id FROM notifications "
-        "WHERE user_id = :me AND id > :after AND NOT read AND NOT digest "
+        "SELECT id, type, priority, message, read, created_at, car_id, message_source "
+        "FROM notifications WHERE user_id = :me AND id > :after AND NOT read AND NOT digest "
         f"AND priority IN ('{ALERT_PRIORITIES[0]}', '{ALERT_PRIORITIES[1]}') ORDER BY id",
         {"me": fast.uid(user_id), "after": int(after_id)},
     )
     return [
-        NoteRow(int(r[0]), r[1], r[2], r[3], bool(r[4]), as_utc(r[5]), r[6], None) for r in rows
+        NoteRow(int(r[0]), r[1], r[2], shown(r[3], r[7]), bool(r[4]), as_utc(r[5]), r[6], None)
+        for r in rows
     ]
 
 
@@ -143,9 +157,9 @@ def set_preference(session: Session, actor: Actor, type_: str, mode: str | None)
     from db.vocab import NOTIFICATION_MODES, NOTIFICATION_TYPES
 
     if type_ not in NOTIFICATION_TYPES:
-        raise Invalid(f"{type_} is not a kind of notification.", "type")
+        raise Invalid(_("{type} is not a kind of notification.").format(type=type_), "type")
     if mode is not None and mode not in NOTIFICATION_MODES:
-        raise Invalid("Choose mute, digest, or every one.", "mode")
+        raise Invalid(_("Choose mute, digest, or every one."), "mode")
     row = session.exec(
         select(NotificationPreference).where(
             NotificationPreference.user_id == actor.user_id, NotificationPreference.type == type_
@@ -188,6 +202,7 @@ def deliver_digest(session: Session, actor: Actor) -> int:
 
     from db.clock import local, local_today, utcnow
     from db.models import Notification
+    from db.said import Said
 
     last = session.exec(
         select(func.max(Notification.created_at)).where(
@@ -205,11 +220,18 @@ def deliver_digest(session: Session, actor: Actor) -> int:
         stmt = stmt.where(Notification.created_at > last)  # type: ignore[operator]
     count = int(session.exec(stmt).one() or 0)
     if count:
+        # kept as its words (db/said.py): each reader sees it in their own language, ``message``
+        # holds the English
+        digest = Said(
+            N_("Daily digest: {count} low-priority update(s). g in the inbox shows them."),
+            count=count,
+        )
         session.add(
             Notification(
                 user_id=actor.user_id,
                 type="digest",
-                message=f"Daily digest: {count} low-priority update(s). g in the inbox shows them.",
+                message=digest.render("en"),
+                message_source=digest.to_json(),
                 priority="low",
                 created_at=utcnow(),
             )

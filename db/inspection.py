@@ -26,6 +26,7 @@ from db.access import Actor
 from db.clock import local_today, utcnow
 from db.engine import for_update
 from db.errors import Invalid, NotAllowed, NotFound, WorkflowRefused
+from db.i18n import N_, _
 from db.models import (
     Car,
     Event,
@@ -37,27 +38,46 @@ from db.models import (
 )
 from db.vocab import BOOKING_HOLDING_STATUSES, CAR_STATUS_LABELS, CHECKLIST_STATUSES, WORKER_ROLES
 
+# The default items, stored in English (``item_name``) whatever the language; a screen shows an
+# item in the reader's language with :func:`item_label` (or :attr:`ChecklistLine.label`).
 DEFAULT_CHECKLIST: tuple[str, ...] = (
-    "Tire tread depth",
-    "Tire pressure",
-    "Brake pads and discs",
-    "Brake fluid level",
-    "Oil level",
-    "Coolant level",
-    "Lights and indicators",
-    "Wipers and washer fluid",
-    "Battery / 12 V",
-    "Warning lights on the dashboard",
-    "Paint scratches and dents",
-    "Interior and upholstery",
-    "Charging port and cable (EVs)",
+    N_("Tire tread depth"),
+    N_("Tire pressure"),
+    N_("Brake pads and discs"),
+    N_("Brake fluid level"),
+    N_("Oil level"),
+    N_("Coolant level"),
+    N_("Lights and indicators"),
+    N_("Wipers and washer fluid"),
+    N_("Battery / 12 V"),
+    N_("Warning lights on the dashboard"),
+    N_("Paint scratches and dents"),
+    N_("Interior and upholstery"),
+    N_("Charging port and cable (EVs)"),
 )
+# The words of the findings written into the car's inspection notes (stored: English).
 STATUS_LABELS: dict[str, str] = {"ok": "OK", "issue": "Issue", "critical": "Critical"}
 # The statuses of booked work that is still to do.
 _OPEN_WORK = ("scheduled", "confirmed", "in_progress")
 ITEM_NAME_MAX = 120
 ENTITY = "inspection_checklist_items"
 _DEFAULT_BY_KEY = {name.casefold(): name for name in DEFAULT_CHECKLIST}
+_DEFAULTS = frozenset(DEFAULT_CHECKLIST)
+
+
+def item_label(name: str) -> str:
+    """An item's name as the reader reads it: a default item in the language spoken, any other
+    as it was typed."""
+    return _(name) if name in _DEFAULTS else name
+
+
+def _default_item(text: str) -> str | None:
+    """The default item ``text`` names, in English or in the language spoken (any case)."""
+    key = text.casefold()
+    found = _DEFAULT_BY_KEY.get(key)
+    if found is None:
+        found = next((n for n in DEFAULT_CHECKLIST if _(n).casefold() == key), None)
+    return found
 
 
 @dataclass(frozen=True)
@@ -75,15 +95,24 @@ class ChecklistLine:
     def finding(self) -> bool:
         return self.status in ("issue", "critical")
 
+    @property
+    def label(self) -> str:
+        """The item's name in the language spoken (a default item translated)."""
+        return item_label(self.item_name)
+
 
 def clean_item_name(value: str | None) -> str:
-    """The item's name as stored: a default item in its own spelling, any other trimmed."""
+    """The item's name as stored: a default item in its own (English) spelling, also when it is
+    typed in the language spoken; any other trimmed."""
     text = validate.clean_text(value)
     if text is None:
-        raise Invalid("Name the item checked (e.g. Tire tread depth).", "item_name")
+        raise Invalid(_("Name the item checked (e.g. Tire tread depth)."), "item_name")
     if len(text) > ITEM_NAME_MAX:
-        raise Invalid(f"An item name is at most {ITEM_NAME_MAX} characters.", "item_name")
-    return _DEFAULT_BY_KEY.get(text.casefold(), text)
+        raise Invalid(
+            _("An item name is at most {limit} characters.").format(limit=ITEM_NAME_MAX),
+            "item_name",
+        )
+    return _default_item(text) or text
 
 
 def _items(session: Session, car_id: int) -> dict[str, InspectionChecklistItem]:
@@ -130,7 +159,7 @@ def checklist(session: Session, actor: Actor, car_id: int) -> list[ChecklistLine
 def _prep_car(session: Session, actor: Actor, car_id: int) -> Car:
     car = workflow.load_car(session, actor, car_id, lock=True)
     if not workflow.side_ok(session, actor, car, workflow.PREP):
-        raise NotAllowed("Only the prep center of this car can record its inspection.")
+        raise NotAllowed(_("Only the prep center of this car can record its inspection."))
     return car
 
 
@@ -150,16 +179,21 @@ def record_item(
     name = clean_item_name(item_name)
     status = (status or "").strip().lower()
     if status not in CHECKLIST_STATUSES:
-        raise Invalid("A checked item is OK, an issue or critical.", "status")
+        raise Invalid(_("A checked item is OK, an issue or critical."), "status")
     note = (notes or "").strip() or None
     if status != "ok" and note is None:
         raise Invalid(
-            f"Say what is wrong with {name.lower()} (a note), so the next person knows.", "notes"
+            _("Say what is wrong with {item} (a note), so the next person knows.").format(
+                item=item_label(name).lower()
+            ),
+            "notes",
         )
     if car.status not in ("at_prep_center", "inspection"):
         raise WorkflowRefused(
-            f"The car is at “{CAR_STATUS_LABELS[car.status]}”; the checklist is filled in when "
-            "the car is at the prep center or in inspection."
+            _(
+                "The car is at “{status}”; the checklist is filled in when the car is at the "
+                "prep center or in inspection."
+            ).format(status=CAR_STATUS_LABELS[car.status])
         )
     if car.status == "at_prep_center":
         why = workflow.refusal(session, actor, car, "inspection")
@@ -242,28 +276,37 @@ def finish_inspection(
     car = _prep_car(session, actor, car_id)
     if car.status != "inspection":
         raise WorkflowRefused(
-            f"The car is at “{CAR_STATUS_LABELS[car.status]}”; an inspection is finished while "
-            "the car is in inspection."
+            _(
+                "The car is at “{status}”; an inspection is finished while the car is in "
+                "inspection."
+            ).format(status=CAR_STATUS_LABELS[car.status])
         )
     items = _items(session, car_id)
     missing = [name for name in DEFAULT_CHECKLIST if name.casefold() not in items]
     if missing:
-        raise Invalid("Check these items first: " + ", ".join(missing) + ".", "checklist")
+        raise Invalid(
+            _("Check these items first: {items}.").format(
+                items=", ".join(item_label(name) for name in missing)
+            ),
+            "checklist",
+        )
     ordered = sorted(items.values(), key=lambda i: i.id or 0)
     critical = [i for i in ordered if i.status == "critical"]
     issues = [i for i in ordered if i.status == "issue"]
     if approved:
         dealt = _dealt_with(session, critical)
-        open_ = [i.item_name for i in critical if i.id not in dealt]
+        open_ = [item_label(i.item_name) for i in critical if i.id not in dealt]
         if open_:
             raise Invalid(
-                f"Critical: {', '.join(open_)}. Fix it and check it again, order parts or book "
-                "the repair first; or record the inspection as failed.",
+                _(
+                    "Critical: {items}. Fix it and check it again, order parts or book the "
+                    "repair first; or record the inspection as failed."
+                ).format(items=", ".join(open_)),
                 "approved",
             )
     now = utcnow()
     text = (notes or "").strip() or None
-    if text is None and (critical or issues):
+    if text is None and (critical or issues):  # stored: in English, as the items are
         text = "\n".join(
             f"{STATUS_LABELS[i.status]}: {i.item_name} — {i.notes}" for i in critical + issues
         )
@@ -350,7 +393,9 @@ def _complete_inspection_work(session: Session, actor: Actor, car_id: int, now: 
 # findings become parts orders or extra work
 # ------------------------------------------------------------------------------------------------
 def _finding(session: Session, actor: Actor, item_id: int) -> tuple[InspectionChecklistItem, Car]:
-    missing = NotFound(f"Checklist item #{item_id} does not exist or is not on one of your cars.")
+    missing = NotFound(
+        _("Checklist item #{id} does not exist or is not on one of your cars.").format(id=item_id)
+    )
     item = session.get(InspectionChecklistItem, item_id)
     if item is None:
         raise missing
@@ -360,7 +405,9 @@ def _finding(session: Session, actor: Actor, item_id: int) -> tuple[InspectionCh
         raise missing from None
     if item.status not in ("issue", "critical"):
         raise Invalid(
-            f"{item.item_name} is OK; only an issue or a critical finding needs parts or work.",
+            _("{item} is OK; only an issue or a critical finding needs parts or work.").format(
+                item=item_label(item.item_name)
+            ),
             "status",
         )
     return item, car
@@ -397,7 +444,7 @@ def _work_type(session: Session, stage: str, resource_type_id: int | None) -> Re
     if resource_type_id is not None:
         rt = session.get(ResourceType, resource_type_id)
         if rt is None:
-            raise NotFound("That resource type does not exist.")
+            raise NotFound(_("That resource type does not exist."))
         return rt
     rt = session.exec(
         select(ResourceType)
@@ -405,10 +452,13 @@ def _work_type(session: Session, stage: str, resource_type_id: int | None) -> Re
         .order_by(ResourceType.id)  # type: ignore[arg-type]
     ).first()
     if rt is None:
-        raise Invalid(
-            f"No bookable {stage} work is set up; an admin can add a resource type for it.",
-            "resource_type_id",
-        )
+        if stage == "cosmetic":
+            why = _("No bookable cosmetic work is set up; an admin can add a resource type for it.")
+        else:
+            why = _(
+                "No bookable technical work is set up; an admin can add a resource type for it."
+            )
+        raise Invalid(why, "resource_type_id")
     return rt
 
 
@@ -431,9 +481,9 @@ def issue_to_booking(
     actor.require("booking.extra")
     item, car = _finding(session, actor, item_id)
     if not workflow.side_ok(session, actor, car, workflow.PREP):
-        raise NotAllowed("Only the prep center of this car can book work from its inspection.")
+        raise NotAllowed(_("Only the prep center of this car can book work from its inspection."))
     if car.prep_center_id is None:
-        raise Invalid("The car has no prep center to do the work.", "prep_center_id")
+        raise Invalid(_("The car has no prep center to do the work."), "prep_center_id")
     amount = validate.hours(hours, "hours")
     stage = "cosmetic" if actor.role == "detailer" else "technical"
     rt = _work_type(session, stage, resource_type_id)
@@ -441,7 +491,7 @@ def issue_to_booking(
     if actor.role in WORKER_ROLES.get(rt.prep_stage, WORKER_ROLES[None]):
         worker = actor.user_id
     if worker is None and rt.requires_assignment:
-        raise Invalid(f"{rt.name} needs a person: pick who does it.", "user_id")
+        raise Invalid(_("{work} needs a person: pick who does it.").format(work=rt.name), "user_id")
     # The first day from today with room on the team row, the person's row and any sharing cap:
     # the nearest day to yesterday.  None found: book today, and the ledger words the refusal.
     day = nearest.nearest_day(
@@ -453,6 +503,7 @@ def issue_to_booking(
         around=local_today() - timedelta(days=1),
         user_id=worker,
     )
+    # stored with the booking: in English, as the item's name
     note = f"Extra work from the inspection: {item.item_name} ({item.status})"
     if item.notes:
         note += f": {item.notes}"

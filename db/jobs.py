@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from db.access import Actor
 from db.clock import as_utc, local_today
 from db.grid import _EPS, PERSON_DAY_HOURS, _day, _param_day, _time, _uid, car_label
+from db.i18n import _
 from db.vocab import BOOKING_HOLDING_STATUSES, PREP_STAGES, WORKER_ROLES, sql_in
 
 if TYPE_CHECKING:
@@ -103,13 +104,17 @@ def parts_reason(
 ) -> str | None:
     """Why the car still waits on parts, from its four parts timestamps (the words of
     :func:`db.workflow.waiting_on_parts`, which needs the ORM car)."""
-    waiting = []
-    if seller_ordered is not None and seller_arrived is None:
-        waiting.append("parts ordered by the seller")
-    if prep_ordered is not None and prep_arrived is None:
-        waiting.append("parts ordered by the prep center")
-    if waiting:
-        return "The car is still waiting for " + " and ".join(waiting) + "."
+    seller = seller_ordered is not None and seller_arrived is None
+    prep = prep_ordered is not None and prep_arrived is None
+    if seller and prep:
+        return _(
+            "The car is still waiting for parts ordered by the seller and parts ordered by the "
+            "prep center."
+        )
+    if seller:
+        return _("The car is still waiting for parts ordered by the seller.")
+    if prep:
+        return _("The car is still waiting for parts ordered by the prep center.")
     return None
 
 

@@ -28,6 +28,7 @@ from db.clock import local_today, utcnow
 from db.engine import for_update
 from db.errors import Invalid, NotAllowed, NotFound, Stale
 from db.holding import Claim, _hold, _release
+from db.i18n import N_, _
 from db.ledger_rows import (
     BOOKINGS,
     CARS,
@@ -36,8 +37,11 @@ from db.ledger_rows import (
     _check_person,
     _person_id,
     _required_day,
+    status_word,
 )
 from db.models import Dealership, ResourceBooking, ResourceType
+from db.said import Said
+from db.vocab import CAR_STATUS_LABELS
 
 OPEN_STATUSES = ("scheduled", "confirmed")
 
@@ -65,11 +69,16 @@ _INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
 def _bookable_type(conn: Connection, resource_type_id: int) -> Row[Any]:
     rt = conn.execute(_TYPE, {"id": resource_type_id}).first()
     if rt is None:
-        raise NotFound("That resource type does not exist.")
+        raise NotFound(_("That resource type does not exist."))
     if not rt.active:
-        raise Invalid(f"{rt.name} is switched off; an admin can switch it on.", "resource_type_id")
+        raise Invalid(
+            _("{work} is switched off; an admin can switch it on.").format(work=rt.name),
+            "resource_type_id",
+        )
     if not rt.bookable:
-        raise Invalid(f"{rt.name} cannot be booked in the calendar.", "resource_type_id")
+        raise Invalid(
+            _("{work} cannot be booked in the calendar.").format(work=rt.name), "resource_type_id"
+        )
     return rt
 
 
@@ -80,7 +89,11 @@ def _car_to_book(session: Session, actor: Actor, car_id: int) -> Row[Any]:
         actor.sees_car(car.dealership_id, car.prep_center_id)
         or actor.sees_car(None, None, car_access.providers(session, car.id))
     ):
-        raise NotFound(f"Car #{car_id} does not exist or is not one of your dealership's cars.")
+        raise NotFound(
+            _("Car #{car} does not exist or is not one of your dealership's cars.").format(
+                car=car_id
+            )
+        )
     return car
 
 
@@ -115,29 +128,32 @@ def book(
         "estimated_hours",
     )
     if date < local_today():
-        raise Invalid("That day is in the past; pick today or a later day.", "date")
+        raise Invalid(_("That day is in the past; pick today or a later day."), "date")
     car = None
     if car_id is not None:
         car = _car_to_book(session, actor, car_id)
         if car.status in ("draft", "delivered", "archived"):
-            raise Invalid(f"A car that is {car.status} cannot be booked.", "car_id")
+            status = CAR_STATUS_LABELS[car.status].lower()
+            raise Invalid(
+                _("A car that is {status} cannot be booked.").format(status=status), "car_id"
+            )
         consumer_id = car.dealership_id
         provider_id = provider_dealership_id or car.prep_center_id
     else:
         consumer_id = consumer_dealership_id or actor.dealership_id
         provider_id = provider_dealership_id or actor.dealership_id
     if consumer_id is None or provider_id is None:
-        raise Invalid("Pick the dealership that does the work.", "provider_dealership_id")
+        raise Invalid(_("Pick the dealership that does the work."), "provider_dealership_id")
     if not (actor.sees_dealership(consumer_id) or actor.sees_dealership(provider_id)):
-        raise NotAllowed("You can only book work for your own dealership or at it.")
+        raise NotAllowed(_("You can only book work for your own dealership or at it."))
     provider = conn.execute(_PROVIDER, {"id": provider_id}).first()
     if provider is None or not provider.active or not does_prep(provider):  # type: ignore[arg-type]
         raise Invalid(
-            "The provider must be an active dealership that does prep work.",
+            _("The provider must be an active dealership that does prep work."),
             "provider_dealership_id",
         )
     if rt.requires_assignment and user_id is None:
-        raise Invalid(f"{rt.name} needs a person assigned.", "user_id")
+        raise Invalid(_("{work} needs a person assigned.").format(work=rt.name), "user_id")
     if user_id is not None:
         _check_person(session, user_id, provider_id, rt.prep_stage, rt.name)
     claim = Claim(provider_id, consumer_id, rt.id, date, hours, user_id, start_time)
@@ -208,15 +224,21 @@ def load_booking(
         actor.sees_dealership(booking.provider_dealership_id)
         or actor.sees_dealership(booking.consumer_dealership_id)
     ):
-        raise NotFound(f"Booking #{booking_id} does not exist or is not one you can see.")
+        raise NotFound(
+            _("Booking #{booking} does not exist or is not one you can see.").format(
+                booking=booking_id
+            )
+        )
     return booking
 
 
 def _expect(booking: ResourceBooking, expected_status: str | None) -> None:
     if expected_status is not None and booking.status != expected_status:
         raise Stale(
-            f"Someone else changed this booking meanwhile (it is now "
-            f"{booking.status.replace('_', ' ')}). Look at it again."
+            _(
+                "Someone else changed this booking meanwhile (it is now {status}). "
+                "Look at it again."
+            ).format(status=status_word(booking.status))
         )
 
 
@@ -235,19 +257,23 @@ def cancel(
     _expect(booking, expected_status)
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("Say why (for the notes).", "reason")
+        raise Invalid(_("Say why (for the notes)."), "reason")
     if booking.status not in OPEN_STATUSES:
-        raise Invalid(
-            f"A booking that is {booking.status.replace('_', ' ')} cannot be "
-            f"{'marked no-show' if no_show else 'cancelled'}."
-        )
+        if no_show:
+            refusal = _("A booking that is {status} cannot be marked no-show.")
+        else:
+            refusal = _("A booking that is {status} cannot be cancelled.")
+        raise Invalid(refusal.format(status=status_word(booking.status)))
     if no_show and not actor.sees_dealership(booking.provider_dealership_id):
         raise NotAllowed(
-            "Only the dealership that does the work can mark a booking no-show; "
-            "you can cancel your request."
+            _(
+                "Only the dealership that does the work can mark a booking no-show; "
+                "you can cancel your request."
+            )
         )
     status = "no_show" if no_show else "cancelled"
-    label = "No-show" if no_show else "Cancelled"
+    # in English in the booking's notes (stored); the notification translates it for its reader
+    label = N_("No-show") if no_show else N_("Cancelled")
     return close_booking(session, actor, booking, status=status, label=label, reason=reason)
 
 
@@ -262,7 +288,9 @@ def close_booking(
     action: str | None = None,
 ) -> ResourceBooking:
     """End a locked, open booking (``status`` cancelled or no-show): give its hours back, note
-    ``"<label>: <reason>"`` and record the event (``action``, by default the new status)."""
+    ``"<label>: <reason>"`` and record the event (``action``, by default the new status).
+    ``label`` is English (the notes are stored); the notification gives it in its reader's
+    language."""
     assert status in ("cancelled", "no_show") and booking.status in OPEN_STATUSES
     _release(session, Claim.of(booking))
     old = booking.status
@@ -281,7 +309,7 @@ def close_booking(
         car_id=booking.car_id,
     )
     if action is None:  # a decline tells the consumer itself
-        notify.booking_closed(session, actor, booking, label, reason)
+        notify.booking_closed(session, actor, booking, Said(label), reason)
     _resync_car(session, booking)
     return booking
 
@@ -312,14 +340,24 @@ def move(
     booking = load_booking(session, actor, booking_id, lock=True)
     if not actor.sees_dealership(booking.provider_dealership_id):
         provider = session.get(Dealership, booking.provider_dealership_id)
-        name = f"{provider.dealership_name}'s" if provider is not None else "The provider's"
-        raise NotAllowed(
-            f"Only {name} coordinators plan its days and people, so only they can move this "
-            "booking. Ask them, or cancel your request and book again."
-        )
+        if provider is not None:
+            refusal = _(
+                "Only {provider}'s coordinators plan its days and people, so only they can move "
+                "this booking. Ask them, or cancel your request and book again."
+            ).format(provider=provider.dealership_name)
+        else:
+            refusal = _(
+                "Only the provider's coordinators plan its days and people, so only they can "
+                "move this booking. Ask them, or cancel your request and book again."
+            )
+        raise NotAllowed(refusal)
     _expect(booking, expected_status)
     if booking.status not in OPEN_STATUSES:
-        raise Invalid(f"A booking that is {booking.status.replace('_', ' ')} cannot be moved.")
+        raise Invalid(
+            _("A booking that is {status} cannot be moved.").format(
+                status=status_word(booking.status)
+            )
+        )
     rt = session.get(ResourceType, booking.resource_type_id)
     assert rt is not None
     before = {
@@ -330,10 +368,10 @@ def move(
     }
     new_day = date or _required_day(booking.date, "date")
     if new_day < local_today():
-        raise Invalid("That day is in the past; pick today or a later day.", "date")
+        raise Invalid(_("That day is in the past; pick today or a later day."), "date")
     new_user = booking.user_id if user_id == "keep" else user_id
     if rt.requires_assignment and new_user is None:
-        raise Invalid(f"{rt.name} needs a person assigned.", "user_id")
+        raise Invalid(_("{work} needs a person assigned.").format(work=rt.name), "user_id")
     if new_user is not None and new_user != booking.user_id:
         _check_person(session, new_user, booking.provider_dealership_id, rt.prep_stage, rt.name)  # type: ignore[arg-type]
     _release(session, Claim.of(booking))
@@ -373,9 +411,13 @@ def confirm(session: Session, actor: Actor, booking_id: int) -> ResourceBooking:
     actor.require("booking.change")
     booking = load_booking(session, actor, booking_id, lock=True)
     if not actor.sees_dealership(booking.provider_dealership_id):
-        raise NotAllowed("Only the dealership that does the work can confirm the booking.")
+        raise NotAllowed(_("Only the dealership that does the work can confirm the booking."))
     if booking.status != "scheduled":
-        raise Invalid(f"Only a scheduled booking can be confirmed; this one is {booking.status}.")
+        raise Invalid(
+            _("Only a scheduled booking can be confirmed; this one is {status}.").format(
+                status=status_word(booking.status)
+            )
+        )
     booking.status = "confirmed"
     booking.updated_at = utcnow()
     session.add(booking)

@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func
 from sqlmodel import Session, select
 
-from db import validate
+from db import formats, validate
 from db.clock import iso_week_bounds
 from db.engine import for_update
 from db.errors import Invalid
+from db.i18n import N_, Labels, _
 from db.models import (
     Car,
     Dealership,
@@ -30,7 +31,7 @@ from db.models import (
     ResourceType,
     User,
 )
-from db.vocab import BOOKING_HOLDING_STATUSES, WORKER_ROLES
+from db.vocab import BOOKING_HOLDING_STATUSES, ROLE_LABELS, WORKER_ROLES
 
 CAPACITY = ResourceCapacity.__table__  # type: ignore[attr-defined]
 BOOKINGS = ResourceBooking.__table__  # type: ignore[attr-defined]
@@ -110,14 +111,17 @@ def week_usage(
 # inputs: the day, the person (and whether they may do the work), hours in words
 # ------------------------------------------------------------------------------------------------
 def _fmt_hours(value: float) -> str:
-    return f"{value:g} h"
+    """Hours in a refusal: ``7.5 h`` / ``7,5 t``."""
+    return formats.hours(value)
 
 
 def _required_day(value: date | str | None, field: str = "date") -> date:
     """A day checked by :func:`db.validate.parse_date` (2000-2099); empty is refused."""
     day = validate.parse_date(value, field)
     if day is None:
-        raise Invalid("Pick the day (e.g. 2026-11-30).", field)
+        raise Invalid(
+            _("Pick the day (e.g. {example}).").format(example=formats.date_example()), field
+        )
     return day
 
 
@@ -127,7 +131,32 @@ def _person_id(value: uuid.UUID | str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise Invalid("That person is not a user.", "user_id") from None
+        raise Invalid(_("That person is not a user."), "user_id") from None
+
+
+# A booking's status in a sentence ("A booking that is in progress cannot be moved.").
+BOOKING_STATUS_WORDS = Labels(
+    {
+        "scheduled": N_("scheduled"),
+        "confirmed": N_("confirmed"),
+        "in_progress": N_("in progress"),
+        "completed": N_("completed"),
+        "cancelled": N_("cancelled"),
+        "no_show": N_("no show"),
+    }
+)
+
+
+def status_word(status: str) -> str:
+    """A booking's status in a sentence: ``in progress`` / ``i gang``."""
+    if status in BOOKING_STATUS_WORDS:
+        return BOOKING_STATUS_WORDS[status]
+    return status.replace("_", " ")
+
+
+def role_word(role: str) -> str:
+    """A role in a sentence: ``mechanic`` / ``mekaniker``."""
+    return ROLE_LABELS[role].lower() if role in ROLE_LABELS else role
 
 
 _PERSON = select(USERS.c.active, USERS.c.dealership_id, USERS.c.role, USERS.c.display_name).where(
@@ -141,13 +170,29 @@ def _check_person(
     """The person (active, dealership_id, role, display_name), if they may do this work there."""
     person = session.connection().execute(_PERSON, {"id": user_id}).first()
     if person is None or not person.active:
-        raise Invalid("That person is not an active user.", "user_id")
+        raise Invalid(_("That person is not an active user."), "user_id")
     if person.dealership_id != provider_id:
-        raise Invalid(f"{person.display_name} does not work at the provider dealership.", "user_id")
+        raise Invalid(
+            _("{person} does not work at the provider dealership.").format(
+                person=person.display_name
+            ),
+            "user_id",
+        )
     roles = WORKER_ROLES.get(prep_stage, WORKER_ROLES[None])
     if person.role not in roles:
-        who = " or ".join(sorted(roles))
+        words = [role_word(r) for r in sorted(roles)]
+        if len(words) == 1:
+            message = _("{work} is done by a {role}; {person} is a {their_role}.")
+        else:
+            message = _("{work} is done by a {role} or {other_role}; {person} is a {their_role}.")
         raise Invalid(
-            f"{work} is done by a {who}; {person.display_name} is a {person.role}.", "user_id"
+            message.format(
+                work=work,
+                role=words[0],
+                other_role=" / ".join(words[1:]),
+                person=person.display_name,
+                their_role=role_word(person.role),
+            ),
+            "user_id",
         )
     return person

@@ -29,6 +29,7 @@ TEXT_LIMITS: dict[str, dict[str, int]] = {
         "pin_hash": 200,
         "badge_hash": 200,
         "start_mode": 20,
+        "language": 8,
     },
     "cars": {
         "vin": 17,

@@ -30,7 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
+from db import formats
 from db.errors import InvalidFields
+from db.i18n import N_, Labels, _
 from db.limits import NOTE_LIMIT
 from db.text import clean
 from db.types import SafeString, UTCDateTime, protect_text_columns
@@ -118,6 +120,8 @@ class User(SQLModel, table=True):
     is_terminal: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     # prepfloor: the mode the user opens on (db/modes.py); NULL: their role's
     start_mode: str | None = Field(default=None, max_length=20)
+    # prepfloor: the language the user reads prepfloor in (db/i18n.py: en, nb); NULL: the site's
+    language: str | None = Field(default=None, max_length=8)
 
 
 class UserKey(SQLModel, table=True):
@@ -240,6 +244,9 @@ class Notification(SQLModel, table=True):
     created_at: datetime | None = _ts()
     # prepfloor: a low-priority note its user takes as a daily digest (not counted, not toasted)
     digest: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    # prepfloor: the message as its text and values (JSON, db/said.py), so that each reader sees it
+    # in their own language; ``message`` holds it in English for other tools
+    message_source: str | None = Field(default=None)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -603,8 +610,49 @@ _TEXT_COLUMNS: dict[type, list[tuple[str, int | None]]] = {
 }
 
 
+# The text columns a person types into, as a form names them (in the reader's language).
+COLUMN_LABELS = Labels(
+    {
+        "brand": N_("Brand"),
+        "code": N_("Code"),
+        "color": N_("Color"),
+        "cosmetic_notes": N_("Cosmetic notes"),
+        "customer_email": N_("Customer email"),
+        "customer_name": N_("Customer name"),
+        "customer_phone": N_("Customer phone"),
+        "dealership_name": N_("Dealership name"),
+        "dealership_number": N_("Dealership number"),
+        "description": N_("Description"),
+        "display_name": N_("Display name"),
+        "email": N_("Email"),
+        "filename": N_("Filename"),
+        "icon": N_("Icon"),
+        "inspection_notes": N_("Inspection notes"),
+        "item_name": N_("Item name"),
+        "license_plate": N_("License plate"),
+        "location": N_("Location"),
+        "login": N_("Login"),
+        "logo": N_("Logo"),
+        "message": N_("Message"),
+        "model": N_("Model"),
+        "name": N_("Name"),
+        "notes": N_("Notes"),
+        "order_number": N_("Order number"),
+        "part_name": N_("Part name"),
+        "part_number": N_("Part number"),
+        "parts_notes": N_("Parts notes"),
+        "seller_notes": N_("Seller notes"),
+        "supplier": N_("Supplier"),
+        "technical_notes": N_("Technical notes"),
+        "vin": N_("Vin"),
+    }
+)
+
+
 def column_label(name: str) -> str:
-    """``customer_name`` → ``Customer name``."""
+    """``customer_name`` → ``Customer name`` (``Kundenavn``)."""
+    if name in COLUMN_LABELS:
+        return COLUMN_LABELS[name]
     return name.replace("_", " ").capitalize()
 
 
@@ -623,8 +671,10 @@ def _text_fits(session: OrmSession, _context: Any, _instances: Any) -> None:
                 setattr(row, key, cleaned)
             most = NOTE_LIMIT if length is None else length
             if len(cleaned) > most:
-                problems[key] = (
-                    f"{column_label(key)}: at most {most:,} characters ({len(cleaned):,} given)."
+                problems[key] = _("{field}: at most {most} characters ({given} given).").format(
+                    field=column_label(key),
+                    most=formats.number(most, 0),
+                    given=formats.number(len(cleaned), 0),
                 )
     if problems:
         raise InvalidFields(problems)

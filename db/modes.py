@@ -7,19 +7,20 @@ app reads it before its first frame.
 
 from __future__ import annotations
 
+from db.i18n import N_, _
 from db.vocab import ROLE_LABELS
 
 # mode name -> (title, the roles that have it); in the order of their keys, f2 to f7
 MODES: dict[str, tuple[str, frozenset[str]]] = {
     "cars": (
-        "Cars",
+        N_("Cars"),
         frozenset({"seller", "coordinator", "mechanic", "detailer", "manager", "admin"}),
     ),
-    "seller": ("Seller", frozenset({"seller", "manager", "admin"})),
-    "coordinator": ("Coordinator", frozenset({"coordinator", "admin"})),
-    "workshop": ("Workshop", frozenset({"mechanic", "detailer", "coordinator", "admin"})),
-    "manager": ("Manager", frozenset({"manager", "admin"})),
-    "admin": ("Admin", frozenset({"admin"})),
+    "seller": (N_("Seller"), frozenset({"seller", "manager", "admin"})),
+    "coordinator": (N_("Coordinator"), frozenset({"coordinator", "admin"})),
+    "workshop": (N_("Workshop"), frozenset({"mechanic", "detailer", "coordinator", "admin"})),
+    "manager": (N_("Manager"), frozenset({"manager", "admin"})),
+    "admin": (N_("Admin"), frozenset({"admin"})),
 }
 
 # Each role opens on its work: a seller on their cars, a coordinator on the capacity grid, a
@@ -35,7 +36,7 @@ DEFAULT_START: dict[str, str] = {
 
 
 def mode_title(name: str) -> str:
-    return MODES[name][0] if name in MODES else name
+    return _(MODES[name][0]) if name in MODES else name
 
 
 def modes_of(role: str) -> list[str]:

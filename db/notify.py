@@ -9,8 +9,10 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from db import said
 from db.access import Actor
-from db.clock import local, utcnow
+from db.clock import utcnow
+from db.i18n import N_
 from db.models import (
     Car,
     Dealership,
@@ -21,14 +23,19 @@ from db.models import (
     TimebankEntry,
     User,
 )
+from db.said import Said, joined, label
 from db.vocab import CAR_STATUS_LABELS
 
 
-def _car_name(car: Car) -> str:
-    what = " ".join(x for x in (car.brand, car.model) if x) or "Car"
+def _car_name(car: Car) -> Said:
+    """``BMW X5 EK 12345 (order ORD-1)``: the car as its notifications name it."""
+    what: object = " ".join(x for x in (car.brand, car.model) if x) or label(N_("Car"))
     ident = car.license_plate or (car.vin[-6:] if car.vin else None) or f"#{car.id}"
-    order = f" (order {car.order_number})" if car.order_number else ""
-    return f"{what} {ident}{order}"
+    if car.order_number:
+        return Said(
+            "{what} {ident} (order {order})", what=what, ident=ident, order=car.order_number
+        )
+    return Said("{what} {ident}", what=what, ident=ident)
 
 
 def send(
@@ -36,13 +43,18 @@ def send(
     actor: Actor | None,
     recipients: Iterable[uuid.UUID | None],
     type_: str,
-    message: str,
+    message: Said | str,
     *,
     car_id: int | None = None,
     priority: str = "medium",
 ) -> list[Notification]:
     """One notification per recipient (duplicates and the actor left out), as each recipient
-    chose for this type: none when muted, and a low-priority one into the daily digest."""
+    chose for this type: none when muted, and a low-priority one into the daily digest.
+
+    A :class:`~db.said.Said` message is kept as its words and values, so that each reader sees
+    it in their own language; ``message`` holds it in English."""
+    source = message.to_json() if isinstance(message, Said) else None
+    english = message.render("en") if isinstance(message, Said) else message
     sent: list[Notification] = []
     seen: set[uuid.UUID] = set()
     people = [
@@ -57,7 +69,8 @@ def send(
             user_id=user_id,
             car_id=car_id,
             type=type_,
-            message=message,
+            message=english,
+            message_source=source,
             priority=priority,
             created_at=utcnow(),
             digest=priority == "low" and modes.get(user_id) == "digest",
@@ -115,7 +128,7 @@ def car_registered(session: Session, actor: Actor, car: Car) -> None:
         actor,
         coordinators,
         "new_order",
-        f"New order: {_car_name(car)} registered by {actor.display_name}.",
+        Said("New order: {car} registered by {who}.", car=_car_name(car), who=actor.display_name),
         car_id=car.id,
     )
 
@@ -129,7 +142,7 @@ def car_moved(session: Session, actor: Actor, car: Car, old: str, new: str) -> N
             actor,
             [car.seller_id],
             "ready_for_delivery",
-            f"{name} is ready for delivery.",
+            Said("{car} is ready for delivery.", car=name),
             car_id=car.id,
             priority="high",
         )
@@ -140,7 +153,7 @@ def car_moved(session: Session, actor: Actor, car: Car, old: str, new: str) -> N
             actor,
             [*managers, car.seller_id],
             "delivered",
-            f"{name} was delivered to the customer.",
+            Said("{car} was delivered to the customer.", car=name),
             car_id=car.id,
         )
     elif new != "registered":
@@ -149,13 +162,18 @@ def car_moved(session: Session, actor: Actor, car: Car, old: str, new: str) -> N
             actor,
             [car.seller_id],
             "status_update",
-            f"{name}: {CAR_STATUS_LABELS[old]} → {CAR_STATUS_LABELS[new]}.",
+            Said(
+                "{car}: {old} → {new}.",
+                car=name,
+                old=label(CAR_STATUS_LABELS.source(old)),
+                new=label(CAR_STATUS_LABELS.source(new)),
+            ),
             car_id=car.id,
             priority="low",
         )
 
 
-def parts_changed(session: Session, actor: Actor, car: Car, what: str, parts: str) -> None:
+def parts_changed(session: Session, actor: Actor, car: Car, what: str | Said, parts: str) -> None:
     """parts_changed: the car's assigned mechanic and its seller hear of it ("Parts arrived for
     BMW X5 EK 12345: Brake pads.")."""
     send(
@@ -163,7 +181,7 @@ def parts_changed(session: Session, actor: Actor, car: Car, what: str, parts: st
         actor,
         [car.assigned_mechanic_id, car.seller_id],
         "parts_changed",
-        f"{what} for {_car_name(car)}: {parts}.",
+        Said("{what} for {car}: {parts}.", what=what, car=_car_name(car), parts=parts),
         car_id=car.id,
         priority="medium",
     )
@@ -177,10 +195,12 @@ def _dealership_label(session: Session, dealership_id: int) -> str:
     return f"{found.dealership_number} {found.dealership_name}" if found else f"#{dealership_id}"
 
 
-def _booking_what(session: Session, work: str, car_id: int | None) -> str:
+def _booking_what(session: Session, work: object, car_id: int | None) -> Said:
     """'Technical Preparation for BMW X5 EL 12345 (order ORD-1)' or just the work."""
     car = session.get(Car, car_id) if car_id is not None else None
-    return f"{work} for {_car_name(car)}" if car is not None else work
+    if car is None:
+        return Said("{work}", work=work)
+    return Said("{work} for {car}", work=work, car=_car_name(car))
 
 
 def _coordinators_or_managers(session: Session, dealership_id: int) -> list[uuid.UUID]:
@@ -209,16 +229,21 @@ def booking_requested(
         actor,
         users_with_role(session, "coordinator", [provider_id]),
         "booking_request",
-        f"Booking request from {_dealership_label(session, consumer_id)}: "
-        f"{_booking_what(session, work, car_id)}, {hours:g} h on {day:%a %d %b} "
-        f"(booking #{booking_id}).",
+        Said(
+            "Booking request from {dealership}: {what}, {hours} on {day} (booking #{booking}).",
+            dealership=_dealership_label(session, consumer_id),
+            what=_booking_what(session, work, car_id),
+            hours=said.hours(hours),
+            day=said.day(day),
+            booking=booking_id,
+        ),
         car_id=car_id,
         priority="medium",
     )
 
 
 def booking_declined(
-    session: Session, actor: Actor, booking: ResourceBooking, work: str, reason: str
+    session: Session, actor: Actor, booking: ResourceBooking, work: object, reason: str
 ) -> None:
     """booking_changed: the provider declined a booking; the consumer's coordinators must book
     the work elsewhere or on another day."""
@@ -227,16 +252,26 @@ def booking_declined(
         actor,
         _coordinators_or_managers(session, booking.consumer_dealership_id),
         "booking_changed",
-        f"{_dealership_label(session, booking.provider_dealership_id)} declined "
-        f"{_booking_what(session, work, booking.car_id)} on {booking.date:%a %d %b}: {reason}. "
-        "Book it on another day or at another prep center.",
+        Said(
+            "{dealership} declined {what} on {day}: {reason}. "
+            "Book it on another day or at another prep center.",
+            dealership=_dealership_label(session, booking.provider_dealership_id),
+            what=_booking_what(session, work, booking.car_id),
+            day=said.day(booking.date),
+            reason=reason,
+        ),
         car_id=booking.car_id,
         priority="high",
     )
 
 
 def booking_moved(
-    session: Session, actor: Actor, booking: ResourceBooking, work: str, old_day: date, why: str
+    session: Session,
+    actor: Actor,
+    booking: ResourceBooking,
+    work: object,
+    old_day: date,
+    why: object,
 ) -> None:
     """booking_changed: a booking was moved to another day by someone else; the assigned person
     hears of it, and the consumer's coordinators when the work is for another dealership."""
@@ -248,25 +283,36 @@ def booking_moved(
         actor,
         recipients,
         "booking_changed",
-        f"{_booking_what(session, work, booking.car_id)} moved from {old_day:%a %d %b} to "
-        f"{booking.date:%a %d %b} ({why}).",
+        Said(
+            "{what} moved from {old} to {new} ({why}).",
+            what=_booking_what(session, work, booking.car_id),
+            old=said.day(old_day),
+            new=said.day(booking.date),
+            why=why,
+        ),
         car_id=booking.car_id,
         priority="medium",
     )
 
 
 def booking_closed(
-    session: Session, actor: Actor, booking: ResourceBooking, label: str, reason: str
+    session: Session, actor: Actor, booking: ResourceBooking, closed: str | Said, reason: str
 ) -> None:
-    """booking_changed: a booking was cancelled or marked no-show; the assigned person hears."""
+    """booking_changed: a booking was cancelled or marked no-show (``closed``: which, as the
+    reader sees it); the assigned person hears."""
     rt = session.get(ResourceType, booking.resource_type_id)
     send(
         session,
         actor,
         [booking.user_id],
         "booking_changed",
-        f"{label}: {_booking_what(session, rt.name if rt else 'Work', booking.car_id)} on "
-        f"{booking.date:%a %d %b} ({reason}).",
+        Said(
+            "{what_happened}: {what} on {day} ({reason}).",
+            what_happened=closed,
+            what=_booking_what(session, rt.name if rt else label(N_("Work")), booking.car_id),
+            day=said.day(booking.date),
+            reason=reason,
+        ),
         car_id=booking.car_id,
         priority="medium",
     )
@@ -281,18 +327,28 @@ def booking_rescheduled(
     if old_day == booking.date and old_user == booking.user_id:
         return
     rt = session.get(ResourceType, booking.resource_type_id)
-    what = _booking_what(session, rt.name if rt else "Work", booking.car_id)
+    what = _booking_what(session, rt.name if rt else label(N_("Work")), booking.car_id)
     people = {old_user, booking.user_id} - {None}
     found = session.exec(select(User.id, User.display_name).where(User.id.in_(people))).all()  # type: ignore[union-attr,arg-type]
     names = {uid: name for uid, name in found}
-    who = names.get(booking.user_id, "the team") if booking.user_id else "the team"
+    team = label(N_("the team"))
+    who = names.get(booking.user_id, team) if booking.user_id else team
     send(
         session,
         actor,
         people,  # type: ignore[arg-type]
         "booking_changed",
-        f"{what} is now on {booking.date:%a %d %b} with {who}"
-        + (f" (was {old_day:%a %d %b})." if old_day != booking.date else "."),  # type: ignore[str-format]
+        Said(
+            "{what} is now on {day} with {who} (was {old}).",
+            what=what,
+            day=said.day(booking.date),
+            who=who,
+            old=said.day(old_day),
+        )  # type: ignore[arg-type]
+        if old_day != booking.date
+        else Said(
+            "{what} is now on {day} with {who}.", what=what, day=said.day(booking.date), who=who
+        ),
         car_id=booking.car_id,
         priority="medium",
     )
@@ -312,16 +368,22 @@ def timer_forgotten(
     """timer_forgotten: a clock has run past the shift.  The person and their dealership's
     coordinators hear of it (high), whoever noticed it: it is the clock's state, not an action."""
     assert entry.started_at is not None
-    what = f"{work} on {_car_name(car)}" if car is not None else work
+    what = Said("{work} on {car}", work=work, car=_car_name(car)) if car is not None else work
     coordinators = users_with_role(session, "coordinator", [person.dealership_id])
     return send(
         session,
         None,
         [person.id, *coordinators],
         "timer_forgotten",
-        f"{person.display_name}'s clock on {what} has run since "
-        f"{local(entry.started_at):%a %d %b %H:%M} ({running_hours:g} h), longer than a shift. "
-        f"Stop it or correct the time (time entry #{entry.id}).",
+        Said(
+            "{person}'s clock on {what} has run since {since} ({hours}), longer than a shift. "
+            "Stop it or correct the time (time entry #{entry}).",
+            person=person.display_name,
+            what=what,
+            since=said.moment(entry.started_at),
+            hours=said.hours(running_hours),
+            entry=entry.id,
+        ),
         car_id=car.id if car is not None else None,
         priority="high",
     )
@@ -338,31 +400,43 @@ def inspection_finished(
 ) -> None:
     """inspection_done: the seller hears that the inspection passed or failed (medium); when it
     failed, the prep center's coordinators too (high), with the critical findings."""
+    from db.inspection import DEFAULT_CHECKLIST
+
+    defaults = set(DEFAULT_CHECKLIST)  # the default items read in each reader's language
+    critical_items = [label(n) if n in defaults else n for n in critical]
+    issue_items = [label(n) if n in defaults else n for n in issues]
     name = _car_name(car)
     if approved:
-        extra = f" Issues noted: {', '.join(issues)}." if issues else ""
         send(
             session,
             actor,
             [car.seller_id],
             "inspection_done",
-            f"Inspection passed: {name}.{extra}",
+            Said(
+                "Inspection passed: {car}. Issues noted: {issues}.", car=name, issues=joined(issues)
+            )
+            if issues
+            else Said("Inspection passed: {car}.", car=name),
             car_id=car.id,
             priority="medium",
         )
         return
-    findings = []
+    findings: list[Said] = []
     if critical:
-        findings.append("critical: " + ", ".join(critical))
+        findings.append(Said("critical: {items}", items=joined(critical_items)))
     if issues:
-        findings.append("issues: " + ", ".join(issues))
-    found = f" ({'; '.join(findings)})" if findings else ""
+        findings.append(Said("issues: {items}", items=joined(issue_items)))
+    found = Said(" ({findings})", findings=joined(findings, "; ")) if findings else ""
     send(
         session,
         actor,
         [car.seller_id],
         "inspection_done",
-        f"Inspection failed: {name}{found}. The prep center fixes the findings first.",
+        Said(
+            "Inspection failed: {car}{findings}. The prep center fixes the findings first.",
+            car=name,
+            findings=found,
+        ),
         car_id=car.id,
         priority="medium",
     )
@@ -371,7 +445,11 @@ def inspection_finished(
         actor,
         users_with_role(session, "coordinator", [car.prep_center_id]),
         "inspection_done",
-        f"Inspection failed: {name}{found}. Order parts or book the repair.",
+        Said(
+            "Inspection failed: {car}{findings}. Order parts or book the repair.",
+            car=name,
+            findings=found,
+        ),
         car_id=car.id,
         priority="high",
     )

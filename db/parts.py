@@ -20,8 +20,10 @@ from db.access import Actor
 from db.clock import utcnow
 from db.engine import for_update
 from db.errors import Invalid, NotAllowed, NotFound, Stale, WorkflowRefused
+from db.i18n import N_, Labels, _
 from db.models import Car, PartsOrder
-from db.vocab import CAR_INACTIVE_STATUSES, PARTS_ORDERED_BY, PARTS_STATUSES
+from db.said import Said
+from db.vocab import CAR_INACTIVE_STATUSES, CAR_STATUS_LABELS, PARTS_ORDERED_BY, PARTS_STATUSES
 
 PART_MOVES: dict[str, tuple[str, ...]] = {
     "ordered": ("in_transit", "arrived", "cancelled"),
@@ -30,14 +32,17 @@ PART_MOVES: dict[str, tuple[str, ...]] = {
     "installed": (),
     "cancelled": (),
 }
-PART_STATUS_LABELS: dict[str, str] = {
-    "ordered": "Ordered",
-    "in_transit": "In transit",
-    "arrived": "Arrived",
-    "installed": "Installed",
-    "cancelled": "Cancelled",
-}
-ORDERED_BY_LABELS: dict[str, str] = {"seller": "seller", "prep_center": "prep center"}
+PART_STATUS_LABELS = Labels(
+    {
+        "ordered": N_("Ordered"),
+        "in_transit": N_("In transit"),
+        "arrived": N_("Arrived"),
+        "installed": N_("Installed"),
+        "cancelled": N_("Cancelled"),
+    }
+)
+# who ordered, as a word in a line of the car's history
+ORDERED_BY_LABELS = Labels({"seller": N_("seller"), "prep_center": N_("prep center")})
 # the car's timestamps per side: (ordered, arrived)
 SIDE_FIELDS: dict[str, tuple[str, str]] = {
     "seller": ("parts_ordered_seller_at", "parts_arrived_seller_at"),
@@ -46,7 +51,11 @@ SIDE_FIELDS: dict[str, tuple[str, str]] = {
 MAX_QUANTITY = 999
 TIMES = "\N{MULTIPLICATION SIGN}"  # Brake pads x2, with the real sign
 _LENGTHS = {"part_name": 120, "part_number": 60, "supplier": 120}
-_FIELD_LABELS = {"part_name": "Part name", "part_number": "Part number", "supplier": "Supplier"}
+_TOO_LONG = {
+    "part_name": N_("Part name is at most {limit} characters."),
+    "part_number": N_("Part number is at most {limit} characters."),
+    "supplier": N_("Supplier is at most {limit} characters."),
+}
 
 
 @dataclass(frozen=True)
@@ -67,12 +76,12 @@ def _text(value: str | None, field: str) -> str | None:
     text = validate.clean_text(value)
     limit = _LENGTHS[field]
     if text is not None and len(text) > limit:
-        raise Invalid(f"{_FIELD_LABELS[field]} is at most {limit} characters.", field)
+        raise Invalid(_(_TOO_LONG[field]).format(limit=limit), field)
     return text
 
 
 def _quantity(value: int | str | None) -> int:
-    message = f"Quantity is a whole number from 1 to {MAX_QUANTITY}."
+    message = _("Quantity is a whole number from 1 to {most}.").format(most=MAX_QUANTITY)
     if value is None or isinstance(value, bool):
         raise Invalid(message, "quantity")
     if isinstance(value, int):
@@ -137,25 +146,33 @@ def order_part(
     actor.require("parts.order")
     car = workflow.load_car(session, actor, car_id, lock=True)
     if car.status in CAR_INACTIVE_STATUSES:
-        raise WorkflowRefused(f"The car is {car.status}: parts can no longer be ordered for it.")
+        raise WorkflowRefused(
+            _("The car is {status}: parts can no longer be ordered for it.").format(
+                status=CAR_STATUS_LABELS[car.status].lower()
+            )
+        )
     if ordered_by is None:
         ordered_by = "seller" if actor.role in ("seller", "manager") else "prep_center"
     ordered_by = (ordered_by or "").strip().lower()
     if ordered_by not in PARTS_ORDERED_BY:
-        raise Invalid("Ordered by is the seller or the prep center.", "ordered_by")
+        raise Invalid(_("Ordered by is the seller or the prep center."), "ordered_by")
     if ordered_by == "seller" and not workflow.side_ok(session, actor, car, workflow.OWNER):
         raise NotAllowed(
-            "Only the selling dealership of this car can order parts as the seller; "
-            "order them as the prep center."
+            _(
+                "Only the selling dealership of this car can order parts as the seller; "
+                "order them as the prep center."
+            )
         )
     if ordered_by == "prep_center" and not workflow.side_ok(session, actor, car, workflow.PREP):
         raise NotAllowed(
-            "Only the prep center of this car can order parts as the prep center; "
-            "order them as the seller."
+            _(
+                "Only the prep center of this car can order parts as the prep center; "
+                "order them as the seller."
+            )
         )
     name = _text(part_name, "part_name")
     if name is None:
-        raise Invalid("Part name is required (e.g. Brake pads front).", "part_name")
+        raise Invalid(_("Part name is required (e.g. Brake pads front)."), "part_name")
     number = _text(part_number, "part_number")
     count = _quantity(quantity)
     source = _text(supplier, "supplier")
@@ -190,8 +207,12 @@ def order_part(
     if car_changes:
         changes["car"] = car_changes
     events.record(session, actor, "parts_orders", order.id, "order", changes, car_id=car.id)
-    by = ORDERED_BY_LABELS[ordered_by]
-    notify.parts_changed(session, actor, car, f"Parts ordered by the {by}", _part_words(order))
+    # the notification keeps its words, so that each reader reads it in their language
+    if ordered_by == "seller":
+        what = Said("Parts ordered by the seller")
+    else:
+        what = Said("Parts ordered by the prep center")
+    notify.parts_changed(session, actor, car, what, _part_words(order))
     return order
 
 
@@ -206,7 +227,9 @@ def set_part_status(
 ) -> PartsOrder:
     """Move a part on (in transit, arrived, installed) or cancel it."""
     actor.require("parts.order")
-    missing = NotFound(f"Part order #{part_id} does not exist or is not on one of your cars.")
+    missing = NotFound(
+        _("Part order #{id} does not exist or is not on one of your cars.").format(id=part_id)
+    )
     car_id = session.exec(select(PartsOrder.car_id).where(PartsOrder.id == part_id)).first()
     if car_id is None:
         raise missing
@@ -219,30 +242,45 @@ def set_part_status(
     label = PART_STATUS_LABELS
     if expected_status is not None and old != expected_status:
         raise Stale(
-            f"Someone else changed this part meanwhile: it is now {label[old].lower()}, "
-            f"not {label.get(expected_status, expected_status).lower()}. "
-            "Look at it again before you change it."
+            _(
+                "Someone else changed this part meanwhile: it is now {now}, not {expected}. "
+                "Look at it again before you change it."
+            ).format(
+                now=label[old].lower(),
+                expected=label.get(expected_status, expected_status).lower(),
+            )
         )
     status = (status or "").strip().lower()
     if status not in PARTS_STATUSES:
-        raise Invalid("A part is ordered, in transit, arrived, installed or cancelled.", "status")
+        raise Invalid(
+            _("A part is ordered, in transit, arrived, installed or cancelled."), "status"
+        )
     if status == old:
-        raise WorkflowRefused(f"{order.part_name} is already {label[old].lower()}.")
+        raise WorkflowRefused(
+            _("{part} is already {status}.").format(part=order.part_name, status=label[old].lower())
+        )
     nexts = PART_MOVES[old]
     if status not in nexts:
         if not nexts:
             raise WorkflowRefused(
-                f"{order.part_name} is {label[old].lower()}: that is final. "
-                "Order the part again if it is needed."
+                _(
+                    "{part} is {status}: that is final. Order the part again if it is needed."
+                ).format(part=order.part_name, status=label[old].lower())
             )
         names = [label[n].lower() for n in nexts]
-        way = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+        way = names[0]
+        if len(names) > 1:
+            way = _("{some} or {last}").format(some=", ".join(names[:-1]), last=names[-1])
         raise WorkflowRefused(
-            f"{order.part_name} is {label[old].lower()}; it cannot be {label[status].lower()} "
-            f"from there. Next it can be {way}."
+            _("{part} is {status}; it cannot be {target} from there. Next it can be {way}.").format(
+                part=order.part_name,
+                status=label[old].lower(),
+                target=label[status].lower(),
+                way=way,
+            )
         )
     if status == "installed" and not workflow.side_ok(session, actor, car, workflow.PREP):
-        raise NotAllowed("Only the prep center of this car can mark its parts installed.")
+        raise NotAllowed(_("Only the prep center of this car can mark its parts installed."))
     now = utcnow()
     order.status = status
     if status == "arrived":
@@ -259,7 +297,7 @@ def set_part_status(
         changes["car"] = car_changes
     events.record(session, actor, "parts_orders", order.id, "status", changes, car_id=car.id)
     if status == "arrived":
-        notify.parts_changed(session, actor, car, "Parts arrived", _part_words(order))
+        notify.parts_changed(session, actor, car, Said("Parts arrived"), _part_words(order))
     return order
 
 

@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from db import capacity, holding, ledger, ledger_rows, nearest, notify, validate
+from db import capacity, formats, holding, ledger, ledger_rows, nearest, notify, said, validate
 from db.access import Actor
 from db.clock import local_today
 from db.errors import CapacityCut, DoesNotFit, Invalid, NotAllowed, NotFound, Stale
 from db.grid import PERSON_DAY_HOURS, car_label
+from db.i18n import N_, _
 from db.models import (
     Car,
     Dealership,
@@ -38,7 +39,7 @@ MAX_PATTERN_WEEKS = 52
 
 
 def _hours(value: float) -> str:
-    return f"{value:g} h"
+    return formats.hours(value)
 
 
 def _as_uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
@@ -47,7 +48,7 @@ def _as_uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise Invalid("That person is not a user.", "user_id") from None
+        raise Invalid(_("That person is not a user."), "user_id") from None
 
 
 def _capacity_maximum(user_id: uuid.UUID | None) -> float:
@@ -60,7 +61,9 @@ def _day(value: date | str | None, field: str) -> date:
     """A day checked by :func:`db.validate.parse_date` (2000-2099); empty is refused."""
     day = validate.parse_date(value, field)
     if day is None:
-        raise Invalid("Pick the day (e.g. 2026-11-30).", field)
+        raise Invalid(
+            _("Pick the day (e.g. {example}).").format(example=formats.date_example()), field
+        )
     return day
 
 
@@ -80,15 +83,17 @@ def decline(
     actor.require("booking.change")
     booking = ledger.load_booking(session, actor, booking_id, lock=True)
     if not actor.sees_dealership(booking.provider_dealership_id):
-        raise NotAllowed("Only the dealership that does the work can decline it.")
+        raise NotAllowed(_("Only the dealership that does the work can decline it."))
     ledger._expect(booking, expected_status)
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("Say why you decline it (the other dealership reads it).", "reason")
+        raise Invalid(_("Say why you decline it (the other dealership reads it)."), "reason")
     if booking.status != "scheduled":
         raise Invalid(
-            f"Only a scheduled booking can be declined; this one is "
-            f"{booking.status.replace('_', ' ')}. Cancel or move it instead."
+            _(
+                "Only a scheduled booking can be declined; this one is {status}. "
+                "Cancel or move it instead."
+            ).format(status=ledger_rows.status_word(booking.status))
         )
     rt = session.get(ResourceType, booking.resource_type_id)
     ledger.close_booking(
@@ -96,11 +101,13 @@ def decline(
         actor,
         booking,
         status="cancelled",
-        label="Declined",
+        label="Declined",  # stored in the booking's notes: not translated
         reason=reason,
         action="decline",
     )
-    notify.booking_declined(session, actor, booking, rt.name if rt else "Work", reason)
+    notify.booking_declined(
+        session, actor, booking, rt.name if rt else said.label(N_("Work")), reason
+    )
     return booking
 
 
@@ -129,21 +136,24 @@ def apply_pattern(
     more hours booked than the pattern gives is left unchanged and reported in ``skipped``."""
     actor.require("capacity.set")
     if not actor.sees_dealership(dealership_id):
-        raise NotAllowed("You can only set capacity for your own dealership.")
+        raise NotAllowed(_("You can only set capacity for your own dealership."))
     uid = _as_uuid(user_id)
     first = _day(first, "first")
     if not weekdays:
-        raise Invalid("Pick at least one weekday.", "weekdays")
+        raise Invalid(_("Pick at least one weekday."), "weekdays")
     try:
         weeks = int(weeks)
     except (TypeError, ValueError):
-        raise Invalid("Weeks must be a whole number, 1 to 52.", "weeks") from None
+        raise Invalid(
+            _("Weeks must be a whole number, 1 to {most}.").format(most=MAX_PATTERN_WEEKS),
+            "weeks",
+        ) from None
     if not 1 <= weeks <= MAX_PATTERN_WEEKS:
-        raise Invalid(f"Weeks must be 1 to {MAX_PATTERN_WEEKS}.", "weeks")
+        raise Invalid(_("Weeks must be 1 to {most}.").format(most=MAX_PATTERN_WEEKS), "weeks")
     hours_of: dict[int, float] = {}
     for key, value in weekdays.items():
         if not isinstance(key, int) or not 0 <= key <= 6:
-            raise Invalid("Weekdays go from 0 (Monday) to 6 (Sunday).", "weekdays")
+            raise Invalid(_("Weekdays go from 0 (Monday) to 6 (Sunday)."), "weekdays")
         hours_of[key] = validate.hours(
             value, WEEKDAY_KEYS[key], allow_zero=True, maximum=_capacity_maximum(uid)
         )
@@ -304,9 +314,9 @@ def _check_cut(
 ) -> float:
     actor.require("capacity.set")
     if not actor.sees_dealership(dealership_id):
-        raise NotAllowed("You can only set capacity for your own dealership.")
+        raise NotAllowed(_("You can only set capacity for your own dealership."))
     if session.get(ResourceType, resource_type_id) is None:
-        raise NotFound("That resource type does not exist.")
+        raise NotFound(_("That resource type does not exist."))
     return validate.hours(
         allocated_hours, "allocated_hours", allow_zero=True, maximum=_capacity_maximum(user_id)
     )
@@ -404,13 +414,16 @@ def cut_capacity(
         )
         if not on_row:
             raise Stale(
-                f"{label} is no longer booked on {day:%a %d %b} (someone changed it meanwhile). "
-                "Look at the day again."
+                _(
+                    "{booking} is no longer booked on {day} (someone changed it meanwhile). "
+                    "Look at the day again."
+                ).format(booking=label, day=formats.day(day))
             )
         if booking.status not in ledger.OPEN_STATUSES:
             raise Invalid(
-                f"{label} is {booking.status.replace('_', ' ')} and cannot be moved; "
-                "choose other bookings to move."
+                _(
+                    "{booking} is {status} and cannot be moved; choose other bookings to move."
+                ).format(booking=label, status=ledger_rows.status_word(booking.status))
             )
         target = nearest.nearest_day(
             session,
@@ -423,27 +436,40 @@ def cut_capacity(
             exclude_booking_id=booking.id,
         )
         if target is None:
-            who = f" with {_person(session, booking.user_id)}" if booking.user_id else ""
-            refusal = DoesNotFit(
-                f"Nothing was changed: {label} ({_hours(booking.estimated_hours)}{who}) "
-                "cannot be moved to another day."
-            )
-            refusal.message = (
-                f"{refusal.reason} No other day in the next weeks has room for it: choose other "
+            if booking.user_id:
+                reason = _(
+                    "Nothing was changed: {booking} ({hours} with {person}) cannot be moved to "
+                    "another day."
+                ).format(
+                    booking=label,
+                    hours=_hours(booking.estimated_hours),
+                    person=_person(session, booking.user_id),
+                )
+            else:
+                reason = _(
+                    "Nothing was changed: {booking} ({hours}) cannot be moved to another day."
+                ).format(booking=label, hours=_hours(booking.estimated_hours))
+            refusal = DoesNotFit(reason)
+            refusal.message = _(
+                "{reason} No other day in the next weeks has room for it: choose other "
                 "bookings to move, or cut less."
-            )
+            ).format(reason=refusal.reason)
             refusal.args = (refusal.message,)
             raise refusal
         start = booking.start_time
         if start is not None and booking.user_id is not None and _busy(session, booking, target):
             start = None  # the person is busy then on the new day: the time is to be set again
         ledger.move(session, actor, booking.id, date=target, start_time=start, tell=False)
-        notify.booking_moved(session, actor, booking, rt.name, day, "capacity cut")
+        notify.booking_moved(  # each reader reads the reason in their own language
+            session, actor, booking, rt.name, day, said.label(N_("capacity cut"))
+        )
         moved.append((booking.id, target))
     booked = _booked(session, dealership_id, resource_type_id, day, uid, lock=True)
     if booked > hours:
         raise CapacityCut(
-            f"Still {_hours(booked)} booked over {_hours(hours)}: choose more bookings to move.",
+            _("Still {booked} booked over {hours}: choose more bookings to move.").format(
+                booked=_hours(booked), hours=_hours(hours)
+            ),
             booked,
         )
     capacity.set_capacity(
@@ -461,7 +487,7 @@ def cut_capacity(
 def _label(session: Session, booking: ResourceBooking) -> str:
     car = session.get(Car, booking.car_id) if booking.car_id is not None else None
     if car is None:
-        return f"Booking #{booking.id}"
+        return _("Booking #{booking}").format(booking=booking.id)
     return car_label(
         car.brand, car.model, car.license_plate, car.vin, car.order_number, booking.car_id
     )
@@ -469,7 +495,7 @@ def _label(session: Session, booking: ResourceBooking) -> str:
 
 def _person(session: Session, user_id: uuid.UUID) -> str:
     person = session.get(User, user_id)
-    return person.display_name if person is not None else "the same person"
+    return person.display_name if person is not None else _("the same person")
 
 
 def _busy(session: Session, booking: ResourceBooking, day: date) -> bool:

@@ -3,4 +3,4 @@
 A test checks that it equals the head of ``db/migrations``.
 """
 
-HEAD = "0007"
+HEAD = "0008"

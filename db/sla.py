@@ -8,14 +8,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from db.clock import as_utc, local, zone
+from db.i18n import N_, Labels, _
 
 SLA_STATES: tuple[str, ...] = ("none", "on_time", "at_risk", "late")
-SLA_LABELS: dict[str, str] = {
-    "none": "—",
-    "on_time": "On time",
-    "at_risk": "At risk",
-    "late": "Late",
-}
+SLA_LABELS = Labels(
+    {
+        "none": "—",
+        "on_time": N_("On time"),
+        "at_risk": N_("At risk"),
+        "late": N_("Late"),
+    }
+)
 AT_RISK_DAYS = 3
 
 
@@ -82,25 +85,29 @@ def sla_state(
 # ------------------------------------------------------------------------------------------------
 # per-stage targets (days a car may spend in a stage; ``dealership.sla_targets``)
 # ------------------------------------------------------------------------------------------------
-STAGE_LABELS: dict[str, str] = {
-    "registered": "Registered, waiting for transport",
-    "in_transit": "In transit",
-    "inspection": "Arrived, until inspected",
-    "parts": "Waiting on parts",
-    "technical_prep": "Inspected, until technical done",
-    "cosmetic_prep": "Until cosmetic done",
-    "ready_for_delivery": "Ready, until handed over",
-}
+STAGE_LABELS = Labels(
+    {
+        "registered": N_("Registered, waiting for transport"),
+        "in_transit": N_("In transit"),
+        "inspection": N_("Arrived, until inspected"),
+        "parts": N_("Waiting on parts"),
+        "technical_prep": N_("Inspected, until technical done"),
+        "cosmetic_prep": N_("Until cosmetic done"),
+        "ready_for_delivery": N_("Ready, until handed over"),
+    }
+)
 # The same stages in a word or two (a form's labels).
-STAGE_SHORT: dict[str, str] = {
-    "registered": "Registered",
-    "in_transit": "In transit",
-    "inspection": "Inspection",
-    "parts": "Parts wait",
-    "technical_prep": "Technical",
-    "cosmetic_prep": "Cosmetic",
-    "ready_for_delivery": "Ready",
-}
+STAGE_SHORT = Labels(
+    {
+        "registered": N_("Registered"),
+        "in_transit": N_("In transit"),
+        "inspection": N_("Inspection"),
+        "parts": N_("Parts wait"),
+        "technical_prep": N_("Technical"),
+        "cosmetic_prep": N_("Cosmetic"),
+        "ready_for_delivery": N_("Ready"),
+    }
+)
 # Days a car may spend in a stage where a dealership has set nothing (nor its parents).
 DEFAULT_STAGE_TARGETS: dict[str, float] = {
     "registered": 5,
@@ -119,17 +126,20 @@ def targets_problem(targets: object) -> str | None:
     if targets is None:
         return None
     if not isinstance(targets, dict):
-        return "SLA targets are days per stage."
+        return _("SLA targets are days per stage.")
     for key, days in targets.items():
         if key not in STAGE_LABELS:
-            return f"{key!r} is not a stage (stages: {', '.join(STAGE_LABELS)})."
+            return _("{key} is not a stage (stages: {stages}).").format(
+                key=repr(key), stages=", ".join(STAGE_LABELS)
+            )
         if days is None:
             continue
         if isinstance(days, bool) or not isinstance(days, int | float):
-            return f"The target of {STAGE_LABELS[key].lower()} is a number of days."
+            return _("The target of {stage} is a number of days.").format(
+                stage=STAGE_LABELS[key].lower()
+            )
         if not 0 < days <= MAX_TARGET_DAYS:
-            return (
-                f"The target of {STAGE_LABELS[key].lower()} is more than 0 and at most "
-                f"{MAX_TARGET_DAYS} days."
+            return _("The target of {stage} is more than 0 and at most {days} days.").format(
+                stage=STAGE_LABELS[key].lower(), days=MAX_TARGET_DAYS
             )
     return None

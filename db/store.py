@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from db.errors import ActorChanged, PrepfloorError
 from db.fast import FastReader
+from db.i18n import _
 from db.schema import HEAD
 
 if TYPE_CHECKING:
@@ -112,8 +113,10 @@ class Store:
         if revision is None:
             if self.fast.has_tables():
                 raise SchemaMismatch(
-                    "This database has tables but was not created by prepfloor. "
-                    "Point prepfloor at an empty database or a prepfloor database."
+                    _(
+                        "This database has tables but was not created by prepfloor. "
+                        "Point prepfloor at an empty database or a prepfloor database."
+                    )
                 )
             from db.migrate import upgrade
 
@@ -126,12 +129,16 @@ class Store:
             return "created"
         if int(revision) < int(HEAD):
             raise SchemaMismatch(
-                f"The database is at schema {revision}; this prepfloor needs {HEAD}. "
-                "Run `prepfloor db upgrade` (once, on the server), then start again."
+                _(
+                    "The database is at schema {revision}; this prepfloor needs {head}. "
+                    "Run `prepfloor db upgrade` (once, on the server), then start again."
+                ).format(revision=revision, head=HEAD)
             )
         raise SchemaMismatch(
-            f"The database is at schema {revision}, newer than this prepfloor ({HEAD}). "
-            "Update prepfloor on this machine."
+            _(
+                "The database is at schema {revision}, newer than this prepfloor ({head}). "
+                "Update prepfloor on this machine."
+            ).format(revision=revision, head=HEAD)
         )
 
     def close(self) -> None:

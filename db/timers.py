@@ -19,13 +19,14 @@ from sqlalchemy import BigInteger, bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from db import car_schedule, events, holding, ledger, ledger_rows, notify, workflow
+from db import car_schedule, events, formats, holding, ledger, ledger_rows, notify, workflow
 from db.access import Actor
 from db.clock import local, local_today, utcnow, zone
 from db.engine import for_update
 from db.errors import Invalid, NotAllowed, NotFound, TimerError
+from db.i18n import _
 from db.models import Car, Event, ResourceBooking, ResourceType, TimebankEntry, User
-from db.vocab import WORKER_ROLES
+from db.vocab import BOOKING_STATUS_LABELS, ROLE_LABELS, WORKER_ROLES
 
 DEFAULT_SHIFT_HOURS = 10.0
 RUNNING_CONSTRAINT = "uq_timebank_entries_running"
@@ -62,8 +63,10 @@ def _one_clock_refusal(error: IntegrityError) -> TimerError | None:
     if RUNNING_CONSTRAINT not in text and "timebank_entries.user_id" not in text:
         return None
     return TimerError(
-        "Your clock was started on another job at the same moment (another terminal?); "
-        "nothing changed here. Look at the running clock and press again if needed."
+        _(
+            "Your clock was started on another job at the same moment (another terminal?); "
+            "nothing changed here. Look at the running clock and press again if needed."
+        )
     )
 
 
@@ -94,7 +97,9 @@ def _close(
     assert entry.started_at is not None
     if end < entry.started_at:
         raise Invalid(
-            f"The end cannot be before the start ({local(entry.started_at):%d %b %H:%M}).",
+            _("The end cannot be before the start ({start}).").format(
+                start=formats.short_moment(local(entry.started_at))
+            ),
             "ended_at",
         )
     entry.ended_at = end
@@ -117,20 +122,33 @@ def _startable(session: Session, actor: Actor, booking: ResourceBooking) -> Reso
     rt = session.get(ResourceType, booking.resource_type_id)
     assert rt is not None
     if booking.user_id not in (None, actor.user_id):
-        raise NotAllowed("This job is assigned to someone else.")
+        raise NotAllowed(_("This job is assigned to someone else."))
     if booking.user_id is None and rt.requires_assignment:
-        raise NotAllowed("This job needs a person assigned by a coordinator before it can start.")
+        raise NotAllowed(
+            _("This job needs a person assigned by a coordinator before it can start.")
+        )
     if not actor.sees_dealership(booking.provider_dealership_id):
-        raise NotAllowed("This job is done at another dealership.")
+        raise NotAllowed(_("This job is done at another dealership."))
     if booking.status not in ("scheduled", "confirmed", "in_progress"):
-        raise TimerError(f"A job that is {booking.status.replace('_', ' ')} cannot be started.")
+        raise TimerError(
+            _("A job that is {status} cannot be started.").format(
+                status=_status_word(booking.status)
+            )
+        )
     if booking.car_id is not None:
         car = session.get(Car, booking.car_id)
         if car is not None:
             waiting = workflow.waiting_on_parts(car)
             if waiting and rt.prep_stage == "technical":
-                raise TimerError(f"{waiting} Start when the parts are in.")
+                raise TimerError(_("{reason} Start when the parts are in.").format(reason=waiting))
     return rt
+
+
+def _status_word(status: str) -> str:
+    """A booking's status as a word in a sentence: ``completed``, ``no-show``."""
+    if status in BOOKING_STATUS_LABELS:
+        return BOOKING_STATUS_LABELS[status].lower()
+    return status.replace("_", " ")
 
 
 def start(session: Session, actor: Actor, booking_id: int) -> TimebankEntry:
@@ -141,13 +159,13 @@ def start(session: Session, actor: Actor, booking_id: int) -> TimebankEntry:
         for_update(select(ResourceBooking).where(ResourceBooking.id == booking_id))
     ).first()
     if booking is None:
-        raise NotFound(f"Job #{booking_id} does not exist.")
+        raise NotFound(_("Job #{id} does not exist.").format(id=booking_id))
     rt = _startable(session, actor, booking)
     now = utcnow()
     current = running(session, actor.user_id, lock=True)
     if current is not None:
         if current.booking_id == booking_id:
-            raise TimerError("This job's clock is already running.")
+            raise TimerError(_("This job's clock is already running."))
         _close(session, actor, current, now, "stop")
     entry = TimebankEntry(
         user_id=actor.user_id,
@@ -209,7 +227,7 @@ def stop(session: Session, actor: Actor) -> TimebankEntry:
     lock_clock(session, actor.user_id)
     current = running(session, actor.user_id, lock=True)
     if current is None:
-        raise TimerError("No clock is running.")
+        raise TimerError(_("No clock is running."))
     return _close(session, actor, current, utcnow(), "stop")
 
 
@@ -274,7 +292,7 @@ def complete(
         for_update(select(ResourceBooking).where(ResourceBooking.id == booking_id))
     ).first()
     if booking is None:
-        raise NotFound(f"Job #{booking_id} does not exist.")
+        raise NotFound(_("Job #{id} does not exist.").format(id=booking_id))
     rt = _startable(session, actor, booking)
     finish_booking(session, actor, booking, utcnow(), notes)
     if booking.car_id is not None and rt.prep_stage in ("technical", "cosmetic"):
@@ -353,25 +371,25 @@ def correct(
     """
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("Say why the time is corrected.", "reason")
+        raise Invalid(_("Say why the time is corrected."), "reason")
     entry = session.exec(
         for_update(select(TimebankEntry).where(TimebankEntry.id == entry_id))
     ).first()
     if entry is None:
-        raise NotFound(f"Time entry #{entry_id} does not exist.")
+        raise NotFound(_("Time entry #{id} does not exist.").format(id=entry_id))
     own_running = entry.user_id == actor.user_id and entry.ended_at is None
     if not own_running:
         actor.require("timer.correct")
         booking = session.get(ResourceBooking, entry.booking_id) if entry.booking_id else None
         if booking is not None and not actor.sees_dealership(booking.provider_dealership_id):
-            raise NotAllowed("This time entry belongs to another dealership.")
+            raise NotAllowed(_("This time entry belongs to another dealership."))
     if ended_at > utcnow():
-        raise Invalid("The end cannot be in the future.", "ended_at")
+        raise Invalid(_("The end cannot be in the future."), "ended_at")
     if entry.ended_at is None:
         return _close(session, actor, entry, ended_at, "correct", reason)
     assert entry.started_at is not None
     if ended_at < entry.started_at:
-        raise Invalid("The end cannot be before the start.", "ended_at")
+        raise Invalid(_("The end cannot be before the start."), "ended_at")
     old_end, old_hours = entry.ended_at, entry.hours
     entry.ended_at = ended_at
     entry.hours = _hours_between(entry.started_at, ended_at)
@@ -408,31 +426,41 @@ def take(session: Session, actor: Actor, booking_id: int) -> ResourceBooking:
         for_update(select(ResourceBooking).where(ResourceBooking.id == booking_id))
     ).first()
     if booking is None:
-        raise NotFound(f"Job #{booking_id} does not exist.")
+        raise NotFound(_("Job #{id} does not exist.").format(id=booking_id))
     if booking.provider_dealership_id != actor.dealership_id:
-        raise NotAllowed("This job is done at another dealership; take jobs at your own.")
+        raise NotAllowed(_("This job is done at another dealership; take jobs at your own."))
     if booking.user_id == actor.user_id:
-        raise TimerError("This job is already yours.")
+        raise TimerError(_("This job is already yours."))
     if booking.user_id is not None:
         person = session.get(User, booking.user_id)
-        name = person.display_name if person else "someone else"
-        raise NotAllowed(f"This job is already assigned to {name}.")
+        if person is None:
+            raise NotAllowed(_("This job is already assigned to someone else."))
+        raise NotAllowed(
+            _("This job is already assigned to {name}.").format(name=person.display_name)
+        )
     if booking.status == "in_progress":
-        raise TimerError("Someone is already working on this job; start its clock to join in.")
+        raise TimerError(_("Someone is already working on this job; start its clock to join in."))
     if booking.status not in ledger.OPEN_STATUSES:
         raise TimerError(
-            f"A job that is {booking.status.replace('_', ' ')} cannot be taken any more."
+            _("A job that is {status} cannot be taken any more.").format(
+                status=_status_word(booking.status)
+            )
         )
     if booking.date < local_today():
         raise TimerError(
-            f"This job was for {booking.date:%a %d %b}; ask a coordinator to move it first."
+            _("This job was for {day}; ask a coordinator to move it first.").format(
+                day=formats.day(booking.date)
+            )
         )
     rt = session.get(ResourceType, booking.resource_type_id)
     assert rt is not None
     roles = WORKER_ROLES.get(rt.prep_stage, WORKER_ROLES[None])
     if actor.role not in roles:
-        who = " or ".join(sorted(roles))
-        raise NotAllowed(f"{rt.name} is done by a {who}; you are signed in as {actor.role}.")
+        raise NotAllowed(
+            _("{work} is done by a {roles}; you are signed in as {role}.").format(
+                work=rt.name, roles=_role_words(sorted(roles)), role=_role_word(actor.role)
+            )
+        )
     ledger_rows._check_person(
         session, actor.user_id, booking.provider_dealership_id, rt.prep_stage, rt.name
     )
@@ -480,24 +508,27 @@ def resolve_forgotten(
     actor.require("timer.own")
     if choice not in FORGOTTEN_CHOICES:
         raise Invalid(
-            "Choose: stop it at the end of the shift, type the time you stopped, or keep it "
-            "running.",
+            _(
+                "Choose: stop it at the end of the shift, type the time you stopped, or keep it "
+                "running."
+            ),
             "choice",
         )
     entry = session.exec(
         for_update(select(TimebankEntry).where(TimebankEntry.id == entry_id))
     ).first()
     if entry is None:
-        raise NotFound(f"Time entry #{entry_id} does not exist.")
+        raise NotFound(_("Time entry #{id} does not exist.").format(id=entry_id))
     if entry.user_id != actor.user_id:
-        raise NotAllowed("This is someone else's clock; a coordinator can correct it.")
+        raise NotAllowed(_("This is someone else's clock; a coordinator can correct it."))
     if entry.ended_at is not None or entry.started_at is None:
-        raise TimerError("This clock is already stopped.")
+        raise TimerError(_("This clock is already stopped."))
     ran = utcnow() - entry.started_at
     if ran <= timedelta(hours=shift_hours):
         raise TimerError(
-            f"This clock has run {ran.total_seconds() / 3600:.1f} h, not past the shift "
-            f"({shift_hours:g} h); stop it as usual."
+            _("This clock has run {ran}, not past the shift ({shift}); stop it as usual.").format(
+                ran=formats.hours(ran.total_seconds() / 3600, 1), shift=formats.hours(shift_hours)
+            )
         )
     if choice == "keep":
         events.record(
@@ -512,18 +543,33 @@ def resolve_forgotten(
         return entry
     if choice == "shift_end":
         end = entry.started_at + timedelta(hours=shift_hours)
-        reason = "stopped at the end of the shift"
+        reason = "stopped at the end of the shift"  # stored in the event: English
     else:
         if ended_at is None:
-            raise Invalid("Type the time you stopped.", "ended_at")
+            raise Invalid(_("Type the time you stopped."), "ended_at")
         end = ended_at if ended_at.tzinfo is not None else ended_at.replace(tzinfo=zone())
         if end <= entry.started_at:
             raise Invalid(
-                f"The end must be after the start ({local(entry.started_at):%a %d %b %H:%M}).",
+                _("The end must be after the start ({start}).").format(
+                    start=formats.moment(local(entry.started_at))
+                ),
                 "ended_at",
             )
         reason = f"end time typed by {actor.display_name}"
     return correct(session, actor, entry.id, ended_at=end, reason=reason)  # type: ignore[arg-type]
+
+
+def _role_word(role: str) -> str:
+    """A role as a word in a sentence: ``mechanic``."""
+    return ROLE_LABELS[role].lower() if role in ROLE_LABELS else role
+
+
+def _role_words(roles: list[str]) -> str:
+    """Roles as words in a sentence: ``mechanic``, ``detailer or mechanic``."""
+    words = [_role_word(r) for r in roles]
+    if len(words) < 2:
+        return "".join(words)
+    return _("{some} or {last}").format(some=", ".join(words[:-1]), last=words[-1])
 
 
 def _car_of(session: Session, entry: TimebankEntry) -> int | None:
@@ -569,7 +615,7 @@ def flag_forgotten(
         return entry
     person = session.get(User, user_id)
     assert person is not None
-    work, car = "work", None
+    work, car = "work", None  # the notification's words are stored: English
     booking = session.get(ResourceBooking, entry.booking_id) if entry.booking_id else None
     rt = session.get(ResourceType, entry.resource_type_id)
     if rt is not None:

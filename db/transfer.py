@@ -22,13 +22,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import Column, select
+from sqlalchemy import Column as SqlColumn
+from sqlalchemy import select
 from sqlmodel import Session
 
-from db import capacity, cars, csvfile, import_run, ledger_rows, validate
+from db import capacity, cars, csvfile, formats, import_run, ledger_rows, validate
 from db.access import Actor
 from db.engine import Database
 from db.errors import Invalid, PrepfloorError
+from db.i18n import _
 from db.import_run import CapacityWritten, ImportInterrupted, ImportRejected
 from db.models import TABLES, Dealership, ResourceType
 from db.text import one_line, shown
@@ -47,12 +49,15 @@ BATCH = 1000
 # ------------------------------------------------------------------------------------------------
 # export
 # ------------------------------------------------------------------------------------------------
-def export_columns(table: str) -> list[Column[Any]]:
+def export_columns(table: str) -> list[SqlColumn[Any]]:
     """The columns of ``table`` that an export writes (raises Invalid for an unknown table)."""
     model = TABLES.get(table)
     if model is None:
         raise Invalid(
-            f"There is no table {shown(table)!r}. Tables: {', '.join(sorted(TABLES))}.", "table"
+            _("There is no table {table}. Tables: {tables}.").format(
+                table=repr(shown(table)), tables=", ".join(sorted(TABLES))
+            ),
+            "table",
         )
     hidden = NOT_EXPORTED.get(table, frozenset())
     return [c for c in model.__table__.columns if c.name not in hidden]  # type: ignore[attr-defined]
@@ -63,7 +68,10 @@ def check_export(table: str, fmt: str) -> None:
     export_columns(table)
     if fmt not in FORMATS:
         raise Invalid(
-            f"Format {shown(fmt)!r} is not known. Formats: {', '.join(FORMATS)}.", "format"
+            _("Format {format} is not known. Formats: {formats}.").format(
+                format=repr(shown(fmt)), formats=", ".join(FORMATS)
+            ),
+            "format",
         )
 
 
@@ -108,7 +116,7 @@ def _json(value: Any) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _rows(session: Session, columns: Sequence[Column[Any]]) -> Iterator[Sequence[Any]]:
+def _rows(session: Session, columns: Sequence[SqlColumn[Any]]) -> Iterator[Sequence[Any]]:
     table = columns[0].table
     order = list(table.primary_key.columns) or list(columns[:1])
     result = session.execute(
@@ -197,7 +205,15 @@ def _header_name(raw: str) -> str:
 
 def _names(names: Sequence[str], limit: int = 8) -> str:
     listed = ", ".join(shown(n, 40) for n in names[:limit])
-    return listed + (f" and {len(names) - limit} more" if len(names) > limit else "")
+    if len(names) > limit:
+        return _("{names} and {n} more").format(names=listed, n=len(names) - limit)
+    return listed
+
+
+def _kind_problem(kind: str) -> str:
+    return _("Import kind is one of: {kinds} (not {kind}).").format(
+        kinds=", ".join(KINDS), kind=repr(shown(kind))
+    )
 
 
 def read_rows(path: Path, kind: str) -> tuple[list[str], list[tuple[int, dict[str, str | None]]]]:
@@ -209,29 +225,37 @@ def read_rows(path: Path, kind: str) -> tuple[list[str], list[tuple[int, dict[st
     missing or unknown columns; a row that cannot be read becomes that row's problem.
     """
     if kind not in KINDS:
-        raise Invalid(f"Import kind is one of: {', '.join(KINDS)} (not {shown(kind)!r}).", "kind")
+        raise Invalid(_kind_problem(kind), "kind")
     columns, required = KINDS[kind]
     text = csvfile.read_text(path)
     if not text.split("\n", 1)[0].strip():
         raise Invalid(
-            f"{shown(path.name)} is empty: it needs a header row ({', '.join(required)}, ...).",
+            _("{file} is empty: it needs a header row ({columns}, ...).").format(
+                file=shown(path.name), columns=", ".join(required)
+            ),
             "path",
         )
     reader = csvfile.records(text)
     cells, problem = next(reader)
     if cells is None:
-        raise ImportRejected([(1, f"The header row cannot be read. {problem}")])
+        raise ImportRejected(
+            [(1, _("The header row cannot be read. {problem}").format(problem=problem))]
+        )
     header = [_header_name(h) for h in cells]
     problems = []
     missing = [c for c in required if c not in header]
     if missing:
-        problems.append(f"missing column(s): {', '.join(missing)}")
+        problems.append(_("missing column(s): {columns}").format(columns=", ".join(missing)))
     unknown = [h for h in header if h and h not in columns]
     if unknown:
-        problems.append(f"unknown column(s): {_names(unknown)} (known: {', '.join(columns)})")
+        problems.append(
+            _("unknown column(s): {columns} (known: {known})").format(
+                columns=_names(unknown), known=", ".join(columns)
+            )
+        )
     doubled = sorted({h for h in header if h and header.count(h) > 1})
     if doubled:
-        problems.append(f"column(s) given twice: {_names(doubled)}")
+        problems.append(_("column(s) given twice: {columns}").format(columns=_names(doubled)))
     if problems:
         message = "; ".join(problems)
         raise ImportRejected([(1, message[0].upper() + message[1:] + ".")])
@@ -243,7 +267,9 @@ def read_rows(path: Path, kind: str) -> tuple[list[str], list[tuple[int, dict[st
         if not any(cell.strip() for cell in cells):
             continue  # a blank line: nothing to import, but it keeps its row number
         if any(cell.strip() for cell in cells[len(header) :]):
-            message = f"The row has {len(cells)} values but the header has {len(header)} columns."
+            message = _("The row has {values} values but the header has {columns} columns.").format(
+                values=len(cells), columns=len(header)
+            )
             rows.append((number, {_PROBLEM: message}))
             continue
         values = {}
@@ -279,22 +305,27 @@ class _Lookups:
         if number is None:
             if actor.dealership_id is None:
                 raise Invalid(
-                    f"Give the dealership_number: {shown(actor.display_name)} has no dealership "
-                    "of their own.",
+                    _(
+                        "Give the dealership_number: {person} has no dealership of their own."
+                    ).format(person=shown(actor.display_name)),
                     "dealership_number",
                 )
             return actor.dealership_id
         found = self.dealerships.get(number.strip().lower())
         if found is None:
-            raise Invalid(f"There is no dealership number {shown(number)}.", "dealership_number")
+            raise Invalid(
+                _("There is no dealership number {number}.").format(number=shown(number)),
+                "dealership_number",
+            )
         return found
 
     def resource_type(self, code: str | None) -> int:
         found = self.types.get((code or "").strip().upper())
         if found is None:
             raise Invalid(
-                f"There is no resource type {shown(code or '')!r}. "
-                f"Codes: {_names(sorted(self.types), 20)}.",
+                _("There is no resource type {code}. Codes: {codes}.").format(
+                    code=repr(shown(code or "")), codes=_names(sorted(self.types), 20)
+                ),
                 "resource_type",
             )
         return found
@@ -304,7 +335,9 @@ class _Lookups:
 
         user = by_login(self.session, login)
         if user is None or not user.active:
-            raise Invalid(f"There is no active user {shown(login)!r}.", field)
+            raise Invalid(
+                _("There is no active user {login}.").format(login=repr(shown(login))), field
+            )
         return user.id
 
 
@@ -333,8 +366,10 @@ def _import_car(
         fields["seller_id"] = lookups.user(seller, "seller_id")
     elif actor.role != "seller":
         raise Invalid(
-            "Give the seller_login: the seller of each car is required "
-            f"({shown(actor.display_name)} is not a seller).",
+            _(
+                "Give the seller_login: the seller of each car is required "
+                "({person} is not a seller)."
+            ).format(person=shown(actor.display_name)),
             "seller_id",
         )
     vin = validate.normalize_vin(values.get("vin")) or None
@@ -348,7 +383,10 @@ def _import_capacity(
     resource_type_id = lookups.resource_type(values.get("resource_type"))
     day = validate.parse_date(values.get("date"), "date")
     if day is None:
-        raise Invalid("Date is required (e.g. 2026-11-30).", "date")
+        raise Invalid(
+            _("Date is required (e.g. {example}).").format(example=formats.date_example()),
+            "date",
+        )
     login = values.get("user_login")
     user_id = lookups.user(login, "user_login") if login else None
     key = (dealership_id, resource_type_id, day, user_id)
@@ -372,8 +410,12 @@ def _import_capacity(
 
 def _duplicate(kind: str, key: Any, first: int) -> str:
     if kind == "cars":
-        return f"VIN {shown(key, 30)} is also on row {first} of this file."
-    return f"The same dealership, resource type, day and person are on row {first} of this file."
+        return _("VIN {vin} is also on row {row} of this file.").format(
+            vin=shown(key, 30), row=first
+        )
+    return _(
+        "The same dealership, resource type, day and person are on row {row} of this file."
+    ).format(row=first)
 
 
 def _group(kind: str, number: int, values: dict[str, str | None]) -> Any:
@@ -439,7 +481,7 @@ def import_csv(
     "writing", "undoing").  Returns the number of rows imported.
     """
     if kind not in KINDS:
-        raise Invalid(f"Import kind is one of: {', '.join(KINDS)} (not {shown(kind)!r}).", "kind")
+        raise Invalid(_kind_problem(kind), "kind")
     actor.require("car.register" if kind == "cars" else "capacity.set")
     _header, rows = read_rows(path, kind)
     # Rows checked together come together; otherwise the file's order.

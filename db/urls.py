@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from db.i18n import _
+
 
 def normalize_url(value: str) -> str:
     """Turn what a user types (a path, ``sqlite:///...``, ``postgresql://...``) into a URL.
@@ -22,8 +24,10 @@ def normalize_url(value: str) -> str:
     if scheme in ("sqlite", "sqlite+pysqlite"):
         return f"sqlite://{rest}"
     raise ValueError(
-        f"prepfloor works with SQLite and PostgreSQL; {scheme!r} is not one of them "
-        "(use a file path, sqlite:///path or postgresql://user@host/dbname)."
+        _(
+            "prepfloor works with SQLite and PostgreSQL; {scheme} is not one of them "
+            "(use a file path, sqlite:///path or postgresql://user@host/dbname)."
+        ).format(scheme=repr(scheme))
     )
 
 

@@ -17,10 +17,11 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, func, select
 
-from db import badges, events, modes, validate
+from db import badges, events, formats, modes, validate
 from db.access import Actor, actor_change, actor_from
 from db.clock import local, utcnow
 from db.errors import ActorChanged, Invalid, LoginRefused, NotFound
+from db.i18n import _, ngettext
 from db.models import Dealership, User, UserKey
 from db.vocab import ROLES
 
@@ -70,7 +71,7 @@ def _badge_free(session: Session, badge: str, user_id: uuid.UUID | None = None) 
     secret = badges.key(session, create=True)
     other = badges.holder(session, badge, secret)
     if other is not None and other.id != user_id:
-        raise Invalid(f"That badge is already {other.display_name}'s.", "badge")
+        raise Invalid(_("That badge is already {name}'s.").format(name=other.display_name), "badge")
     assert secret is not None
     return badges.digest(secret, badge)
 
@@ -141,13 +142,13 @@ def _checked_person(
     """The name, role and dealership of a user, checked; returns the clean name."""
     name = validate.clean_text(display_name)
     if not name:
-        raise Invalid("Name is required.", "display_name")
+        raise Invalid(_("Name is required."), "display_name")
     if role not in ROLES:
-        raise Invalid(f"Role is one of: {', '.join(ROLES)}.", "role")
+        raise Invalid(_("Role is one of: {roles}.").format(roles=", ".join(ROLES)), "role")
     if role != "admin" and dealership_id is None:
-        raise Invalid("Pick the user's dealership.", "dealership_id")
+        raise Invalid(_("Pick the user's dealership."), "dealership_id")
     if dealership_id is not None and session.get(Dealership, dealership_id) is None:
-        raise Invalid("That dealership does not exist.", "dealership_id")
+        raise Invalid(_("That dealership does not exist."), "dealership_id")
     return name
 
 
@@ -168,10 +169,10 @@ def update_user(
         actor.require("user.manage")
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("That user does not exist.")
+        raise NotFound(_("That user does not exist."))
     name = _checked_person(session, display_name, role, dealership_id)
     if actor is not None and user.id == actor.user_id and (not active or role != "admin"):
-        raise Invalid("You cannot deactivate or demote yourself: ask another admin.", "active")
+        raise Invalid(_("You cannot deactivate or demote yourself: ask another admin."), "active")
     before = {
         "display_name": user.display_name,
         "role": user.role,
@@ -214,10 +215,10 @@ def create_user(
     login = (login or "").strip().lower()
     if not login or not all(ch.isalnum() or ch in "._-" for ch in login):
         raise Invalid(
-            "Login: letters, digits, dot, dash or underscore (the OS login name).", "login"
+            _("Login: letters, digits, dot, dash or underscore (the OS login name)."), "login"
         )
     if by_login(session, login) is not None:
-        raise Invalid(f"There is already a user {login!r}.", "login")
+        raise Invalid(_("There is already a user {login}.").format(login=repr(login)), "login")
     name = _checked_person(session, display_name, role, dealership_id)
     badge_hash = _badge_free(session, badge) if badge else None
     now = utcnow()
@@ -253,7 +254,7 @@ def set_pin(session: Session, actor: Actor | None, user_id: uuid.UUID, pin: str 
         actor.require("user.manage")
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     user.pin_hash = hash_secret(validate.pin(pin)) if pin else None
     user.failed_pin_attempts = 0
     user.locked_until = None
@@ -272,7 +273,7 @@ def set_badge(session: Session, actor: Actor | None, user_id: uuid.UUID, badge: 
         actor.require("user.manage")
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     user.badge_hash = _badge_free(session, badge, user.id) if badge else None
     user.updated_at = utcnow()
     session.add(user)
@@ -289,15 +290,17 @@ def _at_terminal(session: Session, user: User, terminal: str | None) -> None:
         return
     place = by_login(session, terminal)
     if place is None or not place.active or not place.is_terminal:
-        raise LoginRefused("This terminal's account is switched off: ask an admin.")
+        raise LoginRefused(_("This terminal's account is switched off: ask an admin."))
     if user.is_terminal:
-        raise LoginRefused(f"{user.display_name} is a terminal: pick a person.")
+        raise LoginRefused(_("{name} is a terminal: pick a person.").format(name=user.display_name))
     if place.dealership_id is not None and user.dealership_id != place.dealership_id:
         dealership = session.get(Dealership, place.dealership_id)
         where = f"{dealership.dealership_number} {dealership.dealership_name}" if dealership else ""
         raise LoginRefused(
-            f"{user.display_name} does not sign in here: this terminal is {where}'s. "
-            "Sign in at a terminal of your own dealership."
+            _(
+                "{name} does not sign in here: this terminal is {dealership}'s. "
+                "Sign in at a terminal of your own dealership."
+            ).format(name=user.display_name, dealership=where)
         )
 
 
@@ -316,7 +319,7 @@ def sign_in(
     people sign in, and only with a PIN (or a badge: :func:`sign_in_badge`)."""
     user = by_login(session, login)
     if user is None or not user.active:
-        raise LoginRefused("Unknown or inactive user.")
+        raise LoginRefused(_("Unknown or inactive user."))
     _at_terminal(session, user, terminal)
     pin_required = pin_required or terminal is not None
     now = utcnow()
@@ -327,8 +330,10 @@ def sign_in(
     if user.pin_hash is None:
         if pin_required:
             raise LoginRefused(
-                f"{user.display_name} has no PIN, and here a PIN is needed. Ask an admin to set "
-                f"one (prepfloor users set-pin {user.login}), or sign in with your own SSH key."
+                _(
+                    "{name} has no PIN, and here a PIN is needed. Ask an admin to set one "
+                    "(prepfloor users set-pin {login}), or sign in with your own SSH key."
+                ).format(name=user.display_name, login=user.login)
             )
         return load_actor(session, user)
     if pin and verify_secret(pin.strip(), user.pin_hash):
@@ -344,22 +349,32 @@ def sign_in(
     if left <= 0:
         user.locked_until = now + LOCKOUT
         user.failed_pin_attempts = 0
-        message = f"Wrong PIN. {user.display_name} is locked for {int(LOCKOUT.total_seconds() // 60)} minutes."
+        minutes = int(LOCKOUT.total_seconds() // 60)
+        message = ngettext(
+            "Wrong PIN. {name} is locked for {minutes} minute.",
+            "Wrong PIN. {name} is locked for {minutes} minutes.",
+            minutes,
+        ).format(name=user.display_name, minutes=minutes)
+        logged = f"Wrong PIN. {user.display_name} is locked for {minutes} minutes."
     else:
-        message = f"Wrong PIN. {left} {'try' if left == 1 else 'tries'} left before a lock-out."
+        message = ngettext(
+            "Wrong PIN. {n} try left before a lock-out.",
+            "Wrong PIN. {n} tries left before a lock-out.",
+            left,
+        ).format(n=left)
+        logged = f"Wrong PIN. {left} {'try' if left == 1 else 'tries'} left before a lock-out."
     session.add(user)
     events.record(session, None, "users", user.id, "sign_in_failed", None)
-    log.warning("refused %s by PIN: wrong PIN (%s)", user.login, message)
+    log.warning("refused %s by PIN: wrong PIN (%s)", user.login, logged)  # in English
     raise LoginRefused(message)
 
 
 def _locked(user: User, now: datetime) -> str | None:
     """The refusal for a user locked out by wrong PINs (by PIN and by badge alike), or None."""
     if user.locked_until is not None and user.locked_until > now:
-        return (
-            f"Too many wrong PINs: {user.display_name} is locked until "
-            f"{local(user.locked_until):%H:%M}. Ask a coordinator or wait."
-        )
+        return _(
+            "Too many wrong PINs: {name} is locked until {time}. Ask a coordinator or wait."
+        ).format(name=user.display_name, time=formats.clock(local(user.locked_until)))
     return None
 
 
@@ -399,10 +414,12 @@ def sign_in_badge(session: Session, badge: str, *, terminal: str | None = None) 
             raise LoginRefused(badges.closed_message(closed, now))
         if other_key:
             raise LoginRefused(
-                "Badge not known on this machine: its badge key is not the one badges were set "
-                "with. Sign in with your name and PIN, and tell an admin."
+                _(
+                    "Badge not known on this machine: its badge key is not the one badges were "
+                    "set with. Sign in with your name and PIN, and tell an admin."
+                )
             )
-        raise LoginRefused("Badge not known. Sign in with your name and PIN.")
+        raise LoginRefused(_("Badge not known. Sign in with your name and PIN."))
     try:
         _at_terminal(session, user, terminal)
         problem = _locked(user, now)
@@ -430,7 +447,7 @@ def trusted_actor(session: Session, login: str) -> Actor:
     """The actor for a login the operating system has already vouched for (OS login, CLI)."""
     user = by_login(session, login)
     if user is None or not user.active:
-        raise LoginRefused(f"No active prepfloor user {login!r}.")
+        raise LoginRefused(_("No active prepfloor user {login}.").format(login=repr(login)))
     return load_actor(session, user)
 
 
@@ -467,32 +484,41 @@ def parse_public_key(text: str) -> PublicKey:
     """Read one OpenSSH public key (the content of a ``.pub`` file), or say what is wrong."""
     if text.lstrip().startswith("-----BEGIN") and "PRIVATE KEY-----" in text:
         raise Invalid(
-            "That is a private key. Give the public key (the .pub file beside it); "
-            "the private key never leaves its owner.",
+            _(
+                "That is a private key. Give the public key (the .pub file beside it); "
+                "the private key never leaves its owner."
+            ),
             "key",
         )
     lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line and not line.startswith("#")]
     if not lines:
-        raise Invalid("The key file is empty.", "key")
+        raise Invalid(_("The key file is empty."), "key")
     parts = lines[0].split(None, 2)
     if parts[0] not in KEY_TYPES:
         raise Invalid(
-            "Not an SSH public key: it should start with one of "
-            f"{', '.join(KEY_TYPES[:3])}... (the first line of a .pub file).",
+            _(
+                "Not an SSH public key: it should start with one of {types}... "
+                "(the first line of a .pub file)."
+            ).format(types=", ".join(KEY_TYPES[:3])),
             "key",
         )
     if len(lines) > 1:
-        raise Invalid(f"One key at a time: the file has {len(lines)} lines.", "key")
+        raise Invalid(_("One key at a time: the file has {n} lines.").format(n=len(lines)), "key")
     if len(parts) < 2:
-        raise Invalid("The key is cut short: its data is missing after the type.", "key")
+        raise Invalid(_("The key is cut short: its data is missing after the type."), "key")
     try:
         blob = base64.b64decode(parts[1], validate=True)
     except (binascii.Error, ValueError) as error:
-        raise Invalid("The key's data is damaged (not base64).", "key") from error
+        raise Invalid(_("The key's data is damaged (not base64)."), "key") from error
     size = int.from_bytes(blob[:4], "big")
     if len(blob) < 4 + size or blob[4 : 4 + size] != parts[0].encode():
-        raise Invalid(f"The key's data does not match its type {parts[0]}: it is damaged.", "key")
+        raise Invalid(
+            _("The key's data does not match its type {type}: it is damaged.").format(
+                type=parts[0]
+            ),
+            "key",
+        )
     comment = parts[2].strip()[:200] if len(parts) > 2 else None
     return PublicKey(parts[0], parts[1], comment or None, key_fingerprint(blob))
 
@@ -500,7 +526,7 @@ def parse_public_key(text: str) -> PublicKey:
 def _user(session: Session, user_id: uuid.UUID) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -513,8 +539,11 @@ def add_key(session: Session, actor: Actor | None, user_id: uuid.UUID, key_text:
     existing = session.exec(select(UserKey).where(UserKey.fingerprint == key.fingerprint)).first()
     if existing is not None:
         owner = _user(session, existing.user_id)
-        whose = "this user's" if owner.id == user.id else f"{owner.login}'s"
-        raise Invalid(f"That key ({key.fingerprint}) is already {whose}.", "key")
+        if owner.id == user.id:
+            said = _("That key ({fingerprint}) is already this user's.")
+        else:
+            said = _("That key ({fingerprint}) is already {login}'s.")
+        raise Invalid(said.format(fingerprint=key.fingerprint, login=owner.login), "key")
     row = UserKey(
         user_id=user.id,
         key_type=key.key_type,
@@ -558,7 +587,11 @@ def remove_key(session: Session, actor: Actor | None, user_id: uuid.UUID, which:
                 session, actor, "users", user.id, "remove_key", {"fingerprint": row.fingerprint}
             )
             return row
-    raise NotFound(f"{user.login} has no key {wanted!r} (see `prepfloor users keys {user.login}`).")
+    raise NotFound(
+        _("{login} has no key {key} (see `prepfloor users keys {login}`).").format(
+            login=user.login, key=repr(wanted)
+        )
+    )
 
 
 def set_terminal(

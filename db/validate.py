@@ -7,9 +7,10 @@ that says what is wrong and what to type instead.  Light (no SQLAlchemy).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from db.errors import Invalid
+from db.i18n import _
 
 VIN_LENGTH = 17
 # ISO 3779: digits and capital letters except I, O and Q (easily mistaken for 1 and 0).
@@ -41,14 +42,19 @@ def vin_problem(value: str | None) -> str | None:
     """Why a VIN is not valid, or ``None`` when it is (after :func:`normalize_vin`)."""
     vin = normalize_vin(value)
     if not vin:
-        return "VIN is required (17 characters)."
+        return _("VIN is required (17 characters).")
     bad = sorted({ch for ch in vin if ch not in VIN_ALPHABET})
     if bad:
         letters = ", ".join(bad)
-        hint = " (I, O and Q are never used: type 1 or 0)" if set(bad) & set("IOQ") else ""
-        return f"VIN cannot contain {letters}{hint}."
+        if set(bad) & set("IOQ"):
+            return _(
+                "VIN cannot contain {letters} (I, O and Q are never used: type 1 or 0)."
+            ).format(letters=letters)
+        return _("VIN cannot contain {letters}.").format(letters=letters)
     if len(vin) != VIN_LENGTH:
-        return f"VIN has {len(vin)} characters; it needs exactly {VIN_LENGTH}."
+        return _("VIN has {count} characters; it needs exactly {length}.").format(
+            count=len(vin), length=VIN_LENGTH
+        )
     return None
 
 
@@ -65,7 +71,7 @@ def license_plate(value: str | None, field: str = "license_plate") -> str | None
         return None
     plate = plate.upper()
     if not re.fullmatch(r"[A-Z0-9ÆØÅÄÖÜ \-]{2,12}", plate):
-        raise Invalid("Plate: 2-12 letters, digits, spaces or dashes.", field)
+        raise Invalid(_("Plate: 2-12 letters, digits, spaces or dashes."), field)
     return plate
 
 
@@ -77,12 +83,17 @@ def model_year(
     try:
         year = int(str(value).strip())
     except ValueError:
-        raise Invalid("Model year must be a year, e.g. 2026.", field) from None
+        raise Invalid(_("Model year must be a year, e.g. 2026."), field) from None
     from db.clock import local_today
 
     latest = (today or local_today()).year + 2
     if not EARLIEST_MODEL_YEAR <= year <= latest:
-        raise Invalid(f"Model year must be between {EARLIEST_MODEL_YEAR} and {latest}.", field)
+        raise Invalid(
+            _("Model year must be between {earliest} and {latest}.").format(
+                earliest=EARLIEST_MODEL_YEAR, latest=latest
+            ),
+            field,
+        )
     return year
 
 
@@ -92,7 +103,7 @@ def email(value: str | None, field: str = "customer_email") -> str | None:
         return None
     if not _EMAIL.match(text):
         raise Invalid(
-            "Email looks wrong: it needs a name, @ and a domain (kari@example.no).", field
+            _("Email looks wrong: it needs a name, @ and a domain (kari@example.no)."), field
         )
     return text.lower()
 
@@ -103,7 +114,7 @@ def phone(value: str | None, field: str = "customer_phone") -> str | None:
         return None
     digits = sum(ch.isdigit() for ch in text)
     if not _PHONE_CHARS.match(text) or not 5 <= digits <= 15:
-        raise Invalid("Phone: 5-15 digits, may start with + (e.g. +47 912 34 567).", field)
+        raise Invalid(_("Phone: 5-15 digits, may start with + (e.g. +47 912 34 567)."), field)
     return text
 
 
@@ -116,21 +127,25 @@ def hours(
 ) -> float:
     """Hours in steps of a quarter hour, so sums stay exact."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise Invalid("Hours are required.", field)
+        raise Invalid(_("Hours are required."), field)
     try:
-        number = float(str(value).replace(",", ".").strip())
+        number = float(_HOURS_UNIT.sub("", str(value).strip()).replace(",", ".").strip())
     except ValueError:
-        raise Invalid("Hours must be a number, e.g. 2 or 1.5.", field) from None
+        raise Invalid(_("Hours must be a number, e.g. 2 or 1.5."), field) from None
     if number != number:  # NaN
-        raise Invalid("Hours must be a number, e.g. 2 or 1.5.", field)
+        raise Invalid(_("Hours must be a number, e.g. 2 or 1.5."), field)
     if number < 0:
-        raise Invalid("Hours cannot be negative.", field)
+        raise Invalid(_("Hours cannot be negative."), field)
     if number == 0 and not allow_zero:
-        raise Invalid("Hours must be more than 0.", field)
+        raise Invalid(_("Hours must be more than 0."), field)
     if number > maximum:
-        raise Invalid(f"Hours cannot be more than {maximum:g}.", field)
+        from db.formats import number as shown_number
+
+        raise Invalid(
+            _("Hours cannot be more than {maximum}.").format(maximum=shown_number(maximum)), field
+        )
     if round(number * 4) != number * 4:
-        raise Invalid("Hours go in quarter hours: 0.25, 0.5, 0.75, 1, ...", field)
+        raise Invalid(_("Hours go in quarter hours: 0.25, 0.5, 0.75, 1, ..."), field)
     return number
 
 
@@ -140,29 +155,105 @@ EARLIEST_DAY = date(2000, 1, 1)
 LATEST_DAY = date(2099, 12, 31)
 
 
-def parse_date(value: str | date | None, field: str = "date") -> date | None:
-    """A day typed as 2026-11-30, 30.11.2026 or 30/11/2026 (or a date), between
-    :data:`EARLIEST_DAY` and :data:`LATEST_DAY`; empty: ``None``."""
+def parse_date(
+    value: str | date | None, field: str = "date", *, today: date | None = None
+) -> date | None:
+    """A day as it is typed in either language prepfloor speaks (or a date), between
+    :data:`EARLIEST_DAY` and :data:`LATEST_DAY`; empty: ``None``.
+
+    ``2026-11-30``, ``30.11.2026``, ``30.11.26``, ``30/11/2026``; without the year (``30.11``,
+    ``30/11``) the nearest such day (this year's; next year's when this year's is more than half a
+    year gone); ``today``/``i dag``, ``tomorrow``/``i morgen``, ``i overmorgen``, ``+3`` (days
+    from today); a weekday (``friday``, ``fre``, ``fredag``): today or the next such day."""
     if isinstance(value, datetime):
         value = value.date()
     if value is None or isinstance(value, date):
         return _in_range(value, field)
-    text = str(value).strip()
+    text = " ".join(str(value).strip().lower().split())
     if not text:
         return None
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y"):
+    if today is None:
+        from db.clock import local_today
+
+        today = local_today()
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d.%m.%y", "%d/%m/%y"):
         try:
             return _in_range(datetime.strptime(text, fmt).date(), field)
         except ValueError:
             continue
-    raise Invalid("Date: type it as 2026-11-30 (or 30.11.2026).", field)
+    found = _day_without_year(text, today)
+    if found is None:
+        found = _day_in_words(text, today)
+    if found is not None:
+        return _in_range(found, field)
+    from db.formats import date_example
+
+    raise Invalid(
+        _("Date: type it as {example} (or {words}).").format(
+            example=date_example(), words=_("today, tomorrow, a weekday")
+        ),
+        field,
+    )
+
+
+_RELATIVE_DAYS = {
+    "today": 0,
+    "i dag": 0,
+    "idag": 0,
+    "tomorrow": 1,
+    "i morgen": 1,
+    "imorgen": 1,
+    "i overmorgen": 2,
+    "overmorgen": 2,
+    "yesterday": -1,
+    "i går": -1,
+    "igår": -1,
+}
+_DAY_MONTH = re.compile(r"^(\d{1,2})[./](\d{1,2})\.?$")
+_PLUS_DAYS = re.compile(r"^\+\s*(\d{1,3})$")
+_HOURS_UNIT = re.compile(r"\s*(h|t|timer|time|hours|hour|hrs)\.?$", re.IGNORECASE)
+
+
+def _day_without_year(text: str, today: date) -> date | None:
+    """``31.10`` or ``31/10``: that day this year, or next year's when this year's is more than
+    half a year gone (``15.01`` typed in December is January's)."""
+    match = _DAY_MONTH.match(text)
+    if match is None:
+        return None
+    day_, month_ = int(match.group(1)), int(match.group(2))
+    for year in (today.year, today.year + 1):
+        try:
+            found = date(year, month_, day_)
+        except ValueError:
+            continue
+        if (today - found).days <= 183:
+            return found
+    return None
+
+
+def _day_in_words(text: str, today: date) -> date | None:
+    if text in _RELATIVE_DAYS:
+        return today + timedelta(days=_RELATIVE_DAYS[text])
+    plus = _PLUS_DAYS.match(text)
+    if plus:
+        return today + timedelta(days=int(plus.group(1)))
+    from db.formats import weekday_names
+
+    number = weekday_names().get(text.rstrip("."))
+    if number is None:
+        return None
+    ahead = (number - today.weekday()) % 7
+    return today + timedelta(days=ahead)
 
 
 def _in_range(day: date | None, field: str) -> date | None:
     if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+        from db.formats import date_field
+
         raise Invalid(
-            f"Date: a day between {EARLIEST_DAY.year} and {LATEST_DAY.year} "
-            f"({day.isoformat()} is outside).",
+            _("Date: a day between {first} and {last} ({day} is outside).").format(
+                first=EARLIEST_DAY.year, last=LATEST_DAY.year, day=date_field(day)
+            ),
             field,
         )
     return day
@@ -180,18 +271,18 @@ def parse_time(value: str | time | None, field: str = "start_time") -> time | No
             return datetime.strptime(text, fmt).time()
         except ValueError:
             continue
-    raise Invalid("Time: type it as 08:30.", field)
+    raise Invalid(_("Time: type it as 08:30."), field)
 
 
 def required(value: object, label: str, field: str) -> None:
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise Invalid(f"{label} is required.", field)
+        raise Invalid(_("{label} is required.").format(label=label), field)
 
 
 def pin(value: str, field: str = "pin") -> str:
     text = (value or "").strip()
     if not text.isdigit() or not 4 <= len(text) <= 8:
-        raise Invalid("A PIN is 4 to 8 digits.", field)
+        raise Invalid(_("A PIN is 4 to 8 digits."), field)
     return text
 
 
@@ -206,7 +297,7 @@ def brand_colors(text: str | None, field: str = "brand_colors") -> dict[str, str
     if not words:
         return None
     if len(words) > len(BRAND_COLOR_KEYS):
-        raise Invalid("At most three colors: the primary, the accent, the secondary.", field)
+        raise Invalid(_("At most three colors: the primary, the accent, the secondary."), field)
     for word in words:
         problem = color_problem(word)
         if problem:
@@ -219,7 +310,7 @@ def color_problem(value: str | None) -> str | None:
     if not (value or "").strip():
         return None
     if not _HEX_COLOR.match(str(value).strip()):
-        return f"{value!r} is not a color like #1c69d4."
+        return _("{value} is not a color like #1c69d4.").format(value=repr(value))
     return None
 
 

@@ -18,12 +18,25 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from db import validate
+from db.i18n import _, current
 
 # The markets whose VINs carry a model year (10th character) and a check digit (9th).
 CHECK_DIGIT_REGIONS = frozenset("12345L")
-_REGION_NAMES = {"1": "North America", "L": "China"}
+_REGION_NAMES = {"1": "North America", "L": "China"}  # shown through country_name()
+# vininfo's names of countries that CLDR (Babel) calls otherwise, to their region codes.
+_COUNTRY_CODES = {
+    "Bosnia & Herzogovina": "BA",
+    "Czech Republic": "CZ",
+    "Dom. Republic": "DO",
+    "Hong Kong": "HK",
+    "Ivory Coast": "CI",
+    "Macedonia": "MK",
+    "Myanmar": "MM",
+    "Turkey": "TR",
+}
 
 # ISO 3779 / SAE J853 model-year codes, in a 30-year cycle from 1980.
 _YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"
@@ -109,19 +122,39 @@ class VinInfo:
         """A bad check digit, in words (a warning, never a refusal)."""
         if self.check_digit_ok is not False:
             return None
-        return (
-            f"Check digit (9th character) should be {self.expected_check_digit}: a typo? "
-            "It saves as it is."
-        )
+        return _(
+            "Check digit (9th character) should be {digit}: a typo? It saves as it is."
+        ).format(digit=self.expected_check_digit)
 
     @property
     def summary(self) -> str:
         """``BMW · Germany`` or ``Ford · United States · 2019``: what the form shows beside the
         VIN."""
-        parts = [x for x in (self.brand, self.country) if x]
+        parts = [x for x in (self.brand, country_name(self.country)) if x]
         if self.model_year is not None:
             parts.append(str(self.model_year))
         return " · ".join(parts)
+
+
+def country_name(name: str | None) -> str | None:
+    """A country (or region) as ``vininfo`` names it in English, in the language spoken (Babel's
+    names; a name it does not know stays as it is)."""
+    if not name or current() == "en":
+        return name
+    code = _country_codes().get(name)
+    if code is None:
+        return name
+    from db.formats import locale
+
+    return locale().territories.get(code, name)
+
+
+@lru_cache(maxsize=1)
+def _country_codes() -> dict[str, str]:
+    from babel import Locale
+
+    codes = {str(title): code for code, title in Locale.parse("en_GB").territories.items()}
+    return {**codes, **_COUNTRY_CODES}
 
 
 def uses_check_digit(vin: str) -> bool:

@@ -5,6 +5,8 @@ Light on purpose (no SQLAlchemy): the car list imports it before the database la
 
 from __future__ import annotations
 
+from db.i18n import N_, Labels
+
 # --- cars.status: the 11-stage workflow, in order -------------------------------------------
 CAR_STATUSES: tuple[str, ...] = (
     "draft",
@@ -19,19 +21,21 @@ CAR_STATUSES: tuple[str, ...] = (
     "delivered",
     "archived",
 )
-CAR_STATUS_LABELS: dict[str, str] = {
-    "draft": "Draft",
-    "registered": "Registered",
-    "in_transit": "In transit",
-    "at_prep_center": "At prep center",
-    "inspection": "Inspection",
-    "parts_ordered": "Parts ordered",
-    "technical_prep": "Technical prep",
-    "cosmetic_prep": "Cosmetic prep",
-    "ready_for_delivery": "Ready for delivery",
-    "delivered": "Delivered",
-    "archived": "Archived",
-}
+CAR_STATUS_LABELS = Labels(
+    {
+        "draft": N_("Draft"),
+        "registered": N_("Registered"),
+        "in_transit": N_("In transit"),
+        "at_prep_center": N_("At prep center"),
+        "inspection": N_("Inspection"),
+        "parts_ordered": N_("Parts ordered"),
+        "technical_prep": N_("Technical prep"),
+        "cosmetic_prep": N_("Cosmetic prep"),
+        "ready_for_delivery": N_("Ready for delivery"),
+        "delivered": N_("Delivered"),
+        "archived": N_("Archived"),
+    }
+)
 # A VIN may belong to one car at a time that is still being worked on.
 CAR_INACTIVE_STATUSES: tuple[str, ...] = ("delivered", "archived")
 
@@ -57,36 +61,40 @@ CAR_TIMESTAMP_FIELDS: tuple[str, ...] = (
     "delivered_to_customer_at",
     "archived_at",
 )
-CAR_TIMESTAMP_LABELS: dict[str, str] = {
-    "registered_at": "Registered",
-    "in_transit_at": "In transit",
-    "arrived_prep_center_at": "Arrived at prep center",
-    "inspection_completed_at": "Inspection completed",
-    "parts_ordered_seller_at": "Parts ordered (seller)",
-    "parts_arrived_seller_at": "Parts arrived (seller)",
-    "parts_ordered_prep_at": "Parts ordered (prep center)",
-    "parts_arrived_prep_at": "Parts arrived (prep center)",
-    "technical_started_at": "Technical work started",
-    "technical_completed_at": "Technical work completed",
-    "cosmetic_started_at": "Cosmetic work started",
-    "cosmetic_completed_at": "Cosmetic work completed",
-    "ready_for_delivery_at": "Ready for delivery",
-    "delivered_to_dealership_at": "Delivered to dealership",
-    "sold_at": "Sold",
-    "delivered_to_customer_at": "Delivered to customer",
-    "archived_at": "Archived",
-}
+CAR_TIMESTAMP_LABELS = Labels(
+    {
+        "registered_at": N_("Registered"),
+        "in_transit_at": N_("In transit"),
+        "arrived_prep_center_at": N_("Arrived at prep center"),
+        "inspection_completed_at": N_("Inspection completed"),
+        "parts_ordered_seller_at": N_("Parts ordered (seller)"),
+        "parts_arrived_seller_at": N_("Parts arrived (seller)"),
+        "parts_ordered_prep_at": N_("Parts ordered (prep center)"),
+        "parts_arrived_prep_at": N_("Parts arrived (prep center)"),
+        "technical_started_at": N_("Technical work started"),
+        "technical_completed_at": N_("Technical work completed"),
+        "cosmetic_started_at": N_("Cosmetic work started"),
+        "cosmetic_completed_at": N_("Cosmetic work completed"),
+        "ready_for_delivery_at": N_("Ready for delivery"),
+        "delivered_to_dealership_at": N_("Delivered to dealership"),
+        "sold_at": N_("Sold"),
+        "delivered_to_customer_at": N_("Delivered to customer"),
+        "archived_at": N_("Archived"),
+    }
+)
 
 # --- users.role --------------------------------------------------------------------------------
 ROLES: tuple[str, ...] = ("seller", "coordinator", "mechanic", "detailer", "manager", "admin")
-ROLE_LABELS: dict[str, str] = {
-    "seller": "Seller",
-    "coordinator": "Coordinator",
-    "mechanic": "Mechanic",
-    "detailer": "Detailer",
-    "manager": "Manager",
-    "admin": "Admin",
-}
+ROLE_LABELS = Labels(
+    {
+        "seller": N_("Seller"),
+        "coordinator": N_("Coordinator"),
+        "mechanic": N_("Mechanic"),
+        "detailer": N_("Detailer"),
+        "manager": N_("Manager"),
+        "admin": N_("Admin"),
+    }
+)
 
 # --- dealership.dealership_type ------------------------------------------------------------------
 DEALERSHIP_TYPES: tuple[str, ...] = ("sales_only", "prep_center_only", "sales_and_prep")
@@ -148,3 +156,64 @@ DOCUMENT_TYPES: tuple[str, ...] = ("invoice", "photo", "checklist", "other")
 def sql_in(values: tuple[str, ...]) -> str:
     """``('a', 'b')`` for a CHECK constraint or a fixed IN list (values are our own constants)."""
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+# --- labels of the other code lists, as the screens show them ------------------------------------
+CAR_TYPE_LABELS = Labels(
+    {"new": N_("New"), "used": N_("Used"), "demo": N_("Demo"), "certified": N_("Certified")}
+)
+DEALERSHIP_TYPE_LABELS = Labels(
+    {
+        "sales_only": N_("Sales only"),
+        "prep_center_only": N_("Prep center only"),
+        "sales_and_prep": N_("Sales and prep"),
+    }
+)
+BOOKING_STATUS_LABELS = Labels(
+    {
+        "scheduled": N_("Scheduled"),
+        "confirmed": N_("Confirmed"),
+        "in_progress": N_("In progress"),
+        "completed": N_("Completed"),
+        "cancelled": N_("Cancelled"),
+        "no_show": N_("No-show"),
+    }
+)
+PREP_STAGE_LABELS = Labels({"technical": N_("Technical"), "cosmetic": N_("Cosmetic")})
+PRIORITY_LABELS = Labels(
+    {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High"), "urgent": N_("Urgent")}
+)
+NOTIFICATION_TYPE_LABELS = Labels(
+    {
+        "new_order": N_("New order"),
+        "parts_changed": N_("Parts changed"),
+        "inspection_done": N_("Inspection done"),
+        "ready_for_delivery": N_("Ready for delivery"),
+        "delivered": N_("Delivered"),
+        "status_update": N_("Status update"),
+        "booking_request": N_("Booking request"),
+        "booking_changed": N_("Booking changed"),
+        "timer_forgotten": N_("Timer forgotten"),
+        "digest": N_("Digest"),
+    }
+)
+PARTS_STATUS_LABELS = Labels(
+    {
+        "ordered": N_("Ordered"),
+        "in_transit": N_("In transit"),
+        "arrived": N_("Arrived"),
+        "installed": N_("Installed"),
+        "cancelled": N_("Cancelled"),
+    }
+)
+PARTS_ORDERED_BY_LABELS = Labels({"seller": N_("Seller"), "prep_center": N_("Prep center")})
+CHECKLIST_STATUS_LABELS = Labels({"ok": N_("OK"), "issue": N_("Issue"), "critical": N_("Critical")})
+COMMUNICATION_TYPE_LABELS = Labels({"sms": N_("SMS"), "email": N_("E-mail"), "call": N_("Call")})
+DOCUMENT_TYPE_LABELS = Labels(
+    {
+        "invoice": N_("Invoice"),
+        "photo": N_("Photo"),
+        "checklist": N_("Checklist"),
+        "other": N_("Other"),
+    }
+)

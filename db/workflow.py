@@ -18,6 +18,7 @@ from db.access import Actor
 from db.clock import utcnow
 from db.engine import for_update
 from db.errors import NotAllowed, NotFound, PrepfloorError, Stale, WorkflowRefused
+from db.i18n import N_, _
 from db.models import Car
 from db.vocab import CAR_STATUS_LABELS, ROLE_LABELS
 
@@ -30,27 +31,31 @@ Check = Callable[[Car], str | None]
 
 def _inspection_recorded(car: Car) -> str | None:
     if car.inspection_completed_at is None:
-        return "Record the inspection result first."
+        return _("Record the inspection result first.")
     return None
 
 
 def _inspection_approved(car: Car) -> str | None:
     if car.inspection_completed_at is None:
-        return "Record the inspection result first."
+        return _("Record the inspection result first.")
     if not car.inspection_approved:
-        return "The inspection failed: fix the findings (order parts) and approve it first."
+        return _("The inspection failed: fix the findings (order parts) and approve it first.")
     return None
 
 
 def waiting_on_parts(car: Car) -> str | None:
     """Why the car still waits on parts, or ``None``."""
-    waiting = []
-    if car.parts_ordered_seller_at and not car.parts_arrived_seller_at:
-        waiting.append("parts ordered by the seller")
-    if car.parts_ordered_prep_at and not car.parts_arrived_prep_at:
-        waiting.append("parts ordered by the prep center")
-    if waiting:
-        return "The car is still waiting for " + " and ".join(waiting) + "."
+    seller = bool(car.parts_ordered_seller_at and not car.parts_arrived_seller_at)
+    prep = bool(car.parts_ordered_prep_at and not car.parts_arrived_prep_at)
+    if seller and prep:
+        return _(
+            "The car is still waiting for parts ordered by the seller and parts ordered by the "
+            "prep center."
+        )
+    if seller:
+        return _("The car is still waiting for parts ordered by the seller.")
+    if prep:
+        return _("The car is still waiting for parts ordered by the prep center.")
     return None
 
 
@@ -62,7 +67,7 @@ def prepared_elsewhere(car: Car) -> bool:
 def back_at_dealership(car: Car) -> str | None:
     """Why the car cannot be handed over yet because it is still away from its dealership."""
     if prepared_elsewhere(car) and car.delivered_to_dealership_at is None:
-        return "Record that the car has arrived at the dealership first."
+        return _("Record that the car has arrived at the dealership first.")
     return None
 
 
@@ -71,7 +76,9 @@ def _registration_complete(car: Car) -> str | None:
 
     problems = registration_problems(car)
     if problems:
-        return "The order is not complete: " + " ".join(problems.values())
+        return _("The order is not complete: {problems}").format(
+            problems=" ".join(problems.values())
+        )
     return None
 
 
@@ -81,7 +88,7 @@ class Move:
     target: str
     roles: frozenset[str]
     side: str
-    verb: str
+    verb: str  # marked with N_: what the move does, in a refusal (``_()`` when it is shown)
     stamps: tuple[str, ...] = ()  # set when empty
     clears: tuple[str, ...] = ()  # rework: later stages start over
     check: Check | None = None
@@ -97,17 +104,24 @@ TRANSITIONS: tuple[Move, ...] = (
         "registered",
         "seller manager",
         OWNER,
-        "register the order",
+        N_("register the order"),
         stamps=("registered_at",),
         check=_registration_complete,
     ),
-    _m("draft", "archived", "seller manager", OWNER, "discard the draft", stamps=("archived_at",)),
+    _m(
+        "draft",
+        "archived",
+        "seller manager",
+        OWNER,
+        N_("discard the draft"),
+        stamps=("archived_at",),
+    ),
     _m(
         "registered",
         "in_transit",
         "seller coordinator manager",
         ANY,
-        "send the car to the prep center",
+        N_("send the car to the prep center"),
         stamps=("in_transit_at",),
     ),
     _m(
@@ -115,7 +129,7 @@ TRANSITIONS: tuple[Move, ...] = (
         "at_prep_center",
         "coordinator mechanic detailer",
         PREP,
-        "check the car in at the prep center",
+        N_("check the car in at the prep center"),
         stamps=("arrived_prep_center_at",),
     ),
     _m(
@@ -123,7 +137,7 @@ TRANSITIONS: tuple[Move, ...] = (
         "archived",
         "seller manager",
         OWNER,
-        "cancel the order",
+        N_("cancel the order"),
         stamps=("archived_at",),
     ),
     _m(
@@ -131,16 +145,16 @@ TRANSITIONS: tuple[Move, ...] = (
         "at_prep_center",
         "coordinator mechanic detailer",
         PREP,
-        "check the car in at the prep center",
+        N_("check the car in at the prep center"),
         stamps=("arrived_prep_center_at",),
     ),
-    _m("at_prep_center", "inspection", "coordinator mechanic", PREP, "start the inspection"),
+    _m("at_prep_center", "inspection", "coordinator mechanic", PREP, N_("start the inspection")),
     _m(
         "inspection",
         "parts_ordered",
         "coordinator mechanic",
         PREP,
-        "wait for parts",
+        N_("wait for parts"),
         check=_inspection_recorded,
     ),
     _m(
@@ -148,7 +162,7 @@ TRANSITIONS: tuple[Move, ...] = (
         "technical_prep",
         "coordinator mechanic",
         PREP,
-        "start technical prep",
+        N_("start technical prep"),
         check=_inspection_approved,
     ),
     _m(
@@ -156,7 +170,7 @@ TRANSITIONS: tuple[Move, ...] = (
         "cosmetic_prep",
         "coordinator mechanic",
         PREP,
-        "go straight to cosmetic prep",
+        N_("go straight to cosmetic prep"),
         check=_inspection_approved,
     ),
     _m(
@@ -164,7 +178,7 @@ TRANSITIONS: tuple[Move, ...] = (
         "technical_prep",
         "coordinator mechanic",
         PREP,
-        "start technical prep",
+        N_("start technical prep"),
         check=waiting_on_parts,
     ),
     _m(
@@ -172,14 +186,14 @@ TRANSITIONS: tuple[Move, ...] = (
         "parts_ordered",
         "coordinator mechanic",
         PREP,
-        "put the car back to wait for parts",
+        N_("put the car back to wait for parts"),
     ),
     _m(
         "technical_prep",
         "cosmetic_prep",
         "coordinator mechanic",
         PREP,
-        "finish technical prep",
+        N_("finish technical prep"),
         stamps=("technical_completed_at",),
     ),
     _m(
@@ -187,7 +201,7 @@ TRANSITIONS: tuple[Move, ...] = (
         "ready_for_delivery",
         "coordinator mechanic",
         PREP,
-        "finish technical prep (no cosmetic work)",
+        N_("finish technical prep (no cosmetic work)"),
         stamps=("technical_completed_at", "ready_for_delivery_at"),
     ),
     _m(
@@ -195,7 +209,7 @@ TRANSITIONS: tuple[Move, ...] = (
         "technical_prep",
         "coordinator",
         PREP,
-        "send the car back to technical prep",
+        N_("send the car back to technical prep"),
         clears=("technical_completed_at",),
     ),
     _m(
@@ -203,7 +217,7 @@ TRANSITIONS: tuple[Move, ...] = (
         "ready_for_delivery",
         "coordinator detailer",
         PREP,
-        "finish cosmetic prep",
+        N_("finish cosmetic prep"),
         stamps=("cosmetic_completed_at", "ready_for_delivery_at"),
     ),
     _m(
@@ -211,7 +225,7 @@ TRANSITIONS: tuple[Move, ...] = (
         "cosmetic_prep",
         "coordinator",
         PREP,
-        "send the car back to cosmetic prep",
+        N_("send the car back to cosmetic prep"),
         clears=("ready_for_delivery_at", "cosmetic_completed_at", "delivered_to_dealership_at"),
     ),
     _m(
@@ -219,7 +233,7 @@ TRANSITIONS: tuple[Move, ...] = (
         "technical_prep",
         "coordinator",
         PREP,
-        "send the car back to technical prep",
+        N_("send the car back to technical prep"),
         clears=(
             "ready_for_delivery_at",
             "technical_completed_at",
@@ -232,14 +246,19 @@ TRANSITIONS: tuple[Move, ...] = (
         "delivered",
         "seller manager",
         OWNER,
-        "hand the car over to the customer",
+        N_("hand the car over to the customer"),
         # A car prepared at its own dealership is at the dealership when it is handed over; one
         # prepared elsewhere must have been recorded back at the dealership (the check).
         stamps=("sold_at", "delivered_to_dealership_at", "delivered_to_customer_at"),
         check=back_at_dealership,
     ),
     _m(
-        "delivered", "archived", "seller manager", OWNER, "archive the car", stamps=("archived_at",)
+        "delivered",
+        "archived",
+        "seller manager",
+        OWNER,
+        N_("archive the car"),
+        stamps=("archived_at",),
     ),
 )
 
@@ -257,7 +276,10 @@ def find_move(source: str, target: str) -> Move | None:
 
 def _who(roles: frozenset[str]) -> str:
     names = [label.lower() for role, label in ROLE_LABELS.items() if role in roles | {"admin"}]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    if len(names) == 1:
+        return names[0]
+    # TRANSLATORS: a list of roles: "seller, manager or admin".
+    return _("{names} or {last}").format(names=", ".join(names[:-1]), last=names[-1])
 
 
 def side_ok(session: Session, actor: Actor, car: Car, side: str) -> bool:
@@ -275,22 +297,41 @@ def refusal(session: Session, actor: Actor, car: Car, target: str) -> PrepfloorE
     """Why ``actor`` may not move ``car`` to ``target`` now, or ``None`` when they may."""
     label = CAR_STATUS_LABELS
     if target == car.status:
-        return WorkflowRefused(f"The car is already at “{label[target]}”.")
+        return WorkflowRefused(_("The car is already at “{status}”.").format(status=label[target]))
     move = find_move(car.status, target)
     if move is None:
-        nexts = [f"“{label[m.target]}”" for m in moves_from(car.status)]
-        where = (
-            "Next it can go to " + ", ".join(nexts) + "." if nexts else "It is at the last stage."
-        )
+        # TRANSLATORS: a car status in the list of the statuses a car can go to next.
+        nexts = [_("“{status}”").format(status=label[m.target]) for m in moves_from(car.status)]
+        if nexts:
+            message = _(
+                "The car is at “{status}”; it cannot go to “{target}” from there. "
+                "Next it can go to {statuses}."
+            )
+        else:
+            message = _(
+                "The car is at “{status}”; it cannot go to “{target}” from there. "
+                "It is at the last stage."
+            )
         return WorkflowRefused(
-            f"The car is at “{label[car.status]}”; it cannot go to “{label[target]}” from there. "
-            + where
+            message.format(
+                status=label[car.status], target=label[target], statuses=", ".join(nexts)
+            )
         )
     if actor.role != "admin" and actor.role not in move.roles:
-        return NotAllowed(f"Only {_article(_who(move.roles))} {_who(move.roles)} can {move.verb}.")
+        who = _who(move.roles)
+        # TRANSLATORS: {roles} is a list of roles ("seller, manager or admin"), {action} what the
+        # move does ("send the car to the prep center"). The English article follows the roles.
+        if _article(who) == "an":
+            message = _("Only an {roles} can {action}.")
+        else:
+            message = _("Only a {roles} can {action}.")
+        return NotAllowed(message.format(roles=who, action=_(move.verb)))
     if not side_ok(session, actor, car, move.side):
-        whose = "the selling dealership" if move.side == OWNER else "the prep center"
-        return NotAllowed(f"Only {whose} of this car can {move.verb}.")
+        if move.side == OWNER:
+            message = _("Only the selling dealership of this car can {action}.")
+        else:
+            message = _("Only the prep center of this car can {action}.")
+        return NotAllowed(message.format(action=_(move.verb)))
     problem = move.check(car) if move.check is not None else None
     return WorkflowRefused(problem) if problem else None
 
@@ -316,7 +357,11 @@ def load_car(session: Session, actor: Actor, car_id: int, *, lock: bool = False)
         actor.sees_car(car.dealership_id, car.prep_center_id)
         or actor.sees_car(None, None, car_access.providers(session, car.id))
     ):
-        raise NotFound(f"Car #{car_id} does not exist or is not one of your dealership's cars.")
+        raise NotFound(
+            _("Car #{car} does not exist or is not one of your dealership's cars.").format(
+                car=car_id
+            )
+        )
     return car
 
 
@@ -334,9 +379,13 @@ def move_car(
     car = load_car(session, actor, car_id, lock=True)
     if expected_status is not None and car.status != expected_status:
         raise Stale(
-            f"Someone else changed this car meanwhile: it is now "
-            f"{CAR_STATUS_LABELS[car.status].lower()}, not {CAR_STATUS_LABELS[expected_status].lower()}. "
-            "Look at it again before you move it."
+            _(
+                "Someone else changed this car meanwhile: it is now {status}, not {expected}. "
+                "Look at it again before you move it."
+            ).format(
+                status=CAR_STATUS_LABELS[car.status].lower(),
+                expected=CAR_STATUS_LABELS[expected_status].lower(),
+            )
         )
     why = refusal(session, actor, car, target)
     if why is not None:

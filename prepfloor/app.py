@@ -18,15 +18,18 @@ from textual.worker import Worker
 import prepfloor.textual_fixes  # noqa: F401  (a toast's timer never below zero)
 from db.access import Actor
 from db.errors import PrepfloorError
+from db.i18n import LANGUAGES, _, choose, use
 from db.modes import mode_title, start_mode
 from db.store import Store
 from db.text import clean, one_line
+from db.vocab import PRIORITY_LABELS
 from prepfloor.config import Settings, locations
 from prepfloor.failures import install as watch_workers
 from prepfloor.typeahead import TypeAhead, is_typed
 from screens.commands import CarFinder, GoTo
 from screens.context import SessionContext
 from screens.help import HelpScreen, help_keys
+from screens.language import LanguageCommand, language_dialog
 from screens.login import LoginScreen
 from screens.messages import DataChanged, SignedIn
 from screens.modes import BY_NAME, MODES, ModeInfo, modes_for
@@ -46,7 +49,7 @@ class PrepfloorApp(App[int]):
     Tabs Underline > .underline--bar { color: $text-primary; }
     """
     unread: reactive[int] = reactive(0)  # the signed-in user's unread notifications (headers)
-    COMMANDS = App.COMMANDS | {CarFinder, GoTo}
+    COMMANDS = App.COMMANDS | {CarFinder, GoTo, LanguageCommand}
     PIN_REQUIRED = False  # True: the sign-in screen refuses a user without a PIN (served)
     BINDINGS: ClassVar[list[BindingType]] = [
         # In the footer's order after a screen's own keys (sign out, help and the inbox are
@@ -56,11 +59,13 @@ class PrepfloorApp(App[int]):
         Binding("question_mark", "help", "Help", show=False),
         Binding("f8", "inbox", "Inbox"),
         Binding("ctrl+n", "new_car", "New car"),
-        *[Binding(m.key, f"mode('{m.name}')", m.title) for m in MODES],
+        *[Binding(m.key, m.action, m.title) for m in MODES],
         # ctrl+q quits; signed in at the sign-in screen (a shared terminal) it signs out instead,
         # and ctrl+q on the sign-in screen quits (check_action picks the one that applies)
         Binding("ctrl+q", "quit", "Quit"),
         Binding("ctrl+q", "leave", "Sign out", show=False, priority=True),
+        # the language, in the help and the palette (not in the footer: it is rarely changed)
+        Binding("ctrl+l", "language", "Language / Språk", show=False),
     ]
 
     def __init__(
@@ -90,10 +95,17 @@ class PrepfloorApp(App[int]):
         self._intake: Any = None  # the session's intake form, kept between uses
         self._shared_terminal = False
         self._last_input = time.monotonic()
+        self._user_language: str | None = None  # the signed-in user's own choice (None: site's)
+        use(self.site_language)  # the sign-in screen speaks the site's language
         self._who_check_running = False  # a check that the signed-in user is unchanged runs
         self.typeahead = TypeAhead(self)  # keys wait until the previous one has taken effect
 
     # -- start and sign-in -----------------------------------------------------------------------
+    @property
+    def site_language(self) -> str:
+        """The site's language (the config file), else the environment's, else English."""
+        return choose(self.settings.language if self.settings else None)
+
     def on_mount(self) -> None:
         self.add_mode(
             "signin",
@@ -124,6 +136,11 @@ class PrepfloorApp(App[int]):
     def start_session(self, actor: Actor) -> None:
         """Open the modes of ``actor``'s role, on their start screen (:func:`db.modes.start_mode`:
         the one they chose, else their role's work; an admin of an empty database on Admin)."""
+        from db.languages import language_of
+
+        # the user's own language, else the site's: chosen before any of their screens is made
+        self._user_language = language_of(self.store.fast, actor.user_id)
+        use(choose(self._user_language, self.site_language))
         shift = self.settings.shift_hours if self.settings else 10.0
         self.session_ctx = SessionContext(
             store=self.store,
@@ -152,9 +169,11 @@ class PrepfloorApp(App[int]):
         self.switch_mode(start_mode(actor.role, start.start_mode, start.has_dealerships))
         if actor.role == "admin" and not start.has_dealerships:
             self.notify(
-                "Nothing is set up yet. First the dealerships (n adds one), then r: resource "
-                "types, then u: users with their roles. Cars and bookings come after.",
-                title="A new database",
+                _(
+                    "Nothing is set up yet. First the dealerships (n adds one), then r: resource "
+                    "types, then u: users with their roles. Cars and bookings come after."
+                ),
+                title=_("A new database"),
                 timeout=15,  # the empty lists say what n adds; the toast must not hide a form for long
             )
 
@@ -168,7 +187,7 @@ class PrepfloorApp(App[int]):
         if mode.name == "seller":
             from screens.seller import MyCarsScreen
 
-            title = "Seller · My cars" if ctx.actor.role == "seller" else "Seller · Our cars"
+            title = _("Seller · My cars") if ctx.actor.role == "seller" else _("Seller · Our cars")
             return lambda: MyCarsScreen(ctx, title)
         if mode.name == "coordinator":
             from screens.capacity import CapacityScreen
@@ -235,9 +254,10 @@ class PrepfloorApp(App[int]):
         if time.monotonic() - self._last_input >= limit * 60:
             await self.action_sign_out(f"Signed out after {limit:g} minutes without a key.")
 
-    async def action_sign_out(self, message: str = "Signed out.") -> None:
+    async def action_sign_out(self, message: str = "") -> None:
         if self.session_ctx is None:
             return
+        message = message or _("Signed out.")
         names = [m.name for m in self.session_modes()]
         self.session_ctx = None
         await self.switch_mode("signin")
@@ -245,6 +265,8 @@ class PrepfloorApp(App[int]):
             await self.remove_mode(name)
         self._forget_intake()
         self.theme = DEFAULT_THEME
+        self._user_language = None
+        use(self.site_language)  # the next person signs in in the site's language
         screen = self.screen
         self._shared_terminal = False
         if isinstance(screen, LoginScreen):
@@ -255,6 +277,10 @@ class PrepfloorApp(App[int]):
         if action == "mode":
             allowed = {m.name for m in self.session_modes()}
             return parameters[0] in allowed if allowed else False
+        if action == "language":  # not while an order is being typed: its screen is made anew
+            return self.session_ctx is not None and not any(
+                type(screen).__name__ == "IntakeScreen" for screen in self.screen_stack
+            )
         if action in ("sign_out", "inbox", "start_here"):
             return self.session_ctx is not None
         if action in ("quit", "leave"):
@@ -300,8 +326,67 @@ class PrepfloorApp(App[int]):
             self.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
             return
         self.call_from_thread(
-            self.notify, f"From now on you open on {mode_title(mode)} when you sign in."
+            self.notify,
+            _("From now on you open on {screen} when you sign in.").format(screen=mode_title(mode)),
         )
+
+    # -- the language ----------------------------------------------------------------------------
+    def action_language(self) -> None:
+        """Show the language in use and change it (ctrl+l, or the palette)."""
+        if self.session_ctx is None:
+            return
+        self.push_screen(language_dialog(self._user_language), self._language_chosen)
+
+    def _language_chosen(self, chosen: str | None) -> None:
+        if chosen is None or self.session_ctx is None:
+            return  # Escape: nothing changes
+        self._save_language(self.session_ctx.actor, chosen or None)
+
+    @work(thread=True, group="language", exit_on_error=False)
+    def _save_language(self, actor: Actor, language: str | None) -> None:
+        from db.languages import set_language
+
+        try:
+            self.store.run(set_language, actor, actor.user_id, language)
+        except PrepfloorError as refusal:
+            self.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
+            return
+        self.call_from_thread(self._speak, actor, language)
+
+    async def _speak(self, actor: Actor, language: str | None) -> None:
+        """Speak the user's new language from now on: every screen is made again in it (a detail
+        view or a list open over the mode's screen closes; an order form being typed cannot be
+        open, :meth:`check_action`)."""
+        if self.session_ctx is None or self.session_ctx.actor != actor:
+            return
+        self._user_language = language
+        spoken = use(choose(language, self.site_language))
+        await self.remake_screens()
+        self.notify(
+            _("prepfloor speaks {language} from now on.").format(language=LANGUAGES[spoken])
+        )
+
+    async def remake_screens(self) -> None:
+        """Make the session's screens again (their words, their keys' labels), on the mode the
+        user is on."""
+        ctx = self.session_ctx
+        if ctx is None:
+            return
+        here = self.current_mode
+        names = [m.name for m in self.session_modes()]
+        while len(self.screen_stack) > 1:  # dialogs and detail views over the mode's screen
+            self.pop_screen()
+        for name in names:
+            if name != here:
+                await self.remove_mode(name)
+                self.add_mode(name, self._mode_factory(BY_NAME[name]))
+        if here in names:
+            await self.switch_mode("signin")
+            await self.remove_mode(here)
+            self.add_mode(here, self._mode_factory(BY_NAME[here]))
+            await self.switch_mode(here)
+        self._forget_intake()
+        self.refresh_bindings()
 
     def open_car(self, car_id: int) -> None:
         """Open a car's detail view over whatever screen is showing."""
@@ -372,7 +457,7 @@ class PrepfloorApp(App[int]):
         takes_it = getattr(node, "worker_failed", None) if node is not self else None
         if takes_it is not None and takes_it(worker, message):
             return
-        self.notify(message, title="Not done", severity="error", timeout=15)
+        self.notify(message, title=_("Not done"), severity="error", timeout=15)
 
     def say_failure(self, error: BaseException, doing: str = "") -> None:
         """A failed read or write, in plain words: what failed, that nothing was saved, what to
@@ -380,7 +465,7 @@ class PrepfloorApp(App[int]):
         typed; the session keeps running."""
         from db.failures import describe
 
-        self.notify(describe(error, doing), title="Not done", severity="error", timeout=15)
+        self.notify(describe(error, doing), title=_("Not done"), severity="error", timeout=15)
 
     async def _dispatch_action(self, namespace: Any, action_name: str, params: Any) -> bool:
         """An action that fails on the database says so and the session keeps running (Textual
@@ -463,8 +548,8 @@ class PrepfloorApp(App[int]):
         self._waiting_note = None
         if waiting:
             note = Notification(
-                "Waiting for another terminal's change…",
-                "Saving",
+                _("Waiting for another terminal's change…"),
+                _("Saving"),
                 "information",
                 self.store.write_wait,
                 markup=False,
@@ -534,8 +619,10 @@ class PrepfloorApp(App[int]):
         self.unread = count
         for note in alerts:
             self.notify(
-                f"{note.message} (f8: inbox)",
-                title=note.priority.capitalize(),
+                _("{message} (f8: inbox)").format(message=note.message),
+                title=PRIORITY_LABELS[note.priority]
+                if note.priority in PRIORITY_LABELS
+                else note.priority.capitalize(),
                 severity="error" if note.priority == "urgent" else "warning",
                 timeout=15,
             )

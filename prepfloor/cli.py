@@ -18,19 +18,23 @@ from typing import Annotated
 
 import typer
 
+from db.i18n import N_, Labels, _, ngettext
 from prepfloor.config import ConfigError, Settings, apply_timezone, load_settings, locations
+from prepfloor.language import choose_at_start
+
+choose_at_start()  # the help texts below and every command's output speak the site's language
 
 app = typer.Typer(
     name="prepfloor",
-    help="Prep center work for a car-dealership group: orders, capacity, bookings, clocking.",
+    help=_("Prep center work for a car-dealership group: orders, capacity, bookings, clocking."),
     no_args_is_help=False,
     add_completion=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
+db_app = typer.Typer(help=_("The database: schema upgrades."), no_args_is_help=True)
 users_app = typer.Typer(
-    help="Users: add, list, set a PIN or badge, register SSH keys.", no_args_is_help=True
+    help=_("Users: add, list, set a PIN or badge, register SSH keys."), no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
@@ -38,12 +42,15 @@ app.add_typer(users_app, name="users")
 DbOption = Annotated[
     str | None,
     typer.Option(
-        "--db", help="Database: a file path, sqlite:///path or postgresql://user@host/db."
+        "--db", help=_("Database: a file path, sqlite:///path or postgresql://user@host/db.")
     ),
 ]
 LISTED_PROBLEMS = 500  # an import's bad rows printed at most (the count says how many more)
+# TRANSLATORS: the level of a `prepfloor doctor` finding, upper-cased at the start of its line.
+DOCTOR_LEVELS = Labels({"error": N_("error"), "warning": N_("warning")})
 UserOption = Annotated[
-    str | None, typer.Option("--user", "-u", help="Preselect this user on the sign-in screen.")
+    str | None,
+    typer.Option("--user", "-u", help=_("Preselect this user on the sign-in screen.")),
 ]
 
 
@@ -73,7 +80,7 @@ def settings_for(db: str | None) -> Settings:
     try:
         settings = load_settings(db)
     except ConfigError as error:
-        fail(f"config: {error}")
+        fail(_("config: {error}").format(error=error))
         raise  # unreachable
     apply_timezone(settings)
     return settings
@@ -90,7 +97,11 @@ def open_store(settings: Settings):  # type: ignore[no-untyped-def]
     except PrepfloorError as error:
         fail(str(error))
     except Exception as error:  # cannot connect, cannot create the file...
-        fail(f"cannot open the database {settings.database} ({settings.database_source}): {error}")
+        fail(
+            _("cannot open the database {database} ({source}): {error}").format(
+                database=settings.database, source=settings.database_source, error=error
+            )
+        )
     return store
 
 
@@ -103,7 +114,7 @@ def active_user(store, login: str):  # type: ignore[no-untyped-def]
     """The active user ``login`` as an actor, or exit with a message."""
     actor = store.fast.actor(login)
     if actor is None:
-        fail(f"no active user {login!r}")
+        fail(_("no active user {login}").format(login=repr(login)))
     return actor
 
 
@@ -113,8 +124,10 @@ def cli_actor(store, login: str | None):  # type: ignore[no-untyped-def]
     actor = store.fast.actor(name)
     if actor is None:
         fail(
-            f"{name!r} is not an active prepfloor user; pass --as LOGIN "
-            "(see `prepfloor users list`)."
+            _(
+                "{login} is not an active prepfloor user; pass --as LOGIN "
+                "(see `prepfloor users list`)."
+            ).format(login=repr(name))
         )
     return actor
 
@@ -135,15 +148,17 @@ def main_callback(
         raise typer.Exit(run_tui(store, settings, preselect=user))
 
 
-@app.command()
+@app.command(
+    help=_("Open prepfloor on a demo database in your data folder (created on first use).")
+)
 def demo(
     ctx: typer.Context,
     reset: Annotated[
-        bool, typer.Option("--reset", help="Throw the demo data away and start over.")
+        bool, typer.Option("--reset", help=_("Throw the demo data away and start over."))
     ] = False,
     user: UserOption = None,
     no_tui: Annotated[
-        bool, typer.Option("--no-tui", help="Only create the demo database.")
+        bool, typer.Option("--no-tui", help=_("Only create the demo database."))
     ] = False,
     db: DbOption = None,
 ) -> None:
@@ -155,13 +170,17 @@ def demo(
 
     target = normalize_url(settings.database)
     if reset or (dialect_of(target) == "sqlite" and not Path(sqlite_path(target)).exists()):
-        say("Building the demo database (a few seconds)...", err=True)
+        say(_("Building the demo database (a few seconds)..."), err=True)
     try:
         created = ensure_demo(settings.database, reset=reset)
     except Exception as error:
-        fail(f"cannot build the demo database at {settings.database}: {error}")
+        fail(
+            _("cannot build the demo database at {database}: {error}").format(
+                database=settings.database, error=error
+            )
+        )
     if created:
-        say(f"Demo database ready: {settings.database}", err=True)
+        say(_("Demo database ready: {database}").format(database=settings.database), err=True)
     if no_tui:
         return
     store = open_store(settings)
@@ -170,7 +189,9 @@ def demo(
     raise typer.Exit(run_tui(store, settings, preselect=user))
 
 
-@db_app.command("upgrade")
+@db_app.command(
+    "upgrade", help=_("Apply the schema migrations this prepfloor brings (never loses rows).")
+)
 def db_upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     """Apply the schema migrations this prepfloor brings (never loses rows)."""
     settings = settings_for(_db(ctx, db))
@@ -184,11 +205,17 @@ def db_upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     try:
         upgrade(settings.database)
     except Exception as error:
-        fail(f"upgrade failed, nothing was changed: {error}")
-    say(f"{settings.database}: schema {before or 'none'} → {HEAD}")
+        fail(_("upgrade failed, nothing was changed: {error}").format(error=error))
+    # TRANSLATORS: the schema revision of a database that has none yet ("schema none → 0042").
+    was = before or _("none")
+    say(
+        _("{database}: schema {before} → {head}").format(
+            database=settings.database, before=was, head=HEAD
+        )
+    )
 
 
-@users_app.command("list")
+@users_app.command("list", help=_("List users with role, dealership and whether they have a PIN."))
 def users_list(ctx: typer.Context, db: DbOption = None) -> None:
     """List users with role, dealership and whether they have a PIN."""
     store = open_store(settings_for(_db(ctx, db)))
@@ -197,11 +224,11 @@ def users_list(ctx: typer.Context, db: DbOption = None) -> None:
 
     table = Table()
     for title in (
-        "login",
-        "name",
-        "role",
-        "dealership",
-        "PIN",
+        _("login"),
+        _("name"),
+        _("role"),
+        _("dealership"),
+        _("PIN"),
     ):  # one line per user, long names cut
         table.add_column(title, no_wrap=True, overflow="ellipsis", max_width=60)
     for row in store.fast.sign_in_list():
@@ -213,28 +240,30 @@ def users_list(ctx: typer.Context, db: DbOption = None) -> None:
                     row.display_name,
                     row.role,
                     row.dealership_name or "—",
-                    "yes" if row.has_pin else "",
+                    _("yes") if row.has_pin else "",
                 )
             )
         )
     Console(markup=False, emoji=False, highlight=False).print(table)
 
 
-@users_app.command("add")
+@users_app.command("add", help=_("Add a user."))
 def users_add(
     ctx: typer.Context,
-    login: Annotated[str, typer.Argument(help="Login name (the OS login name for SSH users).")],
-    name: Annotated[str, typer.Option("--name", help="Full name, as colleagues know it.")],
+    login: Annotated[str, typer.Argument(help=_("Login name (the OS login name for SSH users)."))],
+    name: Annotated[str, typer.Option("--name", help=_("Full name, as colleagues know it."))],
     role: Annotated[
         str,
-        typer.Option("--role", help="seller, coordinator, mechanic, detailer, manager or admin."),
+        typer.Option(
+            "--role", help=_("seller, coordinator, mechanic, detailer, manager or admin.")
+        ),
     ],
     dealership: Annotated[
-        str | None, typer.Option("--dealership", help="Dealership number, e.g. 499.")
+        str | None, typer.Option("--dealership", help=_("Dealership number, e.g. 499."))
     ] = None,
     email: Annotated[str | None, typer.Option("--email")] = None,
     pin: Annotated[
-        bool, typer.Option("--pin", help="Ask for a PIN (for shared workshop terminals).")
+        bool, typer.Option("--pin", help=_("Ask for a PIN (for shared workshop terminals)."))
     ] = False,
     db: DbOption = None,
 ) -> None:
@@ -249,7 +278,7 @@ def users_add(
             "SELECT id FROM dealership WHERE dealership_number = :n", {"n": dealership}
         )
         if not found:
-            fail(f"there is no dealership number {dealership}")
+            fail(_("there is no dealership number {number}").format(number=dealership))
         dealership_id = int(found[0][0])
     secret = _ask_pin() if pin else None
     try:
@@ -265,22 +294,24 @@ def users_add(
         )
     except PrepfloorError as error:
         fail(str(error))
-    say(f"Added {user.login} ({user.role}).")
+    say(_("Added {login} ({role}).").format(login=user.login, role=user.role))
 
 
 def _ask_pin() -> str:
-    first = typer.prompt("PIN (4-8 digits)", hide_input=True)
-    second = typer.prompt("Same PIN again", hide_input=True)
+    first = typer.prompt(_("PIN (4-8 digits)"), hide_input=True)
+    second = typer.prompt(_("Same PIN again"), hide_input=True)
     if first != second:
-        fail("the two PINs differ; nothing was changed")
+        fail(_("the two PINs differ; nothing was changed"))
     return first
 
 
-@users_app.command("set-pin")
+@users_app.command(
+    "set-pin", help=_("Set (or clear) a user's PIN; also lifts a lock-out after wrong PINs.")
+)
 def users_set_pin(
     ctx: typer.Context,
-    login: Annotated[str, typer.Argument(help="The user's login.")],
-    clear: Annotated[bool, typer.Option("--clear", help="Remove the PIN instead.")] = False,
+    login: Annotated[str, typer.Argument(help=_("The user's login."))],
+    clear: Annotated[bool, typer.Option("--clear", help=_("Remove the PIN instead."))] = False,
     db: DbOption = None,
 ) -> None:
     """Set (or clear) a user's PIN; also lifts a lock-out after wrong PINs."""
@@ -294,15 +325,23 @@ def users_set_pin(
         store.run(users.set_pin, None, target.user_id, secret)
     except PrepfloorError as error:
         fail(str(error))
-    say(f"PIN {'cleared' if clear else 'set'} for {login}.")
+    done = _("PIN cleared for {login}.") if clear else _("PIN set for {login}.")
+    say(done.format(login=login))
 
 
-@users_app.command("set-badge")
+@users_app.command(
+    "set-badge",
+    help=_(
+        "Register the badge a reader types at the workshop terminal.  It is stored as a keyed "
+        "hash; the key is a file outside the database (beside a SQLite file, or "
+        "PREPFLOOR_BADGE_KEY)."
+    ),
+)
 def users_set_badge(
     ctx: typer.Context,
-    login: Annotated[str, typer.Argument(help="The user's login.")],
+    login: Annotated[str, typer.Argument(help=_("The user's login."))],
     badge: Annotated[
-        str | None, typer.Argument(help="The badge number (omit with --clear).")
+        str | None, typer.Argument(help=_("The badge number (omit with --clear)."))
     ] = None,
     clear: Annotated[bool, typer.Option("--clear")] = False,
     db: DbOption = None,
@@ -315,16 +354,21 @@ def users_set_badge(
 
     target = active_user(store, login)
     if not clear and not badge:
-        fail("give the badge number, or --clear")
+        fail(_("give the badge number, or --clear"))
     try:
         store.run(users.set_badge, None, target.user_id, None if clear else badge)
     except PrepfloorError as error:
         fail(str(error))
-    say(f"Badge {'cleared' if clear else 'set'} for {login}.")
+    done = _("Badge cleared for {login}.") if clear else _("Badge set for {login}.")
+    say(done.format(login=login))
     if not clear:
         where = store.query(badges.key_path)
         if where is not None:
-            say(f"Badges are checked with the key in {where}: keep it (and a copy with backups).")
+            say(
+                _(
+                    "Badges are checked with the key in {path}: keep it (and a copy with backups)."
+                ).format(path=where)
+            )
 
 
 def _key_text(path: Path) -> str:
@@ -332,22 +376,28 @@ def _key_text(path: Path) -> str:
     try:
         data = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        fail(f"there is no file {path}")
+        fail(_("there is no file {path}").format(path=path))
     except IsADirectoryError:
-        fail(f"{path} is a folder; give the public key file (e.g. ~/.ssh/id_ed25519.pub)")
+        fail(
+            _("{path} is a folder; give the public key file (e.g. ~/.ssh/id_ed25519.pub)").format(
+                path=path
+            )
+        )
     except UnicodeDecodeError:
-        fail(f"{path} is not a public key file (not text); give the .pub file")
+        fail(_("{path} is not a public key file (not text); give the .pub file").format(path=path))
     except OSError as error:
-        fail(f"cannot read {path}: {error.strerror}")
+        fail(_("cannot read {path}: {reason}").format(path=path, reason=error.strerror))
     return data
 
 
-@users_app.command("add-key")
+@users_app.command(
+    "add-key", help=_("Register an SSH public key: the user signs in to `prepfloor serve` with it.")
+)
 def users_add_key(
     ctx: typer.Context,
-    login: Annotated[str, typer.Argument(help="The user's login (their SSH username).")],
+    login: Annotated[str, typer.Argument(help=_("The user's login (their SSH username)."))],
     keyfile: Annotated[
-        Path, typer.Argument(help="Their public key file, e.g. id_ed25519.pub (- : stdin).")
+        Path, typer.Argument(help=_("Their public key file, e.g. id_ed25519.pub (- : stdin)."))
     ],
     db: DbOption = None,
 ) -> None:
@@ -362,13 +412,17 @@ def users_add_key(
         key = store.run(users.add_key, None, target.user_id, text)
     except PrepfloorError as error:
         fail(str(error))
-    say(f"Key {key.fingerprint} ({key.key_type}) added for {target.login}.")
+    say(
+        _("Key {fingerprint} ({key_type}) added for {login}.").format(
+            fingerprint=key.fingerprint, key_type=key.key_type, login=target.login
+        )
+    )
 
 
-@users_app.command("keys")
+@users_app.command("keys", help=_("List a user's SSH public keys."))
 def users_keys(
     ctx: typer.Context,
-    login: Annotated[str, typer.Argument(help="The user's login.")],
+    login: Annotated[str, typer.Argument(help=_("The user's login."))],
     db: DbOption = None,
 ) -> None:
     """List a user's SSH public keys."""
@@ -378,23 +432,34 @@ def users_keys(
     target = active_user(store, login)
     rows = store.query(users.user_keys, target.user_id)
     if not rows:
-        say(f"{target.login} has no SSH keys (add one with `prepfloor users add-key`).")
+        say(
+            _("{login} has no SSH keys (add one with `prepfloor users add-key`).").format(
+                login=target.login
+            )
+        )
         return
     # One line per key, whole fingerprints (to compare with `ssh-keygen -l` and to copy); the
     # comment is whatever the key file said: cleaned, and cut.
+    from db import formats
     from db.text import shown
 
     for row in rows:
-        added = f"added {row.created_at:%Y-%m-%d}" if row.created_at else ""
+        added = (
+            _("added {day}").format(day=formats.date_field(row.created_at))
+            if row.created_at
+            else ""
+        )
         comment = shown(row.comment) or "-"
         say(f"{row.id:>4}  {row.key_type}  {row.fingerprint}  {comment}  {added}")
 
 
-@users_app.command("remove-key")
+@users_app.command(
+    "remove-key", help=_("Remove one of a user's SSH keys (their next login with it is refused).")
+)
 def users_remove_key(
     ctx: typer.Context,
-    login: Annotated[str, typer.Argument(help="The user's login.")],
-    key: Annotated[str, typer.Argument(help="The key's fingerprint or # (see `users keys`).")],
+    login: Annotated[str, typer.Argument(help=_("The user's login."))],
+    key: Annotated[str, typer.Argument(help=_("The key's fingerprint or # (see `users keys`)."))],
     db: DbOption = None,
 ) -> None:
     """Remove one of a user's SSH keys (their next login with it is refused)."""
@@ -407,14 +472,23 @@ def users_remove_key(
         removed = store.run(users.remove_key, None, target.user_id, key)
     except PrepfloorError as error:
         fail(str(error))
-    say(f"Key {removed.fingerprint} removed from {target.login}.")
+    say(
+        _("Key {fingerprint} removed from {login}.").format(
+            fingerprint=removed.fingerprint, login=target.login
+        )
+    )
 
 
-@users_app.command("set-terminal")
+@users_app.command(
+    "set-terminal",
+    help=_(
+        "Mark a shared workshop account: its SSH sessions open the sign-in screen (user + PIN)."
+    ),
+)
 def users_set_terminal(
     ctx: typer.Context,
-    login: Annotated[str, typer.Argument(help="The shared workshop account's login.")],
-    off: Annotated[bool, typer.Option("--off", help="Make it an ordinary user again.")] = False,
+    login: Annotated[str, typer.Argument(help=_("The shared workshop account's login."))],
+    off: Annotated[bool, typer.Option("--off", help=_("Make it an ordinary user again."))] = False,
     db: DbOption = None,
 ) -> None:
     """Mark a shared workshop account: its SSH sessions open the sign-in screen (user + PIN)."""
@@ -423,30 +497,42 @@ def users_set_terminal(
 
     target = active_user(store, login)
     store.run(users.set_terminal, None, target.user_id, not off)
-    what = "an ordinary user" if off else "a shared terminal (sessions open the sign-in screen)"
-    say(f"{target.login} is now {what}.")
+    now = (
+        _("{login} is now an ordinary user.")
+        if off
+        else _("{login} is now a shared terminal (sessions open the sign-in screen).")
+    )
+    say(now.format(login=target.login))
 
 
-@users_app.command("set-start")
+@users_app.command(
+    "set-start",
+    help=_(
+        "Choose the screen a user opens on when they sign in (users choose it themselves in the "
+        'app too: f1 then s, or ctrl+p "Open on this screen from now on").'
+    ),
+)
 def users_set_start(
     ctx: typer.Context,
-    login: Annotated[str, typer.Argument(help="The user's login.")],
+    login: Annotated[str, typer.Argument(help=_("The user's login."))],
     mode: Annotated[
         str | None,
         typer.Argument(
-            help="The screen they open on: cars, seller, coordinator, workshop, manager or "
-            "admin (one of their role's)."
+            help=_(
+                "The screen they open on: cars, seller, coordinator, workshop, manager or "
+                "admin (one of their role's)."
+            )
         ),
     ] = None,
     clear: Annotated[
-        bool, typer.Option("--clear", help="Open on their role's own start screen again.")
+        bool, typer.Option("--clear", help=_("Open on their role's own start screen again."))
     ] = False,
     db: DbOption = None,
 ) -> None:
     """Choose the screen a user opens on when they sign in (users choose it themselves in the
     app too: f1 then s, or ctrl+p "Open on this screen from now on")."""
     if (mode is None) == (not clear):
-        fail("give a MODE, or --clear for the role's own start screen")
+        fail(_("give a MODE, or --clear for the role's own start screen"))
     store = open_store(settings_for(_db(ctx, db)))
     from db import modes, users
     from db.errors import PrepfloorError
@@ -458,19 +544,66 @@ def users_set_start(
         fail(str(error))
     chosen = store.fast.start_row(target.user_id).start_mode
     opens = modes.start_mode(target.role, chosen)
-    how = "the role's own" if chosen is None else "chosen"
-    say(f"{target.login} opens on {modes.mode_title(opens)} ({how}) at sign-in.")
+    opens_on = (
+        _("{login} opens on {screen} (the role's own) at sign-in.")
+        if chosen is None
+        else _("{login} opens on {screen} (chosen) at sign-in.")
+    )
+    say(opens_on.format(login=target.login, screen=modes.mode_title(opens)))
 
 
-@app.command()
+@users_app.command(
+    "set-language",
+    help=_(
+        "Choose the language a user reads prepfloor in: nb (norsk bokmål) or en (English). "
+        "Users choose it themselves in the app too: ctrl+l."
+    ),
+)
+def users_set_language(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help=_("The user's login."))],
+    language: Annotated[
+        str | None, typer.Argument(help=_("nb (norsk bokmål) or en (English)."))
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help=_("Read prepfloor in the site's language again."))
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Choose the language a user reads prepfloor in."""
+    if (language is None) == (not clear):
+        fail(_("give a LANGUAGE (nb or en), or --clear for the site's language"))
+    store = open_store(settings_for(_db(ctx, db)))
+    from db.errors import PrepfloorError
+    from db.i18n import LANGUAGES
+    from db.languages import language_of, set_language
+
+    target = active_user(store, login)
+    try:
+        store.run(set_language, None, target.user_id, None if clear else language)
+    except PrepfloorError as error:
+        fail(str(error))
+    chosen = language_of(store.fast, target.user_id)
+    said_now = (
+        _("{login} reads prepfloor in the site's language.")
+        if chosen is None
+        else _("{login} reads prepfloor in {language}.")
+    )
+    say(said_now.format(login=target.login, language=LANGUAGES.get(chosen or "", "")))
+
+
+@app.command(
+    help=_("Run the SSH server: staff sign in with their key and get prepfloor, nothing else.")
+)
 def serve(
     ctx: typer.Context,
     address: Annotated[
         str | None,
-        typer.Option("--address", help="Listen on this address (default: [serve] address)."),
+        typer.Option("--address", help=_("Listen on this address (default: [serve] address).")),
     ] = None,
     port: Annotated[
-        int | None, typer.Option("--port", "-p", help="Listen on this port (default: 2222).")
+        int | None,
+        typer.Option("--port", "-p", help=_("Listen on this port (default: 2222).")),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -492,16 +625,23 @@ def serve(
     server.configure_logging()
 
     def ready(bound: str) -> None:
-        say(f"prepfloor serve: listening on {bound}; stop with ctrl+c", err=True)
+        say(
+            _("prepfloor serve: listening on {address}; stop with ctrl+c").format(address=bound),
+            err=True,
+        )
 
     try:
         code = asyncio.run(server.serve(settings, store, key_path, ready))
     except OSError as error:
-        fail(f"cannot listen on {serve_settings.address}:{serve_settings.port}: {error.strerror}")
+        fail(
+            _("cannot listen on {address}:{port}: {reason}").format(
+                address=serve_settings.address, port=serve_settings.port, reason=error.strerror
+            )
+        )
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(help=_("Check every invariant on the live database; exit 1 if anything is wrong."))
 def doctor(ctx: typer.Context, db: DbOption = None) -> None:
     """Check every invariant on the live database; exit 1 if anything is wrong."""
     settings = settings_for(_db(ctx, db))
@@ -511,19 +651,24 @@ def doctor(ctx: typer.Context, db: DbOption = None) -> None:
     findings = store.query(run_checks)
     errors = [f for f in findings if f.level == "error"]
     for finding in findings:
-        say(f"{finding.level.upper():8} {finding.check:12} {finding.message}")
-    say(f"{settings.database}: {len(errors)} error(s), {len(findings) - len(errors)} warning(s).")
+        level = DOCTOR_LEVELS.get(finding.level, finding.level)
+        say(f"{level.upper():8} {finding.check:12} {finding.message}")
+    say(
+        _("{database}: {errors} error(s), {warnings} warning(s).").format(
+            database=settings.database, errors=len(errors), warnings=len(findings) - len(errors)
+        )
+    )
     if errors:
         raise typer.Exit(1)
 
 
-@app.command("export")
+@app.command("export", help=_("Write a table as CSV or JSON, for a spreadsheet or another system."))
 def export(
     ctx: typer.Context,
-    table: Annotated[str, typer.Argument(help="The table, e.g. cars, resource_bookings.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or json.")] = "csv",
+    table: Annotated[str, typer.Argument(help=_("The table, e.g. cars, resource_bookings."))],
+    fmt: Annotated[str, typer.Option("--format", "-f", help=_("csv or json."))] = "csv",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File (default: standard output).")
+        Path | None, typer.Option("--output", "-o", help=_("File (default: standard output)."))
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -542,18 +687,28 @@ def export(
     except PrepfloorError as error:
         fail(str(error))
     if output is not None:
-        say(f"{count} rows of {table} written to {output}.", err=True)
+        written = ngettext(
+            "{count} row of {table} written to {path}.",
+            "{count} rows of {table} written to {path}.",
+            count,
+        )
+        say(written.format(count=count, table=table, path=output), err=True)
 
 
-@app.command("import")
+@app.command(
+    "import",
+    help=_(
+        "Import cars or capacities from CSV: all rows or none; bad rows are listed with reasons."
+    ),
+)
 def import_(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help="cars or capacities.")],
+    kind: Annotated[str, typer.Argument(help=_("cars or capacities."))],
     path: Annotated[
-        Path, typer.Argument(help="The CSV file.", exists=True, dir_okay=False, readable=True)
+        Path, typer.Argument(help=_("The CSV file."), exists=True, dir_okay=False, readable=True)
     ],
     as_user: Annotated[
-        str | None, typer.Option("--as", help="Import as this user (default: your login).")
+        str | None, typer.Option("--as", help=_("Import as this user (default: your login)."))
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -562,12 +717,13 @@ def import_(
     actor = cli_actor(store, as_user)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from db import formats
     from db.errors import PrepfloorError
     from db.transfer import KINDS, ImportInterrupted, ImportRejected, import_csv
 
     if kind not in KINDS:
-        fail(f"import kind is one of: {', '.join(KINDS)}")
-    steps = {"checking": f"Checking {kind}", "writing": f"Writing {kind}", "undoing": "Undoing"}
+        fail(_("import kind is one of: {kinds}").format(kinds=", ".join(KINDS)))
+    steps = _import_steps(kind)
     try:
         columns = (
             TextColumn("{task.description}", markup=False),
@@ -583,45 +739,98 @@ def import_(
             count = import_csv(store.db, actor, kind, path, progress=advance)
     except ImportInterrupted as interrupted:
         for row_number, reason in interrupted.problems:
-            say(f"row {row_number}: {reason}", err=True)
+            say(_("row {row}: {reason}").format(row=row_number, reason=reason), err=True)
         fail(str(interrupted))
     except ImportRejected as rejected:
         for row_number, reason in rejected.problems[:LISTED_PROBLEMS]:
-            say(f"row {row_number}: {reason}", err=True)
+            say(_("row {row}: {reason}").format(row=row_number, reason=reason), err=True)
         more = len(rejected.problems) - LISTED_PROBLEMS
         if more > 0:
-            say(f"... and {more:,} more bad rows (fix these first, then import again)", err=True)
-        fail(f"nothing imported: {len(rejected.problems)} bad row(s) in {path}")
+            rest = ngettext(
+                "... and {count} more bad row (fix these first, then import again)",
+                "... and {count} more bad rows (fix these first, then import again)",
+                more,
+            )
+            say(rest.format(count=formats.number(more, 0)), err=True)
+        bad = len(rejected.problems)
+        # TRANSLATORS: "row(s)" in both English forms; the count picks the form in other languages.
+        nothing = ngettext(
+            "nothing imported: {count} bad row(s) in {path}",
+            "nothing imported: {count} bad row(s) in {path}",
+            bad,
+        )
+        fail(nothing.format(count=bad, path=path))
     except PrepfloorError as error:
         fail(str(error))
-    say(f"Imported {count} {kind} from {path}.")
+    say(_imported(kind, count).format(count=count, kind=kind, path=path))
 
 
-@app.command("report")
+def _import_steps(kind: str) -> dict[str, str]:
+    """What the progress bar of `prepfloor import` says at each step (whole texts per kind: a
+    language may need to say cars and capacities differently)."""
+    if kind == "cars":
+        checking, writing = _("Checking cars"), _("Writing cars")
+    elif kind == "capacities":
+        checking, writing = _("Checking capacities"), _("Writing capacities")
+    else:
+        checking, writing = _("Checking rows"), _("Writing rows")
+    return {"checking": checking, "writing": writing, "undoing": _("Undoing")}
+
+
+def _imported(kind: str, count: int) -> str:
+    """What `prepfloor import` says when it is done (``{count}``, ``{kind}``, ``{path}``)."""
+    if kind == "cars":
+        return ngettext(
+            "Imported {count} car from {path}.", "Imported {count} cars from {path}.", count
+        )
+    if kind == "capacities":
+        return ngettext(
+            "Imported {count} capacity from {path}.",
+            "Imported {count} capacities from {path}.",
+            count,
+        )
+    return ngettext(
+        "Imported {count} row of {kind} from {path}.",
+        "Imported {count} rows of {kind} from {path}.",
+        count,
+    )
+
+
+@app.command(
+    "report",
+    help=_(
+        "The manager's dashboard as tables on standard output, without the TUI (for a cron mail)."
+    ),
+)
 def report(
     ctx: typer.Context,
     as_: Annotated[
-        str | None, typer.Option("--as", help="Report as this user (default: the OS login name).")
+        str | None,
+        typer.Option("--as", help=_("Report as this user (default: the OS login name).")),
     ] = None,
     dealership: Annotated[
         str | None,
-        typer.Option("--dealership", "-d", help="Dealership number (with its branches)."),
+        typer.Option("--dealership", "-d", help=_("Dealership number (with its branches).")),
     ] = None,
-    days: Annotated[int, typer.Option("--days", help="The period: this many days to today.")] = 30,
+    days: Annotated[
+        int, typer.Option("--days", help=_("The period: this many days to today."))
+    ] = 30,
     table: Annotated[
         list[str] | None,
         typer.Option(
             "--table",
             "-t",
-            help="Only these tables: status, stages, sla, workload, productivity, estimates, "
-            "sharing (repeat the option).",
+            help=_(
+                "Only these tables: status, stages, sla, workload, productivity, estimates, "
+                "sharing (repeat the option)."
+            ),
         ),
     ] = None,
     csv_dir: Annotated[
-        Path | None, typer.Option("--csv", help="Also write each table as CSV into this folder.")
+        Path | None, typer.Option("--csv", help=_("Also write each table as CSV into this folder."))
     ] = None,
     width: Annotated[
-        int | None, typer.Option("--width", help="Columns (default: the terminal).")
+        int | None, typer.Option("--width", help=_("Columns (default: the terminal)."))
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -633,14 +842,14 @@ def report(
 
     actor = cli_actor(store, as_)
     if days < 1:
-        fail("--days is a number of days, 1 or more.")
+        fail(_("--days is a number of days, 1 or more."))
     root_id = None
     if dealership is not None:
         from db.settings import dealerships
 
         found = [d.id for d in dealerships(store.fast) if d.active and d.number == dealership]
         if not found:
-            fail(f"no active dealership number {dealership!r}")
+            fail(_("no active dealership number {number}").format(number=repr(dealership)))
         root_id = found[0]
     keys = [t.lower() for t in table or []]
     try:
@@ -650,7 +859,11 @@ def report(
     known = [t.key for t in data.tables]
     unknown = [k for k in keys if k not in known]
     if unknown:
-        fail(f"no table {', '.join(unknown)}; the tables: {', '.join(known)}")
+        fail(
+            _("no table {names}; the tables: {tables}").format(
+                names=", ".join(unknown), tables=", ".join(known)
+            )
+        )
     print_report(data, keys or None, width=width)
     if csv_dir is not None:
         csv_dir.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,8 @@ Config files are TOML::
 
     database = "/srv/prepfloor/prepfloor.db"   # or postgresql://prepfloor@dbhost/prepfloor
     timezone = "Europe/Oslo"                   # local dates and times (default: the machine's)
+    language = "nb"                            # the site's language: nb (norsk bokmål) or en;
+                                               # each user may choose their own in the app
     shift_hours = 10                           # a timer running longer is flagged as forgotten
     idle_minutes = 5                           # a workshop terminal signs out after this idle time
     write_wait = 10                            # seconds a save waits for another terminal's
@@ -38,6 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import platformdirs
+
+from db.i18n import LANGUAGES, N_, _, normalize
 
 if TYPE_CHECKING:
     from db.file_area import FileArea
@@ -121,6 +125,7 @@ class Settings:
     database: str
     database_source: str  # where the database setting came from, for `prepfloor doctor` and help
     timezone: str | None = None
+    language: str | None = None  # the site's language (db/i18n.py); None: the environment's
     shift_hours: float = 10.0
     idle_minutes: float = 5.0  # a session signed in at the sign-in screen ends after this idle
     write_wait: float = 10.0  # seconds a write waits for another's change before it is given up
@@ -138,40 +143,65 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {error}") from error
 
 
+# What a setting that is not a number (or a negative one) is told, by its unit.
+_NOT_A_NUMBER = {
+    "seconds": (
+        N_("{name} must be a number of seconds, not {value}"),
+        N_("{name} cannot be negative: a number of seconds"),
+    ),
+    "minutes": (
+        N_("{name} must be a number of minutes (0 turns signing out off), not {value}"),
+        N_("{name} cannot be negative: a number of minutes (0 turns signing out off)"),
+    ),
+    "hours": (
+        N_("{name} must be a number of hours, not {value}"),
+        N_("{name} cannot be negative: a number of hours"),
+    ),
+}
+
+
 def _number(merged: dict[str, Any], name: str, default: float, unit: str) -> float:
+    """The setting ``name``, a number of ``unit`` (``seconds``, ``minutes``, ``hours``)."""
     value = merged.get(name, default)
+    not_a_number, negative = _NOT_A_NUMBER[unit]
     try:
         number = float(value)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"{name} must be a number of {unit}, not {value!r}") from error
+        raise ConfigError(_(not_a_number).format(name=name, value=repr(value))) from error
     if number < 0:
-        raise ConfigError(f"{name} cannot be negative: a number of {unit}")
+        raise ConfigError(_(negative).format(name=name))
     return number
 
 
 def _serve(merged: dict[str, Any]) -> ServeSettings:
     table = merged.get("serve", {})
     if not isinstance(table, dict):
-        raise ConfigError("serve must be a table: [serve] with address, port, ...")
+        raise ConfigError(_("serve must be a table: [serve] with address, port, ..."))
     unknown = set(table) - set(ServeSettings.__dataclass_fields__)
     if unknown:
-        raise ConfigError(f"[serve] has no setting {sorted(unknown)[0]!r}")
+        raise ConfigError(_("[serve] has no setting {name}").format(name=repr(sorted(unknown)[0])))
     base = ServeSettings()
 
     def count(name: str, low: int) -> int:
         value = table.get(name, getattr(base, name))
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigError(f"[serve] {name} must be a whole number of at least {low}")
+            raise ConfigError(
+                _("[serve] {name} must be a whole number of at least {low}").format(
+                    name=name, low=low
+                )
+            )
         return value
 
     port = count("port", 1)
     if port > 65535:
-        raise ConfigError("[serve] port must be at most 65535")
+        raise ConfigError(_("[serve] port must be at most {most}").format(most=65535))
     host_key = table.get("host_key")
     files = table.get("files")
     hostname = str(table.get("hostname", base.hostname)).strip()
     if hostname and not all(c.isalnum() or c in ".-_:[]" for c in hostname):
-        raise ConfigError(f"[serve] hostname {hostname!r} is not a host name")
+        raise ConfigError(
+            _("[serve] hostname {hostname} is not a host name").format(hostname=repr(hostname))
+        )
     return ServeSettings(
         address=str(table.get("address", base.address)),
         port=port,
@@ -207,21 +237,32 @@ def load_settings(db_flag: str | None = None, where: Locations | None = None) ->
         database, source = str(where.default_database), "default"
     timezone = merged.get("timezone")
     shift_hours = _number(merged, "shift_hours", 10, "hours")
-    idle_minutes = _number(merged, "idle_minutes", 5, "minutes (0 turns signing out off)")
+    idle_minutes = _number(merged, "idle_minutes", 5, "minutes")
     write_wait = _number(merged, "write_wait", 10, "seconds")
     if write_wait < 0.1:
-        raise ConfigError("write_wait must be at least 0.1 seconds")
+        raise ConfigError(_("write_wait must be at least 0.1 seconds"))
     if timezone is not None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
             ZoneInfo(str(timezone))
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ConfigError(f"timezone {timezone!r} is not a known time zone") from error
+            raise ConfigError(
+                _("timezone {timezone} is not a known time zone").format(timezone=repr(timezone))
+            ) from error
+    language = merged.get("language")
+    if language is not None and normalize(language) is None:
+        raise ConfigError(
+            _("language {language} is not one prepfloor speaks: {languages}").format(
+                language=repr(language),
+                languages=", ".join(f"{code} ({name})" for code, name in LANGUAGES.items()),
+            )
+        )
     return Settings(
         database=database,
         database_source=source,
         timezone=str(timezone) if timezone else None,
+        language=normalize(language),
         shift_hours=shift_hours,
         idle_minutes=idle_minutes,
         write_wait=write_wait,

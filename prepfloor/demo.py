@@ -62,6 +62,7 @@ from db import parts as db_parts
 from db.access import Actor
 from db.engine import Database
 from db.errors import PrepfloorError
+from db.i18n import _
 from db.models import (
     Car,
     Dealership,
@@ -70,6 +71,7 @@ from db.models import (
     PartsOrder,
     ResourceCapacity,
 )
+from db.said import Said
 from db.urls import describe, dialect_of, normalize_url, sqlite_path
 from db.vocab import CAR_STATUSES
 
@@ -490,19 +492,25 @@ def _check_wipeable(url: str) -> bool:
             tables = store.fast.has_tables()
         except Exception as error:
             raise PrepfloorError(
-                f"{describe(url)} is not a prepfloor database ({error}); --reset leaves it alone."
+                _(
+                    "{database} is not a prepfloor database ({error}); --reset leaves it alone."
+                ).format(database=describe(url), error=error)
             ) from error
         if revision is None:
             if tables:
                 raise PrepfloorError(
-                    "This database has tables but was not created by prepfloor; "
-                    "--reset leaves it alone."
+                    _(
+                        "This database has tables but was not created by prepfloor; "
+                        "--reset leaves it alone."
+                    )
                 )
             return False
         if _has_data(store) and not _is_demo(store):
             raise PrepfloorError(
-                "This database holds real prepfloor data, not the demo; --reset only throws "
-                "away demo data."
+                _(
+                    "This database holds real prepfloor data, not the demo; --reset only throws "
+                    "away demo data."
+                )
             )
         return _has_data(store)
     finally:
@@ -941,7 +949,9 @@ def _inspect(
             actor,
             coordinators,
             "inspection_done",
-            f"Inspection {'passed' if ok else 'FAILED'}: {what}. {note}",
+            Said("Inspection passed: {car}. {note}", car=what, note=note)
+            if ok
+            else Said("Inspection FAILED: {car}. {note}", car=what, note=note),
             car_id=car.id,
             priority="medium" if ok else "high",
         )
@@ -1681,7 +1691,7 @@ def build_demo(db: Database, *, today: date | None = None, seed: int = 499) -> N
     def run(session: Session) -> None:
         if session.scalar(select(func.count()).select_from(Dealership)):
             raise PrepfloorError(
-                "This database already has dealerships; the demo needs an empty one."
+                _("This database already has dealerships; the demo needs an empty one.")
             )
         clock.freeze(utc(setup_at))
         ctx = _setup(session, days)

@@ -6,6 +6,7 @@ import getpass
 from dataclasses import dataclass
 
 from db.access import Actor
+from db.i18n import _
 from db.store import Store
 from prepfloor.config import Settings
 
@@ -38,7 +39,11 @@ def identify(store: Store, preselect: str | None, login: str) -> Identity:
             return Identity(actor, None)
         if preselect is not None:
             return Identity(
-                None, None, f"{login!r} is not a prepfloor user here; pick who you are."
+                None,
+                None,
+                _("{login} is not a prepfloor user here; pick who you are.").format(
+                    login=repr(login)
+                ),
             )
     return Identity(None, preselect)
 

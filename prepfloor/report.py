@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from db import formats
+from db.i18n import _
 from db.text import one_line
 
 if TYPE_CHECKING:
@@ -53,7 +55,9 @@ def rich_table(table: Table) -> RichTable:
         out.add_row(*cells)
     if not table.rows:
         out.add_row(
-            *([""] if levels else []), "Nothing in this period.", *[""] * (len(table.columns) - 1)
+            *([""] if levels else []),
+            _("Nothing in this period."),
+            *[""] * (len(table.columns) - 1),
         )
     return out
 
@@ -76,7 +80,10 @@ def print_report(
         emoji=False,
         highlight=False,
     )
-    console.print(plain(f"{data.scope} · {data.first:%d %b %Y} to {data.last:%d %b %Y}", "bold"))
+    period = _("{scope} · {first} to {last}").format(
+        scope=data.scope, first=formats.day_year(data.first), last=formats.day_year(data.last)
+    )
+    console.print(plain(period, "bold"))
     if data.bottleneck:
         console.print(plain(data.bottleneck, "yellow"))
     for table in data.tables:

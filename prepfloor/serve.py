@@ -45,6 +45,7 @@ from typing import Any
 
 import asyncssh
 
+from db.i18n import _, ngettext
 from prepfloor.config import ServeSettings, Settings
 from prepfloor.serve_door import Door
 from prepfloor.serve_files import FilesService
@@ -243,20 +244,24 @@ class Hub:
     # -- sessions --------------------------------------------------------------------------------
     def refusal(self, login: str) -> tuple[str, str]:
         """Why a new session of ``login`` cannot start: what the log says and what the user is
-        told; ``("", "")`` when it can."""
+        told (in the server's language); ``("", "")`` when it can."""
         if self.stopping:
-            return "a session while stopping", "prepfloor: the server is stopping.\r\n"
+            return "a session while stopping", _("prepfloor: the server is stopping.") + "\r\n"
         if len(self.sessions) >= self.limits.max_sessions:
             return (
                 f"all {self.limits.max_sessions} sessions in use",
-                "prepfloor: the server is full; try again in a minute.\r\n",
+                _("prepfloor: the server is full; try again in a minute.") + "\r\n",
             )
         cap = self.limits.max_sessions_per_user
         if sum(1 for s in self.sessions.values() if s.login == login) >= cap:
             return (
                 f"a {_ordinal(cap + 1)} session ({cap} per user)",
-                f"You have {cap} prepfloor session{'s' if cap != 1 else ''} open already; "
-                "close one first.\r\n",
+                ngettext(
+                    "You have {count} prepfloor session open already; close one first.",
+                    "You have {count} prepfloor sessions open already; close one first.",
+                    cap,
+                ).format(count=cap)
+                + "\r\n",
             )
         return "", ""
 
@@ -306,7 +311,7 @@ class Hub:
         live = list(self.sessions.values())
         log.info("stopping: ending %d session(s)", len(live))
         for session in live:
-            session.end(signal.SIGTERM, "\r\nprepfloor: the server is stopping.\r\n")
+            session.end(signal.SIGTERM, "\r\n" + _("prepfloor: the server is stopping.") + "\r\n")
             if not session.pid:
                 session.close(1)  # not forked yet: nothing to wait for
         deadline = time.monotonic() + STOP_GRACE_SECONDS

@@ -19,12 +19,13 @@ from textual.app import SystemCommand
 from textual.screen import Screen
 
 from db.access import Actor
+from db.i18n import N_, _
 from prepfloor.app import PrepfloorApp
 from prepfloor.config import ServeSettings
 
 # The system commands of the palette that act on the server rather than on the session.
 SERVER_COMMANDS = frozenset({"Screenshot"})
-NOT_SERVED = "Not available over SSH: it would act on the server, not on your screen."
+NOT_SERVED = N_("Not available over SSH: it would act on the server, not on your screen.")
 
 
 class ServedApp(PrepfloorApp):
@@ -46,8 +47,10 @@ class ServedApp(PrepfloorApp):
         return self.settings.serve if self.settings is not None else ServeSettings()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        # as Textual titles them, or as the palette says them in the reader's language
+        hidden = SERVER_COMMANDS | {_(title) for title in SERVER_COMMANDS}
         for command in super().get_system_commands(screen):
-            if command.title not in SERVER_COMMANDS:
+            if command.title not in hidden:
                 yield command
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -64,25 +67,25 @@ class ServedApp(PrepfloorApp):
 
     # Each of these would write a file on the server or run a program there.
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
-        self.notify(NOT_SERVED, severity="warning")
+        self.notify(_(NOT_SERVED), severity="warning")
 
     def deliver_screenshot(self, *args: Any, **kwargs: Any) -> str | None:
-        self.notify(NOT_SERVED, severity="warning")
+        self.notify(_(NOT_SERVED), severity="warning")
         return None
 
     def save_screenshot(self, *args: Any, **kwargs: Any) -> str:
-        raise PermissionError(NOT_SERVED)
+        raise PermissionError(_(NOT_SERVED))
 
     def deliver_text(self, *args: Any, **kwargs: Any) -> str | None:
-        self.notify(NOT_SERVED, severity="warning")
+        self.notify(_(NOT_SERVED), severity="warning")
         return None
 
     def deliver_binary(self, *args: Any, **kwargs: Any) -> str | None:
-        self.notify(NOT_SERVED, severity="warning")
+        self.notify(_(NOT_SERVED), severity="warning")
         return None
 
     def open_url(self, url: str, *, new_tab: bool = True) -> None:
-        self.notify(f"Open {url} on your own computer.", severity="information")
+        self.notify(_("Open {url} on your own computer.").format(url=url), severity="information")
 
     def action_suspend_process(self) -> None:
         return None

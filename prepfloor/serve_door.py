@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
+from db.i18n import _
 from prepfloor.serve_files import sftp_factory, sftp_session
 from prepfloor.serve_limits import BUSY
 from prepfloor.serve_session import AppSession
@@ -61,11 +62,11 @@ class Door(asyncssh.SSHServer):
             )
             self._turn_away(
                 asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
-                "prepfloor: too many failed logins from your address; try again later.",
+                _("prepfloor: too many failed logins from your address; try again later."),
             )
         elif not self.hub.room_for_a_connection():
             self.hub.out_of_files("new connections are turned away until some close")
-            self._turn_away(asyncssh.DISC_TOO_MANY_CONNECTIONS, BUSY)
+            self._turn_away(asyncssh.DISC_TOO_MANY_CONNECTIONS, _(BUSY))
 
     def _turn_away(self, code: int, message: str) -> None:
         """Close the connection, with ``message`` for the client when it gets as far as asking
@@ -152,14 +153,23 @@ class Door(asyncssh.SSHServer):
         factory = sftp_factory(self.hub.files, self.who.login, self.address, self._still_allowed)
         return sftp_session(factory)
 
-    async def _still_allowed(self) -> str:
-        """Why the signed-in user may no longer open their files ("" when they may)."""
+    async def _still_allowed(self) -> tuple[str, str]:
+        """Why the signed-in user may no longer open their files, as the server's log says it
+        and as the user is told (``("", "")`` when they may)."""
         who = await self.hub.key_login(self.who.login, self.fingerprint)
         if who is None:
-            return f"{self.who.login} is no longer an active user with this key."
+            return (
+                f"{self.who.login} is no longer an active user with this key.",
+                _("{login} is no longer an active user with this key.").format(
+                    login=self.who.login
+                ),
+            )
         if who.is_terminal:
-            return "a shared terminal account has no files."
-        return ""
+            return (
+                "a shared terminal account has no files.",
+                _("a shared terminal account has no files."),
+            )
+        return "", ""
 
     def connection_requested(self, dest_host: str, dest_port: int, *args: Any) -> bool:
         self.refused(f"forwarding to {dest_host}:{dest_port}")

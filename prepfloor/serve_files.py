@@ -30,6 +30,7 @@ from asyncssh.constants import FXF_APPEND, FXF_CREAT, FXF_EXCL, FXF_READ, FXF_TR
 
 from db.errors import Invalid
 from db.file_area import AREA_MODE, FILE_MODE, FileArea, check_name, human_size
+from db.i18n import N_, _
 
 if TYPE_CHECKING:
     from prepfloor.config import ServeSettings
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("prepfloor.serve")
 
 MAX_HANDLES = 16  # files one SFTP session may hold open at once
-NO_FOLDERS = "Only your prepfloor files are here: no folders, and nothing outside them."
+NO_FOLDERS = N_("Only your prepfloor files are here: no folders, and nothing outside them.")
+NOTHING_KEPT = N_("Nothing was kept.")
 OPEN_WRITE = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
@@ -90,6 +92,7 @@ class AreaSFTP(asyncssh.SFTPServer):
         log.info("sftp: %s from %s %s", self.login, self.address, what)
 
     def _refused(self, what: str, tell: str = "") -> None:
+        """Log ``what`` was refused (in English); tell the user ``tell`` (in their language)."""
         log.warning("refused sftp %s for %s from %s", what, self.login, self.address)
         if tell:  # OpenSSH's sftp shows only a status code: say it on the session's stderr too
             with contextlib.suppress(Exception):
@@ -102,7 +105,7 @@ class AreaSFTP(asyncssh.SFTPServer):
             text = path.decode("utf-8")
         except UnicodeDecodeError:
             self._refused(f"path {path!r} (not UTF-8)")
-            raise asyncssh.SFTPNoSuchFile("File names are UTF-8.") from None
+            raise asyncssh.SFTPNoSuchFile(_("File names are UTF-8.")) from None
         parts: list[str] = []
         for part in text.split("/"):
             if part == "..":
@@ -116,10 +119,10 @@ class AreaSFTP(asyncssh.SFTPServer):
         """The name of a file directly in the area that ``path`` means; else refused."""
         parts = self._parts(path)
         if not parts:
-            raise asyncssh.SFTPFileIsADirectory("That is the folder of your prepfloor files.")
+            raise asyncssh.SFTPFileIsADirectory(_("That is the folder of your prepfloor files."))
         if len(parts) > 1:
             self._refused(f"path {path.decode('utf-8', 'replace')!r} (outside the file area)")
-            raise asyncssh.SFTPPermissionDenied(NO_FOLDERS)
+            raise asyncssh.SFTPPermissionDenied(_(NO_FOLDERS))
         try:
             return check_name(parts[0])
         except Invalid as refusal:
@@ -136,10 +139,12 @@ class AreaSFTP(asyncssh.SFTPServer):
         """``name`` is a regular file in the area (a link or anything else is refused)."""
         info = self._lstat(name)
         if info is None:
-            raise asyncssh.SFTPNoSuchFile(f"{name} is not in your prepfloor files.")
+            raise asyncssh.SFTPNoSuchFile(
+                _("{name} is not in your prepfloor files.").format(name=name)
+            )
         if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
             self._refused(f"{name!r} (not a plain file)")
-            raise asyncssh.SFTPPermissionDenied(f"{name} is not a plain file.")
+            raise asyncssh.SFTPPermissionDenied(_("{name} is not a plain file.").format(name=name))
         return info
 
     @staticmethod
@@ -177,7 +182,7 @@ class AreaSFTP(asyncssh.SFTPServer):
     async def scandir(self, path: bytes) -> AsyncIterator[asyncssh.SFTPName]:
         if self._parts(path):
             self._refused(f"listing {path.decode('utf-8', 'replace')!r} (no folders)")
-            raise asyncssh.SFTPNoSuchFile(NO_FOLDERS)
+            raise asyncssh.SFTPNoSuchFile(_(NO_FOLDERS))
         here = self._attrs(os.fstat(self.folder), folder=True)
         yield asyncssh.SFTPName(b".", attrs=here)
         yield asyncssh.SFTPName(b"..", attrs=here)
@@ -188,19 +193,21 @@ class AreaSFTP(asyncssh.SFTPServer):
 
     def readlink(self, path: bytes) -> bytes:
         self._name(path)
-        raise asyncssh.SFTPNoSuchFile("There are no links in your prepfloor files.")
+        raise asyncssh.SFTPNoSuchFile(_("There are no links in your prepfloor files."))
 
     # -- opening, reading, writing -----------------------------------------------------------------
     def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> Handle:
         name = self._name(path)
         if len(self.handles) >= MAX_HANDLES:
-            raise asyncssh.SFTPFailure(f"At most {MAX_HANDLES} files open at once.")
+            raise asyncssh.SFTPFailure(
+                _("At most {count} files open at once.").format(count=MAX_HANDLES)
+            )
         if not pflags & (FXF_WRITE | FXF_APPEND | FXF_CREAT | FXF_TRUNC):
             return self._open_read(name)
         return self._open_write(name, pflags)
 
     def open56(self, *args: Any) -> Handle:
-        raise asyncssh.SFTPOpUnsupported("SFTP version 3 only")
+        raise asyncssh.SFTPOpUnsupported(_("SFTP version 3 only"))
 
     def _open_read(self, name: str) -> Handle:
         try:
@@ -217,10 +224,14 @@ class AreaSFTP(asyncssh.SFTPServer):
         before = self._lstat(name)
         if before is not None:
             if pflags & FXF_EXCL and pflags & FXF_CREAT:
-                raise asyncssh.SFTPFileAlreadyExists(f"{name} is already there.")
+                raise asyncssh.SFTPFileAlreadyExists(
+                    _("{name} is already there.").format(name=name)
+                )
             self._file(name)
         elif not pflags & FXF_CREAT:
-            raise asyncssh.SFTPNoSuchFile(f"{name} is not in your prepfloor files.")
+            raise asyncssh.SFTPNoSuchFile(
+                _("{name} is not in your prepfloor files.").format(name=name)
+            )
         else:
             try:
                 self.area.check_room(self.folder, 0, new_file=True)
@@ -233,15 +244,19 @@ class AreaSFTP(asyncssh.SFTPServer):
         try:
             fd = os.open(name, flags, FILE_MODE, dir_fd=self.folder)
         except FileExistsError:
-            raise asyncssh.SFTPFailure(f"{name} was made meanwhile: try again.") from None
+            raise asyncssh.SFTPFailure(
+                _("{name} was made meanwhile: try again.").format(name=name)
+            ) from None
         except OSError as error:
             self._refused(f"writing {name!r} ({error.strerror})")
-            raise asyncssh.SFTPPermissionDenied(f"{name} cannot be written.") from None
+            raise asyncssh.SFTPPermissionDenied(
+                _("{name} cannot be written.").format(name=name)
+            ) from None
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
             os.close(fd)
             self._refused(f"writing {name!r} (not a plain file)")
-            raise asyncssh.SFTPPermissionDenied(f"{name} is not a plain file.")
+            raise asyncssh.SFTPPermissionDenied(_("{name} is not a plain file.").format(name=name))
         os.set_blocking(fd, True)
         if pflags & FXF_TRUNC and info.st_size:
             os.ftruncate(fd, 0)  # only once it is known to be a plain file of the area's
@@ -262,23 +277,32 @@ class AreaSFTP(asyncssh.SFTPServer):
         """Room for ``handle``'s file to end at ``end``; else the upload is stopped."""
         if end > self.area.max_file:
             limit = human_size(self.area.max_file)
-            refusal = Invalid(f"{handle.name} is larger than {limit}, the most a file can be.")
+            refusal = Invalid(
+                _("{name} is larger than {limit}, the most a file can be.").format(
+                    name=handle.name, limit=limit
+                )
+            )
             self._stop(handle, refusal, "over the size limit")
         growth = max(0, end - handle.size)
         used = self.service.used.get(self.login, 0)
         if used + growth > self.area.quota:
             refusal = Invalid(
-                f"{handle.name} does not fit: your prepfloor files would hold more than "
-                f"{human_size(self.area.quota)}. Remove files you no longer need "
-                f"({self.area.sftp_command}, then rm NAME). Nothing was kept.",
+                _(
+                    "{name} does not fit: your prepfloor files would hold more than {quota}. "
+                    "Remove files you no longer need ({command}, then rm NAME). Nothing was kept."
+                ).format(
+                    name=handle.name,
+                    quota=human_size(self.area.quota),
+                    command=self.area.sftp_command,
+                )
             )
             self._stop(handle, refusal, "the file area is full")
         self.service.used[self.login] = used + growth
 
     def _stop(self, handle: Handle, refusal: Invalid, why: str) -> None:
         message = str(refusal)
-        if handle.created and "Nothing was kept" not in message:
-            message += " Nothing was kept."
+        if handle.created and _(NOTHING_KEPT) not in message:
+            message += " " + _(NOTHING_KEPT)
         if not handle.refused:
             handle.refused = message
             self._refused(f"upload {handle.name!r} ({why})", message)
@@ -287,7 +311,7 @@ class AreaSFTP(asyncssh.SFTPServer):
     def write(self, file_obj: object, offset: int, data: bytes) -> int:
         assert isinstance(file_obj, Handle)
         if not file_obj.writable:
-            raise asyncssh.SFTPPermissionDenied("The file was opened for reading.")
+            raise asyncssh.SFTPPermissionDenied(_("The file was opened for reading."))
         if file_obj.refused:
             raise asyncssh.SFTPQuotaExceeded(file_obj.refused)
         if file_obj.append:
@@ -330,7 +354,7 @@ class AreaSFTP(asyncssh.SFTPServer):
         assert isinstance(file_obj, Handle)
         if attrs.size is not None:
             if not file_obj.writable:
-                raise asyncssh.SFTPPermissionDenied("The file was opened for reading.")
+                raise asyncssh.SFTPPermissionDenied(_("The file was opened for reading."))
             self._grow(file_obj, attrs.size)
             os.ftruncate(file_obj.fd, attrs.size)
             file_obj.size = attrs.size
@@ -343,7 +367,7 @@ class AreaSFTP(asyncssh.SFTPServer):
         name = self._name(path)
         self._file(name)
         if attrs.size is not None:
-            raise asyncssh.SFTPOpUnsupported("Change a file's size through an open file.")
+            raise asyncssh.SFTPOpUnsupported(_("Change a file's size through an open file."))
         if attrs.atime is not None and attrs.mtime is not None:
             os.utime(name, (attrs.atime, attrs.mtime), dir_fd=self.folder, follow_symlinks=False)
         return None
@@ -363,7 +387,7 @@ class AreaSFTP(asyncssh.SFTPServer):
         there = self._lstat(new)
         if there is not None:
             if not replace:
-                raise asyncssh.SFTPFileAlreadyExists(f"{new} is already there.")
+                raise asyncssh.SFTPFileAlreadyExists(_("{name} is already there.").format(name=new))
             self._file(new)
         os.rename(old, new, src_dir_fd=self.folder, dst_dir_fd=self.folder)
         self._log(f"renamed {old!r} to {new!r}")
@@ -376,26 +400,26 @@ class AreaSFTP(asyncssh.SFTPServer):
 
     # -- what is not offered -----------------------------------------------------------------------
     def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
-        self._refused(f"mkdir {path.decode('utf-8', 'replace')!r}", NO_FOLDERS)
-        raise asyncssh.SFTPPermissionDenied(NO_FOLDERS)
+        self._refused(f"mkdir {path.decode('utf-8', 'replace')!r}", _(NO_FOLDERS))
+        raise asyncssh.SFTPPermissionDenied(_(NO_FOLDERS))
 
     def rmdir(self, path: bytes) -> None:
         self._refused(f"rmdir {path.decode('utf-8', 'replace')!r}")
-        raise asyncssh.SFTPPermissionDenied(NO_FOLDERS)
+        raise asyncssh.SFTPPermissionDenied(_(NO_FOLDERS))
 
     def symlink(self, oldpath: bytes, newpath: bytes) -> None:
-        self._refused(f"symlink {newpath.decode('utf-8', 'replace')!r}", "Links are not kept.")
-        raise asyncssh.SFTPPermissionDenied("Links are not kept in your prepfloor files.")
+        self._refused(f"symlink {newpath.decode('utf-8', 'replace')!r}", _("Links are not kept."))
+        raise asyncssh.SFTPPermissionDenied(_("Links are not kept in your prepfloor files."))
 
     def link(self, oldpath: bytes, newpath: bytes) -> None:
-        self._refused(f"hard link {newpath.decode('utf-8', 'replace')!r}", "Links are not kept.")
-        raise asyncssh.SFTPPermissionDenied("Links are not kept in your prepfloor files.")
+        self._refused(f"hard link {newpath.decode('utf-8', 'replace')!r}", _("Links are not kept."))
+        raise asyncssh.SFTPPermissionDenied(_("Links are not kept in your prepfloor files."))
 
     def statvfs(self, path: bytes) -> Any:
-        raise asyncssh.SFTPOpUnsupported("Not offered.")
+        raise asyncssh.SFTPOpUnsupported(_("Not offered."))
 
     def fstatvfs(self, file_obj: object) -> Any:
-        raise asyncssh.SFTPOpUnsupported("Not offered.")
+        raise asyncssh.SFTPOpUnsupported(_("Not offered."))
 
     def exit(self) -> None:
         """The client ended the session: close everything, and report success (OpenSSH's scp
@@ -416,24 +440,25 @@ def sftp_factory(
     service: FilesService,
     login: str,
     address: str,
-    still_allowed: Callable[[], Awaitable[str]],
+    still_allowed: Callable[[], Awaitable[tuple[str, str]]],
 ) -> Callable[[Any], Awaitable[AreaSFTP]]:
     """What asyncssh calls with the channel when the client starts the sftp subsystem: the
-    user's area, once ``still_allowed()`` says nothing against it (it returns why not)."""
+    user's area, once ``still_allowed()`` says nothing against it (it returns why not: as the
+    server's log says it, and as the user is told)."""
 
     async def start(chan: Any) -> AreaSFTP:
-        why_not = await still_allowed()
+        why_not, told = await still_allowed()
         area = service.area(login)
         folder = -1
         if not why_not:
             try:
                 folder = area.open_dir()
             except Invalid as refusal:
-                why_not = str(refusal)
+                why_not = told = str(refusal)
         if why_not:
             log.warning("refused sftp for %s from %s: %s", login, address, why_not)
-            raise asyncssh.PermissionDenied(f"prepfloor: {why_not}")
-        used, _ = FileArea.usage(folder)
+            raise asyncssh.PermissionDenied(f"prepfloor: {told}")
+        used, _files = FileArea.usage(folder)
         service.used[login] = used
         log.info(
             "sftp: %s from %s opened their files (%s of %s)",

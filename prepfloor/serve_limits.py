@@ -20,12 +20,14 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from db.i18n import N_
+
 log = logging.getLogger("prepfloor.serve")
 
 NOTICE_EVERY = 60.0  # seconds between two log lines about the same repeating trouble
 OUT_OF_FILES = (errno.EMFILE, errno.ENFILE)
 OUT_OF_RESOURCES = (*OUT_OF_FILES, errno.ENOBUFS, errno.ENOMEM)
-BUSY = "prepfloor: the server is busy; try again in a minute."
+BUSY = N_("prepfloor: the server is busy; try again in a minute.")  # said: _(BUSY)
 
 
 class FailedLogins:

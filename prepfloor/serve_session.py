@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
+from db.i18n import _
 from prepfloor.serve_limits import BUSY
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
     def session_started(self) -> None:
         if self.size is None:
             self.door.refused("a session without a terminal")
-            self.close(1, "prepfloor needs a terminal: connect with ssh -t.\r\n")
+            self.close(1, _("prepfloor needs a terminal: connect with ssh -t.") + "\r\n")
             return
         refused, message = self.hub.refusal(self.login)
         if refused:
@@ -91,7 +92,7 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
             self.pty_fd, self.slave_fd = os.openpty()
         except OSError as error:  # out of descriptors (or ptys): said once a minute, not raised
             self.hub.out_of_resources(error, "a session could not get a terminal")
-            self.close(1, f"{BUSY}\r\n")
+            self.close(1, _(BUSY) + "\r\n")
             return
         self.number = self.hub.add(self)
         self._set_size()
@@ -211,7 +212,7 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         )
         message = ""
         if code < 0:
-            message = "\r\nprepfloor stopped unexpectedly; sign in again.\r\n"
+            message = "\r\n" + _("prepfloor stopped unexpectedly; sign in again.") + "\r\n"
         self.pid = 0
         self.close(code if code >= 0 else 128 - code, message)
 

@@ -62,6 +62,7 @@ def settings_message(settings: Settings) -> bytes:
             "database": settings.database,
             "database_source": settings.database_source,
             "timezone": settings.timezone,
+            "language": settings.language,
             "shift_hours": settings.shift_hours,
             "idle_minutes": settings.idle_minutes,
             "write_wait": settings.write_wait,
@@ -120,6 +121,7 @@ def warm_up(settings: Settings) -> None:
             if not module.ispkg and module.name not in NOT_IN_SESSIONS:
                 importlib.import_module(module.name)
     configure_mappers()
+    _warm_languages(settings)
     store = Store(settings.database)
     store.warm()
     admin = store.fast.rows("SELECT login FROM users WHERE active AND role = 'admin' LIMIT 1")
@@ -147,6 +149,21 @@ def warm_up(settings: Settings) -> None:
             thread.join(5)
     gc.collect()
     gc.freeze()
+
+
+def _warm_languages(settings: Settings) -> None:
+    """Every language's catalog and Babel data loaded once, here, for every session (a user
+    may read another language than the site's); then the site's language is spoken."""
+    from datetime import datetime
+
+    from db import formats
+    from db.i18n import LANGUAGES, choose, use
+
+    for lang in LANGUAGES:
+        use(lang)
+        formats.moment(datetime(2030, 1, 7, 7, 0))
+        formats.hours(7.5)
+    use(choose(settings.language))
 
 
 def exited_children() -> Iterator[tuple[int, int]]:
@@ -207,9 +224,11 @@ def become_session(request: dict[str, Any], pty_fd: int) -> None:
 
 def run_session(request: dict[str, Any], settings: Settings) -> int:
     """The app for one session; its return code."""
+    from db.i18n import _, choose, use
     from db.store import Store
     from prepfloor.serve_app import ServedApp
 
+    use(choose(settings.language))  # until someone signs in: the site's language
     # the warm-up's store (its engine and compiled statements; no connection is open) or a new
     # one: either way the session's connections are its own, opened after the fork
     store = _warm_stores.pop(settings.database, None) or Store(settings.database)
@@ -217,7 +236,12 @@ def run_session(request: dict[str, Any], settings: Settings) -> int:
     if not request.get("terminal"):
         actor = store.fast.actor(request["login"])
         if actor is None:
-            print(f"prepfloor: {request['login']!r} is no longer an active user.", flush=True)
+            print(
+                _("prepfloor: {login} is no longer an active user.").format(
+                    login=repr(request["login"])
+                ),
+                flush=True,
+            )
             return 1
     app = ServedApp(store, settings, actor=actor)
     app.run()
@@ -232,7 +256,9 @@ def _child(request: dict[str, Any], pty_fd: int, settings: Settings) -> None:
         code = run_session(request, settings)
     except BaseException:
         with contextlib.suppress(Exception):
-            sys.stderr.write("\r\nprepfloor stopped on an error; sign in again.\r\n")
+            from db.i18n import _
+
+            sys.stderr.write("\r\n" + _("prepfloor stopped on an error; sign in again.") + "\r\n")
             sys.stderr.write(traceback.format_exc().replace("\n", "\r\n"))
             sys.stderr.flush()
     finally:
@@ -269,7 +295,7 @@ class Zygote:
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         while True:
             try:
-                readable, _, _ = select.select([self.control, self.wake_r], [], [])
+                readable, _w, _x = select.select([self.control, self.wake_r], [], [])
             except InterruptedError:
                 continue
             if self.wake_r in readable:
@@ -277,7 +303,7 @@ class Zygote:
                     os.read(self.wake_r, 512)
                 self.reap()
             if self.control in readable:
-                message, fds, _, _ = socket.recv_fds(self.control, 65536, 4)
+                message, fds, _flags, _addr = socket.recv_fds(self.control, 65536, 4)
                 if not message:
                     return  # the server is gone or stopping
                 request = json.loads(message)

@@ -124,7 +124,7 @@ class TypeAhead:
 
     async def _quiet(self, deadline: float) -> None:
         """Barrier rounds until one round queued nothing new and moved neither screen nor focus."""
-        for _ in range(MAX_ROUNDS):
+        for _round in range(MAX_ROUNDS):
             if time.monotonic() >= deadline:
                 return
             screen, focused = self.app.screen, self.app.focused

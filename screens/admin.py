@@ -12,15 +12,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
-from db import settings, validate
+from db import formats, settings, validate
+from db.i18n import N_, _, ngettext
 from db.settings import DealershipRow
-from db.vocab import DEALERSHIP_TYPES, OWN_PREP_OF_TYPE
+from db.vocab import DEALERSHIP_TYPE_LABELS, DEALERSHIP_TYPES, OWN_PREP_OF_TYPE
 from screens.admin_lists import (
-    YES_NO,
     AgreementsScreen,
     EditTable,
     ResourceTypesScreen,
     UsersScreen,
+    yes_no,
 )
 from screens.context import SessionContext
 from screens.forms import FormDialog, FormField
@@ -28,12 +29,8 @@ from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
 from screens.widgets import AppFooter, AppHeader, Select, Static
 
-TYPE_LABELS = {
-    "sales_only": "Sales only",
-    "prep_center_only": "Prep center only",
-    "sales_and_prep": "Sales and prep",
-}
-CENTER_EXPECTED = "Expected: its prep center."
+TYPE_LABELS = DEALERSHIP_TYPE_LABELS
+CENTER_EXPECTED = N_("Expected: its prep center.")
 
 
 class DealershipForm(FormDialog):
@@ -57,7 +54,7 @@ class DealershipForm(FormDialog):
             center.value = ""  # a prep center prepares its own cars
         self.center_asked = kind == "sales_only" and not center.value
         message = self.query_one("#msg-prep_center_id", Static)
-        message.update(CENTER_EXPECTED if self.center_asked else "")
+        message.update(_(CENTER_EXPECTED) if self.center_asked else "")
 
     @on(Select.Changed, "#prep_center_id")
     def _center_chosen(self, event: Select.Changed) -> None:
@@ -89,12 +86,14 @@ class DealershipsScreen(Screen[None]):
         self.targets: dict[int, dict[str, float]] = {}  # every dealership's days per stage
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, "Admin · Dealerships")
+        yield AppHeader(self.ctx, _("Admin · Dealerships"))
         yield Static(
-            "Enter edits, n adds. A sales-only dealership needs a prep center that does prep; "
-            "a dealership cannot be its own parent, even through others. Deactivating keeps its "
-            "history. t: days a car may spend in each stage (SLA). r: resource types, a: sharing "
-            "agreements, u: users.",
+            _(
+                "Enter edits, n adds. A sales-only dealership needs a prep center that does prep; "
+                "a dealership cannot be its own parent, even through others. Deactivating keeps "
+                "its history. t: days a car may spend in each stage (SLA). r: resource types, a: "
+                "sharing agreements, u: users."
+            ),
             id="note",
             markup=False,
         )
@@ -104,7 +103,7 @@ class DealershipsScreen(Screen[None]):
             [  # at 80 columns: number, name, type, own prep, prep center, active
                 Column("number", "Number", 7, least=6),
                 Column("name", "Name", 18, flex=2, least=14),
-                Column("type", "Type", 16),
+                Column("type", "Type", 19, least=16),  # Salg og klargjøring
                 Column("prep", "Own prep", 8, drop=3),
                 Column("center", "Prep center", 14, flex=1, least=12),
                 Column("parent", "Part of", 14, flex=1, drop=2),
@@ -113,7 +112,7 @@ class DealershipsScreen(Screen[None]):
             ],
             self.cells,
             header=header,
-            empty="No dealerships yet: n adds the first.",
+            empty=_("No dealerships yet: n adds the first."),
         )
         yield AppFooter()
 
@@ -136,11 +135,11 @@ class DealershipsScreen(Screen[None]):
             row.number,
             row.name,
             TYPE_LABELS.get(row.type, row.type),
-            "yes" if row.does_own_prep else "",
+            _("yes") if row.does_own_prep else "",
             self._label_of(row.prep_center_id),
             self._label_of(row.parent_id),
             row.brand or "",
-            "yes" if row.active else Cell("no", "dim"),
+            _("yes") if row.active else Cell(_("no"), "dim"),
         ]
 
     @work(thread=True, exclusive=True, group="dealerships", exit_on_error=False)
@@ -183,15 +182,22 @@ class DealershipsScreen(Screen[None]):
 
         ctx = self.ctx
         own = row.sla_targets or {}
-        parent = self._label_of(row.parent_id) or "prepfloor's default"
+        parent = self._label_of(row.parent_id) or _("prepfloor's default")
         # what an empty stage means: the target of its headquarters (or the default)
         inherited = self.targets.get(row.parent_id or -1, DEFAULT_STAGE_TARGETS)
+
+        def hint(days: float) -> str:
+            count = 1 if days == 1 else 2  # 1.5 days: plural
+            return ngettext("{days} day, as {parent}", "{days} days, as {parent}", count)
+
         fields = [
             FormField(
                 key,
                 STAGE_SHORT[key],
-                f"{inherited.get(key, 0):g} days, as {parent}",
-                value=f"{own[key]:g}" if own.get(key) is not None else "",
+                hint(inherited.get(key, 0)).format(
+                    days=formats.number(inherited.get(key, 0)), parent=parent
+                ),
+                value=formats.hours_field(own[key]) if own.get(key) is not None else "",
             )
             for key in STAGE_LABELS
         ]
@@ -202,19 +208,25 @@ class DealershipsScreen(Screen[None]):
         def saved(result: Any) -> None:
             if result is not None:
                 self.notify(
-                    f"SLA targets saved: {result.dealership_number} {result.dealership_name}."
+                    _("SLA targets saved: {number} {name}.").format(
+                        number=result.dealership_number, name=result.dealership_name
+                    )
                 )
                 self.load()
 
         self.app.push_screen(
             FormDialog(
-                f"SLA targets of {row.number} {row.name} (days in each stage)",
+                _("SLA targets of {number} {name} (days in each stage)").format(
+                    number=row.number, name=row.name
+                ),
                 fields,
                 save,
-                intro="Empty: as its headquarters (else prepfloor's default). The dashboard shows a "
-                "car yellow from 75% of its stage's target, red past it. Stages: registered until "
-                "sent, in transit, arrived until inspected, waiting on parts, inspected until "
-                "technical done, until cosmetic done, ready until handed over.",
+                intro=_(
+                    "Empty: as its headquarters (else prepfloor's default). The dashboard shows a "
+                    "car yellow from 75% of its stage's target, red past it. Stages: registered "
+                    "until sent, in transit, arrived until inspected, waiting on parts, inspected "
+                    "until technical done, until cosmetic done, ready until handed over."
+                ),
             ),
             saved,
         )
@@ -223,57 +235,59 @@ class DealershipsScreen(Screen[None]):
         from db import admin
 
         others = [r for r in self.rows if row is None or r.id != row.id]
-        parents = [("— none —", "")] + [(f"{r.number} {r.name}", str(r.id)) for r in others]
-        centers = [("— none —", "")] + [
+        parents = [(_("— none —"), "")] + [(f"{r.number} {r.name}", str(r.id)) for r in others]
+        centers = [(_("— none —"), "")] + [
             (f"{r.number} {r.name}", str(r.id))
             for r in others
             if r.type == "prep_center_only" or r.does_own_prep
         ]
         fields = [
-            FormField("dealership_number", "Number *", "e.g. 495", value=row.number if row else ""),
-            FormField("dealership_name", "Name *", value=row.name if row else ""),
-            FormField("location", "Location", value=(row.location or "") if row else ""),
+            FormField(
+                "dealership_number", _("Number *"), _("e.g. 495"), value=row.number if row else ""
+            ),
+            FormField("dealership_name", _("Name *"), value=row.name if row else ""),
+            FormField("location", _("Location"), value=(row.location or "") if row else ""),
             FormField(
                 "dealership_type",
-                "Type *",
+                _("Type *"),
                 options=[(TYPE_LABELS[t], t) for t in DEALERSHIP_TYPES],
                 value=row.type if row else "sales_and_prep",
             ),
             FormField(
                 "does_own_prep",
-                "Own prep *",
-                options=YES_NO,
+                _("Own prep *"),
+                options=yes_no(),
                 value="yes" if (row.does_own_prep if row else True) else "no",
             ),
             FormField(
                 "prep_center_id",
-                "Prep center",
+                _("Prep center"),
                 options=centers,
                 value=str(row.prep_center_id) if row and row.prep_center_id else "",
             ),
             FormField(
                 "parent_dealership_id",
-                "Part of",
+                _("Part of"),
                 options=parents,
                 value=str(row.parent_id) if row and row.parent_id else "",
             ),
-            FormField("brand", "Brand", value=(row.brand or "") if row else ""),
+            FormField("brand", _("Brand"), value=(row.brand or "") if row else ""),
             FormField(
                 "brand_colors",
-                "Brand colors",
-                "primary, accent, secondary: #1c69d4 #0a2240",
+                _("Brand colors"),
+                _("primary, accent, secondary: #1c69d4 #0a2240"),
                 value=validate.brand_colors_text(row.brand_colors) if row else "",
             ),
             FormField(
                 "logo",
-                "Logo",
-                "text for the header, e.g. ◆ BMW",
+                _("Logo"),
+                _("text for the header, e.g. ◆ BMW"),
                 value=(row.logo or "") if row else "",
             ),
             FormField(
                 "active",
-                "Active *",
-                options=YES_NO,
+                _("Active *"),
+                options=yes_no(),
                 value="yes" if (row.active if row else True) else "no",
             ),
         ]
@@ -293,8 +307,15 @@ class DealershipsScreen(Screen[None]):
 
         def saved(result: Any) -> None:
             if result is not None:
-                self.notify(f"Saved: {result.dealership_number} {result.dealership_name}.")
+                self.notify(
+                    _("Saved: {number} {name}.").format(
+                        number=result.dealership_number, name=result.dealership_name
+                    )
+                )
                 self.load()
 
-        title = f"Dealership {row.number} {row.name}" if row else "New dealership"
+        if row is not None:
+            title = _("Dealership {number} {name}").format(number=row.number, name=row.name)
+        else:
+            title = _("New dealership")
         self.app.push_screen(DealershipForm(title, fields, save, table="dealership"), saved)

@@ -13,15 +13,22 @@ from textual.binding import Binding
 from textual.color import Color, ColorParseError
 from textual.screen import Screen
 
-from db import settings
+from db import formats, settings
+from db.i18n import N_, _
 from db.settings import AgreementRow, TypeRow, UserRow
+from db.vocab import PREP_STAGE_LABELS, PREP_STAGES, ROLE_LABELS
 from screens.context import SessionContext
 from screens.forms import FormDialog, FormField
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
 from screens.widgets import AppFooter, AppHeader, Static
 
-YES_NO = [("Yes", "yes"), ("No", "no")]
+YES_NO = [(N_("Yes"), "yes"), (N_("No"), "no")]
+
+
+def yes_no() -> list[tuple[str, str]]:
+    """The choice of a yes/no field, in the reader's language."""
+    return [(_(label), value) for label, value in YES_NO]
 
 
 class EditTable(RowTable[Any]):
@@ -31,7 +38,13 @@ class EditTable(RowTable[Any]):
 
 
 def _yes(value: bool) -> str:
+    """The value of a yes/no field (a code, not shown)."""
     return "yes" if value else "no"
+
+
+def _said(value: bool) -> CellValue:
+    """Yes or no in a list (no dimmed)."""
+    return _("yes") if value else Cell(_("no"), "dim")
 
 
 def _bool(value: str) -> bool:
@@ -45,7 +58,7 @@ class ConfigList(Screen[None]):
     DEFAULT_CSS = """
     ConfigList #note { height: auto; padding: 1 1 0 1; color: $text-muted; }
     """
-    TITLE_TEXT = ""
+    TITLE_TEXT = ""  # marked with N_: drawn in the reader's language
     NOTE = ""
     TABLE = ""  # the table the form writes (its fields' lengths)
 
@@ -54,11 +67,11 @@ class ConfigList(Screen[None]):
         self.ctx = ctx
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, f"Admin · {self.TITLE_TEXT}")
-        yield Static(self.NOTE, id="note", markup=False)
+        yield AppHeader(self.ctx, _("Admin · {title}").format(title=_(self.TITLE_TEXT)))
+        yield Static(_(self.NOTE), id="note", markup=False)
         header = TableHeader()
         yield header
-        yield EditTable(self.columns(), self.cells, header=header, empty="Nothing yet: n adds.")
+        yield EditTable(self.columns(), self.cells, header=header, empty=_("Nothing yet: n adds."))
         yield AppFooter()
 
     @property
@@ -98,7 +111,7 @@ class ConfigList(Screen[None]):
     def open_form(self, title: str, fields: list[FormField], save: Any) -> None:
         def saved(result: Any) -> None:
             if result is not None:
-                self.notify("Saved.")
+                self.notify(_("Saved."))
                 self.load()
 
         self.app.push_screen(FormDialog(title, fields, save, table=self.TABLE), saved)
@@ -106,8 +119,8 @@ class ConfigList(Screen[None]):
 
 class ResourceTypesScreen(ConfigList):
     TABLE = "resource_types"
-    TITLE_TEXT = "Resource types"
-    NOTE = (
+    TITLE_TEXT = N_("Resource types")
+    NOTE = N_(
         "The kinds of work a prep center books. A type in use can be deactivated, not deleted; "
         "the prep stage says which of a car's schedule fields the work drives."
     )
@@ -130,12 +143,12 @@ class ResourceTypesScreen(ConfigList):
             row.code,
             Cell(row.name, self.readable(row.color)),
             row.icon or "",
-            row.prep_stage or "",
-            f"{row.default_duration_hours:g}",
-            _yes(row.requires_assignment),
-            _yes(row.is_productive),
-            _yes(row.bookable),
-            _yes(row.active) if row.active else Cell("no", "dim"),
+            PREP_STAGE_LABELS.get(row.prep_stage, row.prep_stage) if row.prep_stage else "",
+            formats.number(row.default_duration_hours),
+            _("yes") if row.requires_assignment else _("no"),
+            _("yes") if row.is_productive else _("no"),
+            _("yes") if row.bookable else _("no"),
+            _said(row.active),
         ]
 
     def readable(self, color: str | None) -> str:
@@ -162,45 +175,54 @@ class ResourceTypesScreen(ConfigList):
     def edit(self, row: TypeRow | None) -> None:
         from db import admin
 
-        stages = [("— none —", ""), ("Technical", "technical"), ("Cosmetic", "cosmetic")]
+        stages = [(_("— none —"), "")] + [(PREP_STAGE_LABELS[s], s) for s in PREP_STAGES]
         fields = [
-            FormField("code", "Code *", "e.g. TECH_PREP", value=row.code if row else ""),
-            FormField("name", "Name *", value=row.name if row else ""),
-            FormField("description", "Description", value=(row.description or "") if row else ""),
+            FormField("code", _("Code *"), _("e.g. TECH_PREP"), value=row.code if row else ""),
+            FormField("name", _("Name *"), value=row.name if row else ""),
+            FormField(
+                "description", _("Description"), value=(row.description or "") if row else ""
+            ),
             FormField(
                 "icon",
-                "Icon",
-                "a name or symbol, e.g. wrench",
+                _("Icon"),
+                _("a name or symbol, e.g. wrench"),
                 value=(row.icon or "") if row else "",
             ),
-            FormField("color", "Color", "e.g. #1c69d4", value=(row.color or "") if row else ""),
+            FormField(
+                "color", _("Color"), _("e.g. #1c69d4"), value=(row.color or "") if row else ""
+            ),
             FormField(
                 "default_duration_hours",
-                "Default hours *",
-                value=f"{row.default_duration_hours:g}" if row else "1",
+                _("Default hours *"),
+                value=formats.hours_field(row.default_duration_hours if row else 1),
             ),
             FormField(
                 "prep_stage",
-                "Prep stage",
+                _("Prep stage"),
                 options=stages,
                 value=(row.prep_stage or "") if row else "",
             ),
             FormField(
                 "requires_assignment",
-                "Needs a person",
-                options=YES_NO,
+                _("Needs a person"),
+                options=yes_no(),
                 value=_yes(row.requires_assignment) if row else "no",
             ),
             FormField(
                 "is_productive",
-                "Productive",
-                options=YES_NO,
+                _("Productive"),
+                options=yes_no(),
                 value=_yes(row.is_productive) if row else "yes",
             ),
             FormField(
-                "bookable", "Bookable", options=YES_NO, value=_yes(row.bookable) if row else "yes"
+                "bookable",
+                _("Bookable"),
+                options=yes_no(),
+                value=_yes(row.bookable) if row else "yes",
             ),
-            FormField("active", "Active", options=YES_NO, value=_yes(row.active) if row else "yes"),
+            FormField(
+                "active", _("Active"), options=yes_no(), value=_yes(row.active) if row else "yes"
+            ),
         ]
         ctx = self.ctx
 
@@ -218,13 +240,17 @@ class ResourceTypesScreen(ConfigList):
                 admin.save_resource_type, ctx.actor, row.id if row else None, **fields_
             )
 
-        self.open_form(f"Resource type {row.code}" if row else "New resource type", fields, save)
+        if row is not None:
+            title = _("Resource type {code}").format(code=row.code)
+        else:
+            title = _("New resource type")
+        self.open_form(title, fields, save)
 
 
 class AgreementsScreen(ConfigList):
     TABLE = "resource_sharing"
-    TITLE_TEXT = "Sharing agreements"
-    NOTE = (
+    TITLE_TEXT = N_("Sharing agreements")
+    NOTE = N_(
         "Who may book work at whose prep center, up to how many hours an ISO week; priority "
         "0-100 orders the provider's queue and decides who yields when capacity shrinks."
     )
@@ -244,9 +270,9 @@ class AgreementsScreen(ConfigList):
             row.provider,
             row.consumer,
             row.work,
-            f"{row.max_hours_per_week:g}",
+            formats.number(row.max_hours_per_week),
             str(row.priority),
-            _yes(row.enabled) if row.enabled else Cell("no", "dim"),
+            _said(row.enabled),
         ]
 
     def fetch(self) -> list[Any]:
@@ -262,32 +288,37 @@ class AgreementsScreen(ConfigList):
         fields = [
             FormField(
                 "provider_dealership_id",
-                "Done at *",
+                _("Done at *"),
                 options=dealerships,
                 value=str(row.provider_id) if row else "",
             ),
             FormField(
                 "consumer_dealership_id",
-                "For *",
+                _("For *"),
                 options=dealerships,
                 value=str(row.consumer_id) if row else "",
             ),
             FormField(
                 "resource_type_id",
-                "Work *",
+                _("Work *"),
                 options=types,
                 value=str(row.resource_type_id) if row else "",
             ),
             FormField(
                 "max_hours_per_week",
-                "Hours a week *",
-                value=f"{row.max_hours_per_week:g}" if row else "20",
+                _("Hours a week *"),
+                value=formats.hours_field(row.max_hours_per_week if row else 20),
             ),
-            FormField("priority", "Priority (0-100) *", value=str(row.priority) if row else "50"),
             FormField(
-                "enabled", "Enabled", options=YES_NO, value=_yes(row.enabled) if row else "yes"
+                "priority", _("Priority (0-100) *"), value=str(row.priority) if row else "50"
             ),
-            FormField("notes", "Notes", value=(row.notes or "") if row else ""),
+            FormField(
+                "enabled",
+                _("Enabled"),
+                options=yes_no(),
+                value=_yes(row.enabled) if row else "yes",
+            ),
+            FormField("notes", _("Notes"), value=(row.notes or "") if row else ""),
         ]
         ctx = self.ctx
 
@@ -303,11 +334,11 @@ class AgreementsScreen(ConfigList):
                     str(fields_["max_hours_per_week"]).replace(",", ".")
                 )
             except ValueError:
-                raise Invalid("Hours a week: a number, e.g. 40.", "max_hours_per_week") from None
+                raise Invalid(_("Hours a week: a number, e.g. 40."), "max_hours_per_week") from None
             try:
                 fields_["priority"] = int(fields_["priority"])
             except ValueError:
-                raise Invalid("Priority: a whole number from 0 to 100.", "priority") from None
+                raise Invalid(_("Priority: a whole number from 0 to 100."), "priority") from None
             try:
                 return ctx.store.run(
                     admin.save_sharing,
@@ -320,13 +351,13 @@ class AgreementsScreen(ConfigList):
                 warned["cap"] = fields_["max_hours_per_week"]  # the same cap again confirms it
                 raise
 
-        self.open_form("Sharing agreement" if row else "New sharing agreement", fields, save)
+        self.open_form(_("Sharing agreement") if row else _("New sharing agreement"), fields, save)
 
 
 class UsersScreen(ConfigList):
     TABLE = "users"
-    TITLE_TEXT = "Users"
-    NOTE = (
+    TITLE_TEXT = N_("Users")
+    NOTE = N_(
         "n adds a user (the login is the OS login name for SSH); Enter changes role, dealership "
         "or whether they may sign in (a deactivated user keeps their history); p sets or clears "
         "a PIN (for shared workshop terminals)."
@@ -347,10 +378,10 @@ class UsersScreen(ConfigList):
         return [
             row.login,
             row.name,
-            row.role,
-            row.dealership or "all",
-            "yes" if row.has_pin else "",
-            _yes(row.active) if row.active else Cell("no", "dim"),
+            ROLE_LABELS.get(row.role, row.role).lower(),
+            row.dealership or _("all"),
+            _("yes") if row.has_pin else "",
+            _said(row.active),
         ]
 
     def fetch(self) -> list[Any]:
@@ -360,29 +391,28 @@ class UsersScreen(ConfigList):
         import uuid
 
         from db import users
-        from db.vocab import ROLE_LABELS
 
-        dealerships = [("— none (admins) —", "")] + [
+        dealerships = [(_("— none (admins) —"), "")] + [
             (name, str(did)) for did, name in self.ctx.store.fast.dealerships(None)
         ]
         roles = [(label, role) for role, label in ROLE_LABELS.items()]
         fields = []
         if row is None:
-            fields.append(FormField("login", "Login *", "the OS login name, e.g. kari"))
+            fields.append(FormField("login", _("Login *"), _("the OS login name, e.g. kari")))
         fields += [
-            FormField("display_name", "Name *", value=row.name if row else ""),
-            FormField("role", "Role *", options=roles, value=row.role if row else "seller"),
+            FormField("display_name", _("Name *"), value=row.name if row else ""),
+            FormField("role", _("Role *"), options=roles, value=row.role if row else "seller"),
             FormField(
                 "dealership_id",
-                "Dealership",
+                _("Dealership"),
                 options=dealerships,
                 value=str(row.dealership_id) if row and row.dealership_id else "",
             ),
-            FormField("email", "Email", value=(row.email or "") if row else ""),
+            FormField("email", _("Email"), value=(row.email or "") if row else ""),
         ]
         if row is not None:
             fields.append(
-                FormField("active", "May sign in", options=YES_NO, value=_yes(row.active))
+                FormField("active", _("May sign in"), options=yes_no(), value=_yes(row.active))
             )
         ctx = self.ctx
 
@@ -396,7 +426,8 @@ class UsersScreen(ConfigList):
             fields_["active"] = _bool(fields_["active"])
             return ctx.store.run(users.update_user, ctx.actor, uuid.UUID(row.id), **fields_)
 
-        self.open_form(f"User {row.login}" if row else "New user", fields, save)
+        title = _("User {login}").format(login=row.login) if row else _("New user")
+        self.open_form(title, fields, save)
 
     def action_pin(self) -> None:
         import uuid
@@ -413,7 +444,7 @@ class UsersScreen(ConfigList):
             return ctx.store.run(users.set_pin, ctx.actor, uuid.UUID(row.id), pin)
 
         self.open_form(
-            f"PIN for {row.name}",
-            [FormField("pin", "New PIN", "4-8 digits; empty clears it")],
+            _("PIN for {name}").format(name=row.name),
+            [FormField("pin", _("New PIN"), _("4-8 digits; empty clears it"))],
             save,
         )

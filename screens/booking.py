@@ -20,10 +20,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 
-from db import validate
+from db import formats, validate
 from db.clock import local_today
 from db.errors import DoesNotFit, Invalid, PrepfloorError
 from db.fast import TypeRow
+from db.i18n import _
 from db.vocab import CAR_STATUS_LABELS
 from screens.context import SessionContext
 from screens.widgets import AppFooter, Input, Label, Option, OptionList, Select, Static
@@ -32,7 +33,8 @@ NOBODY = "__nobody__"
 
 
 def day_text(day: date) -> str:
-    return f"{day:%a %d %b %Y}"
+    """A day in a sentence: ``Fri, 4 Dec 2026`` / ``fre. 4. des. 2026``."""
+    return formats.day_year(day)
 
 
 class BookingDialog(ModalScreen[int | None]):
@@ -89,12 +91,12 @@ class BookingDialog(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Book work", id="title")
+            yield Static(_("Book work"), id="title")
             yield from self._row(
                 "car",
-                "Car *",
+                _("Car *"),
                 Input(
-                    placeholder="VIN digits, plate, order number or customer",
+                    placeholder=_("VIN digits, plate, order number or customer"),
                     id="car",
                     compact=True,
                     classes="field",
@@ -103,7 +105,7 @@ class BookingDialog(ModalScreen[int | None]):
             yield OptionList(id="car-matches", compact=True)
             yield from self._row(
                 "resource_type_id",
-                "Work *",
+                _("Work *"),
                 Select(
                     [(t.name, t.id) for t in self.types.values()],
                     id="resource_type_id",
@@ -114,14 +116,20 @@ class BookingDialog(ModalScreen[int | None]):
             )
             yield from self._row(
                 "date",
-                "Day *",
-                Input(day_text(self.preset_day), id="date", compact=True, classes="field"),
+                _("Day *"),
+                Input(
+                    formats.date_field(self.preset_day),
+                    placeholder=_("e.g. {day} or tomorrow").format(day=formats.date_example()),
+                    id="date",
+                    compact=True,
+                    classes="field",
+                ),
             )
             yield from self._row(
                 "start_time",
-                "Start",
+                _("Start"),
                 Input(
-                    placeholder="e.g. 08:00 (optional)",
+                    placeholder=_("e.g. 08:00 (optional)"),
                     id="start_time",
                     compact=True,
                     classes="field",
@@ -129,29 +137,31 @@ class BookingDialog(ModalScreen[int | None]):
             )
             yield from self._row(
                 "estimated_hours",
-                "Hours *",
+                _("Hours *"),
                 Input(id="estimated_hours", compact=True, classes="field"),
             )
             yield from self._row(
                 "provider_dealership_id",
-                "Done at *",
+                _("Done at *"),
                 Select(
                     [],
                     id="provider_dealership_id",
                     compact=True,
                     classes="field",
-                    prompt="Pick the car first",
+                    prompt=_("Pick the car first"),
                 ),
             )
             yield from self._row(
                 "user_id",
-                "Person",
+                _("Person"),
                 Select([], id="user_id", compact=True, classes="field", prompt="—"),
             )
-            yield from self._row("notes", "Notes", Input(id="notes", compact=True, classes="field"))
+            yield from self._row(
+                "notes", _("Notes"), Input(id="notes", compact=True, classes="field")
+            )
             yield Static("", id="problem", markup=False)
             yield Static(
-                "ctrl+s books · ctrl+y takes the nearest day offered · Escape closes", id="keys"
+                _("ctrl+s books · ctrl+y takes the nearest day offered · Escape closes"), id="keys"
             )
         yield AppFooter()
 
@@ -195,8 +205,8 @@ class BookingDialog(ModalScreen[int | None]):
     def _default_hours(self) -> None:
         rt = self._type()
         if rt is not None:
-            self.query_one("#estimated_hours", Input).value = f"{rt.default_hours:g}"
-            label = "Person *" if rt.requires_assignment else "Person"
+            self.query_one("#estimated_hours", Input).value = formats.hours_field(rt.default_hours)
+            label = _("Person *") if rt.requires_assignment else _("Person")
             self.query_one("#user_id").parent.query_one(Label).update(label)  # type: ignore[union-attr]
 
     def _message(self, name: str, text: str, error: bool = True, ok: bool = False) -> None:
@@ -214,7 +224,7 @@ class BookingDialog(ModalScreen[int | None]):
         self.car_id = None
         if len(text) < 3:
             self.query_one("#car-matches", OptionList).display = False
-            self._message("car", "Type 3 or more characters." if text else "", error=False)
+            self._message("car", _("Type 3 or more characters.") if text else "", error=False)
             return
         self._find_cars(text)
 
@@ -245,9 +255,11 @@ class BookingDialog(ModalScreen[int | None]):
         matches.display = bool(bookable)
         if bookable:
             matches.highlighted = 0
-            self._message("car", f"{len(bookable)} found: ↓ and Enter picks", error=False)
+            self._message(
+                "car", _("{n} found: ↓ and Enter picks").format(n=len(bookable)), error=False
+            )
         else:
-            self._message("car", "No car to book matches.")
+            self._message("car", _("No car to book matches."))
 
     @on(Input.Submitted, "#car")
     def _car_enter(self) -> None:
@@ -268,7 +280,7 @@ class BookingDialog(ModalScreen[int | None]):
     def _pick_car(self, car_id: int, keep_text: bool = False) -> None:
         brief = self.ctx.store.fast.car_brief(car_id)
         if brief is None:
-            self._message("car", "That car is gone.")
+            self._message("car", _("That car is gone."))
             return
         label, dealership_id, status = brief
         self.car_id = car_id
@@ -281,7 +293,7 @@ class BookingDialog(ModalScreen[int | None]):
             self.query_one("#car", Input).value = label
             self._message("car", CAR_STATUS_LABELS[status], error=False)
         self.query_one("#car-matches", OptionList).display = False
-        self.query_one("#title", Static).update(f"Book work · {label}")
+        self.query_one("#title", Static).update(_("Book work · {car}").format(car=label))
         if self.query_one("#car-matches", OptionList).has_focus:
             self.query_one("#resource_type_id").focus()
         self._follow_stage(status)
@@ -323,7 +335,7 @@ class BookingDialog(ModalScreen[int | None]):
         name = event.input.id or ""
         try:
             if name == "date":
-                validate.parse_date(_date_text(event.value), "date")
+                validate.parse_date(event.value, "date")
             else:
                 validate.hours(event.value, "estimated_hours")
         except Invalid as problem:
@@ -354,7 +366,7 @@ class BookingDialog(ModalScreen[int | None]):
         self._filling = True
         select.set_options([(f"{name} ({why})", did) for did, name, why in providers])
         wanted = self.preset_provider if self.preset_provider is not None else current
-        ids = [did for did, _, _ in providers]
+        ids = [did for did, _name, _why in providers]
         if wanted in ids:
             select.value = wanted
         elif ids:
@@ -362,7 +374,7 @@ class BookingDialog(ModalScreen[int | None]):
         self._filling = False
         if not providers:
             self._message(
-                "provider_dealership_id", "No prep center or sharing agreement for this work."
+                "provider_dealership_id", _("No prep center or sharing agreement for this work.")
             )
         else:
             self._message("provider_dealership_id", "")
@@ -372,7 +384,7 @@ class BookingDialog(ModalScreen[int | None]):
         rt = self._type()
         provider = self.query_one("#provider_dealership_id", Select).value
         try:
-            day = validate.parse_date(_date_text(self.query_one("#date", Input).value), "date")
+            day = validate.parse_date(self.query_one("#date", Input).value, "date")
             hours = validate.hours(self.query_one("#estimated_hours", Input).value)
         except Invalid:
             return
@@ -393,19 +405,22 @@ class BookingDialog(ModalScreen[int | None]):
         current = select.value
         options: list[tuple[str, str]] = []
         if rt is not None and not rt.requires_assignment:
-            options.append(("Nobody yet (the team)", NOBODY))
-        options += [(f"{name} ({free:g} h free)", uid) for uid, name, free in people]
+            options.append((_("Nobody yet (the team)"), NOBODY))
+        options += [
+            (_("{name} ({hours} free)").format(name=name, hours=formats.hours(free)), uid)
+            for uid, name, free in people
+        ]
         self._filling = True
         select.set_options(options)
         keep = self.preset_user if self.preset_user is not None else current
-        values = [v for _, v in options]
+        values = [v for _label, v in options]
         if keep in values:
             select.value = keep
         elif values:
             select.value = values[0]
         self._filling = False
         if not people and rt is not None and rt.requires_assignment:
-            self._message("user_id", f"Nobody has room on {day:%a %d %b}.")
+            self._message("user_id", _("Nobody has room on {day}.").format(day=formats.day(day)))
             self._find_nearest(day)
         else:
             self._message("user_id", "")
@@ -433,7 +448,8 @@ class BookingDialog(ModalScreen[int | None]):
         if rt is None or not isinstance(provider, int) or consumer is None:
             return
         people = [
-            uuid.UUID(uid) for uid, _ in grid.people_for_type(self.ctx.store.fast, provider, rt.id)
+            uuid.UUID(uid)
+            for uid, _name in grid.people_for_type(self.ctx.store.fast, provider, rt.id)
         ]
         best = self.ctx.store.query(
             nearest.nearest_day,
@@ -458,8 +474,12 @@ class BookingDialog(ModalScreen[int | None]):
         if day is None:
             return ""
         if self.nearest is None:
-            return f"Nobody has room on {day:%a %d %b}, nor on a day in the next weeks."
-        return f"Nobody has room on {day:%a %d %b}. {_take_text(self.nearest)}"
+            return _("Nobody has room on {day}, nor on a day in the next weeks.").format(
+                day=formats.day(day)
+            )
+        return _("Nobody has room on {day}. {offer}").format(
+            day=formats.day(day), offer=_take_text(self.nearest)
+        )
 
     # -- booking ---------------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -467,22 +487,24 @@ class BookingDialog(ModalScreen[int | None]):
         import uuid
 
         if self.car_id is None:
-            raise Invalid("Pick the car: type its plate, VIN digits, order or customer.", "car")
+            raise Invalid(_("Pick the car: type its plate, VIN digits, order or customer."), "car")
         rt = self._type()
         if rt is None:
-            raise Invalid("Pick the work.", "resource_type_id")
-        day = validate.parse_date(_date_text(self.query_one("#date", Input).value), "date")
+            raise Invalid(_("Pick the work."), "resource_type_id")
+        day = validate.parse_date(self.query_one("#date", Input).value, "date")
         if day is None:
-            raise Invalid("The day is required.", "date")
+            raise Invalid(_("The day is required."), "date")
         start = validate.parse_time(self.query_one("#start_time", Input).value, "start_time")
         hours = validate.hours(self.query_one("#estimated_hours", Input).value, "estimated_hours")
         provider = self.query_one("#provider_dealership_id", Select).value
         if not isinstance(provider, int):
-            raise Invalid("Pick where the work is done.", "provider_dealership_id")
+            raise Invalid(_("Pick where the work is done."), "provider_dealership_id")
         person = self.query_one("#user_id", Select).value
         user_id = None if person in (NOBODY, Select.NULL) else uuid.UUID(str(person))
         if rt.requires_assignment and user_id is None:
-            raise Invalid(f"{rt.name} needs a person: pick one with room.", "user_id")
+            raise Invalid(
+                _("{work} needs a person: pick one with room.").format(work=rt.name), "user_id"
+            )
         return {
             "car_id": self.car_id,
             "resource_type_id": rt.id,
@@ -509,7 +531,7 @@ class BookingDialog(ModalScreen[int | None]):
             self._refused({problem.field or "": problem.message})
             return
         self.busy = True
-        self.query_one("#problem", Static).update("Booking…")
+        self.query_one("#problem", Static).update(_("Booking…"))
         self._book(values)
 
     def worker_failed(self, worker: Any, message: str) -> bool:
@@ -537,30 +559,34 @@ class BookingDialog(ModalScreen[int | None]):
 
     def _booked(self, booking_id: int, values: dict[str, Any]) -> None:
         self.busy = False
-        self.notify(f"Booked for {day_text(values['date'])}.")
+        self.notify(_("Booked for {day}.").format(day=day_text(values["date"])))
         self.dismiss(booking_id)
 
     def _does_not_fit(self, refusal: DoesNotFit) -> None:
         self.busy = False
         self.nearest = refusal.nearest_day
         if self.nearest is not None:
-            text = f"Does not fit: {refusal.reason} {_take_text(self.nearest)}"
+            text = _("Does not fit: {reason} {offer}").format(
+                reason=refusal.reason, offer=_take_text(self.nearest)
+            )
         else:
-            text = f"Does not fit: {refusal.message}"
+            text = _("Does not fit: {reason}").format(reason=refusal.message)
         self.query_one("#problem", Static).update(text)
         self.refresh_bindings()
 
     def _refused(self, errors: dict[str, str]) -> None:
         self.busy = False
         rest = []
+        beside = []  # said beside their field too: at 80 columns that column is narrow
         for name, message in errors.items():
             if name and self.query(f"#msg-{name}"):
                 self._message(name, message)
                 target = self.query_one(f"#{name}")
                 target.focus()
+                beside.append(message)
             else:
                 rest.append(message)
-        text = " ".join(rest) if rest else "Not booked: fix the field marked."
+        text = " ".join(rest or beside)
         if self.nearest is not None:  # the day offered still stands, with its key
             text += f" {_take_text(self.nearest)}"
         self.query_one("#problem", Static).update(text)
@@ -574,9 +600,12 @@ class BookingDialog(ModalScreen[int | None]):
         """Book on the nearest day offered (once the people with room that day are known)."""
         if self.nearest is None:
             return
-        self.query_one("#problem", Static).update(f"Booking on {day_text(self.nearest)}…")
+        self.query_one("#problem", Static).update(
+            _("Booking on {day}…").format(day=day_text(self.nearest))
+        )
         self._save_when_ready = True
-        self.query_one("#date", Input).value = day_text(self.nearest)  # people follow, then save
+        # as the field shows a day; the people with room follow, then the booking is saved
+        self.query_one("#date", Input).value = formats.date_field(self.nearest)
         self.nearest = None
         self.refresh_bindings()
 
@@ -586,15 +615,4 @@ class BookingDialog(ModalScreen[int | None]):
 
 def _take_text(day: date) -> str:
     """The nearest day with room and the key that books it there."""
-    return f"ctrl+y books it on {day_text(day)}, the nearest day with room."
-
-
-def _date_text(text: str) -> str:
-    """A day as shown ("Fri 04 Dec 2026") or as typed (2026-12-04, 04.12.2026)."""
-    from datetime import datetime
-
-    text = text.strip()
-    try:
-        return datetime.strptime(text, "%a %d %b %Y").date().isoformat()
-    except ValueError:
-        return text
+    return _("ctrl+y books it on {day}, the nearest day with room.").format(day=day_text(day))

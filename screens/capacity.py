@@ -24,8 +24,10 @@ from textual.containers import Horizontal
 from textual.events import Key
 from textual.screen import Screen
 
+from db import formats
 from db.clock import iso_week_bounds, local_today
 from db.errors import CapacityCut, Invalid, PrepfloorError
+from db.i18n import _
 from screens.capacity_grid import CapacityGridView
 from screens.context import SessionContext
 from screens.messages import DataChanged
@@ -71,7 +73,7 @@ class CapacityScreen(Screen[None]):
         actor = ctx.actor
         ids = None if actor.all_dealerships else sorted(actor.dealership_ids)
         self.choices = ctx.store.fast.dealerships(ids, prep_only=True)
-        ids_here = [d for d, _ in self.choices]
+        ids_here = [d for d, _name in self.choices]
         if dealership_id in ids_here:
             self.dealership_id: int | None = dealership_id
         elif actor.dealership_id in ids_here:
@@ -85,7 +87,7 @@ class CapacityScreen(Screen[None]):
         self.cursor_day: date | None = local_today()
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, "Coordinator · Capacity")
+        yield AppHeader(self.ctx, _("Coordinator · Capacity"))
         yield Static("", id="caption", markup=False)
         yield Static("", id="days", markup=False)
         yield CapacityGridView(id="grid")
@@ -94,7 +96,7 @@ class CapacityScreen(Screen[None]):
         with Horizontal(id="edit-bar"):
             yield Label("", id="edit-label")
             yield Input(id="edit", compact=True, select_on_focus=False)
-            yield Static("Enter saves · Escape cancels · 0 is a day off", id="edit-help")
+            yield Static(_("Enter saves · Escape cancels · 0 is a day off"), id="edit-help")
         yield AppFooter()
 
     @property
@@ -114,22 +116,24 @@ class CapacityScreen(Screen[None]):
         view = self.view
         line = Text(no_wrap=False)
         for load, word in (
-            ("free", "free"),
-            ("filling", "filling (bold)"),
-            ("full", "full (underlined)"),
-            ("over", "overbooked"),
-            ("closed", "closed"),
+            ("free", _("free")),
+            ("filling", _("filling (bold)")),
+            ("full", _("full (underlined)")),
+            ("over", _("overbooked")),
+            ("closed", _("closed")),
         ):
             line.append(word, view.get_component_rich_style(f"grid--{load}"))
             line.append(" · ")
-        line.append("type a number to set the cell's hours")
+        line.append(_("type a number to set the cell's hours"))
         return line
 
     # -- data ------------------------------------------------------------------------------------
     def load(self) -> None:
         if self.dealership_id is None:
             self.query_one("#caption", Static).update(
-                "No prep center in your scope: capacity belongs to dealerships that do prep work."
+                _(
+                    "No prep center in your scope: capacity belongs to dealerships that do prep work."
+                )
             )
             return
         days = 28 if self.month else 7
@@ -149,11 +153,19 @@ class CapacityScreen(Screen[None]):
         self.view.show(grid, self.month, self.cursor_day)
         self.cursor_day = None
         last = grid.days[-1]
-        week = self.monday.isocalendar()[1]
-        span = f"week {week}" if not self.month else f"weeks {week}-{last.isocalendar()[1]}"
+        if self.month:
+            span = _("weeks {first}-{last}").format(
+                first=self.monday.isocalendar()[1], last=last.isocalendar()[1]
+            )
+            what = _("(working days; free hours)")
+        else:
+            span = formats.week(self.monday)
+            what = _("(booked / allocated hours)")
+        days = _("{first} to {last}").format(
+            first=formats.day_month(self.monday), last=f"{formats.day_month(last)} {last.year}"
+        )
         self.query_one("#caption", Static).update(
-            f"{self.dealership_name} · {span} · {self.monday:%d %b} to {last:%d %b %Y}"
-            + ("  (working days; free hours)" if self.month else "  (booked / allocated hours)")
+            f"{self.dealership_name} · {span} · {days}  {what}"
         )
         self.query_one("#legend", Static).update(self.legend())
         self._describe_cell()
@@ -173,7 +185,7 @@ class CapacityScreen(Screen[None]):
         if row is None or day is None:
             self.query_one("#cell", Static).update("")
             return
-        who = "team" if row.user_id is None else row.label
+        who = _("team") if row.user_id is None else row.label
         work = next(
             (
                 r.name
@@ -183,12 +195,20 @@ class CapacityScreen(Screen[None]):
             "",
         )
         if cell is None:
-            what = "no capacity set"
+            what = _("no capacity set")
         elif cell.load == "over":
-            what = f"{cell.used:g} h booked of {cell.allocated:g} h: OVERBOOKED by {cell.used - cell.allocated:g} h"
+            what = _("{used} booked of {allocated}: OVERBOOKED by {over}").format(
+                used=formats.hours(cell.used),
+                allocated=formats.hours(cell.allocated),
+                over=formats.hours(cell.used - cell.allocated),
+            )
         else:
-            what = f"{cell.used:g} h booked of {cell.allocated:g} h, {cell.available:g} h free"
-        self.query_one("#cell", Static).update(f"{work} · {who} · {day:%a %d %b}: {what}")
+            what = _("{used} booked of {allocated}, {free} free").format(
+                used=formats.hours(cell.used),
+                allocated=formats.hours(cell.allocated),
+                free=formats.hours(cell.available),
+            )
+        self.query_one("#cell", Static).update(f"{work} · {who} · {formats.day(day)}: {what}")
 
     # -- moving around ---------------------------------------------------------------------------
     def action_week(self, delta: int) -> None:
@@ -212,7 +232,7 @@ class CapacityScreen(Screen[None]):
         from screens.dialogs import ChoiceDialog
 
         if len(self.choices) < 2:
-            self.notify("You plan one prep center only.")
+            self.notify(_("You plan one prep center only."))
             return
 
         def chosen(key: str | None) -> None:
@@ -221,7 +241,9 @@ class CapacityScreen(Screen[None]):
                 self.load()
 
         self.app.push_screen(
-            ChoiceDialog("Capacity of which prep center?", [(str(d), n) for d, n in self.choices]),
+            ChoiceDialog(
+                _("Capacity of which prep center?"), [(str(d), n) for d, n in self.choices]
+            ),
             chosen,
         )
 
@@ -241,14 +263,16 @@ class CapacityScreen(Screen[None]):
                 return
             if day < local_today():
                 self.notify(
-                    "That day is past: capacity is set for today and later.", severity="warning"
+                    _("That day is past: capacity is set for today and later."), severity="warning"
                 )
                 event.stop()
                 return
-            who = "team" if row.user_id is None else row.label
+            who = _("team") if row.user_id is None else row.label
             bar = self.query_one("#edit-bar")
             self.query_one("#edit-label", Label).update(
-                f"Hours for {self._work_name(row)} · {who} · {day:%a %d %b}:"
+                _("Hours for {work} · {who} · {day}:").format(
+                    work=self._work_name(row), who=who, day=formats.day(day)
+                )
             )
             edit = self.query_one("#edit", Input)
             edit.value = event.character
@@ -321,8 +345,8 @@ class CapacityScreen(Screen[None]):
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
             return
         self.app.call_from_thread(self.action_cancel_edit)
-        label = "a day off" if hours == 0 else f"{hours:g} h"
-        self.app.call_from_thread(self.notify, f"{day:%a %d %b}: {label}.")
+        label = _("a day off") if hours == 0 else formats.hours(hours)
+        self.app.call_from_thread(self.notify, f"{formats.day(day)}: {label}.")
         self.app.call_from_thread(self.load)
 
     def _propose_cut(
@@ -338,7 +362,7 @@ class CapacityScreen(Screen[None]):
 
         self.app.push_screen(
             CutDialog(self.ctx, dealership_id, resource_type_id, day, user_id, hours, message),
-            lambda _: self.load(),
+            lambda _result: self.load(),
         )
 
     # -- the cell's bookings, booking, pattern ----------------------------------------------------
@@ -348,7 +372,7 @@ class CapacityScreen(Screen[None]):
         row, day = self.view.current_row, self.view.current_day
         if row is None or day is None or self.dealership_id is None:
             return
-        who = "team" if row.user_id is None else row.label
+        who = _("team") if row.user_id is None else row.label
         self.app.push_screen(
             CellBookingsDialog(
                 self.ctx,
@@ -356,9 +380,9 @@ class CapacityScreen(Screen[None]):
                 row.resource_type_id,
                 day,
                 row.user_id,
-                f"{self._work_name(row)} · {who} · {day:%a %d %b %Y}",
+                f"{self._work_name(row)} · {who} · {formats.day_year(day)}",
             ),
-            lambda _: self.load(),
+            lambda _result: self.load(),
         )
 
     def action_book(self) -> None:
@@ -374,11 +398,20 @@ class CapacityScreen(Screen[None]):
             if cell is None or cell.allocated <= 0:
                 # a day off (0 h) or no hours set: the form cannot book this person; it offers
                 # the people with room instead, and says so here rather than silently
+                if cell is not None:
+                    said = _(
+                        "{person} has no hours on {day} (a day off): the form offers whoever "
+                        "has room. To book {person}, give them hours that day first (type a "
+                        "number on their cell)."
+                    )
+                else:
+                    said = _(
+                        "{person} has no hours on {day}: the form offers whoever has room. To "
+                        "book {person}, give them hours that day first (type a number on their "
+                        "cell)."
+                    )
                 self.notify(
-                    f"{row.label} has no hours on {day:%a %d %b}"
-                    f"{' (a day off)' if cell is not None else ''}: the form offers whoever "
-                    f"has room. To book {row.label}, give them hours that day first (type a "
-                    "number on their cell).",
+                    said.format(person=row.label, day=formats.day(day)),
                     severity="warning",
                     timeout=10,
                 )
@@ -391,7 +424,7 @@ class CapacityScreen(Screen[None]):
                 day=day,
                 user_id=user_id,
             ),
-            lambda _: self.load(),
+            lambda _result: self.load(),
         )
 
     def action_pattern(self) -> None:
@@ -400,7 +433,7 @@ class CapacityScreen(Screen[None]):
         row = self.view.current_row
         if row is None or self.dealership_id is None:
             return
-        who = "team" if row.user_id is None else row.label
+        who = _("team") if row.user_id is None else row.label
         self.app.push_screen(
             pattern_dialog(
                 self.ctx,

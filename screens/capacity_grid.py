@@ -20,6 +20,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from db import formats
+from db.i18n import _
 from screens.table import fit, keep_in_view
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 LABEL_WIDTH = 26  # the row labels when there is room
 MIN_LABEL_WIDTH = 16  # never narrower: "Technical Prepa…", "  Pål Johansen"
 WEEK_CELL = 11  # " 12.5/16 h" with room to spare
-NARROW_WEEK_CELL = 8  # " 12.5/16": a week of seven days fits 80 columns
+NARROW_WEEK_CELL = 8  # " 12.5/16", " *lør 05": a week of seven days fits 80 columns
 MONTH_CELL = 4  # whole free hours only: four weeks of working days fit 120 columns
 MORE_MARK = 4  # " ▸12": days beyond the right edge
 LOADS = ("free", "filling", "full", "over", "closed")
@@ -41,7 +43,7 @@ def cell_text(cell: GridCell | None, month: bool) -> str:
         return str(int(cell.available))
     if cell.allocated == 0 and cell.used == 0:
         return "0"
-    return f"{cell.used:g}/{cell.allocated:g}"
+    return f"{formats.number(cell.used)}/{formats.number(cell.allocated)}"
 
 
 class CapacityGridView(ScrollView, can_focus=True):
@@ -162,11 +164,14 @@ class CapacityGridView(ScrollView, can_focus=True):
         titles = []
         for index in shown:
             day = self.days[index]
-            text = f"{day:%a %d}" if not self.month else f"{day:%d}"
+            # "Sat 05", "lør 05": the weekday without its full stop, to fit a narrow cell
+            text = f"{day.day:02d}"
+            if not self.month:
+                text = f"{formats.weekday(day).rstrip('.')} {text}"
             if day == today:
                 text = "*" + text
             titles.append(fit(text, cell - 1, True))
-        left = f"◂ {before} more" if before else ""
+        left = _("◂ {n} more").format(n=before) if before else ""
         right = f" ▸{after}" if after else ""
         return fit(left, label) + " " + " ".join(titles) + right
 
@@ -178,7 +183,7 @@ class CapacityGridView(ScrollView, can_focus=True):
         grid = self.grid
         if grid is None or index >= len(grid.rows):
             if grid is not None and index == 0:
-                text = "No bookable work here yet: an admin sets up resource types."
+                text = _("No bookable work here yet: an admin sets up resource types.")
                 style = base + self.get_component_rich_style("grid--closed")
                 return Strip([Segment(fit(text, width), style)])
             return Strip.blank(width, base)

@@ -16,11 +16,26 @@ from textual.screen import Screen
 from textual.widgets import LoadingIndicator
 from textual.worker import get_current_worker
 
-from db.clock import format_duration, local, utcnow
+from db import formats
+from db.clock import local, utcnow
 from db.errors import PrepfloorError
+from db.i18n import N_, _
 from db.sla import SLA_LABELS
-from db.vocab import CAR_STATUS_LABELS, CAR_TIMESTAMP_FIELDS, CAR_TIMESTAMP_LABELS
-from screens.car_records import PART_LABELS, PART_STYLE, short_when
+from db.vocab import (
+    BOOKING_STATUS_LABELS,
+    CAR_STATUS_LABELS,
+    CAR_TIMESTAMP_FIELDS,
+    CAR_TIMESTAMP_LABELS,
+    CAR_TYPE_LABELS,
+)
+from screens.car_records import (
+    PART_LABELS,
+    PART_STYLE,
+    contact_word,
+    document_type_word,
+    ordered_by_word,
+    short_when,
+)
 from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.plain import PlainTable as Table
@@ -32,11 +47,27 @@ if TYPE_CHECKING:
     from db.queries import CarDetail
 
 HISTORY_SHOWN = 40
-IRREVERSIBLE = {"delivered": "hand the car over", "archived": "archive the car"}
+# The moves that cannot be undone, with the question that confirms them.
+IRREVERSIBLE = {
+    "delivered": N_("Hand the car over? This cannot be undone."),
+    "archived": N_("Archive the car? This cannot be undone."),
+}
 
 
 def when(value: datetime | None) -> str:
-    return local(value).strftime("%a %d %b %Y %H:%M") if value else "—"
+    return formats.moment_year(local(value)) if value else "—"
+
+
+def day_and_time(day: Any, start: Any) -> str:
+    """A day in a list, with its start time when it has one: ``Sat 31 Oct 08:00``."""
+    return formats.day(day) + (f" {formats.clock(start)}" if start else "")
+
+
+def word_of(labels: Any, code: str | None) -> str | None:
+    """A code's label in a list, lower case as the code is (``new``, ``no-show``)."""
+    if code is None:
+        return None
+    return labels[code].lower() if code in labels else code.replace("_", " ")
 
 
 def _section(title: str) -> Table:
@@ -63,9 +94,9 @@ def _block(title: str, rows: list[tuple[str, Any]]) -> Table:
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         elif isinstance(value, bool):
-            value = "yes" if value else "no"
+            value = _("yes") if value else _("no")
         elif isinstance(value, float):
-            value = f"{value:g} h"
+            value = formats.hours(value)
         table.add_row(label, plain(value, multiline=True))
     return table
 
@@ -106,7 +137,7 @@ class CarDetailScreen(Screen[None]):
         self.all_history = False
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, f"Car #{self.car_id}")
+        yield AppHeader(self.ctx, _("Car #{id}").format(id=self.car_id))
         yield LoadingIndicator()
         with VerticalScroll(id="body"):
             yield Static(id="headline")
@@ -156,96 +187,102 @@ class CarDetailScreen(Screen[None]):
         self.query_one("#body").display = True
         name = " ".join(x for x in (car.brand, car.model, str(car.model_year or "")) if x).strip()
         ident = car.license_plate or car.vin or f"#{car.id}"
-        self.query_one(AppHeader).set_title(f"{name or 'Car'} {ident}")
+        name = name or _("Car")
+        self.query_one(AppHeader).set_title(f"{name} {ident}")
         since = car.status_changed_at or car.created_at
-        stage = f" for {format_duration((utcnow() - since).total_seconds())}" if since else ""
+        status = CAR_STATUS_LABELS[car.status]
+        if since:
+            status = _("{status} for {duration}").format(
+                status=status, duration=formats.duration((utcnow() - since).total_seconds())
+            )
         headline = Text()
-        headline.append(f"{name or 'Car'}  ", style="bold")
+        headline.append(f"{name}  ", style="bold")
         headline.append(f"{ident}  ")
-        headline.append(f"{CAR_STATUS_LABELS[car.status]}{stage}", style="reverse")
+        headline.append(status, style="reverse")
         if detail.sla != "none":
             headline.append("  ")
             headline.append(
-                f"SLA {SLA_LABELS[detail.sla].lower()}", style=SLA_STYLE.get(detail.sla, "")
+                _("SLA {state}").format(state=SLA_LABELS[detail.sla].lower()),
+                style=SLA_STYLE.get(detail.sla, ""),
             )
         from db.workflow import waiting_on_parts
 
         waiting = waiting_on_parts(car)
         if waiting:
             headline.append("  ")
-            headline.append("Waiting on parts", style="bold magenta")
+            headline.append(_("Waiting on parts"), style="bold magenta")
         if detail.next_statuses:
             options = ", ".join(CAR_STATUS_LABELS[s] for s in detail.next_statuses)
-            headline.append(f"   s: move to {options}", style="dim")
+            headline.append(
+                "   " + _("s: move to {statuses}").format(statuses=options), style="dim"
+            )
         self.query_one("#headline", Static).update(headline)
         self.query_one("#vehicle", Static).update(
             _block(
-                "Vehicle",
+                _("Vehicle"),
                 [
-                    ("VIN", car.vin),
-                    ("Plate", car.license_plate),
-                    ("Brand", car.brand),
-                    ("Model", car.model),
-                    ("Year", car.model_year),
-                    ("Color", car.color),
-                    ("Type", car.car_type),
-                    ("Accessories", car.accessories),
+                    (_("VIN"), car.vin),
+                    (_("Plate"), car.license_plate),
+                    (_("Brand"), car.brand),
+                    (_("Model"), car.model),
+                    (_("Year"), car.model_year),
+                    (_("Color"), car.color),
+                    (_("Type"), word_of(CAR_TYPE_LABELS, car.car_type)),
+                    (_("Accessories"), car.accessories),
                 ],
             )
         )
         self.query_one("#order", Static).update(
             _block(
-                "Order and customer",
+                _("Order and customer"),
                 [
-                    ("Order", car.order_number),
-                    ("Customer", car.customer_name),
-                    ("Phone", car.customer_phone),
-                    ("Email", car.customer_email),
-                    ("Dealership", detail.dealership),
-                    ("Seller", detail.seller),
+                    (_("Order"), car.order_number),
+                    (_("Customer"), car.customer_name),
+                    (_("Phone"), car.customer_phone),
+                    (_("Email"), car.customer_email),
+                    (_("Dealership"), detail.dealership),
+                    (_("Seller"), detail.seller),
                     (
-                        "Delivery by",
-                        car.expected_delivery_date.strftime("%a %d %b %Y")
+                        _("Delivery by"),
+                        formats.day_year(car.expected_delivery_date)
                         if car.expected_delivery_date
                         else None,
                     ),
-                    ("Seller notes", car.seller_notes),
+                    (_("Seller notes"), car.seller_notes),
                 ],
             )
         )
         tech = (
-            f"{car.scheduled_technical_date:%a %d %b}"
-            + (f" {car.scheduled_technical_time:%H:%M}" if car.scheduled_technical_time else "")
+            day_and_time(car.scheduled_technical_date, car.scheduled_technical_time)
             if car.scheduled_technical_date
             else None
         )
         cosm = (
-            f"{car.scheduled_cosmetic_date:%a %d %b}"
-            + (f" {car.scheduled_cosmetic_time:%H:%M}" if car.scheduled_cosmetic_time else "")
+            day_and_time(car.scheduled_cosmetic_date, car.scheduled_cosmetic_time)
             if car.scheduled_cosmetic_date
             else None
         )
         inspection = (
             None
             if car.inspection_approved is None
-            else ("approved" if car.inspection_approved else "failed")
+            else (_("approved") if car.inspection_approved else _("failed"))
         )
         self.query_one("#prep", Static).update(
             _block(
-                "Prep",
+                _("Prep"),
                 [
-                    ("Prep center", detail.prep_center),
-                    ("Technical", tech),
-                    ("Est. technical", car.estimated_technical_hours),
-                    ("Mechanic", detail.mechanic),
-                    ("Cosmetic", cosm),
-                    ("Est. cosmetic", car.estimated_cosmetic_hours),
-                    ("Detailer", detail.detailer),
-                    ("Inspection", inspection),
-                    ("Inspection notes", car.inspection_notes),
-                    ("Parts notes", car.parts_notes),
-                    ("Technical notes", car.technical_notes),
-                    ("Cosmetic notes", car.cosmetic_notes),
+                    (_("Prep center"), detail.prep_center),
+                    (_("Technical"), tech),
+                    (_("Est. technical"), car.estimated_technical_hours),
+                    (_("Mechanic"), detail.mechanic),
+                    (_("Cosmetic"), cosm),
+                    (_("Est. cosmetic"), car.estimated_cosmetic_hours),
+                    (_("Detailer"), detail.detailer),
+                    (_("Inspection"), inspection),
+                    (_("Inspection notes"), car.inspection_notes),
+                    (_("Parts notes"), car.parts_notes),
+                    (_("Technical notes"), car.technical_notes),
+                    (_("Cosmetic notes"), car.cosmetic_notes),
                 ],
             )
         )
@@ -259,7 +296,7 @@ class CarDetailScreen(Screen[None]):
 
     def _timeline(self, car: Any) -> Table:
         table = Table(
-            title="Timeline",
+            title=_("Timeline"),
             title_justify="left",
             title_style="bold",
             box=None,
@@ -267,15 +304,15 @@ class CarDetailScreen(Screen[None]):
             header_style="dim",
             padding=(0, 2, 0, 0),
         )
-        table.add_column("Milestone")
-        table.add_column("When")
-        table.add_column("After previous", justify="right")
+        table.add_column(_("Milestone"))
+        table.add_column(_("When"))
+        table.add_column(_("After previous"), justify="right")
         previous: datetime | None = car.created_at
         for name in CAR_TIMESTAMP_FIELDS:
             value = getattr(car, name)
             gap = ""
             if value is not None and previous is not None and value >= previous:
-                gap = format_duration((value - previous).total_seconds())
+                gap = formats.duration((value - previous).total_seconds())
             style = "" if value else "dim"
             table.add_row(
                 Text(CAR_TIMESTAMP_LABELS[name], style=style), Text(when(value), style=style), gap
@@ -286,36 +323,52 @@ class CarDetailScreen(Screen[None]):
 
     def _bookings(self, detail: CarDetail) -> Table | Text:
         if not detail.bookings:
-            return Text("Bookings: none yet.", style="dim")
-        table = _section("Bookings")
-        for column in ("Day", "Work", "Hours", "Clocked", "Person", "At", "Status"):
-            table.add_column(column)
+            return Text(_("Bookings: none yet."), style="dim")
+        table = _section(_("Bookings"))
+        for column in (
+            N_("Day"),
+            N_("Work"),
+            N_("Hours"),
+            N_("Clocked"),
+            N_("Person"),
+            N_("At"),
+            N_("Status"),
+        ):
+            table.add_column(_(column))
         for b in detail.bookings:
-            day = f"{b.date:%a %d %b}" + (f" {b.start_time:%H:%M}" if b.start_time else "")
             table.add_row(
-                day,
+                day_and_time(b.date, b.start_time),
                 b.resource_type,
-                f"{b.estimated_hours:g}",
-                "—" if b.actual_hours is None else f"{b.actual_hours:.2f}",
+                formats.number(b.estimated_hours),
+                "—" if b.actual_hours is None else formats.fixed(b.actual_hours, 2),
                 b.person or "—",
                 b.provider,
-                b.status.replace("_", " "),
+                word_of(BOOKING_STATUS_LABELS, b.status),
             )
         return table
 
     def _parts(self, detail: CarDetail) -> Table | Text:
         if not detail.parts:
-            return Text("Parts orders: none (p orders one).", style="dim")
-        table = _section("Parts orders (p)")
-        for column in ("Part", "Part no.", "Qty", "Supplier", "By", "Status", "Ordered", "Arrived"):
-            table.add_column(column)
+            return Text(_("Parts orders: none (p orders one)."), style="dim")
+        table = _section(_("Parts orders (p)"))
+        for column in (
+            N_("Part"),
+            N_("Part no."),
+            N_("Qty"),
+            N_("Supplier"),
+            N_("By"),
+            N_("Status"),
+            N_("Ordered"),
+            N_("Arrived"),
+        ):
+            table.add_column(_(column))
         for p in detail.parts:
             table.add_row(
                 p.part_name,
                 p.part_number or "",
                 str(p.quantity),
                 p.supplier or "",
-                "seller" if p.ordered_by == "seller" else "prep center",
+                ordered_by_word(p.ordered_by),
                 Text(PART_LABELS[p.status], style=PART_STYLE[p.status]),
                 short_when(p.ordered_at),
                 short_when(p.arrived_at),
@@ -324,27 +377,28 @@ class CarDetailScreen(Screen[None]):
 
     def _contacts(self, detail: CarDetail) -> Table | Text:
         if not detail.contacts:
-            return Text("Customer contacts: none logged (c logs one).", style="dim")
-        table = _section("Customer contacts (c)")
-        for column in ("When", "How", "By", "What"):
-            table.add_column(column)
+            return Text(_("Customer contacts: none logged (c logs one)."), style="dim")
+        table = _section(_("Customer contacts (c)"))
+        for column in (N_("When"), N_("How"), N_("By"), N_("What")):
+            table.add_column(_(column))
         for line in detail.contacts:
-            how = line.type.upper() if line.type == "sms" else line.type
-            table.add_row(when(line.sent_at), how, line.user or "", line.message)
+            table.add_row(
+                when(line.sent_at), contact_word(line.type), line.user or "", line.message
+            )
         return table
 
     def _documents(self, detail: CarDetail) -> Table | Text:
         from db.documents import human_size
 
         if not detail.documents:
-            return Text("Documents: none (d attaches one).", style="dim")
-        table = _section("Documents (d)")
-        for column in ("File", "Type", "Size", "By", "When"):
-            table.add_column(column)
+            return Text(_("Documents: none (d attaches one)."), style="dim")
+        table = _section(_("Documents (d)"))
+        for column in (N_("File"), N_("Type"), N_("Size"), N_("By"), N_("When")):
+            table.add_column(_(column))
         for doc in detail.documents:
             table.add_row(
                 doc.filename,
-                doc.type,
+                document_type_word(doc.type),
                 human_size(doc.filesize),
                 doc.uploaded_by or "",
                 when(doc.uploaded_at),
@@ -353,14 +407,17 @@ class CarDetailScreen(Screen[None]):
 
     def _history(self, detail: CarDetail) -> Table | Text:
         if not detail.events:
-            return Text("History: nothing recorded.", style="dim")
+            return Text(_("History: nothing recorded."), style="dim")
         lines = detail.events if self.all_history else detail.events[:HISTORY_SHOWN]
         more = len(detail.events) - len(lines)
-        title = "History (newest first" + (f"; {more} older: h shows all)" if more else ")")
+        if more:
+            title = _("History (newest first; {count} older: h shows all)").format(count=more)
+        else:
+            title = _("History (newest first)")
         table = _section(title)
-        table.add_column("When", no_wrap=True)
-        table.add_column("Who", no_wrap=True)
-        table.add_column("What")
+        table.add_column(_("When"), no_wrap=True)
+        table.add_column(_("Who"), no_wrap=True)
+        table.add_column(_("What"))
         for line in lines:
             table.add_row(when(line.occurred_at), line.who, line.text)
         return table
@@ -402,9 +459,9 @@ class CarDetailScreen(Screen[None]):
 
     def _car_name(self) -> str:
         if self.detail is None:
-            return f"car #{self.car_id}"
+            return _("car #{id}").format(id=self.car_id)
         car = self.detail.car
-        what = " ".join(x for x in (car.brand, car.model) if x) or "Car"
+        what = " ".join(x for x in (car.brand, car.model) if x) or _("Car")
         return f"{what} {car.license_plate or car.order_number or ''}".strip()
 
     def action_edit(self) -> None:
@@ -413,20 +470,22 @@ class CarDetailScreen(Screen[None]):
     def action_book(self) -> None:
         from screens.booking import BookingDialog
 
-        self.app.push_screen(BookingDialog(self.ctx, car_id=self.car_id), lambda _: self.load())
+        self.app.push_screen(
+            BookingDialog(self.ctx, car_id=self.car_id), lambda _result: self.load()
+        )
 
     def action_parts(self) -> None:
         from screens.car_records import PartsDialog
 
         self.app.push_screen(
-            PartsDialog(self.ctx, self.car_id, self._car_name()), lambda _: self.load()
+            PartsDialog(self.ctx, self.car_id, self._car_name()), lambda _result: self.load()
         )
 
     def action_documents(self) -> None:
         from screens.car_records import DocumentsDialog
 
         self.app.push_screen(
-            DocumentsDialog(self.ctx, self.car_id, self._car_name()), lambda _: self.load()
+            DocumentsDialog(self.ctx, self.car_id, self._car_name()), lambda _result: self.load()
         )
 
     def action_contact(self) -> None:
@@ -436,7 +495,7 @@ class CarDetailScreen(Screen[None]):
 
         def saved(result: object) -> None:
             if result is not None:
-                self.notify("Contact logged.")
+                self.notify(_("Contact logged."))
                 self.load()
 
         self.app.push_screen(
@@ -453,7 +512,7 @@ class CarDetailScreen(Screen[None]):
         open_now = [(m, MILESTONE_LABELS[m]) for m, why in options if why is None]
         blocked = "\n".join(f"{MILESTONE_LABELS[m]}: {why}" for m, why in options if why)
         if not open_now:
-            self.notify(blocked, title="Nothing to record now", severity="warning", timeout=10)
+            self.notify(blocked, title=_("Nothing to record now"), severity="warning", timeout=10)
             return
 
         def chosen(milestone: str | None) -> None:
@@ -466,14 +525,16 @@ class CarDetailScreen(Screen[None]):
                         self.record(milestone)
 
                 self.app.push_screen(
-                    ConfirmDialog("Hand the car over to the customer? This cannot be undone."),
+                    ConfirmDialog(_("Hand the car over to the customer? This cannot be undone.")),
                     confirmed,
                 )
             else:
                 self.record(milestone)
 
-        note = f"Not now —\n{blocked}" if blocked else ""
-        self.app.push_screen(ChoiceDialog("Record a delivery milestone:", open_now, note), chosen)
+        note = _("Not now —\n{reasons}").format(reasons=blocked) if blocked else ""
+        self.app.push_screen(
+            ChoiceDialog(_("Record a delivery milestone:"), open_now, note), chosen
+        )
 
     @work(thread=True, group="car-move", exit_on_error=False)
     def record(self, milestone: str) -> None:
@@ -492,7 +553,9 @@ class CarDetailScreen(Screen[None]):
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
         else:
             label = delivery.MILESTONE_LABELS[milestone]
-            self.app.call_from_thread(self.notify, f"Recorded: {label}.")
+            self.app.call_from_thread(
+                self.notify, _("Recorded: {milestone}.").format(milestone=label)
+            )
         self.app.call_from_thread(self.load)
 
     def action_change_status(self) -> None:
@@ -503,15 +566,19 @@ class CarDetailScreen(Screen[None]):
         blocked = "\n".join(f"{CAR_STATUS_LABELS[s]}: {why}" for s, why in self.detail.blocked)
         if not self.detail.next_statuses:
             self.notify(
-                blocked or "This car is at its last stage.",
-                title="Cannot move the car now",
+                blocked or _("This car is at its last stage."),
+                title=_("Cannot move the car now"),
                 severity="warning",
                 timeout=10,
             )
             return
         current = self.detail.car.status
         choices = [
-            (s, CAR_STATUS_LABELS[s] + ("  (cannot be undone)" if s in IRREVERSIBLE else ""))
+            (
+                s,
+                CAR_STATUS_LABELS[s]
+                + ("  " + _("(cannot be undone)") if s in IRREVERSIBLE else ""),
+            )
             for s in self.detail.next_statuses
         ]
 
@@ -525,15 +592,20 @@ class CarDetailScreen(Screen[None]):
                         self.move(target, current)
 
                 self.app.push_screen(
-                    ConfirmDialog(f"{IRREVERSIBLE[target].capitalize()}? This cannot be undone."),
+                    ConfirmDialog(_(IRREVERSIBLE[target])),
                     confirmed,
                 )
             else:
                 self.move(target, current)
 
-        note = f"Not now —\n{blocked}" if blocked else ""
+        note = _("Not now —\n{reasons}").format(reasons=blocked) if blocked else ""
         self.app.push_screen(
-            ChoiceDialog(f"Move from {CAR_STATUS_LABELS[current]} to:", choices, note), chosen
+            ChoiceDialog(
+                _("Move from {status} to:").format(status=CAR_STATUS_LABELS[current]),
+                choices,
+                note,
+            ),
+            chosen,
         )
 
     @work(thread=True, group="car-move", exit_on_error=False)
@@ -547,5 +619,7 @@ class CarDetailScreen(Screen[None]):
         except PrepfloorError as refusal:
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
         else:
-            self.app.call_from_thread(self.notify, f"Moved to {CAR_STATUS_LABELS[target]}.")
+            self.app.call_from_thread(
+                self.notify, _("Moved to {status}.").format(status=CAR_STATUS_LABELS[target])
+            )
         self.app.call_from_thread(self.load)

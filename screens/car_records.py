@@ -5,6 +5,7 @@ customer contact (``c``) and the delivery milestones (``v``).  Every write goes 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +15,18 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 
+from db import formats
 from db.clock import local
 from db.errors import PrepfloorError
-from db.vocab import COMMUNICATION_TYPES, DOCUMENT_TYPES, PARTS_STATUSES
+from db.i18n import N_, Labels, _
+from db.vocab import (
+    COMMUNICATION_TYPES,
+    DOCUMENT_TYPE_LABELS,
+    DOCUMENT_TYPES,
+    PARTS_ORDERED_BY,
+    PARTS_ORDERED_BY_LABELS,
+    PARTS_STATUS_LABELS,
+)
 from screens.context import SessionContext
 from screens.forms import FormDialog, FormField
 from screens.messages import DataChanged
@@ -34,11 +44,40 @@ PART_STYLE = {
     "installed": "green",
     "cancelled": "dim",
 }
-PART_LABELS = {s: s.replace("_", " ").capitalize() for s in PARTS_STATUSES}
+PART_LABELS = PARTS_STATUS_LABELS
+# How a customer was contacted, as the contact form and the car view name it.
+CONTACT_LABELS = Labels({"sms": N_("SMS"), "email": N_("Email"), "call": N_("Call")})
+# The day and time an example in the contact form shows (typed in the reader's way).
+CONTACT_EXAMPLE = (date(2026, 11, 27), "14:30")
 
 
 def short_when(value: Any) -> str:
-    return local(value).strftime("%d %b %H:%M") if value else ""
+    return formats.short_moment(local(value)) if value else ""
+
+
+def ordered_by_word(side: str) -> str:
+    """Who ordered a part, in a list: ``seller`` or ``prep center``."""
+    if side not in PARTS_ORDERED_BY_LABELS:
+        return side.replace("_", " ")
+    return PARTS_ORDERED_BY_LABELS[side].lower()
+
+
+def document_type_word(type_: str) -> str:
+    """A document's type in a list: ``invoice``, ``photo``."""
+    return DOCUMENT_TYPE_LABELS[type_].lower() if type_ in DOCUMENT_TYPE_LABELS else type_
+
+
+def contact_word(type_: str) -> str:
+    """How a customer was contacted, in a list: ``SMS``, ``email``, ``call``."""
+    if type_ not in CONTACT_LABELS:
+        return type_
+    return CONTACT_LABELS[type_] if type_ == "sms" else CONTACT_LABELS[type_].lower()
+
+
+def contact_example() -> str:
+    """A day and time as the contact form reads them: ``2026-11-27 14:30`` / ``27.11.2026 14:30``."""
+    day, at = CONTACT_EXAMPLE
+    return f"{formats.date_field(day)} {at}"
 
 
 class RecordsDialog(ModalScreen[None]):
@@ -55,7 +94,7 @@ class RecordsDialog(ModalScreen[None]):
     TITLE_TEXT = ""
     EMPTY = ""
     NOTE = ""
-    ENTER = "Open"  # what Enter does on a line
+    ENTER = N_("Open")  # what Enter does on a line (the texts: N_(), drawn with _())
 
     def __init__(self, ctx: SessionContext, car_id: int, car_name: str) -> None:
         super().__init__()
@@ -66,15 +105,15 @@ class RecordsDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         header = TableHeader()
         with Vertical():
-            yield Static(f"{self.TITLE_TEXT} · {self.car_name}", id="title", markup=False)
-            yield Static(self.NOTE, id="note", markup=False)
+            yield Static(f"{_(self.TITLE_TEXT)} · {self.car_name}", id="title", markup=False)
+            yield Static(_(self.NOTE), id="note", markup=False)
             yield header
             table_class = type(
                 f"{type(self).__name__}Table",
                 (RowTable,),
                 {"BINDINGS": [Binding("enter", "select", self.ENTER)]},
             )
-            yield table_class(self.columns(), self.cells, header=header, empty=self.EMPTY)
+            yield table_class(self.columns(), self.cells, header=header, empty=_(self.EMPTY))
         yield AppFooter()
 
     @property
@@ -130,10 +169,10 @@ class PartsDialog(RecordsDialog):
         Binding("x", "cancel_part", "Cancel part"),
         Binding("escape", "close", "Close"),
     ]
-    TITLE_TEXT = "Parts orders"
-    ENTER = "Next step"
-    EMPTY = "No parts ordered. n orders one."
-    NOTE = (
+    TITLE_TEXT = N_("Parts orders")
+    ENTER = N_("Next step")
+    EMPTY = N_("No parts ordered. n orders one.")
+    NOTE = N_(
         "Ordered → In transit → Arrived → Installed. The car waits on parts until every order "
         "of a side has arrived; arrival tells the mechanic and the seller."
     )
@@ -159,7 +198,7 @@ class PartsDialog(RecordsDialog):
             row.part_number or "",
             str(row.quantity),
             row.supplier or "",
-            "seller" if row.ordered_by == "seller" else "prep center",
+            ordered_by_word(row.ordered_by),
             Cell(PART_LABELS[row.status], PART_STYLE[row.status]),
             short_when(row.ordered_at),
             short_when(row.arrived_at),
@@ -179,32 +218,41 @@ class PartsDialog(RecordsDialog):
         actor = self.ctx.actor
         side = "seller" if actor.role in ("seller", "manager") else "prep_center"
         fields = [
-            FormField("part_name", "Part *", "e.g. Brake pads front"),
-            FormField("part_number", "Part number", "e.g. 34 11 6 860 016"),
-            FormField("quantity", "Quantity", value="1"),
-            FormField("supplier", "Supplier", "e.g. BMW Parts Oslo"),
+            FormField("part_name", _("Part *"), _("e.g. Brake pads front")),
+            FormField("part_number", _("Part number"), _("e.g. 34 11 6 860 016")),
+            FormField("quantity", _("Quantity"), value="1"),
+            FormField("supplier", _("Supplier"), _("e.g. BMW Parts Oslo")),
         ]
         if actor.role == "admin":
             fields.append(
                 FormField(
                     "ordered_by",
-                    "Ordered by",
-                    options=[("Seller", "seller"), ("Prep center", "prep_center")],
+                    _("Ordered by"),
+                    options=[(PARTS_ORDERED_BY_LABELS[s], s) for s in PARTS_ORDERED_BY],
                     value=side,
                 )
             )
-        fields.append(FormField("notes", "Notes"))
+        fields.append(FormField("notes", _("Notes")))
 
         def save(values: dict[str, Any]) -> Any:
             return self.ctx.store.run(parts.order_part, actor, self.car_id, **values)
 
         def saved(result: Any) -> None:
             if result is not None:
-                self.notify(f"Ordered {result.quantity} {result.part_name}.")
+                self.notify(
+                    _("Ordered {quantity} {part}.").format(
+                        quantity=result.quantity, part=result.part_name
+                    )
+                )
                 self.load()
 
         self.app.push_screen(
-            FormDialog(f"Order a part · {self.car_name}", fields, save, table="parts_orders"),
+            FormDialog(
+                _("Order a part · {car}").format(car=self.car_name),
+                fields,
+                save,
+                table="parts_orders",
+            ),
             saved,
         )
 
@@ -220,7 +268,11 @@ class PartsDialog(RecordsDialog):
             return
         nexts = [s for s in parts.PART_MOVES.get(row.status, ()) if s != "cancelled"]
         if not nexts:
-            self.notify(f"{row.part_name} is {PART_LABELS[row.status].lower()}: nothing follows.")
+            self.notify(
+                _("{part} is {status}: nothing follows.").format(
+                    part=row.part_name, status=PART_LABELS[row.status].lower()
+                )
+            )
             return
         if len(nexts) == 1:
             self._move(row, nexts[0])
@@ -258,7 +310,9 @@ class PartsDialog(RecordsDialog):
             return
         if "cancelled" not in parts.PART_MOVES.get(row.status, ()):
             self.notify(
-                f"{row.part_name} is {PART_LABELS[row.status].lower()}: too late to cancel."
+                _("{part} is {status}: too late to cancel.").format(
+                    part=row.part_name, status=PART_LABELS[row.status].lower()
+                )
             )
             return
 
@@ -267,7 +321,9 @@ class PartsDialog(RecordsDialog):
                 self._move(row, "cancelled")
 
         self.app.push_screen(
-            ConfirmDialog(f"Cancel the order for {row.part_name}? This cannot be undone."),
+            ConfirmDialog(
+                _("Cancel the order for {part}? This cannot be undone.").format(part=row.part_name)
+            ),
             confirmed,
         )
 
@@ -285,10 +341,10 @@ class DocumentsDialog(RecordsDialog):
         Binding("s", "save_copy", "Save a copy", show=False),
         Binding("escape", "close", "Close"),
     ]
-    TITLE_TEXT = "Documents"
-    ENTER = "Save a copy"
-    EMPTY = "No documents. a attaches a file (invoice, photo, checklist)."
-    NOTE = "Files are kept in the database, so every site and session sees them."
+    TITLE_TEXT = N_("Documents")
+    ENTER = N_("Save a copy")
+    EMPTY = N_("No documents. a attaches a file (invoice, photo, checklist).")
+    NOTE = N_("Files are kept in the database, so every site and session sees them.")
 
     def columns(self) -> list[Column]:
         return [  # who attached it goes first as the dialog narrows
@@ -304,7 +360,7 @@ class DocumentsDialog(RecordsDialog):
 
         return [
             row.filename,
-            row.type,
+            document_type_word(row.type),
             human_size(row.filesize),
             row.uploaded_by or "",
             short_when(row.uploaded_at),
@@ -329,12 +385,12 @@ class DocumentsDialog(RecordsDialog):
             )
             return
         fields = [
-            FormField("path", "File path *", "e.g. ~/scans/invoice-4711.pdf"),
+            FormField("path", _("File path *"), _("e.g. ~/scans/invoice-4711.pdf")),
             FormField(
                 "type",
-                "Type",
-                options=[("Guess from the name", "")]
-                + [(t.capitalize(), t) for t in DOCUMENT_TYPES],
+                _("Type"),
+                options=[(_("Guess from the name"), "")]
+                + [(DOCUMENT_TYPE_LABELS[t], t) for t in DOCUMENT_TYPES],
             ),
         ]
 
@@ -351,22 +407,22 @@ class DocumentsDialog(RecordsDialog):
 
         def saved(result: Any) -> None:
             if result is not None:
-                self.notify(f"Attached {result.filename}.")
+                self.notify(_("Attached {file}.").format(file=result.filename))
                 self.load()
 
         self.app.push_screen(
             FormDialog(
-                f"Attach a file · {self.car_name}",
+                _("Attach a file · {car}").format(car=self.car_name),
                 fields,
                 save,
-                intro="The path of a file on this machine (the shop server for SSH users).",
+                intro=_("The path of a file on this machine (the shop server for SSH users)."),
             ),
             saved,
         )
 
     def _file_attached(self, result: Any) -> None:
         if result is not None:
-            self.notify(f"Attached {result.filename}.")
+            self.notify(_("Attached {file}.").format(file=result.filename))
             self.load()
 
     def on_row_table_selected(self, _event: RowTable.Selected) -> None:
@@ -387,13 +443,15 @@ class DocumentsDialog(RecordsDialog):
                 name = self.ctx.store.query(
                     documents.save_copy_to_area, self.ctx.actor, document_id, area
                 )
-                said = f"Saved a copy in your prepfloor files as {name}. {area.how_to_fetch(name)}"
+                said = _("Saved a copy in your prepfloor files as {name}. {how}").format(
+                    name=name, how=area.how_to_fetch(name)
+                )
             else:
                 folder = documents_folder(self.ctx) / f"car-{self.car_id}"
                 path = self.ctx.store.query(
                     documents.save_copy, self.ctx.actor, document_id, folder
                 )
-                said = f"Saved a copy: {path}"
+                said = _("Saved a copy: {path}").format(path=path)
         except PrepfloorError as refusal:
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=20)
             return
@@ -426,11 +484,12 @@ def keep_export(ctx: SessionContext, name: str, write: Callable[[Any], int]) -> 
         folder = export_folder(ctx)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / name
-        return f"{write(path)} lines written to {path}", "information"
+        count = write(path)
+        return _("{count} lines written to {path}").format(count=count, path=path), "information"
     except PrepfloorError as refusal:
         return str(refusal), "error"
     except OSError as error:
-        return f"Could not write the CSV: {error}", "error"
+        return _("Could not write the CSV: {error}").format(error=error), "error"
 
 
 def contact_dialog(ctx: SessionContext, car_id: int, car_name: str, customer: str) -> FormDialog:
@@ -438,13 +497,9 @@ def contact_dialog(ctx: SessionContext, car_id: int, car_name: str, customer: st
     from db import contacts
 
     fields = [
-        FormField(
-            "type",
-            "How",
-            options=[(t.upper() if t == "sms" else t.capitalize(), t) for t in COMMUNICATION_TYPES],
-        ),
-        FormField("message", "What was said *", "e.g. Told her the car is ready Friday"),
-        FormField("sent_at", "When", "now (or 2026-11-27 14:30)"),
+        FormField("type", _("How"), options=[(CONTACT_LABELS[t], t) for t in COMMUNICATION_TYPES]),
+        FormField("message", _("What was said *"), _("e.g. Told her the car is ready Friday")),
+        FormField("sent_at", _("When"), _("now (or {example})").format(example=contact_example())),
     ]
 
     def save(values: dict[str, Any]) -> Any:
@@ -454,19 +509,28 @@ def contact_dialog(ctx: SessionContext, car_id: int, car_name: str, customer: st
         sent_at = None
         text = (values.pop("sent_at") or "").strip()
         if text:
-            day_text, _, time_text = text.partition(" ")
+            day_text, _sep, time_text = text.partition(" ")
             day = validate.parse_date(day_text, "sent_at")
             at = validate.parse_time(time_text or "12:00", "sent_at")
             if day is None or at is None:
-                raise Invalid("When: type it as 2026-11-27 14:30, or leave it for now.", "sent_at")
+                raise Invalid(
+                    _("When: type it as {example}, or leave it for now.").format(
+                        example=contact_example()
+                    ),
+                    "sent_at",
+                )
             from datetime import datetime
 
             sent_at = datetime.combine(day, at)
         return ctx.store.run(contacts.log_contact, ctx.actor, car_id, sent_at=sent_at, **values)
 
+    if customer:
+        title = _("Contact with {customer} · {car}").format(customer=customer, car=car_name)
+    else:
+        title = _("Contact with the customer · {car}").format(car=car_name)
     return FormDialog(
-        f"Contact with {customer or 'the customer'} · {car_name}",
+        title,
         fields,
         save,
-        intro="Log a call, SMS or email so everyone sees what the customer was told.",
+        intro=_("Log a call, SMS or email so everyone sees what the customer was told."),
     )

@@ -18,8 +18,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from db.clock import format_duration, utcnow
+from db import formats
+from db.clock import utcnow
 from db.fast import CarQuery, CarRow
+from db.i18n import _
 from db.vocab import CAR_STATUS_LABELS
 from screens.context import SessionContext
 from screens.table import (
@@ -81,7 +83,7 @@ def _status_style(status: str) -> Style:
 def row_cells(row: CarRow) -> list[str]:
     car = " ".join(x for x in (row.brand, row.model) if x) or "—"
     if row.status_changed_at is not None:
-        stage = format_duration((utcnow() - row.status_changed_at).total_seconds())
+        stage = formats.duration((utcnow() - row.status_changed_at).total_seconds())
     else:
         stage = "—"
     return [
@@ -91,7 +93,7 @@ def row_cells(row: CarRow) -> list[str]:
         car,
         row.customer_name or "—",
         row.dealership_name,
-        "waiting" if row.parts_waiting else "",
+        _("waiting") if row.parts_waiting else "",
         stage,
     ]
 
@@ -269,7 +271,7 @@ class CarTable(ScrollView, can_focus=True):
         base = self.rich_style
         if self.total is None or index >= self.total:
             if index == 0 and self.total == 0:
-                text = "No cars match." if self.query_.search else "No cars yet."
+                text = _("No cars match.") if self.query_.search else _("No cars yet.")
                 style = self.get_component_rich_style("cartable--loading")
                 return Strip([Segment(text.ljust(width), style)]).simplify()
             return Strip.blank(width, base)

@@ -7,7 +7,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
+from db import formats
 from db.fast import CarQuery
+from db.i18n import N_, _, ngettext
 from db.vocab import CAR_STATUS_LABELS
 from screens.carlist import CarListHeader, CarTable
 from screens.context import SessionContext
@@ -36,7 +38,7 @@ class CarListScreen(SearchBoxKeys, Screen[None]):
         ctx: SessionContext,
         *,
         statuses: tuple[str, ...] = (),
-        title: str = "Cars",
+        title: str = N_("Cars"),
         search: str = "",
     ) -> None:
         super().__init__()
@@ -45,11 +47,11 @@ class CarListScreen(SearchBoxKeys, Screen[None]):
         self.query_value = CarQuery(search=search, statuses=statuses)
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, self.title_text)
+        yield AppHeader(self.ctx, _(self.title_text))
         yield Input(
             value=self.query_value.search,
             id="search",
-            placeholder="Search: VIN (or its last digits), plate, order number or customer",
+            placeholder=_("Search: VIN (or its last digits), plate, order number or customer"),
         )
         yield Static("", id="summary")
         header = CarListHeader()
@@ -70,12 +72,19 @@ class CarListScreen(SearchBoxKeys, Screen[None]):
         if q.statuses:
             scope = ", ".join(CAR_STATUS_LABELS[s] for s in q.statuses)
         elif q.include_archived:
-            scope = "all cars, archived too"
+            scope = _("all cars, archived too")
         else:
-            scope = "all cars but archived (a: show archived)"
-        count = "… cars" if total is None else f"{total:,} car" + ("" if total == 1 else "s")
-        found = f' matching "{q.search}"' if q.search else ""
-        self.query_one("#summary", Static).update(f"{count}{found} · {scope}")
+            scope = _("all cars but archived (a: show archived)")
+        if total is None:
+            count = _('… cars matching "{search}"') if q.search else _("… cars")
+        elif q.search:
+            count = ngettext(
+                '{count} car matching "{search}"', '{count} cars matching "{search}"', total
+            )
+        else:
+            count = ngettext("{count} car", "{count} cars", total)
+        count = count.format(count=formats.number(total or 0, 0), search=q.search)
+        self.query_one("#summary", Static).update(f"{count} · {scope}")
 
     def _set_query(self, query: CarQuery) -> None:
         self.query_value = query
@@ -88,7 +97,9 @@ class CarListScreen(SearchBoxKeys, Screen[None]):
         text = " ".join(event.value.split())
         if 0 < len(text) < MIN_SEARCH:
             self.query_one("#summary", Static).update(
-                f"Type {MIN_SEARCH} or more characters to search (VIN digits, plate, order, name)."
+                _(
+                    "Type {count} or more characters to search (VIN digits, plate, order, name)."
+                ).format(count=MIN_SEARCH)
             )
             return
         if text != q.search:

@@ -8,6 +8,7 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from db.i18n import _
 from db.text import one_line
 from db.vocab import CAR_STATUS_LABELS
 from screens.plain import plain
@@ -28,15 +29,25 @@ class CarFinder(Provider):
         rows = await asyncio.to_thread(ctx.store.fast.find_cars, ctx.actor, text, 8)
         for rank, row in enumerate(rows):
             car = " ".join(x for x in (row.brand, row.model) if x)
-            label = (
-                f"{row.license_plate or '—'}  {car}  {row.customer_name or ''}  "
-                f"order {row.order_number or '—'}  [{CAR_STATUS_LABELS[row.status]}]"
+            label = _("{plate}  {car}  {customer}  order {order}  [{status}]").format(
+                plate=row.license_plate or "—",
+                car=car,
+                customer=row.customer_name or "",
+                order=row.order_number or "—",
+                status=CAR_STATUS_LABELS[row.status],
             )
             # Text, not str: the palette reads a str prompt and any help line as markup, so
             # the second line (what the help would say) is part of the prompt.
             shown = plain(label)
             shown.append("\n")
-            shown.append_text(plain(f"VIN {row.vin or '—'} · {row.dealership_name}", "dim"))
+            shown.append_text(
+                plain(
+                    _("VIN {vin} · {dealership}").format(
+                        vin=row.vin or "—", dealership=row.dealership_name
+                    ),
+                    "dim",
+                )
+            )
             yield Hit(
                 score=1.0 - rank / 100,
                 match_display=shown,
@@ -51,7 +62,11 @@ class GoTo(Provider):
     def _commands(self) -> list[tuple[str, Any, str]]:
         app: Any = self.app
         commands = [
-            (f"Go to: {m.title}", partial(app.switch_mode, m.name), f"{m.key.upper()}")
+            (
+                _("Go to: {screen}").format(screen=_(m.title)),
+                partial(app.switch_mode, m.name),
+                f"{m.key.upper()}",
+            )
             for m in app.session_modes()
         ]
         if _session(self) is not None:
@@ -59,13 +74,17 @@ class GoTo(Provider):
             if here is not None:
                 commands.append(
                     (
-                        "Open on this screen from now on",
+                        _("Open on this screen from now on"),
                         app.action_start_here,
-                        f"Sign in to {here.title} from now on (f1, s does it too)",
+                        _("Sign in to {screen} from now on (f1, s does it too)").format(
+                            screen=_(here.title)
+                        ),
                     )
                 )
-            commands.append(("Sign out", app.action_sign_out, "F9: back to the sign-in screen"))
-        commands.append(("Help: keys", app.action_help, "F1 or ?"))
+            commands.append(
+                (_("Sign out"), app.action_sign_out, _("F9: back to the sign-in screen"))
+            )
+        commands.append((_("Help: keys"), app.action_help, _("F1 or ?")))
         return commands
 
     async def discover(self) -> Hits:

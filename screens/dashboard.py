@@ -20,9 +20,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
-from db.dashboard import PERIODS, Behind, Row, Table, format_value
+from db import formats
+from db.dashboard import LEVEL_WORDS, PERIODS, Behind, Row, Table, format_value
 from db.errors import PrepfloorError
-from db.vocab import CAR_STATUS_LABELS
+from db.i18n import N_, _, ngettext
+from db.sla import SLA_LABELS
+from db.vocab import BOOKING_STATUS_LABELS, CAR_STATUS_LABELS
 from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
@@ -47,8 +50,10 @@ def _drops(columns: Sequence[Col]) -> list[int]:
     drops = [0] * len(columns)
     step = 0
     for index in range(len(columns) - 1, 0, -1):
-        week = _week_of(columns[index].title)
-        if not (week and index + 1 < len(columns) and week == _week_of(columns[index + 1].title)):
+        week = _week_of(columns[index].csv_title)  # the English title: W50 in any language
+        if not (
+            week and index + 1 < len(columns) and week == _week_of(columns[index + 1].csv_title)
+        ):
             step += 1
         drops[index] = step
     return drops
@@ -60,16 +65,17 @@ def _week_of(title: str) -> str:
 
 
 def _column(index: int, col: Col, drop: int) -> Column:
-    """A figure table's column (``drop``: see :func:`_drops`)."""
+    """A figure table's column (``drop``: see :func:`_drops`); its title comes translated."""
+    key = f"c{index}"
     if index == 0:
-        return Column(f"c{index}", col.title, 18, flex=2, least=12)
+        return Column(key, col.title, 18, flex=2, least=12)
     if col.kind == "bar":
-        return Column(f"c{index}", col.title, 12, flex=3, drop=drop)
+        return Column(key, col.title, 12, flex=3, drop=drop)
     if col.kind == "name":
-        return Column(f"c{index}", col.title, 12, flex=1, least=10, drop=drop)
+        return Column(key, col.title, 12, flex=1, least=10, drop=drop)
     if col.kind == "text":
-        return Column(f"c{index}", col.title, max(len(col.title), 9), drop=drop)
-    return Column(f"c{index}", col.title, max(len(col.title), 7), right=True, drop=drop)
+        return Column(key, col.title, max(len(col.title), 9), drop=drop)
+    return Column(key, col.title, max(len(col.title), 7), right=True, drop=drop)
 
 
 class FigureTable(RowTable[Row]):
@@ -89,7 +95,7 @@ class FigureTable(RowTable[Row]):
             sort_key=self.sort_value,
             row_key=lambda row: row.values[0:4],
             header=header,
-            empty="Nothing in this period.",
+            empty=_("Nothing in this period."),
             id=f"table-{table.key}",
         )
 
@@ -138,7 +144,7 @@ class DashboardScreen(Screen[None]):
     DashboardScreen FigureTable { overflow-x: hidden; }
     """
 
-    def __init__(self, ctx: SessionContext, title: str = "Manager · Dashboard") -> None:
+    def __init__(self, ctx: SessionContext, title: str = N_("Manager · Dashboard")) -> None:
         super().__init__()
         self.ctx = ctx
         self.title_text = title
@@ -151,8 +157,8 @@ class DashboardScreen(Screen[None]):
         self.roots: list[tuple[int, str]] = []  # the dealerships ``g`` offers
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, self.title_text)
-        yield Static("Adding up…", id="scope", markup=False)
+        yield AppHeader(self.ctx, _(self.title_text))
+        yield Static(_("Adding up…"), id="scope", markup=False)
         yield Static("", id="bottleneck", markup=False)
         yield TabbedContent(id="tabs")
         yield AppFooter()
@@ -178,7 +184,10 @@ class DashboardScreen(Screen[None]):
         except Exception as error:  # the database went away: say so, keep what is shown
             self.app.call_from_thread(
                 self.notify,
-                f"The figures could not be read ({error}). They are read again on the next change.",
+                _(
+                    "The figures could not be read ({error}). They are read again on the next "
+                    "change."
+                ).format(error=error),
                 severity="error",
             )
             return
@@ -188,7 +197,12 @@ class DashboardScreen(Screen[None]):
         self.data = data
         self._loaded_at = time.monotonic()
         self.query_one("#scope", Static).update(
-            f"{data.scope} · last {self.days} days ({data.first:%d %b} to {data.last:%d %b %Y})"
+            _("{scope} · last {days} days ({first} to {last})").format(
+                scope=data.scope,
+                days=self.days,
+                first=formats.day_month(data.first),
+                last=f"{formats.day_month(data.last)} {data.last.year}",
+            )
         )
         self.query_one("#bottleneck", Static).update(data.bottleneck)
         tabs = self.query_one(TabbedContent)
@@ -236,7 +250,7 @@ class DashboardScreen(Screen[None]):
 
     def action_period(self) -> None:
         self.days = PERIODS[(PERIODS.index(self.days) + 1) % len(PERIODS)]
-        self.notify(f"Last {self.days} days", timeout=2)
+        self.notify(_("Last {days} days").format(days=self.days), timeout=2)
         self.load()
 
     def action_dealership(self) -> None:
@@ -244,9 +258,9 @@ class DashboardScreen(Screen[None]):
 
         choices = [(str(d), name) for d, name in self.roots]
         if self.ctx.actor.all_dealerships:
-            choices.insert(0, ("all", "All dealerships"))
+            choices.insert(0, ("all", _("All dealerships")))
         if len(choices) <= 1:
-            self.notify("You see only your own dealership.", timeout=3)
+            self.notify(_("You see only your own dealership."), timeout=3)
             return
 
         def chosen(choice: str | None) -> None:
@@ -256,7 +270,7 @@ class DashboardScreen(Screen[None]):
             self.load()
 
         self.app.push_screen(
-            ChoiceDialog("Dashboard of which dealership (with its branches)?", choices), chosen
+            ChoiceDialog(_("Dashboard of which dealership (with its branches)?"), choices), chosen
         )
 
     def action_export(self) -> None:
@@ -322,7 +336,7 @@ class BehindScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield AppHeader(self.ctx, self.behind.title)
-        yield Static("Loading…", id="summary", markup=False)
+        yield Static(_("Loading…"), id="summary", markup=False)
         header = TableHeader()
         yield header
         # What stays at 80 columns: the car, its status and why it is here (cars); the day, car,
@@ -339,7 +353,7 @@ class BehindScreen(Screen[None]):
             cells = self.car_cells
         else:
             columns = [
-                Column("date", "Day", 10),
+                Column("date", "Day", 13, least=10),  # ons. 31. des.
                 Column("time", "Start", 5, drop=2),
                 Column("car", "Car", 18, flex=2, least=14),
                 Column("work", "Work", 14, flex=1, least=10),
@@ -350,7 +364,7 @@ class BehindScreen(Screen[None]):
                 Column("consumer", "For", 12, flex=1, drop=1),
             ]
             cells = self.booking_cells
-        yield RowTable(columns, cells, header=header, empty="Nothing behind this figure.")
+        yield RowTable(columns, cells, header=header, empty=_("Nothing behind this figure."))
         yield AppFooter()
 
     def on_mount(self) -> None:
@@ -361,7 +375,8 @@ class BehindScreen(Screen[None]):
         what = " ".join(x for x in (car.brand, car.model) if x)
         ident = car.license_plate or (car.vin[-6:] if car.vin else "") or car.order_number or ""
         note = self.behind.notes.get(car.id, "")
-        style = "bold red" if "red" in note or "Late" in note else ""
+        late = LEVEL_WORDS["red"] in note or SLA_LABELS["late"] in note
+        style = "bold red" if late else ""
         return [
             f"{what} {ident}".strip(),
             CAR_STATUS_LABELS.get(car.status, car.status),
@@ -372,14 +387,14 @@ class BehindScreen(Screen[None]):
 
     def booking_cells(self, b: BookingRow) -> list[CellValue]:
         return [
-            f"{b.date:%a %d %b}",
-            b.start_time.strftime("%H:%M") if b.start_time else "",
+            formats.day(b.date),
+            formats.clock(b.start_time) if b.start_time else "",
             b.car_label,
             b.work,
             b.person or "",
-            f"{b.estimated_hours:.1f}",
-            "" if b.actual_hours is None else f"{b.actual_hours:.1f}",
-            b.status.replace("_", " "),
+            formats.fixed(b.estimated_hours, 1),
+            "" if b.actual_hours is None else formats.fixed(b.actual_hours, 1),
+            BOOKING_STATUS_LABELS.get(b.status, b.status.replace("_", " ")).lower(),
             b.consumer,
         ]
 
@@ -396,11 +411,19 @@ class BehindScreen(Screen[None]):
                 rows = behind_bookings(fast, self.ctx.actor, self.behind)
                 total = len(rows)
         except Exception as error:  # a refusal or the database gone: say which
-            self.app.call_from_thread(self._show, [], f"Could not list them: {error}")
+            said = _("Could not list them: {error}").format(error=error)
+            self.app.call_from_thread(self._show, [], said)
             return
-        more = f" (the first {BEHIND_LIMIT:,} of {total:,})" if total > len(rows) else ""
-        noun = "car" if self.behind.kind == "cars" else "booking"
-        summary = f"{len(rows):,} {noun}{'s' if len(rows) != 1 else ''}{more} · Enter opens the car"
+        count = len(rows)
+        if self.behind.kind == "cars":
+            listed = ngettext("{n} car", "{n} cars", count).format(n=formats.number(count))
+        else:
+            listed = ngettext("{n} booking", "{n} bookings", count).format(n=formats.number(count))
+        if total > count:
+            listed = _("{listed} (the first {limit} of {total})").format(
+                listed=listed, limit=formats.number(BEHIND_LIMIT), total=formats.number(total)
+            )
+        summary = _("{listed} · Enter opens the car").format(listed=listed)
         self.app.call_from_thread(self._show, rows, summary)
 
     def _show(self, rows: list[Any], summary: str) -> None:
@@ -413,6 +436,6 @@ class BehindScreen(Screen[None]):
 
         car_id = getattr(event.row, "car_id", None) if self.behind.kind != "cars" else event.row.id
         if car_id is None:
-            self.notify("This booking has no car.", timeout=3)
+            self.notify(_("This booking has no car."), timeout=3)
             return
         self.app.push_screen(CarDetailScreen(self.ctx, int(car_id)))

@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.events import Resize
 from textual.screen import ModalScreen
 
+from db.i18n import _
 from screens.widgets import AppFooter, Option, OptionList, Static
 
 
@@ -86,7 +87,7 @@ class ConfirmDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.question, id="question", markup=False)
-            yield Static("y: yes   n: no", id="keys")
+            yield Static(_("y: yes   n: no"), id="keys")
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 
 from db.errors import Invalid, InvalidFields, PrepfloorError
+from db.i18n import _
 from db.limits import limit
 from screens.widgets import AppFooter, Input, Label, Select, Static
 
@@ -109,7 +110,7 @@ class FormDialog(ModalScreen[Any]):
                         )
                     yield Static("", id=f"msg-{spec.name}", classes="message", markup=False)
             yield Static("", id="problem", markup=False)
-            yield Static("ctrl+s or Enter on the last field: save · Escape: cancel", id="keys")
+            yield Static(_("ctrl+s or Enter on the last field: save · Escape: cancel"), id="keys")
         yield AppFooter()
 
     def values(self) -> dict[str, Any]:
@@ -129,7 +130,11 @@ class FormDialog(ModalScreen[Any]):
         if most is not None:
             too_long = len(event.value) > most
             self.query_one(f"#msg-{name}", Static).update(
-                f"At most {most} characters ({len(event.value)} typed)." if too_long else ""
+                _("At most {most} characters ({typed} typed).").format(
+                    most=most, typed=len(event.value)
+                )
+                if too_long
+                else ""
             )
 
     @on(Input.Submitted)
@@ -146,7 +151,7 @@ class FormDialog(ModalScreen[Any]):
         self.busy = True
         for spec in self.fields:
             self.query_one(f"#msg-{spec.name}", Static).update("")
-        self.query_one("#problem", Static).update("Saving…")
+        self.query_one("#problem", Static).update(_("Saving…"))
         self._run(self.values())
 
     def worker_failed(self, worker: Any, message: str) -> bool:
@@ -182,7 +187,7 @@ class FormDialog(ModalScreen[Any]):
             else:
                 rest.append(message)
         self.query_one("#problem", Static).update(
-            " ".join(rest) if rest else "Not saved: fix the field marked."
+            " ".join(rest) if rest else _("Not saved: fix the field marked.")
         )
         if first:
             self.query_one(f"#{first}").focus()

@@ -17,22 +17,24 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 
+from db.i18n import N_, _
 from screens.plain import PlainTable as Table
 from screens.widgets import Static
 
-TOUR = (
+TOUR = N_(
     "The footer shows f9 Sign out, f1 Help, f8 Inbox and as many of this screen's keys as fit; "
     "here are all of them. ctrl+p finds any car and goes to any screen. Escape goes back."
 )
 # Actions every list has, by the name of their action: one line each in the help, after the
 # screen's own keys, whatever their number (nine "Sort by column N" keys are one line).
+# The texts are translated when the help is drawn.
 GENERIC: dict[str, str] = {
-    "cursor": "Move",
-    "page": "Move",
-    "jump": "Move",
-    "sort": "Sort by that column (again: reverse)",
+    "cursor": N_("Move"),
+    "page": N_("Move"),
+    "jump": N_("Move"),
+    "sort": N_("Sort by that column (again: reverse)"),
 }
-PALETTE = ("^p", "Find a car by VIN, plate, order or customer; go to a screen")
+PALETTE = ("^p", N_("Find a car by VIN, plate, order or customer; go to a screen"))
 
 HelpEntry = tuple[str, str]
 
@@ -74,20 +76,23 @@ def help_keys(
         shown = binding.key_display or app.get_key_display(binding)
         name = binding.action.split("(")[0]
         if node is app:
-            everywhere.setdefault(binding.action, ([], binding.description))[0].append(shown)
+            everywhere.setdefault(binding.action, ([], _(binding.description)))[0].append(shown)
         elif name in GENERIC:
-            keys = generic.setdefault(GENERIC[name], [])
+            keys = generic.setdefault(_(GENERIC[name]), [])
             if shown not in keys:
                 keys.append(shown)
         else:
-            own.setdefault((id(node), binding.action), ([], binding.description))[0].append(shown)
+            own.setdefault((id(node), binding.action), ([], _(binding.description)))[0].append(
+                shown
+            )
     screen_keys = [(" / ".join(keys), text) for keys, text in own.values()]
     screen_keys += [(_fold(keys), text) for text, keys in generic.items()]
     # the app's keys in the order its class declares them (Textual's own would come first)
     declared = [getattr(b, "action", None) for b in getattr(app, "BINDINGS", [])]
     order = sorted(everywhere, key=lambda a: declared.index(a) if a in declared else len(declared))
     global_keys = [(" / ".join(everywhere[a][0]), everywhere[a][1]) for a in order]
-    return screen_keys, [("f1 / ?", "This help"), PALETTE, *global_keys]
+    palette = (PALETTE[0], _(PALETTE[1]))
+    return screen_keys, [("f1 / ?", _("This help")), palette, *global_keys]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -116,14 +121,18 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(Text(TOUR))
+            yield Static(Text(_(TOUR)))
             if self.start_here is not None:
                 yield Static(
-                    Text(f"s: open on {self.start_here[0]} when you sign in, from now on.")
+                    Text(
+                        _("s: open on {screen} when you sign in, from now on.").format(
+                            screen=self.start_here[0]
+                        )
+                    )
                 )
-            yield Static(self._table("This screen", self.screen_keys))
-            yield Static(self._table("Everywhere", self.global_keys))
-            yield Static(Text("Escape closes this help.", style="dim"))
+            yield Static(self._table(_("This screen"), self.screen_keys))
+            yield Static(self._table(_("Everywhere"), self.global_keys))
+            yield Static(Text(_("Escape closes this help."), style="dim"))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start_here":

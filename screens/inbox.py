@@ -15,9 +15,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 
+from db import formats
 from db.clock import local
 from db.errors import PrepfloorError
-from db.vocab import NOTIFICATION_TYPES, PRIORITIES
+from db.i18n import N_, _, ngettext
+from db.vocab import NOTIFICATION_TYPE_LABELS, NOTIFICATION_TYPES, PRIORITIES, PRIORITY_LABELS
 from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
@@ -35,7 +37,15 @@ PRIORITY_STYLE = {
 
 
 def type_label(type_: str) -> str:
+    """A kind of notification in a list, lower case: ``new order``."""
+    if type_ in NOTIFICATION_TYPE_LABELS:
+        return NOTIFICATION_TYPE_LABELS[type_].lower()
     return type_.replace("_", " ")
+
+
+def priority_label(priority: str) -> str:
+    """A priority in a list, lower case: ``high``."""
+    return PRIORITY_LABELS[priority].lower() if priority in PRIORITY_LABELS else priority
 
 
 class InboxScreen(Screen[None]):
@@ -64,7 +74,7 @@ class InboxScreen(Screen[None]):
         self.digest = False
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, "Inbox")
+        yield AppHeader(self.ctx, _("Inbox"))
         yield Static("", id="summary", markup=False)
         header = TableHeader()
         yield header
@@ -73,7 +83,7 @@ class InboxScreen(Screen[None]):
         # whole under the list.
         yield RowTable(
             [
-                Column("when", "When", 12),
+                Column("when", "When", 14, least=12),
                 Column("priority", "Priority", 8),
                 Column("type", "Type", 18, drop=1),
                 Column("car", "Car", 18, flex=1, drop=2),
@@ -81,7 +91,7 @@ class InboxScreen(Screen[None]):
             ],
             self.cells,
             header=header,
-            empty="Nothing here.",
+            empty=_("Nothing here."),
         )
         yield Static("", id="preview", markup=False)
         yield AppFooter()
@@ -97,8 +107,8 @@ class InboxScreen(Screen[None]):
     def cells(self, note: NoteRow) -> list[CellValue]:
         unread = "" if note.read else "bold"
         return [
-            Cell(local(note.created_at).strftime("%d %b %H:%M") if note.created_at else "", unread),
-            Cell(note.priority, PRIORITY_STYLE.get(note.priority, "")),
+            Cell(formats.short_moment(local(note.created_at)) if note.created_at else "", unread),
+            Cell(priority_label(note.priority), PRIORITY_STYLE.get(note.priority, "")),
             Cell(type_label(note.type), unread),
             Cell(note.car_label or "", unread),
             Cell(("● " if not note.read else "  ") + note.message, unread),
@@ -123,14 +133,17 @@ class InboxScreen(Screen[None]):
         self._preview(self.table.current)
         unread = sum(1 for r in rows if not r.read)
         filters = [
-            "the digest's low-priority notes" if self.digest else "inbox",
-            "unread only" if self.unread_only else "all",
-            type_label(self.type_) if self.type_ else "every type",
-            f"{self.priority} priority" if self.priority else "every priority",
+            _("the digest's low-priority notes") if self.digest else _("inbox"),
+            _("unread only") if self.unread_only else _("all"),
+            type_label(self.type_) if self.type_ else _("every type"),
+            _("{priority} priority").format(priority=priority_label(self.priority))
+            if self.priority
+            else _("every priority"),
         ]
-        self.query_one("#summary", Static).update(
-            f"{len(rows)} shown, {unread} unread · " + ", ".join(filters)
-        )
+        counts = ngettext(
+            "{shown} shown, {unread} unread", "{shown} shown, {unread} unread", unread
+        ).format(shown=len(rows), unread=unread)
+        self.query_one("#summary", Static).update(f"{counts} · " + ", ".join(filters))
 
     def on_row_table_highlighted(self, event: RowTable.Highlighted) -> None:
         self._preview(event.row)
@@ -145,7 +158,12 @@ class InboxScreen(Screen[None]):
         if note.car_label:
             text.append(note.car_label, style="bold")
             text.append(" · ")
-        text.append(f"{type_label(note.type)} · {note.priority} priority", style="dim")
+        text.append(
+            _("{type} · {priority} priority").format(
+                type=type_label(note.type), priority=priority_label(note.priority)
+            ),
+            style="dim",
+        )
         text.append("\n")
         text.append(note.message)
         preview.update(text)
@@ -161,33 +179,35 @@ class InboxScreen(Screen[None]):
     def action_pick_type(self) -> None:
         from screens.dialogs import ChoiceDialog
 
-        choices = [("", "Every type")] + [(t, type_label(t)) for t in NOTIFICATION_TYPES]
+        choices = [("", _("Every type"))] + [(t, type_label(t)) for t in NOTIFICATION_TYPES]
 
         def chosen(value: str | None) -> None:
             if value is not None:
                 self.type_ = value or None
                 self.load()
 
-        self.app.push_screen(ChoiceDialog("Show which notifications?", choices), chosen)
+        self.app.push_screen(ChoiceDialog(_("Show which notifications?"), choices), chosen)
 
     def action_pick_priority(self) -> None:
         from screens.dialogs import ChoiceDialog
 
-        choices = [("", "Every priority")] + [(p, p) for p in reversed(PRIORITIES)]
+        choices = [("", _("Every priority"))] + [
+            (p, priority_label(p)) for p in reversed(PRIORITIES)
+        ]
 
         def chosen(value: str | None) -> None:
             if value is not None:
                 self.priority = value or None
                 self.load()
 
-        self.app.push_screen(ChoiceDialog("Which priority?", choices), chosen)
+        self.app.push_screen(ChoiceDialog(_("Which priority?"), choices), chosen)
 
     def action_toggle_digest(self) -> None:
         self.digest = not self.digest
         self.load()
 
     def action_settings(self) -> None:
-        self.app.push_screen(PreferencesDialog(self.ctx), lambda _: self.load())
+        self.app.push_screen(PreferencesDialog(self.ctx), lambda _result: self.load())
 
     # -- reading ---------------------------------------------------------------------------------
     def on_row_table_selected(self, event: RowTable.Selected) -> None:
@@ -216,12 +236,20 @@ class InboxScreen(Screen[None]):
             self.app.call_from_thread(self.notify, str(refusal), severity="error")
             return
         if ids is None:
-            self.app.call_from_thread(self.notify, f"{count} marked read.")
+            self.app.call_from_thread(
+                self.notify,
+                ngettext("{count} marked read.", "{count} marked read.", count).format(count=count),
+            )
         self.app.call_from_thread(self.load)
         self.app.call_from_thread(self.app.refresh_unread)  # type: ignore[attr-defined]
 
 
-MODE_WORDS = {None: "every one", "mute": "muted", "digest": "low ones in a daily digest"}
+# What a user hears of a kind (N_(): drawn with _()).
+MODE_WORDS = {
+    None: N_("every one"),
+    "mute": N_("muted"),
+    "digest": N_("low ones in a daily digest"),
+}
 NEXT_MODE: dict[str | None, str | None] = {None: "digest", "digest": "mute", "mute": None}
 
 
@@ -248,10 +276,12 @@ class PreferencesDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         header = TableHeader()
         with Vertical():
-            yield Static("What you hear", id="title")
+            yield Static(_("What you hear"), id="title")
             yield Static(
-                "Enter changes the highlighted kind: every one → low ones in a daily digest → "
-                "muted → every one. Urgent and high ones of a digest kind still come at once.",
+                _(
+                    "Enter changes the highlighted kind: every one → low ones in a daily digest → "
+                    "muted → every one. Urgent and high ones of a digest kind still come at once."
+                ),
                 id="note",
             )
             yield header
@@ -266,7 +296,7 @@ class PreferencesDialog(ModalScreen[None]):
     def cells(self, type_: str) -> list[CellValue]:
         mode = self.modes.get(type_)
         style = {"mute": "dim", "digest": "yellow"}.get(mode or "", "green")
-        return [type_label(type_), Cell(MODE_WORDS[mode], style)]
+        return [type_label(type_), Cell(_(MODE_WORDS[mode]), style)]
 
     def on_mount(self) -> None:
         self.query_one(RowTable).focus()

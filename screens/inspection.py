@@ -13,7 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
+from db import formats
 from db.errors import PrepfloorError
+from db.i18n import _
+from db.vocab import CHECKLIST_STATUS_LABELS
 from screens.context import SessionContext
 from screens.forms import FormDialog, FormField
 from screens.messages import DataChanged
@@ -52,10 +55,12 @@ class InspectionScreen(Screen[None]):
         self.car_label = car_label
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, f"Inspection · {self.car_label}")
+        yield AppHeader(self.ctx, _("Inspection · {car}").format(car=self.car_label))
         yield Static(
-            "o ok · i issue · x critical (an issue or critical item needs a note) · r marks the "
-            "rest ok · p orders a part for it · w books extra work · a approves, f fails",
+            _(
+                "o ok · i issue · x critical (an issue or critical item needs a note) · r marks "
+                "the rest ok · p orders a part for it · w books extra work · a approves, f fails"
+            ),
             id="note",
             markup=False,
         )
@@ -72,7 +77,7 @@ class InspectionScreen(Screen[None]):
             self.cells,
             header=header,
             row_key=lambda line: line.item_name,
-            empty="No checklist.",
+            empty=_("No checklist."),
         )
         yield AppFooter()
 
@@ -89,9 +94,10 @@ class InspectionScreen(Screen[None]):
 
     def cells(self, line: Any) -> list[CellValue]:
         status = line.status
+        said = CHECKLIST_STATUS_LABELS.get(status, status).upper() if status else "—"
         return [
-            line.item_name,
-            Cell(status.upper() if status else "—", ITEM_STYLE.get(status or "", "dim")),
+            line.label,  # a default item in the reader's language
+            Cell(said, ITEM_STYLE.get(status or "", "dim")),
             line.notes or "",
             line.checked_by or "",
         ]
@@ -112,14 +118,18 @@ class InspectionScreen(Screen[None]):
         left = sum(1 for line in lines if line.status is None)
         issues = sum(1 for line in lines if line.status == "issue")
         critical = sum(1 for line in lines if line.status == "critical")
-        text = f"{len(lines) - left} of {len(lines)} checked"
+        parts = [
+            _("{checked} of {total} checked").format(checked=len(lines) - left, total=len(lines))
+        ]
         if issues or critical:
-            text += f" · {issues} issue(s), {critical} critical"
+            parts.append(
+                _("{issues} issue(s), {critical} critical").format(issues=issues, critical=critical)
+            )
         if not left:
-            text += " · a approves, f fails"
+            parts.append(_("a approves, f fails"))
         else:
-            text += f" · r marks the {left} left ok"
-        self.query_one("#state", Static).update(text)
+            parts.append(_("r marks the {left} left ok").format(left=left))
+        self.query_one("#state", Static).update(" · ".join(parts))
 
     def on_data_changed(self, _event: DataChanged) -> None:
         self.load()
@@ -164,12 +174,12 @@ class InspectionScreen(Screen[None]):
 
         self.app.push_screen(
             FormDialog(
-                f"{line.item_name}: {status}",
+                f"{line.label}: {CHECKLIST_STATUS_LABELS.get(status, status).lower()}",
                 [
                     FormField(
                         "notes",
-                        "What is wrong *",
-                        "e.g. 2 mm left on the front tyres",
+                        _("What is wrong *"),
+                        _("e.g. 2 mm left on the front tyres"),
                         value=line.notes or "",
                     )
                 ],
@@ -181,17 +191,19 @@ class InspectionScreen(Screen[None]):
     def action_rest_ok(self) -> None:
         from db import inspection
 
-        self._run(inspection.record_rest_ok, self.car_id, done="Every item left is OK.")
+        self._run(inspection.record_rest_ok, self.car_id, done=_("Every item left is OK."))
 
     def action_to_parts(self) -> None:
         from db import inspection
 
         line = self.table.current
         if line is None or line.item_id is None or line.status not in ("issue", "critical"):
-            self.notify("Pick an item marked issue or critical.", severity="warning")
+            self.notify(_("Pick an item marked issue or critical."), severity="warning")
             return
         self._run(
-            inspection.issue_to_parts, line.item_id, done=f"Part ordered for {line.item_name}."
+            inspection.issue_to_parts,
+            line.item_id,
+            done=_("Part ordered for {item}.").format(item=line.label),
         )
 
     def action_to_work(self) -> None:
@@ -199,7 +211,7 @@ class InspectionScreen(Screen[None]):
 
         line = self.table.current
         if line is None or line.item_id is None or line.status not in ("issue", "critical"):
-            self.notify("Pick an item marked issue or critical.", severity="warning")
+            self.notify(_("Pick an item marked issue or critical."), severity="warning")
             return
         ctx = self.ctx
 
@@ -210,15 +222,15 @@ class InspectionScreen(Screen[None]):
 
         def done(result: Any) -> None:
             if result is not None:
-                self.notify(f"Extra work booked on {result.date:%a %d %b}.")
+                self.notify(_("Extra work booked on {day}.").format(day=formats.day(result.date)))
                 self.load()
 
         self.app.push_screen(
             FormDialog(
-                f"Extra work for {line.item_name}",
-                [FormField("hours", "Hours *", value="1")],
+                _("Extra work for {item}").format(item=line.label),
+                [FormField("hours", _("Hours *"), value=formats.hours_field(1))],
                 save,
-                intro="Booked for you on the first day you have room.",
+                intro=_("Booked for you on the first day you have room."),
             ),
             done,
         )
@@ -239,14 +251,20 @@ class InspectionScreen(Screen[None]):
 
         def done(result: Any) -> None:
             if result is not None:
-                word = "approved" if approved else "failed: the coordinators are told"
-                self.notify(f"Inspection {word}.")
+                if approved:
+                    self.notify(_("Inspection approved."))
+                else:
+                    self.notify(_("Inspection failed: the coordinators are told."))
                 self.app.pop_screen()
 
         self.app.push_screen(
             FormDialog(
-                f"{'Approve' if approved else 'Fail'} the inspection · {self.car_label}",
-                [FormField("notes", "Notes", "a summary for the seller and the coordinator")],
+                (
+                    _("Approve the inspection · {car}")
+                    if approved
+                    else _("Fail the inspection · {car}")
+                ).format(car=self.car_label),
+                [FormField("notes", _("Notes"), _("a summary for the seller and the coordinator"))],
                 save,
             ),
             done,

@@ -22,10 +22,11 @@ from textual.events import DescendantBlur
 from textual.screen import Screen
 from textual.widget import Widget
 
-from db import validate
+from db import formats, validate
 from db.clock import local, utcnow
 from db.errors import Invalid, InvalidFields, PrepfloorError, Stale
-from db.vocab import CAR_STATUS_LABELS, CAR_TYPES
+from db.i18n import N_, Labels, _, ngettext
+from db.vocab import CAR_STATUS_LABELS, CAR_TYPE_LABELS, CAR_TYPES
 from screens.context import SessionContext
 from screens.widgets import (
     AppFooter,
@@ -39,45 +40,53 @@ from screens.widgets import (
     TextArea,
 )
 
-# (field, label, placeholder); * marks what registration needs.
+# (field, label, placeholder); * marks what registration needs.  Both are translated when drawn.
 TEXT_FIELDS: dict[str, tuple[str, str]] = {
-    "vin": ("VIN *", "17 characters (windscreen or papers)"),
-    "license_plate": ("Plate", "e.g. EV 12345"),
-    "brand": ("Brand *", "e.g. BMW"),
-    "model": ("Model *", "e.g. iX3"),
-    "model_year": ("Model year", "e.g. 2026"),
-    "color": ("Color", ""),
-    "order_number": ("Order number *", ""),
-    "customer_name": ("Customer *", "name"),
-    "customer_phone": ("Phone", "+47 912 34 567"),
-    "customer_email": ("Email", "kari@example.no"),
-    "expected_delivery_date": ("Delivery by", "2026-12-18 or 18.12.2026"),
+    "vin": (N_("VIN *"), N_("17 characters (windscreen or papers)")),
+    "license_plate": (N_("Plate"), N_("e.g. EV 12345")),
+    "brand": (N_("Brand *"), N_("e.g. BMW")),
+    "model": (N_("Model *"), N_("e.g. iX3")),
+    "model_year": (N_("Model year"), N_("e.g. 2026")),
+    "color": (N_("Color"), ""),
+    "order_number": (N_("Order number *"), ""),
+    "customer_name": (N_("Customer *"), N_("name")),
+    "customer_phone": (N_("Phone"), "+47 912 34 567"),
+    "customer_email": (N_("Email"), "kari@example.no"),
+    # how a day is typed in the language spoken (the form shows it so: formats.date_field)
+    "expected_delivery_date": (N_("Delivery by"), N_("2026-12-18 or 18.12.2026")),
 }
+# The date fields: shown as formats.date_field, read back by validate.parse_date.
+DATE_FIELDS: frozenset[str] = frozenset({"expected_delivery_date"})
 # What registration needs comes first, in the order Tab visits it: a car is its data, Tabs and
 # ctrl+s.  A VIN typed or scanned fills the brand (and, where the VIN says it, the model year).
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        "Order (* needed to register)",
+        N_("Order (* needed to register)"),
         ("vin", "brand", "model", "order_number", "customer_name", "car_type"),
     ),
-    ("Vehicle", ("license_plate", "model_year", "color")),
-    ("Customer and seller", ("customer_phone", "customer_email", "dealership_id", "seller_id")),
-    ("Delivery", ("expected_delivery_date", "accessories", "seller_notes")),
+    (N_("Vehicle"), ("license_plate", "model_year", "color")),
+    (
+        N_("Customer and seller"),
+        ("customer_phone", "customer_email", "dealership_id", "seller_id"),
+    ),
+    (N_("Delivery"), ("expected_delivery_date", "accessories", "seller_notes")),
 )
 # The fields a VIN fills (when empty, or still holding what an earlier VIN filled).
 VIN_FILLS: tuple[str, ...] = ("brand", "model_year")
-LABELS = {
-    **{name: label for name, (label, _) in TEXT_FIELDS.items()},
-    "car_type": "Car type *",
-    "dealership_id": "Dealership",
-    "seller_id": "Seller",
-    "accessories": "Accessories",
-    "seller_notes": "Seller notes",
-}
+LABELS = Labels(
+    {
+        **{name: label for name, (label, _hint) in TEXT_FIELDS.items()},
+        "car_type": N_("Car type *"),
+        "dealership_id": N_("Dealership"),
+        "seller_id": N_("Seller"),
+        "accessories": N_("Accessories"),
+        "seller_notes": N_("Seller notes"),
+    }
+)
 
 
 def car_label(values: dict[str, Any]) -> str:
-    what = " ".join(str(values[k]) for k in ("brand", "model") if values.get(k)) or "Car"
+    what = " ".join(str(values[k]) for k in ("brand", "model") if values.get(k)) or _("Car")
     ident = values.get("license_plate") or values.get("order_number") or ""
     return f"{what} {ident}".strip()
 
@@ -143,11 +152,14 @@ class IntakeScreen(Screen[None]):
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, "New car" if self.car_id is None else f"Car #{self.car_id}")
+        yield AppHeader(
+            self.ctx,
+            _("New car") if self.car_id is None else _("Car #{id}").format(id=self.car_id),
+        )
         yield Static("", id="state", markup=False)
         with VerticalScroll(id="form"):
             for title, names in SECTIONS:
-                yield Static(title, classes="section")
+                yield Static(_(title), classes="section")
                 for name in names:
                     with Horizontal(classes="row", id=f"row-{name}"):
                         yield Label(LABELS[name])
@@ -157,10 +169,10 @@ class IntakeScreen(Screen[None]):
 
     def _field(self, name: str) -> ComposeResult:
         if name in TEXT_FIELDS:
-            yield Input(id=name, placeholder=TEXT_FIELDS[name][1], compact=True, classes="field")
+            yield Input(id=name, placeholder=_(TEXT_FIELDS[name][1]), compact=True, classes="field")
         elif name == "car_type":
             yield Select(
-                [(t.capitalize(), t) for t in CAR_TYPES],
+                [(CAR_TYPE_LABELS[t], t) for t in CAR_TYPES],
                 id=name,
                 value="new",
                 allow_blank=False,
@@ -168,14 +180,14 @@ class IntakeScreen(Screen[None]):
                 classes="field",
             )
         elif name == "dealership_id":
-            yield Select([], id=name, prompt="Dealership", compact=True, classes="field")
+            yield Select([], id=name, prompt=_("Dealership"), compact=True, classes="field")
         elif name == "seller_id":
-            yield Select([], id=name, prompt="Seller", compact=True, classes="field")
+            yield Select([], id=name, prompt=_("Seller"), compact=True, classes="field")
         elif name == "accessories":
             with VerticalScrollFree(classes="accessories"):
                 yield Input(
                     id="accessory-new",
-                    placeholder="type one, Enter adds it",
+                    placeholder=_("type one, Enter adds it"),
                     compact=True,
                 )
                 yield OptionList(id="accessory-list", compact=True)
@@ -196,14 +208,14 @@ class IntakeScreen(Screen[None]):
         self._needs_start = False
         self._clear()
         if self.car_id is None:
-            self.query_one(AppHeader).set_title("New car")
-            self._set_state("New order: nothing saved yet.")
+            self.query_one(AppHeader).set_title(_("New car"))
+            self._set_state(_("New order: nothing saved yet."))
             self._select_dealership(self.ctx.actor.dealership_id)
             self._fill_sellers(self.ctx.actor.dealership_id, self._default_seller())
             self.query_one("#vin", Input).focus()
         else:
-            self.query_one(AppHeader).set_title(f"Car #{self.car_id}")
-            self._set_state("Loading…")
+            self.query_one(AppHeader).set_title(_("Car #{id}").format(id=self.car_id))
+            self._set_state(_("Loading…"))
             self.load()
 
     def _clear(self) -> None:
@@ -247,7 +259,9 @@ class IntakeScreen(Screen[None]):
         select = self.query_one("#dealership_id", Select)
         self._filling = True
         select.set_options([(label, did) for did, label in options])
-        if actor.dealership_id is not None and any(d == actor.dealership_id for d, _ in options):
+        if actor.dealership_id is not None and any(
+            d == actor.dealership_id for d, _name in options
+        ):
             select.value = actor.dealership_id
         self._filling = False
 
@@ -256,7 +270,7 @@ class IntakeScreen(Screen[None]):
         people = self.ctx.store.fast.sellers(dealership_id) if dealership_id else []
         self._filling = True
         select.set_options([(name, uid) for uid, name in people])
-        if keep is not None and any(uid == keep for uid, _ in people):
+        if keep is not None and any(uid == keep for uid, _name in people):
             select.value = keep
         self._filling = False
 
@@ -285,13 +299,15 @@ class IntakeScreen(Screen[None]):
         self.ready = True
         label = car_label(values)
         if self.editing:
-            self.query_one(AppHeader).set_title(f"Edit {label}")
+            self.query_one(AppHeader).set_title(_("Edit {car}").format(car=label))
             self._set_state(
-                f"{CAR_STATUS_LABELS[car.status]}: edit the order details, ctrl+s saves."
+                _("{status}: edit the order details, ctrl+s saves.").format(
+                    status=CAR_STATUS_LABELS[car.status]
+                )
             )
         else:
-            self.query_one(AppHeader).set_title(f"Draft {label}")
-            self._set_state("Draft: finish it and press ctrl+s to register.")
+            self.query_one(AppHeader).set_title(_("Draft {car}").format(car=label))
+            self._set_state(_("Draft: finish it and press ctrl+s to register."))
         self.query_one("#vin", Input).focus()
 
     @staticmethod
@@ -300,7 +316,7 @@ class IntakeScreen(Screen[None]):
         for name in TEXT_FIELDS:
             value = getattr(car, name)
             if isinstance(value, date):
-                value = value.isoformat()
+                value = formats.date_field(value)  # as the reader types a day
             values[name] = "" if value is None else str(value)
         values["car_type"] = car.car_type or "new"
         values["dealership_id"] = car.dealership_id
@@ -364,7 +380,7 @@ class IntakeScreen(Screen[None]):
         if name == "vin":
             vin = validate.normalize_vin(value)
             if not vin:
-                return "VIN is required (17 characters)." if self.tried_save else None
+                return _("VIN is required (17 characters).") if self.tried_save else None
             problem = validate.vin_problem(vin)
             if (
                 problem
@@ -377,7 +393,9 @@ class IntakeScreen(Screen[None]):
         if name not in TEXT_FIELDS and name != "car_type":
             return None
         if name in REQUIRED_TO_REGISTER and not str(value or "").strip():
-            return f"{REQUIRED_TO_REGISTER[name]} is required." if self.tried_save else None
+            if not self.tried_save:
+                return None
+            return _("{field} is required.").format(field=_(REQUIRED_TO_REGISTER[name]))
         if name == "model_year" and not final and len(str(value).strip()) < 4:
             return None
         _clean, errors = clean_fields({name: value})
@@ -394,7 +412,12 @@ class IntakeScreen(Screen[None]):
         if name == "vin":
             vin = validate.normalize_vin(value)
             if vin and len(vin) < validate.VIN_LENGTH:
-                self._message(name, f"{len(vin)}/{validate.VIN_LENGTH} characters")
+                self._message(
+                    name,
+                    _("{typed}/{length} characters").format(
+                        typed=len(vin), length=validate.VIN_LENGTH
+                    ),
+                )
             elif vin:
                 self._read_vin(vin)
                 self._show_vin_said()
@@ -462,13 +485,16 @@ class IntakeScreen(Screen[None]):
             car_id, order, status = found
             self.duplicate_car_id = car_id
             self.duplicate_is_draft = status == "draft"
-            what = f"order {order}" if order else f"car #{car_id}"
-            self._message(
-                "vin",
-                f"Already registered: {what} ({CAR_STATUS_LABELS[status].lower()}). "
-                "ctrl+o opens it.",
-                "error",
-            )
+            shown = CAR_STATUS_LABELS[status].lower()
+            if order:
+                text = _("Already registered: order {order} ({status}). ctrl+o opens it.").format(
+                    order=order, status=shown
+                )
+            else:
+                text = _("Already registered: car #{id} ({status}). ctrl+o opens it.").format(
+                    id=car_id, status=shown
+                )
+            self._message("vin", text, "error")
         self.refresh_bindings()
 
     @on(Select.Changed)
@@ -499,7 +525,7 @@ class IntakeScreen(Screen[None]):
         if not text:
             return
         if text.lower() in (a.lower() for a in self.accessories):
-            self.notify(f"{text} is already on the list.", severity="warning")
+            self.notify(_("{item} is already on the list.").format(item=text), severity="warning")
             return
         self.accessories.append(text)
         event.input.value = ""
@@ -511,7 +537,7 @@ class IntakeScreen(Screen[None]):
         listing.clear_options()
         listing.add_options([Option(a, id=str(i)) for i, a in enumerate(self.accessories)])
         listing.display = bool(self.accessories)
-        message = "Delete removes the highlighted one." if self.accessories else ""
+        message = _("Delete removes the highlighted one.") if self.accessories else ""
         self._message("accessories", message)
 
     def on_key(self, event: Any) -> None:
@@ -539,7 +565,7 @@ class IntakeScreen(Screen[None]):
 
     def action_save_draft(self) -> None:
         if self.editing:
-            self.notify("This car is registered: ctrl+s saves your changes.")
+            self.notify(_("This car is registered: ctrl+s saves your changes."))
             return
         self._save_draft(quiet=False)
 
@@ -585,15 +611,17 @@ class IntakeScreen(Screen[None]):
     def _draft_saved(self, values: dict[str, Any], quiet: bool) -> None:
         self.saved = values
         self.status = "draft"
-        stamp = local(utcnow()).strftime("%H:%M:%S")
+        stamp = local(utcnow()).strftime("%H:%M:%S")  # 24-hour, the same in every language
         self._set_state(
-            f"Draft #{self.car_id} saved {stamp} (My cars → Enter reopens it). ctrl+s registers."
+            _("Draft #{id} saved {time} (My cars → Enter reopens it). ctrl+s registers.").format(
+                id=self.car_id, time=stamp
+            )
         )
         if not quiet:
-            self.notify(f"Draft saved: {car_label(values)}.")
+            self.notify(_("Draft saved: {car}.").format(car=car_label(values)))
 
     def _draft_failed(self, message: str, quiet: bool) -> None:
-        self._set_state(f"Draft not saved: {message}")
+        self._set_state(_("Draft not saved: {reason}").format(reason=message))
         if not quiet:
             self.notify(message, severity="error", timeout=8)
 
@@ -616,11 +644,15 @@ class IntakeScreen(Screen[None]):
             self._focus_field(next(iter(problems)))
             count = len(problems)
             self._set_state(
-                f"Not saved: {count} field{'s' if count > 1 else ''} to fix (marked in red)."
+                ngettext(
+                    "Not saved: {n} field to fix (marked in red).",
+                    "Not saved: {n} fields to fix (marked in red).",
+                    count,
+                ).format(n=count)
             )
             return
         self.busy = True
-        self._set_state("Saving…")
+        self._set_state(_("Saving…"))
         self._save(values)
 
     @work(thread=True, group="intake-save", exit_on_error=False)
@@ -664,13 +696,19 @@ class IntakeScreen(Screen[None]):
                 shown = True
         if duplicate is not None:
             self.duplicate_car_id = duplicate
-            self._message("vin", errors["vin"] + " ctrl+o opens it.", "error")
+            self._message(
+                "vin", _("{reason} ctrl+o opens it.").format(reason=errors["vin"]), "error"
+            )
             self.refresh_bindings()
         first = next(iter(errors))
         if first and self.query(f"#msg-{first}"):
             self._focus_field(first)
         text = " ".join(errors.values())
-        self._set_state(f"Not saved: {text}" if not shown else "Not saved: fix the fields in red.")
+        self._set_state(
+            _("Not saved: {reason}").format(reason=text)
+            if not shown
+            else _("Not saved: fix the fields in red.")
+        )
         if not shown:
             self.notify(text, severity="error", timeout=8)
 
@@ -684,13 +722,13 @@ class IntakeScreen(Screen[None]):
 
     def _failed(self, message: str) -> None:
         self.busy = False
-        self._set_state(f"Not saved: {message}")
+        self._set_state(_("Not saved: {reason}").format(reason=message))
         self.notify(message, severity="error", timeout=10)
 
     def _stale(self, message: str) -> None:
         """Someone saved the car after it was opened: show their values beside the fields."""
         self.busy = False
-        self._set_state(message + " ctrl+s again saves yours over theirs.")
+        self._set_state(_("{reason} ctrl+s again saves yours over theirs.").format(reason=message))
         self.notify(message, severity="warning", timeout=10)
         self._reload_theirs()
 
@@ -707,9 +745,10 @@ class IntakeScreen(Screen[None]):
         for name, value in theirs.items():
             if value != self.saved.get(name) and self.query(f"#msg-{name}"):
                 shown = ", ".join(value) if isinstance(value, list) else value
-                note = f"Now: {shown or '(empty)'}" + (
-                    "" if mine.get(name) == value else " (theirs)"
-                )
+                if mine.get(name) == value:
+                    note = _("Now: {value}").format(value=shown or _("(empty)"))
+                else:
+                    note = _("Now: {value} (theirs)").format(value=shown or _("(empty)"))
                 self._message(name, note, "error")
         self.saved = theirs
         self.updated_at = car.updated_at
@@ -718,9 +757,11 @@ class IntakeScreen(Screen[None]):
     def _saved(self, car_id: int, label: str) -> None:
         self.busy = False
         if self.editing:
-            self.notify(f"Saved: {label}.")
+            self.notify(_("Saved: {car}.").format(car=label))
         else:
-            self.notify(f"Registered: {label}. The prep center's coordinators are told.")
+            self.notify(
+                _("Registered: {car}. The prep center's coordinators are told.").format(car=label)
+            )
         self.dismiss()
         self.app.open_car(car_id)  # type: ignore[attr-defined]
 
@@ -754,16 +795,16 @@ class IntakeScreen(Screen[None]):
 
         if not self.changed():
             if self.car_id is not None and not self.editing:
-                self.notify(f"Kept as draft #{self.car_id}.")
+                self.notify(_("Kept as draft #{id}.").format(id=self.car_id))
             self.dismiss()
             return
         if self.editing:
-            choices = [("back", "Back to the form"), ("drop", "Drop my changes and close")]
+            choices = [("back", _("Back to the form")), ("drop", _("Drop my changes and close"))]
         else:
             choices = [
-                ("keep", "Keep it as a draft and close"),
-                ("discard", "Discard this order"),
-                ("back", "Back to the form"),
+                ("keep", _("Keep it as a draft and close")),
+                ("discard", _("Discard this order")),
+                ("back", _("Back to the form")),
             ]
 
         def chosen(answer: str | None) -> None:
@@ -776,8 +817,8 @@ class IntakeScreen(Screen[None]):
             else:
                 self.dismiss()
 
-        what = "changes" if self.editing else "order"
-        self.app.push_screen(ChoiceDialog(f"Close this {what}?", choices), chosen)
+        title = _("Close these changes?") if self.editing else _("Close this order?")
+        self.app.push_screen(ChoiceDialog(title, choices), chosen)
 
     @work(thread=True, group="intake-draft", exit_on_error=False)
     def _keep_and_close(self) -> None:
@@ -794,7 +835,7 @@ class IntakeScreen(Screen[None]):
                 self.app.call_from_thread(self._draft_failed, str(refusal), False)
                 return
             self.car_id = car.id
-        self.app.call_from_thread(self.notify, f"Kept as draft #{car.id}.")
+        self.app.call_from_thread(self.notify, _("Kept as draft #{id}.").format(id=car.id))
         self.app.call_from_thread(self.dismiss)
 
     @work(thread=True, group="intake-draft", exit_on_error=False)
@@ -815,16 +856,23 @@ class IntakeScreen(Screen[None]):
                 except PrepfloorError as refusal:
                     self.app.call_from_thread(self._failed, str(refusal))
                     return
-        self.app.call_from_thread(self.notify, "Order discarded.")
+        self.app.call_from_thread(self.notify, _("Order discarded."))
         self.app.call_from_thread(self.dismiss)
 
 
 def _tidy(name: str, value: str) -> str:
-    """A VIN or plate as it will be stored (upper case; no spaces in a VIN)."""
+    """A VIN or plate as it will be stored (upper case; no spaces in a VIN); a day as the form
+    shows days (``31.10``, ``i morgen`` or ``fredag`` become ``31.10.2025`` in Norwegian)."""
     if name == "vin":
         return validate.normalize_vin(value)
     if name == "license_plate":
         return " ".join(value.split()).upper()
+    if name in DATE_FIELDS and value.strip():
+        try:
+            day = validate.parse_date(value, name)
+        except Invalid:
+            return value  # left as typed: the message beside the field says what to type
+        return formats.date_field(day)
     return value
 
 

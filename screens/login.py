@@ -12,6 +12,7 @@ from textual.screen import Screen
 
 from db.errors import PrepfloorError
 from db.fast import UserRow
+from db.i18n import _
 from db.store import Store
 from db.vocab import ROLE_LABELS
 from screens.messages import SignedIn
@@ -19,8 +20,8 @@ from screens.widgets import AppFooter, AppHeader, Input, Option, OptionList, Sta
 
 
 def _label(user: UserRow) -> str:
-    lock = "  · PIN" if user.has_pin else "  · badge" if user.has_badge else ""
-    where = user.dealership_name or "all dealerships"
+    lock = "  · " + _("PIN") if user.has_pin else "  · " + _("badge") if user.has_badge else ""
+    where = user.dealership_name or _("all dealerships")
     return f"{user.display_name:<26} {ROLE_LABELS.get(user.role, user.role):<12} {where}{lock}"
 
 
@@ -65,16 +66,16 @@ class LoginScreen(Screen[None]):
         self.signing_in = False  # a name and PIN or a badge is being checked: Enter waits
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(None, "Sign in")
+        yield AppHeader(None, _("Sign in"))
         with Vertical(id="box"):
             yield Static(
-                "Who are you? Type your name, ↑↓ to pick, Enter. Or scan your badge.", id="hint"
+                _("Who are you? Type your name, ↑↓ to pick, Enter. Or scan your badge."), id="hint"
             )
-            yield Input(placeholder="Name, login or badge", id="filter")
+            yield Input(placeholder=_("Name, login or badge"), id="filter")
             yield OptionList(id="users")
             with Vertical(id="pin-box"):
                 yield Static("", id="pin-label", markup=False)
-                yield Input(placeholder="PIN", password=True, id="pin", max_length=8)
+                yield Input(placeholder=_("PIN"), password=True, id="pin", max_length=8)
             yield Static(self.start_message, id="message", markup=False)
         yield AppFooter()
 
@@ -91,20 +92,23 @@ class LoginScreen(Screen[None]):
         self._fill("")
         if not users and self.terminal is not None:
             self._say(
-                "Nobody can sign in at this terminal yet: an admin gives its dealership's people "
-                "a PIN (prepfloor users set-pin LOGIN) or a badge. A badge works already."
+                _(
+                    "Nobody can sign in at this terminal yet: an admin gives its dealership's "
+                    "people a PIN (prepfloor users set-pin LOGIN) or a badge. A badge works "
+                    "already."
+                )
             )
             self.query_one("#filter", Input).focus()
             return
         if not users:
-            self._say("There are no users yet. Add one with: prepfloor users add")
+            self._say(_("There are no users yet. Add one with: prepfloor users add"))
             return
         if self.preselect:
             match = [u for u in users if u.login.lower() == self.preselect.lower()]
             if match:
                 self._choose(match[0])
                 return
-            self._say(f"There is no active user {self.preselect!r}.")
+            self._say(_("There is no active user {login}.").format(login=repr(self.preselect)))
         self.query_one("#filter", Input).focus()
 
     def reset(self, message: str = "") -> None:
@@ -168,7 +172,9 @@ class LoginScreen(Screen[None]):
         if self.signing_in:
             return  # an Enter typed while the first one is being checked
         if not user.has_pin and user.has_badge and self.pin_required:
-            self._say(f"{user.display_name} signs in here with their badge: scan it.")
+            self._say(
+                _("{name} signs in here with their badge: scan it.").format(name=user.display_name)
+            )
             self.query_one("#filter", Input).focus()
             return
         self.chosen = user
@@ -176,7 +182,7 @@ class LoginScreen(Screen[None]):
             self.sign_in(user.login, None)
             return
         self.query_one("#pin-label", Static).update(
-            f"PIN for {user.display_name} (Esc: someone else)"
+            _("PIN for {name} (Esc: someone else)").format(name=user.display_name)
         )
         self.query_one("#pin-box").add_class("visible")
         pin = self.query_one("#pin", Input)
@@ -233,7 +239,7 @@ class LoginScreen(Screen[None]):
 
             if not is_database_fault(error):
                 raise
-            self.app.call_from_thread(self._refused, describe(error, "Signing in"))
+            self.app.call_from_thread(self._refused, describe(error, _("Signing in")))
             return
         self.app.call_from_thread(self.post_message, SignedIn(actor))
 

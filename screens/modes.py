@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db.access import Actor
+from db.i18n import _
 from db.modes import MODES as MODE_TABLE
 
 
@@ -18,6 +19,11 @@ class ModeInfo:
     title: str
     key: str
     roles: frozenset[str]
+
+    @property
+    def action(self) -> str:
+        """The app's action that opens this mode."""
+        return f"mode('{self.name}')"
 
 
 KEYS: dict[str, str] = {
@@ -41,7 +47,7 @@ def modes_for(role: str) -> list[ModeInfo]:
 def empty_car_list(actor: Actor) -> str:
     """What an empty car list (no search typed) says: what to do first, for this user."""
     if actor.role == "admin" and not actor.dealership_ids:
-        return "No cars yet. f7 Admin: set up dealerships, resource types and users first."
+        return _("No cars yet. f7 Admin: set up dealerships, resource types and users first.")
     if actor.may("car.draft"):
-        return "No cars yet. ctrl+n registers the first."
-    return "No cars yet: a car shows here once a seller registers it."
+        return _("No cars yet. ctrl+n registers the first.")
+    return _("No cars yet: a car shows here once a seller registers it.")

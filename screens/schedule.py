@@ -5,7 +5,7 @@ bookings, and the weekly pattern.  Every change goes through the ledger in ``db`
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -14,8 +14,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 
+from db import formats
 from db.clock import iso_week_bounds, local_today
 from db.errors import PrepfloorError
+from db.i18n import N_, _, ngettext
+from db.vocab import BOOKING_STATUS_LABELS
 from screens.car_records import RecordsDialog
 from screens.context import SessionContext
 from screens.forms import FormDialog, FormField
@@ -36,6 +39,12 @@ BOOKING_STYLE = {
 }
 CROSS_LIMIT = 500  # an admin's weeks hold thousands; the first ones are what is read
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+A_MONDAY = date(2024, 1, 1)  # the weekdays' names: the days of its week
+
+
+def status_word(status: str) -> str:
+    """A booking's status in a list: ``in progress``."""
+    return BOOKING_STATUS_LABELS.get(status, status.replace("_", " ")).lower()
 
 
 def booking_columns(with_day: bool = False) -> list[Column]:
@@ -51,7 +60,7 @@ def booking_columns(with_day: bool = False) -> list[Column]:
         Column("status", "Status", 11),
     ]
     if with_day:
-        columns.insert(0, Column("day", "Day", 10))
+        columns.insert(0, Column("day", "Day", 13, least=10))  # ons. 31. des.
     return columns
 
 
@@ -60,13 +69,13 @@ def booking_cells(row: BookingRow, with_day: bool = False) -> list[CellValue]:
         row.car_label or "—",
         row.work,
         row.person or "—",
-        f"{row.start_time:%H:%M}" if row.start_time else "",
-        f"{row.estimated_hours:g}",
+        formats.clock(row.start_time) if row.start_time else "",
+        formats.number(row.estimated_hours),
         row.consumer + (f" (p{row.priority})" if row.priority is not None else ""),
-        Cell(row.status.replace("_", " "), BOOKING_STYLE.get(row.status, "")),
+        Cell(status_word(row.status), BOOKING_STYLE.get(row.status, "")),
     ]
     if with_day:
-        cells.insert(0, f"{row.date:%a %d %b}")
+        cells.insert(0, formats.day(row.date))
     return cells
 
 
@@ -102,10 +111,10 @@ class BookingActions:
 
         row = self.booking()
         if row is not None:
-            self._run(ledger.confirm, row.id, done=f"Confirmed: {row.car_label}.")
+            self._run(ledger.confirm, row.id, done=_("Confirmed: {car}.").format(car=row.car_label))
 
     def _reason(self, title: str, save: Any) -> None:
-        fields = [FormField("reason", "Why *", "e.g. customer moved the date")]
+        fields = [FormField("reason", _("Why *"), _("e.g. customer moved the date"))]
         self.app.push_screen(  # type: ignore[attr-defined]
             FormDialog(title, fields, lambda values: save(values["reason"])),
             lambda result: self.after_change(),
@@ -124,9 +133,15 @@ class BookingActions:
         row = self.booking()
         if row is None:
             return
-        what = "No-show:" if no_show else f"Cancel {row.work} for"
+        day = formats.day(row.date)
+        if no_show:
+            title = _("No-show: {car} on {day}").format(car=row.car_label, day=day)
+        else:
+            title = _("Cancel {work} for {car} on {day}").format(
+                work=row.work, car=row.car_label, day=day
+            )
         self._reason(
-            f"{what} {row.car_label} on {row.date:%a %d %b}",
+            title,
             lambda reason: self.ctx.store.run(
                 ledger.cancel,
                 self.ctx.actor,
@@ -144,7 +159,9 @@ class BookingActions:
         if row is None:
             return
         self._reason(
-            f"Decline the request of {row.consumer} for {row.car_label}",
+            _("Decline the request of {consumer} for {car}").format(
+                consumer=row.consumer, car=row.car_label
+            ),
             lambda reason: self.ctx.store.run(
                 scheduling.decline, self.ctx.actor, row.id, reason=reason
             ),
@@ -157,12 +174,17 @@ class BookingActions:
         if row is None:
             return
         fields = [
-            FormField("date", "New day *", "2026-12-04 or 04.12.2026", value=row.date.isoformat()),
+            FormField(
+                "date",
+                _("New day *"),
+                _("2026-12-04 or 04.12.2026"),
+                value=formats.date_field(row.date),
+            ),
             FormField(
                 "start_time",
-                "Start",
+                _("Start"),
                 "08:00",
-                value=f"{row.start_time:%H:%M}" if row.start_time else "",
+                value=formats.clock(row.start_time) if row.start_time else "",
             ),
         ]
 
@@ -180,10 +202,10 @@ class BookingActions:
 
         self.app.push_screen(  # type: ignore[attr-defined]
             FormDialog(
-                f"Move {row.work} for {row.car_label}",
+                _("Move {work} for {car}").format(work=row.work, car=row.car_label),
                 fields,
                 save,
-                intro="A day without room is refused with the nearest day that has room.",
+                intro=_("A day without room is refused with the nearest day that has room."),
             ),
             lambda result: self.after_change(),
         )
@@ -210,29 +232,36 @@ class BookingActions:
         from db import ledger
         from screens.dialogs import ChoiceDialog
 
+        names = {uid: name for uid, name, _free in people}
         choices = [
-            (uid, f"{name} ({free:g} h free)") for uid, name, free in people if uid != row.user_id
+            (uid, _("{name} ({hours} free)").format(name=name, hours=formats.hours(free)))
+            for uid, name, free in people
+            if uid != row.user_id
         ]
         if not choices:
             self.app.notify(  # type: ignore[attr-defined]
-                f"Nobody else has {row.estimated_hours:g} h free on {row.date:%a %d %b}.",
+                _("Nobody else has {hours} free on {day}.").format(
+                    hours=formats.hours(row.estimated_hours), day=formats.day(row.date)
+                ),
                 severity="warning",
             )
             return
 
         def chosen(uid: str | None) -> None:
             if uid is not None:
-                name = dict(choices)[uid].split(" (")[0]
                 self._run(
                     ledger.move,
                     row.id,
                     user_id=uuid.UUID(uid),
                     expected_status=row.status,
-                    done=f"{row.car_label}: now {name}.",
+                    done=_("{car}: now {name}.").format(car=row.car_label, name=names[uid]),
                 )
 
         self.app.push_screen(  # type: ignore[attr-defined]
-            ChoiceDialog(f"Give {row.work} for {row.car_label} to:", choices), chosen
+            ChoiceDialog(
+                _("Give {work} for {car} to:").format(work=row.work, car=row.car_label), choices
+            ),
+            chosen,
         )
 
 
@@ -248,9 +277,9 @@ class CellBookingsDialog(BookingActions, RecordsDialog):
         Binding("d", "decline", "Decline"),
         Binding("escape", "close", "Close"),
     ]
-    TITLE_TEXT = "Bookings"
-    EMPTY = "No bookings here. b on the grid books work."
-    NOTE = "Enter opens the car · every change frees or moves the hours at once"
+    TITLE_TEXT = N_("Bookings")
+    EMPTY = N_("No bookings here. b on the grid books work.")
+    NOTE = N_("Enter opens the car · every change frees or moves the hours at once")
 
     def __init__(
         self,
@@ -262,6 +291,10 @@ class CellBookingsDialog(BookingActions, RecordsDialog):
         title: str,
     ) -> None:
         super().__init__(ctx, 0, title)
+        # the dialog draws these as they are: in the reader's language
+        self.TITLE_TEXT = _(type(self).TITLE_TEXT)
+        self.EMPTY = _(type(self).EMPTY)
+        self.NOTE = _(type(self).NOTE)
         self.dealership_id = dealership_id
         self.resource_type_id = resource_type_id
         self.day = day
@@ -315,10 +348,15 @@ class RequestsScreen(BookingActions, Screen[None]):
         self.provider_name = provider_name
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, f"Coordinator · Requests to {self.provider_name}")
+        yield AppHeader(
+            self.ctx,
+            _("Coordinator · Requests to {dealership}").format(dealership=self.provider_name),
+        )
         yield Static(
-            "Bookings other dealerships asked for, highest agreement priority first, then the "
-            "oldest. c confirms, d declines with a reason; Enter opens the car.",
+            _(
+                "Bookings other dealerships asked for, highest agreement priority first, then the "
+                "oldest. c confirms, d declines with a reason; Enter opens the car."
+            ),
             id="note",
         )
         header = TableHeader()
@@ -327,7 +365,7 @@ class RequestsScreen(BookingActions, Screen[None]):
             booking_columns(with_day=True),
             lambda row: booking_cells(row, with_day=True),
             header=header,
-            empty="No requests waiting.",
+            empty=_("No requests waiting."),
         )
         yield AppFooter()
 
@@ -379,7 +417,7 @@ class SharingScreen(Screen[None]):
         self.monday = iso_week_bounds(local_today())[0]
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, "Sharing between dealerships")
+        yield AppHeader(self.ctx, _("Sharing between dealerships"))
         yield Static("", id="usage-caption", classes="caption", markup=False)
         usage_header = TableHeader()
         yield usage_header
@@ -395,17 +433,17 @@ class SharingScreen(Screen[None]):
             ],
             self.usage_cells,
             header=usage_header,
-            empty="No sharing agreements you can see.",
+            empty=_("No sharing agreements you can see."),
             id="usage",
         )
-        yield Static("Cross-dealership bookings of these weeks", classes="caption")
+        yield Static(_("Cross-dealership bookings of these weeks"), classes="caption")
         cross_header = TableHeader()
         yield cross_header
         yield RowTable(
             booking_columns(with_day=True),
             lambda row: booking_cells(row, with_day=True),
             header=cross_header,
-            empty="No cross-dealership bookings in these weeks.",
+            empty=_("No cross-dealership bookings in these weeks."),
             id="cross",
         )
         yield AppFooter()
@@ -417,27 +455,28 @@ class SharingScreen(Screen[None]):
     def usage_cells(self, row: UsageRow) -> list[CellValue]:
         share = row.booked / row.max_hours_per_week if row.max_hours_per_week else 1.0
         if not row.enabled:
-            state = Cell("disabled", "dim")
+            state = Cell(_("disabled"), "dim")
         elif row.booked > row.max_hours_per_week:
-            state = Cell("over cap", "bold white on red")
+            state = Cell(_("over cap"), "bold white on red")
         elif share >= 0.9:
-            state = Cell("nearly full", "bold yellow")
+            state = Cell(_("nearly full"), "bold yellow")
         else:
             state = Cell("", "")
         return [
             row.provider,
             row.consumer,
             row.work,
-            f"W{row.week_monday.isocalendar()[1]} {row.week_monday:%d.%m}",
-            f"{row.booked:g} / {row.max_hours_per_week:g} h",
+            _("W{week} {day}").format(
+                week=row.week_monday.isocalendar()[1],
+                day=formats.numeric_day(row.week_monday).rstrip("."),  # nine cells: W52 31/12
+            ),
+            f"{formats.number(row.booked)} / {formats.hours(row.max_hours_per_week)}",
             str(row.priority),
             state,
         ]
 
     @work(thread=True, exclusive=True, group="sharing", exit_on_error=False)
     def load(self) -> None:
-        from datetime import timedelta
-
         from db import grid
 
         fast, actor = self.ctx.store.fast, self.ctx.actor
@@ -448,14 +487,15 @@ class SharingScreen(Screen[None]):
 
     def _show(self, usage: list[UsageRow], cross: list[BookingRow], last: date) -> None:
         self.query_one("#usage-caption", Static).update(
-            f"Hours booked against each agreement's weekly cap · {self.monday:%d %b} to {last:%d %b %Y}"
+            _("Hours booked against each agreement's weekly cap · {first} to {last}").format(
+                first=formats.day_month(self.monday),
+                last=f"{formats.day_month(last)} {last.year}",
+            )
         )
         self.query_one("#usage", RowTable).set_rows(usage)
         self.query_one("#cross", RowTable).set_rows(cross)
 
     def action_weeks(self, direction: int) -> None:
-        from datetime import timedelta
-
         self.monday += timedelta(weeks=direction * self.WEEKS)
         self.load()
 
@@ -514,16 +554,18 @@ class CutDialog(ModalScreen[None]):
         with Vertical():
             yield Static(self.message, id="title", markup=False)
             yield Static(
-                f"To set {self.args['allocated_hours']:g} h, bookings must move. The lowest "
-                "priority ones are proposed (✓). Space changes the choice; ctrl+s moves them to "
-                "their nearest day with room and sets the hours; Escape changes nothing.",
+                _(
+                    "To set {hours}, bookings must move. The lowest priority ones are proposed "
+                    "(✓). Space changes the choice; ctrl+s moves them to their nearest day with "
+                    "room and sets the hours; Escape changes nothing."
+                ).format(hours=formats.hours(self.args["allocated_hours"])),
                 id="note",
                 markup=False,
             )
             yield header
             yield RowTable(
                 [
-                    Column("move", "Move", 4),
+                    Column("move", "Move", 5),
                     Column("car", "Car", 20, flex=2, least=16),
                     Column("for", "For", 16, flex=1, least=12),
                     Column("priority", "Priority", 8, right=True),
@@ -532,7 +574,7 @@ class CutDialog(ModalScreen[None]):
                 ],
                 self.cells,
                 header=header,
-                empty="Nothing to move.",
+                empty=_("Nothing to move."),
             )
         yield AppFooter()
 
@@ -543,8 +585,8 @@ class CutDialog(ModalScreen[None]):
             line.car_label,
             line.consumer,
             "" if line.priority is None else str(line.priority),
-            f"{line.hours:g}",
-            line.status.replace("_", " "),
+            formats.number(line.hours),
+            status_word(line.status),
         ]
 
     def on_mount(self) -> None:
@@ -568,7 +610,7 @@ class CutDialog(ModalScreen[None]):
         if line is None:
             return
         if line.status not in ("scheduled", "confirmed"):
-            self.notify("Work that has started stays where it is.", severity="warning")
+            self.notify(_("Work that has started stays where it is."), severity="warning")
             return
         self.chosen ^= {line.id}
         self.query_one(RowTable).refresh()
@@ -587,8 +629,12 @@ class CutDialog(ModalScreen[None]):
         except PrepfloorError as refusal:
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
             return
-        days = ", ".join(f"{d:%a %d %b}" for _, d in moved)
-        text = f"Set {self.args['allocated_hours']:g} h" + (f"; moved to {days}." if moved else ".")
+        hours = formats.hours(self.args["allocated_hours"])
+        if moved:
+            days = ", ".join(formats.day(d) for _booking, d in moved)
+            text = _("Set {hours}; moved to {days}.").format(hours=hours, days=days)
+        else:
+            text = _("Set {hours}.").format(hours=hours)
         self.app.call_from_thread(self.notify, text)
         self.app.call_from_thread(self.dismiss, None)
 
@@ -608,11 +654,17 @@ def pattern_dialog(
     from db import scheduling
 
     fields = [
-        FormField(day, day.capitalize(), "hours (blank: leave as is)", value="") for day in WEEKDAYS
+        FormField(
+            day,
+            formats.weekday(A_MONDAY + timedelta(days=i)).capitalize(),
+            _("hours (blank: leave as is)"),
+            value="",
+        )
+        for i, day in enumerate(WEEKDAYS)
     ]
     fields += [
-        FormField("weeks", "Weeks *", value="6"),
-        FormField("first", "From *", value=first.isoformat()),
+        FormField("weeks", _("Weeks *"), value="6"),
+        FormField("first", _("From *"), value=formats.date_field(first)),
     ]
 
     def save(values: dict[str, Any]) -> Any:
@@ -621,11 +673,11 @@ def pattern_dialog(
 
         weekdays = {i: values[day] for i, day in enumerate(WEEKDAYS) if values[day].strip()}
         if not weekdays:
-            raise Invalid("Give the hours of at least one weekday.", "mon")
+            raise Invalid(_("Give the hours of at least one weekday."), "mon")
         try:
             weeks = int(values["weeks"])
         except ValueError:
-            raise Invalid("Weeks: a number from 1 to 52.", "weeks") from None
+            raise Invalid(_("Weeks: a number from 1 to 52."), "weeks") from None
         start = validate.parse_date(values["first"], "first") or first
         return ctx.store.run(
             scheduling.apply_pattern,
@@ -639,11 +691,13 @@ def pattern_dialog(
         )
 
     return FormDialog(
-        f"Weekly pattern · {title}",
+        _("Weekly pattern · {title}").format(title=title),
         fields,
         save,
-        intro="e.g. Mon-Fri 16, Sat and Sun blank. Days with more booked than the new hours are "
-        "left as they are and listed.",
+        intro=_(
+            "e.g. Mon-Fri 16, Sat and Sun blank. Days with more booked than the new hours are "
+            "left as they are and listed."
+        ),
     )
 
 
@@ -651,8 +705,12 @@ def pattern_done(app: Any, result: Any) -> None:
     """Say what a pattern did (and which days it left alone)."""
     if result is None:
         return
-    text = f"Set {len(result.days_set)} days."
+    count = len(result.days_set)
+    text = ngettext("Set {n} day.", "Set {n} days.", count).format(n=count)
     if result.skipped:
-        days = ", ".join(f"{d:%a %d %b} ({h:g} h booked)" for d, h in result.skipped[:6])
-        text += f" Left alone, more is booked: {days}."
+        days = ", ".join(
+            _("{day} ({hours} booked)").format(day=formats.day(d), hours=formats.hours(h))
+            for d, h in result.skipped[:6]
+        )
+        text = _("{done} Left alone, more is booked: {days}.").format(done=text, days=days)
     app.notify(text, timeout=10)

@@ -11,8 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
-from db.clock import format_duration, local_today, utcnow
+from db import formats
+from db.clock import local_today, utcnow
 from db.fast import MY_CARS_LIMIT, MyCarRow
+from db.i18n import N_, Labels, _, ngettext
 from db.sla import SLA_LABELS, sla_state
 from db.vocab import CAR_STATUS_LABELS, CAR_STATUSES
 from screens.carlist import STATUS_STYLE
@@ -22,17 +24,17 @@ from screens.table import Cell, CellValue, Column, RowTable, TableHeader
 from screens.widgets import AppFooter, AppHeader, Input, SearchBoxKeys, Static
 
 SLA_STYLE = {"on_time": "green", "at_risk": "bold yellow", "late": "bold red", "none": "dim"}
-WORK_WORDS = {"technical": "Tech", "cosmetic": "Cosm"}
+WORK_WORDS = Labels({"technical": N_("Tech"), "cosmetic": N_("Cosm")})
 
-# The filter key's choices: a status, or one of these views.
+# The filter key's choices: a status, or one of these views (their names: N_(), drawn with _()).
 VIEWS: dict[str, tuple[str, Callable[[MyCarRow, date], bool]]] = {
-    "all": ("All my cars", lambda r, today: True),
-    "waiting_parts": ("Waiting on parts", lambda r, today: r.parts_waiting),
+    "all": (N_("All my cars"), lambda r, today: True),
+    "waiting_parts": (N_("Waiting on parts"), lambda r, today: r.parts_waiting),
     "sla": (
-        "Late or at risk",
+        N_("Late or at risk"),
         lambda r, today: _sla(r, today) in ("late", "at_risk"),
     ),
-    "unread": ("With unread notifications", lambda r, today: r.unread > 0),
+    "unread": (N_("With unread notifications"), lambda r, today: r.unread > 0),
 }
 
 
@@ -61,7 +63,9 @@ def next_work_text(row: MyCarRow) -> str:
     if row.next_work is None:
         return ""
     kind, day, start = row.next_work
-    return f"{WORK_WORDS[kind]} {day:%d.%m}" + (f" {start:%H:%M}" if start else "")
+    return f"{WORK_WORDS[kind]} {formats.numeric_day(day)}" + (
+        f" {formats.clock(start)}" if start else ""
+    )
 
 
 class MyCarsTable(RowTable[MyCarRow]):
@@ -82,7 +86,7 @@ class MyCarsScreen(SearchBoxKeys, Screen[None]):
     MyCarsScreen #summary { height: 1; padding: 0 2; color: $text-muted; }
     """
 
-    def __init__(self, ctx: SessionContext, title: str = "Seller · My cars") -> None:
+    def __init__(self, ctx: SessionContext, title: str = N_("Seller · My cars")) -> None:
         super().__init__()
         self.ctx = ctx
         self.title_text = title
@@ -113,11 +117,12 @@ class MyCarsScreen(SearchBoxKeys, Screen[None]):
         return columns
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, self.title_text)
+        yield AppHeader(self.ctx, _(self.title_text))
         yield Input(
-            id="search", placeholder="Search my cars: VIN, plate, order, customer, brand or model"
+            id="search",
+            placeholder=_("Search my cars: VIN, plate, order, customer, brand or model"),
         )
-        yield Static("Loading…", id="summary")
+        yield Static(_("Loading…"), id="summary")
         header = TableHeader()
         yield header
         yield MyCarsTable(
@@ -125,7 +130,7 @@ class MyCarsScreen(SearchBoxKeys, Screen[None]):
             self.cells,
             sort_key=self.sort_key,
             header=header,
-            empty="No cars here. n registers a new car.",
+            empty=_("No cars here. n registers a new car."),
             id="my-cars",
         )
         yield AppFooter()
@@ -173,25 +178,37 @@ class MyCarsScreen(SearchBoxKeys, Screen[None]):
 
     def _summary(self) -> None:
         shown, total = len(self.table.rows), len(self.table.all_rows)
-        view = VIEWS[self.view][0] if self.view in VIEWS else CAR_STATUS_LABELS[self.view]
-        found = f' matching "{self.search_text}"' if self.search_text else ""
-        cap = (
-            f" (newest {MY_CARS_LIMIT:,}: search the car list, F2, for older)"
-            if self.capped
-            else ""
+        view = _(VIEWS[self.view][0]) if self.view in VIEWS else CAR_STATUS_LABELS[self.view]
+        if self.search_text:
+            cars = ngettext(
+                '{shown} of {total} cars matching "{search}"',
+                '{shown} of {total} cars matching "{search}"',
+                total,
+            )
+        else:
+            cars = ngettext("{shown} of {total} cars", "{shown} of {total} cars", total)
+        cars = cars.format(
+            shown=formats.number(shown, 0), total=formats.number(total, 0), search=self.search_text
         )
-        text = f"{shown:,} of {total:,} cars{found} · {view}{cap} · f: filter · 1-9: sort"
+        if self.capped:
+            view += " " + _("(newest {limit}: search the car list, F2, for older)").format(
+                limit=formats.number(MY_CARS_LIMIT, 0)
+            )
+        text = f"{cars} · {view} · " + _("f: filter · 1-9: sort")
         self.query_one("#summary", Static).update(text)
 
     def cells(self, row: MyCarRow) -> list[CellValue]:
         stage = (
-            format_duration((utcnow() - row.status_changed_at).total_seconds())
+            formats.duration((utcnow() - row.status_changed_at).total_seconds())
             if row.status_changed_at
             else ""
         )
         sla = _sla(row, self.today)
         if row.parts_waiting:
-            parts = Cell(f"waits {row.parts_open}" if row.parts_open else "waiting", "bold magenta")
+            parts = Cell(
+                _("waits {count}").format(count=row.parts_open) if row.parts_open else _("waiting"),
+                "bold magenta",
+            )
         else:
             parts = Cell("", "")
         values: dict[str, CellValue] = {
@@ -255,7 +272,7 @@ class MyCarsScreen(SearchBoxKeys, Screen[None]):
     def action_filter(self) -> None:
         from screens.dialogs import ChoiceDialog
 
-        choices = [(key, label) for key, (label, _) in VIEWS.items()]
+        choices = [(key, _(label)) for key, (label, _keep) in VIEWS.items()]
         choices += [(s, CAR_STATUS_LABELS[s]) for s in CAR_STATUSES if s != "archived"]
 
         def chosen(key: str | None) -> None:
@@ -263,7 +280,7 @@ class MyCarsScreen(SearchBoxKeys, Screen[None]):
                 self.view = key
                 self._apply_filter()
 
-        self.app.push_screen(ChoiceDialog("Show which of my cars?", choices), chosen)
+        self.app.push_screen(ChoiceDialog(_("Show which of my cars?"), choices), chosen)
 
     def on_data_changed(self, _event: DataChanged) -> None:
         self.load()

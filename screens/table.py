@@ -24,6 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from db.i18n import N_, _
 from db.text import one_line
 from screens.widgets import Static
 
@@ -130,7 +131,7 @@ def plan(columns: Sequence[Column], width: int) -> Layout:
         if need <= width:  # the marker in the blank end of the last title, if it has one
             widths = _widths(columns, shown, width)
             last = columns[shown[-1]]
-            room = widths[shown[-1]] - len(last.title) - SORT_MARK_ROOM - 1
+            room = widths[shown[-1]] - len(_(last.title)) - SORT_MARK_ROOM - 1
             if not last.right and room >= marker:
                 return Layout(widths, tuple(sorted(dropped)), overlay=True)
         if need <= width - marker - 1:
@@ -169,7 +170,8 @@ def titles_of(
 ) -> str:
     marks = marks or {}
     line = " ".join(
-        fit(columns[i].title + marks.get(i, ""), at.widths[i], columns[i].right) for i in at.shown
+        fit(_(columns[i].title) + marks.get(i, ""), at.widths[i], columns[i].right)
+        for i in at.shown
     )
     marker = at.marker
     if marker:
@@ -181,8 +183,8 @@ def dropped_note(columns: Sequence[Column], at: Layout) -> str:
     """Which columns a wider terminal shows (the marker's tooltip)."""
     if not at.dropped:
         return ""
-    names = ", ".join(columns[i].title or columns[i].key for i in at.dropped)
-    return f"Not shown at this width: {names}. A wider terminal shows them."
+    names = ", ".join(_(columns[i].title) or columns[i].key for i in at.dropped)
+    return _("Not shown at this width: {names}. A wider terminal shows them.").format(names=names)
 
 
 def line_segments(
@@ -251,6 +253,11 @@ class Cell:
 CellValue = str | Cell
 
 
+# The digits that sort by a column.  Their descriptions are never drawn (the footer does not
+# show them; the help folds the nine into one line, screens.help.GENERIC): not translated.
+_SORT_KEYS = [(str(n), f"sort({n - 1})", f"Sort by column {n}") for n in range(1, 10)]
+
+
 class RowTable(ScrollView, Generic[R], can_focus=True):
     """Rows in memory, drawn line by line.  Subclass or pass ``cells`` (row → one value per
     column) and ``sort_key`` (row, column key → a value to sort by)."""
@@ -258,10 +265,7 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
     BINDINGS = [
         *CURSOR_BINDINGS,
         Binding("enter", "select", "Open"),
-        *[
-            Binding(str(n), f"sort({n - 1})", f"Sort by column {n}", show=False)
-            for n in range(1, 10)
-        ],
+        *[Binding(key, action, text, show=False) for key, action, text in _SORT_KEYS],
     ]
     COMPONENT_CLASSES = {"rowtable--cursor", "rowtable--empty"}
     DEFAULT_CSS = f"""
@@ -298,7 +302,7 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
         sort_key: Callable[[R, str], Any] | None = None,
         row_key: Callable[[R], Any] | None = None,
         header: TableHeader | None = None,
-        empty: str = "Nothing here.",
+        empty: str = N_("Nothing here."),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -388,7 +392,7 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
         if index >= len(self.rows):
             if index == 0:
                 style = self.get_component_rich_style("rowtable--empty")
-                return Strip([Segment(fit(self.empty, width), style)])
+                return Strip([Segment(fit(_(self.empty), width), style)])
             return Strip.blank(width, base)
         row = self.rows[index]
         if index == self.cursor:

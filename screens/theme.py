@@ -67,7 +67,7 @@ def readable_on(background: Color | str) -> Color:
 
 
 def _with_lightness(color: Color, lightness: float) -> Color:
-    h, s, _ = color.hsl
+    h, s, _light = color.hsl
     return Color.from_hsl(h, s, max(0.0, min(1.0, lightness)))
 
 
@@ -88,7 +88,7 @@ def with_contrast(
     low, high = color.hsl.l, 1.0 if lighter else 0.0
     if not enough(_with_lightness(color, high)):
         return WHITE if lighter else BLACK_TEXT
-    for _ in range(30):
+    for _step in range(30):
         middle = (low + high) / 2
         if enough(_with_lightness(color, middle)):
             high = middle
@@ -101,7 +101,7 @@ def with_luminance(color: Color | str, target: float) -> Color:
     """``color`` with its hue and saturation at the lightness whose luminance is ``target``."""
     color = _parse(color)
     low, high = 0.0, 1.0
-    for _ in range(30):
+    for _step in range(30):
         middle = (low + high) / 2
         if luminance(_with_lightness(color, middle)) < target:
             low = middle

@@ -10,6 +10,7 @@ from textual import work
 from textual.binding import Binding
 
 from db.errors import PrepfloorError
+from db.i18n import N_, _
 from screens.car_records import RecordsDialog, short_when
 from screens.context import SessionContext
 from screens.table import CellValue, Column, RowTable
@@ -27,19 +28,18 @@ class PickFileDialog(RecordsDialog):
         Binding("t", "attach_as", "Attach as…"),
         Binding("escape", "close", "Back"),
     ]
-    TITLE_TEXT = "Attach one of your files"
-    ENTER = "Attach"
+    TITLE_TEXT = N_("Attach one of your files")
+    ENTER = N_("Attach")
     FOLLOW_SECONDS = 2.0
 
     def __init__(self, ctx: SessionContext, car_id: int, car_name: str) -> None:
         super().__init__(ctx, car_id, car_name)
         assert ctx.files is not None
         self.area = ctx.files
-        self.NOTE = (
-            f"These are your prepfloor files on the server. {self.area.how_to_put()} "
-            "The file then shows up here."
-        )
-        self.EMPTY = "Nothing here yet: put a file in your prepfloor files as said above."
+        self.NOTE = _(
+            "These are your prepfloor files on the server. {how} The file then shows up here."
+        ).format(how=self.area.how_to_put())
+        self.EMPTY = _("Nothing here yet: put a file in your prepfloor files as said above.")
         self._failing = False
 
     def on_mount(self) -> None:
@@ -75,7 +75,9 @@ class PickFileDialog(RecordsDialog):
             files = self.area.files()
         except OSError as error:
             self._failing = True
-            raise Invalid(f"Your prepfloor files cannot be read: {error.strerror}.") from None
+            raise Invalid(
+                _("Your prepfloor files cannot be read: {reason}.").format(reason=error.strerror)
+            ) from None
         except PrepfloorError:
             self._failing = True
             raise
@@ -103,7 +105,10 @@ class PickFileDialog(RecordsDialog):
                 self._attach_file(row.name, kind)
 
         self.app.push_screen(
-            ChoiceDialog(f"Attach {row.name} as", list(DOCUMENT_TYPE_LABELS.items())), chosen
+            ChoiceDialog(
+                _("Attach {file} as").format(file=row.name), list(DOCUMENT_TYPE_LABELS.items())
+            ),
+            chosen,
         )
 
     @work(thread=True, group="records-write", exit_on_error=False)

@@ -29,6 +29,7 @@ from textual.widgets import Static as TextualStatic
 from textual.widgets import TextArea as TextualTextArea
 from textual.widgets.option_list import Option as TextualOption
 
+from db.i18n import N_, _, ngettext
 from db.text import clean, one_line
 from screens.context import SessionContext
 from screens.plain import plain, safe_visual
@@ -169,7 +170,7 @@ class AppHeader(Horizontal):
 
     def who(self, *, dealership: bool = True, role: bool = True) -> str:
         if self.ctx is None:
-            return "not signed in"
+            return _("not signed in")
         actor = self.ctx.actor
         parts = [actor.display_name]
         if role:
@@ -187,7 +188,11 @@ class AppHeader(Horizontal):
         from rich.cells import cell_len
 
         count = self.unread
-        long_unread = f"✉ {count} unread (f8)" if count else ""
+        long_unread = (
+            ngettext("✉ {n} unread (f8)", "✉ {n} unread (f8)", count).format(n=count)
+            if count
+            else ""
+        )
         short_unread = f"✉ {count}" if count else ""
         steps = [  # (logo, the word prepfloor, unread, who): fullest first
             (True, True, long_unread, self.who()),
@@ -232,8 +237,9 @@ class AppFooter(Widget):
 
     # The app's actions whose keys are always on the line, in this order.
     PINNED = ("sign_out", "help", "inbox")
-    MORE = ("f1", "f1", "more", True)  # says where the keys that did not fit are
-    PALETTE_LABEL = "Find"  # ctrl+p: find a car, go to a screen
+    # (key, key shown, description, enabled); the descriptions are translated when drawn
+    MORE = ("f1", "f1", N_("more"), True)  # says where the keys that did not fit are
+    PALETTE_LABEL = N_("Find")  # ctrl+p: find a car, go to a screen
 
     COMPONENT_CLASSES = {"app-footer--key", "app-footer--description", "app-footer--disabled"}
     DEFAULT_CSS = """
@@ -301,7 +307,7 @@ class AppFooter(Widget):
         more = self.MORE
 
         def width(entries: list[tuple[str, str, str, bool]]) -> int:
-            return sum(len(shown) + len(text) + 3 for _key, shown, text, _on in entries)
+            return sum(len(shown) + len(_(text)) + 3 for _key, shown, text, _on in entries)
 
         if width(keys + rest) > room:  # whole keys in order, then where the others are
             budget = room - width([more])
@@ -338,7 +344,7 @@ class AppFooter(Widget):
         binding_key, shown, description, enabled = entry
         start = len(line)
         line.append(f" {shown} ", style=key + dim if not enabled else key)
-        line.append(f"{description} ", style=text + dim if not enabled else text)
+        line.append(f"{_(description)} ", style=text + dim if not enabled else text)
         keys.append((start, len(line), binding_key))
 
     def render(self) -> Text:

@@ -23,8 +23,11 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Digits
 
+from db import formats
 from db.clock import local, local_today, utcnow
 from db.errors import PrepfloorError
+from db.i18n import _, ngettext
+from db.vocab import BOOKING_STATUS_LABELS, CAR_STATUS_LABELS
 from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
@@ -39,6 +42,11 @@ STATUS_STYLE = {
     "in_progress": "bold cyan",
     "completed": "dim green",
 }
+
+
+def status_word(status: str) -> str:
+    """A booking's status in a list: ``in progress``."""
+    return BOOKING_STATUS_LABELS.get(status, status.replace("_", " ")).lower()
 
 
 def clock_text(seconds: float) -> str:
@@ -85,10 +93,10 @@ class MyJobsScreen(Screen[None]):
         self.asked_forgotten = False
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(self.ctx, "Workshop · My jobs")
+        yield AppHeader(self.ctx, _("Workshop · My jobs"))
         with Horizontal(id="running"):
             yield Digits("--:--:--", id="clock")
-            yield Static("No clock running. Pick a job and press Space.", id="running-text")
+            yield Static(_("No clock running. Pick a job and press Space."), id="running-text")
         # the highlighted job's details sit under the clock: toasts come up from the bottom
         yield Static("", id="detail", markup=False)
         yield Static("", id="caption")
@@ -101,14 +109,14 @@ class MyJobsScreen(Screen[None]):
                 Column("vin", "VIN", 6),
                 Column("work", "Work", 14, flex=1, least=10),
                 Column("est", "Est h", 5, right=True),
-                Column("clocked", "Clocked", 7, right=True),
+                Column("clocked", "Clocked", 8, right=True),
                 Column("status", "Status", 11),
                 Column("parts", "Parts", 12, least=8, drop=1),  # the detail line says it too
             ],
             self.cells,
             header=header,
             row_key=lambda job: job.booking_id,
-            empty="No jobs this day. ] shows the next day.",
+            empty=_("No jobs this day. ] shows the next day."),
         )
         yield AppFooter()
 
@@ -139,10 +147,16 @@ class MyJobsScreen(Screen[None]):
         mine = sum(1 for r in shown if r.mine)
         takeable = sum(1 for r in shown if not r.mine and r.takeable)
         team = sum(1 for r in shown if not r.mine and not r.takeable)
-        when = "Today" if self.day == local_today() else f"{self.day:%A %d %b}"
-        extra = f" · {takeable} open to take (t)" if takeable else ""
-        extra += f" · {team} team jobs (Space)" if team else ""
-        self.query_one("#caption", Static).update(f"{when}: {mine} jobs{extra}")
+        if self.day == local_today():
+            when = _("Today")
+        else:
+            when = f"{formats.weekday(self.day, 'wide')} {formats.day_month(self.day)}"
+        parts = [ngettext("{n} job", "{n} jobs", mine).format(n=mine)]
+        if takeable:
+            parts.append(_("{n} open to take (t)").format(n=takeable))
+        if team:
+            parts.append(_("{n} team jobs (Space)").format(n=team))
+        self.query_one("#caption", Static).update(f"{when}: {' · '.join(parts)}")
         self._tick()
         self._describe()
 
@@ -160,15 +174,18 @@ class MyJobsScreen(Screen[None]):
         if self.timer is None:
             digits.update("--:--:--")
             panel.remove_class("active")
-            text.update("No clock running. Pick a job and press Space.")
+            text.update(_("No clock running. Pick a job and press Space."))
             return
         elapsed = (utcnow() - self.timer.started_at).total_seconds()
         digits.update(clock_text(elapsed))
         panel.add_class("active")
         since = local(self.timer.started_at)
         text.update(
-            f"RUNNING: {self.timer.work} · {self.timer.car_label}\n"
-            f"since {since:%a %H:%M} · Space on it stops, c completes"
+            _("RUNNING: {work} · {car}\nsince {since} · Space on it stops, c completes").format(
+                work=self.timer.work,
+                car=self.timer.car_label,
+                since=f"{formats.weekday(since)} {formats.clock(since)}",
+            )
         )
 
     def cells(self, job: JobRow) -> list[CellValue]:
@@ -176,22 +193,22 @@ class MyJobsScreen(Screen[None]):
         clocked = job.clocked_hours
         if running and self.timer is not None:
             clocked += (utcnow() - self.timer.started_at).total_seconds() / 3600
-        status = "RUNNING" if running else job.status.replace("_", " ")
+        status = _("RUNNING") if running else status_word(job.status)
         if not job.mine and not running:
-            status = "open (t)" if job.takeable else "team"
+            status = _("open (t)") if job.takeable else _("team")
         if job.date != self.day:  # the running job of another day: its day instead of a time
-            when = f"{job.date:%d.%m}"
+            when = formats.numeric_day(job.date).rstrip(".")  # 31/10, 31.10: five cells
         else:
-            when = f"{job.start_time:%H:%M}" if job.start_time else ""
+            when = formats.clock(job.start_time) if job.start_time else ""
         return [
             when,
             " ".join(x for x in (job.plate, job.brand, job.model) if x) or job.car_label,
             job.vin_tail or "",
             job.work,
-            f"{job.estimated_hours:g}",
-            f"{clocked:.2f}",
+            formats.number(job.estimated_hours),
+            formats.fixed(clocked, 2),
             Cell(status, "bold reverse green" if running else STATUS_STYLE.get(job.status, "dim")),
-            Cell("WAITING" if job.parts_waiting else "", "bold magenta"),
+            Cell(_("WAITING") if job.parts_waiting else "", "bold magenta"),
         ]
 
     def on_row_table_highlighted(self, _event: RowTable.Highlighted) -> None:
@@ -204,17 +221,23 @@ class MyJobsScreen(Screen[None]):
             return
         lines = []
         if job.parts_waiting:
-            lines.append(f"Parts: {job.parts_reason or 'waiting on parts'} It cannot start yet.")
+            reason = job.parts_reason or _("Waiting on parts.")
+            lines.append(_("Parts: {reason} It cannot start yet.").format(reason=reason))
         if job.seller_notes:
-            lines.append(f"Seller: {job.seller_notes}")
+            lines.append(_("Seller: {notes}").format(notes=job.seller_notes))
         if job.booking_notes:
-            lines.append(f"Coordinator: {job.booking_notes}")
+            lines.append(_("Coordinator: {notes}").format(notes=job.booking_notes))
         if job.work_notes:
-            lines.append(f"Notes: {job.work_notes}")
-        who = f" · {job.person}" if job.person and not job.mine else ""
-        car = f" · car {job.car_status.replace('_', ' ')}" if job.car_status else ""
-        day = f" · {job.date:%a %d %b}" if job.date != self.day else ""
-        lines.insert(0, f"{job.car_label} · {job.work}{who}{car}{day}")
+            lines.append(_("Notes: {notes}").format(notes=job.work_notes))
+        first = [job.car_label, job.work]
+        if job.person and not job.mine:
+            first.append(job.person)
+        if job.car_status:
+            status = CAR_STATUS_LABELS.get(job.car_status, job.car_status).lower()
+            first.append(_("car {status}").format(status=status))
+        if job.date != self.day:
+            first.append(formats.day(job.date))
+        lines.insert(0, " · ".join(first))
         self.query_one("#detail", Static).update("\n".join(lines))
 
     # -- the one key -----------------------------------------------------------------------------
@@ -225,7 +248,7 @@ class MyJobsScreen(Screen[None]):
         elif job.mine or job.team:  # the team's work is clocked without taking it
             self._clock("start", job)
         else:
-            self.notify("This job is open: t takes it first.", severity="warning")
+            self.notify(_("This job is open: t takes it first."), severity="warning")
 
     def _clock(self, what: str, job: JobRow) -> None:
         if self.busy:
@@ -241,10 +264,12 @@ class MyJobsScreen(Screen[None]):
         try:
             if what == "start":
                 self.ctx.store.run(timers.start, actor, job.booking_id)
-                message = f"Started: {job.work} · {job.car_label}."
+                message = _("Started: {work} · {car}.").format(work=job.work, car=job.car_label)
             else:
                 entry = self.ctx.store.run(timers.stop, actor)
-                message = f"Stopped: {entry.hours or 0:.2f} h on {job.car_label}."
+                message = _("Stopped: {hours} on {car}.").format(
+                    hours=formats.hours(entry.hours or 0), car=job.car_label
+                )
         except PrepfloorError as refusal:
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
         else:
@@ -267,8 +292,15 @@ class MyJobsScreen(Screen[None]):
         meant = job.booking_id if what == "start" else None
         if (now.booking_id if now is not None else None) == meant:
             return message, "information"
-        running = f"now runs on {now.work} · {now.car_label}" if now else "is stopped"
-        return f"{message} Another terminal pressed too: your clock {running}.", "warning"
+        if now is not None:
+            said = _(
+                "{message} Another terminal pressed too: your clock now runs on {work} · {car}."
+            ).format(message=message, work=now.work, car=now.car_label)
+        else:
+            said = _("{message} Another terminal pressed too: your clock is stopped.").format(
+                message=message
+            )
+        return said, "warning"
 
     # -- the other keys ----------------------------------------------------------------------------
     def action_complete(self) -> None:
@@ -286,17 +318,29 @@ class MyJobsScreen(Screen[None]):
         def done(result: Any) -> None:
             if result is not None:
                 self.notify(
-                    f"Completed: {job.work} · {job.car_label}, {result.actual_hours:.2f} h."
+                    _("Completed: {work} · {car}, {hours}.").format(
+                        work=job.work,
+                        car=job.car_label,
+                        hours=formats.hours(result.actual_hours),
+                    )
                 )
                 self.load()
 
         self.app.push_screen(
             FormDialog(
-                f"Complete {job.work} · {job.car_label}",
-                [FormField("notes", "Notes", "what was done, anything the next person must know")],
+                _("Complete {work} · {car}").format(work=job.work, car=job.car_label),
+                [
+                    FormField(
+                        "notes",
+                        _("Notes"),
+                        _("what was done, anything the next person must know"),
+                    )
+                ],
                 save,
-                intro="The clock stops, the hours are summed and the car moves on when all its "
-                "work of this kind is done. Enter completes; Escape keeps the job open.",
+                intro=_(
+                    "The clock stops, the hours are summed and the car moves on when all its "
+                    "work of this kind is done. Enter completes; Escape keeps the job open."
+                ),
             ),
             done,
         )
@@ -304,10 +348,13 @@ class MyJobsScreen(Screen[None]):
     def action_take(self) -> None:
         job: JobRow | None = self.table.current
         if job is not None and not job.mine and not job.takeable and job.team:
-            self.notify("A team job: Space starts its clock, nobody needs to take it.")
+            self.notify(_("A team job: Space starts its clock, nobody needs to take it."))
             return
         if job is None or job.mine:
-            self.notify("Pick an open job (its status reads 'open (t)').", severity="warning")
+            self.notify(
+                _("Pick an open job (its status reads '{open}').").format(open=_("open (t)")),
+                severity="warning",
+            )
             return
         self._take(job)
 
@@ -320,7 +367,10 @@ class MyJobsScreen(Screen[None]):
         except PrepfloorError as refusal:
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
         else:
-            self.app.call_from_thread(self.notify, f"Yours now: {job.work} · {job.car_label}.")
+            self.app.call_from_thread(
+                self.notify,
+                _("Yours now: {work} · {car}.").format(work=job.work, car=job.car_label),
+            )
         self.app.call_from_thread(self.load)
 
     def action_inspect(self) -> None:
@@ -344,7 +394,9 @@ class MyJobsScreen(Screen[None]):
         except PrepfloorError as refusal:
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
         else:
-            self.app.call_from_thread(self.notify, f"Checked in: {job.car_label}.")
+            self.app.call_from_thread(
+                self.notify, _("Checked in: {car}.").format(car=job.car_label)
+            )
         self.app.call_from_thread(self.load)
 
     def action_hours(self) -> None:
@@ -373,10 +425,16 @@ class MyJobsScreen(Screen[None]):
 
         shift_end = started_at + timedelta(hours=self.ctx.shift_hours)
         hours = (utcnow() - started_at).total_seconds() / 3600
+        end = local(shift_end)
         choices = [
-            ("shift_end", f"Stop it at the end of the shift ({local(shift_end):%a %H:%M})"),
-            ("at", "Type the real end time"),
-            ("keep", "Keep it running (I am still on it)"),
+            (
+                "shift_end",
+                _("Stop it at the end of the shift ({when})").format(
+                    when=f"{formats.weekday(end)} {formats.clock(end)}"
+                ),
+            ),
+            ("at", _("Type the real end time")),
+            ("keep", _("Keep it running (I am still on it)")),
         ]
 
         def chosen(choice: str | None) -> None:
@@ -389,8 +447,9 @@ class MyJobsScreen(Screen[None]):
 
         self.app.push_screen(
             ChoiceDialog(
-                f"Your clock has run since {local(started_at):%a %d %b %H:%M} ({hours:.1f} h). "
-                "Was it forgotten?",
+                _("Your clock has run since {since} ({hours}). Was it forgotten?").format(
+                    since=formats.moment(local(started_at)), hours=formats.hours(hours, 1)
+                ),
                 choices,
             ),
             chosen,
@@ -407,16 +466,16 @@ class MyJobsScreen(Screen[None]):
             when = validate.parse_time(values["end"], "end")
             on = validate.parse_date(values["day"], "day") or day
             if when is None:
-                raise Invalid("Type the time you stopped, e.g. 16:30.", "end")
+                raise Invalid(_("Type the time you stopped, e.g. 16:30."), "end")
             ended = datetime.combine(on, when, tzinfo=local(started_at).tzinfo)
             return self._resolve_now(entry_id, "at", ended)
 
         self.app.push_screen(
             FormDialog(
-                "When did you stop?",
+                _("When did you stop?"),
                 [
-                    FormField("day", "Day", value=day.isoformat()),
-                    FormField("end", "Time *", "e.g. 16:30"),
+                    FormField("day", _("Day"), value=formats.date_field(day)),
+                    FormField("end", _("Time *"), _("e.g. 16:30")),
                 ],
                 save,
             ),
@@ -442,7 +501,7 @@ class MyJobsScreen(Screen[None]):
         except PrepfloorError as refusal:
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
         else:
-            word = "Kept running." if choice == "keep" else "Stopped at the end of the shift."
+            word = _("Kept running.") if choice == "keep" else _("Stopped at the end of the shift.")
             self.app.call_from_thread(self.notify, word)
         self.app.call_from_thread(self.load)
 
@@ -469,15 +528,18 @@ class TimeBankScreen(Screen[None]):
         self.rows: list[Any] = []
 
     def compose(self) -> ComposeResult:
-        title = "My hours" if self.ctx.actor.role in ("mechanic", "detailer") else "Hours"
-        yield AppHeader(self.ctx, f"Workshop · {title}")
+        if self.ctx.actor.role in ("mechanic", "detailer"):
+            title = _("Workshop · My hours")
+        else:
+            title = _("Workshop · Hours")
+        yield AppHeader(self.ctx, title)
         yield Static("", id="summary", markup=False)
         header = TableHeader()
         yield header
         yield RowTable(
             [
                 Column("person", "Person", 14, flex=1),
-                Column("day", "Day", 10),
+                Column("day", "Day", 13, least=10),  # ons. 31. des.
                 Column("work", "Work", 16, flex=1),
                 Column("productive", "Productive", 10),
                 Column("clocked", "Clocked h", 9, right=True),
@@ -486,7 +548,7 @@ class TimeBankScreen(Screen[None]):
             self.cells,
             header=header,
             row_key=lambda r: (r.user_id, r.day, r.resource_type_id),
-            empty="No hours this week.",
+            empty=_("No hours this week."),
         )
         yield AppFooter()
 
@@ -497,11 +559,11 @@ class TimeBankScreen(Screen[None]):
     def cells(self, row: Any) -> list[CellValue]:
         return [
             row.person,
-            f"{row.day:%a %d %b}",
+            formats.day(row.day),
             row.work,
-            "yes" if row.productive else Cell("no", "dim"),
-            f"{row.clocked:.2f}",
-            f"{row.estimated:g}",
+            _("yes") if row.productive else Cell(_("no"), "dim"),
+            formats.fixed(row.clocked, 2),
+            formats.number(row.estimated),
         ]
 
     @work(thread=True, exclusive=True, group="hours", exit_on_error=False)
@@ -521,13 +583,24 @@ class TimeBankScreen(Screen[None]):
         lines = []
         for name, figures in timebank.summary(rows).items():
             ratio = figures.get("productivity")
-            share = f"{ratio:.0%} productive" if ratio is not None else "no hours"
+            if ratio is not None:
+                share = _("{percent} productive").format(percent=formats.percent(ratio))
+            else:
+                share = _("no hours")
             lines.append(
-                f"{name}: {figures['clocked']:.2f} h clocked ({share}), "
-                f"{figures['estimated']:g} h estimated"
+                _("{name}: {clocked} clocked ({share}), {estimated} estimated").format(
+                    name=name,
+                    clocked=formats.hours(figures["clocked"]),
+                    share=share,
+                    estimated=formats.hours(figures["estimated"]),
+                )
             )
-        week = self.monday.isocalendar()[1]
-        head = f"Week {week} · {self.monday:%d %b} to {self.monday + timedelta(days=6):%d %b %Y}"
+        sunday = self.monday + timedelta(days=6)
+        head = _("Week {number} · {first} to {last}").format(
+            number=self.monday.isocalendar()[1],
+            first=formats.day_month(self.monday),
+            last=f"{formats.day_month(sunday)} {sunday.year}",
+        )
         self.query_one("#summary", Static).update("\n".join([head, *lines]))
 
     def action_week(self, delta: int) -> None:

@@ -19,8 +19,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from db import clock
+from db import clock, i18n
 from pgcluster import Cluster, start_cluster
+
+# The tests read prepfloor in English unless a test chooses Norwegian: whatever the locale of the
+# machine that runs them (and of the programs they start).
+for _name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"
 
 ENGINES = ("sqlite", "postgresql")
 
@@ -148,6 +154,7 @@ def db(store):  # type: ignore[no-untyped-def]
 def _unfreeze_clock() -> Iterator[None]:
     yield
     clock.freeze(None)
+    i18n.use("en")  # a test that chose Norwegian does not leave it to the next
 
 
 @pytest.fixture

@@ -168,8 +168,8 @@ async def test_booking_until_full_offers_the_nearest_day_and_takes_it(
         dialog.query_one("#estimated_hours").value = "8"
         await settle(pilot, app)
         problem = str(dialog.query_one("#problem").render())
-        assert "Nobody has room on Mon 07 Jan" in problem
-        assert "ctrl+y books it on Tue 08 Jan 2030" in problem
+        assert "Nobody has room on Mon 7 Jan" in problem
+        assert "ctrl+y books it on Tue, 8 Jan 2030" in problem
         await pilot.press("ctrl+y")
         await settle(pilot, app)
         assert isinstance(app.screen, CapacityScreen)

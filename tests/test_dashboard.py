@@ -267,7 +267,7 @@ def test_report_prints_the_same_figures_without_the_tui(w: World, store, tmp_pat
     result = runner.invoke(app, [*args, "--table", "stages", "--csv", str(tmp_path)])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "Vest HQ and 2 branches · 09 Dec 2029 to 07 Jan 2030" in out
+    assert "Vest HQ and 2 branches · Sun, 9 Dec 2029 to Mon, 7 Jan 2030" in out
     assert "Bottleneck: Ready, until handed over — 4.0 days" in out
     line = next(x for x in out.splitlines() if "In transit" in x)
     assert line.split("│")[3:9] == [

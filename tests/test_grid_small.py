@@ -138,7 +138,7 @@ async def test_book_on_a_day_off_says_so_and_offers_whoever_has_room(ui_store, c
         assert dialog.preset_user is None  # not Per: the form offers the people with room
         messages = [str(n.message) for n in app._notifications]
         assert any(
-            "Per Mekaniker has no hours on Wed 09 Jan (a day off)" in m and "type a number" in m
+            "Per Mekaniker has no hours on Wed 9 Jan (a day off)" in m and "type a number" in m
             for m in messages
         ), messages
         await pilot.press("escape")

@@ -324,7 +324,7 @@ async def test_book_from_the_grid_a_single_match_and_the_nearest_day(ui_store, w
             dialog = app.screen
             assert isinstance(dialog, BookingDialog) and dialog.car_id == car
             problem = str(dialog.query_one("#problem").render())
-            assert "ctrl+y books it on Tue 08 Jan 2030" in problem
+            assert "ctrl+y books it on Tue, 8 Jan 2030" in problem
             await run(pilot, app, flow(keys.steps[4]), how)
         else:
             await run(pilot, app, keys, how)

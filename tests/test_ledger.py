@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from db import admin, capacity, clock, doctor, ledger, users, workflow
+from db import admin, capacity, clock, doctor, formats, ledger, users, workflow
 from db.errors import (
     CapacityCut,
     DoesNotFit,
@@ -67,7 +67,7 @@ def snapshot(w: World) -> dict[str, list[dict[str, Any]]]:
 
 
 def nearest(day: date) -> str:
-    return f"Nearest day with room: {day:%a %d %b %Y}."
+    return f"Nearest day with room: {formats.day_year(day)}."
 
 
 def make_car(w: World, seller: str, status: str = "registered") -> int:
@@ -133,7 +133,7 @@ def test_a_full_team_row_is_refused_with_the_nearest_day(w: World) -> None:
     # day 1 and day 3 are both one day away: the later day wins the tie.
     assert refused.value.nearest_day == w.day(3)
     message = str(refused.value)
-    assert "Technical Preparation at Porsgrunn on Wed 09 Jan has 0 h free" in message
+    assert "Technical Preparation at Porsgrunn on Wed 9 Jan has 0 h free" in message
     assert "the booking needs 2 h" in message
     assert message.endswith(nearest(w.day(3)))
     assert snapshot(w) == before
@@ -238,7 +238,7 @@ def test_a_person_without_a_capacity_row_is_refused(w: World) -> None:
             estimated_hours=2,
             user_id=newbie.id,
         )
-    assert "Nils Ny has no Technical Preparation hours set on Tue 08 Jan" in str(refused.value)
+    assert "Nils Ny has no Technical Preparation hours set on Tue 8 Jan" in str(refused.value)
     assert refused.value.nearest_day is None
     assert snapshot(w) == before
 
@@ -249,7 +249,7 @@ def test_overlapping_start_times_for_one_person_are_refused(w: World) -> None:
     with pytest.raises(Invalid) as refused:
         book(w, 1, 2, start_time=time(10, 0))
     assert refused.value.field == "start_time"
-    assert "Per Mekaniker is already booked 08:00-11:00 on Tue 08 Jan" in str(refused.value)
+    assert "Per Mekaniker is already booked 08:00-11:00 on Tue 8 Jan" in str(refused.value)
     with pytest.raises(Invalid, match="already booked"):
         book(w, 1, 4, start_time=time(7, 0))  # 07:00-11:00 covers it
     assert snapshot(w) == before
@@ -498,7 +498,7 @@ def test_capacity_cut_below_booked_hours(w: World) -> None:
             user_id=w["mechanic499"].user_id,
         )
     assert refused.value.booked == 6
-    assert "6 h are already booked on Tue 08 Jan" in str(refused.value)
+    assert "6 h are already booked on Tue 8 Jan" in str(refused.value)
     assert snapshot(w) == before
     # the coordinator chooses to overbook and move bookings afterwards
     row = w.db.run(

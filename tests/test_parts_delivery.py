@@ -523,7 +523,7 @@ def test_milestones_in_the_future_twice_or_by_the_wrong_people_are_refused(w: Wo
     record(w, "seller495", car_id, "sold_at", at=T0 + timedelta(minutes=4))  # clock slack
     with pytest.raises(Invalid) as refused:
         record(w, "seller495", car_id, "sold_at")
-    assert str(refused.value) == "Sold was already recorded on 07 Jan 2030 07:04."
+    assert str(refused.value) == "Sold was already recorded on Mon, 7 Jan 2030 07:04."
     assert refused.value.field == "milestone"
     draft = w.db.run(cars.save_draft, w["seller495"], brand="BMW").id
     with pytest.raises(WorkflowRefused, match="Register the order first"):
@@ -843,7 +843,9 @@ def test_car_detail_carries_parts_documents_contacts_milestones_and_sla(w: World
         ("invoice.pdf", 12 * 1024, "invoice")
     ]
     assert [c.message for c in detail.contacts] == ["Car is in prep", "Asked about wheels"]
-    assert dict(detail.milestones)["sold_at"] == "Sold was already recorded on 07 Jan 2030 07:04."
+    assert (
+        dict(detail.milestones)["sold_at"] == "Sold was already recorded on Mon, 7 Jan 2030 07:04."
+    )
     assert dict(detail.milestones)["delivered_to_dealership_at"].startswith(
         "The car is not ready for delivery yet"
     )

@@ -213,7 +213,7 @@ def test_a_persons_hours_of_one_day_stay_within_a_day(w: World) -> None:
         set_cap(w, "TECH_PREP", 1, 9, "mechanic499")
     assert refused.value.field == "allocated_hours"
     assert str(refused.value) == (
-        "Per Mekaniker already has 16 h of Vehicle Washing on Tue 08 Jan; 9 h of Technical "
+        "Per Mekaniker already has 16 h of Vehicle Washing on Tue 8 Jan; 9 h of Technical "
         "Preparation would make 25 h, more than one person's day (24 h). Set at most 8 h, or "
         "lower the other hours first."
     )
@@ -254,7 +254,7 @@ def test_a_persons_bookings_of_one_day_stay_within_a_day(w: World) -> None:
     with pytest.raises(DoesNotFit) as refused:
         book(w, 2, 1, code="WASH")
     assert str(refused.value).startswith(
-        "Per Mekaniker is already booked 24 h on Wed 09 Jan (every kind of work together); "
+        "Per Mekaniker is already booked 24 h on Wed 9 Jan (every kind of work together); "
         "1 h more would make 25 h, more than one person's day (24 h)."
     )
     assert refused.value.nearest_day != w.day(2)

@@ -656,7 +656,7 @@ def test_cut_capacity_moves_the_chosen_bookings_and_sets_the_hours(w: World) -> 
     # the assigned person and the consumer's coordinators hear of it
     pal_notes = [n for n in notes_of(w, "mechanic2_499") if n["type"] == "booking_changed"]
     assert len(pal_notes) == 2
-    assert "moved from Tue 08 Jan to Wed 09 Jan (capacity cut)" in pal_notes[0]["message"]
+    assert "moved from Tue 8 Jan to Wed 9 Jan (capacity cut)" in pal_notes[0]["message"]
     kim = [n for n in notes_of(w, "coordinator495") if n["type"] == "booking_changed"]
     assert len(kim) == 2
     for booking_id in moves:
@@ -759,7 +759,7 @@ def test_a_booking_at_another_dealership_notifies_its_coordinators(w: World) -> 
     assert requests[0]["priority"] == "medium" and requests[0]["car_id"] == car
     assert requests[0]["message"] == (
         "Booking request from 495 Kristiansand Vest: Technical Preparation for BMW X5 EL 55555 "
-        f"(order {_order(w, car)}), 3 h on Wed 09 Jan "
+        f"(order {_order(w, car)}), 3 h on Wed 9 Jan "
         f"(booking #{booking_id})."
     )
     # the one who booked is not told; own work is no request

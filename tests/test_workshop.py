@@ -370,8 +370,8 @@ def test_take_without_room_names_the_nearest_day(w: World) -> None:
     with pytest.raises(DoesNotFit) as refused:
         w.db.run(timers.take, w["mechanic2_499"], job)
     assert refused.value.nearest_day == w.day(1)
-    assert "Pål Mekaniker has 2 h free on Mon 07 Jan; the booking needs 4 h." in str(refused.value)
-    assert "Nearest day with room: Tue 08 Jan 2030." in str(refused.value)
+    assert "Pål Mekaniker has 2 h free on Mon 7 Jan; the booking needs 4 h." in str(refused.value)
+    assert "Nearest day with room: Tue, 8 Jan 2030." in str(refused.value)
     assert booking(w, job)["user_id"] is None
     assert (capacity(w, "TIRES", 0, None), capacity(w, "TIRES", 0, "mechanic2_499")) == (4, 0)
     assert rows(w, Event, entity="resource_bookings", action="take") == []
@@ -447,7 +447,7 @@ def test_resolve_forgotten_at_a_typed_time(w: World) -> None:
     me = w["mechanic499"]
     cases = [
         (None, Invalid, "Type the time you stopped"),
-        (T0 - timedelta(minutes=5), Invalid, r"must be after the start \(Mon 07 Jan 07:00\)"),
+        (T0 - timedelta(minutes=5), Invalid, r"must be after the start \(Mon 7 Jan 07:00\)"),
         (T0, Invalid, "must be after the start"),
         (T0 + timedelta(hours=12, minutes=1), Invalid, "cannot be in the future"),
     ]
@@ -511,7 +511,7 @@ def test_flag_forgotten_notifies_once(w: World) -> None:
     }
     message = sent[0][2]
     assert message.startswith("Per Mekaniker's clock on Technical Preparation on BMW X5 EL 55555")
-    assert "since Mon 07 Jan 07:00 (10.5 h)" in message and f"time entry #{entry}" in message
+    assert "since Mon 7 Jan 07:00 (10.5 h)" in message and f"time entry #{entry}" in message
     assert all(n["car_id"] == car_id for n in rows(w, Notification, type="timer_forgotten"))
     # later looks, by anyone, flag it no more
     at(hours=12)
@@ -874,7 +874,7 @@ def test_issue_to_booking_refusals(w: World) -> None:
     # no room on any day: the ledger's refusal
     for day in range(3):
         book(w, day, 8)
-    with pytest.raises(DoesNotFit, match="Per Mekaniker has 0 h free on Mon 07 Jan"):
+    with pytest.raises(DoesNotFit, match="Per Mekaniker has 0 h free on Mon 7 Jan"):
         w.db.run(inspection.issue_to_booking, w["mechanic499"], oil, hours=1)
     # a detailer books cosmetic work for themselves
     polish = w.db.run(inspection.issue_to_booking, w["detailer499"], oil, hours=2)
