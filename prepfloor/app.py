@@ -6,19 +6,21 @@ import contextlib
 import gc
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from textual import events, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import Notification, Notify, SeverityLevel
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.worker import Worker
 
 import prepfloor.textual_fixes  # noqa: F401  (a toast's timer never below zero)
 from db.access import Actor
 from db.errors import PrepfloorError
-from db.i18n import LANGUAGES, _, choose, use
+from db.i18n import LANGUAGES, N_, _, choose, use
 from db.modes import mode_title, start_mode
 from db.store import Store
 from db.text import clean, one_line
@@ -34,6 +36,23 @@ from screens.login import LoginScreen
 from screens.messages import DataChanged, SignedIn
 from screens.modes import BY_NAME, MODES, ModeInfo, modes_for
 from screens.theme import DEFAULT_THEME, brand_theme, install
+
+# Textual's own commands in the palette (theme, quit, keys, ...), put into the reader's words
+TEXTUAL_COMMAND_WORDS = (
+    N_("Theme"),
+    N_("Change the current theme"),
+    N_("Quit"),
+    N_("Quit the application as soon as possible"),
+    N_("Keys"),
+    N_("Hide the keys and widget help panel"),
+    N_("Show help for the focused widget and a summary of available keys"),
+    N_("Minimize"),
+    N_("Minimize the widget and restore to normal size"),
+    N_("Maximize"),
+    N_("Maximize the focused widget"),
+    N_("Screenshot"),
+    N_("Save an SVG 'screenshot' of the current screen"),
+)
 
 POLL_SECONDS = 1.0
 WARM_AFTER_SECONDS = 0.4
@@ -329,6 +348,11 @@ class PrepfloorApp(App[int]):
             self.notify,
             _("From now on you open on {screen} when you sign in.").format(screen=mode_title(mode)),
         )
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own palette commands, in the reader's language."""
+        for command in super().get_system_commands(screen):
+            yield command._replace(title=_(command.title), help=_(command.help))
 
     # -- the language ----------------------------------------------------------------------------
     def action_language(self) -> None:

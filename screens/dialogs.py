@@ -31,16 +31,29 @@ class ChoiceDialog(ModalScreen[str | None]):
     """
     MOST_SHOWN = 14  # choices shown at once on a tall terminal
 
-    def __init__(self, title: str, choices: list[tuple[str, str]], note: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        choices: list[tuple[str, str]],
+        note: str = "",
+        current: str | None = None,
+    ) -> None:
+        """``current``: the key of the choice highlighted first (the one in use), else the
+        first."""
         super().__init__()
         self.title_text = title
         self.choices = choices
         self.note = note
+        self.current = current
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.title_text, id="title", markup=False)
-            yield OptionList(*[Option(label, id=key) for key, label in self.choices])
+            options = OptionList(*[Option(label, id=key) for key, label in self.choices])
+            keys = [key for key, _label in self.choices]
+            if self.current in keys:
+                options.highlighted = keys.index(self.current)
+            yield options
             if self.note:
                 yield Static(self.note, id="note", markup=False)
         yield AppFooter()

@@ -57,7 +57,9 @@ async def test_ctrl_l_changes_the_language_and_keeps_the_keys(ui_store, ui_world
         await pilot.press("ctrl+l")
         await settle(pilot, app)
         assert isinstance(app.screen, ChoiceDialog)
-        await pilot.press("down", "enter")  # Norsk bokmål
+        # the choice in use is highlighted (the site's, here): one up is Norsk bokmål
+        assert app.screen.query_one("OptionList").highlighted == 2
+        await pilot.press("up", "enter")
         await settle(pilot, app)
         assert language(ui_world, "seller495") == "nb"
         assert isinstance(app.screen, MyCarsScreen)
@@ -72,7 +74,8 @@ async def test_ctrl_l_changes_the_language_and_keeps_the_keys(ui_store, ui_world
         await pilot.press("escape")
         await pilot.press("ctrl+l")
         await settle(pilot, app)
-        await pilot.press("down", "down", "enter")  # the site's language (English here)
+        assert app.screen.query_one("OptionList").highlighted == 1  # Norsk bokmål, chosen
+        await pilot.press("down", "enter")  # the site's language (English here)
         await settle(pilot, app)
         assert language(ui_world, "seller495") is None
         assert footer(app).startswith(" f9 Sign out ")
@@ -155,3 +158,20 @@ async def test_a_wrong_norwegian_date_is_refused_in_norwegian(ui_store, coord_wo
         shown = str(dialog.query_one("#problem").render())
         assert "Dato" in shown and "i morgen" in shown
     assert rows(w, ResourceBooking, car_id=car) == []
+
+
+async def test_the_palettes_commands_speak_the_users_language(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    choose(ui_world, "seller495", "nb")
+    app = make_app(ui_store, actor=ui_world["seller495"])
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot, app)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Tema" in titles and "Avslutt" in titles and "Theme" not in titles
+        await pilot.press("ctrl+p")
+        await settle(pilot, app)
+        await pilot.press(*"språk")
+        await settle(pilot, app)
+        await pilot.press("enter")  # the language command: its dialog
+        await settle(pilot, app)
+        assert isinstance(app.screen, ChoiceDialog)
+        assert app.screen.title_text == "Språk / Language"
