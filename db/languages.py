@@ -3,27 +3,34 @@
 ``users.language`` is ``en`` or ``nb`` (:data:`db.i18n.LANGUAGES`), or NULL: the site's language
 (``language`` in the config file), else the environment's locale.  Anyone sets their own; an admin
 anyone's; the command line (``prepfloor users set-language``) anyone's.
+
+Light on purpose: :func:`language_of` runs before a session's first frame, so the ORM is imported
+only by :func:`set_language`.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
-
-from db import events
-from db.access import Actor
-from db.clock import utcnow
-from db.errors import Invalid, NotFound
 from db.i18n import LANGUAGES, _, normalize
-from db.models import User
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from db.access import Actor
+    from db.models import User
 
 
 def set_language(
     session: Session, actor: Actor | None, user_id: uuid.UUID, language: str | None
 ) -> User:
     """Set the language ``user_id`` reads prepfloor in (``None`` or ``""``: the site's)."""
+    from db import events
+    from db.clock import utcnow
+    from db.errors import Invalid, NotFound
+    from db.models import User
+
     if actor is not None and actor.user_id != user_id:
         actor.require("user.manage")
     user = session.get(User, user_id)

@@ -59,7 +59,8 @@ def test_the_rules_load_without_textual() -> None:
 
 def test_the_first_screen_does_not_load_the_orm() -> None:
     code = (
-        "import sys, prepfloor.cli, prepfloor.app, screens.cars, screens.login;"
+        "import sys, prepfloor.cli, prepfloor.app, screens.cars, screens.login, "
+        "db.languages, db.i18n, db.formats, db.said, db.modes;"
         "print(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'pydantic') "
         "if m in sys.modules))"
     )
