@@ -102,8 +102,8 @@ class JobRow:
 def parts_reason(
     seller_ordered: Any, seller_arrived: Any, prep_ordered: Any, prep_arrived: Any
 ) -> str | None:
-    """Why the car still waits on parts, from its four parts timestamps (the words of
-    :func:`db.workflow.waiting_on_parts`, which needs the ORM car)."""
+    """Why the car still waits on parts, from its four parts timestamps (also the rule's words:
+    :func:`db.workflow.waiting_on_parts` gives it an ORM car's)."""
     seller = seller_ordered is not None and seller_arrived is None
     prep = prep_ordered is not None and prep_arrived is None
     if seller and prep:

@@ -45,18 +45,14 @@ def _inspection_approved(car: Car) -> str | None:
 
 def waiting_on_parts(car: Car) -> str | None:
     """Why the car still waits on parts, or ``None``."""
-    seller = bool(car.parts_ordered_seller_at and not car.parts_arrived_seller_at)
-    prep = bool(car.parts_ordered_prep_at and not car.parts_arrived_prep_at)
-    if seller and prep:
-        return _(
-            "The car is still waiting for parts ordered by the seller and parts ordered by the "
-            "prep center."
-        )
-    if seller:
-        return _("The car is still waiting for parts ordered by the seller.")
-    if prep:
-        return _("The car is still waiting for parts ordered by the prep center.")
-    return None
+    from db.jobs import parts_reason
+
+    return parts_reason(
+        car.parts_ordered_seller_at,
+        car.parts_arrived_seller_at,
+        car.parts_ordered_prep_at,
+        car.parts_arrived_prep_at,
+    )
 
 
 def prepared_elsewhere(car: Car) -> bool:
