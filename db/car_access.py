@@ -23,7 +23,12 @@ def note_provider(session: Session, car: Car, provider_id: int) -> None:
     """Record that ``provider_id`` works on ``car`` (nothing to do for its owner or prep center)."""
     if provider_id in (car.dealership_id, car.prep_center_id):
         return
-    if session.get(CarAccess, (car.id, provider_id)) is None:
+    known = session.exec(
+        select(CarAccess.id).where(
+            CarAccess.car_id == car.id, CarAccess.dealership_id == provider_id
+        )
+    ).first()
+    if known is None:
         session.add(CarAccess(car_id=car.id, dealership_id=provider_id))  # type: ignore[arg-type]
 
 

@@ -545,10 +545,15 @@ class CarDocument(SQLModel, table=True):
 # ------------------------------------------------------------------------------------------------
 class CarAccess(SQLModel, table=True):
     __tablename__ = "car_access"
-    __table_args__ = (Index("ix_car_access_dealership_id_car_id", "dealership_id", "car_id"),)
+    __table_args__ = (
+        UniqueConstraint("car_id", "dealership_id"),  # one row per car and dealership
+        Index("ix_car_access_dealership_id_car_id", "dealership_id", "car_id"),
+    )
 
-    car_id: int = Field(foreign_key="cars.id", primary_key=True)
-    dealership_id: int = Field(foreign_key="dealership.id", primary_key=True)
+    # one key column, as every table has (Directus and other tools address a row by one key)
+    id: int | None = Field(default=None, primary_key=True)
+    car_id: int = Field(foreign_key="cars.id")
+    dealership_id: int = Field(foreign_key="dealership.id")
 
 
 # ------------------------------------------------------------------------------------------------
