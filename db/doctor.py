@@ -20,6 +20,7 @@ from sqlmodel import Session
 from db import formats, validate
 from db.clock import as_utc
 from db.i18n import _
+from db.repair import ACCESS_EXTRA, ACCESS_MISSING, PERSON_DRIFT, TEAM_DRIFT
 from db.text import shown
 from db.vocab import BOOKING_HOLDING_STATUSES, CAR_STATUSES, sql_in
 
@@ -52,15 +53,7 @@ def _rows(session: Session, sql: str, **params: object) -> list[tuple]:  # type:
 def check_ledger(session: Session) -> Iterator[Finding]:
     for row_id, day, used, held in _rows(
         session,
-        f"""
-        SELECT c.id, c.date, c.used_hours, coalesce(h.held, 0)
-        FROM resource_capacities c
-        LEFT JOIN (SELECT provider_dealership_id AS p, resource_type_id AS t, date AS d,
-                          sum(estimated_hours) AS held
-                   FROM resource_bookings WHERE status IN {HOLDING}
-                   GROUP BY provider_dealership_id, resource_type_id, date) h
-            ON h.p = c.dealership_id AND h.t = c.resource_type_id AND h.d = c.date
-        WHERE c.user_id IS NULL AND abs(c.used_hours - coalesce(h.held, 0)) > {EPS}""",
+        TEAM_DRIFT,
     ):
         if abs(float(used) - float(held)) > EPS:
             yield Finding(
@@ -72,16 +65,7 @@ def check_ledger(session: Session) -> Iterator[Finding]:
             )
     for row_id, day, used, held in _rows(
         session,
-        f"""
-        SELECT c.id, c.date, c.used_hours, coalesce(h.held, 0)
-        FROM resource_capacities c
-        LEFT JOIN (SELECT provider_dealership_id AS p, resource_type_id AS t, date AS d,
-                          user_id AS u, sum(estimated_hours) AS held
-                   FROM resource_bookings WHERE status IN {HOLDING} AND user_id IS NOT NULL
-                   GROUP BY provider_dealership_id, resource_type_id, date, user_id) h
-            ON h.p = c.dealership_id AND h.t = c.resource_type_id AND h.d = c.date
-            AND h.u = c.user_id
-        WHERE c.user_id IS NOT NULL AND abs(c.used_hours - coalesce(h.held, 0)) > {EPS}""",
+        PERSON_DRIFT,
     ):
         if abs(float(used) - float(held)) > EPS:
             yield Finding(
@@ -430,14 +414,7 @@ def check_car_access(session: Session) -> Iterator[Finding]:
     prep center (the scoping rule reads it)."""
     for car_id, provider in _rows(
         session,
-        """
-        SELECT DISTINCT b.car_id, b.provider_dealership_id FROM resource_bookings b
-        JOIN cars c ON c.id = b.car_id
-        WHERE b.provider_dealership_id <> c.dealership_id
-        AND (c.prep_center_id IS NULL OR b.provider_dealership_id <> c.prep_center_id)
-        AND NOT EXISTS (SELECT 1 FROM car_access a
-            WHERE a.car_id = b.car_id AND a.dealership_id = b.provider_dealership_id)
-        LIMIT 50""",
+        f"{ACCESS_MISSING} LIMIT 50",
     ):
         yield Finding(
             "error",
@@ -447,13 +424,9 @@ def check_car_access(session: Session) -> Iterator[Finding]:
                 "missing the row)."
             ).format(dealership=provider, car=car_id),
         )
-    for car_id, dealership in _rows(
+    for _id, car_id, dealership in _rows(
         session,
-        """
-        SELECT a.car_id, a.dealership_id FROM car_access a WHERE NOT EXISTS (
-            SELECT 1 FROM resource_bookings b
-            WHERE b.car_id = a.car_id AND +b.provider_dealership_id = a.dealership_id)
-        LIMIT 50""",
+        f"{ACCESS_EXTRA} LIMIT 50",
     ):
         yield Finding(
             "error",

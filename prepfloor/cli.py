@@ -642,11 +642,38 @@ def serve(
 
 
 @app.command(help=_("Check every invariant on the live database; exit 1 if anything is wrong."))
-def doctor(ctx: typer.Context, db: DbOption = None) -> None:
+def doctor(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help=_(
+                "First rebuild what prepfloor derives from other rows (capacity used hours from "
+                "the bookings, car access from the bookings) after a writer that bypassed "
+                "prepfloor changed them; every repaired row is logged as an event."
+            ),
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
     """Check every invariant on the live database; exit 1 if anything is wrong."""
     settings = settings_for(_db(ctx, db))
     store = open_store(settings)
     from db.doctor import run_checks
+
+    if repair:
+        from db.repair import repair as rebuild
+
+        repaired = store.run(rebuild)
+        tag = _("REPAIRED")
+        for item in repaired:
+            say(f"{tag:8} {item.table:12} {item.what}")
+        say(
+            ngettext("{n} row repaired.", "{n} rows repaired.", len(repaired)).format(
+                n=len(repaired)
+            )
+        )
 
     findings = store.query(run_checks)
     errors = [f for f in findings if f.level == "error"]

@@ -305,3 +305,72 @@ def test_timestamps_out_of_order_are_an_error(busy: World) -> None:
 
     w.db.run(write)
     assert f"Car #{car_id}: its workflow timestamps are out of order." in errors(w)
+
+
+def test_repair_rebuilds_what_a_writer_behind_the_rules_broke(busy: World) -> None:
+    """A SQL client (or another tool on the SQLite file) changed bookings and capacity rows
+    without the rules: ``doctor --repair`` rebuilds the derived rows from their sources, logs an
+    event for each, and the doctor is clean again; a second repair finds nothing."""
+    from db import repair
+
+    w = busy
+    access_before = w.db.query(
+        lambda s: sorted(s.execute(text("SELECT car_id, dealership_id FROM car_access")).all())
+    )
+    sql(
+        w,
+        "UPDATE resource_capacities SET used_hours = used_hours + 2.5 WHERE id = :id",
+        id=team_row_id(w),
+    )
+    sql(  # hours changed on a booking: its team row and its person's row no longer add up
+        w,
+        "UPDATE resource_bookings SET estimated_hours = estimated_hours + 1 WHERE id = :id",
+        id=w.ids["shared"],
+    )
+    sql(w, "DELETE FROM car_access")
+    sql(
+        w,
+        "INSERT INTO car_access (car_id, dealership_id) VALUES (:car, :d)",
+        car=w.ids["own"],
+        d=w.d["400"],
+    )
+    assert any("used_hours" in e for e in errors(w))
+    repaired = w.db.run(repair.repair)
+    assert errors(w) == []
+    assert (
+        w.db.query(
+            lambda s: sorted(s.execute(text("SELECT car_id, dealership_id FROM car_access")).all())
+        )
+        == access_before
+    )
+    capacity_rows = [r for r in repaired if r.table == "resource_capacities"]
+    # the team row (set by hand, and its booking grew) and the booking's person's row
+    assert len(capacity_rows) == 2 and team_row_id(w) in {r.row_id for r in capacity_rows}
+    logged = w.db.query(
+        lambda s: s.execute(
+            text("SELECT count(*) FROM events WHERE CAST(changes AS TEXT) LIKE '%doctor --repair%'")
+        ).scalar_one()
+    )
+    assert logged == len(repaired)
+    assert w.db.run(repair.repair) == []
+
+
+def test_doctor_repair_on_the_command_line(busy: World) -> None:
+    from typer.testing import CliRunner
+
+    from prepfloor.cli import app as cli
+
+    w = busy
+    sql(
+        w,
+        "UPDATE resource_capacities SET used_hours = used_hours + 2.5 WHERE id = :id",
+        id=team_row_id(w),
+    )
+    runner = CliRunner()
+    url = str(w.db.engine.url.render_as_string(hide_password=False))
+    found = runner.invoke(cli, ["doctor", "--db", url])
+    assert found.exit_code == 1 and "used_hours" in found.stdout
+    fixed = runner.invoke(cli, ["doctor", "--repair", "--db", url])
+    assert fixed.exit_code == 0, fixed.output
+    assert f"Capacity #{team_row_id(w)}: used_hours" in fixed.stdout
+    assert "1 row repaired." in fixed.stdout and "0 error(s)" in fixed.stdout
