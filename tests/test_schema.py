@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
@@ -197,3 +198,52 @@ def test_seed_names_are_the_table_and_column_names() -> None:
     ):
         assert name in columns
     assert "max_hours_per_week" in tables["resource_sharing"].columns
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_postgresql_has_the_models_defaults(store) -> None:  # type: ignore[no-untyped-def]
+    """Another writer on the PostgreSQL database (Directus, psql) gets the defaults prepfloor
+    would give: every scalar default of the models is the column's default in the database, and
+    the times a row was made default to now."""
+    from sqlalchemy import text
+
+    wanted = {
+        (t.name, c.name): c.default.arg
+        for t in SQLModel.metadata.sorted_tables
+        for c in t.columns
+        if c.default is not None and getattr(c.default, "is_scalar", False) and not c.primary_key
+    }
+    with store.db.engine.connect() as connection:
+        found = {
+            (table, column): default
+            for table, column, default in connection.execute(
+                text(
+                    "SELECT table_name, column_name, column_default "
+                    "FROM information_schema.columns WHERE table_schema = current_schema()"
+                )
+            )
+        }
+        for (table, column), value in wanted.items():
+            default = found[(table, column)]
+            assert default is not None, (table, column)
+            shown = default.split("::")[0].strip("'")
+            assert shown == str(value).lower() or float(shown) == value, (table, column, default)
+    assert found[("cars", "created_at")] == "now()"
+    assert "gen_random_uuid" in found[("users", "id")]
+    # a car as Directus creates it: only the columns without a default
+    with store.db.engine.begin() as write:
+        dealer = write.execute(
+            text(
+                "INSERT INTO dealership (dealership_number, dealership_name) "
+                "VALUES ('900', 'Directus test') RETURNING id, active, dealership_type"
+            )
+        ).one()
+        assert dealer[1] is True and dealer[2] == "sales_and_prep"
+        car = write.execute(
+            text(
+                "INSERT INTO cars (dealership_id, brand) VALUES (:d, 'Volvo') "
+                "RETURNING status, car_type, created_at IS NOT NULL"
+            ),
+            {"d": dealer[0]},
+        ).one()
+        assert tuple(car) == ("draft", "new", True)
