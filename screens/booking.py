@@ -463,6 +463,12 @@ class BookingDialog(ModalScreen[int | None]):
         self.app.call_from_thread(self._offer_nearest, day, best)
 
     def _offer_nearest(self, day: date, nearest: date | None) -> None:
+        try:
+            shown = validate.parse_date(self.query_one("#date", Input).value, "date")
+        except Invalid:
+            shown = None
+        if shown != day:
+            return  # an offer for a day the form no longer shows (ctrl+y took one meanwhile)
         self._save_when_ready = False
         self.nearest = nearest
         self._nobody_on = day
