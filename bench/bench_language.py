@@ -35,12 +35,12 @@ SELLER_TITLE = {"en": b"Seller", "nb": b"Selger"}
 
 
 def set_language(url: str, language: str) -> None:
-    from db import languages
+    from db import users
     from db.store import Store
 
     store = Store(url)
     user = store.fast.actor(getpass.getuser())
-    store.run(languages.set_language, None, user.user_id, language)
+    store.run(users.set_language, None, user.user_id, language)
     store.close()
 
 

@@ -69,13 +69,6 @@ def weekday(value: date | datetime, width: str = "abbreviated", lang: str | None
     return format_date(value, pattern, locale=locale(lang))
 
 
-def month(value: date | datetime, width: str = "wide", lang: str | None = None) -> str:
-    """The month's name: ``October`` / ``oktober`` (``abbreviated``: ``Oct`` / ``okt.``)."""
-    from babel.dates import format_date
-
-    return format_date(value, "LLLL" if width == "wide" else "LLL", locale=locale(lang))
-
-
 def date_field(value: date | datetime | None) -> str:
     """A day as it is typed into a form in the language spoken: ``2025-10-31`` in English (as
     prepfloor's English users have always typed it), the locale's short date in Norwegian

@@ -27,7 +27,6 @@ import gettext as _gettext
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 DOMAIN = "prepfloor"
 LOCALE_DIR = Path(__file__).with_name("locale")
@@ -164,14 +163,3 @@ class Labels(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"Labels({self._items!r})"
-
-
-def translate_all(value: Any) -> Any:
-    """``value`` with every string in it translated (a tuple of column titles, a list of keys)."""
-    if isinstance(value, str):
-        return _(value)
-    if isinstance(value, tuple):
-        return tuple(translate_all(v) for v in value)
-    if isinstance(value, list):
-        return [translate_all(v) for v in value]
-    return value

@@ -21,7 +21,7 @@ from db import badges, events, formats, modes, validate
 from db.access import Actor, actor_change, actor_from
 from db.clock import local, utcnow
 from db.errors import ActorChanged, Invalid, LoginRefused, NotFound
-from db.i18n import _, ngettext
+from db.i18n import LANGUAGES, _, ngettext, normalize
 from db.models import Dealership, User, UserKey
 from db.vocab import ROLES
 
@@ -601,18 +601,7 @@ def set_terminal(
     if actor is not None:
         actor.require("user.manage")
     user = _user(session, user_id)
-    if user.is_terminal != is_terminal:
-        user.is_terminal = is_terminal
-        user.updated_at = utcnow()
-        session.add(user)
-        events.record(
-            session,
-            actor,
-            "users",
-            user.id,
-            "update",
-            {"is_terminal": [not is_terminal, is_terminal]},
-        )
+    _set_field(session, actor, user, "is_terminal", is_terminal)
     return user
 
 
@@ -632,14 +621,44 @@ def set_start_mode(
             raise Invalid(problem, "start_mode")
         if wanted == modes.default_start(user.role):
             wanted = None  # the role's own: it follows the role if the role changes
-    if user.start_mode != wanted:
-        events.record(
-            session, actor, "users", user.id, "update", {"start_mode": [user.start_mode, wanted]}
-        )
-        user.start_mode = wanted
-        user.updated_at = utcnow()
-        session.add(user)
+    _set_field(session, actor, user, "start_mode", wanted)
     return user
+
+
+def set_language(
+    session: Session, actor: Actor | None, user_id: uuid.UUID, language: str | None
+) -> User:
+    """The language a user reads prepfloor in (:data:`db.i18n.LANGUAGES`), or ``None`` (or
+    ``""``) for the site's.  Anyone sets their own; an admin anyone's; ``actor`` None is the
+    command line."""
+    if actor is not None and actor.user_id != user_id:
+        actor.require("user.manage")
+    user = _user(session, user_id)
+    wanted: str | None = None
+    if language is not None and str(language).strip():
+        wanted = normalize(language)
+        if wanted is None:
+            raise Invalid(
+                _("Language: {choices}.").format(
+                    choices=", ".join(f"{code} ({name})" for code, name in LANGUAGES.items())
+                ),
+                "language",
+            )
+    _set_field(session, actor, user, "language", wanted)
+    return user
+
+
+def _set_field(
+    session: Session, actor: Actor | None, user: User, field: str, wanted: object
+) -> None:
+    """Change one of a user's settings, with its event (nothing when it is so already)."""
+    old = getattr(user, field)
+    if old == wanted:
+        return
+    events.record(session, actor, "users", user.id, "update", {field: [old, wanted]})
+    setattr(user, field, wanted)
+    user.updated_at = utcnow()
+    session.add(user)
 
 
 @dataclass(frozen=True)

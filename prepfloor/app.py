@@ -368,7 +368,7 @@ class PrepfloorApp(App[int]):
 
     @work(thread=True, group="language", exit_on_error=False)
     def _save_language(self, actor: Actor, language: str | None) -> None:
-        from db.languages import set_language
+        from db.users import set_language
 
         try:
             self.store.run(set_language, actor, actor.user_id, language)

@@ -576,7 +576,8 @@ def users_set_language(
     store = open_store(settings_for(_db(ctx, db)))
     from db.errors import PrepfloorError
     from db.i18n import LANGUAGES
-    from db.languages import language_of, set_language
+    from db.languages import language_of
+    from db.users import set_language
 
     target = active_user(store, login)
     try:

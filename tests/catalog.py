@@ -159,98 +159,12 @@ def problems() -> list[str]:
     return found
 
 
-def extract_files(files: list[str]) -> Catalog:
-    """The texts marked in these files only."""
-    from babel.messages.extract import extract_from_file
-
-    catalog = Catalog(project="prepfloor", charset="utf-8")
-    for name in files:
-        path = Path(name).resolve()
-        for lineno, message, comments, context in extract_from_file(
-            "python", str(path), keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
-        ):
-            catalog.add(
-                message,
-                None,
-                [(str(path.relative_to(ROOT)), lineno)],
-                auto_comments=comments,
-                context=context,
-            )
-    return catalog
-
-
-def fragment(path: str, files: list[str]) -> None:
-    """A catalog of the texts of ``files`` at ``path`` (translations already there kept): one
-    part of the work of translating, merged into the catalog by ``merge``."""
-    target = Path(path)
-    if target.exists():
-        with target.open("rb") as handle:
-            catalog = read_po(handle, locale="nb")
-    else:
-        catalog = Catalog(locale="nb", project="prepfloor", charset="utf-8")
-    catalog.update(extract_files(files), no_fuzzy_matching=True)
-    catalog.obsolete.clear()
-    buffer = io.BytesIO()
-    write_po(buffer, catalog, width=100, sort_output=False)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(buffer.getvalue())
-    missing = [
-        m.id
-        for m in catalog
-        if m.id and not all(m.string if isinstance(m.string, tuple) else (m.string,))
-    ]
-    print(f"{target}: {len(catalog)} texts, {len(missing)} without a translation")
-
-
-def merge(fragments: list[str]) -> None:
-    """Fill the Norwegian catalog's empty translations from ``fragments`` (the first wins)."""
-    update()
-    catalog = read("nb")
-    known: dict[object, object] = {}
-    for name in fragments:
-        with open(name, "rb") as handle:
-            for message in read_po(handle, locale="nb"):
-                strings = message.string if isinstance(message.string, tuple) else (message.string,)
-                if message.id and all(strings):
-                    known.setdefault((message.id, message.context), message.string)
-    for message in catalog:
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        if message.id and not all(strings) and (message.id, message.context) in known:
-            message.string = known[(message.id, message.context)]
-            message.flags.discard("fuzzy")
-    write("nb", catalog)
-    compile_all()
-
-
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "check"
     if command == "update":
         update()
     elif command == "compile":
         compile_all()
-    elif command == "fragment":
-        fragment(sys.argv[2], sys.argv[3:])
-    elif command == "merge":
-        merge(sys.argv[2:])
-    elif command == "check-fragment":
-        with open(sys.argv[2], "rb") as handle:
-            part = read_po(handle, locale="nb")
-        bad = []
-        for m in part:
-            if not m.id:
-                continue
-            ids = m.id if isinstance(m.id, tuple) else (m.id,)
-            strings = m.string if isinstance(m.string, tuple) else (m.string,)
-            wanted = set().union(*(_fields(i) for i in ids))
-            if not all(strings):
-                bad.append(f"not translated: {ids[0]!r}")
-            elif any(
-                _fields(t) != wanted and not (len(ids) > 1 and _fields(t) <= wanted)
-                for t in strings
-            ):
-                bad.append(f"placeholders differ: {ids[0]!r}")
-        print("\n".join(bad) or f"{sys.argv[2]}: complete")
-        sys.exit(1 if bad else 0)
     elif command == "check":
         listed = problems()
         print("\n".join(listed) or "The catalogs are complete.")

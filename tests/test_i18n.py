@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from db import formats, i18n, languages, notify, said
+from db import formats, i18n, notify, said, users
 from db.errors import Invalid, NotAllowed
 from db.models import Notification, User
 from db.validate import hours, parse_date
@@ -150,13 +150,13 @@ def test_the_site_language_in_the_config_file(tmp_path) -> None:  # type: ignore
 def test_each_user_sets_their_own_language(world) -> None:  # type: ignore[no-untyped-def]
     w = world
     seller, mechanic = w["seller495"], w["mechanic499"]
-    w.db.run(languages.set_language, seller, seller.user_id, "nb")
+    w.db.run(users.set_language, seller, seller.user_id, "nb")
     assert w.db.query(lambda s: s.get(User, seller.user_id).language) == "nb"
     with pytest.raises(NotAllowed):  # not someone else's
-        w.db.run(languages.set_language, mechanic, seller.user_id, "en")
+        w.db.run(users.set_language, mechanic, seller.user_id, "en")
     with pytest.raises(Invalid, match="nb"):
-        w.db.run(languages.set_language, seller, seller.user_id, "tysk")
-    w.db.run(languages.set_language, seller, seller.user_id, None)  # back to the site's
+        w.db.run(users.set_language, seller, seller.user_id, "tysk")
+    w.db.run(users.set_language, seller, seller.user_id, None)  # back to the site's
     assert w.db.query(lambda s: s.get(User, seller.user_id).language) is None
 
 

@@ -12,7 +12,7 @@ from test_app import SIZE, settle
 from test_coordinator_ui import MONDAY, go_to_cell, open_grid
 from test_start_and_keys import footer, wait_for_users
 
-from db import i18n, languages
+from db import i18n, users
 from db.models import ResourceBooking, User
 from prepfloor.app import make_app
 from prepfloor.config import Settings
@@ -35,7 +35,7 @@ def language(w: Any, login: str) -> str | None:
 
 def choose(w: Any, login: str, lang: str | None) -> None:
     actor = w[login]
-    w.db.run(languages.set_language, actor, actor.user_id, lang)
+    w.db.run(users.set_language, actor, actor.user_id, lang)
 
 
 async def test_a_user_reads_their_own_language_from_the_first_frame(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
@@ -101,33 +101,39 @@ async def test_the_sign_in_screen_speaks_the_sites_language(ui_store, ui_world) 
         assert i18n.current() == "nb"
 
 
+async def book_on_monday_typing(app: Any, pilot: Any, w: Any, day: str, hours: str) -> Any:
+    """From the grid's Monday cell of the washing team: b, the car, then ``day`` and ``hours``
+    typed over what the form proposed, and ctrl+s; the booking dialog."""
+    await open_grid(app, pilot)
+    go_to_cell(app, "WASH", None, MONDAY, w)
+    await pilot.press("b")
+    await settle(pilot, app)
+    dialog = app.screen
+    assert isinstance(dialog, BookingDialog)
+    assert dialog.query_one("#date").value == MONDAY.strftime("%d.%m.%Y")  # as Norwegians write it
+    await pilot.press(*"ORD-00001", "enter")
+    await settle(pilot, app)
+    dialog.query_one("#date").focus()
+    await pilot.press("ctrl+a", "ctrl+k", *day)
+    dialog.query_one("#estimated_hours").focus()
+    await pilot.press("ctrl+a", "ctrl+k", *hours)
+    await settle(pilot, app)
+    await pilot.press("ctrl+s")
+    await settle(pilot, app)
+    return dialog
+
+
 async def test_norwegian_dates_and_decimal_commas_in_the_booking_form(
     ui_store, coord_world
 ) -> None:  # type: ignore[no-untyped-def]
     """A Norwegian coordinator books with the day typed as ``i morgen`` and the hours as
-    ``1,5``: the booking is stored on Tuesday with 1.5 hours, and the form showed its day as
-    Norwegians write it."""
+    ``1,5``: the booking is stored on Tuesday with 1.5 hours."""
     w = coord_world
     choose(w, "coordinator499", "nb")
     car = w.register(seller="seller499")
     app = make_app(ui_store, actor=w["coordinator499"])
     async with app.run_test(size=SIZE) as pilot:
-        await open_grid(app, pilot)
-        go_to_cell(app, "WASH", None, MONDAY, w)
-        await pilot.press("b")
-        await settle(pilot, app)
-        dialog = app.screen
-        assert isinstance(dialog, BookingDialog)
-        assert dialog.query_one("#date").value == MONDAY.strftime("%d.%m.%Y")
-        await pilot.press(*"ORD-00001", "enter")
-        await settle(pilot, app)
-        dialog.query_one("#date").focus()
-        await pilot.press("ctrl+a", "ctrl+k", *"i morgen")
-        dialog.query_one("#estimated_hours").focus()
-        await pilot.press("ctrl+a", "ctrl+k", *"1,5")
-        await settle(pilot, app)
-        await pilot.press("ctrl+s")
-        await settle(pilot, app)
+        await book_on_monday_typing(app, pilot, w, "i morgen", "1,5")
         assert not isinstance(app.screen, BookingDialog)
     assert [(b["date"], b["estimated_hours"]) for b in rows(w, ResourceBooking, car_id=car)] == [
         (MONDAY + timedelta(days=1), 1.5)
@@ -140,20 +146,8 @@ async def test_a_wrong_norwegian_date_is_refused_in_norwegian(ui_store, coord_wo
     car = w.register(seller="seller499")
     app = make_app(ui_store, actor=w["coordinator499"])
     async with app.run_test(size=SIZE) as pilot:
-        await open_grid(app, pilot)
-        go_to_cell(app, "WASH", None, MONDAY, w)
-        await pilot.press("b")
-        await settle(pilot, app)
-        dialog = app.screen
-        await pilot.press(*"ORD-00001", "enter")
-        await settle(pilot, app)
-        dialog.query_one("#date").focus()
-        await pilot.press("ctrl+a", "ctrl+k", *"32.13")
-        dialog.query_one("#estimated_hours").focus()
-        await pilot.press("ctrl+a", "ctrl+k", *"2")
-        await pilot.press("ctrl+s")
-        await settle(pilot, app)
-        assert isinstance(app.screen, BookingDialog)  # kept open with what was typed
+        dialog = await book_on_monday_typing(app, pilot, w, "32.13", "2")
+        assert app.screen is dialog  # kept open with what was typed
         assert dialog.query_one("#date").value == "32.13"
         shown = str(dialog.query_one("#problem").render())
         assert "Dato" in shown and "i morgen" in shown

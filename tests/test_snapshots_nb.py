@@ -11,14 +11,17 @@ from test_snapshots import (  # noqa: F401  (fixtures)
     SMALL,
     _car_id,
     _coordinator_world,
-    _ready,
     _settled,
     demo_world,
     fixed_world,
+    intake_with_errors,
+    steps,
 )
 
 from prepfloor.app import make_app
 from prepfloor.config import Settings
+
+PARTS_ORDERED = "WBAJS6J73VY995991"  # the demo's car with parts ordered, bookings, a history
 
 
 def norsk(store: Any, actor: Any = None) -> Any:
@@ -27,39 +30,23 @@ def norsk(store: Any, actor: Any = None) -> Any:
     return make_app(store, site, actor=actor)
 
 
+def open_car(car_id: int) -> Any:
+    return lambda app: app.open_car(car_id)
+
+
+def typed(field: str, value: str) -> Any:
+    return lambda app: setattr(app.screen.query_one(f"#{field}"), "value", value)
+
+
 def test_car_list(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     app = norsk(ui_store, fixed_world["coordinator499"])
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settled(pilot)
-        await pilot.press("f2")
-        await _settled(pilot)
-
-    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps(("f2",)))
 
 
 @pytest.mark.parametrize("size", [(120, 32), SMALL], ids=["120x32", "80x24"])
 def test_intake_form_with_errors(snap_compare, ui_store, fixed_world, size) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     app = norsk(ui_store, fixed_world["seller495"])
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _ready(pilot)
-        await pilot.press("ctrl+n")
-        await _ready(pilot)
-        await pilot.press(*"WBAJA51040CH12345", "tab")  # the VIN of a car already registered
-        screen = pilot.app.screen
-        for field, typed in (
-            ("license_plate", "ab-12"),
-            ("model_year", "1899"),
-            ("customer_phone", "12"),
-            ("customer_email", "kari.example.no"),
-            ("expected_delivery_date", "31.02"),
-        ):
-            screen.query_one(f"#{field}").focus()
-            await pilot.press(*typed)
-        await pilot.press("ctrl+s")
-        await _ready(pilot)
-
+    ready = intake_with_errors(("expected_delivery_date", "31.02"))  # no such day, typed Norwegian
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
@@ -67,106 +54,41 @@ def test_intake_form_with_errors(snap_compare, ui_store, fixed_world, size) -> N
 def test_capacity_grid_week(snap_compare, ui_store, fixed_world, size) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     _coordinator_world(fixed_world)
     app = norsk(ui_store, fixed_world["coordinator499"])
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _ready(pilot)
-        await pilot.press("f4")
-        await _ready(pilot)
-
-    assert snap_compare(app, terminal_size=size, run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=steps(("f4",)))
 
 
 @pytest.mark.parametrize("size", [(120, 32), SMALL], ids=["120x32", "80x24"])
 def test_booking_form_with_an_error(snap_compare, ui_store, fixed_world, size) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     app = norsk(ui_store, fixed_world["coordinator499"])
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _ready(pilot)
-        pilot.app.open_car(1)
-        await _ready(pilot)
-        await pilot.press("b")
-        await _ready(pilot)
-        pilot.app.screen.query_one("#estimated_hours").value = "1,3"
-        await _ready(pilot)
-        await pilot.press("ctrl+s")
-        await _ready(pilot)
-
+    ready = steps(open_car(1), ("b",), typed("estimated_hours", "1,3"), ("ctrl+s",))
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
 @pytest.mark.parametrize("size", [SMALL, (120, 24)], ids=["80x24", "120x24"])
 def test_my_cars_on_the_demo(snap_compare, demo_world, size) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     app = norsk(demo_world, demo_world.fast.actor("kari"))
+    assert snap_compare(app, terminal_size=size, run_before=steps(("f3",)))
 
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settled(pilot)
-        await pilot.press("f3")
-        await _settled(pilot)
 
+@pytest.mark.parametrize("size", [SMALL, (120, 60)], ids=["80x24", "120x60"])
+def test_car_view(snap_compare, demo_world, size) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    app = norsk(demo_world, demo_world.fast.actor("kari"))
+    ready = steps(open_car(_car_id(demo_world, PARTS_ORDERED)))
     assert snap_compare(app, terminal_size=size, run_before=ready)
-
-
-def test_car_view_at_80x24(snap_compare, demo_world) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    car_id = _car_id(demo_world, "WBAJS6J73VY995991")  # parts ordered, bookings, a history
-    app = norsk(demo_world, demo_world.fast.actor("kari"))
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settled(pilot)
-        pilot.app.open_car(car_id)
-        await _settled(pilot)
-
-    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
-
-
-def test_car_view_with_its_history(snap_compare, demo_world) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    car_id = _car_id(demo_world, "WBAJS6J73VY995991")
-    app = norsk(demo_world, demo_world.fast.actor("kari"))
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settled(pilot)
-        pilot.app.open_car(car_id)
-        await _settled(pilot)
-
-    assert snap_compare(app, terminal_size=(120, 60), run_before=ready)
 
 
 def test_inbox_at_80x24(snap_compare, demo_world) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     app = norsk(demo_world, demo_world.fast.actor("ola"))
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settled(pilot)
-        await pilot.press("f8")
-        await _settled(pilot)
-        await pilot.press("down")
-        await _settled(pilot)
-
-    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps(("f8",), ("down",)))
 
 
-@pytest.mark.parametrize("tab", [0, 3], ids=["status", "workload"])
-def test_manager_dashboard_at_80x24(snap_compare, demo_world, tab: int) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+@pytest.mark.parametrize(
+    ("size", "tab"), [(SMALL, 0), (SMALL, 3), ((120, 30), 0)], ids=["status", "workload", "wide"]
+)
+def test_manager_dashboard(snap_compare, demo_world, size, tab: int) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     app = norsk(demo_world, demo_world.fast.actor("mona"))
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settled(pilot)
-        await pilot.press("f6")
-        await _settled(pilot)
-        for _ in range(tab):
-            await pilot.press("right")
-        await _settled(pilot)
-
-    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
-
-
-def test_manager_dashboard_wide(snap_compare, demo_world) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    app = norsk(demo_world, demo_world.fast.actor("mona"))
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settled(pilot)
-        await pilot.press("f6")
-        await _settled(pilot)
-
-    assert snap_compare(app, terminal_size=(120, 30), run_before=ready)
+    ready = steps(("f6",), ("right",) * tab) if tab else steps(("f6",))
+    assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
 @pytest.mark.parametrize("size", [SMALL, (120, 30)], ids=["80x24", "120x30"])
@@ -183,49 +105,26 @@ def test_my_jobs_on_the_demo(snap_compare, demo_world) -> None:  # type: ignore[
 @pytest.mark.parametrize("size", [SMALL, (120, 30)], ids=["80x24", "120x30"])
 def test_help_of_my_jobs_on_the_demo(snap_compare, demo_world, size) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     app = norsk(demo_world, demo_world.fast.actor("per"))
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settled(pilot)
-        await pilot.press("f1")
-        await _settled(pilot)
-
-    assert snap_compare(app, terminal_size=size, run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=steps(("f1",)))
 
 
 def test_my_hours_on_the_demo(snap_compare, demo_world) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     app = norsk(demo_world, demo_world.fast.actor("per"))
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settled(pilot)
-        await pilot.press("h")
-        await _settled(pilot)
-
-    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps(("h",)))
 
 
 def test_admin_users_on_the_demo(snap_compare, demo_world) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     app = norsk(demo_world, demo_world.fast.actor("admin"))
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settled(pilot)
-        await pilot.press("f7", "u")
-        await _settled(pilot)
-
-    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps(("f7", "u")))
 
 
 @pytest.mark.parametrize("size", [SMALL, (120, 24)], ids=["80x24", "120x24"])
 def test_sharing_requests_on_the_demo(snap_compare, demo_world, size) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    app = norsk(demo_world, demo_world.fast.actor("ola"))
-
-    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+    def requests(app: Any) -> None:
         from screens.schedule import RequestsScreen
 
-        await _settled(pilot)
-        ola = pilot.app.session_ctx.actor
-        pilot.app.push_screen(
-            RequestsScreen(pilot.app.session_ctx, ola.dealership_id, "499 Porsgrunn")
-        )
-        await _settled(pilot)
+        ola = app.session_ctx.actor
+        app.push_screen(RequestsScreen(app.session_ctx, ola.dealership_id, "499 Porsgrunn"))
 
-    assert snap_compare(app, terminal_size=size, run_before=ready)
+    app = norsk(demo_world, demo_world.fast.actor("ola"))
+    assert snap_compare(app, terminal_size=size, run_before=steps(requests))
