@@ -437,7 +437,28 @@ def check_car_access(session: Session) -> Iterator[Finding]:
         )
 
 
+def check_triggers(session: Session) -> Iterator[Finding]:
+    """PostgreSQL: the triggers that keep the ledger and the audit for other writers
+    (:mod:`db.triggers`) are all there and switched on."""
+    from db import triggers
+
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    missing = triggers.expected() - triggers.installed(connection)
+    for name in sorted(missing):
+        yield Finding(
+            "error",
+            "triggers",
+            _(
+                "The database trigger {name} is missing or switched off: other writers can "
+                "break the ledger. Run prepfloor doctor --repair."
+            ).format(name=name),
+        )
+
+
 CHECKS = (
+    check_triggers,
     check_ledger,
     check_timers,
     check_sharing,

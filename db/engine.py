@@ -109,6 +109,9 @@ def make_engine(
     if write_wait is None:
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 5)
+        kwargs.setdefault(
+            "creator", creator or (lambda: connect_postgres(url, None, autocommit=False))
+        )
         return create_engine(url, **kwargs)
     wait = write_wait
     kwargs.setdefault("pool_size", 1)

@@ -147,6 +147,11 @@ def write_wait() -> float:
     return _write_wait
 
 
+# prepfloor's connections say so: the database's triggers for other writers (db/triggers.py)
+# leave prepfloor's writes to its own rules
+WRITER_OPTION = "-c prepfloor.writer=prepfloor"
+
+
 def postgres_options(wait: float) -> str:
     """libpq ``options`` that bound every wait of a prepfloor connection on the server: a lock
     wait (``lock_timeout``: the write wait), a statement, and a transaction left open by a frozen
@@ -156,17 +161,19 @@ def postgres_options(wait: float) -> str:
     idle_ms = max(round(IDLE_IN_TRANSACTION_TIMEOUT * 1000), 2 * lock_ms)
     return (
         f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms} "
-        f"-c idle_in_transaction_session_timeout={idle_ms}"
+        f"-c idle_in_transaction_session_timeout={idle_ms} {WRITER_OPTION}"
     )
 
 
-def connect_postgres(url: str, wait: float, *, autocommit: bool) -> Any:
-    """A psycopg connection to ``url`` with :func:`postgres_options` (added to the URL's own)."""
+def connect_postgres(url: str, wait: float | None, *, autocommit: bool) -> Any:
+    """A psycopg connection to ``url`` with :func:`postgres_options` (added to the URL's own);
+    ``wait`` None: the driver's timeouts, only prepfloor's :data:`WRITER_OPTION`."""
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
     params = conninfo_to_dict(libpq_conninfo(url))
-    params["options"] = f"{params.get('options') or ''} {postgres_options(wait)}".strip()
+    ours = postgres_options(wait) if wait is not None else WRITER_OPTION
+    params["options"] = f"{params.get('options') or ''} {ours}".strip()
     return psycopg.connect(**params, autocommit=autocommit)  # type: ignore[arg-type]
 
 

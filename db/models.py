@@ -574,6 +574,9 @@ class Event(SQLModel, table=True):
     action: str = Field(max_length=40)
     changes: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     car_id: int | None = Field(default=None, foreign_key="cars.id", index=True)
+    # a write by another client than prepfloor (PostgreSQL's triggers, db/triggers.py): its
+    # database role and application name; NULL for prepfloor's own (``user_id`` says who)
+    writer: str | None = Field(default=None, max_length=120)
 
 
 TABLES: dict[str, type[SQLModel]] = {

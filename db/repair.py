@@ -6,7 +6,9 @@ What is derived, and so can be rebuilt exactly:
 
 - ``resource_capacities.used_hours``: the hours of the bookings that hold the row (team rows: every
   holding booking of the day; a person's row: theirs), and with it ``available_hours``;
-- ``car_access``: the providers of a car's bookings other than its owner and its prep center.
+- ``car_access``: the providers of a car's bookings other than its owner and its prep center;
+- PostgreSQL: the triggers that keep these for other writers (:mod:`db.triggers`), when one was
+  dropped or switched off.
 
 What cannot be rebuilt (a booking on a day with no capacity row, a timer's hours, a car's
 timestamps) is left to ``prepfloor doctor`` to report and to a person to decide.
@@ -80,6 +82,7 @@ def repair(session: Session) -> list[Repaired]:
     """Rebuild the derived rows that differ from what their sources say; what was changed.  Run
     as a write (``Store.run``); the command line is the actor of its events."""
     connection = session.connection()
+    done: list[Repaired] = []
     if connection.dialect.name == "postgresql":
         connection.execute(
             text(
@@ -87,7 +90,15 @@ def repair(session: Session) -> list[Repaired]:
                 "IN SHARE ROW EXCLUSIVE MODE"
             )
         )
-    done: list[Repaired] = []
+        from db import triggers
+
+        missing = triggers.expected() - triggers.installed(connection)
+        if missing:
+            triggers.install(connection)
+            for name in sorted(missing):
+                done.append(
+                    Repaired("pg_trigger", name, _("Trigger {name}: made again.").format(name=name))
+                )
     for sql in (TEAM_DRIFT, PERSON_DRIFT):
         for row_id, _day, used, held in connection.execute(text(sql)).all():
             connection.execute(
