@@ -1,13 +1,15 @@
 """What idle sessions cost: N real ``prepfloor`` processes, each in its own pty, signed in and left
-alone, polling the change feed about once a second as every session does.
+alone.  A session hears of changes through the database itself (db/feed.py: PostgreSQL LISTEN, a
+watch on the SQLite files) and asks nothing while nothing changes.
 
 Prints, over a measured window after they have settled:
 
 * the CPU the N sessions use together, as a share of one core, and per session;
-* on PostgreSQL also the server's own CPU (its processes) and its transactions per second;
+* on PostgreSQL also the server's own CPU (the processes of the cluster the database is on, not
+  every ``postgres`` process of the machine) and the transactions per second in the database;
 * the sessions' memory (resident, sum and per session).
 
-Target: 50 idle sessions together under 5% of one core.
+Target: 50 idle sessions together under 1% of one core, and no queries while nothing changes.
 Usage: python bench/bench_idle.py --db /tmp/large.db [--sessions 50] [--seconds 30]
 Figures only: nothing here asserts.
 """
@@ -56,9 +58,19 @@ def rss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
-def postgres_pids() -> list[int]:
-    found = subprocess.run(["pgrep", "-u", "postgres"], capture_output=True, text=True)
-    return [int(p) for p in found.stdout.split()]
+def postgres_pids(url: str) -> list[int]:
+    """The processes of the cluster that serves ``url``: its postmaster and its children."""
+    import psycopg
+    from _common import libpq
+
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        data = conn.execute("SHOW data_directory").fetchone()[0]
+    try:
+        postmaster = int(Path(data, "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    found = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True)
+    return [postmaster, *(int(p) for p in found.stdout.split())]
 
 
 def pg_commits(url: str) -> int:
@@ -107,7 +119,7 @@ def main() -> None:
     time.sleep(args.settle)
     pids = [s.pid for s in sessions]
     alive = sum(1 for pid in pids if Path(f"/proc/{pid}").exists())
-    server = postgres_pids() if dialect == "postgresql" else []
+    server = postgres_pids(url) if dialect == "postgresql" else []
     c0, s0 = cpu_seconds(pids), cpu_seconds(server)
     q0 = pg_commits(url) if dialect == "postgresql" else 0
     t0 = time.perf_counter()

@@ -11,7 +11,7 @@ import re
 import threading
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, NamedTuple
 
@@ -175,23 +175,6 @@ def connect_postgres(url: str, wait: float | None, *, autocommit: bool) -> Any:
     ours = postgres_options(wait) if wait is not None else WRITER_OPTION
     params["options"] = f"{params.get('options') or ''} {ours}".strip()
     return psycopg.connect(**params, autocommit=autocommit)  # type: ignore[arg-type]
-
-
-FEED_LOOK_BACK = 1000  # PostgreSQL: ids below the newest a new session checks for gaps
-FEED_HOLE_SECONDS = 10.0  # PostgreSQL: a gap in the ids is looked up again at least this long
-FEED_MAX_HOLES = 10_000  # PostgreSQL: at most this many gaps are looked up (the newest ones)
-
-
-@dataclass
-class FeedMark:
-    """What one session has seen of the change feed (:meth:`FastReader.feed_poll` moves it on)."""
-
-    newest: int = 0  # the newest event id seen
-    # PostgreSQL: ids below ``newest`` not seen yet (a transaction that took its id before a later
-    # one committed, or one that rolled back): id -> (the snapshot's xmax when the gap was found,
-    # the monotonic time then)
-    holes: dict[int, tuple[int, float]] = field(default_factory=dict)
-    changes: int = 0  # how many polls found a change
 
 
 class FastReader:
@@ -660,87 +643,6 @@ class FastReader:
     def latest_event_id(self) -> int:
         """The newest event id (0 for none)."""
         return int(self.rows("SELECT coalesce(max(id), 0) FROM events")[0][0])
-
-    # -- the change feed -------------------------------------------------------------------------
-    def feed_mark(self) -> FeedMark:
-        """Where a session's change feed starts: the newest event now; on PostgreSQL also the gaps
-        just below it (:data:`FEED_LOOK_BACK` ids), whose transactions may still commit."""
-        mark = FeedMark()
-        if self.dialect != "postgresql":
-            mark.newest = self.latest_event_id()
-            return mark
-        self._feed_read(mark, start=True)
-        return mark
-
-    def feed_poll(self, mark: FeedMark, now: float | None = None) -> bool:
-        """Was a change committed since ``mark``?  ``mark`` moves on to what is seen now.
-
-        SQLite commits one writer at a time, so event ids are in commit order: the newest id grew
-        or not (one read of the primary key's end).  PostgreSQL hands out ids when a transaction
-        writes its event and the transaction may commit after one that took a higher id, so the
-        newest id alone would miss it for good; :meth:`_feed_read` also looks for the gaps below
-        it.  An idle session costs one indexed statement either way.  ``now``: a
-        ``time.monotonic()`` reading (tests pass their own)."""
-        if self.dialect != "postgresql":
-            newest = self.latest_event_id()
-            if newest == mark.newest:
-                return False
-            mark.newest = newest
-            mark.changes += 1
-            return True
-        return self._feed_read(mark, now=now)
-
-    def _feed_read(self, mark: FeedMark, *, start: bool = False, now: float | None = None) -> bool:
-        """PostgreSQL: the event ids above ``mark.newest`` and those of its gaps, with the
-        statement's own snapshot (same snapshot as the ids it reads).
-
-        A gap (an id below the newest seen, not visible) is a transaction still running that took
-        the id (it will commit, or roll back) or one that rolled back.  It is looked up again at
-        every poll until it is seen, or until the oldest transaction still running on the server
-        (the snapshot's ``xmin``) is younger than every transaction that had begun when the gap was
-        found (that snapshot's ``xmax``): then whoever held the id has ended, and had it committed,
-        this very statement would have seen its event.  A gap is kept at least
-        :data:`FEED_HOLE_SECONDS` as well (a transaction takes its id a moment before its
-        transaction id).  Rolled-back ids are few, so the query stays a handful of index probes.
-        """
-        import time as _time
-
-        clock = _time.monotonic() if now is None else now
-        if start:
-            where = "id > (SELECT coalesce(max(id), 0) FROM events) - :back"
-            params: dict[str, Any] = {"back": FEED_LOOK_BACK}
-        elif mark.holes:
-            where = "id > :newest OR id = ANY(CAST(:holes AS bigint[]))"
-            params = {"newest": mark.newest, "holes": sorted(mark.holes)}
-        else:
-            where = "id > :newest"
-            params = {"newest": mark.newest}
-        ids, xmin, xmax = self.rows(
-            f"SELECT (SELECT array_agg(id ORDER BY id) FROM events WHERE {where}), "
-            "CAST(CAST(pg_snapshot_xmin(s) AS text) AS bigint), "
-            "CAST(CAST(pg_snapshot_xmax(s) AS text) AS bigint) "
-            "FROM pg_current_snapshot() AS s",
-            params,
-        )[0]
-        found = [int(i) for i in ids or ()]
-        seen = set(found)
-        top = max(found, default=mark.newest)
-        low = (top - FEED_LOOK_BACK) if start else mark.newest
-        for gap in range(max(low, 0) + 1, top + 1):
-            if gap not in seen:
-                mark.holes[gap] = (int(xmax), clock)
-        for i in seen:
-            mark.holes.pop(i, None)
-        for gap, (then_xmax, then) in list(mark.holes.items()):
-            if int(xmin) >= then_xmax and clock - then >= FEED_HOLE_SECONDS:
-                del mark.holes[gap]
-        for gap in sorted(mark.holes)[: max(len(mark.holes) - FEED_MAX_HOLES, 0)]:
-            del mark.holes[gap]
-        mark.newest = max(top, mark.newest)
-        if start or not found:
-            return False
-        mark.changes += 1
-        return True
 
 
 def as_object(value: Any) -> dict[str, Any] | None:

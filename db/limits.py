@@ -85,6 +85,7 @@ TEXT_LIMITS: dict[str, dict[str, int]] = {
         "entity": 40,
         "entity_id": 40,
         "action": 40,
+        "writer": 120,
     },
 }
 

@@ -337,7 +337,8 @@ def car_detail(
     detail.events = [
         EventLine(
             e.occurred_at,
-            names.get(e.user_id, "prepfloor") if e.user_id else "prepfloor",
+            # a person; another client's database role (db/triggers.py); else prepfloor itself
+            names.get(e.user_id, "prepfloor") if e.user_id else (e.writer or "prepfloor"),
             describe(e),
         )
         for e in events_rows

@@ -54,7 +54,6 @@ TEXTUAL_COMMAND_WORDS = (
     N_("Save an SVG 'screenshot' of the current screen"),
 )
 
-POLL_SECONDS = 1.0
 WARM_AFTER_SECONDS = 0.4
 IDLE_CHECK_SECONDS = 5.0
 DEFAULT_IDLE_MINUTES = 5.0
@@ -108,9 +107,7 @@ class PrepfloorApp(App[int]):
         self._preselect = preselect
         self._sign_in_message = sign_in_message
         self._last_event_id: int | None = None  # the newest event id the screens were told of
-        self._feed: Any = None  # the change feed's db.fast.FeedMark of the signed-in session
         self._waiting_note: Notification | None = None  # "waiting for another terminal…"
-        self._stop_polling = threading.Event()
         self._intake: Any = None  # the session's intake form, kept between uses
         self._shared_terminal = False
         self._last_input = time.monotonic()
@@ -173,8 +170,7 @@ class PrepfloorApp(App[int]):
         # A write refused because this user was switched off or changed meanwhile signs out.
         self.store.on_signed_out = self._signed_out_by_write
         self.store.on_wait = self._write_waiting  # a save held up by another terminal is said
-        self._feed = self.store.fast.feed_mark()  # the feed counts from here
-        self._last_event_id = self._feed.newest
+        self._last_event_id = None  # the feed counts from here
         self._last_note_id: int | None = None  # set by the first notes check: no toasts of old
         self.refresh_unread()
         # the digest needs the ORM: after the first frame and the warm-up, not before
@@ -507,40 +503,33 @@ class PrepfloorApp(App[int]):
 
     # -- the change feed -------------------------------------------------------------------------
     def _start_polling(self) -> None:
-        """One thread per session reads the feed's newest id about once a second and wakes the
-        app only when it moved: an idle session costs one indexed query a second, not a worker
-        and a message a second (measured: a quarter of the CPU of an idle session)."""
-        thread = threading.Thread(target=self._poll_loop, name="prepfloor-feed", daemon=True)
-        thread.start()
+        """The session hears of every committed change through the database itself
+        (:class:`db.feed.Watcher`: PostgreSQL LISTEN, or a watch on the SQLite files): nothing is
+        asked of the database while nothing changes."""
+        from db.feed import Watcher
 
-    def _poll_loop(self) -> None:
-        """Every change committed since the session's mark, whatever the order of the commits
-        (:meth:`db.fast.FastReader.feed_poll`: on PostgreSQL a transaction that took a lower event
-        id may commit after one with a higher id)."""
-        while not self._stop_polling.wait(POLL_SECONDS):
-            mark = self._feed
-            if self.session_ctx is None or mark is None:
-                continue
-            try:
-                moved = self.store.fast.feed_poll(mark)
-            except Exception as error:  # the next poll tries again (a dropped connection)
-                self.log.error(f"change feed: {error!r}")
-                continue
-            if moved:
-                try:
-                    self.call_from_thread(self._changed, mark, mark.newest)
-                except Exception:  # the app is closing
-                    return
+        self._watcher = Watcher(self.store.url, self._heard).start()
+
+    def _heard(self, change: Any) -> None:
+        """In the watcher's thread: hand the change to the app's thread."""
+        with contextlib.suppress(Exception):  # the app is closing
+            self.call_from_thread(self._changed, change)
 
     async def on_unmount(self) -> None:
-        self._stop_polling.set()
+        watcher = getattr(self, "_watcher", None)
+        if watcher is not None:
+            watcher.stop()
 
-    def _changed(self, mark: Any, newest: int) -> None:
-        if mark is not self._feed:  # polled for a session that has ended since
+    def _changed(self, change: Any) -> None:
+        """A change was committed (here or elsewhere): the screen reloads what it touched."""
+        if self.session_ctx is None:
             return
-        self._last_event_id = newest
-        self._ask_who_is_signed_in()
-        self.screen.post_message(DataChanged(newest))
+        self._last_event_id = change.newest
+        if change.quiet:
+            return  # a sign-in somewhere: nothing on screen changed
+        if change.touches("users", "dealership"):
+            self._ask_who_is_signed_in()
+        self.screen.post_message(DataChanged(change))
         self.refresh_unread()
 
     # -- who is signed in -----------------------------------------------------------------------

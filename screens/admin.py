@@ -155,8 +155,9 @@ class DealershipsScreen(Screen[None]):
         self.targets = targets
         self.table.set_rows(rows)
 
-    def on_data_changed(self, _event: DataChanged) -> None:
-        self.load()
+    def on_data_changed(self, event: DataChanged) -> None:
+        if event.touches("dealership"):
+            self.load()
 
     def on_row_table_selected(self, event: RowTable.Selected) -> None:
         self._edit(event.row)

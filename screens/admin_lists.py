@@ -61,6 +61,7 @@ class ConfigList(Screen[None]):
     TITLE_TEXT = ""  # marked with N_: drawn in the reader's language
     NOTE = ""
     TABLE = ""  # the table the form writes (its fields' lengths)
+    SHOWS: tuple[str, ...] = ()  # other tables whose names the list shows
 
     def __init__(self, ctx: SessionContext) -> None:
         super().__init__()
@@ -87,8 +88,9 @@ class ConfigList(Screen[None]):
         rows = self.fetch()
         self.app.call_from_thread(self.table.set_rows, rows)
 
-    def on_data_changed(self, _event: DataChanged) -> None:
-        self.load()
+    def on_data_changed(self, event: DataChanged) -> None:
+        if event.touches(self.TABLE, *self.SHOWS):
+            self.load()
 
     def on_row_table_selected(self, event: RowTable.Selected) -> None:
         self.edit(event.row)
@@ -249,6 +251,7 @@ class ResourceTypesScreen(ConfigList):
 
 class AgreementsScreen(ConfigList):
     TABLE = "resource_sharing"
+    SHOWS = ("dealership", "resource_types")
     TITLE_TEXT = N_("Sharing agreements")
     NOTE = N_(
         "Who may book work at whose prep center, up to how many hours an ISO week; priority "
@@ -356,6 +359,7 @@ class AgreementsScreen(ConfigList):
 
 class UsersScreen(ConfigList):
     TABLE = "users"
+    SHOWS = ("dealership",)
     TITLE_TEXT = N_("Users")
     NOTE = N_(
         "n adds a user (the login is the OS login name for SSH); Enter changes role, dealership "

@@ -170,8 +170,16 @@ class CapacityScreen(Screen[None]):
         self.query_one("#legend", Static).update(self.legend())
         self._describe_cell()
 
-    def on_data_changed(self, _event: DataChanged) -> None:
-        self.load()
+    def on_data_changed(self, event: DataChanged) -> None:
+        if event.touches(
+            "resource_capacities",
+            "resource_bookings",
+            "resource_types",
+            "users",
+            "dealership",
+            "cars",
+        ):
+            self.load()
 
     def on_screen_resume(self) -> None:
         if self.grid is not None:

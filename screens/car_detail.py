@@ -419,11 +419,12 @@ class CarDetailScreen(Screen[None]):
         table.add_column(_("Who"), no_wrap=True)
         table.add_column(_("What"))
         for line in lines:
-            table.add_row(when(line.occurred_at), line.who, line.text)
+            table.add_row(when(line.occurred_at), Text(line.who), Text(line.text))
         return table
 
-    def on_data_changed(self, _event: DataChanged) -> None:
-        self.load()
+    def on_data_changed(self, event: DataChanged) -> None:
+        if event.touches_car(self.car_id) or event.touches("users", "dealership", "resource_types"):
+            self.load()
 
     def on_screen_resume(self) -> None:
         if self.detail is not None:

@@ -142,8 +142,9 @@ class RecordsDialog(ModalScreen[None]):
             return
         self.app.call_from_thread(self.table.set_rows, rows)
 
-    def on_data_changed(self, _event: DataChanged) -> None:
-        self.load()
+    def on_data_changed(self, event: DataChanged) -> None:
+        if event.touches_car(self.car_id):
+            self.load()
 
     def write(self, fn: Any, *args: Any, done: str = "", **kwargs: Any) -> None:
         """Run a rule in a worker; say what happened; reload."""

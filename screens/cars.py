@@ -124,8 +124,9 @@ class CarListScreen(SearchBoxKeys, Screen[None]):
 
         self.app.push_screen(CarDetailScreen(self.ctx, event.car_id))
 
-    def on_data_changed(self, _event: DataChanged) -> None:
-        self.table.refresh_data()
+    def on_data_changed(self, event: DataChanged) -> None:
+        if event.touches("cars", "car_access"):
+            self.table.refresh_data()
 
     def on_screen_resume(self) -> None:
         self.table.refresh_data()

@@ -131,8 +131,9 @@ class InspectionScreen(Screen[None]):
             parts.append(_("r marks the {left} left ok").format(left=left))
         self.query_one("#state", Static).update(" · ".join(parts))
 
-    def on_data_changed(self, _event: DataChanged) -> None:
-        self.load()
+    def on_data_changed(self, event: DataChanged) -> None:
+        if event.touches_car(self.car_id):
+            self.load()
 
     def _run(self, fn: Any, *args: Any, done: str = "", **kwargs: Any) -> None:
         self._run_in_thread(fn, args, kwargs, done)

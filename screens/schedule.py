@@ -386,8 +386,9 @@ class RequestsScreen(BookingActions, Screen[None]):
     def after_change(self) -> None:
         self.load()
 
-    def on_data_changed(self, _event: DataChanged) -> None:
-        self.load()
+    def on_data_changed(self, event: DataChanged) -> None:
+        if event.touches("resource_bookings", "cars", "resource_sharing", "users"):
+            self.load()
 
     def on_row_table_selected(self, event: RowTable.Selected) -> None:
         if event.row.car_id is not None:
@@ -499,8 +500,9 @@ class SharingScreen(Screen[None]):
         self.monday += timedelta(weeks=direction * self.WEEKS)
         self.load()
 
-    def on_data_changed(self, _event: DataChanged) -> None:
-        self.load()
+    def on_data_changed(self, event: DataChanged) -> None:
+        if event.touches("resource_sharing", "resource_bookings", "dealership", "resource_types"):
+            self.load()
 
     def on_row_table_selected(self, event: RowTable.Selected) -> None:
         car_id = getattr(event.row, "car_id", None)

@@ -282,8 +282,9 @@ class MyCarsScreen(SearchBoxKeys, Screen[None]):
 
         self.app.push_screen(ChoiceDialog(_("Show which of my cars?"), choices), chosen)
 
-    def on_data_changed(self, _event: DataChanged) -> None:
-        self.load()
+    def on_data_changed(self, event: DataChanged) -> None:
+        if event.touches("cars", "car_access", "resource_bookings", "parts_orders"):
+            self.load()
 
     def on_screen_resume(self) -> None:
         if self.loaded:

@@ -160,8 +160,16 @@ class MyJobsScreen(Screen[None]):
         self._tick()
         self._describe()
 
-    def on_data_changed(self, _event: DataChanged) -> None:
-        self.load()
+    def on_data_changed(self, event: DataChanged) -> None:
+        if event.touches(
+            "resource_bookings",
+            "timebank_entries",
+            "cars",
+            "inspection_checklist_items",
+            "parts_orders",
+            "users",
+        ):
+            self.load()
 
     def on_screen_resume(self) -> None:
         self.load()
@@ -627,5 +635,6 @@ class TimeBankScreen(Screen[None]):
         said, severity = keep_export(self.ctx, name, lambda out: timebank.write_csv(rows, out))
         self.app.call_from_thread(self.notify, said, severity=severity, timeout=20)
 
-    def on_data_changed(self, _event: DataChanged) -> None:
-        self.load()
+    def on_data_changed(self, event: DataChanged) -> None:
+        if event.touches("timebank_entries", "resource_bookings"):
+            self.load()

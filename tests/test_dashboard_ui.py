@@ -155,7 +155,7 @@ async def test_another_sessions_change_reaches_the_figures(
 
         assert registered() == 1
         ui_world.register()  # as if at another terminal
-        screen.post_message(DataChanged(0))
+        screen.post_message(DataChanged())
         await settle(pilot, app)
         await settle(pilot, app)
         assert registered() == 2

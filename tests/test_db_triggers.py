@@ -276,6 +276,12 @@ def test_raw_writes_of_other_tables_leave_events_and_updated_at(w: World) -> Non
     (update,) = raw_events(w, "cars")
     assert update[2] == "update" and update[4] == car
     assert update[3] == {"customer_name": [f"Customer {car}", "Ola [b]Nordmann"]}
+    # the car's history names the writer, and says what it changed
+    from db import queries
+
+    detail = w.db.query(queries.car_detail, w["admin"], car)
+    assert detail.events[0].who == f"postgres ({APP})"
+    assert "Ola [b]Nordmann" in detail.events[0].text
     (user,) = raw_events(w, "users")
     assert user[3] == {"pin_hash": [None, "(not shown)"]}  # said, never copied
     assert doctor_errors(w) == []
