@@ -201,56 +201,86 @@ _EVENT = struct.Struct("iIII")
 
 
 def _file_writes(path: Path, stop: threading.Event) -> Iterable[None]:
-    """Yield after each burst of writes to the database file or its logs, until ``stop``."""
+    """Yield after each burst of writes to the database file or its log, until ``stop``."""
     names = {path.name, path.name + "-wal", path.name + "-journal"}
-    fd = _inotify(path.parent)
-    if fd is None:
+    watch = _Inotify.open(path, names)
+    if watch is None:
         yield from _polled_writes(path, names, stop)
         return
     try:
         while not stop.is_set():
-            ready, _, _ = select.select([fd], [], [], WAKE_SECONDS)
-            if not ready:
-                continue
-            if any(name in names for name in _read_names(fd)):
+            ready, _, _ = select.select([watch.fd], [], [], WAKE_SECONDS)
+            if ready and watch.written():
                 yield
     finally:
-        os.close(fd)
+        watch.close()
 
 
-def _inotify(folder: Path) -> int | None:
-    """An inotify descriptor watching ``folder`` for writes (None where there is no inotify)."""
-    try:
-        import ctypes
+class _Inotify:
+    """Linux inotify on a database's own files: writes to the file and its log, and the log
+    made anew (the folder is watched only for files created in it, so that a busy folder costs
+    nothing)."""
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        fd = libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK)
-        if fd < 0:
+    def __init__(self, libc: Any, fd: int, path: Path, names: set[str]) -> None:
+        self.libc, self.fd, self.path, self.names = libc, fd, path, names
+        self.files: set[int] = set()
+        self._watch_files()
+
+    @classmethod
+    def open(cls, path: Path, names: set[str]) -> _Inotify | None:
+        """A watch, or None where there is no inotify."""
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK)
+            if fd < 0:
+                return None
+            folder = os.fsencode(path.parent)
+            if libc.inotify_add_watch(fd, folder, _IN_CREATE | _IN_MOVED_TO) < 0:
+                os.close(fd)
+                return None
+            return cls(libc, int(fd), path, names)
+        except (OSError, AttributeError):
             return None
-        if (
-            libc.inotify_add_watch(fd, os.fsencode(folder), _IN_MODIFY | _IN_CREATE | _IN_MOVED_TO)
-            < 0
-        ):
-            os.close(fd)
-            return None
-        return int(fd)
-    except (OSError, AttributeError):
-        return None
+
+    def _watch_files(self) -> None:
+        for name in self.names:
+            wd = self.libc.inotify_add_watch(
+                self.fd, os.fsencode(self.path.parent / name), _IN_MODIFY
+            )
+            if wd >= 0:
+                self.files.add(int(wd))
+
+    def written(self) -> bool:
+        """Read what is waiting: was one of the database's files written (or made)?"""
+        found = made = False
+        for wd, name in _read_events(self.fd):
+            if wd in self.files:
+                found = True
+            elif name in self.names:
+                made = True
+        if made:
+            self._watch_files()  # the log was made anew: watch the new file
+        return found or made
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
-def _read_names(fd: int) -> list[str]:
-    """The file names of every inotify event waiting on ``fd``."""
-    names: list[str] = []
+def _read_events(fd: int) -> list[tuple[int, str]]:
+    """(watch, file name) of every inotify event waiting on ``fd``."""
+    found: list[tuple[int, str]] = []
     while True:
         try:
             data = os.read(fd, 64 * 1024)
         except BlockingIOError:
-            return names
+            return found
         offset = 0
         while offset + _EVENT.size <= len(data):
-            _wd, _mask, _cookie, length = _EVENT.unpack_from(data, offset)
+            wd, _mask, _cookie, length = _EVENT.unpack_from(data, offset)
             raw = data[offset + _EVENT.size : offset + _EVENT.size + length]
-            names.append(os.fsdecode(raw.split(b"\0", 1)[0]))
+            found.append((wd, os.fsdecode(raw.split(b"\0", 1)[0])))
             offset += _EVENT.size + length
 
 

@@ -96,7 +96,7 @@ class PrepfloorApp(App[int]):
         sign_in_message: str = "",
         terminal: str | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(driver_class=_driver_class())
         install(self)  # prepfloor's colours (WCAG AA contrast) from the first screen on
         watch_workers(self)  # a failed worker of any screen is said (prepfloor/failures.py)
         self.store = store
@@ -646,6 +646,19 @@ class PrepfloorApp(App[int]):
         if self.session_ctx is None or isinstance(self.screen, InboxScreen):
             return
         self.push_screen(InboxScreen(self.session_ctx))
+
+
+def _driver_class() -> Any:
+    """Textual's own driver, but on Linux and macOS one whose input thread sleeps while nobody
+    types (:mod:`prepfloor.quiet_driver`); ``TEXTUAL_DRIVER`` still chooses, as in Textual."""
+    import os
+    import sys
+
+    if sys.platform == "win32" or os.environ.get("TEXTUAL_DRIVER"):
+        return None
+    from prepfloor.quiet_driver import QuietDriver
+
+    return QuietDriver
 
 
 def make_app(

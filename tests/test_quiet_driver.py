@@ -1,0 +1,55 @@
+"""The terminal driver whose input thread sleeps while nobody types (prepfloor/quiet_driver.py).
+
+Run for real in a pty: keys still arrive, a lone Escape (which the parser must time out, as it
+could be the start of a sequence) still backs out, and quitting ends the process at once (the
+sleeping thread is woken, not left waiting for a key).  What it saves is measured by
+``bench/bench_idle.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+from ptyapp import KEYS, Terminal
+
+from prepfloor.app import PrepfloorApp, _driver_class
+from prepfloor.quiet_driver import QuietDriver
+
+
+def test_the_app_chooses_the_quiet_driver(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("TEXTUAL_DRIVER", raising=False)
+    assert _driver_class() is QuietDriver
+    monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.linux_driver:LinuxDriver")
+    assert _driver_class() is None  # Textual's own choice, as Textual reads it
+    assert PrepfloorApp.__init__ is not None
+
+
+def test_keys_a_lone_escape_and_quitting_in_a_real_terminal(ui_world) -> None:  # type: ignore[no-untyped-def]
+    w = ui_world
+    w.register("seller495", customer_name="Quiet Kunde")
+    url = w.db.engine.url.render_as_string(hide_password=False)
+    terminal = Terminal(["--db", url, "--user", "admin"], {"TERM": "xterm-256color"}, (100, 30))
+    try:
+        terminal.wait_for("Quiet Kunde")
+        terminal.quiet(0.5)
+        terminal.send(KEYS["enter"])  # open the car
+        terminal.wait_for("Order and customer")
+        terminal.quiet(0.5)
+        terminal.send(KEYS["escape"])  # a lone Escape: back to the list
+        terminal.wait_for("Search")
+        terminal.quiet(0.5)
+        terminal.send(KEYS["ctrl+q"])  # signed in at the sign-in screen: signs out first
+        terminal.wait_for("Who are you?")
+        terminal.quiet(0.5)
+        terminal.send(KEYS["ctrl+q"])
+        deadline = time.monotonic() + 10
+        ended = 0
+        while time.monotonic() < deadline and not ended:
+            with contextlib.suppress(RuntimeError):  # the terminal closed: it has ended
+                terminal.pump(0.1)
+            ended, _status = os.waitpid(terminal.pid, os.WNOHANG)
+        assert ended == terminal.pid  # quit: the input thread did not hold the process
+    finally:
+        terminal.close()
