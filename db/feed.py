@@ -143,12 +143,15 @@ class Watcher:
         try:
             conn.execute(f"LISTEN {CHANNEL}")
             while not self.stopped:
-                # blocks on the socket: no statement, no wake-up, until a commit is announced
-                got = list(conn.notifies(timeout=WAKE_SECONDS, stop_after=1))
-                self.waits += 1
-                if not got:
+                # sleeps on the socket (the driver's own wait looks up ten times a second): no
+                # statement, no wake-up, until a commit is announced
+                ready, _, _ = select.select([conn.fileno()], [], [], WAKE_SECONDS)
+                if not ready:
                     continue
-                got += conn.notifies(timeout=0)  # whatever came with it
+                self.waits += 1
+                got = list(conn.notifies(timeout=0))  # what arrived (a closed link raises)
+                if conn.closed:
+                    raise ConnectionError("the database closed the connection")
                 self._hand_on(summarize(e for e in (parse(n.payload) for n in got) if e))
         finally:
             with contextlib.suppress(Exception):

@@ -255,3 +255,29 @@ async def test_a_screen_shows_a_change_that_committed_out_of_order(
             other.dispose()
             third.dispose()
             store.close()
+
+
+def test_a_lost_listening_connection_listens_again_and_reloads_everything(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    import psycopg
+
+    from db.urls import libpq_conninfo, normalize_url
+
+    for pg_url in new_database(request, "postgresql", tmp_path):
+        db = Database(pg_url)
+        heard = Heard(pg_url)
+        try:
+            with psycopg.connect(libpq_conninfo(normalize_url(pg_url)), autocommit=True) as admin:
+                killed = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                ).fetchone()
+            assert killed == (1,)
+            assert heard.next().entities is None  # it cannot know what it missed: everything
+            time.sleep(0.5)
+            _event(db, "after", "cars")
+            assert heard.next().entities == frozenset({"cars"})
+        finally:
+            heard.watcher.stop()
+            db.dispose()
