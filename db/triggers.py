@@ -22,6 +22,11 @@ rules in :mod:`db` do for prepfloor's own writes:
   ``pg_notify('prepfloor_events', 'id entity car action')`` when its transaction commits; every
   open session listens (:mod:`db.feed`) and refreshes only what the change touches.
 
+The ledger and the audit run as the owner of prepfloor's tables (``SECURITY DEFINER``, with the
+search path of the migration): another tool's database role needs no right on ``events`` but to
+read it, so it cannot rewrite the audit, and the events row names the role it signed in as
+(``session_user``).
+
 prepfloor's own connections say who they are (``-c prepfloor.writer=prepfloor`` in their startup
 options, :func:`db.fast.postgres_options`): its rules already lock, check, count and write their
 events (with the prepfloor user, and words a person reads), so the triggers leave those writes
@@ -91,7 +96,7 @@ $$;
 -- ``may_refuse``: this change adds hours here, so more than the row's hours is refused
 CREATE OR REPLACE FUNCTION prepfloor_sync_capacity(
     p integer, t integer, d date, u uuid, may_refuse boolean) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
     cap record;
     held double precision;
@@ -137,7 +142,7 @@ END $$;
 
 -- resource_bookings, after each row written by another client: its rules and its ledger
 CREATE OR REPLACE FUNCTION prepfloor_booking_ledger() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
     old_holds boolean := false;
     new_holds boolean := false;
@@ -263,7 +268,7 @@ END $$;
 
 -- every business table, after each row written by another client: its events row
 CREATE OR REPLACE FUNCTION prepfloor_audit() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
     o jsonb;
     n jsonb;
@@ -306,7 +311,7 @@ BEGIN
     VALUES (clock_timestamp(), NULL, TG_TABLE_NAME, left(r ->> 'id', 40),
         CASE TG_OP WHEN 'INSERT' THEN 'create' WHEN 'UPDATE' THEN 'update' ELSE 'delete' END,
         changed, car,
-        left(current_user || CASE WHEN app <> '' THEN ' (' || app || ')' ELSE '' END, 120));
+        left(session_user || CASE WHEN app <> '' THEN ' (' || app || ')' ELSE '' END, 120));
     RETURN NULL;
 END $$;
 

@@ -407,3 +407,37 @@ def test_every_table_of_prepfloor_is_audited_and_stamped() -> None:
     tables = SQLModel.metadata.tables
     assert set(triggers.AUDITED) == set(tables) - {"events"}
     assert set(triggers.STAMPED) == {t for t in triggers.AUDITED if "updated_at" in tables[t].c}
+
+
+def test_another_tools_role_that_may_only_read_the_audit_still_leaves_its_events(
+    w: World,
+) -> None:
+    """Directus's own role: rows of the business tables, but ``events`` and ``car_access`` read
+    only.  Its booking still keeps the ledger and writes its events row (the triggers run as the
+    tables' owner), naming the role it signed in as; it cannot rewrite the audit."""
+    import uuid
+
+    role = f"tool_{uuid.uuid4().hex[:8]}"
+    with raw(w) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+        )
+        conn.execute(f"REVOKE INSERT, UPDATE, DELETE ON events, car_access FROM {role}")
+        conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    url = w.db.engine.url.set(username=role).render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(
+            libpq_conninfo(normalize_url(url)), autocommit=True, application_name="tool"
+        ) as tool:
+            insert_booking(tool, w, 0, 2)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                tool.execute("UPDATE events SET action = 'nothing'")
+        assert used(w, 0) == 2
+        (event,) = raw_events(w, "resource_bookings")
+        assert event[5] == f"{role} (tool)"
+        assert doctor_errors(w) == []
+    finally:
+        with raw(w) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
