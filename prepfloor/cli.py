@@ -20,6 +20,7 @@ import typer
 
 from db.i18n import N_, Labels, _, ngettext
 from prepfloor.config import ConfigError, Settings, apply_timezone, load_settings, locations
+from prepfloor.directus_cli import directus_app
 from prepfloor.language import choose_at_start
 
 choose_at_start()  # the help texts below and every command's output speak the site's language
@@ -38,6 +39,7 @@ users_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(directus_app, name="directus")
 
 DbOption = Annotated[
     str | None,
