@@ -112,6 +112,14 @@ class Store:
             return "current"
         if revision is None:
             if self.fast.has_tables():
+                if directus_database(self.fast):  # adopt hook (db/adopt.py)
+                    raise SchemaMismatch(
+                        _(
+                            "This is a Directus database that prepfloor has not adopted yet: "
+                            "run `prepfloor db adopt --check`, then `prepfloor db adopt` (once, "
+                            "on the server)."
+                        )
+                    )
                 raise SchemaMismatch(
                     _(
                         "This database has tables but was not created by prepfloor. "
@@ -145,3 +153,12 @@ class Store:
         self.fast.close()
         if self._db is not None:
             self._db.dispose()
+
+
+# --- adopt hook: a Directus database is adopted, not migrated (db/adopt.py) ---------------------
+def directus_database(reader: FastReader) -> bool:
+    """Does the database hold Directus's users (PostgreSQL), so that ``prepfloor db adopt`` is the
+    way in?  Light: one catalog read, no SQLAlchemy."""
+    if reader.dialect != "postgresql":
+        return False
+    return bool(reader.rows("SELECT to_regclass('directus_users') IS NOT NULL")[0][0])

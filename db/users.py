@@ -152,6 +152,22 @@ def _checked_person(
     return name
 
 
+def _staff_kept_here(session: Session) -> None:
+    """On a database adopted from Directus (:mod:`db.adopt`) staff are kept in Directus: their
+    names, roles, dealerships and whether they may sign in are changed there, not here."""
+    from db.adopt import is_adopted
+
+    if is_adopted(session.connection()):
+        raise Invalid(
+            _(
+                "Staff are kept in Directus on this database: add or change the user there "
+                "(their role through the role map of prepfloor db adopt). PINs, badges, keys "
+                "and languages are set here."
+            ),
+            "display_name",
+        )
+
+
 def update_user(
     session: Session,
     actor: Actor | None,
@@ -167,6 +183,7 @@ def update_user(
     user keeps their history).  Admins cannot deactivate or demote themselves."""
     if actor is not None:
         actor.require("user.manage")
+    _staff_kept_here(session)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(_("That user does not exist."))
@@ -212,6 +229,7 @@ def create_user(
     """Add a user.  ``actor`` None is the command line run by the server's administrator."""
     if actor is not None:
         actor.require("user.manage")
+    _staff_kept_here(session)
     login = (login or "").strip().lower()
     if not login or not all(ch.isalnum() or ch in "._-" for ch in login):
         raise Invalid(
