@@ -105,8 +105,6 @@ def check(connection: Connection, options: Options) -> Report:
     """Compare the database with prepfloor's tables; what adopting would add is in the plan."""
     found = read_database(connection)
     report = Report(adopted_at=found.adopted_at)
-    if not check_directus(found, options, report):
-        return report
     if found.adopted_at is None and found.revision is not None:
         report.add(
             "block",
@@ -116,6 +114,8 @@ def check(connection: Connection, options: Options) -> Report:
                 "to adopt. Run prepfloor db upgrade instead."
             ).format(revision=found.revision),
         )
+        return report
+    if not check_directus(found, options, report):
         return report
     if found.adopted_at is not None:
         from db.schema import HEAD

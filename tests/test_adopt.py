@@ -230,6 +230,15 @@ def test_sqlite_and_a_database_without_directus_are_refused(
         _admin_exec(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def test_a_database_of_prepfloors_own_has_nothing_to_adopt(store) -> None:  # type: ignore[no-untyped-def]
+    url = store.url
+    if not url.startswith("postgresql"):
+        pytest.skip("adopting is for PostgreSQL; SQLite's refusal is tested above")
+    said = adopt_cli(url, "--check")
+    assert said.exit_code == 1
+    assert "prepfloor's own already" in line(said.output, "alembic_version")
+
+
 def test_before_adoption_start_and_upgrade_point_to_adopt(directus_url: str) -> None:
     from db.store import SchemaMismatch, Store
 
