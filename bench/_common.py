@@ -37,12 +37,18 @@ def libpq(url: str) -> str:
 
 
 def _with_database(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
+    """``url`` naming another database on the same server (a socket folder in the query string,
+    ``?host=/run/postgresql``, is kept)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def database_name(url: str) -> str:
-    return url.rpartition("/")[2].split("?", 1)[0]
+    """The database a PostgreSQL URL names (the file of a SQLite URL)."""
+    from sqlalchemy.engine import make_url
+
+    return str(make_url(url).database or "")
 
 
 def create_pg_database(url: str, *, drop: bool) -> None:
@@ -167,10 +173,24 @@ def code_version() -> str:
 
 @contextmanager
 def writable_copy(url: str) -> Iterator[str]:
-    """A bench that writes gets a copy of a SQLite database (removed after); a PostgreSQL
-    database is written to as it is."""
+    """A bench that writes gets a copy of the database (removed after), so that a second run
+    starts from the same rows as the first (not with the weeks' sharing caps used up): a SQLite
+    file is copied, a PostgreSQL database is made from it as a template."""
     if not url.startswith("sqlite"):
-        yield url
+        import uuid
+
+        import psycopg
+
+        name = f"{database_name(url)}_run_{uuid.uuid4().hex[:8]}"
+        admin = libpq(_with_database(url, "postgres"))
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{database_name(url)}"')
+        print(f"copied {database_name(url)} to {name} (the bench writes to it)")
+        try:
+            yield _with_database(url, name)
+        finally:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         return
     import shutil
     import tempfile

@@ -542,7 +542,8 @@ def bench(url: str, args: argparse.Namespace) -> None:
     if args.processes:
         print(f"\n(c) booking through db.ledger.book via Database.run ({url.split('://')[0]})")
         for run, n in enumerate(args.processes):
-            bench_booking(url, n, args.seconds, run)
+            with _common.writable_copy(url) as copy:  # each run from the same rows
+                bench_booking(copy, n, args.seconds, run)
     if not args.no_doctor:
         run_doctor(url)
 
