@@ -17,6 +17,7 @@ Figures only: nothing here asserts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import select
 import subprocess
@@ -103,6 +104,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--settle", type=float, default=45.0, help="seconds to let them start")
+    parser.add_argument(
+        "--floor", action="store_true", help="then the same number of bare Textual apps"
+    )
     args = parser.parse_args()
     url = database_url(args.db)
     ensure_os_user(url)
@@ -145,6 +149,48 @@ def main() -> None:
     )
     for session in sessions:
         session.close()
+    if args.floor:
+        floor(args.sessions, args.seconds)
+
+
+def floor(count: int, seconds: float) -> None:
+    """The same number of bare Textual apps (bench/bare_app.py) through the same ptys: Textual's
+    own idle cost, beside prepfloor's."""
+    import pty
+
+    app = str(ROOT / "bench" / "bare_app.py")
+    pids, fds = [], []
+    for _ in range(count):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.environ["TERM"] = "xterm-256color"
+            os.execv(sys.executable, [sys.executable, app])
+        pids.append(pid)
+        fds.append(fd)
+        time.sleep(0.05)
+
+    class _Pty:
+        def __init__(self, fd: int) -> None:
+            self.fd = fd
+
+    stop = threading.Event()
+    reader = threading.Thread(
+        target=drain_forever, args=([_Pty(fd) for fd in fds], stop), daemon=True
+    )
+    reader.start()
+    time.sleep(15)
+    c0, t0 = cpu_seconds(pids), time.perf_counter()
+    time.sleep(seconds)
+    wall = time.perf_counter() - t0
+    share = (cpu_seconds(pids) - c0) / wall * 100
+    stop.set()
+    print(
+        f"  floor, {count} bare Textual apps in the same ptys: {share:.2f}% of one core "
+        f"({share / max(count, 1):.3f}% per app)"
+    )
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
 
 
 if __name__ == "__main__":
