@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from db import said
@@ -25,6 +26,8 @@ from db.models import (
 )
 from db.said import Said, joined, label
 from db.vocab import CAR_STATUS_LABELS
+
+NOTIFICATIONS = Notification.__table__  # type: ignore[attr-defined]
 
 
 def _car_name(car: Car) -> Said:
@@ -47,37 +50,41 @@ def send(
     *,
     car_id: int | None = None,
     priority: str = "medium",
-) -> list[Notification]:
+) -> int:
     """One notification per recipient (duplicates and the actor left out), as each recipient
-    chose for this type: none when muted, and a low-priority one into the daily digest.
+    chose for this type: none when muted, and a low-priority one into the daily digest.  All of
+    them in one statement (they are written inside the booking's lock); how many were written.
 
     A :class:`~db.said.Said` message is kept as its words and values, so that each reader sees
     it in their own language; ``message`` holds it in English."""
-    source = message.to_json() if isinstance(message, Said) else None
-    english = message.render("en") if isinstance(message, Said) else message
-    sent: list[Notification] = []
-    seen: set[uuid.UUID] = set()
     people = [
         u for u in dict.fromkeys(recipients) if u is not None and not (actor and u == actor.user_id)
     ]
+    if not people:
+        return 0
     modes = preferences_of(session, people, type_)
-    for user_id in people:
-        if user_id in seen or modes.get(user_id) == "mute":
-            continue
-        seen.add(user_id)
-        note = Notification(
-            user_id=user_id,
-            car_id=car_id,
-            type=type_,
-            message=english,
-            message_source=source,
-            priority=priority,
-            created_at=utcnow(),
-            digest=priority == "low" and modes.get(user_id) == "digest",
-        )
-        session.add(note)
-        sent.append(note)
-    return sent
+    people = [u for u in people if modes.get(u) != "mute"]
+    if not people:
+        return 0
+    source = message.to_json() if isinstance(message, Said) else None
+    english = message.render("en") if isinstance(message, Said) else message
+    now = utcnow()
+    rows = [
+        {
+            "user_id": user_id,
+            "car_id": car_id,
+            "type": type_,
+            "message": english,
+            "message_source": source,
+            "priority": priority,
+            "read": False,
+            "created_at": now,
+            "digest": priority == "low" and modes.get(user_id) == "digest",
+        }
+        for user_id in people
+    ]
+    session.connection().execute(insert(NOTIFICATIONS).values(rows))
+    return len(rows)
 
 
 def preferences_of(session: Session, user_ids: list[uuid.UUID], type_: str) -> dict[uuid.UUID, str]:
@@ -364,7 +371,7 @@ def timer_forgotten(
     work: str,
     car: Car | None,
     running_hours: float,
-) -> list[Notification]:
+) -> int:
     """timer_forgotten: a clock has run past the shift.  The person and their dealership's
     coordinators hear of it (high), whoever noticed it: it is the clock's state, not an action."""
     assert entry.started_at is not None

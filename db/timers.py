@@ -630,7 +630,7 @@ def flag_forgotten(
         "timebank_entries",
         entry.id,
         "flag",
-        {"running_hours": ran, "shift_hours": shift_hours, "notified": len(sent)},
+        {"running_hours": ran, "shift_hours": shift_hours, "notified": sent},
         car_id=car.id if car else None,
     )
     return entry
