@@ -166,6 +166,30 @@ def ms(values: list[float]) -> str:
     )
 
 
+def bare_start(cols: int = 120, rows: int = 40) -> float:
+    """Seconds from the fork to the first frame of a bare Textual app, through a pty as
+    :class:`Session` starts prepfloor."""
+    t0 = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TERM"] = "xterm-256color"
+        os.environ["COLORTERM"] = "truecolor"
+        os.execv(sys.executable, [sys.executable, str(ROOT / "bench" / "bare_app.py")])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    seen = b""
+    try:
+        while b"Cars" not in ANSI.sub(b"", seen):
+            ready, _, _ = select.select([fd], [], [], 30)
+            if not ready:
+                raise TimeoutError("the bare app never painted")
+            seen += os.read(fd, 65536)
+        return time.perf_counter() - t0
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -186,6 +210,12 @@ def main() -> None:
     print(
         f"cold start to first painted car list: median {statistics.median(starts):.3f} s "
         f"(min {min(starts):.3f}, max {max(starts):.3f}, n={len(starts)})"
+    )
+    bare = [bare_start() for _ in range(args.runs)]
+    print(
+        f"  floor, a bare Textual app (bench/bare_app.py) through the same pty: median "
+        f"{statistics.median(bare):.3f} s; prepfloor is "
+        f"{statistics.median(starts) / statistics.median(bare):.2f}x"
     )
 
     session = Session(args.db)
