@@ -445,7 +445,7 @@ def check_triggers(session: Session) -> Iterator[Finding]:
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return
-    missing = triggers.expected() - triggers.installed(connection)
+    missing = triggers.missing(connection)
     for name in sorted(missing):
         yield Finding(
             "error",

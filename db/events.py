@@ -64,5 +64,6 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def latest_id(session: Session) -> int:
-    """The newest event id (0 for none): sessions poll it to know when to refresh."""
+    """The newest event id (0 for none).  Sessions do not ask for it: the change feed is pushed
+    (:mod:`db.feed`)."""
     return int(session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0)

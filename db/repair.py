@@ -92,7 +92,7 @@ def repair(session: Session) -> list[Repaired]:
         )
         from db import triggers
 
-        missing = triggers.expected() - triggers.installed(connection)
+        missing = triggers.missing(connection)
         if missing:
             triggers.install(connection)
             for name in sorted(missing):

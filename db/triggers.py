@@ -140,6 +140,17 @@ BEGIN
     UPDATE resource_capacities SET used_hours = held, updated_at = now() WHERE id = cap.id;
 END $$;
 
+-- a booking's rows: the team's, and the person's when it names one
+CREATE OR REPLACE FUNCTION prepfloor_sync_booking_rows(
+    p integer, t integer, d date, u uuid, may_refuse boolean) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM prepfloor_sync_capacity(p, t, d, NULL, may_refuse);
+    IF u IS NOT NULL THEN
+        PERFORM prepfloor_sync_capacity(p, t, d, u, may_refuse);
+    END IF;
+END $$;
+
 -- resource_bookings, after each row written by another client: its rules and its ledger
 CREATE OR REPLACE FUNCTION prepfloor_booking_ledger() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
@@ -210,21 +221,13 @@ BEGIN
             END IF;
         END IF;
         -- the rows it holds now first (a change that adds hours may be refused), ...
-        PERFORM prepfloor_sync_capacity(NEW.provider_dealership_id, NEW.resource_type_id,
-            NEW.date, NULL, true);
-        IF NEW.user_id IS NOT NULL THEN
-            PERFORM prepfloor_sync_capacity(NEW.provider_dealership_id, NEW.resource_type_id,
-                NEW.date, NEW.user_id, true);
-        END IF;
+        PERFORM prepfloor_sync_booking_rows(NEW.provider_dealership_id, NEW.resource_type_id,
+            NEW.date, NEW.user_id, true);
     END IF;
     -- ... then those it held before (they only give hours back)
     IF old_holds THEN
-        PERFORM prepfloor_sync_capacity(OLD.provider_dealership_id, OLD.resource_type_id,
-            OLD.date, NULL, false);
-        IF OLD.user_id IS NOT NULL THEN
-            PERFORM prepfloor_sync_capacity(OLD.provider_dealership_id, OLD.resource_type_id,
-                OLD.date, OLD.user_id, false);
-        END IF;
+        PERFORM prepfloor_sync_booking_rows(OLD.provider_dealership_id, OLD.resource_type_id,
+            OLD.date, OLD.user_id, false);
     END IF;
 
     -- car_access: the providers of a car's bookings other than its dealership and prep center
@@ -398,6 +401,7 @@ def drop(
             "prepfloor_audit()",
             "prepfloor_capacity_row()",
             "prepfloor_booking_ledger()",
+            "prepfloor_sync_booking_rows(integer, integer, date, uuid, boolean)",
             "prepfloor_sync_capacity(integer, integer, date, uuid, boolean)",
             "prepfloor_is_app()",
         ):
@@ -416,6 +420,11 @@ def installed(connection: Any) -> set[str]:
         )
     )
     return {r[0] for r in rows}
+
+
+def missing(connection: Any) -> set[str]:
+    """The triggers :func:`install` makes that are missing or switched off."""
+    return expected() - installed(connection)
 
 
 def expected(audited: tuple[str, ...] = AUDITED, stamped: tuple[str, ...] = STAMPED) -> set[str]:
