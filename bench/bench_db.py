@@ -199,6 +199,7 @@ def _booker(
     with db.read() as session:
         session.connection()
     actor = plan["actor"]
+    rule = _plain_book if plan.get("floor") else ledger.book
     ok: list[float] = []
     refused: list[float] = []
     reasons: Counter[str] = Counter()
@@ -221,7 +222,7 @@ def _booker(
             job.update(resource_type_id=plan["rt"]["WASH"], estimated_hours=rng.choice((0.5, 1)))
         t0 = time.perf_counter()
         try:
-            db.run(ledger.book, actor, **job)
+            db.run(rule, actor, **job)
             ok.append((time.perf_counter() - t0) * 1000)
         except DoesNotFit as refusal:
             refused.append((time.perf_counter() - t0) * 1000)
@@ -246,6 +247,60 @@ def _booker(
             "rss_mb": rss_mb(),
         }
     )
+
+
+def _plain_book(
+    session: Any,
+    actor: Any,
+    *,
+    car_id: int,
+    date: date,
+    resource_type_id: int,
+    estimated_hours: float,
+    user_id: Any = None,
+) -> None:
+    """The floor: a booking as a plain ORM program writes it, in the same ``Database.run``
+    transaction (SQLite ``BEGIN IMMEDIATE`` behind the write gate; PostgreSQL ``FOR UPDATE``):
+    lock the team row (and the person's), check the hours, add them, insert the booking.  No
+    actor check, car, type, sharing, person's day, events, notifications or car schedule."""
+    from sqlmodel import select
+
+    from db.errors import DoesNotFit
+    from db.models import Car, ResourceBooking, ResourceCapacity
+
+    car = session.get(Car, car_id)
+    rows = []
+    for person in (None, user_id) if user_id is not None else (None,):
+        row = session.exec(
+            select(ResourceCapacity)
+            .where(
+                ResourceCapacity.dealership_id == car.prep_center_id,
+                ResourceCapacity.resource_type_id == resource_type_id,
+                ResourceCapacity.date == date,
+                ResourceCapacity.user_id == person
+                if person is not None
+                else ResourceCapacity.user_id.is_(None),  # type: ignore[union-attr]
+            )
+            .with_for_update()
+        ).first()
+        if row is None or row.allocated_hours - row.used_hours < estimated_hours:
+            raise DoesNotFit("no room")
+        rows.append(row)
+    for row in rows:
+        row.used_hours += estimated_hours
+    session.add(
+        ResourceBooking(
+            car_id=car_id,
+            resource_type_id=resource_type_id,
+            date=date,
+            estimated_hours=estimated_hours,
+            provider_dealership_id=car.prep_center_id,
+            consumer_dealership_id=car.dealership_id,
+            user_id=user_id,
+            status="scheduled",
+        )
+    )
+    session.flush()
 
 
 def _contention_plan(url: str, run: int) -> dict[str, Any]:
@@ -402,10 +457,13 @@ def _sharing_on(fast: Any, center: int, days: list[date]) -> list[str]:
     return problems
 
 
-def bench_booking(url: str, processes: int, seconds: float, run: int) -> float:
+def bench_booking(
+    url: str, processes: int, seconds: float, run: int, *, floor: bool = False
+) -> float:
     from db.fast import FastReader
 
     plan = _contention_plan(url, run)
+    plan["floor"] = floor
     fast = FastReader(url)
     before = _overbooked(fast)
     booked_before = int(fast.rows("SELECT count(*) FROM resource_bookings")[0][0])
@@ -448,8 +506,9 @@ def bench_booking(url: str, processes: int, seconds: float, run: int) -> float:
     sharing_problems = _sharing_on(fast, plan["center"], plan["days"])
     fast.close()
     attempts = len(ok) + len(refused) + sum(errors.values())
+    what = "FLOOR: plain ORM booking" if floor else "db.ledger.book"
     print(
-        f"\n  {processes} processes x {seconds:g} s on {len(plan['days'])} days "
+        f"\n  {what}: {processes} processes x {seconds:g} s on {len(plan['days'])} days "
         f"({TIGHT_DAYS} tight) at dealership "
         f"#{plan['center']} ({len(plan['cars'])} cars, {len(plan['mechanics'])} mechanics; "
         f"workers ready {ready_after:.1f} s after spawn; {_common.load_note()})"
@@ -532,9 +591,10 @@ def bench(url: str, args: argparse.Namespace) -> None:
         for t in ("cars", "resource_bookings", "resource_capacities", "users", "dealership")
     }
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
-    actors = pick_actors(fast)
-    bench_status_counts(fast, actors, args.runs, args.query_limit)
-    bench_car_list(fast, actors, max(5, args.runs // 2), args.query_limit)
+    if not args.skip_reads:
+        actors = pick_actors(fast)
+        bench_status_counts(fast, actors, args.runs, args.query_limit)
+        bench_car_list(fast, actors, max(5, args.runs // 2), args.query_limit)
     main_rss = rss_mb()
     print(f"\n(d) peak RSS after loading db and running (a) and (b): {main_rss:.0f} MB")
     fast.close()
@@ -542,8 +602,9 @@ def bench(url: str, args: argparse.Namespace) -> None:
     if args.processes:
         print(f"\n(c) booking through db.ledger.book via Database.run ({url.split('://')[0]})")
         for run, n in enumerate(args.processes):
-            with _common.writable_copy(url) as copy:  # each run from the same rows
-                bench_booking(copy, n, args.seconds, run)
+            for floor in (False, True) if args.floor else (False,):
+                with _common.writable_copy(url) as copy:  # each run from the same rows
+                    bench_booking(copy, n, args.seconds, run, floor=floor)
     if not args.no_doctor:
         run_doctor(url)
 
@@ -565,6 +626,14 @@ def main(argv: list[str] | None = None) -> int:
         help="booking runs, comma-separated process counts ('' for none)",
     )
     parser.add_argument("--no-doctor", action="store_true", help="skip the full db.doctor")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="after each booking run, the same run with a plain ORM booking (the floor)",
+    )
+    parser.add_argument(
+        "--skip-reads", action="store_true", help="skip (a) and (b): only the booking runs"
+    )
     parser.add_argument(
         "--query-limit",
         type=float,

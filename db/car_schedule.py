@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, select
 
 from db import workflow
 from db.access import Actor
 from db.holding import _expire
+from db.hot import Hot
 from db.ledger_rows import BOOKINGS, CARS, TYPES
 from db.models import Car, ResourceBooking, ResourceType
 from db.vocab import BOOKING_HOLDING_STATUSES
@@ -39,26 +40,6 @@ def _resync_car(session: Session, booking: ResourceBooking) -> None:
         sync_car_schedule(session, booking.car_id)
 
 
-_CAR_BOOKINGS = (
-    select(
-        BOOKINGS.c.date,
-        BOOKINGS.c.start_time,
-        BOOKINGS.c.estimated_hours,
-        BOOKINGS.c.user_id,
-        TYPES.c.prep_stage,
-    )
-    .join(TYPES, TYPES.c.id == BOOKINGS.c.resource_type_id)
-    .where(
-        BOOKINGS.c.car_id == bindparam("car"),
-        BOOKINGS.c.status.in_(BOOKING_HOLDING_STATUSES),
-        TYPES.c.prep_stage.is_not(None),
-    )
-    # Untimed bookings after timed ones on the same day, on both engines (SQLite sorts NULL
-    # first, PostgreSQL last): the car shows the same schedule whichever database it is on.
-    .order_by(
-        BOOKINGS.c.date, BOOKINGS.c.start_time.is_(None), BOOKINGS.c.start_time, BOOKINGS.c.id
-    )
-)
 _SCHEDULE_FIELDS = {
     "technical": (
         "scheduled_technical_date",
@@ -73,24 +54,50 @@ _SCHEDULE_FIELDS = {
         "assigned_detailer_id",
     ),
 }
-_SET_SCHEDULE = (
+
+
+def _of_stage(stage: str, column: str, *, total: bool = False) -> Any:
+    """A car's earliest open booking of a stage (``column`` of it), or the hours of all of them."""
+    booking, kind = BOOKINGS.alias(), TYPES.alias()
+    picked = func.sum(booking.c[column]) if total else booking.c[column]
+    found = (
+        select(picked)
+        .select_from(booking.join(kind, kind.c.id == booking.c.resource_type_id))
+        .where(
+            booking.c.car_id == CARS.c.id,
+            booking.c.status.in_(BOOKING_HOLDING_STATUSES),
+            kind.c.prep_stage == stage,
+        )
+    )
+    if not total:
+        # Untimed bookings after timed ones on the same day, on both engines (SQLite sorts NULL
+        # first, PostgreSQL last): the car shows the same schedule whichever database it is on.
+        found = found.order_by(
+            booking.c.date,
+            booking.c.start_time.is_(None),
+            booking.c.start_time,
+            booking.c.id,
+        ).limit(1)
+    return found.scalar_subquery()
+
+
+# One statement: every schedule field from the car's bookings, in the database.
+_SET_SCHEDULE = Hot(
     update(CARS)
     .where(CARS.c.id == bindparam("car"))
-    .values({name: bindparam(name) for names in _SCHEDULE_FIELDS.values() for name in names})
+    .values(
+        {
+            field: _of_stage(stage, column, total=column == "estimated_hours")
+            for stage, fields in _SCHEDULE_FIELDS.items()
+            for field, column in zip(
+                fields, ("date", "start_time", "estimated_hours", "user_id"), strict=True
+            )
+        }
+    )
 )
 
 
 def sync_car_schedule(session: Session, car_id: int) -> None:
     """The car's schedule fields follow from its bookings (earliest open booking per stage)."""
-    conn = session.connection()
-    rows = conn.execute(_CAR_BOOKINGS, {"car": car_id}).all()
-    values: dict[str, Any] = {"car": car_id}
-    for stage, (day, start, hours, person) in _SCHEDULE_FIELDS.items():
-        mine = [r for r in rows if r.prep_stage == stage]
-        first = mine[0] if mine else None
-        values[day] = first.date if first else None
-        values[start] = first.start_time if first else None
-        values[hours] = sum(r.estimated_hours for r in mine) if mine else None
-        values[person] = first.user_id if first else None
-    conn.execute(_SET_SCHEDULE, values)
+    _SET_SCHEDULE.execute(session.connection(), {"car": car_id}).close()
     _expire(session, Car, car_id)

@@ -7,15 +7,17 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlmodel import Session
 
 from db.access import Actor
 from db.clock import utcnow
+from db.hot import Hot
 from db.models import Event
 
 EVENTS = Event.__table__  # type: ignore[attr-defined]
-_INSERT = insert(EVENTS)
+_COLUMNS = ("occurred_at", "user_id", "entity", "entity_id", "action", "changes", "car_id")
+_INSERT = Hot(insert(EVENTS).values({name: bindparam(name) for name in _COLUMNS}))
 
 
 def _plain(value: Any) -> Any:
@@ -44,8 +46,8 @@ def record(
     car_id: int | None = None,
 ) -> None:
     """Write one event in the caller's transaction (straight in SQL: every write makes one)."""
-    session.connection().execute(
-        _INSERT,
+    _INSERT.execute(
+        session.connection(),
         {
             "occurred_at": utcnow(),
             "user_id": actor.user_id if actor else None,

@@ -30,13 +30,14 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Row, bindparam, func, literal_column, update
+from sqlalchemy import BigInteger, Connection, Row, bindparam, func, literal_column, or_, update
 from sqlmodel import Session, select
 
 from db import formats
 from db.clock import utcnow
 from db.errors import DoesNotFit, Invalid, SharingRefused
 from db.grid import PERSON_DAY_HOURS
+from db.hot import Hot
 from db.i18n import _
 from db.ledger_rows import (
     BOOKINGS,
@@ -102,12 +103,23 @@ _CAPACITY_ROW = (
     )
     .with_for_update()
 )
-_TEAM_ROW = _CAPACITY_ROW.where(CAPACITY.c.user_id.is_(None))
-_PERSON_ROW = _CAPACITY_ROW.where(CAPACITY.c.user_id == bindparam("user"))
-_ADD_USED = (
+_TEAM_ROW = Hot(_CAPACITY_ROW.where(CAPACITY.c.user_id.is_(None)))
+_PERSON_ROW = Hot(_CAPACITY_ROW.where(CAPACITY.c.user_id == bindparam("user")))
+# The hours added to a booking's rows (the team row, and the person's when there is one: ``person``
+# 0 otherwise) in one statement.
+_ADD_USED = Hot(
     update(CAPACITY)
-    .where(CAPACITY.c.id == bindparam("row"))
+    .where(or_(CAPACITY.c.id == bindparam("row"), CAPACITY.c.id == bindparam("person")))
     .values(used_hours=CAPACITY.c.used_hours + bindparam("hours"), updated_at=bindparam("now"))
+)
+_AGREEMENT = Hot(
+    select(SHARING.c.enabled, SHARING.c.max_hours_per_week)
+    .where(
+        SHARING.c.provider_dealership_id == bindparam("provider"),
+        SHARING.c.consumer_dealership_id == bindparam("consumer"),
+        SHARING.c.resource_type_id == bindparam("rt"),
+    )
+    .with_for_update()
 )
 
 
@@ -125,7 +137,7 @@ _DAY = CAPACITY.alias("person_day")
 # statement on the hot path.  Read after :func:`lock_person_days`, so on PostgreSQL the statement's
 # snapshot already holds every booking of that person and day (each writer of them takes the lock
 # first and keeps it until it commits).
-_PERSON_ROW_AND_DAY = (
+_PERSON_ROW_AND_DAY = Hot(
     select(
         CAPACITY.c.id,
         CAPACITY.c.allocated_hours,
@@ -148,7 +160,7 @@ _PERSON_ROW_AND_DAY = (
     )
     .with_for_update(of=CAPACITY)
 )
-_PERSON_DAY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+_PERSON_DAY_LOCK = Hot(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))))
 _PERSON_DAYS_LOCK = select(func.count()).select_from(
     select(func.pg_advisory_xact_lock(literal_column("k")))
     .select_from(func.unnest(bindparam("keys")).alias("k"))
@@ -178,7 +190,7 @@ def lock_person_days(session: Session, days: Iterable[tuple[uuid.UUID | str, dat
         return
     keys = sorted({person_day_key(uid, day) for uid, day in days})
     if len(keys) == 1:
-        conn.execute(_PERSON_DAY_LOCK, {"key": keys[0]})
+        _PERSON_DAY_LOCK.scalar(conn, {"key": keys[0]})
     elif keys:
         conn.execute(_PERSON_DAYS_LOCK, {"keys": keys})
 
@@ -195,14 +207,17 @@ def person_day(
 def _capacity_lock(conn: Connection, claim: Claim, user_id: uuid.UUID | None) -> Row[Any] | None:
     params = {"provider": claim.provider_id, "rt": claim.resource_type_id, "day": claim.day}
     if user_id is None:
-        return conn.execute(_TEAM_ROW, params).first()
-    return conn.execute(_PERSON_ROW, {**params, "user": user_id}).first()
+        return _TEAM_ROW.first(conn, params)
+    return _PERSON_ROW.first(conn, {**params, "user": user_id})
 
 
-def _add_used(session: Session, row_id: int, hours: float) -> None:
-    """``used_hours = used_hours + x`` on a locked row."""
-    session.connection().execute(_ADD_USED, {"row": row_id, "hours": hours, "now": utcnow()})
+def _add_used(session: Session, row_id: int, hours: float, person_row_id: int = 0) -> None:
+    """``used_hours = used_hours + x`` on a locked row (and on the person's row, when given)."""
+    params = {"row": row_id, "person": person_row_id, "hours": hours, "now": utcnow()}
+    _ADD_USED.execute(session.connection(), params).close()
     _expire(session, ResourceCapacity, row_id)
+    if person_row_id:
+        _expire(session, ResourceCapacity, person_row_id)
 
 
 class _Names:
@@ -256,15 +271,14 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
 
     # 1. the sharing agreement (locked first: it serializes every booking under it)
     if claim.provider_id != claim.consumer_id:
-        agreement = conn.execute(
-            select(SHARING.c.enabled, SHARING.c.max_hours_per_week)
-            .where(
-                SHARING.c.provider_dealership_id == claim.provider_id,
-                SHARING.c.consumer_dealership_id == claim.consumer_id,
-                SHARING.c.resource_type_id == claim.resource_type_id,
-            )
-            .with_for_update()
-        ).first()
+        agreement = _AGREEMENT.first(
+            conn,
+            {
+                "provider": claim.provider_id,
+                "consumer": claim.consumer_id,
+                "rt": claim.resource_type_id,
+            },
+        )
         if agreement is None:
             raise SharingRefused(
                 _(
@@ -327,15 +341,15 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
     person = None
     if claim.user_id is not None:
         lock_person_days(session, [(claim.user_id, day)])
-        person = conn.execute(
-            _PERSON_ROW_AND_DAY,
+        person = _PERSON_ROW_AND_DAY.first(
+            conn,
             {
                 "provider": claim.provider_id,
                 "rt": claim.resource_type_id,
                 "day": day,
                 "user": claim.user_id,
             },
-        ).first()
+        )
         if person is None:
             raise refuse(
                 _("{person} has no {work} hours set on {day}.").format(
@@ -371,9 +385,7 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
         if claim.start_time is not None:
             _check_overlap(conn, claim, names)
 
-    _add_used(session, team.id, hours)
-    if person is not None:
-        _add_used(session, person.id, hours)
+    _add_used(session, team.id, hours, person.id if person is not None else 0)
 
 
 def _check_overlap(conn: Connection, claim: Claim, names: _Names) -> None:

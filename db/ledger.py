@@ -28,6 +28,7 @@ from db.clock import local_today, utcnow
 from db.engine import for_update
 from db.errors import Invalid, NotAllowed, NotFound, Stale
 from db.holding import Claim, _hold, _release
+from db.hot import Hot
 from db.i18n import N_, _
 from db.ledger_rows import (
     BOOKINGS,
@@ -46,28 +47,51 @@ from db.vocab import CAR_STATUS_LABELS
 OPEN_STATUSES = ("scheduled", "confirmed")
 
 
-_TYPE = select(
-    TYPES.c.id,
-    TYPES.c.name,
-    TYPES.c.active,
-    TYPES.c.bookable,
-    TYPES.c.requires_assignment,
-    TYPES.c.default_duration_hours,
-    TYPES.c.prep_stage,
-).where(TYPES.c.id == bindparam("id"))
-_PROVIDER = select(
-    DEALERSHIPS.c.active, DEALERSHIPS.c.dealership_type, DEALERSHIPS.c.does_own_prep
-).where(DEALERSHIPS.c.id == bindparam("id"))
-_CAR = (
-    select(CARS.c.id, CARS.c.dealership_id, CARS.c.prep_center_id, CARS.c.status)
+_TYPE = Hot(
+    select(
+        TYPES.c.id,
+        TYPES.c.name,
+        TYPES.c.active,
+        TYPES.c.bookable,
+        TYPES.c.requires_assignment,
+        TYPES.c.default_duration_hours,
+        TYPES.c.prep_stage,
+    ).where(TYPES.c.id == bindparam("id"))
+)
+_PROVIDER = Hot(
+    select(DEALERSHIPS.c.active, DEALERSHIPS.c.dealership_type, DEALERSHIPS.c.does_own_prep).where(
+        DEALERSHIPS.c.id == bindparam("id")
+    )
+)
+# The car to book, locked, with what its notifications name it by.
+_CAR = Hot(
+    select(*notify.CAR_NAME_COLUMNS, CARS.c.dealership_id, CARS.c.prep_center_id, CARS.c.status)
     .where(CARS.c.id == bindparam("id"))
     .with_for_update()
 )
-_INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
+_BOOKING_COLUMNS = (
+    "car_id",
+    "resource_type_id",
+    "date",
+    "start_time",
+    "estimated_hours",
+    "provider_dealership_id",
+    "consumer_dealership_id",
+    "user_id",
+    "status",
+    "notes",
+    "created_at",
+    "updated_at",
+)
+_INSERT_BOOKING = Hot(
+    insert(BOOKINGS)
+    .values({name: bindparam(name) for name in _BOOKING_COLUMNS})
+    .returning(BOOKINGS.c.id)
+)
 
 
 def _bookable_type(conn: Connection, resource_type_id: int) -> Row[Any]:
-    rt = conn.execute(_TYPE, {"id": resource_type_id}).first()
+    rt = _TYPE.first(conn, {"id": resource_type_id})
     if rt is None:
         raise NotFound(_("That resource type does not exist."))
     if not rt.active:
@@ -84,7 +108,7 @@ def _bookable_type(conn: Connection, resource_type_id: int) -> Row[Any]:
 
 def _car_to_book(session: Session, actor: Actor, car_id: int) -> Row[Any]:
     """The car's row, locked, if the actor may see it (the scoping rule of ``load_car``)."""
-    car = session.connection().execute(_CAR, {"id": car_id}).first()
+    car = _CAR.first(session.connection(), {"id": car_id})
     if car is None or not (
         actor.sees_car(car.dealership_id, car.prep_center_id)
         or actor.sees_car(None, None, car_access.providers(session, car.id))
@@ -146,7 +170,7 @@ def book(
         raise Invalid(_("Pick the dealership that does the work."), "provider_dealership_id")
     if not (actor.sees_dealership(consumer_id) or actor.sees_dealership(provider_id)):
         raise NotAllowed(_("You can only book work for your own dealership or at it."))
-    provider = conn.execute(_PROVIDER, {"id": provider_id}).first()
+    provider = _PROVIDER.first(conn, {"id": provider_id})
     if provider is None or not provider.active or not does_prep(provider):  # type: ignore[arg-type]
         raise Invalid(
             _("The provider must be an active dealership that does prep work."),
@@ -156,8 +180,6 @@ def book(
         raise Invalid(_("{work} needs a person assigned.").format(work=rt.name), "user_id")
     if user_id is not None:
         _check_person(session, user_id, provider_id, rt.prep_stage, rt.name)
-    claim = Claim(provider_id, consumer_id, rt.id, date, hours, user_id, start_time)
-    _hold(session, claim, rt.name)
     now = utcnow()
     values = {
         "car_id": car_id,
@@ -173,7 +195,7 @@ def book(
         "created_at": now,
         "updated_at": now,
     }
-    booking_id = conn.execute(_INSERT_BOOKING, values).scalar_one()
+    booking_id = int(_INSERT_BOOKING.scalar(conn, values))
     events.record(
         session,
         actor,
@@ -203,13 +225,19 @@ def book(
             day=date,
             hours=hours,
             car_id=car_id,
+            car=car,
         )
     if car is not None:
-        car_access.note_provider(session, car, provider_id)
+        car_access.note_provider(session, car, provider_id)  # type: ignore[arg-type]
         if rt.prep_stage is not None:
             sync_car_schedule(session, car.id)
             if rt.prep_stage == "technical" and car.status == "inspection":
                 _advance_on_booking(session, actor, car.id)
+    # The hours last: on PostgreSQL the capacity rows stay locked from here until the commit,
+    # so everything else the booking writes is done before they are taken.  The new booking is
+    # already in this transaction; the checks leave it out (``booking_id``).
+    claim = Claim(provider_id, consumer_id, rt.id, date, hours, user_id, start_time, booking_id)
+    _hold(session, claim, rt.name)
     return ResourceBooking(id=booking_id, **values)
 
 

@@ -21,6 +21,7 @@ from db import formats, validate
 from db.clock import iso_week_bounds
 from db.engine import for_update
 from db.errors import Invalid
+from db.hot import Hot
 from db.i18n import N_, Labels, _
 from db.models import (
     Car,
@@ -94,17 +95,28 @@ def week_usage(
 ) -> float:
     """Hours the consumer holds at the provider for this type in the ISO week of ``day``."""
     monday, sunday = iso_week_bounds(day)
-    stmt = select(func.coalesce(func.sum(ResourceBooking.estimated_hours), 0.0)).where(
-        ResourceBooking.provider_dealership_id == provider_id,
-        ResourceBooking.consumer_dealership_id == consumer_id,
-        ResourceBooking.resource_type_id == resource_type_id,
-        ResourceBooking.status.in_(BOOKING_HOLDING_STATUSES),  # type: ignore[attr-defined]
-        ResourceBooking.date >= monday,
-        ResourceBooking.date <= sunday,
+    params = {
+        "provider": provider_id,
+        "consumer": consumer_id,
+        "rt": resource_type_id,
+        "monday": monday,
+        "sunday": sunday,
+        "exclude": exclude_booking_id or 0,
+    }
+    return float(_WEEK_USAGE.scalar(session.connection(), params) or 0.0)
+
+
+_WEEK_USAGE = Hot(
+    select(func.coalesce(func.sum(BOOKINGS.c.estimated_hours), 0.0)).where(
+        BOOKINGS.c.provider_dealership_id == bindparam("provider"),
+        BOOKINGS.c.consumer_dealership_id == bindparam("consumer"),
+        BOOKINGS.c.resource_type_id == bindparam("rt"),
+        BOOKINGS.c.status.in_(BOOKING_HOLDING_STATUSES),
+        BOOKINGS.c.date >= bindparam("monday"),
+        BOOKINGS.c.date <= bindparam("sunday"),
+        BOOKINGS.c.id != bindparam("exclude"),
     )
-    if exclude_booking_id is not None:
-        stmt = stmt.where(ResourceBooking.id != exclude_booking_id)
-    return float(session.scalar(stmt) or 0.0)
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -159,8 +171,10 @@ def role_word(role: str) -> str:
     return ROLE_LABELS[role].lower() if role in ROLE_LABELS else role
 
 
-_PERSON = select(USERS.c.active, USERS.c.dealership_id, USERS.c.role, USERS.c.display_name).where(
-    USERS.c.id == bindparam("id")
+_PERSON = Hot(
+    select(USERS.c.active, USERS.c.dealership_id, USERS.c.role, USERS.c.display_name).where(
+        USERS.c.id == bindparam("id")
+    )
 )
 
 
@@ -168,7 +182,7 @@ def _check_person(
     session: Session, user_id: uuid.UUID, provider_id: int, prep_stage: str | None, work: str
 ) -> Row[Any]:
     """The person (active, dealership_id, role, display_name), if they may do this work there."""
-    person = session.connection().execute(_PERSON, {"id": user_id}).first()
+    person = _PERSON.first(session.connection(), {"id": user_id})
     if person is None or not person.active:
         raise Invalid(_("That person is not an active user."), "user_id")
     if person.dealership_id != provider_id:

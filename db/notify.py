@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Boolean, and_, bindparam, exists, false, insert, literal
+from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from db import said
 from db.access import Actor
 from db.clock import utcnow
+from db.hot import Hot
 from db.i18n import N_
 from db.models import (
     Car,
@@ -28,6 +32,67 @@ from db.said import Said, joined, label
 from db.vocab import CAR_STATUS_LABELS
 
 NOTIFICATIONS = Notification.__table__  # type: ignore[attr-defined]
+_USERS = User.__table__  # type: ignore[attr-defined]
+_PREFERENCES = NotificationPreference.__table__  # type: ignore[attr-defined]
+_DEALERSHIPS = Dealership.__table__  # type: ignore[attr-defined]
+_CARS = Car.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Role:
+    """The active users of a role at a dealership, as recipients (found by the database in the
+    statement that writes the notifications)."""
+
+    role: str
+    dealership_id: int | None
+
+
+def _chose(mode: str) -> object:
+    return exists().where(
+        _PREFERENCES.c.user_id == _USERS.c.id,
+        _PREFERENCES.c.type == bindparam("type"),
+        _PREFERENCES.c.mode == mode,
+    )
+
+
+def _insert_for(who: object) -> object:
+    """``INSERT INTO notifications ... SELECT ... FROM users`` for the users ``who`` picks: the
+    actor and those who muted the type left out, the digest flag from their choice.  Built once
+    per kind of recipient (the lists are expanding parameters), so it is compiled once."""
+    chosen = core_select(
+        _USERS.c.id,
+        bindparam("car", type_=NOTIFICATIONS.c.car_id.type),
+        bindparam("type", type_=NOTIFICATIONS.c.type.type),
+        bindparam("message", type_=NOTIFICATIONS.c.message.type),
+        bindparam("source", type_=NOTIFICATIONS.c.message_source.type),
+        bindparam("priority", type_=NOTIFICATIONS.c.priority.type),
+        false(),
+        bindparam("now", type_=NOTIFICATIONS.c.created_at.type),
+        and_(bindparam("low", type_=Boolean), _chose("digest")),
+    ).where(
+        who,  # type: ignore[arg-type]
+        _USERS.c.id != bindparam("actor", type_=_USERS.c.id.type),
+        ~_chose("mute"),
+    )
+    columns = ["user_id", "car_id", "type", "message", "message_source", "priority", "read"]
+    return (
+        insert(NOTIFICATIONS)
+        .from_select([*columns, "created_at", "digest"], chosen)
+        .execution_options(preserve_rowcount=True)
+    )
+
+
+_TO_USERS = _insert_for(_USERS.c.id.in_(bindparam("ids", expanding=True)))
+_TO_ROLE = Hot(
+    _insert_for(  # type: ignore[arg-type]
+        and_(
+            _USERS.c.role == bindparam("role"),
+            _USERS.c.active == literal(True),
+            _USERS.c.dealership_id == bindparam("dealership"),
+        )
+    )
+)
+_NOBODY = uuid.UUID(int=0)
 
 
 def _car_name(car: Car) -> Said:
@@ -44,60 +109,47 @@ def _car_name(car: Car) -> Said:
 def send(
     session: Session,
     actor: Actor | None,
-    recipients: Iterable[uuid.UUID | None],
+    recipients: Iterable[uuid.UUID | None] | Role,
     type_: str,
     message: Said | str,
     *,
     car_id: int | None = None,
     priority: str = "medium",
 ) -> int:
-    """One notification per recipient (duplicates and the actor left out), as each recipient
-    chose for this type: none when muted, and a low-priority one into the daily digest.  All of
-    them in one statement (they are written inside the booking's lock); how many were written.
+    """One notification per recipient (the actor left out), as each recipient chose for this
+    type: none when muted, and a low-priority one into the daily digest.  ``recipients``: user
+    ids, or a :class:`Role` (the active users of a role at some dealerships).  One statement,
+    which finds the recipients and their choices too (it is written inside the booking's lock);
+    how many were written.
 
     A :class:`~db.said.Said` message is kept as its words and values, so that each reader sees
     it in their own language; ``message`` holds it in English."""
-    people = [
-        u for u in dict.fromkeys(recipients) if u is not None and not (actor and u == actor.user_id)
-    ]
-    if not people:
-        return 0
-    modes = preferences_of(session, people, type_)
-    people = [u for u in people if modes.get(u) != "mute"]
-    if not people:
-        return 0
-    source = message.to_json() if isinstance(message, Said) else None
-    english = message.render("en") if isinstance(message, Said) else message
-    now = utcnow()
-    rows = [
-        {
-            "user_id": user_id,
-            "car_id": car_id,
-            "type": type_,
-            "message": english,
-            "message_source": source,
-            "priority": priority,
-            "read": False,
-            "created_at": now,
-            "digest": priority == "low" and modes.get(user_id) == "digest",
-        }
-        for user_id in people
-    ]
-    session.connection().execute(insert(NOTIFICATIONS).values(rows))
-    return len(rows)
-
-
-def preferences_of(session: Session, user_ids: list[uuid.UUID], type_: str) -> dict[uuid.UUID, str]:
-    """What these users chose for this type of notification (those who chose something)."""
-    if not user_ids:
-        return {}
-    rows = session.exec(
-        select(NotificationPreference.user_id, NotificationPreference.mode).where(
-            NotificationPreference.type == type_,
-            NotificationPreference.user_id.in_(user_ids),  # type: ignore[attr-defined]
-        )
-    ).all()
-    return {uid: mode for uid, mode in rows}
+    params: dict[str, object]
+    if isinstance(recipients, Role):
+        if recipients.dealership_id is None:
+            return 0
+        params = {"role": recipients.role, "dealership": recipients.dealership_id}
+    else:
+        people = [u for u in dict.fromkeys(recipients) if u is not None]
+        if actor is not None:
+            people = [u for u in people if u != actor.user_id]
+        if not people:
+            return 0
+        params = {"ids": people}
+    params.update(
+        car=car_id,
+        type=type_,
+        message=message.render("en") if isinstance(message, Said) else message,
+        source=message.to_json() if isinstance(message, Said) else None,
+        priority=priority,
+        now=utcnow(),
+        low=priority == "low",
+        actor=actor.user_id if actor is not None else _NOBODY,
+    )
+    conn = session.connection()
+    if isinstance(recipients, Role):
+        return _TO_ROLE.rowcount(conn, params)
+    return int(conn.execute(_TO_USERS, params).rowcount)  # type: ignore[call-overload]
 
 
 def users_with_role(
@@ -129,11 +181,10 @@ def _ancestors(session: Session, dealership_id: int) -> list[int]:
 
 def car_registered(session: Session, actor: Actor, car: Car) -> None:
     """new_order: the coordinators of the car's prep center."""
-    coordinators = users_with_role(session, "coordinator", [car.prep_center_id])
     send(
         session,
         actor,
-        coordinators,
+        Role("coordinator", car.prep_center_id),
         "new_order",
         Said("New order: {car} registered by {who}.", car=_car_name(car), who=actor.display_name),
         car_id=car.id,
@@ -197,17 +248,32 @@ def parts_changed(session: Session, actor: Actor, car: Car, what: str | Said, pa
 # ------------------------------------------------------------------------------------------------
 # bookings
 # ------------------------------------------------------------------------------------------------
+_DEALERSHIP_LABEL = Hot(
+    core_select(_DEALERSHIPS.c.dealership_number, _DEALERSHIPS.c.dealership_name).where(
+        _DEALERSHIPS.c.id == bindparam("id")
+    )
+)
+# What a car's notifications name it by (:func:`_car_name`); a caller that reads the car anyway
+# selects these too and hands the row over.
+CAR_NAME_COLUMNS = tuple(
+    _CARS.c[name] for name in ("id", "brand", "model", "license_plate", "vin", "order_number")
+)
+_CAR_NAMED = Hot(core_select(*CAR_NAME_COLUMNS).where(_CARS.c.id == bindparam("id")))
+
+
 def _dealership_label(session: Session, dealership_id: int) -> str:
-    found = session.get(Dealership, dealership_id)
-    return f"{found.dealership_number} {found.dealership_name}" if found else f"#{dealership_id}"
+    found = _DEALERSHIP_LABEL.first(session.connection(), {"id": dealership_id})
+    return f"{found[0]} {found[1]}" if found else f"#{dealership_id}"
 
 
-def _booking_what(session: Session, work: object, car_id: int | None) -> Said:
-    """'Technical Preparation for BMW X5 EL 12345 (order ORD-1)' or just the work."""
-    car = session.get(Car, car_id) if car_id is not None else None
+def _booking_what(session: Session, work: object, car_id: int | None, car: Any = None) -> Said:
+    """'Technical Preparation for BMW X5 EL 12345 (order ORD-1)' or just the work.  ``car``: the
+    car's row when the caller has it (brand, model, license_plate, vin, order_number, id)."""
+    if car is None and car_id is not None:
+        car = _CAR_NAMED.first(session.connection(), {"id": car_id})
     if car is None:
         return Said("{work}", work=work)
-    return Said("{work} for {car}", work=work, car=_car_name(car))
+    return Said("{work} for {car}", work=work, car=_car_name(car))  # type: ignore[arg-type]
 
 
 def _coordinators_or_managers(session: Session, dealership_id: int) -> list[uuid.UUID]:
@@ -228,18 +294,20 @@ def booking_requested(
     day: date,
     hours: float,
     car_id: int | None,
+    car: Any = None,
 ) -> None:
     """booking_request: another dealership booked work at this prep center; its coordinators
-    hear of it (the request waits in their sharing queue)."""
+    hear of it (the request waits in their sharing queue).  ``car``: the car's row, when the
+    caller has it (see :func:`_booking_what`)."""
     send(
         session,
         actor,
-        users_with_role(session, "coordinator", [provider_id]),
+        Role("coordinator", provider_id),
         "booking_request",
         Said(
             "Booking request from {dealership}: {what}, {hours} on {day} (booking #{booking}).",
             dealership=_dealership_label(session, consumer_id),
-            what=_booking_what(session, work, car_id),
+            what=_booking_what(session, work, car_id, car),
             hours=said.hours(hours),
             day=said.day(day),
             booking=booking_id,

@@ -21,6 +21,7 @@ from db import badges, events, formats, modes, validate
 from db.access import Actor, actor_change, actor_from
 from db.clock import local, utcnow
 from db.errors import ActorChanged, Invalid, LoginRefused, NotFound
+from db.hot import Hot
 from db.i18n import LANGUAGES, _, ngettext, normalize
 from db.models import Dealership, User, UserKey
 from db.vocab import ROLES
@@ -91,7 +92,7 @@ DEALERSHIPS = Dealership.__table__  # type: ignore[attr-defined]
 # for it and reads the new values; it can never commit in between.  ``FOR KEY SHARE`` would not
 # do: it does not conflict with an UPDATE of columns outside the key.  SQLite ignores the clause
 # (the write transaction holds the database's write lock from its first statement).
-_RECHECK = (
+_RECHECK = Hot(
     core_select(USERS.c.active, USERS.c.role, USERS.c.dealership_id)
     .where(USERS.c.id == bindparam("id"))
     .with_for_update(read=True)
@@ -111,7 +112,7 @@ def recheck(session: Session, actor: Actor | None) -> None:
     if actor is None:
         return
     conn = session.connection()
-    row = conn.execute(_RECHECK, {"id": actor.user_id}).first()
+    row = _RECHECK.first(conn, {"id": actor.user_id})
     found = (bool(row.active), str(row.role), row.dealership_id) if row is not None else None
     if (
         found is not None

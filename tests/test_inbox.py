@@ -57,6 +57,46 @@ def test_a_booking_request_from_another_dealership_tells_the_provider(world) -> 
     assert "Kristiansand Vest" in request["message"]
 
 
+def test_a_role_hears_in_one_statement_as_each_member_chose(world) -> None:  # type: ignore[no-untyped-def]
+    """Recipients found by role (the provider's coordinators) in the statement that writes the
+    notifications: one who muted the type hears nothing, the others do, and a switched-off
+    coordinator is not among them."""
+    from db import users
+
+    def coordinator(login: str, name: str, active: bool = True) -> Any:
+        made = world.db.run(
+            users.create_user,
+            None,
+            login=login,
+            display_name=name,
+            role="coordinator",
+            dealership_id=world.d["499"],
+        )
+        if not active:
+            world.db.run(
+                users.update_user,
+                None,
+                made.id,
+                display_name=name,
+                role="coordinator",
+                dealership_id=world.d["499"],
+                active=False,
+            )
+        return made
+
+    second = coordinator("coordinator2_499", "Kim Koordinator")
+    gone = coordinator("coordinator3_499", "Gro Gammel", active=False)
+    world.db.run(inbox.set_preference, world["coordinator499"], "booking_request", "mute")
+    car = world.register(seller="seller495")
+    book(world, 1, 2, car_id=car, login="coordinator495")
+    assert notes_of(world, "coordinator499", type="booking_request") == []
+    (told,) = rows(world, Notification, user_id=second.id, type="booking_request")
+    assert "Kristiansand Vest" in told["message"] and told["car_id"] == car
+    assert "BMW X5" in told["message"]
+    assert rows(world, Notification, user_id=gone.id) == []
+    assert notes_of(world, "coordinator495", type="booking_request") == []  # not the booker
+
+
 def test_nobody_is_told_of_their_own_act(world) -> None:  # type: ignore[no-untyped-def]
     sent = world.db.run(
         lambda s: notify.send(

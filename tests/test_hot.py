@@ -1,0 +1,82 @@
+"""db.hot: the booking's statements run on the driver's cursor, with SQLAlchemy's types and errors
+(SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from sqlalchemy import bindparam, exc, insert, select
+
+from db import ledger
+from db.hot import Hot
+from db.ledger_rows import BOOKINGS, CAPACITY
+from db.models import Event
+from world import book, booking, rows
+
+_ROWS = Hot(
+    select(CAPACITY.c.id, CAPACITY.c.allocated_hours, CAPACITY.c.used_hours)
+    .where(
+        CAPACITY.c.dealership_id == bindparam("provider"),
+        CAPACITY.c.date == bindparam("day"),
+        CAPACITY.c.user_id == bindparam("user"),
+    )
+    .order_by(CAPACITY.c.id)
+)
+
+
+def test_a_hot_select_reads_what_core_reads(world) -> None:  # type: ignore[no-untyped-def]
+    """A date and a UUID parameter go through SQLAlchemy's own types (text on SQLite), and the
+    rows are the same as SQLAlchemy's, by name."""
+    params = {
+        "provider": world.d["499"],
+        "day": world.day(2),
+        "user": world["mechanic499"].user_id,
+    }
+
+    def both(session):  # type: ignore[no-untyped-def]
+        conn = session.connection()
+        return _ROWS.all(conn, params), conn.execute(_ROWS.statement, params).all()
+
+    hot, core = world.db.query(both)
+    assert len(hot) == 1  # the mechanic's TECH_PREP row of that day
+    assert [tuple(r) for r in hot] == [tuple(r) for r in core]
+    assert hot[0].allocated_hours == core[0].allocated_hours
+
+
+def test_a_refused_hot_insert_raises_sqlalchemys_error_and_saves_nothing(world) -> None:  # type: ignore[no-untyped-def]
+    """A constraint broken by a hot statement is SQLAlchemy's IntegrityError (what the rules and
+    the screens already handle), and the transaction is rolled back."""
+    bad = Hot(
+        insert(BOOKINGS).values(
+            resource_type_id=bindparam("rt"),
+            date=bindparam("day"),
+            estimated_hours=bindparam("hours"),
+            provider_dealership_id=bindparam("provider"),
+            consumer_dealership_id=bindparam("provider"),
+            status="scheduled",
+        )
+    )
+
+    def write(session):  # type: ignore[no-untyped-def]
+        params = {"rt": world.rt["WASH"], "day": world.day(1), "provider": world.d["499"]}
+        bad.execute(session.connection(), {**params, "hours": 1.0})
+        bad.execute(session.connection(), {**params, "hours": -1.0})  # CHECK estimated_hours > 0
+
+    with pytest.raises(exc.IntegrityError):
+        world.db.run(write)
+    assert rows(world, __import__("db.models").models.ResourceBooking) == []
+
+
+def test_text_through_a_hot_statement_is_cleaned(world) -> None:  # type: ignore[no-untyped-def]
+    """The control characters that every path strips (db.types.SafeString) are stripped from a
+    booking's notes and from its event too, and times are stored as the ORM reads them."""
+    job = book(world, 1, 2, notes="rim \x1b[31mscratch\x07", start_time=time(9, 30))
+    saved = booking(world, job)
+    assert saved["notes"] == "rim [31mscratch"
+    assert saved["start_time"] == time(9, 30)
+    (event,) = rows(world, Event, entity="resource_bookings", action="book")
+    assert event["changes"]["start_time"] == "09:30:00"
+    world.db.run(ledger.cancel, world["coordinator499"], job, reason="done \x1b]0;x\x07")
+    (cancelled,) = rows(world, Event, entity="resource_bookings", action="cancelled")
+    assert "\x1b" not in str(cancelled["changes"]) and "\x07" not in str(cancelled["changes"])
