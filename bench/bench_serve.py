@@ -133,7 +133,9 @@ class Served(Backend):
         env.update(XDG_DATA_HOME=str(workdir / "data"), XDG_CONFIG_HOME=str(workdir / "config"))
         config = workdir / "config" / "prepfloor" / "config.toml"
         config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text("[serve]\nmax_sessions = 200\nfailed_logins = 1000\n")
+        config.write_text(
+            "[serve]\nmax_sessions = 200\nmax_sessions_per_user = 200\nfailed_logins = 1000\n"
+        )
         self.log = (workdir / "serve.log").open("wb")
         self.process = subprocess.Popen(
             [PREPFLOOR, "serve", "--db", url, "--port", str(self.port)],
