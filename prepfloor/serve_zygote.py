@@ -5,9 +5,12 @@ forks one child per SSH session.
 it holds nothing of the server's (no host key, no listening socket, no client connections), only
 the control socket ``FD`` (a ``SOCK_SEQPACKET`` pair).  Its life:
 
-1. read the settings (the first message), import the app, the screens and the database layer, and
-   run the app once headless on the sign-in screen, so that imports, class set-up and the first
-   layout are paid once, here, and shared copy-on-write by every session;
+1. read the settings (the first message), import what a session runs (:data:`PRELOAD`, and every
+   module of :data:`WARM_PACKAGES`: this list, not what ``prepfloor.app`` happens to import at
+   its top, decides it), and run the app once headless as an admin up to its first frame, with
+   the ORM reads and statements of a session's first seconds, so that imports, class set-up, the
+   theme, the CSS, the translations and the compiled statements are paid once, here, and shared
+   copy-on-write by every session (a session imports nothing after the fork: a test checks it);
 2. close that run's database connections, wait for its threads, freeze the garbage collector's
    view of all that (a collection would otherwise touch, and so copy, every page in each child);
 3. say ``ready`` and wait, without any event loop, for ``spawn`` messages: each carries the
@@ -45,8 +48,19 @@ from prepfloor.config import ServeSettings, Settings, apply_timezone
 
 log = logging.getLogger("prepfloor.serve")
 
-# What a session may import after its first frame, loaded here once instead: every screen, and
-# the rules the screens call.
+# What a session runs, imported here once: the served app and the app it extends, the terminal
+# driver of a session (the warm-up runs headless, so nothing else would import it) and Textual's
+# reading of keys, the ORM.  Then every module of WARM_PACKAGES: every screen, and the rules the
+# screens call.  Whatever a module imports lazily is warmed by the run of the app below.
+PRELOAD = (
+    "prepfloor.serve_app",
+    "prepfloor.app",
+    "prepfloor.quiet_driver",
+    "textual.drivers.linux_driver",
+    "textual.drivers._writer_thread",
+    "textual._xterm_parser",
+    "sqlalchemy.orm",
+)
 WARM_PACKAGES = ("screens", "db")
 NOT_IN_SESSIONS = frozenset({"db.migrate"})  # sessions never migrate
 SESSION_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "HOME", "XDG_DATA_HOME")
@@ -115,11 +129,8 @@ def warm_up(settings: Settings) -> None:
     from db import users
     from db.store import Store
 
-    for package_name in WARM_PACKAGES:
-        package = importlib.import_module(package_name)
-        for module in pkgutil.iter_modules(package.__path__, f"{package_name}."):
-            if not module.ispkg and module.name not in NOT_IN_SESSIONS:
-                importlib.import_module(module.name)
+    for name in preload_modules():
+        importlib.import_module(name)
     configure_mappers()
     _warm_languages(settings)
     store = Store(settings.database)
@@ -136,10 +147,13 @@ def warm_up(settings: Settings) -> None:
     app.run(headless=True, size=(120, 40), auto_pilot=first_frame)
     if actor is not None:
         # What a session does with the ORM in its first seconds, read only (a read session is
-        # never committed): the day's digest check.
+        # never committed): the day's digest check, and the check of the user that comes first
+        # in each of their writes (compiled here, not by the SQL compiler in every session).
         from db import inbox
 
         store.query(inbox.deliver_digest, actor)
+        store.query(users.recheck, actor)
+        store.query(users.recheck, actor)
     # Closed, not dropped: no connection crosses the fork (each session opens its own), but the
     # engine and the statements it compiled during the warm-up are every session's, shared.
     store.close()
@@ -149,6 +163,18 @@ def warm_up(settings: Settings) -> None:
             thread.join(5)
     gc.collect()
     gc.freeze()
+
+
+def preload_modules() -> list[str]:
+    """The modules the zygote imports before its warm-up run: :data:`PRELOAD`, then every module
+    of :data:`WARM_PACKAGES` (but :data:`NOT_IN_SESSIONS`)."""
+    names = list(PRELOAD)
+    for package_name in WARM_PACKAGES:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.iter_modules(package.__path__, f"{package_name}."):
+            if not module.ispkg and module.name not in NOT_IN_SESSIONS:
+                names.append(module.name)
+    return names
 
 
 def _warm_languages(settings: Settings) -> None:
