@@ -31,7 +31,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
@@ -43,9 +43,13 @@ from db.fast import as_date, as_uid
 from db.grid import BOOKING_COLUMNS, BOOKING_JOINS, BookingRow, _ids, _param_day, booking_row
 from db.grid import sharing_usage as _sharing_usage
 from db.i18n import N_, Labels, _, ngettext
-from db.sla import DEFAULT_STAGE_TARGETS, SLA_LABELS, STAGE_LABELS, late_from, sla_state
+from db.period_cars import PeriodCars, local_midnight, param_ts
+from db.sla import DEFAULT_STAGE_TARGETS, SLA_LABELS, late_from, sla_state
+from db.stages import STAGE_BY_KEY, STAGE_OF_STATUS, STAGES, days_sql
+from db.stages import Stage as Stage
 from db.vocab import (
     BOOKING_HOLDING_STATUSES,
+    CAR_INACTIVE_STATUSES,
     CAR_STATUS_LABELS,
     CAR_STATUSES,
     ROLE_LABELS,
@@ -60,65 +64,6 @@ BEHIND_LIMIT = 2000  # rows a figure opens at most
 YELLOW_SHARE = 0.75  # a stay is yellow from this share of its target
 
 
-@dataclass(frozen=True)
-class Stage:
-    key: str
-    start: str  # the SQL (on ``cars c``) of the timestamp that opens the stay
-    end: str  # and of the one that closes it
-    statuses: tuple[str, ...]  # a car in one of these is in the stage now
-
-    @property
-    def label(self) -> str:
-        """The stage's name in the language spoken now (:data:`db.sla.STAGE_LABELS`)."""
-        return _(STAGE_LABELS[self.key])
-
-
-STAGES: tuple[Stage, ...] = (
-    Stage(
-        "registered",
-        "c.registered_at",
-        "coalesce(c.in_transit_at, c.arrived_prep_center_at)",
-        ("registered",),
-    ),
-    Stage(
-        "in_transit",
-        "c.in_transit_at",
-        "c.arrived_prep_center_at",
-        ("in_transit",),
-    ),
-    Stage(
-        "inspection",
-        "c.arrived_prep_center_at",
-        "c.inspection_completed_at",
-        ("at_prep_center", "inspection"),
-    ),
-    Stage(
-        "parts",
-        "c.parts_ordered_prep_at",
-        "c.parts_arrived_prep_at",
-        ("parts_ordered",),
-    ),
-    Stage(
-        "technical_prep",
-        "c.inspection_completed_at",
-        "c.technical_completed_at",
-        ("technical_prep",),
-    ),
-    Stage(
-        "cosmetic_prep",
-        "coalesce(c.technical_completed_at, c.inspection_completed_at)",
-        "c.cosmetic_completed_at",
-        ("cosmetic_prep",),
-    ),
-    Stage(
-        "ready_for_delivery",
-        "c.ready_for_delivery_at",
-        "c.delivered_to_customer_at",
-        ("ready_for_delivery",),
-    ),
-)
-STAGE_BY_KEY: dict[str, Stage] = {s.key: s for s in STAGES}
-STAGE_OF_STATUS: dict[str, Stage] = {status: s for s in STAGES for status in s.statuses}
 DEFAULT_TARGETS = DEFAULT_STAGE_TARGETS
 LEVELS: tuple[str, ...] = ("green", "yellow", "red")
 
@@ -345,23 +290,12 @@ def percentile(values: list[float], share: float) -> float | None:
 # ------------------------------------------------------------------------------------------------
 # SQL by dialect
 # ------------------------------------------------------------------------------------------------
-def _param_ts(fast: FastReader, at: datetime) -> Any:
-    """A timestamp as a parameter: the stored UTC text on SQLite, aware on PostgreSQL."""
-    if fast.dialect == "sqlite":
-        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return at
+_param_ts = param_ts
+_local_midnight = local_midnight
 
 
 def _days(fast: FastReader, start: str, end: str) -> str:
-    if fast.dialect == "sqlite":
-        return f"(julianday({end}) - julianday({start}))"
-    return f"(extract(epoch from ({end} - {start})) / 86400.0)::float8"
-
-
-def _local_midnight(day: date) -> datetime:
-    from db.clock import zone
-
-    return datetime(day.year, day.month, day.day, tzinfo=zone())
+    return days_sql(fast.dialect, start, end)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -417,12 +351,34 @@ class Notes(Mapping[int, str]):
 
 
 def _stage_cars(
-    done: list[tuple[int, float]], now_in: list[tuple[int, float, str]]
+    done: Callable[[], list[tuple[int, float]]], now_in: list[tuple[int, float, str]]
 ) -> tuple[tuple[int, ...], Mapping[int, str]]:
     """A stage's cars: those whose stay ended in the period, then those in it now."""
-    raw: dict[int, tuple[Any, ...]] = {car_id: (d,) for car_id, d in done}
+    raw: dict[int, tuple[Any, ...]] = {car_id: (d,) for car_id, d in done()}
     raw.update({car_id: (d, level) for car_id, d, level in now_in})
     return tuple(raw), Notes(raw, _stay_note)
+
+
+def _listed(ids: list[int]) -> tuple[tuple[int, ...], Mapping[int, str]]:
+    return tuple(ids), {}
+
+
+def _delivery_cars(
+    buckets: dict[str, list[int]],
+    notes: dict[int, tuple[Any, str]],
+    delivered: Callable[[], list[tuple[int, Any, str]]],
+) -> tuple[tuple[int, ...], Mapping[int, str]]:
+    """The promised date's cars: those not handed over (``buckets``) and those handed over in the
+    period, red first, then yellow, then green, each by id."""
+    merged = {level: list(ids) for level, ids in buckets.items()}
+    raw = dict(notes)
+    bucket_of = {"on_time": "green", "at_risk": "yellow", "late": "red"}
+    for car_id, promised, state in delivered():
+        merged[bucket_of[state]].append(car_id)
+        raw[car_id] = (promised, state)
+    for ids in merged.values():
+        ids.sort()
+    return _level_cars(merged, Notes(raw, _promise_note))
 
 
 def _level_cars(
@@ -485,89 +441,62 @@ class _CarTables:
 def _car_tables(
     fast: FastReader, root_id: int | None, ids: list[int], first: date, today: date, now: datetime
 ) -> _CarTables:
-    start = _param_ts(fast, _local_midnight(first))
-    end = _param_ts(fast, _local_midnight(today + timedelta(days=1)))
-    now_p = _param_ts(fast, now)
-    spans = ", ".join(
-        f"CASE WHEN {s.end} >= :start AND {s.end} < :end AND {s.start} IS NOT NULL "
-        f"THEN {_days(fast, s.start, s.end)} END"
-        for s in STAGES
-    )
-    now_case = " ".join(
-        f"WHEN c.status IN {sql_in(s.statuses)} THEN "
-        f"{_days(fast, f'coalesce({s.start}, c.status_changed_at)', ':now')}"
-        for s in STAGES
-    )
-    if root_id is None:
-        scope = "1=1"  # every dealership: every car
-    else:
-        # A dealership or two: the indexes by dealership and prep center; more: one pass over
-        # the cars reads less than following both indexes for most of them (SQLite, ``+``).
-        plus = "+" if fast.dialect == "sqlite" and len(ids) > 2 else ""
-        scope = (
-            f"({plus}c.dealership_id IN ({_ids(ids)}) OR {plus}c.prep_center_id IN ({_ids(ids)}))"
-        )
-    rows = fast.rows(
-        f"SELECT c.id, c.status, c.dealership_id, c.expected_delivery_date, "
-        f"CASE WHEN c.status = 'delivered' THEN c.delivered_to_customer_at END, "
-        f"CASE {now_case} END, {spans} FROM cars c WHERE {scope} "
-        "AND (c.status NOT IN ('delivered', 'archived') OR c.status_changed_at >= :start)",
-        {"start": start, "end": end, "now": now_p},
-    )
+    """The cars' tables: the cars being worked on read one by one (a few thousand, from
+    ``ix_cars_open``), those delivered or archived in the period and the stays that ended in it
+    counted by the database (``ix_cars_closed``, the kept ``car_stays``); the cars behind a
+    figure are read when it is opened."""
+    cars = PeriodCars(fast, root_id, ids, first, today, now)
     targets = targets_of(fast)
     default = dict(DEFAULT_TARGETS)
     shown = targets.get(root_id, default) if root_id is not None else default
     by_status: dict[str, list[int]] = {s: [] for s in CAR_STATUSES}
-    done: dict[str, list[tuple[int, float]]] = {s.key: [] for s in STAGES}
     waiting: dict[str, list[tuple[int, float, str]]] = {s.key: [] for s in STAGES}
     sla_cars: dict[str, dict[str, list[int]]] = {
         k: {level: [] for level in LEVELS} for k in [*STAGE_BY_KEY, "delivery"]
     }
     sla_notes: dict[int, tuple[Any, str]] = {}
-    keyed = [done[s.key] for s in STAGES]
     bucket_of = {"on_time": "green", "at_risk": "yellow", "late": "red"}
     delivery = _DeliveryStates(fast, today)
-    for r in rows:
-        car_id, status = r[0], r[1]
+    for car_id, status, dealership_id, promised, elapsed in cars.open_cars():
         by_status[status].append(car_id)
-        for into, value in zip(keyed, r[6:], strict=True):
-            if value is not None:
-                into.append((car_id, value))
         stage = STAGE_OF_STATUS.get(status)
-        if stage is not None and r[5] is not None:
-            elapsed = r[5]
-            level = level_of(elapsed, targets.get(r[2], default)[stage.key])
+        if stage is not None and elapsed is not None:
+            level = level_of(elapsed, targets.get(dealership_id, default)[stage.key])
             waiting[stage.key].append((car_id, elapsed, level))
             sla_cars[stage.key][level].append(car_id)
-        if r[3] is not None and status != "draft" and status != "archived":
-            state = delivery(status, r[3], r[4])
+        if promised is not None and status != "draft":
+            state = delivery(status, promised, None)
             if state != "none":
                 sla_cars["delivery"][bucket_of[state]].append(car_id)
-                sla_notes[car_id] = (r[3], state)
+                sla_notes[car_id] = (promised, state)
+    closed = cars.closed_counts()
+    handed_over = cars.delivery_counts(delivery)
 
     status_rows = []
-    biggest = max((len(v) for v in by_status.values()), default=0) or 1
+    sizes = {s: closed.get(s, len(by_status[s])) for s in CAR_STATUSES}
+    biggest = max(sizes.values(), default=0) or 1
     for status in CAR_STATUSES:
-        found = by_status.get(status, [])
+        size = sizes[status]
         label = CAR_STATUS_LABELS[status]
-        if status in ("delivered", "archived"):
+        if status in CAR_INACTIVE_STATUSES:
             label = _("{status} (in period)").format(status=label)
+            source: CarSource = partial(cars.closed_ids, status)
+        else:
+            source = partial(_listed, by_status[status])
         status_rows.append(
             Row(
-                (label, len(found), "█" * max(0, round(28 * len(found) / biggest))),
-                Behind(
-                    _("Cars · {status}").format(status=CAR_STATUS_LABELS[status]),
-                    cars=lambda found=found: (tuple(found), {}),
-                ),
+                (label, size, "█" * max(0, round(28 * size / biggest))),
+                Behind(_("Cars · {status}").format(status=CAR_STATUS_LABELS[status]), cars=source),
             )
         )
 
     stage_rows = []
     averages: dict[str, float] = {}
+    done = cars.stays()
     for s in STAGES:
-        stays = [d for _car, d in done[s.key]]
+        count, total, p90 = done.get(s.key, (0, 0.0, None))
         now_in = waiting[s.key]
-        avg = sum(stays) / len(stays) if stays else None
+        avg = total / count if count else None
         if avg is not None:
             averages[s.key] = avg
         over = sum(1 for _car, _days, level in now_in if level == "red")
@@ -576,16 +505,16 @@ def _car_tables(
             Row(
                 (
                     s.label,
-                    len(stays),
+                    count,
                     avg,
-                    percentile(stays, 0.9),
+                    p90,
                     len(now_in),
                     sum(d for _car, d, _level in now_in) / len(now_in) if now_in else None,
                     over,
                 ),
                 Behind(
                     _("Cars · {status}").format(status=s.label),
-                    cars=partial(_stage_cars, done[s.key], now_in),
+                    cars=partial(_stage_cars, partial(cars.stay_ids, s.key), now_in),
                 ),
                 "red" if over else "",
             )
@@ -607,23 +536,24 @@ def _car_tables(
     promised = [("delivery", _("Promised delivery date"))]
     for key, label in [(s.key, s.label) for s in STAGES] + promised:
         buckets = sla_cars[key]
+        sizes = {level: len(buckets[level]) for level in LEVELS}
         if key == "delivery":
-            notes: Mapping[int, str] = Notes(sla_notes, _promise_note)
+            for level, n in handed_over.items():
+                sizes[level] += n
+            source = partial(_delivery_cars, buckets, sla_notes, cars.delivered_states)
         else:
             notes = Notes({car_id: (d, lv) for car_id, d, lv in waiting[key]}, _stay_note)
-        level = "red" if buckets["red"] else "yellow" if buckets["yellow"] else "green"
+            source = partial(_level_cars, buckets, notes)
+        level = "red" if sizes["red"] else "yellow" if sizes["yellow"] else "green"
         if key in shown:
             target = _("{days} d").format(days=formats.number(shown[key]))
         else:
             target = _("date")
         sla_rows.append(
             Row(
-                (label, target, len(buckets["green"]), len(buckets["yellow"]), len(buckets["red"])),
-                Behind(
-                    _("SLA · {stage}").format(stage=label),
-                    cars=partial(_level_cars, buckets, notes),
-                ),
-                level if any(buckets.values()) else "",
+                (label, target, sizes["green"], sizes["yellow"], sizes["red"]),
+                Behind(_("SLA · {stage}").format(stage=label), cars=source),
+                level if any(sizes.values()) else "",
             )
         )
     tables = [
@@ -693,6 +623,8 @@ def _workload(fast: FastReader, scoped: Actor, ids: list[int], today: date) -> T
     for user_id, day, allocated, used in fast.rows(
         "SELECT r.user_id, r.date, sum(r.allocated_hours), sum(r.used_hours) "
         f"FROM resource_capacities r WHERE r.dealership_id IN ({scope}) "
+        # every kind of work named: the index by (dealership, work, day, person) reads the weeks
+        "AND r.resource_type_id IN (SELECT t.id FROM resource_types t) "
         "AND r.user_id IS NOT NULL AND r.date >= :first AND r.date <= :last "
         "GROUP BY r.user_id, r.date",
         params,
@@ -814,17 +746,12 @@ def _productivity(fast: FastReader, scoped: Actor, first: date, last: date) -> T
 
 
 def _estimates(fast: FastReader, ids: list[int], first: date, last: date) -> Table:
-    # the completed bookings' own index (by day); not the provider's (SQLite, ``+``)
-    plus = "+" if fast.dialect == "sqlite" else ""
-    scope = f"{plus}b.provider_dealership_id IN ({_ids(ids)})"
+    # the kept day totals of the bookings (db.totals)
     found = fast.rows(
-        "SELECT b.resource_type_id, count(*), sum(b.estimated_hours), "
-        "sum(b.actual_hours), "
-        "sum(CASE WHEN b.actual_hours > b.estimated_hours THEN 1 ELSE 0 END) "
-        "FROM resource_bookings b "
-        f"WHERE {scope} AND b.date >= :first AND b.date <= :last "
-        "AND b.status = 'completed' AND b.actual_hours IS NOT NULL "
-        "GROUP BY b.resource_type_id",
+        "SELECT t.resource_type_id, sum(t.completed), sum(t.completed_estimated), "
+        "sum(t.completed_actual), sum(t.completed_over) FROM booking_day_totals t "
+        f"WHERE t.provider_dealership_id IN ({_ids(ids)}) AND t.date >= :first "
+        "AND t.date <= :last GROUP BY t.resource_type_id HAVING sum(t.completed) > 0",
         {"first": _param_day(fast, first), "last": _param_day(fast, last)},
     )
     names = {int(i): str(n) for i, n in fast.rows("SELECT id, name FROM resource_types")}

@@ -457,8 +457,36 @@ def check_triggers(session: Session) -> Iterator[Finding]:
         )
 
 
+def check_totals(session: Session) -> Iterator[Finding]:
+    """The totals the database keeps for the dashboard and the car counts (:mod:`db.totals`):
+    their triggers are there, and every kept row equals a fresh count of its rows."""
+    from db import totals
+
+    connection = session.connection()
+    for name in sorted(totals.missing_triggers(connection)):
+        yield Finding(
+            "error",
+            "totals",
+            _(
+                "The database trigger {name} is missing or switched off: the dashboard's totals "
+                "stop following the changes. Run prepfloor doctor --repair."
+            ).format(name=name),
+        )
+    for table, n in totals.differences(connection).items():
+        if n:
+            yield Finding(
+                "error",
+                "totals",
+                _(
+                    "The kept totals in {table} differ from their rows ({n} rows): the dashboard "
+                    "and the car counts are wrong. Run prepfloor doctor --repair."
+                ).format(table=table, n=n),
+            )
+
+
 CHECKS = (
     check_triggers,
+    check_totals,
     check_ledger,
     check_timers,
     check_sharing,

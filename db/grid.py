@@ -490,13 +490,14 @@ def sharing_usage(fast: FastReader, actor: Actor, first_monday: date, weeks: int
     agreements.sort(key=lambda a: (str(a[2]), str(a[5]), str(a[8]).lower(), int(a[0])))
     if not agreements:
         return []
+    # the hours held per day, kept by the database (db.totals: the bookings in HOLDING_SQL)
     sums = fast.rows(
-        "SELECT s.id, b.date, sum(b.estimated_hours) FROM resource_sharing s "
-        "JOIN resource_bookings b ON b.provider_dealership_id = s.provider_dealership_id "
+        "SELECT s.id, b.date, sum(b.held_hours) FROM resource_sharing s "
+        "JOIN booking_day_totals b ON b.provider_dealership_id = s.provider_dealership_id "
         "AND b.consumer_dealership_id = s.consumer_dealership_id "
         "AND b.resource_type_id = s.resource_type_id "
         f"WHERE s.id IN ({_ids(a[0] for a in agreements)}) "
-        f"AND b.date >= :first AND b.date <= :last AND b.status IN {HOLDING_SQL} "
+        "AND b.date >= :first AND b.date <= :last "
         "GROUP BY s.id, b.date",
         {"first": _param_day(fast, monday), "last": _param_day(fast, last)},
     )

@@ -141,6 +141,31 @@ class UserKey(SQLModel, table=True):
 # ------------------------------------------------------------------------------------------------
 # Collection 1: cars
 # ------------------------------------------------------------------------------------------------
+# the columns of the dashboard's indexes on cars (``ix_cars_open``, ``ix_cars_closed``)
+CARS_OPEN_COLUMNS = (
+    "status",
+    "dealership_id",
+    "prep_center_id",
+    "expected_delivery_date",
+    "status_changed_at",
+    "registered_at",
+    "in_transit_at",
+    "arrived_prep_center_at",
+    "parts_ordered_prep_at",
+    "inspection_completed_at",
+    "technical_completed_at",
+    "ready_for_delivery_at",
+)
+CARS_CLOSED_COLUMNS = (
+    "status_changed_at",
+    "status",
+    "dealership_id",
+    "prep_center_id",
+    "expected_delivery_date",
+    "delivered_to_customer_at",
+)
+
+
 class Car(SQLModel, table=True):
     __tablename__ = "cars"
     __table_args__ = (
@@ -158,6 +183,22 @@ class Car(SQLModel, table=True):
         ),
         Index("ix_cars_dealership_id_status", "dealership_id", "status"),
         Index("ix_cars_prep_center_id_status", "prep_center_id", "status"),
+        # the manager's dashboard reads the cars being worked on, and those delivered or archived
+        # in its period, from these alone (migration 0012)
+        Index(
+            "ix_cars_open",
+            *CARS_OPEN_COLUMNS,
+            sqlite_where=text(f"status NOT IN {sql_in(CAR_INACTIVE_STATUSES)}"),
+            postgresql_where=text(f"status NOT IN {sql_in(CAR_INACTIVE_STATUSES)}"),
+            postgresql_include=["id"],
+        ),
+        Index(
+            "ix_cars_closed",
+            *CARS_CLOSED_COLUMNS,
+            sqlite_where=text(f"status IN {sql_in(CAR_INACTIVE_STATUSES)}"),
+            postgresql_where=text(f"status IN {sql_in(CAR_INACTIVE_STATUSES)}"),
+            postgresql_include=["id"],
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

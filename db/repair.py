@@ -8,7 +8,9 @@ What is derived, and so can be rebuilt exactly:
   holding booking of the day; a person's row: theirs), and with it ``available_hours``;
 - ``car_access``: the providers of a car's bookings other than its owner and its prep center;
 - PostgreSQL: the triggers that keep these for other writers (:mod:`db.triggers`), when one was
-  dropped or switched off.
+  dropped or switched off;
+- the totals the database keeps for the dashboard and the car counts (:mod:`db.totals`), and
+  their triggers, when a kept row differs from its rows or a trigger is missing.
 
 What cannot be rebuilt (a booking on a day with no capacity row, a timer's hours, a car's
 timestamps) is left to ``prepfloor doctor`` to report and to a person to decide.
@@ -86,8 +88,8 @@ def repair(session: Session) -> list[Repaired]:
     if connection.dialect.name == "postgresql":
         connection.execute(
             text(
-                "LOCK TABLE resource_bookings, resource_capacities, car_access "
-                "IN SHARE ROW EXCLUSIVE MODE"
+                "LOCK TABLE resource_bookings, resource_capacities, car_access, cars, "
+                "timebank_entries IN SHARE ROW EXCLUSIVE MODE"
             )
         )
         from db import triggers
@@ -122,6 +124,7 @@ def repair(session: Session) -> list[Repaired]:
                     ),
                 )
             )
+    done.extend(_totals_repaired(connection))
     for car_id, dealership_id in connection.execute(text(ACCESS_MISSING)).all():
         connection.execute(
             text("INSERT INTO car_access (car_id, dealership_id) VALUES (:car, :dealership)"),
@@ -150,3 +153,20 @@ def _access_repaired(
         car_id=car_id,
     )
     return Repaired("car_access", car_id, words.format(car=car_id, dealership=dealership_id))
+
+
+def _totals_repaired(connection: object) -> list[Repaired]:
+    """Build the kept totals again when one differs from its rows or a trigger is missing."""
+    from db import totals
+
+    missing = totals.missing_triggers(connection)
+    wrong = {t: n for t, n in totals.differences(connection).items() if n}
+    if not missing and not wrong:
+        return []
+    totals.rebuild(connection)
+    return [
+        Repaired(
+            table, None, _("Kept totals {table}: built again from their rows.").format(table=table)
+        )
+        for table in sorted(wrong) or sorted(totals.TABLES)
+    ]

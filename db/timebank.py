@@ -185,11 +185,11 @@ def clocked_totals(
     if not people:
         return {}
     keys = {f"u{n}": user_id for n, user_id in enumerate(people)}
+    # the kept day totals of the closed entries (db.totals): one row per person, day and work
     rows = fast.rows(
-        "SELECT e.user_id, e.resource_type_id, sum(e.hours) FROM timebank_entries e "
+        "SELECT e.user_id, e.resource_type_id, sum(e.hours) FROM clocked_day_totals e "
         f"WHERE e.user_id IN ({', '.join(':' + k for k in keys)}) "
-        "AND e.date >= :first AND e.date <= :last AND e.hours IS NOT NULL "
-        "AND (e.ended_at IS NOT NULL OR e.started_at IS NULL) "
+        "AND e.date >= :first AND e.date <= :last "
         "GROUP BY e.user_id, e.resource_type_id",
         {**keys, "first": _param_day(fast, first), "last": _param_day(fast, last)},
     )
