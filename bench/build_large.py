@@ -911,6 +911,11 @@ def write_sqlite(path: str, data: Data, watch: _common.Stopwatch, analyze: bool)
     conn.execute("PRAGMA foreign_keys = OFF")
     conn.execute("PRAGMA cache_size = -1000000")
     conn.execute("PRAGMA temp_store = MEMORY")
+    # the kept totals are built once after the load (rebuild_totals), not row by row
+    for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'prepfloor_totals%'"
+    ).fetchall():
+        conn.execute(f'DROP TRIGGER "{name}"')
     with watch("drop secondary indexes"):
         indexes = conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
@@ -987,6 +992,20 @@ def write_postgres(url: str, data: Data, watch: _common.Stopwatch) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
+def rebuild_totals(url: str) -> None:
+    """Fill the totals the database keeps (db.totals) from the loaded rows, and put their
+    triggers back: the load went around them (SQLite: dropped; PostgreSQL: replica role)."""
+    from db import totals
+    from db.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            totals.rebuild(connection)
+    finally:
+        engine.dispose()
+
+
 def row_counts(url: str) -> dict[str, int]:
     from db.fast import FastReader
 
@@ -1059,6 +1078,8 @@ def build(
         from db.urls import sqlite_path
 
         write_sqlite(sqlite_path(url), data, watch, analyze)
+    with watch("kept totals (db.totals.rebuild)"):
+        rebuild_totals(url)
     print(f"  {'total':<38} {watch.total():8.2f} s", flush=True)
     del data, generator
     gc.enable()

@@ -213,6 +213,9 @@ def apply(connection: Connection, report: Report, options: Options, url: str) ->
     )
     connection.execute(text(f"INSERT INTO car_access (car_id, dealership_id) {ACCESS_MISSING}"))
     triggers.install(connection)
+    from db import totals
+
+    totals.install(connection)  # the dashboard's kept totals, built from the adopted rows
     _stamp(connection, url)
     connection.execute(
         text(

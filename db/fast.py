@@ -631,13 +631,34 @@ class FastReader:
         return label, int(dealership_id), str(status)
 
     def status_counts(self, actor: Actor) -> dict[str, int]:
-        """Cars per status in the actor's scope."""
-        rows = self.rows(
-            f"SELECT c.status, count(*) FROM cars c "
-            f"WHERE {car_scope_sql(actor, 'c', dialect=self.dialect)} GROUP BY c.status"
-        )
+        """Cars per status in the actor's scope: the counts the database keeps per dealership,
+        prep center and status (``car_status_totals``, :mod:`db.totals`) for the cars of the
+        actor's dealerships and prep centers, plus the few others they work on
+        (``car_access``), counted one by one.  What it reads grows with the dealerships, not the
+        cars."""
         counts = dict.fromkeys(CAR_STATUSES, 0)
-        counts.update({str(s): int(n) for s, n in rows})
+        if not actor.all_dealerships and not actor.dealership_ids:
+            return counts
+        if actor.all_dealerships:
+            rows = self.rows(
+                "SELECT t.status, sum(t.cars) FROM car_status_totals t GROUP BY t.status"
+            )
+        else:
+            ids = ", ".join(str(int(i)) for i in sorted(actor.dealership_ids))
+            rows = self.rows(
+                "SELECT t.status, sum(t.cars) FROM car_status_totals t "
+                f"WHERE t.dealership_id IN ({ids}) OR t.prep_center_id IN ({ids}) "
+                "GROUP BY t.status"
+            )
+            rows += self.rows(
+                "SELECT c.status, count(*) FROM cars c WHERE c.id IN (SELECT a.car_id "
+                f"FROM car_access a WHERE a.dealership_id IN ({ids})) "
+                f"AND c.dealership_id NOT IN ({ids}) "
+                f"AND coalesce(c.prep_center_id, 0) NOT IN ({ids}) GROUP BY c.status"
+            )
+        for status, n in rows:
+            if str(status) in counts:
+                counts[str(status)] += int(n or 0)
         return counts
 
     def latest_event_id(self) -> int:

@@ -416,6 +416,8 @@ def installed(connection: Any) -> set[str]:
         text(
             "SELECT t.tgname || ' on ' || c.relname FROM pg_trigger t "
             "JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname LIKE 'prepfloor_%' "
+            # the kept totals' own (db.totals) are checked there
+            "AND t.tgname NOT LIKE 'prepfloor_totals%' "
             "AND NOT t.tgisinternal AND t.tgenabled <> 'D'"
         )
     )
