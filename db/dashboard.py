@@ -618,6 +618,8 @@ def _workload(fast: FastReader, scoped: Actor, ids: list[int], today: date) -> T
         return _workload_table([], this)
     keys = {as_uid(p[0]): p for p in people}
     sums: dict[tuple[str, str, bool], float] = {}
+    uids: dict[Any, str] = {}  # the driver's value -> the id as text (parsed once per person)
+    late_days: dict[Any, bool] = {}  # a day as the driver hands it back: in next week?
     # capacity and booked: the people's own capacity rows (``used_hours`` is the sum of the
     # bookings that hold them, the ledger's rule)
     for user_id, day, allocated, used in fast.rows(
@@ -629,9 +631,12 @@ def _workload(fast: FastReader, scoped: Actor, ids: list[int], today: date) -> T
         "GROUP BY r.user_id, r.date",
         params,
     ):
-        later = as_date(day) >= nxt  # type: ignore[operator]
+        later = late_days.get(day)
+        if later is None:
+            later = late_days[day] = as_date(day) >= nxt  # type: ignore[operator]
+        uid = uids.get(user_id) or uids.setdefault(user_id, as_uid(user_id))
         for kind, hours in (("capacity", allocated), ("booked", used)):
-            key = (as_uid(user_id), kind, later)
+            key = (uid, kind, later)
             sums[key] = sums.get(key, 0.0) + float(hours or 0.0)
     clocked = timebank.clocked_totals(fast, scoped, this, this + timedelta(days=6), list(keys))
     for user_id, (hours, _productive) in clocked.items():

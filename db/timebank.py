@@ -197,8 +197,9 @@ def clocked_totals(
         int(r[0]) for r in fast.rows("SELECT id FROM resource_types WHERE is_productive")
     }
     totals: dict[str, list[float]] = {}
+    texts = {person: str(_uid(person)) for person in {r[0] for r in rows}}
     for user_id, type_id, hours in rows:
-        entry = totals.setdefault(str(_uid(user_id)), [0.0, 0.0])
+        entry = totals.setdefault(texts[user_id], [0.0, 0.0])
         entry[0] += float(hours or 0.0)
         if int(type_id) in productive_types:
             entry[1] += float(hours or 0.0)
