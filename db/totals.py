@@ -15,7 +15,7 @@ refresh.  Four tables keep what they need, derived from the business tables:
 * ``clocked_day_totals``: per (person, day, kind of work) the hours of the closed clock entries.
 
 They are kept by triggers of the database itself (SQLite and PostgreSQL alike), in the same
-transaction as the change they count, whoever writes: prepfloor's workflow, bookings, clocks,
+transaction as the change they count (on PostgreSQL when it commits: deferred triggers), whoever writes: prepfloor's workflow, bookings, clocks,
 imports, adoption and deletes, and on PostgreSQL psql or Directus too.  So no write path needs to
 remember them, and nothing is counted twice.  A row of a booking or clock total is recomputed from
 its rows (not added to), so floating-point hours never drift.  ``prepfloor doctor`` compares every
@@ -366,9 +366,13 @@ IF TG_OP = 'INSERT' THEN {_stay_day_add("postgresql", "NEW", 1)}; END IF;"""
     for name, table in TRIGGERS.items():
         if table == "car_stays":
             continue
+        # At the commit, not at the write: a total's row is then locked only while the
+        # transaction commits, not from the booking's INSERT (or the car's move) to its commit,
+        # so two bookings of one day at one prep center do not wait for each other's other work.
         statements.append(
-            f"CREATE TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE OF "
-            f"{', '.join(watched[name])} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()"
+            f"CREATE CONSTRAINT TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE OF "
+            f"{', '.join(watched[name])} ON {table} DEFERRABLE INITIALLY DEFERRED "
+            f"FOR EACH ROW EXECUTE FUNCTION {name}()"
         )
     return statements
 
