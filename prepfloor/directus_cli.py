@@ -19,7 +19,7 @@ import typer
 from db.i18n import _, ngettext
 from prepfloor.language import choose_at_start
 
-choose_at_start()  # the help texts below speak the site's language (prepfloor.cli imports this first)
+choose_at_start()  # the help texts below speak the site's language (prepfloor.commands imports this first)
 
 directus_app = typer.Typer(
     help=_("Directus on the same PostgreSQL database: its settings for prepfloor's collections."),

@@ -1,14 +1,67 @@
-"""Who is at the keyboard, then run the app."""
+"""The plain start: the settings, the database, who is at the keyboard, then the app.
+
+Used by ``prepfloor`` alone without Typer (:func:`start`), and by the Typer commands that open the
+TUI (``prepfloor --help``'s own start, ``prepfloor demo``).
+"""
 
 from __future__ import annotations
 
 import getpass
+import sys
 from dataclasses import dataclass
 
 from db.access import Actor
 from db.i18n import _
 from db.store import Store
-from prepfloor.config import Settings
+from prepfloor.config import ConfigError, Settings, apply_timezone, load_settings
+
+
+class StartFailed(Exception):
+    """The settings or the database cannot be had: the message says why, for the command line."""
+
+
+def settings_for(db: str | None) -> Settings:
+    """The settings (``--db`` first), with the time zone applied."""
+    try:
+        settings = load_settings(db)
+    except ConfigError as error:
+        raise StartFailed(_("config: {error}").format(error=error)) from error
+    apply_timezone(settings)
+    return settings
+
+
+def open_store(settings: Settings) -> Store:
+    """A store on the configured database, migrated if it is new."""
+    from db.errors import PrepfloorError
+
+    try:
+        store = Store(settings.database)
+        store.ensure_schema()
+    except PrepfloorError as error:
+        raise StartFailed(str(error)) from error
+    except Exception as error:  # cannot connect, cannot create the file...
+        raise StartFailed(
+            _("cannot open the database {database} ({source}): {error}").format(
+                database=settings.database, source=settings.database_source, error=error
+            )
+        ) from error
+    return store
+
+
+def start(db: str | None, user: str | None) -> int:
+    """``prepfloor [--db X] [--user NAME]``: open the TUI; the exit code."""
+    from prepfloor.language import choose_at_start
+
+    choose_at_start()  # a failure below is said in the site's language
+    try:
+        settings = settings_for(db)
+        store = open_store(settings)
+    except StartFailed as failure:
+        from db.text import one_line
+
+        print(one_line(f"prepfloor: {failure}"), file=sys.stderr)
+        return 1
+    return run_tui(store, settings, preselect=user)
 
 
 def os_login() -> str:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-import prepfloor.cli
+import prepfloor.commands
 import prepfloor.config
 from db import ledger, users
 from db.schema import HEAD
@@ -30,7 +30,7 @@ def _no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         data_dir=tmp_path / "data",
     )
     monkeypatch.setattr(prepfloor.config, "locations", lambda: where)
-    monkeypatch.setattr(prepfloor.cli, "locations", lambda: where)
+    monkeypatch.setattr(prepfloor.commands, "locations", lambda: where)
     monkeypatch.delenv(prepfloor.config.ENV_URL, raising=False)
 
 
