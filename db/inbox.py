@@ -194,6 +194,28 @@ def preferences(fast: FastReader, user_id: uuid.UUID) -> dict[str, str]:
     return {str(t): str(m) for t, m in rows}
 
 
+def digest_due(fast: FastReader, user_id: uuid.UUID) -> bool:
+    """Whether :func:`deliver_digest` may have a digest to deliver: none was sent today, and an
+    unread note gathered for one is waiting.  A read on the light reader, so that a sign-in with
+    nothing to deliver writes nothing (and loads no ORM); when it says yes, :func:`deliver_digest`
+    decides exactly, in its transaction."""
+    from db.clock import local, local_today
+
+    me = fast.uid(user_id)
+    rows = fast.rows(
+        "SELECT max(created_at) FROM notifications WHERE user_id = :me AND type = 'digest'",
+        {"me": me},
+    )
+    last = as_utc(rows[0][0])
+    if last is not None and local(last).date() == local_today():
+        return False
+    waiting = fast.rows(
+        "SELECT 1 FROM notifications WHERE user_id = :me AND digest AND NOT read LIMIT 1",
+        {"me": me},
+    )
+    return bool(waiting)
+
+
 def deliver_digest(session: Session, actor: Actor) -> int:
     """Once a day (at the first sign-in), one note sums up the day's gathered low-priority ones.
     Returns how many it covers (0: nothing new, or already sent today)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -114,6 +115,7 @@ class PrepfloorApp(App[int]):
         self._user_language: str | None = None  # the signed-in user's own choice (None: site's)
         use(self.site_language)  # the sign-in screen speaks the site's language
         self._who_check_running = False  # a check that the signed-in user is unchanged runs
+        self._frozen_with_orm = False  # the ORM, once loaded, put out of the collector's sight
         self.typeahead = TypeAhead(self)  # keys wait until the previous one has taken effect
 
     # -- start and sign-in -----------------------------------------------------------------------
@@ -139,9 +141,9 @@ class PrepfloorApp(App[int]):
             self.switch_mode("signin")
         self._start_polling()
         self.set_interval(IDLE_CHECK_SECONDS, self._sign_out_when_idle)
-        # Load the ORM once the first screen is up: importing it earlier would compete with the
-        # first frame for the interpreter (it takes about as long as Textual itself to import).
-        self.set_timer(WARM_AFTER_SECONDS, self.warm)
+        # What is loaded by the first frame lives as long as the session: out of the collector's
+        # sight (the ORM is not loaded here: a session that only reads never loads it).
+        self.set_timer(WARM_AFTER_SECONDS, self.freeze_loaded)
 
     def on_signed_in(self, message: SignedIn) -> None:
         if self.session_ctx is not None:
@@ -173,7 +175,7 @@ class PrepfloorApp(App[int]):
         self._last_event_id = None  # the feed counts from here
         self._last_note_id: int | None = None  # set by the first notes check: no toasts of old
         self.refresh_unread()
-        # the digest needs the ORM: after the first frame and the warm-up, not before
+        # the day's digest: after the first frame, and written (through the ORM) only when due
         self.set_timer(WARM_AFTER_SECONDS * 3, lambda: self._deliver_digest(actor))
         for mode in modes_for(actor.role):
             self.add_mode(mode.name, self._mode_factory(mode))
@@ -193,34 +195,59 @@ class PrepfloorApp(App[int]):
             )
 
     def _mode_factory(self, mode: ModeInfo):  # type: ignore[no-untyped-def]
+        """What makes ``mode``'s screen; its module is imported when the screen is first shown
+        (a session loads only the screens it opens)."""
         ctx = self.session_ctx
         assert ctx is not None
         if mode.name == "cars":
-            from screens.cars import CarListScreen
 
-            return lambda: CarListScreen(ctx)
+            def cars() -> Screen[Any]:
+                from screens.cars import CarListScreen
+
+                return CarListScreen(ctx)
+
+            return cars
         if mode.name == "seller":
-            from screens.seller import MyCarsScreen
-
             title = _("Seller · My cars") if ctx.actor.role == "seller" else _("Seller · Our cars")
-            return lambda: MyCarsScreen(ctx, title)
+
+            def seller() -> Screen[Any]:
+                from screens.seller import MyCarsScreen
+
+                return MyCarsScreen(ctx, title)
+
+            return seller
         if mode.name == "coordinator":
-            from screens.capacity import CapacityScreen
 
-            return lambda: CapacityScreen(ctx)
+            def coordinator() -> Screen[Any]:
+                from screens.capacity import CapacityScreen
+
+                return CapacityScreen(ctx)
+
+            return coordinator
         if mode.name == "admin":
-            from screens.admin import DealershipsScreen
 
-            return lambda: DealershipsScreen(ctx)
+            def admin() -> Screen[Any]:
+                from screens.admin import DealershipsScreen
+
+                return DealershipsScreen(ctx)
+
+            return admin
         if mode.name == "workshop":
-            from screens.workshop import MyJobsScreen, TimeBankScreen
+            mine = ctx.actor.role in ("mechanic", "detailer")
 
-            if ctx.actor.role in ("mechanic", "detailer"):
-                return lambda: MyJobsScreen(ctx)
-            return lambda: TimeBankScreen(ctx)
-        from screens.dashboard import DashboardScreen
+            def workshop() -> Screen[Any]:
+                from screens.workshop import MyJobsScreen, TimeBankScreen
 
-        return lambda: DashboardScreen(ctx)
+                return MyJobsScreen(ctx) if mine else TimeBankScreen(ctx)
+
+            return workshop
+
+        def dashboard() -> Screen[Any]:
+            from screens.dashboard import DashboardScreen
+
+            return DashboardScreen(ctx)
+
+        return dashboard
 
     def _apply_brand(self, actor: Actor) -> None:
         colors = self.store.fast.brand_colors(actor.dealership_id)
@@ -231,15 +258,16 @@ class PrepfloorApp(App[int]):
         self.register_theme(theme)
         self.theme = theme.name
 
-    @work(thread=True, group="warm", exit_on_error=False)
-    def warm(self) -> None:
-        """Load the ORM layer while the user reads the first screen.
+    @work(thread=True, group="freeze", exit_on_error=False)
+    def freeze_loaded(self) -> None:
+        """Move everything loaded so far (Textual, the screens; the ORM once a write loaded it)
+        out of the garbage collector's sight: it lives as long as the session, and a full
+        collection walking it took 70-90 ms every few seconds, felt as a stutter in the car list.
 
-        Then everything loaded so far (Textual, SQLAlchemy, the tables) is moved out of the garbage
-        collector's sight: it lives as long as the session, and a full collection walking it took
-        70-90 ms every few seconds, felt as a stutter in the car list.
+        The ORM is not loaded here on purpose: it costs about 50 MB and half a second, and a
+        session that only reads never needs it; the first write loads it (:attr:`Store.db`).
         """
-        self.store.warm()
+        self._frozen_with_orm = "sqlalchemy.orm" in sys.modules
         gc.collect()
         gc.freeze()
 
@@ -262,7 +290,12 @@ class PrepfloorApp(App[int]):
         return self.settings.idle_minutes if self.settings else DEFAULT_IDLE_MINUTES
 
     async def _sign_out_when_idle(self) -> None:
-        """A shared workshop terminal goes back to the sign-in screen when nobody uses it."""
+        """A shared workshop terminal goes back to the sign-in screen when nobody uses it.
+        (And, every few seconds: an ORM loaded by a first write is put out of the collector's
+        sight, as the rest was after the first frame.)"""
+        if not self._frozen_with_orm and "sqlalchemy.orm" in sys.modules:
+            self._frozen_with_orm = True
+            self.freeze_loaded()
         limit = self.idle_minutes()
         if not self._shared_terminal or self.session_ctx is None or limit <= 0:
             return
@@ -606,6 +639,8 @@ class PrepfloorApp(App[int]):
         """The day's digest note at the first sign-in of the day, then the header's count."""
         from db import inbox
 
+        if not inbox.digest_due(self.store.fast, actor.user_id):
+            return  # most sign-ins: nothing to write, and no ORM to load for it
         if self.store.run(inbox.deliver_digest, actor):
             self.call_from_thread(self.refresh_unread)
 
