@@ -40,6 +40,9 @@ from screens.widgets import Static
 
 PAGE = 100
 KEEP_PAGES = 8
+# Every matching id (for the count, the scrollbar and the pages beyond the first) is read this
+# long after the first page is painted: the frame reaches the terminal first.
+IDS_AFTER_SECONDS = 0.05
 
 # Stage colours: waiting at the seller, on the road, at the prep center, done.
 STATUS_STYLE = {
@@ -156,6 +159,7 @@ class CarTable(ScrollView, can_focus=True):
         self._ids: list[int] | None = None
         self._pending: set[int] = set()
         self._generation = 0
+        self._ids_asked = -1  # the generation whose ids were asked for
         self._layout: tuple[int, Layout] | None = None
         self._titles_width = -1  # the width the titles were laid out for
 
@@ -191,15 +195,29 @@ class CarTable(ScrollView, can_focus=True):
         )
 
     def _first_in_thread(self, generation: int, query: CarQuery, page: int) -> None:
-        """The page on screen first (painted at once), then every matching id for the rest."""
+        """The page on screen first (painted at once); every matching id for the rest is read
+        once that page is painted (:meth:`_page_loaded`): tens of thousands of ids take the
+        interpreter for tens of milliseconds, which the first frame should not wait for."""
         if generation != self._generation:
             return  # the user typed on; these cars are no longer wanted
-        fast, actor = self.ctx.store.fast, self.ctx.actor
-        rows = fast.car_page(actor, query, page * PAGE, PAGE)
+        rows = self.ctx.store.fast.car_page(self.ctx.actor, query, page * PAGE, PAGE)
         self.app.call_from_thread(self._page_loaded, generation, page, rows)
+
+    def _load_ids(self, generation: int) -> None:
+        if generation != self._generation:
+            return  # another query since: its first page asks for its own ids
+        query = self.query_
+        self.run_worker(
+            lambda: self._ids_in_thread(generation, query),
+            thread=True,
+            group="car-pages",
+            exit_on_error=False,
+        )
+
+    def _ids_in_thread(self, generation: int, query: CarQuery) -> None:
         if generation != self._generation:
             return
-        ids = fast.car_ids(actor, query)
+        ids = self.ctx.store.fast.car_ids(self.ctx.actor, query)
         self.app.call_from_thread(self._ids_loaded, generation, ids)
 
     def _fetch(self, generation: int, page: int) -> None:
@@ -233,6 +251,11 @@ class CarTable(ScrollView, can_focus=True):
         if generation != self._generation:
             return
         self._pending.discard(page)
+        if self._ids is None and self._ids_asked != generation:
+            self._ids_asked = generation  # the rest once this page is on screen
+            self.call_after_refresh(
+                self.set_timer, IDS_AFTER_SECONDS, lambda: self._load_ids(generation)
+            )
         self._pages[page] = rows
         self._pages.move_to_end(page)
         while len(self._pages) > KEEP_PAGES:

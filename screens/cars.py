@@ -45,6 +45,7 @@ class CarListScreen(SearchBoxKeys, Screen[None]):
         self.ctx = ctx
         self.title_text = title
         self.query_value = CarQuery(search=search, statuses=statuses)
+        self._away = False
 
     def compose(self) -> ComposeResult:
         yield AppHeader(self.ctx, _(self.title_text))
@@ -83,7 +84,9 @@ class CarListScreen(SearchBoxKeys, Screen[None]):
             )
         else:
             count = ngettext("{count} car", "{count} cars", total)
-        count = count.format(count=formats.number(total or 0, 0), search=q.search)
+        # the figure only once it is known (the first frame does not wait for Babel's data)
+        shown = "" if total is None else formats.number(total, 0)
+        count = count.format(count=shown, search=q.search)
         self.query_one("#summary", Static).update(f"{count} · {scope}")
 
     def _set_query(self, query: CarQuery) -> None:
@@ -128,8 +131,15 @@ class CarListScreen(SearchBoxKeys, Screen[None]):
         if event.touches("cars", "car_access"):
             self.table.refresh_data()
 
+    def on_screen_suspend(self) -> None:
+        self._away = True  # another screen is over this one: changes are not heard meanwhile
+
     def on_screen_resume(self) -> None:
-        self.table.refresh_data()
+        # back from another screen: what changed meanwhile is shown.  (Textual resumes a mode's
+        # screen twice when it is first shown, while its first load is under way: no reload.)
+        if self._away:
+            self._away = False
+            self.table.refresh_data()
 
     def action_toggle_archived(self) -> None:
         q = self.query_value

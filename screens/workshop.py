@@ -91,6 +91,7 @@ class MyJobsScreen(Screen[None]):
         self.timer: RunningTimer | None = None
         self.busy = False
         self.asked_forgotten = False
+        self._away = False  # suspended under another screen since the last load
 
     def compose(self) -> ComposeResult:
         yield AppHeader(self.ctx, _("Workshop · My jobs"))
@@ -171,8 +172,13 @@ class MyJobsScreen(Screen[None]):
         ):
             self.load()
 
+    def on_screen_suspend(self) -> None:
+        self._away = True  # another screen is over this one: changes are not heard meanwhile
+
     def on_screen_resume(self) -> None:
-        self.load()
+        if self._away:  # not the two resumes of the first showing (its first load is under way)
+            self._away = False
+            self.load()
 
     def _tick(self) -> None:
         """The big clock: elapsed since the running entry started (computed, not counted)."""
