@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.terminal_theme import TerminalTheme
 from textual.color import WHITE, Color, ColorParseError
 from textual.theme import BUILTIN_THEMES, Theme
-
-if TYPE_CHECKING:
-    from textual.app import App
 
 DEFAULT_THEME = "prepfloor"
 MINIMUM_CONTRAST = 4.5  # WCAG 2 AA for text
@@ -169,11 +166,43 @@ def accessible(theme: Theme) -> Theme:
     )
 
 
-def default_theme() -> Theme:
-    """prepfloor's theme when a dealership has no brand colours: Textual's dark theme's colours,
-    with readable text."""
+def computed_default_theme() -> Theme:
+    """prepfloor's default theme as the rules above make it (:func:`default_theme` holds the
+    result; ``tests/test_contrast.py`` checks that they agree)."""
     base = BUILTIN_THEMES["textual-dark"]
     return accessible(dataclasses.replace(base, name=DEFAULT_THEME))
+
+
+# What computed_default_theme() gives: computing it at every start took milliseconds of the
+# first frame, and it never changes unless the rules or Textual's dark theme do.
+_DEFAULT_TEXT = {
+    "warning": "#FFA62B",
+    "error": "#D57E93",
+    "success": "#4EBF71",
+    "variables": {
+        "text-primary": "#57A5E2",
+        "text-secondary": "#769CB7",
+        "text-accent": "#FFC473",
+        "text-warning": "#FFC473",
+        "text-error": "#D28093",
+        "text-success": "#8AD4A1",
+        "button-color-foreground": "#FFFFFF",
+        "footer-key-foreground": "#FEA62B",
+        "footer-foreground": "#E0E0E0",
+        "footer-description-foreground": "#E0E0E0",
+        "block-cursor-background": "#003259",
+        "block-cursor-foreground": "#E0E0E0",
+        "block-cursor-blurred-background": "#00243F",
+        "block-cursor-blurred-foreground": "#E0E0E0",
+    },
+}
+
+
+def default_theme() -> Theme:
+    """prepfloor's theme when a dealership has no brand colours: Textual's dark theme's colours,
+    with readable text (:func:`computed_default_theme`, computed once)."""
+    base = BUILTIN_THEMES["textual-dark"]
+    return dataclasses.replace(base, name=DEFAULT_THEME, **_DEFAULT_TEXT)  # type: ignore[arg-type]
 
 
 def _color(value: Any) -> str | None:
@@ -249,25 +278,46 @@ def _ansi(base: TerminalTheme, dark: bool) -> TerminalTheme:
     )
 
 
-def _ansi_themes() -> tuple[TerminalTheme, TerminalTheme]:
+def computed_ansi_themes() -> tuple[TerminalTheme, TerminalTheme]:
+    """The dark and light ANSI themes as :func:`_ansi` makes them (``ANSI_DARK`` and
+    ``ANSI_LIGHT`` hold the result; ``tests/test_contrast.py`` checks that they agree)."""
     from textual._ansi_theme import ALABASTER, MONOKAI
 
     return _ansi(MONOKAI, True), _ansi(ALABASTER, False)
 
 
+# What computed_ansi_themes() gives (computed once: ~13 ms of every start otherwise).
+_ANSI_DARK_COLORS = [
+    (26, 26, 26), (242, 115, 115), (152, 224, 36), (253, 151, 31),
+    (175, 130, 255), (255, 97, 158), (88, 209, 235), (196, 197, 181),
+    (159, 154, 132), (242, 115, 115), (152, 224, 36), (224, 213, 97),
+    (175, 130, 255), (255, 97, 158), (88, 209, 235), (246, 246, 239),
+]  # fmt: skip
+_ANSI_LIGHT_COLORS = [
+    (0, 0, 0), (153, 49, 44), (47, 96, 27), (112, 80, 0),
+    (44, 80, 168), (117, 59, 151), (0, 92, 126), (247, 247, 247),
+    (85, 85, 85), (172, 15, 15), (46, 97, 0), (125, 73, 0),
+    (0, 88, 148), (149, 21, 149), (0, 94, 113), (247, 247, 247),
+]  # fmt: skip
+
+
+def _ansi_themes() -> tuple[TerminalTheme, TerminalTheme]:
+    from textual._ansi_theme import ALABASTER, MONOKAI
+
+    return tuple(  # type: ignore[return-value]
+        TerminalTheme(
+            tuple(base.background_color),
+            tuple(base.foreground_color),
+            colors[:8],
+            colors[8:],
+        )
+        for base, colors in ((MONOKAI, _ANSI_DARK_COLORS), (ALABASTER, _ANSI_LIGHT_COLORS))
+    )
+
+
 ANSI_DARK, ANSI_LIGHT = _ansi_themes()
 
 
-def install(app: App[Any]) -> None:
-    """Make ``app`` use prepfloor's colours: its default theme from the first screen on, and
-    truecolors for the color names of table cells that are readable on every prepfloor theme
-    (Textual's Monokai red is 4.4:1 on the dark background).  Call it in the app's constructor."""
-    app.register_theme(default_theme())
-    app.ansi_theme_dark = ANSI_DARK
-    app.ansi_theme_light = ANSI_LIGHT
-    app.theme = DEFAULT_THEME
-
-
 # Textual registers each of its built-in themes with every App it makes; prepfloor's default joins
-# them so that ``app.theme = DEFAULT_THEME`` works in any app, whether or not it called install().
+# them so that ``app.theme = DEFAULT_THEME`` works in any app (PrepfloorApp starts with it).
 BUILTIN_THEMES.setdefault(DEFAULT_THEME, default_theme())

@@ -251,3 +251,17 @@ async def test_the_app_starts_in_prepfloors_theme_with_its_cell_colours(ui_store
         await pilot.pause()
         assert app.theme == DEFAULT_THEME  # the sign-in screen too
         assert app.ansi_theme_dark is ANSI_DARK and app.ansi_theme_light is ANSI_LIGHT
+
+
+def test_the_themes_kept_at_start_are_the_ones_the_rules_compute() -> None:
+    """The default theme and the ANSI colours are kept as values (computing them took
+    milliseconds of every start): they must be what the contrast rules make of Textual's
+    colours today."""
+    from screens.theme import computed_ansi_themes, computed_default_theme
+
+    assert default_theme() == computed_default_theme()
+    dark, light = computed_ansi_themes()
+    for kept, computed in ((ANSI_DARK, dark), (ANSI_LIGHT, light)):
+        assert [tuple(c) for c in kept.ansi_colors] == [tuple(c) for c in computed.ansi_colors]
+        assert tuple(kept.background_color) == tuple(computed.background_color)
+        assert tuple(kept.foreground_color) == tuple(computed.foreground_color)
