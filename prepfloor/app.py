@@ -7,14 +7,15 @@ import gc
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.notifications import Notification, Notify, SeverityLevel
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.screen import Screen
 from textual.worker import Worker
 
@@ -29,14 +30,10 @@ from db.vocab import PRIORITY_LABELS
 from prepfloor.config import Settings, locations
 from prepfloor.failures import install as watch_workers
 from prepfloor.typeahead import TypeAhead, is_typed
-from screens.commands import CarFinder, GoTo
 from screens.context import SessionContext
-from screens.help import HelpScreen, help_keys
-from screens.language import LanguageCommand, language_dialog
-from screens.login import LoginScreen
 from screens.messages import DataChanged, SignedIn
 from screens.modes import BY_NAME, MODES, ModeInfo, modes_for
-from screens.theme import DEFAULT_THEME, brand_theme, install
+from screens.theme import ANSI_DARK, ANSI_LIGHT, DEFAULT_THEME, brand_theme
 
 # Textual's own commands in the palette (theme, quit, keys, ...), put into the reader's words
 TEXTUAL_COMMAND_WORDS = (
@@ -56,6 +53,26 @@ TEXTUAL_COMMAND_WORDS = (
 )
 
 WARM_AFTER_SECONDS = 0.4
+
+
+def _car_finder() -> type[Provider]:
+    from screens.commands import CarFinder
+
+    return CarFinder
+
+
+def _go_to() -> type[Provider]:
+    from screens.commands import GoTo
+
+    return GoTo
+
+
+def _language_command() -> type[Provider]:
+    from screens.language import LanguageCommand
+
+    return LanguageCommand
+
+
 IDLE_CHECK_SECONDS = 5.0
 DEFAULT_IDLE_MINUTES = 5.0
 
@@ -68,7 +85,15 @@ class PrepfloorApp(App[int]):
     Tabs Underline > .underline--bar { color: $text-primary; }
     """
     unread: reactive[int] = reactive(0)  # the signed-in user's unread notifications (headers)
-    COMMANDS = App.COMMANDS | {CarFinder, GoTo, LanguageCommand}
+    # prepfloor's colours (WCAG AA contrast, screens/theme.py) from the first screen on, as the
+    # defaults: set in the constructor, each made Textual re-read all its CSS before the first
+    # frame
+    theme: Reactive[str] = Reactive(DEFAULT_THEME)
+    ansi_theme_dark = Reactive(ANSI_DARK, init=False)
+    ansi_theme_light = Reactive(ANSI_LIGHT, init=False)
+    DEFAULT_CLASSES = f"-theme-{DEFAULT_THEME}"  # as Textual marks the theme in use
+    # the palette's own commands, imported when the palette first opens
+    COMMANDS = App.COMMANDS | {_car_finder, _go_to, _language_command}
     PIN_REQUIRED = False  # True: the sign-in screen refuses a user without a PIN (served)
     BINDINGS: ClassVar[list[BindingType]] = [
         # In the footer's order after a screen's own keys (sign out, help and the inbox are
@@ -98,7 +123,6 @@ class PrepfloorApp(App[int]):
         terminal: str | None = None,
     ) -> None:
         super().__init__(driver_class=_driver_class())
-        install(self)  # prepfloor's colours (WCAG AA contrast) from the first screen on
         watch_workers(self)  # a failed worker of any screen is said (prepfloor/failures.py)
         self.store = store
         self.settings = settings
@@ -125,16 +149,7 @@ class PrepfloorApp(App[int]):
         return choose(self.settings.language if self.settings else None)
 
     def on_mount(self) -> None:
-        self.add_mode(
-            "signin",
-            lambda: LoginScreen(
-                self.store,
-                self._preselect,
-                self._sign_in_message,
-                pin_required=self.PIN_REQUIRED,
-                terminal=self.terminal,
-            ),
-        )
+        self.add_mode("signin", self._sign_in_screen)
         if self._first_actor is not None:
             self.start_session(self._first_actor)
         else:
@@ -144,6 +159,34 @@ class PrepfloorApp(App[int]):
         # What is loaded by the first frame lives as long as the session: out of the collector's
         # sight (the ORM is not loaded here: a session that only reads never loads it).
         self.set_timer(WARM_AFTER_SECONDS, self.freeze_loaded)
+
+    def add_mode(self, mode: str, base_screen: str | Callable[[], Screen[Any]]) -> None:
+        """A mode whose screen, made when it is first shown, counts as styled with the CSS of the
+        moment: Textual would otherwise re-read every stylesheet twice for each new mode screen
+        (a new screen is never up to date in its count), ~10 ms each before the first frame.
+        A theme changed later still restyles every screen (its count moves on)."""
+        if isinstance(base_screen, str):
+            super().add_mode(mode, base_screen)
+            return
+        make = base_screen
+
+        def made() -> Screen[Any]:
+            screen = make()
+            screen._css_update_count = self._css_update_count
+            return screen
+
+        super().add_mode(mode, made)
+
+    def _sign_in_screen(self) -> Screen[Any]:
+        from screens.login import LoginScreen  # imported when first shown
+
+        return LoginScreen(
+            self.store,
+            self._preselect,
+            self._sign_in_message,
+            pin_required=self.PIN_REQUIRED,
+            terminal=self.terminal,
+        )
 
     def on_signed_in(self, message: SignedIn) -> None:
         if self.session_ctx is not None:
@@ -270,6 +313,7 @@ class PrepfloorApp(App[int]):
         self._frozen_with_orm = "sqlalchemy.orm" in sys.modules
         gc.collect()
         gc.freeze()
+        gc.enable()  # off until now when started by prepfloor.launch.start
 
     def session_modes(self) -> list[ModeInfo]:
         if self.session_ctx is None:
@@ -317,6 +361,8 @@ class PrepfloorApp(App[int]):
         use(self.site_language)  # the next person signs in in the site's language
         screen = self.screen
         self._shared_terminal = False
+        from screens.login import LoginScreen
+
         if isinstance(screen, LoginScreen):
             screen.reset(message)
 
@@ -350,6 +396,8 @@ class PrepfloorApp(App[int]):
         await self.action_sign_out()
 
     def action_help(self) -> None:
+        from screens.help import HelpScreen, help_keys
+
         if isinstance(self.screen, HelpScreen):
             return
         screen_keys, global_keys = help_keys(self, self.active_bindings.values())
@@ -388,6 +436,8 @@ class PrepfloorApp(App[int]):
         """Show the language in use and change it (ctrl+l, or the palette)."""
         if self.session_ctx is None:
             return
+        from screens.language import language_dialog
+
         self.push_screen(language_dialog(self._user_language), self._language_chosen)
 
     def _language_chosen(self, chosen: str | None) -> None:

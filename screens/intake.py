@@ -28,6 +28,7 @@ from db.errors import Invalid, InvalidFields, PrepfloorError, Stale
 from db.i18n import N_, Labels, _, ngettext
 from db.vocab import CAR_STATUS_LABELS, CAR_TYPE_LABELS, CAR_TYPES
 from screens.context import SessionContext
+from screens.notes import TextArea
 from screens.widgets import (
     AppFooter,
     AppHeader,
@@ -37,7 +38,6 @@ from screens.widgets import (
     OptionList,
     Select,
     Static,
-    TextArea,
 )
 
 # (field, label, placeholder); * marks what registration needs.  Both are translated when drawn.

@@ -15,7 +15,6 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import Click
@@ -26,11 +25,10 @@ from textual.widgets import Label as TextualLabel
 from textual.widgets import OptionList as TextualOptionList
 from textual.widgets import Select as TextualSelect
 from textual.widgets import Static as TextualStatic
-from textual.widgets import TextArea as TextualTextArea
 from textual.widgets.option_list import Option as TextualOption
 
 from db.i18n import N_, _, ngettext
-from db.text import clean, one_line
+from db.text import one_line
 from screens.context import SessionContext
 from screens.plain import plain, safe_visual
 
@@ -66,19 +64,14 @@ class Input(TextualInput):
         return one_line(value)
 
 
-class TextArea(TextualTextArea):
-    """Textual's ``TextArea`` for notes: control characters are dropped from what is loaded and
-    pasted (line breaks and tabs stay)."""
+def __getattr__(name: str) -> Any:
+    """``TextArea`` lives in :mod:`screens.notes` (Textual's text area costs milliseconds to
+    import, and only the order form has one)."""
+    if name == "TextArea":
+        from screens.notes import TextArea
 
-    def __init__(self, text: str = "", **kwargs: Any) -> None:
-        super().__init__(clean(text), **kwargs)
-
-    def load_text(self, text: str) -> None:
-        super().load_text(clean(text))
-
-    async def _on_paste(self, event: events.Paste) -> None:
-        event.text = clean(event.text)
-        await super()._on_paste(event)
+        return TextArea
+    raise AttributeError(name)
 
 
 class Option(TextualOption):
