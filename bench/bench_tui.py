@@ -7,7 +7,11 @@ user whose login is the OS login name (added if missing), and prints:
 * keypress-to-repaint in the car list: cursor down/up, page down/up, End (the last page, fetched
   from the database), Home, and search (the sixth character of a VIN's tail, from the key to the
   one matching car painted): p50/p99, measured 3 s after the first frame;
-* peak resident memory of the session (VmHWM) after all that.
+* peak resident memory of the session (VmHWM) after all that, then after its first write (the help's
+  ``s``: open on this screen from now on), which loads the ORM.
+
+The sources of the tree the bench belongs to are compiled first (as an installed prepfloor's are),
+and the bench says which tree the ``prepfloor`` command starts (``PYTHONPATH`` decides).
 
 Usage: python bench/bench_tui.py --db bench/out/large.db [--runs 7]
 Figures only: nothing here asserts.
@@ -25,10 +29,13 @@ import select
 import signal
 import statistics
 import struct
+import subprocess
 import sys
 import termios
 import time
 from pathlib import Path
+
+from _common import load_note
 
 ROOT = Path(__file__).resolve().parent.parent
 PREPFLOOR = str(Path(sys.executable).parent / "prepfloor")
@@ -123,6 +130,11 @@ class Session:
         kb = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
         return kb / 1024
 
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+        return kb / 1024
+
     def close(self) -> None:
         try:
             os.write(self.fd, b"\x11")  # ctrl+q
@@ -138,6 +150,24 @@ class Session:
         except (OSError, ChildProcessError):
             pass
         os.close(self.fd)
+
+
+def prepare_tree() -> None:
+    """Compile the tree's sources, as an installed prepfloor's are: a shell that sets
+    ``PYTHONDONTWRITEBYTECODE`` would otherwise time the compiling of every module at every start.
+    Then say which tree the ``prepfloor`` command imports."""
+    import compileall
+
+    for package in ("prepfloor", "screens", "db"):
+        compileall.compile_dir(ROOT / package, quiet=1)
+    started = subprocess.run(
+        [sys.executable, "-c", "import prepfloor, os; print(os.path.dirname(prepfloor.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    note = "" if Path(started) == ROOT / "prepfloor" else f"  (NOT this tree, {ROOT})"
+    print(f"prepfloor starts from {started}{note}; {load_note()}")
 
 
 def newest_cars(url: str, n: int = 2) -> list[tuple[str, str]]:
@@ -198,6 +228,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keys", type=int, default=60, help="presses per key kind")
     args = parser.parse_args()
+    prepare_tree()
     ensure_os_user(args.db)
     (first_vin, _), (second_vin, _), (last_vin, _) = newest_cars(args.db)
 
@@ -251,6 +282,14 @@ def main() -> None:
     print(f"home (first page)      {ms(home)}")
     print(f"search: the 6th character of a VIN tail until its one car is painted  {ms(search)}")
     print(f"peak memory of the session (VmHWM): {session.peak_rss_mb():.1f} MB")
+    session.key(b"\x1bOP", b"Open on this screen")  # f1: the help
+    session.key(b"s", b"From now on you open on", timeout=30)  # a write: the ORM loads
+    session.drain(1.0)
+    print(
+        f"  after its first write (the ORM loaded): VmHWM {session.peak_rss_mb():.1f} MB, "
+        f"now {session.rss_mb():.1f} MB"
+    )
+    print(load_note())
     session.close()
 
 
