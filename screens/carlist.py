@@ -41,8 +41,10 @@ from screens.widgets import Static
 PAGE = 100
 KEEP_PAGES = 8
 # Every matching id (for the count, the scrollbar and the pages beyond the first) is read this
-# long after the first page is painted: the frame reaches the terminal first.
+# long after the table's first page is painted, at start: the first frame reaches the terminal
+# first.  (A later query's ids are read as soon as its first page is painted.)
 IDS_AFTER_SECONDS = 0.05
+LAST = 1 << 62  # an index past any list: the last row
 
 # Stage colours: waiting at the seller, on the road, at the prep center, done.
 STATUS_STYLE = {
@@ -160,6 +162,9 @@ class CarTable(ScrollView, can_focus=True):
         self._pending: set[int] = set()
         self._generation = 0
         self._ids_asked = -1  # the generation whose ids were asked for
+        self._ids_asked_before = False  # any list's ids asked for (not the first list)
+        self._ids_loading = -1  # the generation whose ids are being read
+        self._after_ids: int | None = None  # a move past the rows known, made once the ids are
         self._layout: tuple[int, Layout] | None = None
         self._titles_width = -1  # the width the titles were laid out for
 
@@ -182,6 +187,7 @@ class CarTable(ScrollView, can_focus=True):
         self._pending.clear()
         self._ids = None
         if not keep_position:
+            self._after_ids = None  # a move in the list that was asked for
             self.total = None
             self.cursor = 0
             self.scroll_to(y=0, animate=False)
@@ -203,9 +209,11 @@ class CarTable(ScrollView, can_focus=True):
         rows = self.ctx.store.fast.car_page(self.ctx.actor, query, page * PAGE, PAGE)
         self.app.call_from_thread(self._page_loaded, generation, page, rows)
 
-    def _load_ids(self, generation: int) -> None:
-        if generation != self._generation:
-            return  # another query since: its first page asks for its own ids
+    def _load_ids(self, generation: int, *, again: bool = False) -> None:
+        """Read every matching id in a worker (``again``: even if a read is under way)."""
+        if generation != self._generation or (self._ids_loading == generation and not again):
+            return  # another query since (its first page asks for its own ids), or under way
+        self._ids_loading = generation
         query = self.query_
         self.run_worker(
             lambda: self._ids_in_thread(generation, query),
@@ -246,16 +254,25 @@ class CarTable(ScrollView, can_focus=True):
         self._ids = ids
         self._set_total(len(ids))
         self.post_message(self.Counted(len(ids)))
+        if self._after_ids is not None:
+            index, self._after_ids = self._after_ids, None
+            self._move_to(index)
 
     def _page_loaded(self, generation: int, page: int, rows: list[CarRow]) -> None:
         if generation != self._generation:
             return
         self._pending.discard(page)
         if self._ids is None and self._ids_asked != generation:
-            self._ids_asked = generation  # the rest once this page is on screen
-            self.call_after_refresh(
-                self.set_timer, IDS_AFTER_SECONDS, lambda: self._load_ids(generation)
-            )
+            self._ids_asked = generation
+            if page == 0 and len(rows) < PAGE:  # the whole list: its ids are these
+                self.call_later(self._ids_loaded, generation, [row.id for row in rows])
+            elif self._ids_asked_before:  # the rest once this page is on screen
+                self.call_after_refresh(self._load_ids, generation)
+            else:  # the first list of the session: once the frame has reached the terminal
+                self.call_after_refresh(
+                    self.set_timer, IDS_AFTER_SECONDS, lambda: self._load_ids(generation)
+                )
+            self._ids_asked_before = True
         self._pages[page] = rows
         self._pages.move_to_end(page)
         while len(self._pages) > KEEP_PAGES:
@@ -348,6 +365,14 @@ class CarTable(ScrollView, can_focus=True):
     def _move_to(self, index: int) -> None:
         if not self.total:
             return
+        if self._ids is None and index >= self.total - 1 and index > self.cursor:
+            # Past the rows known while the count is still being read (End or Page Down typed
+            # during start-up): made once the ids are in, where it would have gone had the user
+            # waited.  The ids are read by a worker started by this key (even if one is under
+            # way): the type-ahead holds the next key until it has ended.
+            self._after_ids = index
+            self._load_ids(self._generation, again=True)
+            return
         self.cursor = max(0, min(self.total - 1, index))
 
     def action_cursor(self, delta: int) -> None:
@@ -357,6 +382,10 @@ class CarTable(ScrollView, can_focus=True):
         self._move_to(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
 
     def action_jump(self, where: int) -> None:
+        if where != 0 and self._ids is None:
+            self._move_to(LAST)  # the last row, once the count is known
+            return
+        self._after_ids = None
         self._move_to(0 if where == 0 else (self.total or 1) - 1)
 
     def action_open(self) -> None:

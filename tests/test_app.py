@@ -331,6 +331,62 @@ async def test_long_list_pages_from_the_database(ui_store, ui_world) -> None:  #
         assert "Kunde 123" in text_of(app)
 
 
+async def test_end_typed_while_the_count_is_read_lands_on_the_last_car(  # type: ignore[no-untyped-def]
+    ui_store, ui_world, monkeypatch
+) -> None:
+    """The list paints its first page before it reads every id (the count): End typed in
+    between goes to the last car once they are in, as it would have had the user waited; the
+    key typed after it comes after it."""
+    import time as clock
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from db.models import Car
+
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "vin": f"WBA{n:014d}",
+            "license_plate": f"EN {n:05d}",
+            "brand": "BMW",
+            "model": "i4",
+            "customer_name": f"Kunde {n}",
+            "status": "registered",
+            "dealership_id": ui_world.d["495"],
+            "prep_center_id": ui_world.d["499"],
+            "registered_at": now,
+            "status_changed_at": now,
+        }
+        for n in range(1, 251)
+    ]
+    with ui_store.db.write() as session:
+        session.connection().execute(insert(Car.__table__), rows)  # type: ignore[attr-defined]
+    car_ids = ui_store.fast.car_ids
+    ids = car_ids(ui_world["seller495"], __import__("db.fast").fast.CarQuery())
+
+    def slow_ids(*args, **kwargs):  # type: ignore[no-untyped-def]
+        clock.sleep(0.5)  # a big list: the count comes well after the first page
+        return car_ids(*args, **kwargs)
+
+    monkeypatch.setattr(ui_store.fast, "car_ids", slow_ids)
+    app = make_app(ui_store, actor=ui_world["seller495"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f2")
+        table = app.screen.query_one(CarTable)
+        for _ in range(100):  # the first page is painted...
+            if table.total is not None:
+                break
+            await pilot.pause(0.01)
+        assert table._ids is None  # ...and the count is not known yet
+        await pilot.press("end", "up")
+        await settle(pilot, app)
+        await app.typeahead.idle()
+        assert table.total == len(ids)
+        assert table.current is not None and table.current.id == ids[-2]  # End, then up
+
+
 async def test_brand_colors_become_the_theme(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
     from db import admin
     from screens.theme import DEFAULT_THEME
