@@ -282,7 +282,7 @@ def main() -> None:
     print(f"home (first page)      {ms(home)}")
     print(f"search: the 6th character of a VIN tail until its one car is painted  {ms(search)}")
     print(f"peak memory of the session (VmHWM): {session.peak_rss_mb():.1f} MB")
-    session.key(b"\x1bOP", b"Open on this screen")  # f1: the help
+    session.key(b"\x1bOP", b"when you sign in, from now on")  # f1: the help
     session.key(b"s", b"From now on you open on", timeout=30)  # a write: the ORM loads
     session.drain(1.0)
     print(

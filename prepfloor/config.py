@@ -34,7 +34,6 @@ Config files are TOML::
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,6 +135,8 @@ class Settings:
 def _read(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
+    import tomllib  # only when there is a file (most sessions have none: the first frame waits)
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

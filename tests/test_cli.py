@@ -329,3 +329,26 @@ def test_users_list_with_a_bracket_in_a_name_does_not_crash(world: Any, store: A
     result = cli("users", "list", "--db", store.url)
     assert result.exit_code == 0, result.output
     assert "Tor Lunde [/]" in result.stdout
+
+
+def test_a_plain_start_is_read_without_typer_and_anything_else_goes_to_typer() -> None:
+    from prepfloor.cli import plain_start
+
+    assert plain_start([]) == {}
+    assert plain_start(["--db", "x.db"]) == {"db": "x.db"}
+    assert plain_start(["--db=postgresql://h/db", "--user", "olga"]) == {
+        "db": "postgresql://h/db",
+        "user": "olga",
+    }
+    assert plain_start(["-u", "olga", "--user=per"]) == {"user": "per"}  # the last one, as Click
+    for typer_reads_it in (
+        ["--help"],
+        ["-h"],
+        ["users", "list"],
+        ["--db", "x.db", "doctor"],
+        ["--db"],  # Typer says what is missing
+        ["--db", "--user"],
+        ["-u=olga"],
+        ["--verbose"],
+    ):
+        assert plain_start(typer_reads_it) is None, typer_reads_it

@@ -65,3 +65,17 @@ def test_the_first_screen_does_not_load_the_orm() -> None:
         "if m in sys.modules))"
     )
     assert run(code) == "[]"
+
+
+def test_the_plain_start_loads_no_command_line_library() -> None:
+    """``prepfloor`` alone opens the TUI without Typer or Click (they cost a third of a bare
+    Textual app's start); the subcommands still have them."""
+    code = (
+        "import sys, prepfloor.cli, prepfloor.launch, prepfloor.app, screens.cars;"
+        "assert prepfloor.cli.plain_start(['--db', 'x.db', '-u', 'olga']) is not None;"
+        "print(sorted(m for m in ('typer', 'click') if m in sys.modules))"
+    )
+    assert run(code) == "[]"
+    assert run("import sys, prepfloor.cli; prepfloor.cli.app; print('typer' in sys.modules)") == (
+        "True"
+    )
