@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
@@ -14,24 +13,24 @@ from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Provider
-from textual.notifications import Notification, Notify, SeverityLevel
+from textual.notifications import Notification
 from textual.reactive import Reactive, reactive
 from textual.screen import Screen
-from textual.worker import Worker
 
 import prepfloor.textual_fixes  # noqa: F401  (a toast's timer never below zero)
 from db.access import Actor
 from db.errors import PrepfloorError
-from db.i18n import LANGUAGES, N_, _, choose, use
+from db.i18n import N_, _, choose, use
 from db.modes import mode_title, start_mode
 from db.store import Store
-from db.text import clean, one_line
-from db.vocab import PRIORITY_LABELS
+from prepfloor.app_feed import SessionFeed
+from prepfloor.app_language import SpeaksLanguages
 from prepfloor.config import Settings, locations
+from prepfloor.failures import SaysFailures
 from prepfloor.failures import install as watch_workers
 from prepfloor.typeahead import TypeAhead, is_typed
 from screens.context import SessionContext
-from screens.messages import DataChanged, SignedIn
+from screens.messages import SignedIn
 from screens.modes import BY_NAME, MODES, ModeInfo, modes_for
 from screens.theme import ANSI_DARK, ANSI_LIGHT, DEFAULT_THEME, brand_theme
 
@@ -77,7 +76,7 @@ IDLE_CHECK_SECONDS = 5.0
 DEFAULT_IDLE_MINUTES = 5.0
 
 
-class PrepfloorApp(App[int]):
+class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
     TITLE = "prepfloor"
     # The active tab's underline: Textual draws it in the list cursor's colour, which prepfloor's
     # themes make a dark shade (so that coloured text on a cursor row stays readable).
@@ -217,7 +216,8 @@ class PrepfloorApp(App[int]):
         self.store.on_wait = self._write_waiting  # a save held up by another terminal is said
         self._last_event_id = None  # the feed counts from here
         self._last_note_id: int | None = None  # set by the first notes check: no toasts of old
-        self.refresh_unread()
+        # the header's count once the first frame is up (the badge is hidden while it is 0)
+        self.call_after_refresh(self.refresh_unread)
         # the day's digest: after the first frame, and written (through the ORM) only when due
         self.set_timer(WARM_AFTER_SECONDS * 3, lambda: self._deliver_digest(actor))
         for mode in modes_for(actor.role):
@@ -431,66 +431,6 @@ class PrepfloorApp(App[int]):
         for command in super().get_system_commands(screen):
             yield command._replace(title=_(command.title), help=_(command.help))
 
-    # -- the language ----------------------------------------------------------------------------
-    def action_language(self) -> None:
-        """Show the language in use and change it (ctrl+l, or the palette)."""
-        if self.session_ctx is None:
-            return
-        from screens.language import language_dialog
-
-        self.push_screen(language_dialog(self._user_language), self._language_chosen)
-
-    def _language_chosen(self, chosen: str | None) -> None:
-        if chosen is None or self.session_ctx is None:
-            return  # Escape: nothing changes
-        self._save_language(self.session_ctx.actor, chosen or None)
-
-    @work(thread=True, group="language", exit_on_error=False)
-    def _save_language(self, actor: Actor, language: str | None) -> None:
-        from db.users import set_language
-
-        try:
-            self.store.run(set_language, actor, actor.user_id, language)
-        except PrepfloorError as refusal:
-            self.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
-            return
-        self.call_from_thread(self._speak, actor, language)
-
-    async def _speak(self, actor: Actor, language: str | None) -> None:
-        """Speak the user's new language from now on: every screen is made again in it (a detail
-        view or a list open over the mode's screen closes; an order form being typed cannot be
-        open, :meth:`check_action`)."""
-        if self.session_ctx is None or self.session_ctx.actor != actor:
-            return
-        self._user_language = language
-        spoken = use(choose(language, self.site_language))
-        await self.remake_screens()
-        self.notify(
-            _("prepfloor speaks {language} from now on.").format(language=LANGUAGES[spoken])
-        )
-
-    async def remake_screens(self) -> None:
-        """Make the session's screens again (their words, their keys' labels), on the mode the
-        user is on."""
-        ctx = self.session_ctx
-        if ctx is None:
-            return
-        here = self.current_mode
-        names = [m.name for m in self.session_modes()]
-        while len(self.screen_stack) > 1:  # dialogs and detail views over the mode's screen
-            self.pop_screen()
-        for name in names:
-            if name != here:
-                await self.remove_mode(name)
-                self.add_mode(name, self._mode_factory(BY_NAME[name]))
-        if here in names:
-            await self.switch_mode("signin")
-            await self.remove_mode(here)
-            self.add_mode(here, self._mode_factory(BY_NAME[here]))
-            await self.switch_mode(here)
-        self._forget_intake()
-        self.refresh_bindings()
-
     def open_car(self, car_id: int) -> None:
         """Open a car's detail view over whatever screen is showing."""
         if self.session_ctx is None:
@@ -525,212 +465,6 @@ class PrepfloorApp(App[int]):
             with contextlib.suppress(Exception):  # still on a stack being torn down
                 self.uninstall_screen(self._intake)
             self._intake = None
-
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = True,
-    ) -> None:
-        """A toast of plain text: a message quotes what people typed (a part, a name), so it is
-        never read as markup and carries no control character, whatever the caller asks."""
-        super().notify(
-            clean(str(message)),
-            title=one_line(title),
-            severity=severity,
-            timeout=timeout,
-            markup=False,
-        )
-
-    def worker_failed(self, worker: Worker[Any]) -> None:
-        """A worker of any screen ended in an error (:mod:`prepfloor.failures`): say it where the
-        user is looking.  The change feed's poll tries again by itself."""
-        error = worker.error
-        self.log.error(f"worker {worker.name!r} of {worker.node!r} failed: {error!r}")
-        if worker.group in ("poll",) or error is None:
-            return
-        from db.failures import describe
-
-        message = describe(error)
-        node = worker.node
-        # a screen that was saving takes it back (its form stays open with what was typed)
-        takes_it = getattr(node, "worker_failed", None) if node is not self else None
-        if takes_it is not None and takes_it(worker, message):
-            return
-        self.notify(message, title=_("Not done"), severity="error", timeout=15)
-
-    def say_failure(self, error: BaseException, doing: str = "") -> None:
-        """A failed read or write, in plain words: what failed, that nothing was saved, what to
-        do (:func:`db.failures.describe`).  A form that was saving stays open with what was
-        typed; the session keeps running."""
-        from db.failures import describe
-
-        self.notify(describe(error, doing), title=_("Not done"), severity="error", timeout=15)
-
-    async def _dispatch_action(self, namespace: Any, action_name: str, params: Any) -> bool:
-        """An action that fails on the database says so and the session keeps running (Textual
-        would end the app)."""
-        from db.failures import is_database_fault
-
-        try:
-            return await super()._dispatch_action(namespace, action_name, params)
-        except Exception as error:
-            if not is_database_fault(error):
-                raise
-            self.log.error(f"action {action_name!r} failed: {error!r}")
-            self.say_failure(error)
-            return True
-
-    # -- the change feed -------------------------------------------------------------------------
-    def _start_polling(self) -> None:
-        """The session hears of every committed change through the database itself
-        (:class:`db.feed.Watcher`: PostgreSQL LISTEN, or a watch on the SQLite files): nothing is
-        asked of the database while nothing changes."""
-        from db.feed import Watcher
-
-        self._watcher = Watcher(self.store.url, self._heard).start()
-
-    def _heard(self, change: Any) -> None:
-        """In the watcher's thread: hand the change to the app's thread."""
-        with contextlib.suppress(Exception):  # the app is closing
-            self.call_from_thread(self._changed, change)
-
-    async def on_unmount(self) -> None:
-        watcher = getattr(self, "_watcher", None)
-        if watcher is not None:
-            watcher.stop()
-
-    def _changed(self, change: Any) -> None:
-        """A change was committed (here or elsewhere): the screen reloads what it touched."""
-        if self.session_ctx is None:
-            return
-        self._last_event_id = change.newest
-        if change.quiet:
-            return  # a sign-in somewhere: nothing on screen changed
-        if change.touches("users", "dealership"):
-            self._ask_who_is_signed_in()
-        self.screen.post_message(DataChanged(change))
-        self.refresh_unread()
-
-    # -- who is signed in -----------------------------------------------------------------------
-    def _signed_out_by_write(self, refusal: PrepfloorError) -> None:
-        """``Store.on_signed_out`` (called in the thread of the write): the user was switched off
-        or their role or dealership changed, so the write was refused; back to the sign-in screen
-        with the refusal's words."""
-        ctx = self.session_ctx
-        if ctx is None or getattr(refusal, "user_id", None) not in (None, ctx.actor.user_id):
-            return
-        # ``call_later`` posts a message: safe from any thread, and it does not wait for the
-        # sign-out (which tears down the screen whose worker is calling).
-        self.call_later(self._sign_out_changed_user, ctx.actor, str(refusal))
-
-    def _write_waiting(self, waiting: bool) -> None:
-        """``Store.on_wait`` (any thread): a save has waited about a second for another
-        terminal's change (``True``), or is through or given up (``False``: the toast goes; a
-        refusal is said in its own words)."""
-        if threading.get_ident() == self._thread_id:
-            self._show_waiting(waiting)
-        else:
-            with contextlib.suppress(RuntimeError):  # the app is closing
-                self.call_from_thread(self._show_waiting, waiting)
-
-    def _show_waiting(self, waiting: bool) -> None:
-        note = self._waiting_note
-        if note is not None and note in self._notifications:
-            self._unnotify(note)
-        self._waiting_note = None
-        if waiting:
-            note = Notification(
-                _("Waiting for another terminal's change…"),
-                _("Saving"),
-                "information",
-                self.store.write_wait,
-                markup=False,
-            )
-            self._waiting_note = note
-            self.post_message(Notify(note))
-
-    def _ask_who_is_signed_in(self) -> None:
-        """When the feed moved: check who is signed in, unless a check is still running (one at
-        a time, none cancelled: the next move of the feed asks again)."""
-        if self.session_ctx is None or self._who_check_running:
-            return
-        self._who_check_running = True
-        self._check_signed_in_user()
-
-    @work(thread=True, group="poll-who", exit_on_error=False)
-    def _check_signed_in_user(self) -> None:
-        """Is the signed-in user still active, with the same role and dealership?  One
-        primary-key read; if not, sign out and say why."""
-        try:
-            ctx = self.session_ctx
-            if ctx is None:
-                return
-            try:
-                problem = self.store.fast.actor_change(ctx.actor)
-            except Exception as error:  # a dropped connection: the next change asks again
-                self.log.error(f"who is signed in: {error!r}")
-                return
-            if problem is not None:
-                self.call_later(self._sign_out_changed_user, ctx.actor, problem)
-        finally:
-            self._who_check_running = False
-
-    async def _sign_out_changed_user(self, actor: Actor, message: str) -> None:
-        """Sign out, if ``actor`` is still the one signed in (not someone who signed in since)."""
-        if self.session_ctx is not None and self.session_ctx.actor == actor:
-            await self.action_sign_out(message)
-
-    @work(thread=True, group="digest", exit_on_error=False)
-    def _deliver_digest(self, actor: Actor) -> None:
-        """The day's digest note at the first sign-in of the day, then the header's count."""
-        from db import inbox
-
-        if not inbox.digest_due(self.store.fast, actor.user_id):
-            return  # most sign-ins: nothing to write, and no ORM to load for it
-        if self.store.run(inbox.deliver_digest, actor):
-            self.call_from_thread(self.refresh_unread)
-
-    @work(thread=True, exclusive=True, group="poll-notes", exit_on_error=False)
-    def refresh_unread(self) -> None:
-        """The header's unread count, and a toast for each new high or urgent notification."""
-        from db import inbox
-
-        ctx = self.session_ctx
-        if ctx is None:
-            return
-        fast, me = self.store.fast, ctx.actor.user_id
-        count = inbox.unread_count(fast, me)
-        alerts = []
-        if self._last_note_id is None:
-            self._last_note_id = inbox.newest_id(fast, me)
-        else:
-            alerts = inbox.alerts_since(fast, me, self._last_note_id)
-            if alerts:
-                self._last_note_id = alerts[-1].id
-        self.call_from_thread(self._show_notes, count, alerts)
-
-    def _show_notes(self, count: int, alerts: list[Any]) -> None:
-        self.unread = count
-        for note in alerts:
-            self.notify(
-                _("{message} (f8: inbox)").format(message=note.message),
-                title=PRIORITY_LABELS[note.priority]
-                if note.priority in PRIORITY_LABELS
-                else note.priority.capitalize(),
-                severity="error" if note.priority == "urgent" else "warning",
-                timeout=15,
-            )
-
-    def action_inbox(self) -> None:
-        from screens.inbox import InboxScreen
-
-        if self.session_ctx is None or isinstance(self.screen, InboxScreen):
-            return
-        self.push_screen(InboxScreen(self.session_ctx))
 
 
 def _driver_class() -> Any:

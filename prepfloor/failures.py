@@ -19,8 +19,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 from textual.worker_manager import WorkerManager
+
+from db.i18n import _
+from db.text import clean, one_line
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -40,3 +44,66 @@ class WatchedWorkers(WorkerManager):
 def install(app: App[Any]) -> None:
     """Watch ``app``'s workers (call it in the app's constructor, before any worker starts)."""
     app._workers = WatchedWorkers(app)
+
+
+class SaysFailures:
+    """Toasts of plain text, and a failed worker or action said where the user is looking; mixed
+    into the app (``self`` is the app)."""
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A toast of plain text: a message quotes what people typed (a part, a name), so it is
+        never read as markup and carries no control character, whatever the caller asks."""
+        super().notify(
+            clean(str(message)),
+            title=one_line(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """A worker of any screen ended in an error (:mod:`prepfloor.failures`): say it where the
+        user is looking.  The change feed's poll tries again by itself."""
+        error = worker.error
+        self.log.error(f"worker {worker.name!r} of {worker.node!r} failed: {error!r}")
+        if worker.group in ("poll",) or error is None:
+            return
+        from db.failures import describe
+
+        message = describe(error)
+        node = worker.node
+        # a screen that was saving takes it back (its form stays open with what was typed)
+        takes_it = getattr(node, "worker_failed", None) if node is not self else None
+        if takes_it is not None and takes_it(worker, message):
+            return
+        self.notify(message, title=_("Not done"), severity="error", timeout=15)
+
+    def say_failure(self, error: BaseException, doing: str = "") -> None:
+        """A failed read or write, in plain words: what failed, that nothing was saved, what to
+        do (:func:`db.failures.describe`).  A form that was saving stays open with what was
+        typed; the session keeps running."""
+        from db.failures import describe
+
+        self.notify(describe(error, doing), title=_("Not done"), severity="error", timeout=15)
+
+    async def _dispatch_action(self, namespace: Any, action_name: str, params: Any) -> bool:
+        """An action that fails on the database says so and the session keeps running (Textual
+        would end the app)."""
+        from db.failures import is_database_fault
+
+        try:
+            return await super()._dispatch_action(namespace, action_name, params)
+        except Exception as error:
+            if not is_database_fault(error):
+                raise
+            self.log.error(f"action {action_name!r} failed: {error!r}")
+            self.say_failure(error)
+            return True
