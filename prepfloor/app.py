@@ -154,6 +154,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         else:
             self.switch_mode("signin")
         self._start_polling()
+        self.typeahead.starting()  # keys typed while it starts wait for the first screen
         self.set_interval(IDLE_CHECK_SECONDS, self._sign_out_when_idle)
         # What is loaded by the first frame lives as long as the session: out of the collector's
         # sight (the ORM is not loaded here: a session that only reads never loads it).

@@ -74,6 +74,16 @@ class TypeAhead:
             return True
         return False
 
+    def starting(self) -> None:
+        """The app is starting: keys typed before its first screen has settled (shown, its data
+        loaded) wait, as they would behind a key that opened that screen.  Textual hands the
+        app the keys that came while it started only after its mount, so none is lost before."""
+        if self.settling:
+            return
+        self.settling = True
+        self._idle.clear()
+        self._task = asyncio.create_task(self._run(set()))
+
     def handled(self) -> None:
         """A key was handed to the screen: settle before the next one."""
         if self.settling:

@@ -177,18 +177,24 @@ def run(
     size: tuple[int, int] = (100, 30),
     env: dict[str, str] | None = None,
     timeout: float = 40.0,
+    early: bool = False,
 ) -> float:
     """Type ``flow``'s keys into a fresh prepfloor on ``url``: one by one, each after the screen
     went quiet, or in one write.  Returns the seconds from the first key until the database showed
-    the flow's change (``TimeoutError`` if it never did)."""
+    the flow's change (``TimeoutError`` if it never did).  ``early``: the burst is written the
+    moment prepfloor has taken the terminal (its first output), before its first screen."""
     from db.fast import FastReader
 
     args = ["--db", url, *(["--user", flow.user] if flow.user else [])]
     terminal = Terminal(args, {"TERM": "xterm-256color", **(env or {})}, size)
     reader = FastReader(url)
     try:
-        terminal.wait_for(flow.ready)
-        terminal.quiet(0.3)
+        if early:
+            while not terminal.output:
+                terminal.pump(0.01)
+        else:
+            terminal.wait_for(flow.ready)
+            terminal.quiet(0.3)
         for key in encode(flow.before):
             terminal.send(key)
             terminal.quiet()

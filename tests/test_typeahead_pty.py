@@ -331,6 +331,7 @@ def typed(
     burst: bool,
     env: dict[str, str],
     size: tuple[int, int] = (100, 30),
+    early: bool = False,
 ) -> tuple[Changed, float]:
     """Run task ``name`` on a fresh copy of the floor: what it changed, and the seconds from the
     first key until the database had the change."""
@@ -350,7 +351,12 @@ def typed(
     finally:
         reader.close()
     took = run(
-        url, Flow(name, job.user, job.ready, job.keys, done), burst=burst, size=size, env=env
+        url,
+        Flow(name, job.user, job.ready, job.keys, done),
+        burst=burst,
+        size=size,
+        env=env,
+        early=early,
     )
     changed = difference(before, state(url))
     copy.unlink()
@@ -367,6 +373,20 @@ def test_a_burst_under_load_leaves_what_slow_typing_leaves(
         for round_ in range(ROUNDS):
             burst, _ = typed(floor, tmp_path, name, burst=True, env=env)
             assert burst == slow, f"{name}, burst {round_ + 1} of {ROUNDS}"
+
+
+@pytest.mark.parametrize(
+    "name", ["register a car", "grid cell edit", "sign-in by name and PIN, start a job"]
+)
+def test_a_burst_typed_while_prepfloor_starts_waits_for_its_first_screen(
+    floor: Path, tmp_path: Path, env: dict[str, str], name: str
+) -> None:
+    """Keys written the moment prepfloor has the terminal, before its first screen is drawn (a
+    user who types while the SSH session opens): each reaches the screen it was meant for."""
+    slow, _ = typed(floor, tmp_path, name, burst=False, env=env)
+    for round_ in range(ROUNDS):
+        early, _ = typed(floor, tmp_path, name, burst=True, env=env, early=True)
+        assert early == slow, f"{name}, typed while it starts, round {round_ + 1} of {ROUNDS}"
 
 
 def test_each_task_is_within_its_keystroke_budget() -> None:
