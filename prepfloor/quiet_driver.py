@@ -19,6 +19,7 @@ import threading
 from codecs import getincrementaldecoder
 from typing import Any
 
+from textual import events
 from textual.drivers.linux_driver import LinuxDriver
 
 ESCAPE_WAIT = 0.1  # seconds: how often a half-read escape sequence is looked at (as Textual)
@@ -35,6 +36,16 @@ class _WakingEvent(threading.Event):
         super().set()
         with contextlib.suppress(OSError):
             os.write(self._wake, b"\0")
+
+
+def typed_enter(event: Any) -> Any:
+    """Enter typed before prepfloor had the terminal (while the program started: the terminal was
+    still in its line mode, which turns the Enter key's CR into LF) reads as Enter, not as
+    ``ctrl+j``: "per⏎1234⏎" typed as an SSH session opens signs Per in.  A paste is one event of
+    its own and keeps its line breaks."""
+    if isinstance(event, events.Key) and event.key == "ctrl+j":
+        return events.Key("enter", "\r")
+    return event
 
 
 class QuietDriver(LinuxDriver):
@@ -67,7 +78,7 @@ class QuietDriver(LinuxDriver):
                         selector.unregister(self.fileno)
                         continue
                     for event in parser.feed(decode(data)):
-                        self.process_message(event)
+                        self.process_message(typed_enter(event))
                 for event in parser.tick():
                     self.process_message(event)
         with contextlib.suppress(Exception):

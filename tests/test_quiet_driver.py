@@ -53,3 +53,32 @@ def test_keys_a_lone_escape_and_quitting_in_a_real_terminal(ui_world) -> None:  
         assert ended == terminal.pid  # quit: the input thread did not hold the process
     finally:
         terminal.close()
+
+
+def test_enter_typed_while_the_program_started_signs_in(ui_world) -> None:  # type: ignore[no-untyped-def]
+    """Name, Enter, PIN, Enter typed before prepfloor had the terminal: the terminal's line mode
+    turned each Enter into a line feed (what the tty does to a CR before a program sets raw
+    mode).  They still sign the mechanic in."""
+    from db import users
+
+    w = ui_world
+    w.db.run(users.set_pin, None, w["mechanic499"].user_id, "2468")
+    url = w.db.engine.url.render_as_string(hide_password=False)
+    terminal = Terminal(["--db", url], {"TERM": "xterm-256color"}, (100, 30))
+    try:
+        while not terminal.output:  # prepfloor has the terminal; its first screen is not up
+            terminal.pump(0.01)
+        terminal.send(b"Per Mekaniker\n2468\n")
+        terminal.wait_for("My jobs")
+    finally:
+        terminal.close()
+
+
+def test_a_line_feed_is_enter_and_a_paste_keeps_its_line_breaks() -> None:
+    from textual import events
+
+    from prepfloor.quiet_driver import typed_enter
+
+    assert typed_enter(events.Key("ctrl+j", "\n")).key == "enter"
+    assert typed_enter(events.Key("a", "a")).key == "a"
+    assert typed_enter(events.Paste("a\nb")).text == "a\nb"
