@@ -29,6 +29,7 @@ from db.models import (
     User,
 )
 from db.said import Said, joined, label
+from db.users import dealership_label
 from db.vocab import CAR_STATUS_LABELS
 
 NOTIFICATIONS = Notification.__table__  # type: ignore[attr-defined]
@@ -248,11 +249,6 @@ def parts_changed(session: Session, actor: Actor, car: Car, what: str | Said, pa
 # ------------------------------------------------------------------------------------------------
 # bookings
 # ------------------------------------------------------------------------------------------------
-_DEALERSHIP_LABEL = Hot(
-    core_select(_DEALERSHIPS.c.dealership_number, _DEALERSHIPS.c.dealership_name).where(
-        _DEALERSHIPS.c.id == bindparam("id")
-    )
-)
 # What a car's notifications name it by (:func:`_car_name`); a caller that reads the car anyway
 # selects these too and hands the row over.
 CAR_NAME_COLUMNS = tuple(
@@ -262,8 +258,7 @@ _CAR_NAMED = Hot(core_select(*CAR_NAME_COLUMNS).where(_CARS.c.id == bindparam("i
 
 
 def _dealership_label(session: Session, dealership_id: int) -> str:
-    found = _DEALERSHIP_LABEL.first(session.connection(), {"id": dealership_id})
-    return f"{found[0]} {found[1]}" if found else f"#{dealership_id}"
+    return dealership_label(session.connection(), dealership_id) or f"#{dealership_id}"
 
 
 def _booking_what(session: Session, work: object, car_id: int | None, car: Any = None) -> Said:

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam
+from sqlalchemy import Connection, bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, func, select
 
@@ -97,9 +97,17 @@ _RECHECK = Hot(
     .where(USERS.c.id == bindparam("id"))
     .with_for_update(read=True)
 )
-_DEALERSHIP_NAME = core_select(
-    DEALERSHIPS.c.dealership_number, DEALERSHIPS.c.dealership_name
-).where(DEALERSHIPS.c.id == bindparam("id"))
+_DEALERSHIP_NAME = Hot(
+    core_select(DEALERSHIPS.c.dealership_number, DEALERSHIPS.c.dealership_name).where(
+        DEALERSHIPS.c.id == bindparam("id")
+    )
+)
+
+
+def dealership_label(conn: Connection, dealership_id: int) -> str | None:
+    """``499 Porsgrunn``: a dealership as messages name it (None when there is none)."""
+    named = _DEALERSHIP_NAME.first(conn, {"id": dealership_id})
+    return f"{named[0]} {named[1]}" if named is not None else None
 
 
 def recheck(session: Session, actor: Actor | None) -> None:
@@ -123,10 +131,7 @@ def recheck(session: Session, actor: Actor | None) -> None:
         return
 
     def name(dealership_id: int | None) -> str | None:
-        if dealership_id is None:
-            return None
-        named = conn.execute(_DEALERSHIP_NAME, {"id": dealership_id}).first()
-        return f"{named[0]} {named[1]}" if named is not None else None
+        return dealership_label(conn, dealership_id) if dealership_id is not None else None
 
     problem = actor_change(actor, found, name)
     if problem is not None:

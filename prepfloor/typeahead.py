@@ -78,19 +78,19 @@ class TypeAhead:
         """The app is starting: keys typed before its first screen has settled (shown, its data
         loaded) wait, as they would behind a key that opened that screen.  Textual hands the
         app the keys that came while it started only after its mount, so none is lost before."""
-        if self.settling:
-            return
-        self.settling = True
-        self._idle.clear()
-        self._task = asyncio.create_task(self._run(set()))
+        self._begin(set())
 
     def handled(self) -> None:
         """A key was handed to the screen: settle before the next one."""
+        self._begin(self._running_ids())
+
+    def _begin(self, before: set[int]) -> None:
+        """Settle (the workers in ``before`` not waited for), then hand over the backlog."""
         if self.settling:
             return  # the running settle hands over the backlog after this key too
         self.settling = True
         self._idle.clear()
-        self._task = asyncio.create_task(self._run(self._running_ids()))
+        self._task = asyncio.create_task(self._run(before))
 
     async def idle(self) -> None:
         """Wait until no key waits and the last one has settled (for tests and benches)."""
