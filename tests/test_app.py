@@ -5,6 +5,7 @@ Each test drives the real app with Pilot and checks both the screen and the data
 
 from __future__ import annotations
 
+from settling import settle
 from sqlmodel import select
 
 from db import users, workflow
@@ -20,23 +21,6 @@ from screens.seller import MyCarsScreen
 from screens.workshop import MyJobsScreen
 
 SIZE = (120, 40)
-
-
-async def settle(pilot, app) -> None:  # type: ignore[no-untyped-def]
-    """Let workers finish and the screen repaint.
-
-    A form's save worker dismisses its dialog as its last step (from its thread), and the
-    dialog's removal cancels the dialog's workers: under load that worker is still finishing, and
-    is reported cancelled after its write was done.  That is not a failure of the flow; what the
-    tests check is the screen and the database."""
-    from textual.worker import WorkerCancelled
-
-    await pilot.pause()
-    try:
-        await app.workers.wait_for_complete()
-    except WorkerCancelled:
-        await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def text_of(app) -> str:  # type: ignore[no-untyped-def]

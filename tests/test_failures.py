@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import settling
 from test_app import SIZE, text_of
 from test_coordinator_ui import MONDAY, capacity, go_to_cell
 from test_typeahead import burst
-from textual.worker import WorkerCancelled, WorkerFailed
 
 from db import clock
 from db.failures import describe, is_database_fault
@@ -38,21 +38,12 @@ from world import T0, World, book, build_world, rows
 
 
 async def settle(pilot: Any, app: Any) -> None:
-    """Until the workers have ended, failed ones too (a draft saved on a full disk fails: the
-    app says so; waiting for it must not fail the test)."""
-    for _ in range(3):
-        await pilot.pause()
-        with contextlib.suppress(WorkerFailed, WorkerCancelled):
-            await app.workers.wait_for_complete()
-    await pilot.pause()
+    """Until the keys, the workers (failed ones too: a draft saved on a full disk fails, and the
+    app says so) and the repaint are done."""
+    await settling.settle(pilot, app, failed_ok=True)
 
 
-async def typed(pilot: Any, app: Any) -> None:
-    """Until every key of a burst has been handled and has taken effect."""
-    for _ in range(3):
-        await settle(pilot, app)
-        await app.typeahead.idle()
-    await settle(pilot, app)
+typed = settle  # every key of a burst handled and taken effect
 
 
 # ------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from settling import settle
 
 import hostile
 from conftest import _admin_exec, _with_database, _worker, new_database
@@ -91,9 +92,7 @@ class Walk:
         self.seen: list[str] = []
 
     async def check(self, where: str) -> str:
-        await self.pilot.pause()
-        await self.app.workers.wait_for_complete()
-        await self.pilot.pause()
+        await settle(self.pilot, self.app)  # the keys in the type-ahead backlog too
         assert self.app.is_running, f"the app stopped at {where}"
         output = hostile.frame(self.app)
         assert hostile.foreign_sequences(output) == [], f"{where}: {type(self.app.screen).__name__}"

@@ -11,16 +11,14 @@ must end with the same rows.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
-from test_app import SIZE, text_of
+from test_app import SIZE, settle, text_of
 from test_typeahead import burst
-from textual.worker import WorkerCancelled
 
 from db import admin, capacity, clock, inspection, timers, workflow
 from db.models import Car, InspectionChecklistItem, ResourceBooking, TimebankEntry
@@ -72,24 +70,7 @@ def data(text: str) -> tuple[str, str]:
 NEXT = ("next", "tab")
 
 
-async def settle(pilot: Any, app: Any) -> None:
-    """Until the screen has repainted and the workers have ended (a worker cancelled because a
-    newer one replaced it, or its dialog closed, has ended too)."""
-    for _ in range(3):
-        await pilot.pause()
-        with contextlib.suppress(WorkerCancelled):
-            await app.workers.wait_for_complete()
-        if not any(w.is_running for w in app.workers):
-            break
-    await pilot.pause()
-
-
-async def typed(pilot: Any, app: Any) -> None:
-    """Until every key of a burst has been handled and has taken effect."""
-    for _ in range(3):
-        await settle(pilot, app)
-        await app.typeahead.idle()
-    await settle(pilot, app)
+typed = settle  # every key of a burst handled and taken effect
 
 
 async def run(pilot: Any, app: Any, keys: Flow, how: str) -> None:

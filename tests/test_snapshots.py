@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from settling import settle
 
 from db import clock, workflow
 from prepfloor.app import make_app
@@ -63,8 +64,7 @@ def test_car_list(snap_compare, ui_store, fixed_world) -> None:  # type: ignore[
 async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
     from textual.widgets import Input
 
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await settle(pilot, pilot.app)
     for field in pilot.app.screen.query(Input):  # a blinking cursor would make the picture flaky
         field.cursor_blink = False
     await pilot.pause()
