@@ -5,9 +5,9 @@ Directus keeps the staff; prepfloor keeps what only prepfloor needs.  Each Direc
 it may sign in (Directus status ``active`` and a Directus role that is mapped to a prepfloor role),
 its role (through ``prepfloor_role_map``: Directus role name -> prepfloor role), its login (from a
 field of ``directus_users`` given at adoption, else the e-mail before the @, made unique) and, when a
-field was given, its dealership.  Everything else of the row (PIN, badge, lock-out, language, start
-screen, shared-terminal flag) and every prepfloor table keyed by the user (SSH keys, preferences,
-time entries, events) is prepfloor's alone and never touched by the copy.
+field was given, its dealership.  Everything else of the row (PIN, password, badge, lock-out,
+language, start screen, shared-terminal flag) and every prepfloor table keyed by the user (SSH
+keys, preferences, time entries, events) is prepfloor's alone and never touched by the copy.
 
 Triggers keep it in step, in the transaction of the Directus write: a user created or changed in
 Directus is copied; one deleted or suspended there becomes inactive here, never deleted, so history

@@ -260,9 +260,10 @@ KEPT: dict[tuple[str, str], str] = {
     + ", ".join(BOOKING_STATUS_LABELS.source(s).lower() for s in BOOKING_HOLDING_STATUSES)
     + ").",
     ("cars", "status_changed_at"): "Set by prepfloor's workflow when the status moves.",
-    ("users", "failed_pin_attempts"): "prepfloor's sign-in; `prepfloor users set-pin` lifts a "
-    "lock-out.",
-    ("users", "locked_until"): "prepfloor's sign-in; `prepfloor users set-pin` lifts a lock-out.",
+    ("users", "failed_pin_attempts"): "prepfloor's sign-in (wrong PINs and passwords); "
+    "`prepfloor users set-pin` or `set-password` lifts a lock-out.",
+    ("users", "locked_until"): "prepfloor's sign-in (wrong PINs and passwords); "
+    "`prepfloor users set-pin` or `set-password` lifts a lock-out.",
     ("car_documents", "filesize"): "The size of the file kept in the database.",
 }
 STAMPS: tuple[str, ...] = ("created_at", "updated_at", "occurred_at")
@@ -271,6 +272,8 @@ GENERATED_NOTE = "Calculated by the database: {expression}."
 # Not for anyone's eyes in Directus: secrets, file contents, prepfloor's internal text.
 SECRET: dict[tuple[str, str], str] = {
     ("users", "pin_hash"): "prepfloor's hashed PIN (`prepfloor users set-pin`).",
+    ("users", "password_hash"): "prepfloor's hashed password, for the browser "
+    "(`prepfloor users set-password`).",
     ("users", "badge_hash"): "prepfloor's keyed badge hash (`prepfloor users set-badge`).",
     ("car_documents", "content"): "The file, kept in the database (added in prepfloor).",
     ("notifications", "message_source"): "prepfloor: the message in each reader's language.",

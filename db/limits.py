@@ -27,6 +27,7 @@ TEXT_LIMITS: dict[str, dict[str, int]] = {
         "email": 254,
         "role": 20,
         "pin_hash": 200,
+        "password_hash": 200,
         "badge_hash": 200,
         "start_mode": 20,
         "language": 8,

@@ -111,6 +111,8 @@ class User(SQLModel, table=True):
     dealership_id: int | None = Field(default=None, foreign_key="dealership.id", index=True)
     active: bool = Field(default=True)
     pin_hash: str | None = Field(default=None, max_length=200)
+    # prepfloor: the password a browser signs in with (scrypt, as pin_hash); NULL: none
+    password_hash: str | None = Field(default=None, max_length=200)
     badge_hash: str | None = Field(default=None, max_length=200, unique=True)
     failed_pin_attempts: int = Field(default=0)
     locked_until: datetime | None = _ts()

@@ -39,7 +39,7 @@ FORMATS: tuple[str, ...] = ("csv", "json")
 
 # Secrets and file contents stay in the database.
 NOT_EXPORTED: dict[str, frozenset[str]] = {
-    "users": frozenset({"pin_hash", "badge_hash"}),
+    "users": frozenset({"pin_hash", "password_hash", "badge_hash"}),
     "car_documents": frozenset({"content"}),
 }
 
@@ -134,8 +134,8 @@ def export_table(session: Session, table: str, fmt: str, out: TextIO) -> int:
     ``@``...) starts with a ``'`` (:mod:`db.csvfile`), and no cell holds a control character.
     JSON: a list of objects (JSON columns nested as they are), control characters escaped.
 
-    Not exported: ``users.pin_hash`` and ``users.badge_hash`` (secrets) and
-    ``car_documents.content`` (the file itself).
+    Not exported: ``users.pin_hash``, ``users.password_hash`` and ``users.badge_hash``
+    (secrets) and ``car_documents.content`` (the file itself).
     """
     check_export(table, fmt)
     columns = export_columns(table)

@@ -82,7 +82,13 @@ UNSTAMPED = (
 )
 STAMPED = tuple(t for t in AUDITED if t not in UNSTAMPED)
 # never copied into an event: secrets and file contents
-UNAUDITED_COLUMNS = ("pin_hash", "badge_hash", "content", "public_key")
+UNAUDITED_COLUMNS = (
+    "pin_hash",
+    "password_hash",
+    "badge_hash",
+    "content",
+    "public_key",
+)
 
 HOLDING = sql_in(BOOKING_HOLDING_STATUSES)
 
