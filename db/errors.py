@@ -122,6 +122,14 @@ class LoginRefused(PrepfloorError):
     keeps_writes = True
 
 
+class WrongSecret(Invalid):
+    """A wrong current password given to change it: refused beside its field, and counted like a
+    wrong sign-in (the lock-out of :mod:`db.lockout`), which is kept although the change is
+    refused (``keeps_writes``)."""
+
+    keeps_writes = True
+
+
 class Busy(PrepfloorError):
     """The database stayed busy through every retry."""
 

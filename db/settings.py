@@ -141,6 +141,7 @@ class UserRow(NamedTuple):
     email: str | None
     active: bool
     has_pin: bool
+    has_password: bool = False
 
 
 def users(fast: FastReader) -> list[Any]:
@@ -149,10 +150,30 @@ def users(fast: FastReader) -> list[Any]:
     rows = fast.rows(
         "SELECT u.id, u.login, u.display_name, u.role, u.dealership_id, "
         "d.dealership_number || ' ' || d.dealership_name, u.email, u.active, "
-        "u.pin_hash IS NOT NULL FROM users u LEFT JOIN dealership d ON d.id = u.dealership_id "
+        "u.pin_hash IS NOT NULL, u.password_hash IS NOT NULL "
+        "FROM users u LEFT JOIN dealership d ON d.id = u.dealership_id "
         "ORDER BY u.login"
     )
     return [
-        UserRow(str(as_uid(r[0])), r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), bool(r[8]))
+        UserRow(
+            str(as_uid(r[0])),
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            bool(r[7]),
+            bool(r[8]),
+            bool(r[9]),
+        )
         for r in rows
     ]
+
+
+def has_password(fast: FastReader, user_id: Any) -> bool:
+    """Has the user a password (to sign in from a web browser)?  Their own change asks for it."""
+    found = fast.rows(
+        "SELECT password_hash IS NOT NULL FROM users WHERE id = :id", {"id": fast.uid(user_id)}
+    )
+    return bool(found and found[0][0])

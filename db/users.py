@@ -1,69 +1,46 @@
-"""Users and sign-in: PINs (scrypt, a slow hash), badges, lock-out after repeated wrong PINs, and
-the SSH public keys users sign in with over ``prepfloor serve``."""
+"""Users: adding and changing them, their PIN, badge and password (stored as slow hashes:
+:mod:`db.lockout`), their own settings, and the check that the acting user is unchanged.
+
+Signing in is :mod:`db.login` and the SSH public keys users sign in with over ``prepfloor serve``
+are :mod:`db.user_keys`; their names are here too, where callers have always found them."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import logging
-import os
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam
 from sqlalchemy import select as core_select
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
-from db import badges, events, formats, modes, validate
-from db.access import Actor, actor_change, actor_from
-from db.clock import local, utcnow
-from db.errors import ActorChanged, Invalid, LoginRefused, NotFound
+from db import badges, events, lockout, modes, validate
+from db.access import Actor, actor_change
+from db.clock import utcnow
+from db.errors import ActorChanged, Invalid, NotFound, WrongSecret
 from db.hot import Hot
 from db.i18n import LANGUAGES, _, ngettext, normalize
-from db.models import Dealership, User, UserKey
+from db.lockout import LOCKOUT, hash_secret, verify_secret
+from db.lockout import MAX_PIN_FAILURES as MAX_PIN_FAILURES
+from db.login import badge_digest as badge_digest
+from db.login import by_login
+from db.login import load_actor as load_actor
+from db.login import sign_in as sign_in
+from db.login import sign_in_badge as sign_in_badge
+from db.login import sign_in_password as sign_in_password
+from db.login import trusted_actor as trusted_actor
+from db.models import Dealership, User
+from db.user_keys import KEY_TYPES as KEY_TYPES
+from db.user_keys import KeyLogin as KeyLogin
+from db.user_keys import PublicKey as PublicKey
+from db.user_keys import add_key as add_key
+from db.user_keys import key_fingerprint as key_fingerprint
+from db.user_keys import key_login as key_login
+from db.user_keys import parse_public_key as parse_public_key
+from db.user_keys import remove_key as remove_key
+from db.user_keys import user_keys as user_keys
 from db.vocab import ROLES
 
 log = logging.getLogger("prepfloor.sign_in")
-
-MAX_PIN_FAILURES = 5
-LOCKOUT = timedelta(minutes=5)
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-
-
-def hash_secret(secret: str) -> str:
-    """``scrypt$n$r$p$salt$hash`` (hex)."""
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, dklen=32, **_SCRYPT)
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
-
-
-def verify_secret(secret: str, stored: str) -> bool:
-    try:
-        kind, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if kind != "scrypt":
-        return False
-    check = hashlib.scrypt(
-        secret.encode(),
-        salt=bytes.fromhex(salt),
-        n=int(n),
-        r=int(r),
-        p=int(p),
-        dklen=len(digest) // 2,
-    )
-    return hmac.compare_digest(check.hex(), digest)
-
-
-def badge_digest(session: Session, badge: str, *, create: bool = False) -> str | None:
-    """What ``users.badge_hash`` holds for ``badge``: a keyed hash (:mod:`db.badges`), never the
-    badge as typed nor a plain digest of it.  None when this machine has no badge key (and
-    ``create`` is off)."""
-    secret = badges.key(session, create=create)
-    return badges.digest(secret, badge) if secret is not None else None
 
 
 def _badge_free(session: Session, badge: str, user_id: uuid.UUID | None = None) -> str:
@@ -75,14 +52,6 @@ def _badge_free(session: Session, badge: str, user_id: uuid.UUID | None = None) 
         raise Invalid(_("That badge is already {name}'s.").format(name=other.display_name), "badge")
     assert secret is not None
     return badges.digest(secret, badge)
-
-
-def load_actor(session: Session, user: User) -> Actor:
-    """The user with the dealerships they see."""
-    parents = dict(session.exec(select(Dealership.id, Dealership.parent_dealership_id)).all())
-    return actor_from(
-        user.id, user.login, user.display_name, user.role, user.dealership_id, parents
-    )
 
 
 USERS = User.__table__  # type: ignore[attr-defined]
@@ -138,8 +107,11 @@ def recheck(session: Session, actor: Actor | None) -> None:
         raise ActorChanged(problem, actor.user_id)
 
 
-def by_login(session: Session, login: str) -> User | None:
-    return session.exec(select(User).where(func.lower(User.login) == login.strip().lower())).first()
+def _user(session: Session, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("No such user."))
+    return user
 
 
 def _checked_person(
@@ -276,12 +248,9 @@ def set_pin(session: Session, actor: Actor | None, user_id: uuid.UUID, pin: str 
     """Set or clear (None) a user's PIN; it also lifts a lock-out."""
     if actor is not None and actor.user_id != user_id:
         actor.require("user.manage")
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(_("No such user."))
+    user = _user(session, user_id)
     user.pin_hash = hash_secret(validate.pin(pin)) if pin else None
-    user.failed_pin_attempts = 0
-    user.locked_until = None
+    lockout.clear(user)
     user.updated_at = utcnow()
     session.add(user)
     events.record(
@@ -295,9 +264,7 @@ def set_badge(session: Session, actor: Actor | None, user_id: uuid.UUID, badge: 
     on first use)."""
     if actor is not None:
         actor.require("user.manage")
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(_("No such user."))
+    user = _user(session, user_id)
     user.badge_hash = _badge_free(session, badge, user.id) if badge else None
     user.updated_at = utcnow()
     session.add(user)
@@ -307,315 +274,75 @@ def set_badge(session: Session, actor: Actor | None, user_id: uuid.UUID, badge: 
     return user
 
 
-def _at_terminal(session: Session, user: User, terminal: str | None) -> None:
-    """Refuse ``user`` at the shared terminal account ``terminal`` (its login) unless they are
-    one of its dealership's people (any dealership's, for a terminal of none)."""
-    if terminal is None:
-        return
-    place = by_login(session, terminal)
-    if place is None or not place.active or not place.is_terminal:
-        raise LoginRefused(_("This terminal's account is switched off: ask an admin."))
-    if user.is_terminal:
-        raise LoginRefused(_("{name} is a terminal: pick a person.").format(name=user.display_name))
-    if place.dealership_id is not None and user.dealership_id != place.dealership_id:
-        dealership = session.get(Dealership, place.dealership_id)
-        where = f"{dealership.dealership_number} {dealership.dealership_name}" if dealership else ""
-        raise LoginRefused(
-            _(
-                "{name} does not sign in here: this terminal is {dealership}'s. "
-                "Sign in at a terminal of your own dealership."
-            ).format(name=user.display_name, dealership=where)
-        )
-
-
-def sign_in(
+def set_password(
     session: Session,
-    login: str,
-    pin: str | None,
+    actor: Actor | None,
+    user_id: uuid.UUID,
+    password: str | None,
     *,
-    pin_required: bool = False,
-    terminal: str | None = None,
-) -> Actor:
-    """Check a user's PIN (a user without a PIN needs none, unless ``pin_required``: a sign-in
-    screen reached over ``prepfloor serve``, where the database is the service's alone).  Wrong
-    PINs are counted and lock the user out for a while; the count is kept even though the sign-in
-    is refused.  At a shared terminal account (``terminal``, its login) only its dealership's
-    people sign in, and only with a PIN (or a badge: :func:`sign_in_badge`)."""
-    user = by_login(session, login)
-    if user is None or not user.active:
-        raise LoginRefused(_("Unknown or inactive user."))
-    _at_terminal(session, user, terminal)
-    pin_required = pin_required or terminal is not None
-    now = utcnow()
-    problem = _locked(user, now)
-    if problem is not None:
-        log.warning("refused %s by PIN: locked until %s", user.login, user.locked_until)
-        raise LoginRefused(problem)
-    if user.pin_hash is None:
-        if pin_required:
-            raise LoginRefused(
-                _(
-                    "{name} has no PIN, and here a PIN is needed. Ask an admin to set one "
-                    "(prepfloor users set-pin {login}), or sign in with your own SSH key."
-                ).format(name=user.display_name, login=user.login)
-            )
-        return load_actor(session, user)
-    if pin and verify_secret(pin.strip(), user.pin_hash):
-        if user.failed_pin_attempts or user.locked_until:
-            user.failed_pin_attempts = 0
-            user.locked_until = None
-            session.add(user)
-        events.record(session, None, "users", user.id, "sign_in", None)
-        log.info("%s signed in by PIN", user.login)
-        return load_actor(session, user)
-    user.failed_pin_attempts += 1
-    left = MAX_PIN_FAILURES - user.failed_pin_attempts
-    if left <= 0:
-        user.locked_until = now + LOCKOUT
-        user.failed_pin_attempts = 0
-        minutes = int(LOCKOUT.total_seconds() // 60)
-        message = ngettext(
-            "Wrong PIN. {name} is locked for {minutes} minute.",
-            "Wrong PIN. {name} is locked for {minutes} minutes.",
-            minutes,
-        ).format(name=user.display_name, minutes=minutes)
-        logged = f"Wrong PIN. {user.display_name} is locked for {minutes} minutes."
-    else:
-        message = ngettext(
-            "Wrong PIN. {n} try left before a lock-out.",
-            "Wrong PIN. {n} tries left before a lock-out.",
-            left,
-        ).format(n=left)
-        logged = f"Wrong PIN. {left} {'try' if left == 1 else 'tries'} left before a lock-out."
-    session.add(user)
-    events.record(session, None, "users", user.id, "sign_in_failed", None)
-    log.warning("refused %s by PIN: wrong PIN (%s)", user.login, logged)  # in English
-    raise LoginRefused(message)
-
-
-def _locked(user: User, now: datetime) -> str | None:
-    """The refusal for a user locked out by wrong PINs (by PIN and by badge alike), or None."""
-    if user.locked_until is not None and user.locked_until > now:
-        return _(
-            "Too many wrong PINs: {name} is locked until {time}. Ask a coordinator or wait."
-        ).format(name=user.display_name, time=formats.clock(local(user.locked_until)))
-    return None
-
-
-def sign_in_badge(session: Session, badge: str, *, terminal: str | None = None) -> Actor:
-    """Sign in by a badge (at a shared terminal account ``terminal``: its dealership's people).
-
-    A user locked out by wrong PINs is refused by badge too.  Unknown badges are counted per
-    sign-in place (the terminal account, else this OS login at this machine): after
-    :data:`db.badges.UNKNOWN_LIMIT` of them in a few minutes that place takes no badge, not even
-    a right one, for :data:`db.badges.BLOCK`.  Every sign-in and every refusal is an event and a
-    log line; the badge itself is never written anywhere.  A badge stored the old way (a plain
-    digest) is rewritten with the key (:mod:`db.badges`) as it signs in."""
-    where = badges.place(terminal)
-    now = utcnow()
-    until = badges.blocked_until(session, where, now)
-    if until is not None:
-        log.warning("refused a badge at %s: closed to badges until %s", where, until)
-        raise LoginRefused(badges.refused_here(session, where, until, now))
-    secret = badges.key(session)
-    user = badges.holder(session, badge, secret)
-    if user is None or not user.active:
-        closed = badges.unknown(session, where, now)
-        other_key = badges.other_key_in_use(session, secret)
-        log.warning(
-            "refused a badge at %s: %s%s",
-            where,
-            "unknown" if user is None else f"{user.login} is inactive",
-            f"; closed to badges until {closed}" if closed is not None else "",
-        )
-        if other_key:
-            log.warning(
-                "badges here were stored with another badge key than %s: copy the key file "
-                "the badges were set with",
-                badges.key_path(session),
-            )
-        if closed is not None:
-            raise LoginRefused(badges.closed_message(closed, now))
-        if other_key:
-            raise LoginRefused(
-                _(
-                    "Badge not known on this machine: its badge key is not the one badges were "
-                    "set with. Sign in with your name and PIN, and tell an admin."
-                )
-            )
-        raise LoginRefused(_("Badge not known. Sign in with your name and PIN."))
-    try:
-        _at_terminal(session, user, terminal)
-        problem = _locked(user, now)
-        if problem is not None:
-            raise LoginRefused(problem)
-    except LoginRefused as refusal:
-        events.record(
-            session, None, "users", user.id, "sign_in_failed", {"by": "badge", "place": where}
-        )
-        log.warning("refused %s by badge at %s: %s", user.login, where, refusal)
-        raise
-    if user.badge_hash == badges.legacy_digest(badge):
-        try:
-            user.badge_hash = badge_digest(session, badge, create=True)
-            session.add(user)
-            log.info("%s's badge is now stored with the badge key", user.login)
-        except Invalid as problem:  # no key can be made here: the old digest stays, for now
-            log.warning("%s's badge stays a plain digest: %s", user.login, problem)
-    events.record(session, None, "users", user.id, "sign_in", {"by": "badge", "place": where})
-    log.info("%s signed in by badge at %s", user.login, where)
-    return load_actor(session, user)
-
-
-def trusted_actor(session: Session, login: str) -> Actor:
-    """The actor for a login the operating system has already vouched for (OS login, CLI)."""
-    user = by_login(session, login)
-    if user is None or not user.active:
-        raise LoginRefused(_("No active prepfloor user {login}.").format(login=repr(login)))
-    return load_actor(session, user)
-
-
-# ------------------------------------------------------------------------------------------------
-# SSH public keys (``prepfloor serve``)
-# ------------------------------------------------------------------------------------------------
-KEY_TYPES = (
-    "ssh-ed25519",
-    "ssh-rsa",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-)
-
-
-@dataclass(frozen=True)
-class PublicKey:
-    """One public key as a ``.pub`` file holds it: ``type base64 comment``."""
-
-    key_type: str
-    public_key: str
-    comment: str | None
-    fingerprint: str
-
-
-def key_fingerprint(blob: bytes) -> str:
-    """``SHA256:...``, the fingerprint ``ssh-keygen -l`` shows and the server logs."""
-    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
-
-
-def parse_public_key(text: str) -> PublicKey:
-    """Read one OpenSSH public key (the content of a ``.pub`` file), or say what is wrong."""
-    if text.lstrip().startswith("-----BEGIN") and "PRIVATE KEY-----" in text:
-        raise Invalid(
-            _(
-                "That is a private key. Give the public key (the .pub file beside it); "
-                "the private key never leaves its owner."
-            ),
-            "key",
-        )
-    lines = [line.strip() for line in text.splitlines()]
-    lines = [line for line in lines if line and not line.startswith("#")]
-    if not lines:
-        raise Invalid(_("The key file is empty."), "key")
-    parts = lines[0].split(None, 2)
-    if parts[0] not in KEY_TYPES:
-        raise Invalid(
-            _(
-                "Not an SSH public key: it should start with one of {types}... "
-                "(the first line of a .pub file)."
-            ).format(types=", ".join(KEY_TYPES[:3])),
-            "key",
-        )
-    if len(lines) > 1:
-        raise Invalid(_("One key at a time: the file has {n} lines.").format(n=len(lines)), "key")
-    if len(parts) < 2:
-        raise Invalid(_("The key is cut short: its data is missing after the type."), "key")
-    try:
-        blob = base64.b64decode(parts[1], validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise Invalid(_("The key's data is damaged (not base64)."), "key") from error
-    size = int.from_bytes(blob[:4], "big")
-    if len(blob) < 4 + size or blob[4 : 4 + size] != parts[0].encode():
-        raise Invalid(
-            _("The key's data does not match its type {type}: it is damaged.").format(
-                type=parts[0]
-            ),
-            "key",
-        )
-    comment = parts[2].strip()[:200] if len(parts) > 2 else None
-    return PublicKey(parts[0], parts[1], comment or None, key_fingerprint(blob))
-
-
-def _user(session: Session, user_id: uuid.UUID) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(_("No such user."))
-    return user
-
-
-def add_key(session: Session, actor: Actor | None, user_id: uuid.UUID, key_text: str) -> UserKey:
-    """Register a public key for a user; a key belongs to one user only."""
-    if actor is not None:
+    current: str | None = None,
+) -> User:
+    """Set or clear (None or ``""``) the password a user signs in with from a web browser
+    (:func:`sign_in_password`); it also lifts a lock-out.  Anyone sets their own, with their
+    ``current`` password when they have one (a wrong one counts as a wrong sign-in); an admin sets
+    anyone's; ``actor`` None is the command line.  Shared terminal accounts have one too: a
+    workshop PC's browser signs in as its terminal account."""
+    own = actor is not None and actor.user_id == user_id
+    if actor is not None and not own:
         actor.require("user.manage")
     user = _user(session, user_id)
-    key = parse_public_key(key_text)
-    existing = session.exec(select(UserKey).where(UserKey.fingerprint == key.fingerprint)).first()
-    if existing is not None:
-        owner = _user(session, existing.user_id)
-        if owner.id == user.id:
-            said = _("That key ({fingerprint}) is already this user's.")
-        else:
-            said = _("That key ({fingerprint}) is already {login}'s.")
-        raise Invalid(said.format(fingerprint=key.fingerprint, login=owner.login), "key")
-    row = UserKey(
-        user_id=user.id,
-        key_type=key.key_type,
-        public_key=key.public_key,
-        fingerprint=key.fingerprint,
-        comment=key.comment,
-        created_at=utcnow(),
-    )
-    session.add(row)
-    session.flush()
+    wanted = hash_secret(validate.password(password, user.login)) if password else None
+    if own and user.password_hash is not None:
+        _current_password(session, actor, user, current)
+    user.password_hash = wanted
+    lockout.clear(user)
+    user.updated_at = utcnow()
+    session.add(user)
     events.record(
         session,
         actor,
         "users",
         user.id,
-        "add_key",
-        {"fingerprint": key.fingerprint, "key_type": key.key_type, "comment": key.comment},
+        "set_password",
+        {"password": "set" if password else "cleared"},
     )
-    return row
+    return user
 
 
-def user_keys(session: Session, user_id: uuid.UUID) -> list[UserKey]:
-    """A user's keys, oldest first."""
-    return list(
-        session.exec(select(UserKey).where(UserKey.user_id == user_id).order_by(UserKey.id)).all()
-    )
-
-
-def remove_key(session: Session, actor: Actor | None, user_id: uuid.UUID, which: str) -> UserKey:
-    """Remove one of a user's keys, named by its fingerprint (``SHA256:`` optional) or its number
-    in ``prepfloor users keys``.  Sessions already open stay open; the next login is refused."""
-    if actor is not None:
-        actor.require("user.manage")
-    user = _user(session, user_id)
-    wanted = which.strip()
-    for row in user_keys(session, user.id):
-        if wanted in (str(row.id), row.fingerprint, row.fingerprint.removeprefix("SHA256:")):
-            session.delete(row)
-            session.flush()
-            events.record(
-                session, actor, "users", user.id, "remove_key", {"fingerprint": row.fingerprint}
-            )
-            return row
-    raise NotFound(
-        _("{login} has no key {key} (see `prepfloor users keys {login}`).").format(
-            login=user.login, key=repr(wanted)
-        )
-    )
+def _current_password(
+    session: Session, actor: Actor | None, user: User, current: str | None
+) -> None:
+    """Refuse a change of one's own password without the current one (:class:`WrongSecret`,
+    counted as a wrong sign-in, when a wrong one is given), or while locked out."""
+    assert user.password_hash is not None
+    now = utcnow()
+    problem = lockout.locked(user, now, user.display_name)
+    if problem is not None:
+        raise Invalid(problem, "current")
+    if not current:
+        raise Invalid(_("Type your current password first."), "current")
+    if verify_secret(current, user.password_hash):
+        return
+    left = lockout.count_failure(user, now)
+    session.add(user)
+    events.record(session, actor, "users", user.id, "sign_in_failed", {"by": "current_password"})
+    if left == 0:
+        minutes = int(LOCKOUT.total_seconds() // 60)
+        message = ngettext(
+            "Not your current password. {name} is locked for {minutes} minute.",
+            "Not your current password. {name} is locked for {minutes} minutes.",
+            minutes,
+        ).format(name=user.display_name, minutes=minutes)
+        logged = f"locked for {minutes} minutes"
+    else:
+        message = ngettext(
+            "Not your current password. {n} try left before a lock-out.",
+            "Not your current password. {n} tries left before a lock-out.",
+            left,
+        ).format(n=left)
+        logged = f"{left} {'try' if left == 1 else 'tries'} left"
+    log.warning("refused %s a new password: wrong current password (%s)", user.login, logged)
+    raise WrongSecret(message, "current")
 
 
 def set_terminal(
@@ -683,25 +410,3 @@ def _set_field(
     setattr(user, field, wanted)
     user.updated_at = utcnow()
     session.add(user)
-
-
-@dataclass(frozen=True)
-class KeyLogin:
-    """Who an SSH login is: the user, and whether the account is a shared terminal."""
-
-    login: str
-    display_name: str
-    is_terminal: bool
-
-
-def key_login(session: Session, login: str, fingerprint: str) -> KeyLogin | None:
-    """The active user ``login`` when the key with ``fingerprint`` is theirs, else None."""
-    user = by_login(session, login)
-    if user is None or not user.active:
-        return None
-    owned = session.exec(
-        select(UserKey.id).where(UserKey.user_id == user.id, UserKey.fingerprint == fingerprint)
-    ).first()
-    if owned is None:
-        return None
-    return KeyLogin(user.login, user.display_name, user.is_terminal)

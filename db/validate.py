@@ -286,6 +286,35 @@ def pin(value: str, field: str = "pin") -> str:
     return text
 
 
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+
+
+def password(value: str | None, login: str = "", field: str = "password") -> str:
+    """A new password as typed (spaces count, none is taken away): 10 to 200 characters, not only
+    spaces, and not the user's ``login``."""
+    text = value or ""
+    if len(text) > PASSWORD_MAX:
+        raise Invalid(
+            _("A password is at most {most} characters ({typed} typed).").format(
+                most=PASSWORD_MAX, typed=len(text)
+            ),
+            field,
+        )
+    if not text.strip():
+        raise Invalid(_("A password cannot be only spaces."), field)
+    if len(text) < PASSWORD_MIN:
+        raise Invalid(
+            _("A password is at least {least} characters ({typed} typed).").format(
+                least=PASSWORD_MIN, typed=len(text)
+            ),
+            field,
+        )
+    if login and text.strip().lower() == login.strip().lower():
+        raise Invalid(_("The password cannot be the login: pick something else."), field)
+    return text
+
+
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 BRAND_COLOR_KEYS: tuple[str, ...] = ("primary", "accent", "secondary")
 

@@ -184,7 +184,7 @@ def test_a_user_locked_by_wrong_pins_is_refused_by_badge(w: World) -> None:
             w.db.run(users.sign_in, "detailer499", "1111")
     at(minutes=1)
     with pytest.raises(
-        LoginRefused, match="Too many wrong PINs: Dina Klargjør is locked until 07:05"
+        LoginRefused, match="Too many wrong PINs or passwords: Dina Klargjør is locked until 07:05"
     ):
         sign_in(w, BADGE)
     refused = [e for e in events_of(w, "sign_in_failed") if e.changes]
