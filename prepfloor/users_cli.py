@@ -1,5 +1,5 @@
-"""``prepfloor users``: add and list users, set a PIN or a badge, register SSH keys, a shared
-terminal's account, a user's start screen and language."""
+"""``prepfloor users``: add and list users, set a PIN, a password or a badge, register SSH keys, a
+shared terminal's account, a user's start screen and language."""
 
 from __future__ import annotations
 
@@ -138,6 +138,52 @@ def users_set_pin(
         fail(str(error))
     done = _("PIN cleared for {login}.") if clear else _("PIN set for {login}.")
     say(done.format(login=login))
+
+
+def _ask_password() -> str:
+    """The new password: asked twice, hidden, at a terminal; else the first line of the standard
+    input (a second line, when there is one, must repeat it)."""
+    if not sys.stdin.isatty():
+        lines = [line.rstrip("\r\n") for line in sys.stdin.readlines()[:2]]
+        if not lines or not lines[0]:
+            fail(_("no password on the standard input; nothing was changed"))
+        if len(lines) > 1 and lines[1] and lines[1] != lines[0]:
+            fail(_("the two passwords differ; nothing was changed"))
+        return lines[0]
+    first = typer.prompt(_("Password (at least 10 characters)"), hide_input=True)
+    second = typer.prompt(_("Same password again"), hide_input=True)
+    if first != second:
+        fail(_("the two passwords differ; nothing was changed"))
+    return first
+
+
+@users_app.command(
+    "set-password",
+    help=_(
+        "Set (or clear) the password a user signs in with from a web browser; also lifts a "
+        "lock-out. Asked twice at a terminal, else read from the standard input."
+    ),
+)
+def users_set_password(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help=_("The user's login."))],
+    clear: Annotated[bool, typer.Option("--clear", help=_("Remove the password instead."))] = False,
+    db: DbOption = None,
+) -> None:
+    """Set (or clear) the password a user signs in with from a web browser; also lifts a
+    lock-out.  Asked twice at a terminal, else read from the standard input."""
+    store = open_store(settings_for(_db(ctx, db)))
+    from db import users
+    from db.errors import PrepfloorError
+
+    target = active_user(store, login)
+    secret = None if clear else _ask_password()
+    try:
+        store.run(users.set_password, None, target.user_id, secret)
+    except PrepfloorError as error:
+        fail(str(error))
+    done = _("Password cleared for {login}.") if clear else _("Password set for {login}.")
+    say(done.format(login=target.login))
 
 
 @users_app.command(
