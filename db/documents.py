@@ -262,6 +262,12 @@ def save_copy(session: Session, actor: Actor, document_id: int, folder: Path) ->
         raise Invalid(f"{folder}: {error.strerror or error}.", "folder") from None
 
 
+def document_file(session: Session, actor: Actor, document_id: int) -> tuple[str, bytes]:
+    """The document's file name and bytes, for a browser to download."""
+    document = _document(session, actor, document_id)
+    return _clean_filename(document.filename), document.content or b""
+
+
 def save_copy_to_area(session: Session, actor: Actor, document_id: int, area: FileArea) -> str:
     """Keep a copy of the document in the user's file area (a taken name gets " (2)", " (3)"...,
     and the area's quota holds).  Returns the name it got there."""

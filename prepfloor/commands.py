@@ -118,6 +118,13 @@ def serve(
         int | None,
         typer.Option("--port", "-p", help=_("Listen on this port (default: 2222).")),
     ] = None,
+    web_port: Annotated[
+        int | None,
+        typer.Option(
+            "--web-port",
+            help=_("Also serve web browsers on this port (default: [web] port; 0: no web)."),
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Run the SSH server: staff sign in with their key and get prepfloor, nothing else."""
@@ -131,6 +138,15 @@ def serve(
     if port is not None:
         serve_settings = dataclasses.replace(serve_settings, port=port)
     settings = dataclasses.replace(settings, serve=serve_settings)
+    if web_port is not None:
+        from prepfloor.config import ConfigError, check_web
+
+        web = dataclasses.replace(settings.web, port=web_port)
+        try:
+            check_web(web)
+        except ConfigError as error:
+            fail(str(error))
+        settings = dataclasses.replace(settings, web=web)
     store = open_store(settings)
     from prepfloor import serve as server
 

@@ -29,6 +29,16 @@ Config files are TOML::
     files_quota = 200                          # megabytes one user's file area may hold
     hostname = "shopserver"                    # the server's name in the sftp commands shown
                                                # to staff (default: this machine's name)
+
+    [web]                                      # `prepfloor serve` also serves browsers (optional)
+    port = 8443                                # no port: no web
+    address = "0.0.0.0"                        # anything but loopback needs tls_cert and tls_key
+    tls_cert = "/etc/prepfloor/fullchain.pem"  # TLS: the certificate chain and its key (PEM)
+    tls_key = "/etc/prepfloor/privkey.pem"
+    origin = "https://prepfloor.example.no"    # behind a reverse proxy: the address people open
+                                               # (pages and websockets from elsewhere are refused)
+    idle_minutes = 30                          # a browser sign-in ends after this long unused
+    max_hours = 12                             # and after this long in any case
 """
 
 from __future__ import annotations
@@ -120,6 +130,28 @@ class ServeSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """``prepfloor serve`` for web browsers (the ``[web]`` table); ``port`` 0: no web."""
+
+    port: int = 0
+    address: str = "127.0.0.1"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    origin: str = ""  # "": the scheme, host and port the browser used, when the host is ours
+    idle_minutes: float = 30.0
+    max_hours: float = 12.0
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+    @property
+    def secure(self) -> bool:
+        """Cookies are marked Secure: TLS here, or an https origin in front of a proxy."""
+        return self.tls or self.origin.startswith("https://")
+
+
+@dataclass(frozen=True)
 class Settings:
     database: str
     database_source: str  # where the database setting came from, for `prepfloor doctor` and help
@@ -130,6 +162,7 @@ class Settings:
     write_wait: float = 10.0  # seconds a write waits for another's change before it is given up
     files: tuple[Path, ...] = field(default_factory=tuple)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -219,6 +252,56 @@ def _serve(merged: dict[str, Any]) -> ServeSettings:
     )
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _web(merged: dict[str, Any]) -> WebSettings:
+    table = merged.get("web", {})
+    if not isinstance(table, dict):
+        raise ConfigError(_("web must be a table: [web] with port, address, ..."))
+    unknown = set(table) - set(WebSettings.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(_("[web] has no setting {name}").format(name=repr(sorted(unknown)[0])))
+    base = WebSettings()
+    port = table.get("port", 0)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError(_("[web] port must be a whole number from 1 to 65535"))
+    cert, key = table.get("tls_cert"), table.get("tls_key")
+    if bool(cert) != bool(key):
+        raise ConfigError(_("[web] needs both tls_cert and tls_key, or neither"))
+    origin = str(table.get("origin", "")).strip().rstrip("/")
+    if origin and not (
+        origin.startswith(("https://", "http://"))
+        and "/" not in origin.split("://", 1)[1]
+        and all(c.isalnum() or c in ".-:[]/" for c in origin)
+    ):
+        raise ConfigError(
+            _("[web] origin must be a scheme and a host, like https://prepfloor.example.no")
+        )
+    settings = WebSettings(
+        port=port,
+        address=str(table.get("address", base.address)),
+        tls_cert=Path(str(cert)).expanduser() if cert else None,
+        tls_key=Path(str(key)).expanduser() if key else None,
+        origin=origin,
+        idle_minutes=_number(table, "idle_minutes", base.idle_minutes, "minutes"),
+        max_hours=_number(table, "max_hours", base.max_hours, "hours"),
+    )
+    check_web(settings)
+    return settings
+
+
+def check_web(settings: WebSettings) -> None:
+    """Plain HTTP is served on loopback only (behind a reverse proxy that adds TLS)."""
+    if settings.port and not settings.tls and settings.address not in LOOPBACK:
+        raise ConfigError(
+            _(
+                "[web] serves plain HTTP on loopback only: give tls_cert and tls_key to listen "
+                "on {address}, or listen on 127.0.0.1 behind a reverse proxy that adds TLS"
+            ).format(address=settings.address)
+        )
+
+
 def load_settings(db_flag: str | None = None, where: Locations | None = None) -> Settings:
     """Resolve the settings (see the module's docstring for the order)."""
     where = where or locations()
@@ -269,6 +352,7 @@ def load_settings(db_flag: str | None = None, where: Locations | None = None) ->
         write_wait=write_wait,
         files=files,
         serve=_serve(merged),
+        web=_web(merged),
     )
 
 

@@ -174,6 +174,8 @@ class Hub:
         self.zygote_starts: deque[float] = deque(maxlen=5)
         self.zygote = ZygoteProcess(settings, self._zygote_message)
         self.files = FilesService(settings.serve)
+        self.web: Any = None  # the web server (prepfloor.serve_web), when [web] has a port
+        self.web_downloads: dict[str, Any] = {}  # delivery key -> its browser session
 
     def bound(self, port: int) -> None:
         """Listening on ``port``: the settings the sessions get say so, and where the users' files
@@ -376,8 +378,20 @@ async def serve(
         reuse_address=True,
     )
     hub.bound(server.get_port())
-    hub.start_zygote()  # once the port is ours: a server that cannot listen starts nothing
     bound = f"{limits.address}:{server.get_port()}"
+    web_server = None
+    if settings.web.port:
+        from prepfloor.serve_web import WebServer
+
+        web_server = WebServer(hub, settings.web)
+        try:
+            web_port = await web_server.start()
+        except OSError:
+            server.close()
+            raise
+        scheme = "https" if settings.web.tls else "http"
+        bound += f" and {scheme}://{settings.web.address}:{web_port}"
+    hub.start_zygote()  # once the ports are ours: a server that cannot listen starts nothing
     stopped = asyncio.ensure_future(stop.wait())
     warm = asyncio.ensure_future(asyncio.shield(hub.zygote.ready))
     await asyncio.wait({stopped, warm}, return_when=asyncio.FIRST_COMPLETED)
@@ -388,6 +402,8 @@ async def serve(
     await stopped
     server.close()
     await hub.stop()
+    if web_server is not None:
+        await web_server.stop()
     log.info("stopped")
     return 0
 

@@ -11,7 +11,9 @@ The rest of the app is the same as on a workshop terminal.
 from __future__ import annotations
 
 import asyncio
+import io
 import signal
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -89,3 +91,66 @@ class ServedApp(PrepfloorApp):
 
     def action_suspend_process(self) -> None:
         return None
+
+
+class BrowserApp(ServedApp):
+    """:class:`ServedApp` for a web browser (:mod:`prepfloor.serve_web`): the same screens, keys and
+    rules, drawn by Textual's web driver.  Copies and exports are downloaded by the browser; a
+    document is attached from the user's file area, where the browser's file picker and a file
+    dropped on the page put it.  Signing out of a personal session signs the browser out too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from prepfloor.web_driver import BrowserDriver
+
+        self.driver_class = BrowserDriver
+        self._personal = kwargs.get("actor") is not None  # not a workshop PC's sign-in screen
+
+    def start_session(self, actor: Actor) -> None:
+        super().start_session(actor)
+        assert self.session_ctx is not None
+        self.session_ctx.browser = self
+
+    # -- files to and from the browser -----------------------------------------------------------
+    def download(self, name: str, content: bytes, mime_type: str | None = None) -> None:
+        """Hand ``content`` to the browser as ``name`` (Textual's delivery to a web page); from
+        any thread."""
+        if threading.get_ident() != self._thread_id:
+            self.call_from_thread(self.download, name, content, mime_type)
+            return
+        PrepfloorApp.deliver_binary(
+            self, io.BytesIO(content), save_directory="/", save_filename=name, mime_type=mime_type
+        )
+
+    def pick_file(self) -> None:
+        driver = self._driver
+        if driver is not None and hasattr(driver, "pick_file"):
+            driver.pick_file()
+
+    def deliver_binary(self, *args: Any, **kwargs: Any) -> str | None:
+        return PrepfloorApp.deliver_binary(self, *args, **kwargs)
+
+    def deliver_text(self, *args: Any, **kwargs: Any) -> str | None:
+        return PrepfloorApp.deliver_text(self, *args, **kwargs)
+
+    def on_file_arrived(self, event: Any) -> None:
+        """A file uploaded or dropped on the page is in the user's files: the screen that asked
+        for it attaches it; otherwise the user is told where it is."""
+        handler = getattr(self.screen, "file_arrived", None)
+        if handler is not None and handler(event.name, event.picked):
+            return
+        self.notify(
+            _("{name} is in your prepfloor files: attach it from a car's documents (a).").format(
+                name=event.name
+            ),
+            timeout=12,
+        )
+
+    async def action_sign_out(self, message: str = "") -> None:
+        if self._personal and self.session_ctx is not None:
+            driver = self._driver
+            if driver is not None and hasattr(driver, "write_meta"):
+                driver.write_meta({"type": "prepfloor_sign_out"})  # the browser's sign-in ends
+            self.exit(0)
+            return
+        await super().action_sign_out(message)

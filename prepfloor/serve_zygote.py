@@ -60,6 +60,12 @@ PRELOAD = (
     "textual.drivers._writer_thread",
     "textual._xterm_parser",
     "sqlalchemy.orm",
+    # a browser's session: Textual's web driver and what it reads its input with
+    "prepfloor.web_driver",
+    "textual.drivers.web_driver",
+    "textual.drivers._byte_stream",
+    "textual.drivers._input_reader",
+    "textual._binary_encode",
 )
 WARM_PACKAGES = ("screens", "db")
 NOT_IN_SESSIONS = frozenset({"db.migrate"})  # sessions never migrate
@@ -248,11 +254,33 @@ def become_session(request: dict[str, Any], pty_fd: int) -> None:
     os.environ["TERM"] = term if ok else "xterm-256color"
 
 
+def become_browser_session(request: dict[str, Any], sock_fd: int) -> None:
+    """In the forked child of a browser's session: the socket to the server as fds 0 and 1 (the
+    packets of Textual's web protocol), fd 2 the zygote's (the server's log: a crash's report
+    goes there, as the page cannot show it), nothing else open."""
+    signal.set_wakeup_fd(-1)
+    for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
+    logging.root.handlers.clear()
+    logging.root.addHandler(logging.NullHandler())
+    os.setsid()
+    os.dup2(sock_fd, 0)
+    os.dup2(sock_fd, 1)
+    _close_fds_above_stderr()
+    _std_streams()
+    environment = {k: os.environ[k] for k in SESSION_ENV if k in os.environ}
+    os.environ.clear()
+    os.environ.update(environment)
+    width, height = request.get("size") or (80, 24)
+    os.environ["COLUMNS"] = str(max(1, min(int(width), 1000)))
+    os.environ["ROWS"] = str(max(1, min(int(height), 500)))
+
+
 def run_session(request: dict[str, Any], settings: Settings) -> int:
     """The app for one session; its return code."""
     from db.i18n import _, choose, use
     from db.store import Store
-    from prepfloor.serve_app import ServedApp
+    from prepfloor.serve_app import BrowserApp, ServedApp
 
     use(choose(settings.language))  # until someone signs in: the site's language
     # the warm-up's store (its engine and compiled statements; no connection is open) or a new
@@ -269,7 +297,7 @@ def run_session(request: dict[str, Any], settings: Settings) -> int:
                 flush=True,
             )
             return 1
-    app = ServedApp(store, settings, actor=actor)
+    app = (BrowserApp if request.get("web") else ServedApp)(store, settings, actor=actor)
     app.run()
     store.close()
     return int(app.return_code or 0)
@@ -278,7 +306,10 @@ def run_session(request: dict[str, Any], settings: Settings) -> int:
 def _child(request: dict[str, Any], pty_fd: int, settings: Settings) -> None:
     code = CRASHED
     try:
-        become_session(request, pty_fd)
+        if request.get("web"):
+            become_browser_session(request, pty_fd)
+        else:
+            become_session(request, pty_fd)
         code = run_session(request, settings)
     except BaseException:
         with contextlib.suppress(Exception):

@@ -4,6 +4,7 @@ customer contact (``c``) and the delivery milestones (``v``).  Every write goes 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -18,7 +19,7 @@ from textual.screen import ModalScreen
 from db import formats
 from db.clock import local
 from db.errors import PrepfloorError
-from db.i18n import N_, Labels, _
+from db.i18n import N_, Labels, _, ngettext
 from db.vocab import (
     COMMUNICATION_TYPES,
     DOCUMENT_TYPE_LABELS,
@@ -439,8 +440,15 @@ class DocumentsDialog(RecordsDialog):
         from db import documents
 
         area = self.ctx.files
+        browser = self.ctx.browser
         try:
-            if area is not None:  # served: into the user's own files, to fetch by SFTP
+            if browser is not None:  # in a web browser: it downloads the file
+                name, content = self.ctx.store.query(
+                    documents.document_file, self.ctx.actor, document_id
+                )
+                browser.download(name, content)
+                said = _("Downloading {name}: your browser saves it.").format(name=name)
+            elif area is not None:  # served: into the user's own files, to fetch by SFTP
                 name = self.ctx.store.query(
                     documents.save_copy_to_area, self.ctx.actor, document_id, area
                 )
@@ -480,6 +488,16 @@ def keep_export(ctx: SessionContext, name: str, write: Callable[[Any], int]) -> 
     terminal in :func:`export_folder`.  Returns what to tell the user and the toast's severity:
     where it went, or why it could not be written."""
     try:
+        if ctx.browser is not None:  # in a web browser: it downloads the file
+            buffer = io.StringIO(newline="")
+            count = write(buffer)
+            ctx.browser.download(name, buffer.getvalue().encode("utf-8"), "text/csv")
+            said = ngettext(
+                "Downloading {name} ({count} line): your browser saves it.",
+                "Downloading {name} ({count} lines): your browser saves it.",
+                count,
+            )
+            return said.format(name=name, count=count), "information"
         if ctx.files is not None:
             return ctx.files.keep_export(name, write), "information"
         folder = export_folder(ctx)

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from db.access import Actor
 from db.store import Store
 
 if TYPE_CHECKING:
     from db.file_area import FileArea
+
+
+class Browser(Protocol):
+    """A session served to a web browser: files go to the browser as downloads, and come from it
+    (its file picker, or a file dropped on the page) into the user's file area."""
+
+    def download(self, name: str, content: bytes, mime_type: str | None = None) -> None:
+        """Hand ``content`` to the browser as the file ``name``."""
+
+    def pick_file(self) -> None:
+        """Open the browser's file picker; the file chosen arrives in the user's file area."""
 
 
 @dataclass
@@ -25,3 +36,6 @@ class SessionContext:
     # place files are read from (attach) and written to (copies, exports); a path the user typed
     # is never opened.  None on a local terminal, where typed paths and the data folder are used.
     files: FileArea | None = None
+    # Served to a web browser: copies and exports are downloaded by it, and files come from it
+    # (into ``files``).  None over SSH and on a local terminal.
+    browser: Browser | None = None

@@ -25,6 +25,7 @@ class PickFileDialog(RecordsDialog):
     list follows the area while it is open, so a file put there now shows up."""
 
     BINDINGS = [
+        Binding("u", "from_computer", "From your computer…"),
         Binding("t", "attach_as", "Attach as…"),
         Binding("escape", "close", "Back"),
     ]
@@ -36,10 +37,18 @@ class PickFileDialog(RecordsDialog):
         super().__init__(ctx, car_id, car_name)
         assert ctx.files is not None
         self.area = ctx.files
-        self.NOTE = _(
-            "These are your prepfloor files on the server. {how} The file then shows up here."
-        ).format(how=self.area.how_to_put())
-        self.EMPTY = _("Nothing here yet: put a file in your prepfloor files as said above.")
+        self.browser = ctx.browser
+        if self.browser is not None:  # in a web browser: its file picker, or a file dropped
+            self.NOTE = _(
+                "u chooses a file on your computer, or drop one on this page: it is attached "
+                "at once. Files you put in your prepfloor files before are listed here."
+            )
+            self.EMPTY = _("Nothing here yet: u chooses a file on your computer.")
+        else:
+            self.NOTE = _(
+                "These are your prepfloor files on the server. {how} The file then shows up here."
+            ).format(how=self.area.how_to_put())
+            self.EMPTY = _("Nothing here yet: put a file in your prepfloor files as said above.")
         self._failing = False
 
     def on_mount(self) -> None:
@@ -86,6 +95,21 @@ class PickFileDialog(RecordsDialog):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "from_computer":
+            return self.browser is not None
+        return super().check_action(action, parameters)
+
+    def action_from_computer(self) -> None:
+        if self.browser is not None:
+            self.browser.pick_file()
+
+    def file_arrived(self, name: str, picked: bool) -> bool:
+        """A file chosen in the browser's picker, or dropped on the page, while this list is open:
+        attach it (the app asks the screen on top; True: taken care of)."""
+        self._attach_file(name, None)
+        return True
 
     def on_row_table_selected(self, _event: RowTable.Selected) -> None:
         row: AreaFile | None = self.table.current

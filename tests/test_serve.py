@@ -97,7 +97,7 @@ def make_key(directory: Path, name: str) -> Path:
 class Server:
     """``prepfloor serve`` as a process, its log in a file."""
 
-    def __init__(self, base: Path, url: str, **serve: Any) -> None:
+    def __init__(self, base: Path, url: str, web: dict[str, Any] | None = None, **serve: Any):
         self.base = base
         self.url = url
         self.port = free_port()
@@ -105,6 +105,10 @@ class Server:
         config.parent.mkdir(parents=True, exist_ok=True)
         settings = {"login_timeout": 20, **serve}
         lines = ["[serve]", *(f"{name} = {value}" for name, value in settings.items())]
+        self.web_url = ""
+        if web:  # browsers too (tests/test_web.py)
+            lines += ["[web]", *(f"{name} = {value!r}" for name, value in web.items())]
+            self.web_url = f"http://127.0.0.1:{web['port']}"
         config.write_text("\n".join(lines) + "\n")
         self.log_path = base / "serve.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREPFLOOR_")}

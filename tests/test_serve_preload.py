@@ -1,6 +1,6 @@
 """The zygote of ``prepfloor serve`` loads, before it forks, everything a session runs: a session
-forked the real way (:func:`prepfloor.serve_zygote._child`, on a pty, signed in as an admin)
-imports no module after the fork, on both engines.  A module first imported in a session is
+forked the real way (:func:`prepfloor.serve_zygote._child`, on a pty or, for a browser, on a
+socket, signed in as an admin) imports no module after the fork, on both engines.  A module first imported in a session is
 loaded by every session again, in its own memory, and costs each login its import time.
 
 The zygote runs in a fresh interpreter (its warm-up freezes the garbage collector and imports the
@@ -31,14 +31,16 @@ SCRIPT = textwrap.dedent(
     from prepfloor import serve_zygote as z
     from prepfloor.config import Settings
 
-    url, login, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    url, login, out, kind = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     settings = Settings(database=url, database_source="test")
     z.warm_up(settings)
     loaded = set(sys.modules)
 
     import prepfloor.serve_app as served
 
-    class Probe(served.ServedApp):
+    base = served.BrowserApp if kind == "web" else served.ServedApp
+
+    class Probe(base):
         def on_mount(self):
             super().on_mount()
             # after the first frame, the ORM's warm-up and the day's digest
@@ -50,13 +52,21 @@ SCRIPT = textwrap.dedent(
                            "imported": sorted(set(sys.modules) - loaded)}, handle)
             self.exit(0)
 
-    served.ServedApp = Probe  # what run_session imports, in the child
-    master, slave = os.openpty()
-    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    # what run_session imports, in the child
+    served.ServedApp = served.BrowserApp = Probe
+    if kind == "web":  # a browser's session: a socket to the server, Textual's web packets
+        import socket
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        master, slave = ours.detach(), theirs.detach()
+        request = {"id": 1, "login": login, "web": True, "size": [120, 40]}
+    else:
+        master, slave = os.openpty()
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        request = {"id": 1, "login": login, "term": "xterm-256color"}
     pid = os.fork()
     if pid == 0:
         os.close(master)
-        z._child({"id": 1, "login": login, "term": "xterm-256color"}, slave, settings)
+        z._child(request, slave, settings)
     os.close(slave)
     screen = b""
     deadline = time.monotonic() + 60
@@ -75,7 +85,8 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_a_session_imports_nothing_after_the_fork(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["ssh", "web"])
+def test_a_session_imports_nothing_after_the_fork(db_url: str, tmp_path: Path, kind: str) -> None:
     store = Store(db_url)
     store.run(
         users.create_user, None, login="boss", display_name="Boss", role="admin",
@@ -85,7 +96,7 @@ def test_a_session_imports_nothing_after_the_fork(db_url: str, tmp_path: Path) -
     out = tmp_path / "session.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "data")}
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, db_url, "boss", str(out)],
+        [sys.executable, "-c", SCRIPT, db_url, "boss", str(out), kind],
         env=env, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
