@@ -127,7 +127,7 @@ class Backend:
 class Served(Backend):
     name = "prepfloor serve"
 
-    def __init__(self, workdir: Path, url: str) -> None:
+    def __init__(self, workdir: Path, url: str, web_port: int = 0) -> None:
         self.port = free_port()
         env = dict(os.environ)
         env.update(XDG_DATA_HOME=str(workdir / "data"), XDG_CONFIG_HOME=str(workdir / "config"))
@@ -135,6 +135,7 @@ class Served(Backend):
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(
             "[serve]\nmax_sessions = 200\nmax_sessions_per_user = 200\nfailed_logins = 1000\n"
+            + (f"[web]\nport = {web_port}\n" if web_port else "")  # bench_web.py: browsers too
         )
         self.log = (workdir / "serve.log").open("wb")
         self.process = subprocess.Popen(
