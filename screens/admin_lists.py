@@ -111,12 +111,17 @@ class ConfigList(Screen[None]):
         raise NotImplementedError
 
     def open_form(self, title: str, fields: list[FormField], save: Any) -> None:
+        self.push_form(FormDialog(title, fields, save, table=self.TABLE))
+
+    def push_form(self, form: FormDialog) -> None:
+        """Show ``form``; once it has saved, say so and read the list again."""
+
         def saved(result: Any) -> None:
             if result is not None:
                 self.notify(_("Saved."))
                 self.load()
 
-        self.app.push_screen(FormDialog(title, fields, save, table=self.TABLE), saved)
+        self.app.push_screen(form, saved)
 
 
 class ResourceTypesScreen(ConfigList):
@@ -364,9 +369,9 @@ class UsersScreen(ConfigList):
     NOTE = N_(
         "n adds a user (the login is the OS login name for SSH); Enter changes role, dealership "
         "or whether they may sign in (a deactivated user keeps their history); p sets or clears "
-        "a PIN (for shared workshop terminals)."
+        "a PIN (for shared workshop terminals); w a password (for signing in from a web browser)."
     )
-    BINDINGS = [Binding("p", "pin", "PIN")]
+    BINDINGS = [Binding("p", "pin", "PIN"), Binding("w", "password", "Password")]
 
     def columns(self) -> list[Column]:
         return [
@@ -375,6 +380,7 @@ class UsersScreen(ConfigList):
             Column("role", "Role", 11),
             Column("dealership", "Dealership", 18, flex=1, least=14),
             Column("pin", "PIN", 4),
+            Column("password", "Password", 8, drop=1),
             Column("active", "Active", 6),
         ]
 
@@ -385,6 +391,7 @@ class UsersScreen(ConfigList):
             ROLE_LABELS.get(row.role, row.role).lower(),
             row.dealership or _("all"),
             _("yes") if row.has_pin else "",
+            _("yes") if row.has_password else "",
             _said(row.active),
         ]
 
@@ -452,3 +459,10 @@ class UsersScreen(ConfigList):
             [FormField("pin", _("New PIN"), _("4-8 digits; empty clears it"))],
             save,
         )
+
+    def action_password(self) -> None:
+        from screens.password import password_form
+
+        row: UserRow | None = self.table.current
+        if row is not None:
+            self.push_form(password_form(self.ctx, row.id, row.name, has_password=row.has_password))

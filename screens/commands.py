@@ -56,8 +56,15 @@ class CarFinder(Provider):
             )
 
 
+def _change_my_password(app: Any) -> None:
+    from screens.password import change_my_password
+
+    change_my_password(app)
+
+
 class GoTo(Provider):
-    """Jump to any screen the user may see; open on this one from now on; sign out; help."""
+    """Jump to any screen the user may see; open on this one from now on; change my password;
+    sign out; help."""
 
     def _commands(self) -> list[tuple[str, Any, str]]:
         app: Any = self.app
@@ -81,6 +88,13 @@ class GoTo(Provider):
                         ),
                     )
                 )
+            commands.append(
+                (
+                    _("Change my password"),
+                    partial(_change_my_password, app),
+                    _("The password you sign in with from a web browser"),
+                )
+            )
             commands.append(
                 (_("Sign out"), app.action_sign_out, _("F9: back to the sign-in screen"))
             )

@@ -32,6 +32,7 @@ class FormField:
     value: str = ""
     options: list[tuple[str, str]] = field(default_factory=list)  # a choice: (label, value)
     limit: int | None = None  # characters the field holds (else its column's, see FormDialog)
+    password: bool = False  # a secret: shown masked as it is typed
 
     @property
     def is_choice(self) -> bool:
@@ -105,6 +106,7 @@ class FormDialog(ModalScreen[Any]):
                             spec.value,
                             id=spec.name,
                             placeholder=spec.placeholder,
+                            password=spec.password,
                             compact=True,
                             classes="field",
                         )

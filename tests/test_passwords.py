@@ -13,11 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from settling import settle
 from sqlmodel import select
+from textual.widgets import Input
 
 from db import lockout, users
 from db.errors import Invalid, LoginRefused, NotAllowed, WrongSecret
 from db.models import Event
+from prepfloor.app import make_app
+from screens.admin import UsersScreen
+from screens.forms import FormDialog
 from world import T0, World, at, frozen_world
 
 SECRET = "correct horse battery"
@@ -357,3 +362,105 @@ def test_users_set_password_by_a_pipe(w: World, cli: Any) -> None:
     cleared = cli("users", "set-password", "seller495", "--clear", "--db", url)
     assert cleared.exit_code == 0 and "Password cleared for seller495." in cleared.stdout
     assert row(w, "seller495")["password_hash"] is None
+
+
+# ------------------------------------------------------------------------------------------------
+# in the app, by keys
+# ------------------------------------------------------------------------------------------------
+def masked(app: Any, *names: str) -> bool:
+    return all(app.screen.query_one(f"#{name}", Input).password for name in names)
+
+
+def message(app: Any, field: str) -> str:
+    return str(app.screen.query_one(f"#msg-{field}").render())
+
+
+async def test_an_admin_sets_a_password_in_the_users_list(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ui_store, actor=ui_world["admin"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f7")
+        await settle(pilot, app)
+        await pilot.press("u")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, UsersScreen)
+        assert "Password" in str(screen.query_one("TableHeader").render())
+        screen.table.cursor = [r.login for r in screen.table.rows].index("seller495")
+        await pilot.press("w")
+        await settle(pilot, app)
+        form = app.screen
+        assert isinstance(form, FormDialog)
+        assert [f.name for f in form.fields] == ["password", "repeat"]  # no current: not hers
+        assert masked(app, "password", "repeat")
+        await pilot.press(*SECRET, "tab", *"not the same one", "enter")
+        await settle(pilot, app)
+        assert app.screen is form and "differ" in message(app, "repeat")
+        assert SECRET not in app.export_screenshot()  # typed, never shown
+        assert row(ui_world, "seller495")["password_hash"] is None
+        form.query_one("#repeat").value = ""
+        await pilot.press(*SECRET, "enter")
+        await settle(pilot, app)
+        assert app.screen is screen
+        (kari,) = [r for r in screen.table.rows if r.login == "seller495"]
+        assert kari.has_password
+    stored = row(ui_world, "seller495")["password_hash"]
+    assert stored is not None and users.verify_secret(SECRET, stored)
+
+
+async def test_change_my_password_from_the_palette(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    kari = ui_world["seller495"]
+    ui_store.run(users.set_password, None, kari.user_id, SECRET)
+    app = make_app(ui_store, actor=kari)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+p", *"change my password")
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        form = app.screen
+        assert isinstance(form, FormDialog)
+        assert [f.name for f in form.fields] == ["current", "password", "repeat"]
+        assert masked(app, "current", "password", "repeat")
+        await pilot.press(*"not my password", "tab", *OTHER, "tab", *OTHER, "enter")
+        await settle(pilot, app)
+        assert app.screen is form
+        assert "Not your current password. 4 tries left" in message(app, "current")
+        # counted, and kept although the change was refused
+        assert row(ui_world, "seller495")["failed_pin_attempts"] == 1
+        form.query_one("#current").value = ""
+        form.query_one("#current").focus()
+        await settle(pilot, app)
+        await pilot.press(*SECRET, "ctrl+s")
+        await settle(pilot, app)
+        assert not isinstance(app.screen, FormDialog)
+    kept = row(ui_world, "seller495")
+    assert users.verify_secret(OTHER, kept["password_hash"]) and kept["failed_pin_attempts"] == 0
+
+
+async def test_a_first_password_asks_for_no_current_one(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ui_store, actor=ui_world["mechanic499"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+p", *"my password")
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        form = app.screen
+        assert isinstance(form, FormDialog)
+        assert [f.name for f in form.fields] == ["password", "repeat"]
+        await pilot.press("enter", "enter")  # nothing typed: one's own is not cleared by a slip
+        await settle(pilot, app)
+        assert app.screen is form and message(app, "password") != ""
+        await pilot.press(*"short", "tab", *"short", "enter")
+        await settle(pilot, app)
+        assert app.screen is form and "at least 10 characters" in message(app, "password")
+        form.query_one("#password").value = ""
+        form.query_one("#repeat").value = ""
+        form.query_one("#password").focus()
+        await settle(pilot, app)
+        await pilot.press(*SECRET, "tab", *SECRET, "enter")
+        await settle(pilot, app)
+        assert not isinstance(app.screen, FormDialog)
+    stored = row(ui_world, "mechanic499")["password_hash"]
+    assert stored is not None and users.verify_secret(SECRET, stored)
