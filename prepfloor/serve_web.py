@@ -48,7 +48,7 @@ from aiohttp import web
 from db.i18n import _
 from prepfloor.config import WebSettings
 from prepfloor.serve_limits import FailedLogins
-from prepfloor.serve_web_session import BrowserSession, _size, background
+from prepfloor.serve_web_session import UNCLAIMED_SECONDS, BrowserSession, _size, background
 
 if TYPE_CHECKING:
     from prepfloor.serve import Hub
@@ -104,9 +104,15 @@ class SignIn:
     seen: float
     clock: Callable[[], float] = time.monotonic
     sessions: set[BrowserSession] = field(default_factory=set)
+    size: tuple[int, int] = (120, 40)  # of its last page: the next page's first guess
+    waiting: BrowserSession | None = None  # started for a page that has not connected yet
 
     def used(self) -> None:
         self.seen = self.clock()
+
+    def take_waiting(self) -> BrowserSession | None:
+        session, self.waiting = self.waiting, None
+        return session if session is not None and not session.closed else None
 
 
 class SignIns:
@@ -282,7 +288,19 @@ class WebServer:
         if sign_in is None:
             said = {"out": _("Signed out."), "ended": _("Your sign-in has ended: sign in again.")}
             return self._sign_in_page(request, said.get(request.query.get("said", ""), ""))
+        if sign_in.waiting is None or sign_in.waiting.closed:
+            await self._start_early(sign_in)
         return web.Response(text=self._app_page(sign_in), content_type="text/html")
+
+    async def _start_early(self, sign_in: SignIn) -> None:
+        """Start the page's session now, while the browser loads the page's scripts (at the size
+        of the last page; the page's own size follows when it connects)."""
+        session = BrowserSession(self.hub, sign_in, sign_in.size)
+        if await session.start():
+            return  # refused: the websocket says why
+        sign_in.waiting = session
+        loop = asyncio.get_running_loop()
+        loop.call_later(UNCLAIMED_SECONDS, session.unclaimed)
 
     def _sign_in_page(
         self, request: web.Request, message: str, status: int = 200, login: str = ""
@@ -408,8 +426,15 @@ class WebServer:
         ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=1024 * 1024)
         await ws.prepare(request)
         size = _size(request.query.get("width"), request.query.get("height"))
-        sign_in.used()
-        await BrowserSession(self.hub, sign_in, ws, size).run()
+        sign_in.size = size
+        session = sign_in.take_waiting()
+        if session is None:
+            session = BrowserSession(self.hub, sign_in, size)
+            refused = await session.start()
+            if refused:
+                await BrowserSession.refuse(ws, refused)
+                return ws
+        await session.attach(ws, size)
         return ws
 
     async def download(self, request: web.Request) -> web.StreamResponse:
