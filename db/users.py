@@ -329,15 +329,15 @@ def _current_password(
     if left == 0:
         minutes = int(LOCKOUT.total_seconds() // 60)
         message = ngettext(
-            "Not your current password. {name} is locked for {minutes} minute.",
-            "Not your current password. {name} is locked for {minutes} minutes.",
+            "Wrong password. {name} is locked for {minutes} minute.",
+            "Wrong password. {name} is locked for {minutes} minutes.",
             minutes,
         ).format(name=user.display_name, minutes=minutes)
         logged = f"locked for {minutes} minutes"
     else:
         message = ngettext(
-            "Not your current password. {n} try left before a lock-out.",
-            "Not your current password. {n} tries left before a lock-out.",
+            "Wrong password. {n} try left before a lock-out.",
+            "Wrong password. {n} tries left before a lock-out.",
             left,
         ).format(n=left)
         logged = f"{left} {'try' if left == 1 else 'tries'} left"

@@ -369,7 +369,7 @@ class UsersScreen(ConfigList):
     NOTE = N_(
         "n adds a user (the login is the OS login name for SSH); Enter changes role, dealership "
         "or whether they may sign in (a deactivated user keeps their history); p sets or clears "
-        "a PIN (for shared workshop terminals); w a password (for signing in from a web browser)."
+        "a PIN (workshop terminals), w a password (browser)."
     )
     BINDINGS = [Binding("p", "pin", "PIN"), Binding("w", "password", "Password")]
 

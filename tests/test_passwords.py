@@ -218,7 +218,7 @@ def test_ones_own_password_is_changed_with_the_current_one(w: World) -> None:
         set_password(w, "seller495", OTHER, kari)
     assert missing.value.field == "current"
     assert row(w, "seller495")["failed_pin_attempts"] == 0  # an empty field is not a guess
-    with pytest.raises(WrongSecret, match=r"Not your current password\. 4 tries left") as wrong:
+    with pytest.raises(WrongSecret, match=r"Wrong password\. 4 tries left") as wrong:
         set_password(w, "seller495", OTHER, kari, current="not it at all")
     assert wrong.value.field == "current"
     assert row(w, "seller495")["failed_pin_attempts"] == 1  # counted, and kept
@@ -425,7 +425,7 @@ async def test_change_my_password_from_the_palette(ui_store, ui_world) -> None: 
         await pilot.press(*"not my password", "tab", *OTHER, "tab", *OTHER, "enter")
         await settle(pilot, app)
         assert app.screen is form
-        assert "Not your current password. 4 tries left" in message(app, "current")
+        assert "Wrong password. 4 tries left" in message(app, "current")
         # counted, and kept although the change was refused
         assert row(ui_world, "seller495")["failed_pin_attempts"] == 1
         form.query_one("#current").value = ""
