@@ -24,6 +24,7 @@ from browser import LIMIT, PageScreen, launch, needs_chromium, wait_for
 from sqlmodel import select
 from test_serve import Server, free_port
 
+from conftest import _admin_exec, _with_database, _worker
 from db import timebank, timers, users
 from db.engine import Database
 from db.errors import LoginRefused
@@ -43,15 +44,29 @@ HOSTILE_NAME = '<img src=x onerror="window.pwned=1">[b]Bo[/b] </script>\x1b]0;t\
 NAMES = {"seller495": "Kari Selger", "mechanic499": "Per Mekaniker"}
 
 
-@pytest.fixture(scope="module")
-def web_shop(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> dict[str, Any]:
-    """The small world with passwords, a car of Kari's, and an hour Per clocked this week."""
+@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
+def web_shop(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The small world with passwords, a car of Kari's, and an hour Per clocked this week, on
+    each engine."""
     from world import book, build_world
 
     base = tmp_path_factory.mktemp("web")
-    path = base / "prepfloor.db"
-    shutil.copy(sqlite_template, path)
-    url = f"sqlite:///{path}"
+    if request.param == "sqlite":
+        path = base / "prepfloor.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        server, template = (
+            request.getfixturevalue("pg_server"),
+            request.getfixturevalue("pg_template"),
+        )
+        name = f"prepfloor_web_{_worker()}"
+        _admin_exec(
+            server, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name} TEMPLATE {template}"
+        )
+        url = _with_database(server, name)
     db = Database(url)
     world = build_world(db)
     for login, password in PASSWORDS.items():
