@@ -15,9 +15,10 @@ import io
 import signal
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import SystemCommand
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from db.access import Actor
@@ -98,6 +99,13 @@ class BrowserApp(ServedApp):
     rules, drawn by Textual's web driver.  Copies and exports are downloaded by the browser; a
     document is attached from the user's file area, where the browser's file picker and a file
     dropped on the page put it.  Signing out of a personal session signs the browser out too."""
+
+    # A browser keeps ctrl+n (a new window) for itself: a page never sees it.  A new car is
+    # alt+n here (ctrl+n still works where the browser passes it on, in an app window).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("alt+n", "new_car", "New car"),
+        Binding("ctrl+n", "new_car", "New car", show=False),
+    ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

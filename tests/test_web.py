@@ -280,6 +280,14 @@ def test_a_car_opens_by_keys(page: Any) -> None:
     assert "Nora Webkunde" in shown
 
 
+def test_a_new_car_is_alt_n_in_the_browser(page: Any) -> None:
+    """A browser keeps ctrl+n for a new window; the footer offers alt+n, and it opens the form."""
+    screen = signed_in(page, "seller495")
+    assert "New car" in screen.text() and "^n" not in screen.text()
+    screen.keys("Alt+n")
+    screen.wait_text("New order: nothing saved yet.")
+
+
 def test_an_export_is_downloaded_byte_for_byte(page: Any, web_shop: dict[str, Any]) -> None:
     from datetime import timedelta
 
