@@ -7,6 +7,9 @@ Prints, for SSH and for the browser:
 * one session to the first painted screen (the car list with its count line), median of N: for
   SSH from starting ``ssh``, for the browser from opening the page (already signed in) until the
   page's terminal shows the list (read from the frames the browser received);
+* the server's share of that: the page, its static files and the websocket fetched by a plain
+  client (no browser) until the app's frames show the list, median of N (the browser's own work,
+  a headless Chromium drawing xterm.js without a GPU on the same CPUs, is the rest);
 * a key to its repaint in the browser: from the key going down in the page to the first frame
   the page receives after it, drawn (the next animation frame), p50 and p99 over N keys (arrows
   moving the cursor in the car list);
@@ -40,6 +43,7 @@ from bench_serve import (
     prepare,
     pss_mb,
     tree,
+    wait_port,
 )
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -73,6 +77,7 @@ class ServedWeb(Served):
     def __init__(self, workdir: Path, url: str) -> None:
         self.web_port = free_port()
         super().__init__(workdir, url, self.web_port)
+        wait_port(self.web_port, self.process)
         self.base = f"http://127.0.0.1:{self.web_port}"
 
 
@@ -108,6 +113,46 @@ class Page:
 
     def close(self) -> None:
         self.context.close()
+
+
+def server_share(base: str, login: str, runs: int) -> list[float]:
+    """Seconds from asking for the page to the painted list, fetched without a browser."""
+    import asyncio
+    import re
+
+    import aiohttp
+    import pyte
+
+    async def measure() -> list[float]:
+        out = []
+        jar = aiohttp.CookieJar(unsafe=True)  # cookies of 127.0.0.1
+        async with aiohttp.ClientSession(cookie_jar=jar) as client:
+            page = await (await client.get(base + "/")).text()
+            token = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert token is not None
+            form = {"csrf": token.group(1), "login": login, "password": PASSWORD}
+            await client.post(base + "/sign-in", data=form, headers={"Origin": base})
+            for run in range(runs + 1):
+                screen = pyte.Screen(COLS, ROWS)
+                stream = pyte.ByteStream(screen)
+                started = time.perf_counter()
+                await (await client.get(base + "/")).text()
+                for name in ("prepfloor.css", "xterm.css", "prepfloor.js", "textual.js"):
+                    await (await client.get(f"{base}/static/{name}")).read()
+                await (await client.get(f"{base}/static/RobotoMono.ttf")).read()
+                url = f"{base}/ws?width={COLS}&height={ROWS}"
+                async with client.ws_connect(url, headers={"Origin": base}) as ws:
+                    async for message in ws:
+                        if message.type == aiohttp.WSMsgType.BINARY:
+                            stream.feed(message.data)
+                            if PAINTED in "\n".join(screen.display):
+                                break
+                if run:  # the first, not counted
+                    out.append(time.perf_counter() - started)
+                await asyncio.sleep(0.5)  # its session ends
+        return out
+
+    return asyncio.run(measure())
 
 
 def signed_in_state(browser: Any, base: str, login: str) -> dict[str, Any]:
@@ -209,6 +254,7 @@ def main() -> None:
     store.close()
     backend = ServedWeb(workdir, url)
     try:
+        share = server_share(backend.base, login, args.runs)
         with sync_playwright() as playwright:
             browser = launch(playwright)
             state = signed_in_state(browser, backend.base, login)
@@ -242,6 +288,12 @@ def main() -> None:
         "≤ 0.5 s",
     )
     row("  (min / max)", f"{min(ssh):.2f} / {max(ssh):.2f}", f"{min(web):.2f} / {max(web):.2f}", "")
+    row(
+        "  of which the server's share (no browser)",
+        "",
+        f"{statistics.median(share):.3f} s",
+        "",
+    )
     ordered = sorted(keys)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     row(
