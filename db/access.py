@@ -44,6 +44,11 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "parts.order": frozenset({"seller", "coordinator", "mechanic"}),
     "inspection.record": frozenset({"mechanic", "coordinator"}),
     "customer.contact": frozenset({"seller", "manager"}),
+    # estimates of extra work: the prep center makes them, the seller (for a customer's car,
+    # after asking the customer) approves or declines; everyone who sees the car reads them
+    "estimate.view": ALL_ROLES,
+    "estimate.edit": frozenset({"coordinator", "mechanic"}),  # make, edit, send
+    "estimate.decide": frozenset({"seller"}),
     "document.attach": frozenset({"seller", "coordinator", "mechanic", "detailer", "manager"}),
     # oversight and configuration
     "report.view": frozenset({"manager", "coordinator"}),
@@ -72,6 +77,9 @@ ACTION_WORDS = Labels(
         "parts.order": N_("order parts"),
         "inspection.record": N_("record inspections"),
         "customer.contact": N_("log customer contacts"),
+        "estimate.view": N_("see estimates"),
+        "estimate.edit": N_("make and send estimates"),
+        "estimate.decide": N_("approve or decline estimates"),
         "document.attach": N_("attach documents"),
         "report.view": N_("see reports"),
         "export": N_("export data"),

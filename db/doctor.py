@@ -484,6 +484,13 @@ def check_totals(session: Session) -> Iterator[Finding]:
             )
 
 
+def check_estimates(session: Session) -> Iterator[Finding]:
+    from db.estimate_checks import findings
+
+    for level, message in findings(session):
+        yield Finding(level, "estimates", message)
+
+
 CHECKS = (
     check_triggers,
     check_totals,
@@ -493,6 +500,7 @@ CHECKS = (
     check_dealerships,
     check_cars,
     check_car_access,
+    check_estimates,
 )
 
 

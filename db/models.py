@@ -45,6 +45,10 @@ from db.vocab import (
     COMMUNICATION_TYPES,
     DEALERSHIP_TYPES,
     DOCUMENT_TYPES,
+    ESTIMATE_DECIDED_STATES,
+    ESTIMATE_DECISIONS,
+    ESTIMATE_LINE_KINDS,
+    ESTIMATE_STATES,
     NOTIFICATION_MODES,
     PARTS_ORDERED_BY,
     PARTS_STATUSES,
@@ -582,6 +586,94 @@ class CarDocument(SQLModel, table=True):
 
 
 # ------------------------------------------------------------------------------------------------
+# Issue 20: estimates of extra work on a car, and their lines (db/estimates.py).  Money is integer
+# øre: exact sums on both engines (SQLite has no decimal type; a float would drift), and one
+# NOK amount is ``ore / 100``.
+# ------------------------------------------------------------------------------------------------
+class Estimate(SQLModel, table=True):
+    __tablename__ = "estimates"
+    __table_args__ = (
+        CheckConstraint(f"state IN {sql_in(ESTIMATE_STATES)}", name="state"),
+        CheckConstraint(
+            "state = 'draft' OR (sent_at IS NOT NULL AND sent_by_id IS NOT NULL)", name="sent"
+        ),
+        CheckConstraint(
+            f"(state IN {sql_in(ESTIMATE_DECIDED_STATES)}) = "
+            "(decided_at IS NOT NULL AND decided_by_id IS NOT NULL)",
+            name="decided",
+        ),
+        # one draft per car: the inspection's findings are added to it
+        Index(
+            "uq_estimates_draft",
+            "car_id",
+            unique=True,
+            sqlite_where=text("state = 'draft'"),
+            postgresql_where=text("state = 'draft'"),
+        ),
+        # the dashboard: the estimates decided in a period
+        Index("ix_estimates_decided_at", "decided_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    car_id: int = Field(foreign_key="cars.id", index=True)
+    state: str = Field(default="draft", max_length=20)
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    sent_at: datetime | None = _ts()
+    sent_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = _ts()
+    decided_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    # what the customer answered, as the seller noted it when deciding
+    customer_answer: str | None = None
+    notes: str | None = None
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class EstimateLine(SQLModel, table=True):
+    __tablename__ = "estimate_lines"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {sql_in(ESTIMATE_LINE_KINDS)}", name="kind"),
+        CheckConstraint(f"decision IN {sql_in(ESTIMATE_DECISIONS)}", name="decision"),
+        CheckConstraint(
+            "kind <> 'part' OR (quantity > 0 AND unit_price_ore >= 0 AND hours IS NULL "
+            "AND resource_type_id IS NULL AND booking_id IS NULL)",
+            name="part",
+        ),
+        CheckConstraint(
+            "kind <> 'labour' OR (hours > 0 AND hourly_rate_ore >= 0 "
+            "AND resource_type_id IS NOT NULL AND parts_order_id IS NULL)",
+            name="labour",
+        ),
+        CheckConstraint("amount_ore >= 0", name="amount_ore"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    estimate_id: int = Field(foreign_key="estimates.id", index=True)
+    kind: str = Field(max_length=10)
+    description: str = Field(max_length=200)
+    # a part: its number, how many and the price of one
+    part_number: str | None = Field(default=None, max_length=60)
+    quantity: int | None = None
+    unit_price_ore: int | None = None
+    # labour: the kind of work, its hours, the price of an hour (copied from the setting when the
+    # line was made, so that what was sent keeps its price) and who does it
+    resource_type_id: int | None = Field(default=None, foreign_key="resource_types.id")
+    hours: float | None = None
+    hourly_rate_ore: int | None = None
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    # the line's price (quantity x unit price, or hours x rate rounded to the øre): kept, as sent
+    amount_ore: int = Field(default=0)
+    inspection_item_id: int | None = Field(
+        default=None, foreign_key="inspection_checklist_items.id"
+    )
+    decision: str = Field(default="pending", max_length=10)
+    parts_order_id: int | None = Field(default=None, foreign_key="parts_orders.id")
+    booking_id: int | None = Field(default=None, foreign_key="resource_bookings.id")
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
 # car_access: the dealerships that work on a car besides its own dealership and its prep center
 # (the providers of its bookings elsewhere).  Kept by the ledger; it makes "cars a dealership works
 # on as provider" a cheap indexed lookup for every list instead of a scan of the bookings.
@@ -640,6 +732,8 @@ TABLES: dict[str, type[SQLModel]] = {
         CustomerCommunication,
         CarDocument,
         CarAccess,
+        Estimate,
+        EstimateLine,
         Event,
     )
 }
@@ -668,6 +762,7 @@ COLUMN_LABELS = Labels(
         "code": N_("Code"),
         "color": N_("Color"),
         "cosmetic_notes": N_("Cosmetic notes"),
+        "customer_answer": N_("Customer's answer"),
         "customer_email": N_("Customer email"),
         "customer_name": N_("Customer name"),
         "customer_phone": N_("Customer phone"),

@@ -139,6 +139,7 @@ NOTIFICATION_TYPES: tuple[str, ...] = (
     "booking_request",  # a dealership asks for work at another's prep center
     "booking_changed",  # a booking was declined or moved by someone else
     "timer_forgotten",  # a clock has run past the shift
+    "estimate",  # extra work estimated: sent for approval, approved or declined
     "digest",  # the day's low-priority notes of the types a user takes as a digest
 )
 PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "urgent")
@@ -151,6 +152,11 @@ PARTS_ORDERED_BY: tuple[str, ...] = ("seller", "prep_center")
 CHECKLIST_STATUSES: tuple[str, ...] = ("ok", "issue", "critical")
 COMMUNICATION_TYPES: tuple[str, ...] = ("sms", "email", "call")
 DOCUMENT_TYPES: tuple[str, ...] = ("invoice", "photo", "checklist", "other")
+# --- estimates of extra work (issue 20) ----------------------------------------------------------
+ESTIMATE_STATES: tuple[str, ...] = ("draft", "sent", "approved", "declined", "partly_approved")
+ESTIMATE_DECIDED_STATES: tuple[str, ...] = ("approved", "declined", "partly_approved")
+ESTIMATE_LINE_KINDS: tuple[str, ...] = ("part", "labour")
+ESTIMATE_DECISIONS: tuple[str, ...] = ("pending", "approved", "declined")
 
 
 def sql_in(values: tuple[str, ...]) -> str:
@@ -194,6 +200,7 @@ NOTIFICATION_TYPE_LABELS = Labels(
         "booking_request": N_("Booking request"),
         "booking_changed": N_("Booking changed"),
         "timer_forgotten": N_("Timer forgotten"),
+        "estimate": N_("Estimate"),
         "digest": N_("Digest"),
     }
 )
@@ -216,4 +223,17 @@ DOCUMENT_TYPE_LABELS = Labels(
         "checklist": N_("Checklist"),
         "other": N_("Other"),
     }
+)
+ESTIMATE_STATE_LABELS = Labels(
+    {
+        "draft": N_("Draft"),
+        "sent": N_("Sent for approval"),
+        "approved": N_("Approved"),
+        "declined": N_("Declined"),
+        "partly_approved": N_("Partly approved"),
+    }
+)
+ESTIMATE_LINE_KIND_LABELS = Labels({"part": N_("Part"), "labour": N_("Labour")})
+ESTIMATE_DECISION_LABELS = Labels(
+    {"pending": N_("Pending"), "approved": N_("Approved"), "declined": N_("Declined")}
 )

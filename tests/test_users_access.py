@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from db import access, admin, capacity, cars, ledger, queries, timers, users, workflow
+from db import access, admin, capacity, cars, estimates, ledger, queries, timers, users, workflow
 from db.access import PERMISSIONS, Actor, actor_from, car_scope_sql
 from db.errors import Invalid, LoginRefused, NotAllowed, NotFound
 from db.fast import CarQuery
@@ -302,6 +302,17 @@ ENFORCED = [
         "seller495",
         lambda w: w.db.run(ledger.cancel, w["seller495"], 1, reason="x"),
         "Only a coordinator or admin can change bookings; you are signed in as seller.",
+    ),
+    (
+        "seller495",
+        lambda w: w.db.run(estimates.draft_for, w["seller495"], 1),
+        "Only a coordinator, mechanic or admin can make and send estimates; "
+        "you are signed in as seller.",
+    ),
+    (
+        "manager400",
+        lambda w: w.db.run(estimates.decide, w["manager400"], 1, all_lines="approved"),
+        "Only a seller or admin can approve or decline estimates; you are signed in as manager.",
     ),
 ]
 
