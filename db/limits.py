@@ -70,6 +70,15 @@ TEXT_LIMITS: dict[str, dict[str, int]] = {
         "status": 20,
         "ordered_by": 20,
     },
+    "estimates": {
+        "state": 20,
+    },
+    "estimate_lines": {
+        "kind": 10,
+        "description": 200,
+        "part_number": 60,
+        "decision": 10,
+    },
     "inspection_checklist_items": {
         "item_name": 120,
         "status": 20,

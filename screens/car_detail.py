@@ -111,6 +111,7 @@ class CarDetailScreen(Screen[None]):
         Binding("d", "documents", "Documents"),
         Binding("c", "contact", "Customer contact"),
         Binding("v", "delivery", "Delivery"),
+        Binding("w", "estimates", "Estimates"),
         Binding("h", "all_history", "All history", show=False),
         Binding("r", "reload", "Reload"),
     ]
@@ -450,6 +451,7 @@ class CarDetailScreen(Screen[None]):
             "contact": "customer.contact",
             "delivery": "car.register",
             "book": "booking.create",
+            "estimates": "estimate.view",
         }
         if action in needs:
             if not actor.may(needs[action]):
@@ -480,6 +482,13 @@ class CarDetailScreen(Screen[None]):
 
         self.app.push_screen(
             PartsDialog(self.ctx, self.car_id, self._car_name()), lambda _result: self.load()
+        )
+
+    def action_estimates(self) -> None:
+        from screens.estimates import EstimatesScreen
+
+        self.app.push_screen(
+            EstimatesScreen(self.ctx, self.car_id, self._car_name()), lambda _result: self.load()
         )
 
     def action_documents(self) -> None:
