@@ -272,3 +272,20 @@ def test_the_dashboard_has_approval_time_and_approved_share(w: World, store: Any
     # 499's own dealership decided nothing
     own = dashboard.dashboard(board, w["manager499"], days=7, today=w.day(0)).table("approvals")
     assert own.rows == []
+
+
+def test_sending_hands_the_customers_message_to_the_outbox_when_there_is_one(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    _car, estimate_id, _labour, _part = estimate_with_lines(w)
+    queued: list[tuple[Any, ...]] = []
+    outbox = types.ModuleType("db.outbox")
+    outbox.queue_milestone = lambda session, actor, car_id, milestone, **kw: queued.append(  # type: ignore[attr-defined]
+        (actor.login, car_id, milestone, kw)
+    )
+    monkeypatch.setitem(sys.modules, "db.outbox", outbox)
+    w.db.run(estimates.send, w["mechanic499"], estimate_id)
+    assert queued == [("mechanic499", _car, "estimate", {"estimate_id": estimate_id})]
