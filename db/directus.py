@@ -54,6 +54,12 @@ from db.vocab import (
     DEALERSHIP_TYPES,
     DOCUMENT_TYPE_LABELS,
     DOCUMENT_TYPES,
+    ESTIMATE_DECISION_LABELS,
+    ESTIMATE_DECISIONS,
+    ESTIMATE_LINE_KIND_LABELS,
+    ESTIMATE_LINE_KINDS,
+    ESTIMATE_STATE_LABELS,
+    ESTIMATE_STATES,
     NOTIFICATION_MODES,
     NOTIFICATION_TYPE_LABELS,
     NOTIFICATION_TYPES,
@@ -98,6 +104,8 @@ DISPLAY_TEMPLATES: dict[str, str] = {
     "car_documents": "{{filename}} ({{type}})",
     "user_keys": "{{user_id.display_name}} {{key_type}} {{fingerprint}}",
     "car_access": "{{car_id.license_plate}} → {{dealership_id.dealership_name}}",
+    "estimates": "#{{id}} {{car_id.brand}} {{car_id.model}} {{car_id.license_plate}} ({{state}})",
+    "estimate_lines": "{{kind}} {{description}} ({{decision}})",
     "events": "{{occurred_at}} {{entity}} #{{entity_id}} {{action}}",
 }
 
@@ -249,6 +257,9 @@ VOCABULARIES: dict[tuple[str, str], Vocabulary] = {
         COMMUNICATION_TYPES, COMMUNICATION_TYPE_LABELS
     ),
     ("car_documents", "type"): _vocabulary(DOCUMENT_TYPES, DOCUMENT_TYPE_LABELS),
+    ("estimates", "state"): _vocabulary(ESTIMATE_STATES, ESTIMATE_STATE_LABELS),
+    ("estimate_lines", "kind"): _vocabulary(ESTIMATE_LINE_KINDS, ESTIMATE_LINE_KIND_LABELS),
+    ("estimate_lines", "decision"): _vocabulary(ESTIMATE_DECISIONS, ESTIMATE_DECISION_LABELS),
 }
 
 # Kept by the database or by prepfloor's rules, never typed in Directus: (collection, field) ->
