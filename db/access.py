@@ -50,6 +50,9 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "estimate.edit": frozenset({"coordinator", "mechanic"}),  # make, edit, send
     "estimate.decide": frozenset({"seller"}),
     "document.attach": frozenset({"seller", "coordinator", "mechanic", "detailer", "manager"}),
+    # messages to the customer (db/outbox.py): read; write, edit, release and cancel them
+    "outbox.view": frozenset({"seller", "coordinator", "manager"}),
+    "outbox.send": frozenset({"seller", "coordinator"}),
     # oversight and configuration
     "report.view": frozenset({"manager", "coordinator"}),
     "export": frozenset({"manager"}),
@@ -57,6 +60,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "resource_type.configure": frozenset(),
     "sharing.configure": frozenset(),
     "user.manage": frozenset(),
+    "outbox.configure": frozenset(),  # which milestones send, templates
 }
 
 # What each action is, said after "can" in a refusal ("Only a coordinator or admin can book work").
@@ -81,12 +85,15 @@ ACTION_WORDS = Labels(
         "estimate.edit": N_("make and send estimates"),
         "estimate.decide": N_("approve or decline estimates"),
         "document.attach": N_("attach documents"),
+        "outbox.view": N_("see the messages to a customer"),
+        "outbox.send": N_("write and send messages to a customer"),
         "report.view": N_("see reports"),
         "export": N_("export data"),
         "dealership.configure": N_("configure dealerships"),
         "resource_type.configure": N_("configure resource types"),
         "sharing.configure": N_("configure sharing agreements"),
         "user.manage": N_("manage users"),
+        "outbox.configure": N_("configure messages to customers"),
     }
 )
 

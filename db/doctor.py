@@ -491,6 +491,14 @@ def check_estimates(session: Session) -> Iterator[Finding]:
         yield Finding(level, "estimates", message)
 
 
+def check_outbox(session: Session) -> Iterator[Finding]:
+    """The messages to customers: a sent one is logged as a contact, one being sent is held."""
+    from db.doctor_outbox import outbox_problems
+
+    for message in outbox_problems(session):
+        yield Finding("error", "outbox", message)
+
+
 CHECKS = (
     check_triggers,
     check_totals,
@@ -501,6 +509,7 @@ CHECKS = (
     check_cars,
     check_car_access,
     check_estimates,
+    check_outbox,
 )
 
 

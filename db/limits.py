@@ -91,6 +91,26 @@ TEXT_LIMITS: dict[str, dict[str, int]] = {
         "type": 20,
         "filename": 255,
     },
+    "outbox_messages": {
+        "channel": 10,
+        "recipient": 254,
+        "subject": 200,
+        "milestone": 20,
+        "occasion": 40,
+        "language": 8,
+        "state": 20,
+        "claimed_by": 200,
+    },
+    "outbox_templates": {
+        "milestone": 20,
+        "language": 8,
+        "channel": 10,
+        "subject": 200,
+    },
+    "outbox_settings": {
+        "channel": 10,
+        "language": 8,
+    },
     "events": {
         "entity": 40,
         "entity_id": 40,

@@ -50,6 +50,10 @@ from db.vocab import (
     ESTIMATE_LINE_KINDS,
     ESTIMATE_STATES,
     NOTIFICATION_MODES,
+    OUTBOX_CHANNELS,
+    OUTBOX_LANGUAGES,
+    OUTBOX_MILESTONES,
+    OUTBOX_STATES,
     PARTS_ORDERED_BY,
     PARTS_STATUSES,
     PREP_STAGES,
@@ -692,6 +696,107 @@ class CarAccess(SQLModel, table=True):
 
 
 # ------------------------------------------------------------------------------------------------
+# prepfloor: the outbox of messages to customers (db/outbox.py), the dealerships' templates of them
+# and their choices (which milestones send, preview first, the channel)
+# ------------------------------------------------------------------------------------------------
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        CheckConstraint(f"channel IN {sql_in(OUTBOX_CHANNELS)}", name="channel"),
+        CheckConstraint(f"milestone IN {sql_in(OUTBOX_MILESTONES)}", name="milestone"),
+        CheckConstraint(f"state IN {sql_in(OUTBOX_STATES)}", name="state"),
+        CheckConstraint(f"language IN {sql_in(OUTBOX_LANGUAGES)}", name="language"),
+        CheckConstraint("attempts >= 0", name="attempts"),
+        # the sender's queue: what is due, oldest first
+        Index("ix_outbox_messages_state_next_attempt_at", "state", "next_attempt_at"),
+        # one message per car, milestone and occasion (a delay: once per promised date)
+        Index(
+            "uq_outbox_messages_occasion",
+            "car_id",
+            "milestone",
+            "occasion",
+            unique=True,
+            sqlite_where=text("occasion IS NOT NULL"),
+            postgresql_where=text("occasion IS NOT NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    car_id: int = Field(foreign_key="cars.id", index=True)
+    dealership_id: int = Field(foreign_key="dealership.id")
+    channel: str = Field(max_length=10)
+    recipient: str = Field(max_length=254)
+    subject: str | None = Field(default=None, max_length=200)
+    body: str
+    milestone: str = Field(max_length=20)
+    # what makes a milestone's message once-only, e.g. the promised date of a delay
+    occasion: str | None = Field(default=None, max_length=40)
+    language: str = Field(default="nb", max_length=8, sa_column_kwargs={"server_default": "nb"})
+    state: str = Field(
+        default="queued", max_length=20, sa_column_kwargs={"server_default": "queued"}
+    )
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    next_attempt_at: datetime | None = _ts()
+    # the sender holding it (host, pid, start) and since when; a lease that ran out is taken over
+    claimed_by: str | None = Field(default=None, max_length=200)
+    claimed_at: datetime | None = _ts()
+    # written (committed) just before the mail server is told the message is complete
+    handing_over_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    # the server's last reply, or why the message waits or failed
+    last_reply: str | None = None
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    contact_id: int | None = Field(default=None, foreign_key="customer_communications.id")
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class OutboxTemplate(SQLModel, table=True):
+    """A dealership's own wording of a milestone's message (else the built-in one)."""
+
+    __tablename__ = "outbox_templates"
+    __table_args__ = (
+        CheckConstraint(f"channel IN {sql_in(OUTBOX_CHANNELS)}", name="channel"),
+        CheckConstraint(f"milestone IN {sql_in(OUTBOX_MILESTONES)}", name="milestone"),
+        CheckConstraint(f"language IN {sql_in(OUTBOX_LANGUAGES)}", name="language"),
+        UniqueConstraint("dealership_id", "milestone", "language", "channel"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dealership_id: int = Field(foreign_key="dealership.id")
+    milestone: str = Field(max_length=20)
+    language: str = Field(max_length=8)
+    channel: str = Field(max_length=10)
+    subject: str | None = Field(default=None, max_length=200)
+    body: str
+    updated_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class OutboxSetting(SQLModel, table=True):
+    """A dealership's choices for messages to its customers (none: nothing is sent by itself)."""
+
+    __tablename__ = "outbox_settings"
+    __table_args__ = (
+        CheckConstraint(f"channel IN {sql_in(OUTBOX_CHANNELS)}", name="channel"),
+        CheckConstraint(f"language IN {sql_in(OUTBOX_LANGUAGES)}", name="language"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dealership_id: int = Field(foreign_key="dealership.id", unique=True)
+    # the milestones that write a message, e.g. ["registered", "ready"]
+    milestones: list[str] | None = Field(default=None, sa_type=JSON)
+    # a milestone's message is a draft the seller reads, edits and releases
+    preview: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    channel: str = Field(
+        default="email", max_length=10, sa_column_kwargs={"server_default": "email"}
+    )
+    language: str = Field(default="nb", max_length=8, sa_column_kwargs={"server_default": "nb"})
+    updated_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
 # events: one row per write — the audit trail and the change feed
 # ------------------------------------------------------------------------------------------------
 class Event(SQLModel, table=True):
@@ -734,6 +839,9 @@ TABLES: dict[str, type[SQLModel]] = {
         CarAccess,
         Estimate,
         EstimateLine,
+        OutboxMessage,
+        OutboxTemplate,
+        OutboxSetting,
         Event,
     )
 }
@@ -758,6 +866,7 @@ _TEXT_COLUMNS: dict[type, list[tuple[str, int | None]]] = {
 # The text columns a person types into, as a form names them (in the reader's language).
 COLUMN_LABELS = Labels(
     {
+        "body": N_("Message"),
         "brand": N_("Brand"),
         "code": N_("Code"),
         "color": N_("Color"),
@@ -786,8 +895,10 @@ COLUMN_LABELS = Labels(
         "order_number": N_("Order number"),
         "part_name": N_("Part name"),
         "part_number": N_("Part number"),
+        "recipient": N_("Recipient"),
         "parts_notes": N_("Parts notes"),
         "seller_notes": N_("Seller notes"),
+        "subject": N_("Subject"),
         "supplier": N_("Supplier"),
         "technical_notes": N_("Technical notes"),
         "vin": N_("Vin"),

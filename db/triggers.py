@@ -72,6 +72,9 @@ AUDITED = (
     "car_access",
     "estimates",
     "estimate_lines",
+    "outbox_messages",
+    "outbox_templates",
+    "outbox_settings",
 )
 # the tables with an ``updated_at`` column: all but these
 UNSTAMPED = (
@@ -413,8 +416,8 @@ def drop(
         ("prepfloor_capacity", "resource_capacities"),
         ("prepfloor_announce", "events"),
     ]
-    names += [("prepfloor_audit", t) for t in audited]
-    names += [("prepfloor_stamp", t) for t in stamped]
+    names += [("prepfloor_audit", t) for t in _existing(connection, audited)]
+    names += [("prepfloor_stamp", t) for t in _existing(connection, stamped)]
     for name, table in names:
         connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
     if functions:

@@ -158,6 +158,22 @@ ESTIMATE_DECIDED_STATES: tuple[str, ...] = ("approved", "declined", "partly_appr
 ESTIMATE_LINE_KINDS: tuple[str, ...] = ("part", "labour")
 ESTIMATE_DECISIONS: tuple[str, ...] = ("pending", "approved", "declined")
 
+# --- the outbox of messages to customers (db/outbox.py) -----------------------------------------
+OUTBOX_CHANNELS: tuple[str, ...] = ("email", "sms")
+# what a message is about: the milestones a dealership may choose, and one written by hand
+OUTBOX_MILESTONES: tuple[str, ...] = (
+    "registered",
+    "arrived",
+    "ready",
+    "delayed",
+    "estimate",
+    "manual",
+)
+# the milestones a dealership chooses to send (``manual`` is always possible)
+OUTBOX_AUTOMATIC: tuple[str, ...] = OUTBOX_MILESTONES[:-1]
+OUTBOX_STATES: tuple[str, ...] = ("draft", "queued", "sending", "sent", "failed", "cancelled")
+OUTBOX_LANGUAGES: tuple[str, ...] = ("nb", "en")
+
 
 def sql_in(values: tuple[str, ...]) -> str:
     """``('a', 'b')`` for a CHECK constraint or a fixed IN list (values are our own constants)."""
@@ -236,4 +252,25 @@ ESTIMATE_STATE_LABELS = Labels(
 ESTIMATE_LINE_KIND_LABELS = Labels({"part": N_("Part"), "labour": N_("Labour")})
 ESTIMATE_DECISION_LABELS = Labels(
     {"pending": N_("Pending"), "approved": N_("Approved"), "declined": N_("Declined")}
+)
+OUTBOX_CHANNEL_LABELS = Labels({"email": N_("E-mail"), "sms": N_("SMS")})
+OUTBOX_MILESTONE_LABELS = Labels(
+    {
+        "registered": N_("Order registered"),
+        "arrived": N_("Arrived at the prep center"),
+        "ready": N_("Ready for delivery"),
+        "delayed": N_("Delayed past the promised date"),
+        "estimate": N_("Estimate waiting for an answer"),
+        "manual": N_("Written by hand"),
+    }
+)
+OUTBOX_STATE_LABELS = Labels(
+    {
+        "draft": N_("Draft"),
+        "queued": N_("Queued"),
+        "sending": N_("Sending"),
+        "sent": N_("Sent"),
+        "failed": N_("Failed"),
+        "cancelled": N_("Cancelled"),
+    }
 )
