@@ -110,6 +110,7 @@ class CarDetailScreen(Screen[None]):
         Binding("p", "parts", "Parts"),
         Binding("d", "documents", "Documents"),
         Binding("c", "contact", "Customer contact"),
+        Binding("m", "messages", "Messages"),
         Binding("v", "delivery", "Delivery"),
         Binding("w", "estimates", "Estimates"),
         Binding("h", "all_history", "All history", show=False),
@@ -496,6 +497,13 @@ class CarDetailScreen(Screen[None]):
 
         self.app.push_screen(
             DocumentsDialog(self.ctx, self.car_id, self._car_name()), lambda _result: self.load()
+        )
+
+    def action_messages(self) -> None:
+        from screens.car_messages import MessagesDialog
+
+        self.app.push_screen(
+            MessagesDialog(self.ctx, self.car_id, self._car_name()), lambda _result: self.load()
         )
 
     def action_contact(self) -> None:
