@@ -109,19 +109,28 @@ def give_up_stale(session: Session, sender: str, lease: float, language: str = "
 
 
 def claim_next(
-    session: Session, sender: str, *, channels: tuple[str, ...], lease: float
+    session: Session,
+    sender: str,
+    *,
+    channels: tuple[str, ...],
+    lease: float,
+    tried: frozenset[int] = frozenset(),
 ) -> Claimed | None:
     """The oldest due message on ``channels``, now ``sending`` and held by ``sender``; or a
-    message a stopped sender held and had not begun to hand over.  ``None``: nothing is due."""
+    message a stopped sender held and had not begun to hand over.  ``None``: nothing is due.
+    ``tried``: messages this pass already tried (one try each per pass)."""
     if not channels:
         return None
+    skip = ""
+    if tried:
+        skip = " AND id NOT IN (" + ", ".join(str(int(i)) for i in sorted(tried)) + ")"
     now = utcnow()
     postgres = session.get_bind().dialect.name == "postgresql"
     lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
     row = session.execute(
         text(
             "SELECT id, state, claimed_by FROM outbox_messages "
-            f"WHERE channel IN {_channels(channels)} AND ("
+            f"WHERE channel IN {_channels(channels)}{skip} AND ("
             "(state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= :now)) "
             "OR (state = 'sending' AND handing_over_at IS NULL AND claimed_at < :expired)) "
             "ORDER BY id LIMIT 1" + lock

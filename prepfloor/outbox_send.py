@@ -254,12 +254,18 @@ class Sender:
             self.db.run(outbox_claim.note_waiting, channel, reason)
         channels = tuple(self.transports)
         sent = 0
+        tried: set[int] = set()  # one try per message and pass: a refusal waits its back-off
         while True:
             claimed = self.db.run(
-                outbox_claim.claim_next, self.id, channels=channels, lease=self.settings.lease
+                outbox_claim.claim_next,
+                self.id,
+                channels=channels,
+                lease=self.settings.lease,
+                tried=frozenset(tried),
             )
             if claimed is None:
                 return sent
+            tried.add(claimed.id)
             sent += self.deliver(claimed)
 
     def deliver(self, message: Claimed) -> int:

@@ -12,7 +12,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, TextArea
 
 from db.errors import Invalid, PrepfloorError
 from db.i18n import N_, _
@@ -25,7 +24,7 @@ from db.vocab import (
 )
 from screens.car_records import RecordsDialog, short_when
 from screens.table import Cell, CellValue, Column
-from screens.widgets import AppFooter, Static
+from screens.widgets import AppFooter, Input, Static, TextArea
 
 if TYPE_CHECKING:
     from db.outbox import MessageLine

@@ -88,7 +88,7 @@ async def test_a_message_by_hand_from_a_template_then_cancelled(ui_store, ui_wor
         assert "+4790000000" in text_of(app) and "Queued" in text_of(app)
         (m,) = rows(ui_world, OutboxMessage, car_id=car_id)
         assert (m.channel, m.milestone) == ("sms", "manual")
-        assert "ready for delivery" in m.body
+        assert "klar for levering" in m.body  # the dealership's language: Norwegian
         await pilot.press("x")
         await settle(pilot, app)
         assert "Cancelled" in text_of(app)
