@@ -18,7 +18,6 @@ States: ``draft → sent → approved | declined | partly_approved``.  The sums 
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -471,19 +470,18 @@ def _nok(ore: int) -> str:
 
 
 def tell_customer(session: Session, actor: Actor, car_id: int, found: Estimate) -> bool:
-    """Queue the customer's message that an estimate waits for their answer, through the outbox
-    (``db.outbox.queue_milestone(session, actor, car_id, "estimate", estimate_id=...)``) when this
-    prepfloor has one; returns whether it was handed over.  Without the outbox module nothing is
-    queued: the seller asks the customer themselves."""
-    try:
-        outbox = importlib.import_module("db.outbox")
-    except ModuleNotFoundError:
-        return False
-    queue = getattr(outbox, "queue_milestone", None)
-    if queue is None:
-        return False
-    queue(session, actor, car_id, "estimate", estimate_id=found.id)
-    return True
+    """Write the customer's message that an estimate waits for their answer (the outbox's
+    "estimate" milestone, once per estimate, with its total), when the car's dealership chose that
+    milestone and the car has an address; returns whether a message was written."""
+    from db import formats, outbox
+    from db.estimate_rows import totals_of
+
+    lines = list(session.exec(select(EstimateLine).where(EstimateLine.estimate_id == found.id)))
+    total = formats.nok(totals_of(lines).total)
+    written = outbox.queue_milestone(
+        session, actor, car_id, "estimate", occasion=str(found.id), total=total
+    )
+    return written is not None
 
 
 def mark_line(session: Session, actor: Actor, line_id: int, decision: str) -> EstimateLine:

@@ -416,8 +416,9 @@ def drop(
         ("prepfloor_capacity", "resource_capacities"),
         ("prepfloor_announce", "events"),
     ]
-    names += [("prepfloor_audit", t) for t in _existing(connection, audited)]
-    names += [("prepfloor_stamp", t) for t in _existing(connection, stamped)]
+    present = _present(connection)
+    names += [("prepfloor_audit", t) for t in audited if t in present]
+    names += [("prepfloor_stamp", t) for t in stamped if t in present]
     for name, table in names:
         connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
     if functions:

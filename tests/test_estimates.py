@@ -50,6 +50,12 @@ def estimate_with_lines(w: World, hours: float = 2) -> tuple[int, int, int, int]
     return car, labour.estimate_id, labour.id, part.id
 
 
+def _estimate(w: World, estimate_id: int) -> Any:
+    from db.models import Estimate
+
+    return w.db.query(lambda s: s.get(Estimate, estimate_id))
+
+
 def view(w: World, login: str, estimate_id: int) -> Any:
     return w.db.query(estimates.estimate, w[login], estimate_id)
 
@@ -274,18 +280,25 @@ def test_the_dashboard_has_approval_time_and_approved_share(w: World, store: Any
     assert own.rows == []
 
 
-def test_sending_hands_the_customers_message_to_the_outbox_when_there_is_one(
-    w: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import sys
-    import types
+def test_sending_asks_the_customer_through_the_outbox_once(w: World) -> None:
+    """The seller's dealership chose to tell customers of estimates: sending one writes the
+    customer's message with its total, once per estimate."""
+    from db import formats, outbox_templates
+    from db.models import Car, OutboxMessage
 
-    _car, estimate_id, _labour, _part = estimate_with_lines(w)
-    queued: list[tuple[Any, ...]] = []
-    outbox = types.ModuleType("db.outbox")
-    outbox.queue_milestone = lambda session, actor, car_id, milestone, **kw: queued.append(  # type: ignore[attr-defined]
-        (actor.login, car_id, milestone, kw)
-    )
-    monkeypatch.setitem(sys.modules, "db.outbox", outbox)
+    car, estimate_id, _labour, _part = estimate_with_lines(w)
+    w.db.run(
+        outbox_templates.save_choices, w["admin"], w.d["495"],
+        milestones=["estimate"], preview=False, channel="email", language="en",
+    )  # fmt: skip
+    w.db.run(lambda s: s.get(Car, car).__setattr__("customer_email", "kunde@example.no"))
     w.db.run(estimates.send, w["mechanic499"], estimate_id)
-    assert queued == [("mechanic499", _car, "estimate", {"estimate_id": estimate_id})]
+    [message] = rows(w, OutboxMessage, car_id=car, milestone="estimate")
+    total = view(w, "mechanic499", estimate_id).totals.total
+    assert message["recipient"] == "kunde@example.no" and message["state"] == "queued"
+    assert formats.nok(total) in message["body"]
+    # told once: the same estimate does not write it again
+    assert (
+        w.db.run(estimates.tell_customer, w["mechanic499"], car, _estimate(w, estimate_id)) is False
+    )
+    assert len(rows(w, OutboxMessage, car_id=car, milestone="estimate")) == 1
