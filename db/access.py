@@ -60,8 +60,13 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "resource_type.configure": frozenset(),
     "sharing.configure": frozenset(),
     "user.manage": frozenset(),
-    "outbox.configure": frozenset(),  # which milestones send, templates
+    # which milestones send, templates: a seller or manager for their own dealership (the seller
+    # chooses per dealership, the issue says), an admin for any (:func:`require_own_dealership`)
+    "outbox.configure": frozenset({"seller", "manager"}),
 }
+
+# actions a non-admin may do only for their own dealership (not its branches, not another's)
+OWN_DEALERSHIP_ONLY = frozenset({"outbox.configure"})
 
 # What each action is, said after "can" in a refusal ("Only a coordinator or admin can book work").
 ACTION_WORDS = Labels(
@@ -122,6 +127,15 @@ class Actor:
         if not self.may(action):
             raise NotAllowed(refusal(self.role, action))
 
+    def require_for_dealership(self, action: str, dealership_id: int | None) -> None:
+        """:meth:`require`, and for an action of ``OWN_DEALERSHIP_ONLY`` a non-admin's own
+        dealership only: refused with the words of :func:`not_own_dealership` otherwise."""
+        self.require(action)
+        if self.role == "admin" or action not in OWN_DEALERSHIP_ONLY:
+            return
+        if dealership_id is None or dealership_id != self.dealership_id:
+            raise NotAllowed(not_own_dealership(action))
+
     def sees_dealership(self, dealership_id: int | None) -> bool:
         return self.all_dealerships or dealership_id in self.dealership_ids
 
@@ -161,6 +175,14 @@ def refusal(role: str, action: str) -> str:
     else:
         message = _("Only a {roles} can {action}; you are signed in as {role}.")
     return message.format(roles=who, action=words, role=ROLE_LABELS[role].lower())
+
+
+def not_own_dealership(action: str) -> str:
+    """'You can configure messages to customers for your own dealership only; ...'"""
+    # TRANSLATORS: {action} is what the reader tried ("configure messages to customers").
+    return _(
+        "You can {action} for your own dealership only; an admin can for any dealership."
+    ).format(action=ACTION_WORDS.get(action, action))
 
 
 def _article(word: str) -> str:

@@ -217,8 +217,9 @@ def save_choices(
     language: str,
 ) -> Choices:
     """Set which milestones write a message to the customer, whether the seller previews it, the
-    channel tried first and the customers' language (an admin)."""
-    actor.require("outbox.configure")
+    channel tried first and the customers' language (a seller or manager of the dealership, an
+    admin of any)."""
+    actor.require_for_dealership("outbox.configure", dealership_id)
     _dealership(session, dealership_id)
     unknown = [m for m in milestones if m not in OUTBOX_AUTOMATIC]
     if unknown:
@@ -291,8 +292,8 @@ def save_template(
     subject: str | None,
     body: str,
 ) -> OutboxTemplate:
-    """A dealership's own wording of a milestone's message (an admin)."""
-    actor.require("outbox.configure")
+    """A dealership's own wording of a milestone's message (who may: as :func:`save_choices`)."""
+    actor.require_for_dealership("outbox.configure", dealership_id)
     _dealership(session, dealership_id)
     if milestone not in OUTBOX_MILESTONES:
         raise Invalid(_("{milestone} is not a milestone.").format(milestone=milestone), "milestone")
@@ -332,8 +333,8 @@ def save_template(
 def reset_template(
     session: Session, actor: Actor, dealership_id: int, milestone: str, language: str, channel: str
 ) -> bool:
-    """Back to prepfloor's wording; whether the dealership had its own."""
-    actor.require("outbox.configure")
+    """Back to prepfloor's wording; whether the dealership had its own (as :func:`save_template`)."""
+    actor.require_for_dealership("outbox.configure", dealership_id)
     row = _own(session, dealership_id, milestone, language, channel)
     if row is None:
         return False

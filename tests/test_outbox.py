@@ -139,11 +139,11 @@ def test_access_refusals(w: World) -> None:
         w.db.run(outbox.cancel, w["manager400"], m["id"])
     with pytest.raises(NotAllowed):
         w.db.run(outbox.cancel, w["seller499"], m["id"])
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed):  # another dealership's choices (tests/test_users_access.py)
         w.db.run(
             outbox_templates.save_choices,
             w["seller495"],
-            w.d["495"],
+            w.d["499"],
             milestones=[],
             preview=False,
             channel="email",
