@@ -342,3 +342,53 @@ def reset_template(
     session.delete(row)
     session.flush()
     return True
+
+
+@dataclass(frozen=True)
+class TemplateLine:
+    """One line of a dealership's list of templates: its own wording, else prepfloor's."""
+
+    milestone: str
+    channel: str
+    language: str
+    subject: str | None
+    body: str
+    own: bool
+
+    @property
+    def id(self) -> tuple[str, str, str]:
+        return (self.milestone, self.channel, self.language)
+
+
+def templates_of(session: Session, dealership_id: int) -> list[TemplateLine]:
+    """Every milestone's template by channel and language (the order of the vocabularies), the
+    dealership's own where it has one, else the built-in wording in that language."""
+    _dealership(session, dealership_id)
+    own = {
+        (t.milestone, t.channel, t.language): t
+        for t in session.exec(
+            select(OutboxTemplate).where(OutboxTemplate.dealership_id == dealership_id)
+        )
+    }
+    lines = []
+    for milestone in OUTBOX_MILESTONES:
+        for channel in OUTBOX_CHANNELS:
+            for language in OUTBOX_LANGUAGES:
+                found = own.get((milestone, channel, language))
+                if found is not None:
+                    lines.append(
+                        TemplateLine(milestone, channel, language, found.subject, found.body, True)
+                    )
+                    continue
+                subject, body = DEFAULTS[(milestone, channel)]
+                lines.append(
+                    TemplateLine(
+                        milestone,
+                        channel,
+                        language,
+                        gettext_in(language, subject) if subject else None,
+                        gettext_in(language, body),
+                        False,
+                    )
+                )
+    return lines

@@ -257,16 +257,22 @@ class MessageEditor(ModalScreen[Any]):
     MessageEditor #title { text-style: bold; }
     MessageEditor TextArea { height: 1fr; }
     MessageEditor #problem { color: $error; height: auto; }
+    MessageEditor #hint { color: $text-muted; height: auto; }
     """
 
-    def __init__(self, title: str, channel: str, subject: str, body: str, save: Any) -> None:
+    def __init__(
+        self, title: str, channel: str, subject: str, body: str, save: Any, *, hint: str = ""
+    ) -> None:
         super().__init__()
         self.title_text, self.channel = title, channel
         self.subject, self.body, self.save = subject, body, save
+        self.hint = hint  # said under the title (a template's places)
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.title_text, id="title", markup=False)
+            if self.hint:
+                yield Static(self.hint, id="hint", markup=False)
             subject = Input(self.subject, id="subject", placeholder=_("Subject"), compact=True)
             subject.display = self.channel == "email"
             yield subject
