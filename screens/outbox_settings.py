@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from db.errors import PrepfloorError
-from db.i18n import LANGUAGES, N_, _
+from db.i18n import LANGUAGES, N_, Labels, _
 from db.vocab import (
     OUTBOX_AUTOMATIC,
     OUTBOX_CHANNEL_LABELS,
@@ -38,6 +38,18 @@ PLACES_HINT = N_(
     "Places: {customer} name · {car} brand and model · {plate} · {vin} · {order} order number · "
     "{dealership} · {today} the date written · {promised} promised delivery date · {total} an "
     "estimate's total. Plain text; other braces stay as typed."
+)
+
+
+# The milestones in the choices form: short enough for its label column at 80 columns.
+MILESTONE_WORDS = Labels(
+    {
+        "registered": N_("Registered"),
+        "arrived": N_("Arrived"),
+        "ready": N_("Ready"),
+        "delayed": N_("Delayed"),
+        "estimate": N_("Estimate"),
+    }
 )
 
 
@@ -148,7 +160,7 @@ class CustomerMessagesScreen(Screen[None]):
         fields = [
             FormField(
                 f"send_{m}",
-                OUTBOX_MILESTONE_LABELS[m],
+                MILESTONE_WORDS[m],
                 options=yes_no(),
                 value="yes" if m in chosen.milestones else "no",
             )
