@@ -63,6 +63,13 @@ from db.vocab import (
     NOTIFICATION_MODES,
     NOTIFICATION_TYPE_LABELS,
     NOTIFICATION_TYPES,
+    OUTBOX_CHANNEL_LABELS,
+    OUTBOX_CHANNELS,
+    OUTBOX_LANGUAGES,
+    OUTBOX_MILESTONE_LABELS,
+    OUTBOX_MILESTONES,
+    OUTBOX_STATE_LABELS,
+    OUTBOX_STATES,
     PARTS_ORDERED_BY,
     PARTS_ORDERED_BY_LABELS,
     PARTS_STATUS_LABELS,
@@ -106,6 +113,9 @@ DISPLAY_TEMPLATES: dict[str, str] = {
     "car_access": "{{car_id.license_plate}} → {{dealership_id.dealership_name}}",
     "estimates": "#{{id}} {{car_id.brand}} {{car_id.model}} {{car_id.license_plate}} ({{state}})",
     "estimate_lines": "{{kind}} {{description}} ({{decision}})",
+    "outbox_messages": "{{channel}} {{recipient}} {{milestone}} ({{state}})",
+    "outbox_templates": "{{dealership_id.dealership_number}} {{milestone}} {{channel}} {{language}}",
+    "outbox_settings": "{{dealership_id.dealership_number}} {{dealership_id.dealership_name}}",
     "events": "{{occurred_at}} {{entity}} #{{entity_id}} {{action}}",
 }
 
@@ -260,6 +270,15 @@ VOCABULARIES: dict[tuple[str, str], Vocabulary] = {
     ("estimates", "state"): _vocabulary(ESTIMATE_STATES, ESTIMATE_STATE_LABELS),
     ("estimate_lines", "kind"): _vocabulary(ESTIMATE_LINE_KINDS, ESTIMATE_LINE_KIND_LABELS),
     ("estimate_lines", "decision"): _vocabulary(ESTIMATE_DECISIONS, ESTIMATE_DECISION_LABELS),
+    ("outbox_messages", "channel"): _vocabulary(OUTBOX_CHANNELS, OUTBOX_CHANNEL_LABELS),
+    ("outbox_messages", "milestone"): _vocabulary(OUTBOX_MILESTONES, OUTBOX_MILESTONE_LABELS),
+    ("outbox_messages", "state"): _vocabulary(OUTBOX_STATES, OUTBOX_STATE_LABELS),
+    ("outbox_messages", "language"): _vocabulary(OUTBOX_LANGUAGES, LANGUAGES),
+    ("outbox_templates", "channel"): _vocabulary(OUTBOX_CHANNELS, OUTBOX_CHANNEL_LABELS),
+    ("outbox_templates", "milestone"): _vocabulary(OUTBOX_MILESTONES, OUTBOX_MILESTONE_LABELS),
+    ("outbox_templates", "language"): _vocabulary(OUTBOX_LANGUAGES, LANGUAGES),
+    ("outbox_settings", "channel"): _vocabulary(OUTBOX_CHANNELS, OUTBOX_CHANNEL_LABELS),
+    ("outbox_settings", "language"): _vocabulary(OUTBOX_LANGUAGES, LANGUAGES),
 }
 
 # Kept by the database or by prepfloor's rules, never typed in Directus: (collection, field) ->
