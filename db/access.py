@@ -44,7 +44,15 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "parts.order": frozenset({"seller", "coordinator", "mechanic"}),
     "inspection.record": frozenset({"mechanic", "coordinator"}),
     "customer.contact": frozenset({"seller", "manager"}),
+    # estimates of extra work: the prep center makes them, the seller (for a customer's car,
+    # after asking the customer) approves or declines; everyone who sees the car reads them
+    "estimate.view": ALL_ROLES,
+    "estimate.edit": frozenset({"coordinator", "mechanic"}),  # make, edit, send
+    "estimate.decide": frozenset({"seller"}),
     "document.attach": frozenset({"seller", "coordinator", "mechanic", "detailer", "manager"}),
+    # messages to the customer (db/outbox.py): read; write, edit, release and cancel them
+    "outbox.view": frozenset({"seller", "coordinator", "manager"}),
+    "outbox.send": frozenset({"seller", "coordinator"}),
     # oversight and configuration
     "report.view": frozenset({"manager", "coordinator"}),
     "export": frozenset({"manager"}),
@@ -52,7 +60,13 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "resource_type.configure": frozenset(),
     "sharing.configure": frozenset(),
     "user.manage": frozenset(),
+    # which milestones send, templates: a seller or manager for their own dealership (the seller
+    # chooses per dealership, the issue says), an admin for any (:func:`require_own_dealership`)
+    "outbox.configure": frozenset({"seller", "manager"}),
 }
+
+# actions a non-admin may do only for their own dealership (not its branches, not another's)
+OWN_DEALERSHIP_ONLY = frozenset({"outbox.configure"})
 
 # What each action is, said after "can" in a refusal ("Only a coordinator or admin can book work").
 ACTION_WORDS = Labels(
@@ -72,13 +86,19 @@ ACTION_WORDS = Labels(
         "parts.order": N_("order parts"),
         "inspection.record": N_("record inspections"),
         "customer.contact": N_("log customer contacts"),
+        "estimate.view": N_("see estimates"),
+        "estimate.edit": N_("make and send estimates"),
+        "estimate.decide": N_("approve or decline estimates"),
         "document.attach": N_("attach documents"),
+        "outbox.view": N_("see the messages to a customer"),
+        "outbox.send": N_("write and send messages to a customer"),
         "report.view": N_("see reports"),
         "export": N_("export data"),
         "dealership.configure": N_("configure dealerships"),
         "resource_type.configure": N_("configure resource types"),
         "sharing.configure": N_("configure sharing agreements"),
         "user.manage": N_("manage users"),
+        "outbox.configure": N_("configure messages to customers"),
     }
 )
 
@@ -106,6 +126,15 @@ class Actor:
         """Raise :class:`NotAllowed` unless the role may do ``action``."""
         if not self.may(action):
             raise NotAllowed(refusal(self.role, action))
+
+    def require_for_dealership(self, action: str, dealership_id: int | None) -> None:
+        """:meth:`require`, and for an action of ``OWN_DEALERSHIP_ONLY`` a non-admin's own
+        dealership only: refused with the words of :func:`not_own_dealership` otherwise."""
+        self.require(action)
+        if self.role == "admin" or action not in OWN_DEALERSHIP_ONLY:
+            return
+        if dealership_id is None or dealership_id != self.dealership_id:
+            raise NotAllowed(not_own_dealership(action))
 
     def sees_dealership(self, dealership_id: int | None) -> bool:
         return self.all_dealerships or dealership_id in self.dealership_ids
@@ -146,6 +175,14 @@ def refusal(role: str, action: str) -> str:
     else:
         message = _("Only a {roles} can {action}; you are signed in as {role}.")
     return message.format(roles=who, action=words, role=ROLE_LABELS[role].lower())
+
+
+def not_own_dealership(action: str) -> str:
+    """'You can configure messages to customers for your own dealership only; ...'"""
+    # TRANSLATORS: {action} is what the reader tried ("configure messages to customers").
+    return _(
+        "You can {action} for your own dealership only; an admin can for any dealership."
+    ).format(action=ACTION_WORDS.get(action, action))
 
 
 def _article(word: str) -> str:

@@ -240,7 +240,10 @@ def model_default(table: str, column: str) -> str | None:
         return None
     server_default = model.c[column].server_default
     if server_default is not None and hasattr(server_default, "arg"):
-        return str(getattr(server_default.arg, "text", server_default.arg))
+        arg = server_default.arg
+        if isinstance(arg, str):  # a plain string is a value, as SQLAlchemy's DDL quotes it
+            return "'" + arg.replace("'", "''") + "'"
+        return str(getattr(arg, "text", arg))
     return None
 
 

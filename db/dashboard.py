@@ -17,6 +17,8 @@ export writes; :func:`behind_cars` and :func:`behind_bookings` list what stands 
 * **Productivity**: clocked productive hours / all clocked (attended) hours, per person, in the
   period (:mod:`db.timebank`).
 * **Estimate accuracy**: completed bookings of the period per kind of work, actual vs estimated.
+* **Estimate approvals** (:mod:`db.estimate_figures`): per dealership, the hours from an estimate
+  sent to decided (median, 90th percentile) and the approved lines' value / the decided lines'.
 * **Sharing**: per agreement and ISO week, hours booked against ``max_hours_per_week``
   (:func:`db.grid.sharing_usage`).
 
@@ -327,6 +329,7 @@ def dashboard(
             _productivity(fast, scoped, first, today),
             _estimates(fast, ids, first, today),
             _sharing(fast, scoped, first, today),
+            _approvals(fast, ids, first, today),
         ]
         cars = cars_half.result()
     tables = [*cars.tables, *bookings_half]
@@ -803,6 +806,12 @@ def _estimates(fast: FastReader, ids: list[int], first: date, last: date) -> Tab
         rows,
         _("Completed bookings at the prep centers in scope, in the period."),
     )
+
+
+def _approvals(fast: FastReader, ids: list[int], first: date, last: date) -> Table:
+    from db.estimate_figures import approvals
+
+    return approvals(fast, ids, first, last)
 
 
 def _sharing(fast: FastReader, scoped: Actor, first: date, today: date) -> Table:

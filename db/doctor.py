@@ -484,6 +484,21 @@ def check_totals(session: Session) -> Iterator[Finding]:
             )
 
 
+def check_estimates(session: Session) -> Iterator[Finding]:
+    from db.estimate_checks import findings
+
+    for level, message in findings(session):
+        yield Finding(level, "estimates", message)
+
+
+def check_outbox(session: Session) -> Iterator[Finding]:
+    """The messages to customers: a sent one is logged as a contact, one being sent is held."""
+    from db.doctor_outbox import outbox_problems
+
+    for message in outbox_problems(session):
+        yield Finding("error", "outbox", message)
+
+
 CHECKS = (
     check_triggers,
     check_totals,
@@ -493,6 +508,8 @@ CHECKS = (
     check_dealerships,
     check_cars,
     check_car_access,
+    check_estimates,
+    check_outbox,
 )
 
 

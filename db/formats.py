@@ -192,3 +192,12 @@ def _weekday_names() -> tuple[tuple[str, int], ...]:
             for number_, name in get_day_names(width, locale=_locale(lang)).items():
                 found.setdefault(str(name).lower().rstrip("."), int(number_))
     return tuple(found.items())
+
+
+def nok(ore: int | None) -> str:
+    """An amount kept in øre as NOK with two decimals: ``4,901.00`` / ``4 901,00``."""
+    if ore is None:
+        return ""
+    from decimal import Decimal
+
+    return fixed(Decimal(int(ore)) / 100, 2)  # type: ignore[arg-type]

@@ -70,6 +70,15 @@ TEXT_LIMITS: dict[str, dict[str, int]] = {
         "status": 20,
         "ordered_by": 20,
     },
+    "estimates": {
+        "state": 20,
+    },
+    "estimate_lines": {
+        "kind": 10,
+        "description": 200,
+        "part_number": 60,
+        "decision": 10,
+    },
     "inspection_checklist_items": {
         "item_name": 120,
         "status": 20,
@@ -81,6 +90,26 @@ TEXT_LIMITS: dict[str, dict[str, int]] = {
     "car_documents": {
         "type": 20,
         "filename": 255,
+    },
+    "outbox_messages": {
+        "channel": 10,
+        "recipient": 254,
+        "subject": 200,
+        "milestone": 20,
+        "occasion": 40,
+        "language": 8,
+        "state": 20,
+        "claimed_by": 200,
+    },
+    "outbox_templates": {
+        "milestone": 20,
+        "language": 8,
+        "channel": 10,
+        "subject": 200,
+    },
+    "outbox_settings": {
+        "channel": 10,
+        "language": 8,
     },
     "events": {
         "entity": 40,

@@ -45,7 +45,15 @@ from db.vocab import (
     COMMUNICATION_TYPES,
     DEALERSHIP_TYPES,
     DOCUMENT_TYPES,
+    ESTIMATE_DECIDED_STATES,
+    ESTIMATE_DECISIONS,
+    ESTIMATE_LINE_KINDS,
+    ESTIMATE_STATES,
     NOTIFICATION_MODES,
+    OUTBOX_CHANNELS,
+    OUTBOX_LANGUAGES,
+    OUTBOX_MILESTONES,
+    OUTBOX_STATES,
     PARTS_ORDERED_BY,
     PARTS_STATUSES,
     PREP_STAGES,
@@ -582,6 +590,94 @@ class CarDocument(SQLModel, table=True):
 
 
 # ------------------------------------------------------------------------------------------------
+# Issue 20: estimates of extra work on a car, and their lines (db/estimates.py).  Money is integer
+# øre: exact sums on both engines (SQLite has no decimal type; a float would drift), and one
+# NOK amount is ``ore / 100``.
+# ------------------------------------------------------------------------------------------------
+class Estimate(SQLModel, table=True):
+    __tablename__ = "estimates"
+    __table_args__ = (
+        CheckConstraint(f"state IN {sql_in(ESTIMATE_STATES)}", name="state"),
+        CheckConstraint(
+            "state = 'draft' OR (sent_at IS NOT NULL AND sent_by_id IS NOT NULL)", name="sent"
+        ),
+        CheckConstraint(
+            f"(state IN {sql_in(ESTIMATE_DECIDED_STATES)}) = "
+            "(decided_at IS NOT NULL AND decided_by_id IS NOT NULL)",
+            name="decided",
+        ),
+        # one draft per car: the inspection's findings are added to it
+        Index(
+            "uq_estimates_draft",
+            "car_id",
+            unique=True,
+            sqlite_where=text("state = 'draft'"),
+            postgresql_where=text("state = 'draft'"),
+        ),
+        # the dashboard: the estimates decided in a period
+        Index("ix_estimates_decided_at", "decided_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    car_id: int = Field(foreign_key="cars.id", index=True)
+    state: str = Field(default="draft", max_length=20)
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    sent_at: datetime | None = _ts()
+    sent_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = _ts()
+    decided_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    # what the customer answered, as the seller noted it when deciding
+    customer_answer: str | None = None
+    notes: str | None = None
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class EstimateLine(SQLModel, table=True):
+    __tablename__ = "estimate_lines"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {sql_in(ESTIMATE_LINE_KINDS)}", name="kind"),
+        CheckConstraint(f"decision IN {sql_in(ESTIMATE_DECISIONS)}", name="decision"),
+        CheckConstraint(
+            "kind <> 'part' OR (quantity > 0 AND unit_price_ore >= 0 AND hours IS NULL "
+            "AND resource_type_id IS NULL AND booking_id IS NULL)",
+            name="part",
+        ),
+        CheckConstraint(
+            "kind <> 'labour' OR (hours > 0 AND hourly_rate_ore >= 0 "
+            "AND resource_type_id IS NOT NULL AND parts_order_id IS NULL)",
+            name="labour",
+        ),
+        CheckConstraint("amount_ore >= 0", name="amount_ore"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    estimate_id: int = Field(foreign_key="estimates.id", index=True)
+    kind: str = Field(max_length=10)
+    description: str = Field(max_length=200)
+    # a part: its number, how many and the price of one
+    part_number: str | None = Field(default=None, max_length=60)
+    quantity: int | None = None
+    unit_price_ore: int | None = None
+    # labour: the kind of work, its hours, the price of an hour (copied from the setting when the
+    # line was made, so that what was sent keeps its price) and who does it
+    resource_type_id: int | None = Field(default=None, foreign_key="resource_types.id")
+    hours: float | None = None
+    hourly_rate_ore: int | None = None
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    # the line's price (quantity x unit price, or hours x rate rounded to the øre): kept, as sent
+    amount_ore: int = Field(default=0)
+    inspection_item_id: int | None = Field(
+        default=None, foreign_key="inspection_checklist_items.id"
+    )
+    decision: str = Field(default="pending", max_length=10)
+    parts_order_id: int | None = Field(default=None, foreign_key="parts_orders.id")
+    booking_id: int | None = Field(default=None, foreign_key="resource_bookings.id")
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+# ------------------------------------------------------------------------------------------------
 # car_access: the dealerships that work on a car besides its own dealership and its prep center
 # (the providers of its bookings elsewhere).  Kept by the ledger; it makes "cars a dealership works
 # on as provider" a cheap indexed lookup for every list instead of a scan of the bookings.
@@ -597,6 +693,107 @@ class CarAccess(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     car_id: int = Field(foreign_key="cars.id")
     dealership_id: int = Field(foreign_key="dealership.id")
+
+
+# ------------------------------------------------------------------------------------------------
+# prepfloor: the outbox of messages to customers (db/outbox.py), the dealerships' templates of them
+# and their choices (which milestones send, preview first, the channel)
+# ------------------------------------------------------------------------------------------------
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        CheckConstraint(f"channel IN {sql_in(OUTBOX_CHANNELS)}", name="channel"),
+        CheckConstraint(f"milestone IN {sql_in(OUTBOX_MILESTONES)}", name="milestone"),
+        CheckConstraint(f"state IN {sql_in(OUTBOX_STATES)}", name="state"),
+        CheckConstraint(f"language IN {sql_in(OUTBOX_LANGUAGES)}", name="language"),
+        CheckConstraint("attempts >= 0", name="attempts"),
+        # the sender's queue: what is due, oldest first
+        Index("ix_outbox_messages_state_next_attempt_at", "state", "next_attempt_at"),
+        # one message per car, milestone and occasion (a delay: once per promised date)
+        Index(
+            "uq_outbox_messages_occasion",
+            "car_id",
+            "milestone",
+            "occasion",
+            unique=True,
+            sqlite_where=text("occasion IS NOT NULL"),
+            postgresql_where=text("occasion IS NOT NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    car_id: int = Field(foreign_key="cars.id", index=True)
+    dealership_id: int = Field(foreign_key="dealership.id")
+    channel: str = Field(max_length=10)
+    recipient: str = Field(max_length=254)
+    subject: str | None = Field(default=None, max_length=200)
+    body: str
+    milestone: str = Field(max_length=20)
+    # what makes a milestone's message once-only, e.g. the promised date of a delay
+    occasion: str | None = Field(default=None, max_length=40)
+    language: str = Field(default="nb", max_length=8, sa_column_kwargs={"server_default": "nb"})
+    state: str = Field(
+        default="queued", max_length=20, sa_column_kwargs={"server_default": "queued"}
+    )
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    next_attempt_at: datetime | None = _ts()
+    # the sender holding it (host, pid, start) and since when; a lease that ran out is taken over
+    claimed_by: str | None = Field(default=None, max_length=200)
+    claimed_at: datetime | None = _ts()
+    # written (committed) just before the mail server is told the message is complete
+    handing_over_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    # the server's last reply, or why the message waits or failed
+    last_reply: str | None = None
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    contact_id: int | None = Field(default=None, foreign_key="customer_communications.id")
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class OutboxTemplate(SQLModel, table=True):
+    """A dealership's own wording of a milestone's message (else the built-in one)."""
+
+    __tablename__ = "outbox_templates"
+    __table_args__ = (
+        CheckConstraint(f"channel IN {sql_in(OUTBOX_CHANNELS)}", name="channel"),
+        CheckConstraint(f"milestone IN {sql_in(OUTBOX_MILESTONES)}", name="milestone"),
+        CheckConstraint(f"language IN {sql_in(OUTBOX_LANGUAGES)}", name="language"),
+        UniqueConstraint("dealership_id", "milestone", "language", "channel"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dealership_id: int = Field(foreign_key="dealership.id")
+    milestone: str = Field(max_length=20)
+    language: str = Field(max_length=8)
+    channel: str = Field(max_length=10)
+    subject: str | None = Field(default=None, max_length=200)
+    body: str
+    updated_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class OutboxSetting(SQLModel, table=True):
+    """A dealership's choices for messages to its customers (none: nothing is sent by itself)."""
+
+    __tablename__ = "outbox_settings"
+    __table_args__ = (
+        CheckConstraint(f"channel IN {sql_in(OUTBOX_CHANNELS)}", name="channel"),
+        CheckConstraint(f"language IN {sql_in(OUTBOX_LANGUAGES)}", name="language"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dealership_id: int = Field(foreign_key="dealership.id", unique=True)
+    # the milestones that write a message, e.g. ["registered", "ready"]
+    milestones: list[str] | None = Field(default=None, sa_type=JSON)
+    # a milestone's message is a draft the seller reads, edits and releases
+    preview: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    channel: str = Field(
+        default="email", max_length=10, sa_column_kwargs={"server_default": "email"}
+    )
+    language: str = Field(default="nb", max_length=8, sa_column_kwargs={"server_default": "nb"})
+    updated_at: datetime | None = _ts()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -640,6 +837,11 @@ TABLES: dict[str, type[SQLModel]] = {
         CustomerCommunication,
         CarDocument,
         CarAccess,
+        Estimate,
+        EstimateLine,
+        OutboxMessage,
+        OutboxTemplate,
+        OutboxSetting,
         Event,
     )
 }
@@ -664,10 +866,12 @@ _TEXT_COLUMNS: dict[type, list[tuple[str, int | None]]] = {
 # The text columns a person types into, as a form names them (in the reader's language).
 COLUMN_LABELS = Labels(
     {
+        "body": N_("Message"),
         "brand": N_("Brand"),
         "code": N_("Code"),
         "color": N_("Color"),
         "cosmetic_notes": N_("Cosmetic notes"),
+        "customer_answer": N_("Customer's answer"),
         "customer_email": N_("Customer email"),
         "customer_name": N_("Customer name"),
         "customer_phone": N_("Customer phone"),
@@ -691,8 +895,10 @@ COLUMN_LABELS = Labels(
         "order_number": N_("Order number"),
         "part_name": N_("Part name"),
         "part_number": N_("Part number"),
+        "recipient": N_("Recipient"),
         "parts_notes": N_("Parts notes"),
         "seller_notes": N_("Seller notes"),
+        "subject": N_("Subject"),
         "supplier": N_("Supplier"),
         "technical_notes": N_("Technical notes"),
         "vin": N_("Vin"),

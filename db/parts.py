@@ -170,6 +170,34 @@ def order_part(
                 "order them as the seller."
             )
         )
+    return place_order(
+        session,
+        actor,
+        car,
+        part_name=part_name,
+        part_number=part_number,
+        quantity=quantity,
+        supplier=supplier,
+        ordered_by=ordered_by,
+        notes=notes,
+    )
+
+
+def place_order(
+    session: Session,
+    actor: Actor,
+    car: Car,
+    *,
+    part_name: str,
+    part_number: str | None,
+    quantity: int | str,
+    supplier: str | None,
+    ordered_by: str,
+    notes: str | None,
+) -> PartsOrder:
+    """Write the order for a locked car whose side was checked (:func:`order_part`, or an approved
+    estimate of :mod:`db.estimates`, whose approval is the authority): the row, the car's parts
+    timestamps, the event and the notification."""
     name = _text(part_name, "part_name")
     if name is None:
         raise Invalid(_("Part name is required (e.g. Brake pads front)."), "part_name")

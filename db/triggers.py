@@ -70,6 +70,11 @@ AUDITED = (
     "customer_communications",
     "car_documents",
     "car_access",
+    "estimates",
+    "estimate_lines",
+    "outbox_messages",
+    "outbox_templates",
+    "outbox_settings",
 )
 # the tables with an ``updated_at`` column: all but these
 UNSTAMPED = (
@@ -376,9 +381,24 @@ def install(
 
     # the driver reads ``%`` as a placeholder mark in what SQLAlchemy hands it
     connection.exec_driver_sql(FUNCTIONS.replace("%", "%%"))
+    # an earlier migration installs them before the later tables exist: those get theirs from
+    # the migration that makes them
+    present = _present(connection)
+    audited = tuple(t for t in audited if t in present)
+    stamped = tuple(t for t in stamped if t in present)
     drop(connection, audited, stamped, functions=False)
     for statement in _triggers(audited, stamped):
         connection.execute(text(statement))
+
+
+def _present(connection: Any) -> set[str]:
+    """The tables of the current schema."""
+    from sqlalchemy import text
+
+    rows = connection.execute(
+        text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    )
+    return {r[0] for r in rows}
 
 
 def drop(
@@ -396,8 +416,9 @@ def drop(
         ("prepfloor_capacity", "resource_capacities"),
         ("prepfloor_announce", "events"),
     ]
-    names += [("prepfloor_audit", t) for t in audited]
-    names += [("prepfloor_stamp", t) for t in stamped]
+    present = _present(connection)
+    names += [("prepfloor_audit", t) for t in audited if t in present]
+    names += [("prepfloor_stamp", t) for t in stamped if t in present]
     for name, table in names:
         connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
     if functions:

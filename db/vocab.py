@@ -139,6 +139,7 @@ NOTIFICATION_TYPES: tuple[str, ...] = (
     "booking_request",  # a dealership asks for work at another's prep center
     "booking_changed",  # a booking was declined or moved by someone else
     "timer_forgotten",  # a clock has run past the shift
+    "estimate",  # extra work estimated: sent for approval, approved or declined
     "digest",  # the day's low-priority notes of the types a user takes as a digest
 )
 PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "urgent")
@@ -151,6 +152,27 @@ PARTS_ORDERED_BY: tuple[str, ...] = ("seller", "prep_center")
 CHECKLIST_STATUSES: tuple[str, ...] = ("ok", "issue", "critical")
 COMMUNICATION_TYPES: tuple[str, ...] = ("sms", "email", "call")
 DOCUMENT_TYPES: tuple[str, ...] = ("invoice", "photo", "checklist", "other")
+# --- estimates of extra work (issue 20) ----------------------------------------------------------
+ESTIMATE_STATES: tuple[str, ...] = ("draft", "sent", "approved", "declined", "partly_approved")
+ESTIMATE_DECIDED_STATES: tuple[str, ...] = ("approved", "declined", "partly_approved")
+ESTIMATE_LINE_KINDS: tuple[str, ...] = ("part", "labour")
+ESTIMATE_DECISIONS: tuple[str, ...] = ("pending", "approved", "declined")
+
+# --- the outbox of messages to customers (db/outbox.py) -----------------------------------------
+OUTBOX_CHANNELS: tuple[str, ...] = ("email", "sms")
+# what a message is about: the milestones a dealership may choose, and one written by hand
+OUTBOX_MILESTONES: tuple[str, ...] = (
+    "registered",
+    "arrived",
+    "ready",
+    "delayed",
+    "estimate",
+    "manual",
+)
+# the milestones a dealership chooses to send (``manual`` is always possible)
+OUTBOX_AUTOMATIC: tuple[str, ...] = OUTBOX_MILESTONES[:-1]
+OUTBOX_STATES: tuple[str, ...] = ("draft", "queued", "sending", "sent", "failed", "cancelled")
+OUTBOX_LANGUAGES: tuple[str, ...] = ("nb", "en")
 
 
 def sql_in(values: tuple[str, ...]) -> str:
@@ -194,6 +216,7 @@ NOTIFICATION_TYPE_LABELS = Labels(
         "booking_request": N_("Booking request"),
         "booking_changed": N_("Booking changed"),
         "timer_forgotten": N_("Timer forgotten"),
+        "estimate": N_("Estimate"),
         "digest": N_("Digest"),
     }
 )
@@ -215,5 +238,39 @@ DOCUMENT_TYPE_LABELS = Labels(
         "photo": N_("Photo"),
         "checklist": N_("Checklist"),
         "other": N_("Other"),
+    }
+)
+ESTIMATE_STATE_LABELS = Labels(
+    {
+        "draft": N_("Draft"),
+        "sent": N_("Sent for approval"),
+        "approved": N_("Approved"),
+        "declined": N_("Declined"),
+        "partly_approved": N_("Partly approved"),
+    }
+)
+ESTIMATE_LINE_KIND_LABELS = Labels({"part": N_("Part"), "labour": N_("Labour")})
+ESTIMATE_DECISION_LABELS = Labels(
+    {"pending": N_("Pending"), "approved": N_("Approved"), "declined": N_("Declined")}
+)
+OUTBOX_CHANNEL_LABELS = Labels({"email": N_("E-mail"), "sms": N_("SMS")})
+OUTBOX_MILESTONE_LABELS = Labels(
+    {
+        "registered": N_("Order registered"),
+        "arrived": N_("Arrived at the prep center"),
+        "ready": N_("Ready for delivery"),
+        "delayed": N_("Delayed past the promised date"),
+        "estimate": N_("Estimate waiting for an answer"),
+        "manual": N_("Written by hand"),
+    }
+)
+OUTBOX_STATE_LABELS = Labels(
+    {
+        "draft": N_("Draft"),
+        "queued": N_("Queued"),
+        "sending": N_("Sending"),
+        "sent": N_("Sent"),
+        "failed": N_("Failed"),
+        "cancelled": N_("Cancelled"),
     }
 )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from db import car_access, events, notify
+from db import car_access, events, notify, outbox_write
 from db.access import Actor
 from db.clock import utcnow
 from db.engine import for_update
@@ -392,7 +392,8 @@ def move_car(
 def apply_move(
     session: Session, actor: Actor, car: Car, target: str, *, note: str | None = None
 ) -> Car:
-    """Carry out a move that has been checked: stamps, event, notifications."""
+    """Carry out a move that has been checked: stamps, event, notifications, the customer's
+    message of a milestone (:mod:`db.outbox_write`)."""
     move = find_move(car.status, target)
     assert move is not None
     now = utcnow()
@@ -418,4 +419,6 @@ def apply_move(
         notify.car_registered(session, actor, car)
     else:
         notify.car_moved(session, actor, car, old, target)
+    # the customer hears of it when the dealership chose so (same transaction)
+    outbox_write.on_move(session, actor, car, target)
     return car

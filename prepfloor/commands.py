@@ -29,6 +29,7 @@ from prepfloor.cli_common import (
 from prepfloor.config import locations
 from prepfloor.db_cli import db_app
 from prepfloor.directus_cli import directus_app
+from prepfloor.outbox_cli import outbox_app
 from prepfloor.users_cli import users_app
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(directus_app, name="directus")
+app.add_typer(outbox_app, name="outbox")
 
 LISTED_PROBLEMS = 500  # an import's bad rows printed at most (the count says how many more)
 # TRANSLATORS: the level of a `prepfloor doctor` finding, upper-cased at the start of its line.

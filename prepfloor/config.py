@@ -39,6 +39,9 @@ Config files are TOML::
                                                # (pages and websockets from elsewhere are refused)
     idle_minutes = 30                          # a browser sign-in ends after this long unused
     max_hours = 12                             # and after this long in any case
+
+    [outbox]                                   # messages to customers: SMTP and SMS gateways
+                                               # (prepfloor/outbox_config.py, README)
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from db.i18n import LANGUAGES, N_, _, normalize
+from prepfloor.outbox_config import OutboxConfigError, OutboxSettings, read_outbox
 
 if TYPE_CHECKING:
     from db.file_area import FileArea
@@ -163,6 +167,7 @@ class Settings:
     files: tuple[Path, ...] = field(default_factory=tuple)
     serve: ServeSettings = field(default_factory=ServeSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -342,6 +347,10 @@ def load_settings(db_flag: str | None = None, where: Locations | None = None) ->
                 languages=", ".join(f"{code} ({name})" for code, name in LANGUAGES.items()),
             )
         )
+    try:
+        outbox = read_outbox(merged)
+    except OutboxConfigError as error:
+        raise ConfigError(str(error)) from error
     return Settings(
         database=database,
         database_source=source,
@@ -353,6 +362,7 @@ def load_settings(db_flag: str | None = None, where: Locations | None = None) ->
         files=files,
         serve=_serve(merged),
         web=_web(merged),
+        outbox=outbox,
     )
 
 

@@ -392,6 +392,11 @@ async def serve(
         scheme = "https" if settings.web.tls else "http"
         bound += f" and {scheme}://{settings.web.address}:{web_port}"
     hub.start_zygote()  # once the ports are ours: a server that cannot listen starts nothing
+    sender = None
+    if settings.outbox.configured:  # messages to customers: a thread of this process
+        from prepfloor.outbox_send import start_thread
+
+        sender = start_thread(settings.database, settings.outbox)
     stopped = asyncio.ensure_future(stop.wait())
     warm = asyncio.ensure_future(asyncio.shield(hub.zygote.ready))
     await asyncio.wait({stopped, warm}, return_when=asyncio.FIRST_COMPLETED)
@@ -401,6 +406,9 @@ async def serve(
     warm.cancel()
     await stopped
     server.close()
+    if sender is not None:
+        sender[1].set()
+        await asyncio.to_thread(sender[0].join, 10)
     await hub.stop()
     if web_server is not None:
         await web_server.stop()

@@ -74,6 +74,7 @@ class DealershipsScreen(Screen[None]):
         Binding("a", "agreements", "Sharing agreements"),
         Binding("u", "users", "Users"),
         Binding("t", "targets", "SLA targets"),
+        Binding("m", "customer_messages", "Customer messages"),
     ]
     DEFAULT_CSS = """
     DealershipsScreen #note { height: auto; padding: 1 1 0 1; color: $text-muted; }
@@ -92,7 +93,7 @@ class DealershipsScreen(Screen[None]):
                 "Enter edits, n adds. A sales-only dealership needs a prep center that does prep; "
                 "a dealership cannot be its own parent, even through others. Deactivating keeps "
                 "its history. t: days a car may spend in each stage (SLA). r: resource types, a: "
-                "sharing agreements, u: users."
+                "sharing agreements, u: users, m: the dealership's customer messages."
             ),
             id="note",
             markup=False,
@@ -173,6 +174,16 @@ class DealershipsScreen(Screen[None]):
 
     def action_users(self) -> None:
         self.app.push_screen(UsersScreen(self.ctx))
+
+    def action_customer_messages(self) -> None:
+        """The chosen dealership's messages to its customers: milestones and templates."""
+        from screens.outbox_settings import CustomerMessagesScreen
+
+        row = self.table.current
+        if row is not None:
+            self.app.push_screen(
+                CustomerMessagesScreen(self.ctx, row.id, f"{row.number} {row.name}")
+            )
 
     def action_targets(self) -> None:
         row = self.table.current

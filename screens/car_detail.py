@@ -110,7 +110,9 @@ class CarDetailScreen(Screen[None]):
         Binding("p", "parts", "Parts"),
         Binding("d", "documents", "Documents"),
         Binding("c", "contact", "Customer contact"),
+        Binding("m", "messages", "Messages"),
         Binding("v", "delivery", "Delivery"),
+        Binding("w", "estimates", "Estimates"),
         Binding("h", "all_history", "All history", show=False),
         Binding("r", "reload", "Reload"),
     ]
@@ -450,6 +452,7 @@ class CarDetailScreen(Screen[None]):
             "contact": "customer.contact",
             "delivery": "car.register",
             "book": "booking.create",
+            "estimates": "estimate.view",
         }
         if action in needs:
             if not actor.may(needs[action]):
@@ -482,11 +485,25 @@ class CarDetailScreen(Screen[None]):
             PartsDialog(self.ctx, self.car_id, self._car_name()), lambda _result: self.load()
         )
 
+    def action_estimates(self) -> None:
+        from screens.estimates import EstimatesScreen
+
+        self.app.push_screen(
+            EstimatesScreen(self.ctx, self.car_id, self._car_name()), lambda _result: self.load()
+        )
+
     def action_documents(self) -> None:
         from screens.car_records import DocumentsDialog
 
         self.app.push_screen(
             DocumentsDialog(self.ctx, self.car_id, self._car_name()), lambda _result: self.load()
+        )
+
+    def action_messages(self) -> None:
+        from screens.car_messages import MessagesDialog
+
+        self.app.push_screen(
+            MessagesDialog(self.ctx, self.car_id, self._car_name()), lambda _result: self.load()
         )
 
     def action_contact(self) -> None:

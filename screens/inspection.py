@@ -38,6 +38,7 @@ class InspectionScreen(Screen[None]):
         Binding("r", "rest_ok", "Rest OK"),
         Binding("p", "to_parts", "Order part"),
         Binding("w", "to_work", "Extra work"),
+        Binding("e", "to_estimate", "To estimate"),
         Binding("a", "finish(True)", "Approve"),
         Binding("f", "finish(False)", "Fail"),
         Binding("escape", "app.pop_screen", "Back"),
@@ -59,7 +60,8 @@ class InspectionScreen(Screen[None]):
         yield Static(
             _(
                 "o ok · i issue · x critical (an issue or critical item needs a note) · r marks "
-                "the rest ok · p orders a part for it · w books extra work · a approves, f fails"
+                "the rest ok · p orders a part for it · w books extra work · e adds it to the "
+                "car's estimate · a approves, f fails"
             ),
             id="note",
             markup=False,
@@ -234,6 +236,19 @@ class InspectionScreen(Screen[None]):
                 intro=_("Booked for you on the first day you have room."),
             ),
             done,
+        )
+
+    def action_to_estimate(self) -> None:
+        from db import estimates
+
+        line = self.table.current
+        if line is None or line.item_id is None or line.status not in ("issue", "critical"):
+            self.notify(_("Pick an item marked issue or critical."), severity="warning")
+            return
+        self._run(
+            estimates.add_finding,
+            line.item_id,
+            done=_("{item} is on the car's draft estimate.").format(item=line.label),
         )
 
     def action_finish(self, approved: bool) -> None:

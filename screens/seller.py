@@ -79,6 +79,7 @@ class MyCarsScreen(SearchBoxKeys, Screen[None]):
         Binding("n", "app.new_car", "New car", show=False),
         Binding("slash", "search", "Search"),
         Binding("f", "filter", "Filter"),
+        Binding("m", "customer_messages", "Customer messages"),
         Binding("escape", "leave_search", "Back to list", show=False),
     ]
     DEFAULT_CSS = """
@@ -268,6 +269,18 @@ class MyCarsScreen(SearchBoxKeys, Screen[None]):
             self.app.open_intake(row.id)  # type: ignore[attr-defined]
         else:
             self.app.open_car(row.id)  # type: ignore[attr-defined]
+
+    def action_customer_messages(self) -> None:
+        """The own dealership's messages to its customers (which milestones send, templates)."""
+        from screens.outbox_settings import CustomerMessagesScreen
+
+        actor = self.ctx.actor
+        if actor.dealership_id is None:
+            self.notify(_("You belong to no dealership; ask an admin."), severity="warning")
+            return
+        self.app.push_screen(
+            CustomerMessagesScreen(self.ctx, actor.dealership_id, self.ctx.dealership or "")
+        )
 
     def action_filter(self) -> None:
         from screens.dialogs import ChoiceDialog

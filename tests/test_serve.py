@@ -97,7 +97,14 @@ def make_key(directory: Path, name: str) -> Path:
 class Server:
     """``prepfloor serve`` as a process, its log in a file."""
 
-    def __init__(self, base: Path, url: str, web: dict[str, Any] | None = None, **serve: Any):
+    def __init__(
+        self,
+        base: Path,
+        url: str,
+        web: dict[str, Any] | None = None,
+        outbox: dict[str, Any] | None = None,
+        **serve: Any,
+    ):
         self.base = base
         self.url = url
         self.port = free_port()
@@ -109,6 +116,8 @@ class Server:
         if web:  # browsers too (tests/test_web.py)
             lines += ["[web]", *(f"{name} = {value!r}" for name, value in web.items())]
             self.web_url = f"http://127.0.0.1:{web['port']}"
+        if outbox:  # messages to customers (tests/test_outbox_sms.py)
+            lines += ["[outbox]", *(f"{name} = {value!r}" for name, value in outbox.items())]
         config.write_text("\n".join(lines) + "\n")
         self.log_path = base / "serve.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREPFLOOR_")}

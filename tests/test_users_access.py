@@ -11,7 +11,19 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from db import access, admin, capacity, cars, ledger, queries, timers, users, workflow
+from db import (
+    access,
+    admin,
+    capacity,
+    cars,
+    estimates,
+    ledger,
+    outbox_templates,
+    queries,
+    timers,
+    users,
+    workflow,
+)
 from db.access import PERMISSIONS, Actor, actor_from, car_scope_sql
 from db.errors import Invalid, LoginRefused, NotAllowed, NotFound
 from db.fast import CarQuery
@@ -303,7 +315,93 @@ ENFORCED = [
         lambda w: w.db.run(ledger.cancel, w["seller495"], 1, reason="x"),
         "Only a coordinator or admin can change bookings; you are signed in as seller.",
     ),
+    (
+        "seller495",
+        lambda w: w.db.run(estimates.draft_for, w["seller495"], 1),
+        "Only a coordinator, mechanic or admin can make and send estimates; "
+        "you are signed in as seller.",
+    ),
+    (
+        "manager400",
+        lambda w: w.db.run(estimates.decide, w["manager400"], 1, all_lines="approved"),
+        "Only a seller or admin can approve or decline estimates; you are signed in as manager.",
+    ),
+    (
+        "coordinator499",
+        lambda w: w.db.run(
+            outbox_templates.reset_template,
+            w["coordinator499"],
+            w.d["499"],
+            "registered",
+            "nb",
+            "email",
+        ),
+        "Only a seller, manager or admin can configure messages to customers; "
+        "you are signed in as coordinator.",
+    ),
+    (
+        "seller495",
+        lambda w: w.db.run(
+            outbox_templates.save_template,
+            w["seller495"],
+            w.d["499"],
+            "registered",
+            "nb",
+            "sms",
+            subject=None,
+            body="Hei {customer}",
+        ),
+        "You can configure messages to customers for your own dealership only; an admin can for "
+        "any dealership.",
+    ),
+    (
+        "manager400",  # a manager: their own dealership, not its branches
+        lambda w: w.db.run(
+            outbox_templates.save_choices,
+            w["manager400"],
+            w.d["495"],
+            milestones=["ready"],
+            preview=False,
+            channel="email",
+            language="nb",
+        ),
+        "You can configure messages to customers for your own dealership only; an admin can for "
+        "any dealership.",
+    ),
 ]
+
+
+def test_a_seller_or_manager_chooses_their_own_dealerships_messages(w: World) -> None:
+    """The seller chooses per dealership (issue 20): a seller or manager their own dealership's
+    milestones and wording, an admin any dealership's."""
+    for login, number in (("seller495", "495"), ("manager400", "400"), ("admin", "499")):
+        chosen = w.db.run(
+            outbox_templates.save_choices,
+            w[login],
+            w.d[number],
+            milestones=["registered", "ready"],
+            preview=True,
+            channel="sms",
+            language="en",
+        )
+        assert chosen.milestones == ("registered", "ready")
+        w.db.run(
+            outbox_templates.save_template,
+            w[login],
+            w.d[number],
+            "ready",
+            "en",
+            "sms",
+            subject=None,
+            body="Ready, {customer}!",
+        )
+        assert w.db.query(
+            outbox_templates.wording, w.d[number], "ready", "en", "sms"
+        ) == outbox_templates.Wording(None, "Ready, {customer}!", True)
+        assert w.db.run(
+            outbox_templates.reset_template, w[login], w.d[number], "ready", "en", "sms"
+        )
+        assert not w.db.query(outbox_templates.wording, w.d[number], "ready", "en", "sms").own
 
 
 @pytest.mark.parametrize(("login", "call", "message"), ENFORCED, ids=[e[2][:40] for e in ENFORCED])
