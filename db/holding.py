@@ -10,12 +10,16 @@ day (every kind of work together) may not go above it (the hours set on their ro
 by :mod:`db.capacity`).
 
 Race safety: every write runs in :meth:`db.engine.Database.run`.  On SQLite that transaction is
-``BEGIN IMMEDIATE`` (one writer at a time); on PostgreSQL the capacity and agreement rows are locked
-with ``SELECT ... FOR UPDATE`` before they are read, always in the same order (agreement, team row,
-the person's day, person row), so two coordinators racing for the last hours cannot both win.  The
-person's day is a transaction-level advisory lock on (person, day) (:func:`lock_person_days`): it
-serializes everything that raises a person's hours or bookings of that day, whatever the kind of
-work, including rows that do not exist yet.
+``BEGIN IMMEDIATE`` (one writer at a time); on PostgreSQL the locks are taken before what they
+guard is read, always in the same order (the agreement's week, team row, the person's day, person
+row), so two coordinators racing for the last hours cannot both win.  The capacity rows are locked
+with ``SELECT ... FOR UPDATE``.  The weekly cap of a sharing agreement is per ISO week, so its lock
+is a transaction-level advisory lock on (agreement, week) (:func:`agreement_week_key`), taken with
+the agreement row share-locked: bookings of other weeks under the same agreement do not wait, and
+an admin's change to the agreement waits for the bookings under way.  The person's day is an
+advisory lock on (person, day) (:func:`lock_person_days`): it serializes everything that raises a
+person's hours or bookings of that day, whatever the kind of work, including rows that do not exist
+yet.
 
 SQL Core: this is the hot path of every booking.
 """
@@ -34,7 +38,7 @@ from sqlalchemy import BigInteger, Connection, Row, bindparam, func, literal_col
 from sqlmodel import Session, select
 
 from db import formats
-from db.clock import utcnow
+from db.clock import iso_week_bounds, utcnow
 from db.errors import DoesNotFit, Invalid, SharingRefused
 from db.grid import PERSON_DAY_HOURS
 from db.hot import Hot
@@ -112,14 +116,28 @@ _ADD_USED = Hot(
     .where(or_(CAPACITY.c.id == bindparam("row"), CAPACITY.c.id == bindparam("person")))
     .values(used_hours=CAPACITY.c.used_hours + bindparam("hours"), updated_at=bindparam("now"))
 )
+# The agreement a booking is made under, share-locked: bookings under it do not wait for each
+# other, and an admin's change to it waits for them (and they for it).
+_AGREEMENT_WHERE = (
+    SHARING.c.provider_dealership_id == bindparam("provider"),
+    SHARING.c.consumer_dealership_id == bindparam("consumer"),
+    SHARING.c.resource_type_id == bindparam("rt"),
+)
 _AGREEMENT = Hot(
     select(SHARING.c.enabled, SHARING.c.max_hours_per_week)
-    .where(
-        SHARING.c.provider_dealership_id == bindparam("provider"),
-        SHARING.c.consumer_dealership_id == bindparam("consumer"),
-        SHARING.c.resource_type_id == bindparam("rt"),
+    .where(*_AGREEMENT_WHERE)
+    .with_for_update(read=True)
+)
+# PostgreSQL: the same, and in the same statement the lock of the agreement's ISO week (see
+# :func:`agreement_week_key`), so only bookings of the same week under it wait for each other.
+_AGREEMENT_AND_WEEK = Hot(
+    select(
+        SHARING.c.enabled,
+        SHARING.c.max_hours_per_week,
+        func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)),
     )
-    .with_for_update()
+    .where(*_AGREEMENT_WHERE)
+    .with_for_update(read=True, of=SHARING)
 )
 
 
@@ -174,6 +192,15 @@ def person_day_key(user_id: uuid.UUID | str, day: date) -> int:
     digest = hashlib.blake2b(
         uid.bytes + day.isoformat().encode(), digest_size=8, person=b"prepfloor-day"
     ).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def agreement_week_key(provider_id: int, consumer_id: int, resource_type_id: int, day: date) -> int:
+    """The advisory lock key of one agreement's ISO week (64 bits of a hash), which serializes the
+    bookings that count against that week's cap."""
+    monday, _sunday = iso_week_bounds(day)
+    text = f"{provider_id} {consumer_id} {resource_type_id} {monday.isoformat()}"
+    digest = hashlib.blake2b(text.encode(), digest_size=8, person=b"prepfloor-week").digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -269,16 +296,21 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
 
         return DoesNotFit(message, finder=finder)
 
-    # 1. the sharing agreement (locked first: it serializes every booking under it)
+    # 1. the sharing agreement, and its week (locked first: the week's cap is exact).  SQLite:
+    # the write transaction already holds the database's write lock.
     if claim.provider_id != claim.consumer_id:
-        agreement = _AGREEMENT.first(
-            conn,
-            {
-                "provider": claim.provider_id,
-                "consumer": claim.consumer_id,
-                "rt": claim.resource_type_id,
-            },
-        )
+        params: dict[str, Any] = {
+            "provider": claim.provider_id,
+            "consumer": claim.consumer_id,
+            "rt": claim.resource_type_id,
+        }
+        if conn.dialect.name == "postgresql":
+            params["key"] = agreement_week_key(
+                claim.provider_id, claim.consumer_id, claim.resource_type_id, day
+            )
+            agreement = _AGREEMENT_AND_WEEK.first(conn, params)
+        else:
+            agreement = _AGREEMENT.first(conn, params)
         if agreement is None:
             raise SharingRefused(
                 _(
