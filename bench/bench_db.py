@@ -190,6 +190,12 @@ def _booker(
 
     rng = random.Random(seed)
     db = Database(url)
+    if plan.get("synchronous") and db.dialect == "sqlite":
+
+        @event.listens_for(db.engine, "connect")
+        def _synchronous(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute(f"PRAGMA synchronous = {plan['synchronous']}")
+
     retried: Counter[str] = Counter()
 
     @event.listens_for(db.engine, "handle_error")
@@ -200,7 +206,8 @@ def _booker(
         session.connection()
     _warm()
     actor = plan["actor"]
-    rule = _plain_book if plan.get("floor") else ledger.book
+    kind = plan.get("kind", "book")
+    rule = {"book": ledger.book, "floor": _plain_book, "commit": _commit_only}[kind]
     ok: list[float] = []
     refused: list[float] = []
     reasons: Counter[str] = Counter()
@@ -224,7 +231,10 @@ def _booker(
             job.update(resource_type_id=plan["rt"]["WASH"], estimated_hours=rng.choice((0.5, 1)))
         t0 = time.perf_counter()
         try:
-            db.run(rule, actor, **job)
+            if kind == "commit":
+                db.run(rule)
+            else:
+                db.run(rule, actor, **job)
             ok.append((time.perf_counter() - t0) * 1000)
         except DoesNotFit as refusal:
             refused.append((time.perf_counter() - t0) * 1000)
@@ -263,6 +273,13 @@ def _warm() -> None:
     today = date.today()
     Said("{day} {hours}", day=said.day(today), hours=said.hours(1.5)).render("en")
     formats.day(today), formats.hours(1.5), formats.week(today)
+
+
+def _commit_only(session: Any) -> None:
+    """The floor of any write: one small row inserted and committed through the same
+    ``Database.run`` (on SQLite: the write gate, ``BEGIN IMMEDIATE`` and the commit's sync to disk,
+    which every saved change pays while it holds the write lock)."""
+    session.connection().exec_driver_sql("INSERT INTO bench_commits (n) VALUES (1)")
 
 
 def _plain_book(
@@ -473,13 +490,36 @@ def _sharing_on(fast: Any, center: int, days: list[date]) -> list[str]:
     return problems
 
 
+KINDS = {
+    "book": "db.ledger.book",
+    "floor": "FLOOR: plain ORM booking",
+    "commit": "FLOOR: one-row commit",
+}
+
+
 def bench_booking(
-    url: str, processes: int, seconds: float, run: int, *, floor: bool = False
+    url: str,
+    processes: int,
+    seconds: float,
+    run: int,
+    *,
+    kind: str = "book",
+    synchronous: str | None = None,
 ) -> float:
+    from db.engine import Database
     from db.fast import FastReader
 
     plan = _contention_plan(url, run)
-    plan["floor"] = floor
+    plan["kind"] = kind
+    plan["synchronous"] = synchronous
+    if kind == "commit":
+        database = Database(url)
+        database.run(
+            lambda s: s.connection().exec_driver_sql(
+                "CREATE TABLE IF NOT EXISTS bench_commits (n integer)"
+            )
+        )
+        database.dispose()
     fast = FastReader(url)
     before = _overbooked(fast)
     booked_before = int(fast.rows("SELECT count(*) FROM resource_bookings")[0][0])
@@ -522,7 +562,9 @@ def bench_booking(
     sharing_problems = _sharing_on(fast, plan["center"], plan["days"])
     fast.close()
     attempts = len(ok) + len(refused) + sum(errors.values())
-    what = "FLOOR: plain ORM booking" if floor else "db.ledger.book"
+    what = KINDS[kind]
+    if synchronous and url.startswith("sqlite"):
+        what += f" (SQLite synchronous = {synchronous})"
     print(
         f"\n  {what}: {processes} processes x {seconds:g} s on {len(plan['days'])} days "
         f"({TIGHT_DAYS} tight) at dealership "
@@ -622,10 +664,17 @@ def bench(url: str, args: argparse.Namespace) -> None:
     database.dispose()
     if args.processes:
         print(f"\n(c) booking through db.ledger.book via Database.run ({url.split('://')[0]})")
+        kinds = ["book"] + ["floor"] * args.floor + ["commit"] * args.commit_floor
+        syncs = [None] + ([args.sqlite_synchronous] if args.sqlite_synchronous else [])
+        if not url.startswith("sqlite"):
+            syncs = [None]
         for run, n in enumerate(args.processes):
-            for floor in (False, True) if args.floor else (False,):
-                with _common.writable_copy(url) as copy:  # each run from the same rows
-                    bench_booking(copy, n, args.seconds, run, floor=floor)
+            for synchronous in syncs:
+                for kind in kinds:
+                    with _common.writable_copy(url) as copy:  # each run from the same rows
+                        bench_booking(
+                            copy, n, args.seconds, run, kind=kind, synchronous=synchronous
+                        )
     if not args.no_doctor:
         run_doctor(url)
 
@@ -651,6 +700,18 @@ def main(argv: list[str] | None = None) -> int:
         "--floor",
         action="store_true",
         help="after each booking run, the same run with a plain ORM booking (the floor)",
+    )
+    parser.add_argument(
+        "--commit-floor",
+        action="store_true",
+        help="after each booking run, the same processes each committing one small row (the "
+        "floor of any write: on SQLite, the commit's sync to disk under the write lock)",
+    )
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=("normal", "off"),
+        help="SQLite: also run each booking run with this PRAGMA synchronous in the workers (what "
+        "the code costs without the sync to disk; prepfloor itself keeps the durable FULL)",
     )
     parser.add_argument(
         "--skip-reads", action="store_true", help="skip (a) and (b): only the booking runs"
