@@ -21,8 +21,6 @@ off or their role or dealership changed since they signed in.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import random
 import threading
 import time
@@ -41,6 +39,7 @@ from db.access import Actor
 from db.errors import Busy, DoesNotFit, HeldUp, PrepfloorError
 from db.fast import connect_postgres
 from db.fast import write_wait as write_wait_setting
+from db.gate import gate_for
 from db.i18n import _
 from db.urls import configure_sqlite_connection, dialect_of, normalize_url, sqlite_path
 
@@ -162,114 +161,6 @@ def is_retryable(error: BaseException) -> bool:
     return False
 
 
-class WriteGate:
-    """One writer at a time on a SQLite file, queued by the kernel instead of by polling.
-
-    SQLite makes a writer that finds the file locked sleep and retry (its busy handler), which
-    wastes most of the time under contention: with 32 sessions writing, throughput falls and the
-    slowest writer waits seconds.  An exclusive ``flock`` on ``<database>.lock`` taken before
-    ``BEGIN IMMEDIATE`` makes writers wait in line and wakes the next one the moment the previous
-    one commits.  Other programs that write the file still get the busy timeout.  Where the lock
-    file cannot be created (a read-only folder), writes go without the gate.
-
-    The wait is bounded: when the gate is taken, a helper thread waits in the kernel's line (a
-    blocking ``flock``) while the writer waits for it until its deadline; a writer that gives up
-    leaves the helper in line, and the helper lets the gate go the moment it gets it, unless the
-    next writer of this process has come for it meanwhile.
-    """
-
-    def __init__(self, database_path: str) -> None:
-        self.path = database_path + ".lock"
-        self._thread_lock = threading.Lock()
-        self._fd: int | None = None
-        self._pid = os.getpid()
-        self._line = threading.Condition()
-        self._in_line = False  # a helper thread is in flock's line for this process
-        self._wanted = False  # a writer of this process is waiting for the helper
-        self._granted = False  # the helper got the gate for the waiting writer
-
-    def _descriptor(self) -> int | None:
-        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
-            try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o660)
-            except OSError:
-                return None
-            self._pid = os.getpid()
-            self._line = threading.Condition()
-            self._in_line = self._wanted = self._granted = False
-        return self._fd
-
-    def _stand_in_line(self, fd: int) -> None:
-        """The helper thread: wait for the gate, then give it to the writer or let it go."""
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            with self._line:
-                self._in_line = False
-                self._line.notify_all()
-            return
-        with self._line:
-            self._in_line = False
-            if self._wanted:
-                self._granted = True
-            else:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            self._line.notify_all()
-
-    def _take(self, fd: int, deadline: float) -> bool:
-        """Take the gate before ``deadline`` (``time.monotonic()``); False when it was not."""
-        with self._line:
-            if not self._in_line:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return True
-                except BlockingIOError:
-                    pass
-                self._in_line = True
-                threading.Thread(
-                    target=self._stand_in_line, args=(fd,), name="prepfloor-gate", daemon=True
-                ).start()
-            self._wanted = True
-            try:
-                while not self._granted:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        return False
-                    if not self._in_line:  # the helper failed: stand in line again
-                        self._in_line = True
-                        threading.Thread(
-                            target=self._stand_in_line, args=(fd,), daemon=True
-                        ).start()
-                    self._line.wait(left)
-                self._granted = False
-                return True
-            finally:
-                self._wanted = False
-
-    @contextmanager
-    def held(self, deadline: float | None = None) -> Iterator[None]:
-        """The gate, for one write transaction; :class:`HeldUp` when it is not free by
-        ``deadline`` (``time.monotonic()``; None: wait as long as it takes)."""
-        began = time.monotonic()
-        end = deadline if deadline is not None else float("inf")
-        wait = min(end - began, threading.TIMEOUT_MAX)
-        if not self._thread_lock.acquire(timeout=max(wait, 0)):
-            raise HeldUp(time.monotonic() - began)
-        try:
-            fd = self._descriptor()
-            if fd is None:
-                yield
-                return
-            if not self._take(fd, end):
-                raise HeldUp(time.monotonic() - began)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            self._thread_lock.release()
-
-
 class _Watch:
     """Tells :attr:`Database.on_wait` ``True`` when a write has waited :data:`WAIT_NOTICE`
     seconds, and ``False`` when the last such write is over (saved or given up)."""
@@ -340,7 +231,7 @@ class Database:
         )
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
         path = sqlite_path(self.url) if self.dialect == "sqlite" else ":memory:"
-        self._gate = WriteGate(path) if path != ":memory:" else None
+        self._gate = gate_for(path) if path != ":memory:" else None
         # Told ``True`` (from the writing thread, or a timer's) when a write has waited about a
         # second for another terminal's change, and ``False`` when it is over: saved or given up.
         self.on_wait: Callable[[bool], None] | None = None
