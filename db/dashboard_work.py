@@ -7,13 +7,13 @@ rows.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from db import timebank
 from db.access import Actor
 from db.clock import iso_week_bounds
 from db.dashboard_tables import Behind, Row, Table, _col, _role, _span, _week_col
-from db.fast import as_date, as_uid
+from db.fast import as_uid
 from db.grid import _ids, _param_day
 from db.grid import sharing_usage as _sharing_usage
 from db.i18n import N_, _
@@ -41,26 +41,21 @@ def _workload(fast: FastReader, scoped: Actor, ids: list[int], today: date) -> T
         return _workload_table([], this)
     keys = {as_uid(p[0]): p for p in people}
     sums: dict[tuple[str, str, bool], float] = {}
-    uids: dict[Any, str] = {}  # the driver's value -> the id as text (parsed once per person)
-    late_days: dict[Any, bool] = {}  # a day as the driver hands it back: in next week?
     # capacity and booked: the people's own capacity rows (``used_hours`` is the sum of the
-    # bookings that hold them, the ledger's rule)
-    for user_id, day, allocated, used in fast.rows(
-        "SELECT r.user_id, r.date, sum(r.allocated_hours), sum(r.used_hours) "
-        f"FROM resource_capacities r WHERE r.dealership_id IN ({scope}) "
+    # bookings that hold them, the ledger's rule), summed per person and week by the database
+    for user_id, later, allocated, used in fast.rows(
+        "SELECT r.user_id, CASE WHEN r.date >= :next THEN 1 ELSE 0 END, sum(r.allocated_hours), "
+        f"sum(r.used_hours) FROM resource_capacities r WHERE r.dealership_id IN ({scope}) "
         # every kind of work named: the index by (dealership, work, day, person) reads the weeks
         "AND r.resource_type_id IN (SELECT t.id FROM resource_types t) "
         "AND r.user_id IS NOT NULL AND r.date >= :first AND r.date <= :last "
-        "GROUP BY r.user_id, r.date",
-        params,
+        "GROUP BY r.user_id, CASE WHEN r.date >= :next THEN 1 ELSE 0 END",
+        {**params, "next": _param_day(fast, nxt)},
     ):
-        later = late_days.get(day)
-        if later is None:
-            later = late_days[day] = as_date(day) >= nxt  # type: ignore[operator]
-        uid = uids.get(user_id) or uids.setdefault(user_id, as_uid(user_id))
-        for kind, hours in (("capacity", allocated), ("booked", used)):
-            key = (uid, kind, later)
-            sums[key] = sums.get(key, 0.0) + float(hours or 0.0)
+        uid = as_uid(user_id)
+        assert uid is not None
+        sums[(uid, "capacity", bool(later))] = float(allocated or 0.0)
+        sums[(uid, "booked", bool(later))] = float(used or 0.0)
     clocked = timebank.clocked_totals(fast, scoped, this, this + timedelta(days=6), list(keys))
     for user_id, (hours, _productive) in clocked.items():
         sums[(user_id, "clocked", False)] = hours
@@ -121,6 +116,7 @@ def _productivity(fast: FastReader, scoped: Actor, first: date, last: date) -> T
         )
     }
     totals = timebank.clocked_totals(fast, scoped, first, last, list(people))
+    period = _span(first, last)  # formatted once: the language's date patterns are slow
     rows = []
     for user_id, (name, role) in people.items():
         clocked, productive = totals.get(user_id, (0.0, 0.0))
@@ -131,9 +127,7 @@ def _productivity(fast: FastReader, scoped: Actor, first: date, last: date) -> T
             Row(
                 (name, _role(role), clocked, productive, ratio),
                 Behind(
-                    _("Bookings · {person} · {period}").format(
-                        person=name, period=_span(first, last)
-                    ),
+                    _("Bookings · {person} · {period}").format(person=name, period=period),
                     kind="bookings",
                     spec={"user_id": user_id, "first": first, "last": last},
                 ),

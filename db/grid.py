@@ -490,22 +490,24 @@ def sharing_usage(fast: FastReader, actor: Actor, first_monday: date, weeks: int
     agreements.sort(key=lambda a: (str(a[2]), str(a[5]), str(a[8]).lower(), int(a[0])))
     if not agreements:
         return []
-    # the hours held per day, kept by the database (db.totals: the bookings in HOLDING_SQL)
+    # the hours held per day, kept by the database (db.totals: the bookings in HOLDING_SQL),
+    # summed per ISO week by it
+    from db.totals_weeks import monday_sql
+
+    monday_of = monday_sql(fast.dialect, "b.date")
     sums = fast.rows(
-        "SELECT s.id, b.date, sum(b.held_hours) FROM resource_sharing s "
+        f"SELECT s.id, {monday_of}, sum(b.held_hours) FROM resource_sharing s "
         "JOIN booking_day_totals b ON b.provider_dealership_id = s.provider_dealership_id "
         "AND b.consumer_dealership_id = s.consumer_dealership_id "
         "AND b.resource_type_id = s.resource_type_id "
         f"WHERE s.id IN ({_ids(a[0] for a in agreements)}) "
         "AND b.date >= :first AND b.date <= :last "
-        "GROUP BY s.id, b.date",
+        f"GROUP BY s.id, {monday_of}",
         {"first": _param_day(fast, monday), "last": _param_day(fast, last)},
     )
-    booked: dict[tuple[int, date], float] = {}
-    for agreement_id, day, hours in sums:
-        d = _day(day)
-        key = (int(agreement_id), d - timedelta(days=d.weekday()))
-        booked[key] = booked.get(key, 0.0) + float(hours or 0.0)
+    booked = {
+        (int(agreement_id), _day(week)): float(hours or 0.0) for agreement_id, week, hours in sums
+    }
     result: list[UsageRow] = []
     for a in agreements:
         for n in range(weeks):

@@ -12,7 +12,8 @@ refresh.  Four tables keep what they need, derived from the business tables:
 * ``booking_day_totals``: per (provider, consumer, kind of work, day) the hours of the bookings
   that hold capacity, and the completed bookings' count, estimated and actual hours and how many
   ran over their estimate.
-* ``clocked_day_totals``: per (person, day, kind of work) the hours of the closed clock entries.
+* ``clocked_day_totals``: per (person, day, kind of work) the hours of the closed clock entries;
+  ``clocked_week_totals`` the same per ISO week (:mod:`db.totals_weeks`).
 
 They are kept by triggers of the database itself (SQLite and PostgreSQL alike), in the same
 transaction as the change they count (on PostgreSQL when it commits: deferred triggers), whoever writes: prepfloor's workflow, bookings, clocks,
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from db import totals_weeks as weeks
 from db.stages import STAGE_COLUMNS, STAGES, days_sql
 from db.vocab import BOOKING_HOLDING_STATUSES, CAR_INACTIVE_STATUSES, sql_in
 
@@ -37,6 +39,7 @@ TABLES = (
     "car_status_totals",
     "booking_day_totals",
     "clocked_day_totals",
+    weeks.TABLE,
 )
 HOLDING = sql_in(BOOKING_HOLDING_STATUSES)
 CLOSED = sql_in(CAR_INACTIVE_STATUSES)
@@ -156,6 +159,7 @@ def _ddl(dialect: str) -> list[str]:
         "CREATE UNIQUE INDEX IF NOT EXISTS uq_clocked_day_totals ON clocked_day_totals "
         f"({', '.join(CLOCK_KEY)})",
         covering("ix_clocked_day_totals", "clocked_day_totals", ", ".join(CLOCK_KEY), "hours"),
+        *weeks.ddl(dialect),
     ]
 
 
@@ -266,16 +270,18 @@ TRIGGERS = {  # name: table
     "prepfloor_totals_cars": "cars",
     "prepfloor_totals_bookings": "resource_bookings",
     "prepfloor_totals_clocks": "timebank_entries",
+    weeks.TRIGGER: "clocked_day_totals",
 }
 _SQLITE_TRIGGERS = [
     f"{name}_{op}"
     for name, table in TRIGGERS.items()
-    if table != "car_stays"
+    if table not in ("car_stays", "clocked_day_totals")
     for op in ("insert", "update", "delete")
 ] + [
     "prepfloor_totals_cars_status",
     "prepfloor_totals_stays_insert",
     "prepfloor_totals_stays_delete",
+    *weeks.SQLITE_TRIGGERS,
 ]
 
 
@@ -313,6 +319,7 @@ def _sqlite_triggers() -> list[str]:
         f"{_clock_sync('OLD')}; {_clock_sync('NEW')}; END",
         "CREATE TRIGGER prepfloor_totals_clocks_delete AFTER DELETE ON timebank_entries "
         f"BEGIN {_clock_sync('OLD')}; END",
+        *weeks.sqlite_triggers(),
     ]
 
 
@@ -353,6 +360,7 @@ IF TG_OP = 'INSERT' THEN {_stay_day_add("postgresql", "NEW", 1)}; END IF;"""
         _pg_function("prepfloor_totals_cars", cars),
         _pg_function("prepfloor_totals_bookings", bookings),
         _pg_function("prepfloor_totals_clocks", clocks),
+        _pg_function(weeks.TRIGGER, weeks.pg_body()),
     ]
     watched = {
         "prepfloor_totals_cars": STAY_SOURCES,
@@ -363,8 +371,9 @@ IF TG_OP = 'INSERT' THEN {_stay_day_add("postgresql", "NEW", 1)}; END IF;"""
         "CREATE TRIGGER prepfloor_totals_stays AFTER INSERT OR DELETE ON car_stays "
         "FOR EACH ROW EXECUTE FUNCTION prepfloor_totals_stays()"
     )
+    statements.append(weeks.pg_trigger())
     for name, table in TRIGGERS.items():
-        if table == "car_stays":
+        if table in ("car_stays", "clocked_day_totals"):
             continue
         # At the commit, not at the write: a total's row is then locked only while the
         # transaction commits, not from the booking's INSERT (or the car's move) to its commit,
@@ -461,6 +470,7 @@ COLUMNS = {
     "car_status_totals": ("dealership_id", "prep_center_id", "status", "cars"),
     "booking_day_totals": BOOKING_KEY + BOOKING_VALUES,
     "clocked_day_totals": (*CLOCK_KEY, "hours"),
+    weeks.TABLE: weeks.COLUMNS,
 }
 # what a row must have to count something (a kept row left at zero counts nothing)
 COUNTS = {
@@ -469,6 +479,7 @@ COUNTS = {
     "car_status_totals": "t.cars <> 0",
     "booking_day_totals": "(t.held_hours <> 0 OR t.completed <> 0)",
     "clocked_day_totals": "t.hours <> 0",
+    weeks.TABLE: "t.hours <> 0",
 }
 FLOATS = {"completed_estimated", "completed_actual", "held_hours", "hours"}
 # kept by adding and taking out: a stay's days may leave a trace in the last digits
@@ -494,6 +505,7 @@ def fresh(dialect: str) -> dict[str, str]:
         "clocked_day_totals": f"SELECT {', '.join(f'e.{k} AS {k}' for k in CLOCK_KEY)}, "
         f"sum(e.hours) AS hours FROM timebank_entries e WHERE {CLOCK_CLOSED.format(a='e')} "
         f"GROUP BY {', '.join('e.' + k for k in CLOCK_KEY)}",
+        weeks.TABLE: weeks.fresh(dialect, CLOCK_CLOSED.format(a="e")),
     }
 
 
