@@ -132,8 +132,9 @@ def dashboard(
     now = utcnow()
     scoped = replace(actor, dealership_ids=frozenset(ids), all_dealerships=False, role="manager")
     # the cars' half on a second connection in another thread, the bookings' half here: both
-    # are mostly the database's work, which runs outside Python's lock
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # are mostly the database's work, which runs outside Python's lock (on PostgreSQL one
+    # connection, taking turns); every read planned for its own period (FastReader.custom_plans)
+    with fast.custom_plans(), ThreadPoolExecutor(max_workers=1) as pool:
         cars_half = pool.submit(_car_tables, fast.second(), root_id, ids, first, today, now)
         bookings_half = [
             _workload(fast, scoped, ids, today),

@@ -215,6 +215,8 @@ def _sharing(fast: FastReader, scoped: Actor, first: date, today: date) -> Table
     weeks = (_week(today) - monday).days // 7 + 2  # through next week
     current = _week(today)
     rows = []
+    title = _("Sharing · {consumer} at {provider} · {work} · W{week}")
+    weeks_seen: dict[date, tuple[str, str, date]] = {}  # Monday: its label, number, Sunday
     for u in _sharing_usage(fast, scoped, monday, weeks):
         if u.booked <= 0 and u.week_monday < current:
             continue
@@ -222,21 +224,21 @@ def _sharing(fast: FastReader, scoped: Actor, first: date, today: date) -> Table
         level = (
             "red" if u.left < -1e-9 else "yellow" if share is not None and share >= 0.8 else "green"
         )
-        year, week, _weekday = u.week_monday.isocalendar()
+        seen = weeks_seen.get(u.week_monday)
+        if seen is None:
+            year, number, _weekday = u.week_monday.isocalendar()
+            seen = weeks_seen[u.week_monday] = (
+                f"{year}-W{number:02d}",
+                f"{number:02d}",
+                u.week_monday + timedelta(days=6),
+            )
+        label, number_text, sunday = seen
         rows.append(
             Row(
-                (
-                    u.provider,
-                    u.consumer,
-                    u.work,
-                    f"{year}-W{week:02d}",
-                    u.booked,
-                    u.max_hours_per_week,
-                    share,
-                ),
+                (u.provider, u.consumer, u.work, label, u.booked, u.max_hours_per_week, share),
                 Behind(
-                    _("Sharing · {consumer} at {provider} · {work} · W{week}").format(
-                        consumer=u.consumer, provider=u.provider, work=u.work, week=f"{week:02d}"
+                    title.format(
+                        consumer=u.consumer, provider=u.provider, work=u.work, week=number_text
                     ),
                     kind="bookings",
                     spec={
@@ -244,7 +246,7 @@ def _sharing(fast: FastReader, scoped: Actor, first: date, today: date) -> Table
                         "consumer": u.consumer_id,
                         "resource_type_id": u.resource_type_id,
                         "first": u.week_monday,
-                        "last": u.week_monday + timedelta(days=6),
+                        "last": sunday,
                     },
                 ),
                 level if u.enabled else "",

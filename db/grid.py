@@ -509,24 +509,14 @@ def sharing_usage(fast: FastReader, actor: Actor, first_monday: date, weeks: int
         (int(agreement_id), _day(week)): float(hours or 0.0) for agreement_id, week, hours in sums
     }
     result: list[UsageRow] = []
+    mondays = [monday + timedelta(days=7 * n) for n in range(weeks)]
     for a in agreements:
-        for n in range(weeks):
-            week = monday + timedelta(days=7 * n)
-            result.append(
-                UsageRow(
-                    provider_id=int(a[1]),
-                    provider=f"{a[2]} {a[3]}",
-                    consumer_id=int(a[4]),
-                    consumer=f"{a[5]} {a[6]}",
-                    resource_type_id=int(a[7]),
-                    work=a[8],
-                    week_monday=week,
-                    booked=booked.get((int(a[0]), week), 0.0),
-                    max_hours_per_week=float(a[9]),
-                    priority=int(a[10]),
-                    enabled=bool(a[11]),
-                )
-            )
+        agreement_id, provider, consumer = int(a[0]), f"{a[2]} {a[3]}", f"{a[5]} {a[6]}"
+        fixed = (int(a[1]), provider, int(a[4]), consumer, int(a[7]), a[8])
+        cap, priority, enabled = float(a[9]), int(a[10]), bool(a[11])
+        for week in mondays:
+            booked_hours = booked.get((agreement_id, week), 0.0)
+            result.append(UsageRow(*fixed, week, booked_hours, cap, priority, enabled))
     return result
 
 
