@@ -130,7 +130,10 @@ def dashboard(
     first = today - timedelta(days=days - 1)
     root_id, ids, scope, scope_name = _scope(fast, actor, root_id)
     now = utcnow()
-    scoped = replace(actor, dealership_ids=frozenset(ids), all_dealerships=False, role="manager")
+    # the scope as a manager of the dealerships in it sees it; every dealership: no condition
+    scoped = replace(
+        actor, dealership_ids=frozenset(ids), all_dealerships=root_id is None, role="manager"
+    )
     # the cars' half on a second connection in another thread, the bookings' half here: both
     # are mostly the database's work, which runs outside Python's lock (on PostgreSQL one
     # connection, taking turns); every read planned for its own period (FastReader.custom_plans)

@@ -217,7 +217,7 @@ def _sharing(fast: FastReader, scoped: Actor, first: date, today: date) -> Table
     rows = []
     title = _("Sharing · {consumer} at {provider} · {work} · W{week}")
     weeks_seen: dict[date, tuple[str, str, date]] = {}  # Monday: its label, number, Sunday
-    for u in _sharing_usage(fast, scoped, monday, weeks):
+    for u in _sharing_usage(fast, scoped, monday, weeks, empty_from=current):
         if u.booked <= 0 and u.week_monday < current:
             continue
         share = u.booked / u.max_hours_per_week if u.max_hours_per_week > 0 else None

@@ -463,11 +463,19 @@ class UsageRow:
         return self.max_hours_per_week - self.booked
 
 
-def sharing_usage(fast: FastReader, actor: Actor, first_monday: date, weeks: int) -> list[UsageRow]:
+def sharing_usage(
+    fast: FastReader,
+    actor: Actor,
+    first_monday: date,
+    weeks: int,
+    *,
+    empty_from: date | None = None,
+) -> list[UsageRow]:
     """Per agreement the actor sees (as provider or consumer; an admin every one) and per ISO week
     from the week of ``first_monday``: the hours of the bookings that hold capacity (scheduled,
     confirmed, in progress, completed) against ``max_hours_per_week``.  By provider, consumer,
-    work, week; weeks with nothing booked are there with 0."""
+    work, week; weeks with nothing booked are there with 0 (``empty_from``: only from that
+    Monday on)."""
     monday = first_monday - timedelta(days=first_monday.weekday())
     weeks = max(0, int(weeks))
     if weeks == 0:
@@ -516,6 +524,8 @@ def sharing_usage(fast: FastReader, actor: Actor, first_monday: date, weeks: int
         cap, priority, enabled = float(a[9]), int(a[10]), bool(a[11])
         for week in mondays:
             booked_hours = booked.get((agreement_id, week), 0.0)
+            if booked_hours <= 0 and empty_from is not None and week < empty_from:
+                continue
             result.append(UsageRow(*fixed, week, booked_hours, cap, priority, enabled))
     return result
 

@@ -188,24 +188,22 @@ def clocked_totals(
     monday = first + timedelta(days=-first.weekday() % 7)  # the first whole week's Monday
     after = last - timedelta(days=(last.weekday() + 1) % 7)  # the last whole week's Sunday
     params.update(first=_param_day(fast, first), last=_param_day(fast, last))
+    day_rows = "SELECT e.user_id, e.resource_type_id, e.hours FROM clocked_day_totals e WHERE "
     if monday + timedelta(days=6) <= after:
         params.update(monday=_param_day(fast, monday), sunday=_param_day(fast, after))
         params["last_monday"] = _param_day(fast, after - timedelta(days=6))
-        parts = (
+        parts = [
             "SELECT e.user_id, e.resource_type_id, e.hours FROM clocked_week_totals e "
-            f"WHERE e.week >= :monday AND e.week <= :last_monday{people} UNION ALL "
-            "SELECT e.user_id, e.resource_type_id, e.hours FROM clocked_day_totals e "
-            f"WHERE e.date >= :first AND e.date < :monday{people} UNION ALL "
-            "SELECT e.user_id, e.resource_type_id, e.hours FROM clocked_day_totals e "
-            f"WHERE e.date > :sunday AND e.date <= :last{people}"
-        )
+            f"WHERE e.week >= :monday AND e.week <= :last_monday{people}"
+        ]
+        if first < monday:
+            parts.append(f"{day_rows}e.date >= :first AND e.date < :monday{people}")
+        if after < last:
+            parts.append(f"{day_rows}e.date > :sunday AND e.date <= :last{people}")
     else:
-        parts = (
-            "SELECT e.user_id, e.resource_type_id, e.hours FROM clocked_day_totals e "
-            f"WHERE e.date >= :first AND e.date <= :last{people}"
-        )
+        parts = [f"{day_rows}e.date >= :first AND e.date <= :last{people}"]
     rows = fast.rows(
-        f"SELECT p.user_id, p.resource_type_id, sum(p.hours) FROM ({parts}) p "
+        f"SELECT p.user_id, p.resource_type_id, sum(p.hours) FROM ({' UNION ALL '.join(parts)}) p "
         "GROUP BY p.user_id, p.resource_type_id",
         params,
     )
