@@ -18,6 +18,7 @@ from __future__ import annotations
 TABLE = "clocked_week_totals"
 KEY = ("user_id", "week", "resource_type_id")
 COLUMNS = (*KEY, "hours")
+ON = "clocked_day_totals"  # the table its triggers watch
 TRIGGER = "prepfloor_totals_clock_weeks"  # PostgreSQL: one trigger and function
 SQLITE_TRIGGERS = tuple(f"{TRIGGER}_{op}" for op in ("insert", "update", "delete"))
 
@@ -93,58 +94,14 @@ def pg_trigger() -> str:
     )
 
 
-def fresh(dialect: str, closed: str) -> str:
-    """The rows of the table computed from the clock entries now (``closed``: the condition on
-    ``e`` of an entry that counts)."""
+def fresh(dialect: str) -> str:
+    """The rows of the table computed from the clock entries now (the closed ones)."""
+    from db.totals import CLOCK_CLOSED
+
+    closed = CLOCK_CLOSED.format(a="e")
     monday = monday_sql(dialect, "e.date")
     return (
         f"SELECT e.user_id AS user_id, {monday} AS week, e.resource_type_id AS resource_type_id, "
         f"sum(e.hours) AS hours FROM timebank_entries e WHERE {closed} "
         f"GROUP BY e.user_id, {monday}, e.resource_type_id"
     )
-
-
-def install(connection: object) -> None:
-    """Create the table, fill it from the clock entries and add its trigger (migration 0016; a
-    database made from scratch gets it from :func:`db.totals.install`).  Safe to run again."""
-    from db.totals import CLOCK_CLOSED, _dialect, _run
-
-    dialect = _dialect(connection)
-    for statement in ddl(dialect):
-        _run(connection, statement)
-    _drop_triggers(connection, dialect)
-    _run(connection, f"DELETE FROM {TABLE}")
-    _run(
-        connection,
-        f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) {fresh(dialect, CLOCK_CLOSED.format(a='e'))}",
-    )
-    if dialect == "postgresql":
-        from db.totals import _pg_function
-
-        _run(connection, _pg_function(TRIGGER, pg_body()))
-        _run(connection, pg_trigger())
-        _run(connection, f"ANALYZE {TABLE}")
-    else:
-        for statement in sqlite_triggers():
-            _run(connection, statement)
-
-
-def _drop_triggers(connection: object, dialect: str) -> None:
-    from db.totals import _run
-
-    if dialect == "postgresql":
-        _run(connection, f"DROP TRIGGER IF EXISTS {TRIGGER} ON clocked_day_totals")
-    else:
-        for name in SQLITE_TRIGGERS:
-            _run(connection, f"DROP TRIGGER IF EXISTS {name}")
-
-
-def uninstall(connection: object) -> None:
-    """Remove the trigger, its function and the table (migration 0016's downgrade)."""
-    from db.totals import _dialect, _run
-
-    dialect = _dialect(connection)
-    _drop_triggers(connection, dialect)
-    if dialect == "postgresql":
-        _run(connection, f"DROP FUNCTION IF EXISTS {TRIGGER}()")
-    _run(connection, f"DROP TABLE IF EXISTS {TABLE}")

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 from test_doctor import busy, errors, sql  # noqa: F401  (the fixture)
 
-from db import repair, timebank, totals, totals_weeks
+from db import repair, timebank, totals, totals_own, totals_weeks
 from db.models import TimebankEntry
 from world import T0, World
 
@@ -145,11 +145,11 @@ def test_doctor_finds_a_wrong_week_and_repair_builds_it_again(busy: World) -> No
 def test_the_migration_builds_the_weeks_from_the_entries(busy: World) -> None:  # noqa: F811
     w = busy
     add_entries(w)
-    w.db.run(lambda s: totals_weeks.uninstall(s.connection()))
-    w.db.run(lambda s: totals_weeks.install(s.connection()))
+    w.db.run(lambda s: totals_own.uninstall(s.connection(), totals_weeks))
+    w.db.run(lambda s: totals_own.install(s.connection(), totals_weeks))
     assert differences(w) == dict.fromkeys(totals.TABLES, 0)
     assert w.db.query(lambda s: totals.missing_triggers(s.connection())) == set()
-    w.db.run(lambda s: totals_weeks.install(s.connection()))  # again: no harm
+    w.db.run(lambda s: totals_own.install(s.connection(), totals_weeks))  # again: no harm
     assert differences(w) == dict.fromkeys(totals.TABLES, 0)
 
 

@@ -1,0 +1,75 @@
+"""kept totals and indexes for the whole group's dashboard
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-06
+
+* `clocked_week_totals`: the hours of `clocked_day_totals` per ISO week (its Monday), kept by a
+  trigger on the day totals (`db/totals_weeks.py`).  The dashboard's productivity reads a period's
+  whole weeks from it.
+* `closed_day_totals`: cars delivered or archived per UTC day of their status change, status,
+  dealership and prep center, kept by triggers on `cars` (`db/totals_closed.py`).  The dashboard
+  counts a period's closed cars from it.
+* `ix_cars_handed`, `ix_cars_waiting`: the cars delivered against a promised date, handed over or
+  not yet: whether a handover was late is worked out from these alone.
+
+Both tables are kept in the same transaction as the change they count and built here from the
+existing rows.  No business rows change.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0016"
+down_revision: str | None = "0015"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+HANDED = (
+    "status = 'delivered' AND expected_delivery_date IS NOT NULL "
+    "AND delivered_to_customer_at IS NOT NULL"
+)
+WAITING = (
+    "status = 'delivered' AND expected_delivery_date IS NOT NULL "
+    "AND delivered_to_customer_at IS NULL"
+)
+INDEXES = (
+    (
+        "ix_cars_handed",
+        [
+            "status_changed_at",
+            "expected_delivery_date",
+            "delivered_to_customer_at",
+            "dealership_id",
+            "prep_center_id",
+        ],
+        HANDED,
+    ),
+    (
+        "ix_cars_waiting",
+        ["status_changed_at", "expected_delivery_date", "dealership_id", "prep_center_id"],
+        WAITING,
+    ),
+)
+
+
+def upgrade() -> None:
+    from db import totals_closed, totals_own, totals_weeks
+
+    for name, columns, where in INDEXES:
+        op.create_index(
+            name, "cars", columns, sqlite_where=sa.text(where), postgresql_where=sa.text(where)
+        )
+    totals_own.install(op.get_bind(), totals_weeks)
+    totals_own.install(op.get_bind(), totals_closed)
+
+
+def downgrade() -> None:
+    from db import totals_closed, totals_own, totals_weeks
+
+    totals_own.uninstall(op.get_bind(), totals_closed)
+    totals_own.uninstall(op.get_bind(), totals_weeks)
+    for name, _columns, _where in INDEXES:
+        op.drop_index(name, table_name="cars")
