@@ -27,6 +27,7 @@ def _week(day: date) -> date:
 
 
 def _workload(fast: FastReader, scoped: Actor, ids: list[int], today: date) -> Table:
+    roles: dict[str, str] = {}  # a role in the reader's words, looked up once
     this = _week(today)
     nxt = this + timedelta(days=7)
     last = nxt + timedelta(days=6)
@@ -67,7 +68,15 @@ def _workload(fast: FastReader, scoped: Actor, ids: list[int], today: date) -> T
         full = booked >= 0.9 * cap > 0 or booked2 >= 0.9 * cap2 > 0
         rows.append(
             Row(
-                (name, _role(role), cap, booked, clocked, cap2, booked2),
+                (
+                    name,
+                    roles.get(role) or roles.setdefault(role, _role(role)),
+                    cap,
+                    booked,
+                    clocked,
+                    cap2,
+                    booked2,
+                ),
                 Behind(
                     _("Bookings · {person} · weeks {first}-{last}").format(
                         person=name, first=this.isocalendar()[1], last=nxt.isocalendar()[1]
@@ -107,6 +116,7 @@ def _workload_table(rows: list[Row], monday: date) -> Table:
 
 
 def _productivity(fast: FastReader, scoped: Actor, first: date, last: date) -> Table:
+    roles: dict[str, str] = {}  # a role in the reader's words, looked up once
     people = {
         as_uid(u): (name, role)
         for u, name, role in fast.rows(
@@ -125,7 +135,13 @@ def _productivity(fast: FastReader, scoped: Actor, first: date, last: date) -> T
         ratio = timebank.productivity(productive, clocked)
         rows.append(
             Row(
-                (name, _role(role), clocked, productive, ratio),
+                (
+                    name,
+                    roles.get(role) or roles.setdefault(role, _role(role)),
+                    clocked,
+                    productive,
+                    ratio,
+                ),
                 Behind(
                     _("Bookings · {person} · {period}").format(person=name, period=period),
                     kind="bookings",

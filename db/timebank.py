@@ -203,24 +203,18 @@ def clocked_totals(
     else:
         parts = [f"{day_rows}e.date >= :first AND e.date <= :last{people}"]
     rows = fast.rows(
-        f"SELECT p.user_id, p.resource_type_id, sum(p.hours) FROM ({' UNION ALL '.join(parts)}) p "
-        "GROUP BY p.user_id, p.resource_type_id",
+        "SELECT p.user_id, sum(p.hours), "
+        "sum(CASE WHEN t.is_productive THEN p.hours ELSE 0 END) "
+        f"FROM ({' UNION ALL '.join(parts)}) p "
+        "JOIN resource_types t ON t.id = p.resource_type_id GROUP BY p.user_id",
         params,
     )
-    productive_types = {
-        int(r[0]) for r in fast.rows("SELECT id FROM resource_types WHERE is_productive")
-    }
     wanted = None if user_ids is None else {str(_uid(u)) for u in user_ids}
     totals: dict[str, list[float]] = {}
-    texts: dict[Any, str] = {}
-    for user_id, type_id, hours in rows:
-        text = texts.get(user_id) or texts.setdefault(user_id, str(_uid(user_id)))
-        if wanted is not None and text not in wanted:
-            continue
-        entry = totals.setdefault(text, [0.0, 0.0])
-        entry[0] += float(hours or 0.0)
-        if int(type_id) in productive_types:
-            entry[1] += float(hours or 0.0)
+    for user_id, hours, productive in rows:
+        text = str(_uid(user_id))
+        if wanted is None or text in wanted:
+            totals[text] = [float(hours or 0.0), float(productive or 0.0)]
     return {k: (round(v[0], 4), round(v[1], 4)) for k, v in totals.items()}
 
 
