@@ -202,11 +202,14 @@ def clocked_totals(
             parts.append(f"{day_rows}e.date > :sunday AND e.date <= :last{people}")
     else:
         parts = [f"{day_rows}e.date >= :first AND e.date <= :last{people}"]
+    productive = sorted(
+        int(r[0]) for r in fast.rows("SELECT id FROM resource_types WHERE is_productive")
+    )
+    # the kinds of work named (not joined: tens of thousands of rows need no lookup each)
     rows = fast.rows(
-        "SELECT p.user_id, sum(p.hours), "
-        "sum(CASE WHEN t.is_productive THEN p.hours ELSE 0 END) "
-        f"FROM ({' UNION ALL '.join(parts)}) p "
-        "JOIN resource_types t ON t.id = p.resource_type_id GROUP BY p.user_id",
+        "SELECT p.user_id, sum(p.hours), sum(CASE WHEN p.resource_type_id IN "
+        f"({', '.join(map(str, productive)) or 'NULL'}) THEN p.hours ELSE 0 END) "
+        f"FROM ({' UNION ALL '.join(parts)}) p GROUP BY p.user_id",
         params,
     )
     wanted = None if user_ids is None else {str(_uid(u)) for u in user_ids}

@@ -44,6 +44,10 @@ def ddl(dialect: str) -> list[str]:
         # a group's weeks in one range, every person's hours in the index
         f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_week ON {TABLE} (week, user_id, resource_type_id"
         + (") INCLUDE (hours)" if pg else ", hours)"),
+        # the days at a period's ends, every person's at once (the day totals' own index is by
+        # person first)
+        "CREATE INDEX IF NOT EXISTS ix_clocked_day_totals_date ON clocked_day_totals "
+        "(date, user_id, resource_type_id" + (") INCLUDE (hours)" if pg else ", hours)"),
     ]
 
 
