@@ -184,12 +184,15 @@ CARS_HANDED_COLUMNS = (
     "delivered_to_customer_at",
     "dealership_id",
     "prep_center_id",
+    "status",  # SQLite reads the index alone only if it holds every column the query names
 )
 CARS_WAITING_COLUMNS = (
     "status_changed_at",
     "expected_delivery_date",
     "dealership_id",
     "prep_center_id",
+    "status",
+    "delivered_to_customer_at",
 )
 
 

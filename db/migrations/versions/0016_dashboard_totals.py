@@ -44,12 +44,20 @@ INDEXES = (
             "delivered_to_customer_at",
             "dealership_id",
             "prep_center_id",
+            "status",
         ],
         HANDED,
     ),
     (
         "ix_cars_waiting",
-        ["status_changed_at", "expected_delivery_date", "dealership_id", "prep_center_id"],
+        [
+            "status_changed_at",
+            "expected_delivery_date",
+            "dealership_id",
+            "prep_center_id",
+            "status",
+            "delivered_to_customer_at",
+        ],
         WAITING,
     ),
 )
