@@ -278,34 +278,28 @@ class PeriodCars:
                 "t2": param_ts(self.fast, _utc_midnight(last_day)),
             }
             scope = self.stays_scope.replace("s.", "t.")
-            add(
-                self.fast.rows(
-                    "SELECT t.stage, sum(t.stays), sum(t.days) FROM stay_day_totals t "
-                    f"WHERE t.day >= :d1 AND t.day < :d2 AND t.stage IN {keys} AND {scope} "
-                    "GROUP BY t.stage",
-                    inner,
-                )
-            )
-            for lo, hi in ((":start", ":t1"), (":t2", ":end")):
-                add(
-                    self.fast.rows(
-                        f"SELECT s.stage, count(*), sum(s.days) "
-                        f"{self._stays(f' AND s.stage IN {keys}', lo=lo, hi=hi)} GROUP BY s.stage",
-                        inner,
-                    )
-                )
-            # stays of cars closed before the period that ended in it (none in a sound history)
-            add(
-                self.fast.rows(
-                    f"SELECT s.stage, count(*), sum(s.days) FROM car_stays s "
-                    f"WHERE {EARLY.format(a='s.')} AND s.stage IN {keys} "
-                    "AND s.ended_at >= :t1 AND s.ended_at < :t2 AND s.days IS NOT NULL "
-                    "AND (s.status_changed_at IS NULL OR s.status_changed_at < :start) "
-                    f"AND {self.stays_scope} GROUP BY s.stage",
-                    inner,
+            # one statement (a round trip and a plan, not four), its parts added in this order
+            parts = [
+                "SELECT 0 AS part, t.stage, sum(t.stays), sum(t.days) FROM stay_day_totals t "
+                f"WHERE t.day >= :d1 AND t.day < :d2 AND t.stage IN {keys} AND {scope} "
+                "GROUP BY t.stage",
+                *(
+                    f"SELECT {n}, s.stage, count(*), sum(s.days) "
+                    f"{self._stays(f' AND s.stage IN {keys}', lo=lo, hi=hi)} GROUP BY s.stage"
+                    for n, (lo, hi) in ((1, (":start", ":t1")), (2, (":t2", ":end")))
                 ),
-                -1,
-            )
+                # stays of cars closed before the period that ended in it (none in a sound
+                # history): taken out again
+                "SELECT 3, s.stage, count(*), sum(s.days) FROM car_stays s "
+                f"WHERE {EARLY.format(a='s.')} AND s.stage IN {keys} "
+                "AND s.ended_at >= :t1 AND s.ended_at < :t2 AND s.days IS NOT NULL "
+                "AND (s.status_changed_at IS NULL OR s.status_changed_at < :start) "
+                f"AND {self.stays_scope} GROUP BY s.stage",
+            ]
+            rows = self.fast.rows(" UNION ALL ".join(parts), inner)
+            rows.sort(key=lambda r: int(r[0]))
+            for part, stage, n, total in rows:
+                add([(stage, n, total)], -1 if int(part) == 3 else 1)
         else:
             add(
                 self.fast.rows(
@@ -314,18 +308,23 @@ class PeriodCars:
                     self.params,
                 )
             )
-        result: dict[str, tuple[int, float, float | None]] = {}
-        for stage, (n, total) in found.items():
-            n = int(n)
-            if n <= 0:
-                continue
+        counted = [(stage, int(n), float(total)) for stage, (n, total) in found.items() if n > 0]
+        # every stage's 90th percentile in one statement: the stay ``skip`` from the longest
+        params = dict(self.params)
+        walks = []
+        for i, (stage, n, _total) in enumerate(counted):
             rank = max(0, math.ceil(P90 * n) - 1)  # from the shortest, as db.dashboard.percentile
-            p90 = self.fast.rows(
-                f"SELECT s.days {self._stays(' AND s.stage = :stage', self.days_index)} "
-                "ORDER BY s.days DESC LIMIT 1 OFFSET :skip",
-                {**self.params, "stage": stage, "skip": n - 1 - rank},
+            params.update({f"st{i}": stage, f"sk{i}": n - 1 - rank})
+            walks.append(
+                f"SELECT {i} AS i, (SELECT s.days "
+                f"{self._stays(f' AND s.stage = :st{i}', self.days_index)} "
+                f"ORDER BY s.days DESC LIMIT 1 OFFSET :sk{i})"
             )
-            result[stage] = (n, float(total), float(p90[0][0]) if p90 else None)
+        p90 = dict(self.fast.rows(" UNION ALL ".join(walks), params)) if walks else {}
+        result: dict[str, tuple[int, float, float | None]] = {}
+        for i, (stage, n, total) in enumerate(counted):
+            value = p90.get(i)
+            result[stage] = (n, total, None if value is None else float(value))
         return result
 
     def stay_ids(self, stage: str) -> list[tuple[int, float]]:
