@@ -25,7 +25,6 @@ from db.dashboard_tables import (
     Row,
     Table,
     _col,
-    level_of,
 )
 from db.fast import as_date
 from db.i18n import N_, Labels, _, ngettext
@@ -190,17 +189,34 @@ def _car_tables(
     sla_notes: dict[int, tuple[Any, str]] = {}
     bucket_of = {"on_time": "green", "at_risk": "yellow", "late": "red"}
     delivery = _DeliveryStates(fast, today)
+    promised_cars = sla_cars["delivery"]
+    # a few thousand cars: what depends on the status or the dealership is looked up once
+    lanes = {
+        status: (
+            by_status[status],
+            None if stage is None else stage.key,
+            None if stage is None else waiting[stage.key],
+            None if stage is None else sla_cars[stage.key],
+        )
+        for status in CAR_STATUSES
+        for stage in (STAGE_OF_STATUS.get(status),)
+    }
+    limits: dict[tuple[Any, str], tuple[float, float]] = {}  # red above, yellow from
     for car_id, status, dealership_id, promised, elapsed in cars.open_cars():
-        by_status[status].append(car_id)
-        stage = STAGE_OF_STATUS.get(status)
-        if stage is not None and elapsed is not None:
-            level = level_of(elapsed, targets.get(dealership_id, default)[stage.key])
-            waiting[stage.key].append((car_id, elapsed, level))
-            sla_cars[stage.key][level].append(car_id)
+        listed, key, stage_cars, stage_levels = lanes[status]
+        listed.append(car_id)
+        if key is not None and elapsed is not None:
+            limit = limits.get((dealership_id, key))
+            if limit is None:
+                target = targets.get(dealership_id, default)[key]
+                limit = limits[(dealership_id, key)] = (target, YELLOW_SHARE * target)
+            level = "red" if elapsed > limit[0] else "yellow" if elapsed >= limit[1] else "green"
+            stage_cars.append((car_id, elapsed, level))  # type: ignore[union-attr]
+            stage_levels[level].append(car_id)  # type: ignore[index]
         if promised is not None and status != "draft":
             state = delivery(status, promised, None)
             if state != "none":
-                sla_cars["delivery"][bucket_of[state]].append(car_id)
+                promised_cars[bucket_of[state]].append(car_id)
                 sla_notes[car_id] = (promised, state)
     closed = cars.closed_counts()
     handed_over = cars.delivery_counts(delivery)

@@ -110,7 +110,7 @@ class PeriodCars:
             {"now": self.now},
         )
         rows.sort(key=lambda r: r[0])
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return rows  # type: ignore[return-value]
 
     # -- delivered and archived in the period --------------------------------------------------
     def _closed(self, more: str = "") -> str:
