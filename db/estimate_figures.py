@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from db.dashboard import Behind, Row, Table, _col, _span, percentile
+from db.dashboard_tables import Behind, Row, Table, _col, _span, percentile
 from db.grid import _ids
 from db.i18n import N_, _
 from db.period_cars import local_midnight, param_ts

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from db import search
@@ -193,6 +195,7 @@ class FastReader:
         self._conn: Any = None
         self._second: FastReader | None = None
         self._engine: Any = None  # PostgreSQL, ORM loaded: read through its pool
+        self._custom_plans = 0  # PostgreSQL: reads planned for their values (custom_plans)
 
     # -- plumbing --------------------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -234,16 +237,34 @@ class FastReader:
         100,000 cars cost their integers, not 100,000 tuples as well)."""
         return self._run(sql, params, lambda cursor: [row[0] for row in cursor])
 
+    @contextmanager
+    def custom_plans(self) -> Iterator[None]:
+        """Reads in this block (from any thread) are planned for their own values each time, never
+        prepared: a prepared statement's generic plan of a range over months, or of ``LIMIT ..
+        OFFSET`` on an index, can read many times the rows (the dashboard's 90th percentiles:
+        ~4x slower).  Planning them costs a tenth of a millisecond.  No effect on SQLite."""
+        with self._lock:
+            self._custom_plans += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._custom_plans -= 1
+
     def _run(self, sql: str, params: Mapping[str, Any] | None, consume: Any) -> Any:
+        prepare: bool | None = None
         if self.dialect == "postgresql":
             sql = _NAMED.sub(r"%(\1)s", sql)
+            prepare = False if self._custom_plans else None
         with self._lock:
             engine = self._engine
             if engine is None:
                 if self._conn is None:
                     self._conn = self._connect()
                 try:
-                    return consume(self._conn.execute(sql, dict(params or {})))
+                    if prepare is None:
+                        return consume(self._conn.execute(sql, dict(params or {})))
+                    return consume(self._conn.execute(sql, dict(params or {}), prepare=prepare))
                 except Exception:
                     if self.dialect == "postgresql":
                         self._close_locked()  # a broken connection is opened again next time
@@ -256,7 +277,7 @@ class FastReader:
                 conn.rollback()
             conn.autocommit = True  # one statement, no transaction left open
             try:
-                return consume(conn.execute(sql, dict(params or {})))
+                return consume(conn.execute(sql, dict(params or {}), prepare=prepare))
             finally:
                 if not (conn.closed or conn.broken):
                     conn.autocommit = False
@@ -692,6 +713,8 @@ def as_time(value: Any) -> time | None:
     return time.fromisoformat(str(value))
 
 
+@lru_cache(maxsize=8192)
 def as_uid(value: Any) -> str | None:
-    """A user id as the screens carry it: ``str(uuid.UUID)`` (32 hex digits on SQLite)."""
+    """A user id as the screens carry it: ``str(uuid.UUID)`` (32 hex digits on SQLite).  Worked
+    out once per id (a group's dashboard names each of ~400 people in several tables)."""
     return None if value is None else str(uuid.UUID(str(value)))

@@ -463,11 +463,19 @@ class UsageRow:
         return self.max_hours_per_week - self.booked
 
 
-def sharing_usage(fast: FastReader, actor: Actor, first_monday: date, weeks: int) -> list[UsageRow]:
+def sharing_usage(
+    fast: FastReader,
+    actor: Actor,
+    first_monday: date,
+    weeks: int,
+    *,
+    empty_from: date | None = None,
+) -> list[UsageRow]:
     """Per agreement the actor sees (as provider or consumer; an admin every one) and per ISO week
     from the week of ``first_monday``: the hours of the bookings that hold capacity (scheduled,
     confirmed, in progress, completed) against ``max_hours_per_week``.  By provider, consumer,
-    work, week; weeks with nothing booked are there with 0."""
+    work, week; weeks with nothing booked are there with 0 (``empty_from``: only from that
+    Monday on)."""
     monday = first_monday - timedelta(days=first_monday.weekday())
     weeks = max(0, int(weeks))
     if weeks == 0:
@@ -490,41 +498,35 @@ def sharing_usage(fast: FastReader, actor: Actor, first_monday: date, weeks: int
     agreements.sort(key=lambda a: (str(a[2]), str(a[5]), str(a[8]).lower(), int(a[0])))
     if not agreements:
         return []
-    # the hours held per day, kept by the database (db.totals: the bookings in HOLDING_SQL)
+    # the hours held per day, kept by the database (db.totals: the bookings in HOLDING_SQL),
+    # summed per ISO week by it
+    from db.totals_weeks import monday_sql
+
+    monday_of = monday_sql(fast.dialect, "b.date")
     sums = fast.rows(
-        "SELECT s.id, b.date, sum(b.held_hours) FROM resource_sharing s "
+        f"SELECT s.id, {monday_of}, sum(b.held_hours) FROM resource_sharing s "
         "JOIN booking_day_totals b ON b.provider_dealership_id = s.provider_dealership_id "
         "AND b.consumer_dealership_id = s.consumer_dealership_id "
         "AND b.resource_type_id = s.resource_type_id "
         f"WHERE s.id IN ({_ids(a[0] for a in agreements)}) "
         "AND b.date >= :first AND b.date <= :last "
-        "GROUP BY s.id, b.date",
+        f"GROUP BY s.id, {monday_of}",
         {"first": _param_day(fast, monday), "last": _param_day(fast, last)},
     )
-    booked: dict[tuple[int, date], float] = {}
-    for agreement_id, day, hours in sums:
-        d = _day(day)
-        key = (int(agreement_id), d - timedelta(days=d.weekday()))
-        booked[key] = booked.get(key, 0.0) + float(hours or 0.0)
+    booked = {
+        (int(agreement_id), _day(week)): float(hours or 0.0) for agreement_id, week, hours in sums
+    }
     result: list[UsageRow] = []
+    mondays = [monday + timedelta(days=7 * n) for n in range(weeks)]
     for a in agreements:
-        for n in range(weeks):
-            week = monday + timedelta(days=7 * n)
-            result.append(
-                UsageRow(
-                    provider_id=int(a[1]),
-                    provider=f"{a[2]} {a[3]}",
-                    consumer_id=int(a[4]),
-                    consumer=f"{a[5]} {a[6]}",
-                    resource_type_id=int(a[7]),
-                    work=a[8],
-                    week_monday=week,
-                    booked=booked.get((int(a[0]), week), 0.0),
-                    max_hours_per_week=float(a[9]),
-                    priority=int(a[10]),
-                    enabled=bool(a[11]),
-                )
-            )
+        agreement_id, provider, consumer = int(a[0]), f"{a[2]} {a[3]}", f"{a[5]} {a[6]}"
+        fixed = (int(a[1]), provider, int(a[4]), consumer, int(a[7]), a[8])
+        cap, priority, enabled = float(a[9]), int(a[10]), bool(a[11])
+        for week in mondays:
+            booked_hours = booked.get((agreement_id, week), 0.0)
+            if booked_hours <= 0 and empty_from is not None and week < empty_from:
+                continue
+            result.append(UsageRow(*fixed, week, booked_hours, cap, priority, enabled))
     return result
 
 

@@ -35,6 +35,7 @@ from db.errors import InvalidFields
 from db.i18n import N_, Labels, _
 from db.limits import NOTE_LIMIT
 from db.text import clean
+from db.totals_closed import CARS_HANDED, CARS_WAITING
 from db.types import SafeString, UTCDateTime, protect_text_columns
 from db.vocab import (
     BOOKING_STATUSES,
@@ -174,6 +175,25 @@ CARS_CLOSED_COLUMNS = (
     "expected_delivery_date",
     "delivered_to_customer_at",
 )
+# the cars delivered against a promised date, handed over (on time or late: the reader's zone
+# decides) or not yet (``ix_cars_handed``, ``ix_cars_waiting``; migration 0016;
+# the conditions: db.totals_closed)
+CARS_HANDED_COLUMNS = (
+    "status_changed_at",
+    "expected_delivery_date",
+    "delivered_to_customer_at",
+    "dealership_id",
+    "prep_center_id",
+    "status",  # SQLite reads the index alone only if it holds every column the query names
+)
+CARS_WAITING_COLUMNS = (
+    "status_changed_at",
+    "expected_delivery_date",
+    "dealership_id",
+    "prep_center_id",
+    "status",
+    "delivered_to_customer_at",
+)
 
 
 class Car(SQLModel, table=True):
@@ -208,6 +228,18 @@ class Car(SQLModel, table=True):
             sqlite_where=text(f"status IN {sql_in(CAR_INACTIVE_STATUSES)}"),
             postgresql_where=text(f"status IN {sql_in(CAR_INACTIVE_STATUSES)}"),
             postgresql_include=["id"],
+        ),
+        Index(
+            "ix_cars_handed",
+            *CARS_HANDED_COLUMNS,
+            sqlite_where=text(CARS_HANDED),
+            postgresql_where=text(CARS_HANDED),
+        ),
+        Index(
+            "ix_cars_waiting",
+            *CARS_WAITING_COLUMNS,
+            sqlite_where=text(CARS_WAITING),
+            postgresql_where=text(CARS_WAITING),
         ),
     )
 

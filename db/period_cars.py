@@ -3,10 +3,12 @@
 A group's dashboard over 90 days stands on tens of thousands of cars, most of them delivered or
 archived in the period.  Only the cars being worked on now (a few thousand) are read one by one,
 from the index ``ix_cars_open``: how long each has been in its stage decides its SLA level.  The
-rest is counted by the database: the cars delivered or archived in the period
-(``ix_cars_closed``), the stays that ended in it (the kept ``car_stays``, :mod:`db.totals`:
-their number, total and 90th percentile), the handovers on time and late.  The cars behind one
-of those figures are read when it is opened.
+rest is counted by the database: the cars delivered or archived in the period (the kept
+``closed_day_totals``, :mod:`db.totals_closed`, and the first day's rest from ``ix_cars_closed``),
+the stays that ended in it (the kept ``car_stays``, :mod:`db.totals`: their number, total and 90th
+percentile), the handovers on time and late (``ix_cars_handed``: late depends on the reader's
+zone) and the cars delivered without one (``ix_cars_waiting``).  The cars behind one of those
+figures are read when it is opened.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from db.grid import _ids, _param_day
 from db.sla import sla_state
 from db.stages import STAGES, days_sql
 from db.totals import EARLY
+from db.totals_closed import CARS_HANDED, CARS_WAITING
+from db.totals_closed import TABLE as CLOSED_TOTALS
 from db.vocab import CAR_INACTIVE_STATUSES, sql_in
 
 if TYPE_CHECKING:
@@ -87,6 +91,8 @@ class PeriodCars:
         sqlite = fast.dialect == "sqlite"
         self.open_index = " INDEXED BY ix_cars_open" if sqlite else ""
         self.closed_index = " INDEXED BY ix_cars_closed" if sqlite else ""
+        self.handed_index = " INDEXED BY ix_cars_handed" if sqlite else ""
+        self.waiting_index = " INDEXED BY ix_cars_waiting" if sqlite else ""
         self.days_index = " INDEXED BY ix_car_stays_days" if sqlite else ""
 
     # -- the cars being worked on --------------------------------------------------------------
@@ -104,7 +110,7 @@ class PeriodCars:
             {"now": self.now},
         )
         rows.sort(key=lambda r: r[0])
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return rows  # type: ignore[return-value]
 
     # -- delivered and archived in the period --------------------------------------------------
     def _closed(self, more: str = "") -> str:
@@ -122,17 +128,35 @@ class PeriodCars:
         return self._closed_found
 
     def _read_closed(self) -> None:
-        handed = (
-            "c.status = 'delivered' AND c.expected_delivery_date IS NOT NULL "
-            "AND c.delivered_to_customer_at IS NOT NULL"
-        )
+        found = dict.fromkeys(CAR_INACTIVE_STATUSES, 0)
+        for status, n in self._closed_counted():
+            found[str(status)] += int(n)
+        levels = {"green": 0, "yellow": 0, "red": 0}
+        bucket_of = {"on_time": "green", "at_risk": "yellow", "late": "red"}
+        # delivered without a handover time: the promised date decides (as of today)
+        for waiting_day, n in self.fast.rows(
+            f"SELECT c.expected_delivery_date, count(*) FROM cars c{self.waiting_index} "
+            f"WHERE {CARS_WAITING} AND c.status_changed_at >= :start AND {self.cars_scope} "
+            "GROUP BY c.expected_delivery_date",
+            self.params,
+        ):
+            state = sla_state("delivered", waiting_day, None, self.today)
+            if state != "none":
+                levels[bucket_of[state]] += int(n)
+        # handed over: late from db.sla.late_from of the promised date, in the reader's zone
         runs = _late_runs(self.today)
         params = dict(self.params)
         cases = []
         for i, (a, b, minutes) in enumerate(runs):
             params.update({f"a{i}": _param_day(self.fast, a), f"b{i}": _param_day(self.fast, b)})
             if self.fast.dialect == "sqlite":
-                moment = f"datetime(c.expected_delivery_date, '+{minutes} minutes') || '.000000'"
+                # the stored text of the moment: date() and a constant time are cheaper than
+                # datetime() on tens of thousands of handovers
+                days, rest = divmod(minutes, 24 * 60)
+                moment = (
+                    f"date(c.expected_delivery_date, '{days:+d} days') "
+                    f"|| ' {rest // 60:02d}:{rest % 60:02d}:00.000000'"
+                )
             else:
                 moment = (
                     f"(c.expected_delivery_date::timestamp + interval '{minutes} minutes') "
@@ -144,33 +168,45 @@ class PeriodCars:
             lo=_param_day(self.fast, runs[0][0] if runs else self.today),
             hi=_param_day(self.fast, runs[-1][1] if runs else self.today),
         )
-        found = dict.fromkeys(CAR_INACTIVE_STATUSES, 0)
-        levels = {"green": 0, "yellow": 0, "red": 0}
-        bucket_of = {"on_time": "green", "at_risk": "yellow", "late": "red"}
-        outside = 0
-        for status, waiting_day, n, n_handed, n_late, n_outside in self.fast.rows(
-            "SELECT c.status, CASE WHEN c.status = 'delivered' AND "
-            "c.delivered_to_customer_at IS NULL THEN c.expected_delivery_date END, count(*), "
-            f"sum(CASE WHEN {handed} THEN 1 ELSE 0 END), "
-            f"sum(CASE WHEN {handed} AND {late} THEN 1 ELSE 0 END), "
-            f"sum(CASE WHEN {handed} AND NOT (c.expected_delivery_date BETWEEN :lo AND :hi) "
-            f"THEN 1 ELSE 0 END) {self._closed()} GROUP BY 1, 2",
+        handed, n_late, outside = self.fast.rows(
+            f"SELECT count(*), sum(CASE WHEN {late} THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN c.expected_delivery_date BETWEEN :lo AND :hi THEN 0 ELSE 1 END) "
+            f"FROM cars c{self.handed_index} WHERE {CARS_HANDED} "
+            f"AND c.status_changed_at >= :start AND {self.cars_scope}",
             params,
-        ):
-            found[str(status)] += int(n)
-            if waiting_day is not None:  # delivered without a handover time: the date decides
-                state = sla_state("delivered", waiting_day, None, self.today)
-                if state != "none":
-                    levels[bucket_of[state]] += int(n)
-            levels["red"] += int(n_late or 0)
-            levels["green"] += int(n_handed or 0) - int(n_late or 0)
-            outside += int(n_outside or 0)
+        )[0]
+        levels["red"] += int(n_late or 0)
+        levels["green"] += int(handed or 0) - int(n_late or 0)
         if outside:  # promised dates far from today: every car's own state
             levels = {"green": 0, "yellow": 0, "red": 0}
             for _car, _promised, state in self.delivered_states(sla_state):
                 levels[bucket_of[state]] += 1
         self._closed_found = found
         self._levels = levels
+
+    def _closed_counted(self) -> list[Any]:
+        """(status, cars) delivered and archived since the period began: the whole UTC days from
+        the kept ``closed_day_totals``, the first day's rest from the cars."""
+        start = self.bounds[0]
+        first_day = (start + timedelta(days=1)).date() if start.time() != time() else start.date()
+        params = {
+            **self.params,
+            "d1": _param_day(self.fast, first_day),
+            "t1": param_ts(self.fast, _utc_midnight(first_day)),
+        }
+        scope = self.stays_scope.replace("s.", "t.")
+        found = self.fast.rows(
+            f"SELECT t.status, sum(t.cars) FROM {CLOSED_TOTALS} t WHERE t.day >= :d1 "
+            f"AND {scope} GROUP BY t.status",
+            params,
+        )
+        if start < _utc_midnight(first_day):
+            found += self.fast.rows(
+                f"SELECT c.status, count(*) {self._closed(' AND c.status_changed_at < :t1')} "
+                "GROUP BY c.status",
+                params,
+            )
+        return found
 
     def closed_ids(self, status: str) -> tuple[tuple[int, ...], Mapping[int, str]]:
         rows = self.fast.rows(
@@ -242,34 +278,28 @@ class PeriodCars:
                 "t2": param_ts(self.fast, _utc_midnight(last_day)),
             }
             scope = self.stays_scope.replace("s.", "t.")
-            add(
-                self.fast.rows(
-                    "SELECT t.stage, sum(t.stays), sum(t.days) FROM stay_day_totals t "
-                    f"WHERE t.day >= :d1 AND t.day < :d2 AND t.stage IN {keys} AND {scope} "
-                    "GROUP BY t.stage",
-                    inner,
-                )
-            )
-            for lo, hi in ((":start", ":t1"), (":t2", ":end")):
-                add(
-                    self.fast.rows(
-                        f"SELECT s.stage, count(*), sum(s.days) "
-                        f"{self._stays(f' AND s.stage IN {keys}', lo=lo, hi=hi)} GROUP BY s.stage",
-                        inner,
-                    )
-                )
-            # stays of cars closed before the period that ended in it (none in a sound history)
-            add(
-                self.fast.rows(
-                    f"SELECT s.stage, count(*), sum(s.days) FROM car_stays s "
-                    f"WHERE {EARLY.format(a='s.')} AND s.stage IN {keys} "
-                    "AND s.ended_at >= :t1 AND s.ended_at < :t2 AND s.days IS NOT NULL "
-                    "AND (s.status_changed_at IS NULL OR s.status_changed_at < :start) "
-                    f"AND {self.stays_scope} GROUP BY s.stage",
-                    inner,
+            # one statement (a round trip and a plan, not four), its parts added in this order
+            parts = [
+                "SELECT 0 AS part, t.stage, sum(t.stays), sum(t.days) FROM stay_day_totals t "
+                f"WHERE t.day >= :d1 AND t.day < :d2 AND t.stage IN {keys} AND {scope} "
+                "GROUP BY t.stage",
+                *(
+                    f"SELECT {n}, s.stage, count(*), sum(s.days) "
+                    f"{self._stays(f' AND s.stage IN {keys}', lo=lo, hi=hi)} GROUP BY s.stage"
+                    for n, (lo, hi) in ((1, (":start", ":t1")), (2, (":t2", ":end")))
                 ),
-                -1,
-            )
+                # stays of cars closed before the period that ended in it (none in a sound
+                # history): taken out again
+                "SELECT 3, s.stage, count(*), sum(s.days) FROM car_stays s "
+                f"WHERE {EARLY.format(a='s.')} AND s.stage IN {keys} "
+                "AND s.ended_at >= :t1 AND s.ended_at < :t2 AND s.days IS NOT NULL "
+                "AND (s.status_changed_at IS NULL OR s.status_changed_at < :start) "
+                f"AND {self.stays_scope} GROUP BY s.stage",
+            ]
+            rows = self.fast.rows(" UNION ALL ".join(parts), inner)
+            rows.sort(key=lambda r: int(r[0]))
+            for part, stage, n, total in rows:
+                add([(stage, n, total)], -1 if int(part) == 3 else 1)
         else:
             add(
                 self.fast.rows(
@@ -278,18 +308,23 @@ class PeriodCars:
                     self.params,
                 )
             )
-        result: dict[str, tuple[int, float, float | None]] = {}
-        for stage, (n, total) in found.items():
-            n = int(n)
-            if n <= 0:
-                continue
+        counted = [(stage, int(n), float(total)) for stage, (n, total) in found.items() if n > 0]
+        # every stage's 90th percentile in one statement: the stay ``skip`` from the longest
+        params = dict(self.params)
+        walks = []
+        for i, (stage, n, _total) in enumerate(counted):
             rank = max(0, math.ceil(P90 * n) - 1)  # from the shortest, as db.dashboard.percentile
-            p90 = self.fast.rows(
-                f"SELECT s.days {self._stays(' AND s.stage = :stage', self.days_index)} "
-                "ORDER BY s.days DESC LIMIT 1 OFFSET :skip",
-                {**self.params, "stage": stage, "skip": n - 1 - rank},
+            params.update({f"st{i}": stage, f"sk{i}": n - 1 - rank})
+            walks.append(
+                f"SELECT {i} AS i, (SELECT s.days "
+                f"{self._stays(f' AND s.stage = :st{i}', self.days_index)} "
+                f"ORDER BY s.days DESC LIMIT 1 OFFSET :sk{i})"
             )
-            result[stage] = (n, float(total), float(p90[0][0]) if p90 else None)
+        p90 = dict(self.fast.rows(" UNION ALL ".join(walks), params)) if walks else {}
+        result: dict[str, tuple[int, float, float | None]] = {}
+        for i, (stage, n, total) in enumerate(counted):
+            value = p90.get(i)
+            result[stage] = (n, total, None if value is None else float(value))
         return result
 
     def stay_ids(self, stage: str) -> list[tuple[int, float]]:

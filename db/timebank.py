@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 from db import csvfile
@@ -175,34 +175,49 @@ def clocked_totals(
     last: date,
     user_ids: list[str] | None = None,
 ) -> dict[str, tuple[float, float]]:
-    """Per person the actor sees (user id): their closed entries' hours from ``first`` to
-    ``last``, all and on productive work (one statement: the dashboard's productivity of a whole
-    group)."""
+    """Per person the actor sees (and asked for: ``user_ids``; user id as text): their closed
+    entries' hours from ``first`` to ``last``, all and on productive work.  One statement over the
+    kept totals (:mod:`db.totals`): the period's whole ISO weeks from ``clocked_week_totals``, the
+    days before and after them from ``clocked_day_totals`` (the dashboard's productivity of a
+    whole group over 90 days: some 20,000 rows instead of 80,000)."""
     if last < first:
         return {}
-    where, params = _scope(fast, actor, user_ids)
-    people = [r[0] for r in fast.rows(f"SELECT u.id FROM users u WHERE {where}", params)]
-    if not people:
-        return {}
-    keys = {f"u{n}": user_id for n, user_id in enumerate(people)}
-    # the kept day totals of the closed entries (db.totals): one row per person, day and work
-    rows = fast.rows(
-        "SELECT e.user_id, e.resource_type_id, sum(e.hours) FROM clocked_day_totals e "
-        f"WHERE e.user_id IN ({', '.join(':' + k for k in keys)}) "
-        "AND e.date >= :first AND e.date <= :last "
-        "GROUP BY e.user_id, e.resource_type_id",
-        {**keys, "first": _param_day(fast, first), "last": _param_day(fast, last)},
-    )
-    productive_types = {
+    where, params = _scope(fast, actor, None)
+    # the people in scope as one set the database builds once (not a list of ids per person)
+    people = "" if where == "1=1" else f" AND e.user_id IN (SELECT u.id FROM users u WHERE {where})"
+    monday = first + timedelta(days=-first.weekday() % 7)  # the first whole week's Monday
+    after = last - timedelta(days=(last.weekday() + 1) % 7)  # the last whole week's Sunday
+    params.update(first=_param_day(fast, first), last=_param_day(fast, last))
+    day_rows = "SELECT e.user_id, e.resource_type_id, e.hours FROM clocked_day_totals e WHERE "
+    if monday + timedelta(days=6) <= after:
+        params.update(monday=_param_day(fast, monday), sunday=_param_day(fast, after))
+        params["last_monday"] = _param_day(fast, after - timedelta(days=6))
+        parts = [
+            "SELECT e.user_id, e.resource_type_id, e.hours FROM clocked_week_totals e "
+            f"WHERE e.week >= :monday AND e.week <= :last_monday{people}"
+        ]
+        if first < monday:
+            parts.append(f"{day_rows}e.date >= :first AND e.date < :monday{people}")
+        if after < last:
+            parts.append(f"{day_rows}e.date > :sunday AND e.date <= :last{people}")
+    else:
+        parts = [f"{day_rows}e.date >= :first AND e.date <= :last{people}"]
+    productive = sorted(
         int(r[0]) for r in fast.rows("SELECT id FROM resource_types WHERE is_productive")
-    }
+    )
+    # the kinds of work named (not joined: tens of thousands of rows need no lookup each)
+    rows = fast.rows(
+        "SELECT p.user_id, sum(p.hours), sum(CASE WHEN p.resource_type_id IN "
+        f"({', '.join(map(str, productive)) or 'NULL'}) THEN p.hours ELSE 0 END) "
+        f"FROM ({' UNION ALL '.join(parts)}) p GROUP BY p.user_id",
+        params,
+    )
+    wanted = None if user_ids is None else {str(_uid(u)) for u in user_ids}
     totals: dict[str, list[float]] = {}
-    texts = {person: str(_uid(person)) for person in {r[0] for r in rows}}
-    for user_id, type_id, hours in rows:
-        entry = totals.setdefault(texts[user_id], [0.0, 0.0])
-        entry[0] += float(hours or 0.0)
-        if int(type_id) in productive_types:
-            entry[1] += float(hours or 0.0)
+    for user_id, hours, productive in rows:
+        text = str(_uid(user_id))
+        if wanted is None or text in wanted:
+            totals[text] = [float(hours or 0.0), float(productive or 0.0)]
     return {k: (round(v[0], 4), round(v[1], 4)) for k, v in totals.items()}
 
 

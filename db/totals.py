@@ -2,7 +2,7 @@
 
 The dashboard of a whole group over months and the car counts of a wide scope would otherwise
 read tens of thousands of cars and hundreds of thousands of bookings and clocked entries on every
-refresh.  Four tables keep what they need, derived from the business tables:
+refresh.  These tables keep what they need, derived from the business tables:
 
 * ``car_stays``: one row per ended stay of a car in a stage (:data:`db.stages.STAGES`): when it
   ended, how many days it took, and the car's dealership, prep center, status and
@@ -12,7 +12,10 @@ refresh.  Four tables keep what they need, derived from the business tables:
 * ``booking_day_totals``: per (provider, consumer, kind of work, day) the hours of the bookings
   that hold capacity, and the completed bookings' count, estimated and actual hours and how many
   ran over their estimate.
-* ``clocked_day_totals``: per (person, day, kind of work) the hours of the closed clock entries.
+* ``clocked_day_totals``: per (person, day, kind of work) the hours of the closed clock entries;
+  ``clocked_week_totals`` the same per ISO week (:mod:`db.totals_weeks`).
+* ``closed_day_totals``: cars delivered or archived per UTC day of their status change, status,
+  dealership and prep center (:mod:`db.totals_closed`).
 
 They are kept by triggers of the database itself (SQLite and PostgreSQL alike), in the same
 transaction as the change they count (on PostgreSQL when it commits: deferred triggers), whoever writes: prepfloor's workflow, bookings, clocks,
@@ -20,15 +23,19 @@ imports, adoption and deletes, and on PostgreSQL psql or Directus too.  So no wr
 remember them, and nothing is counted twice.  A row of a booking or clock total is recomputed from
 its rows (not added to), so floating-point hours never drift.  ``prepfloor doctor`` compares every
 kept row with a fresh computation (:func:`differences`) and ``prepfloor doctor --repair`` rebuilds
-them (:func:`rebuild`).  Migration 0012 installs them (:func:`install`); a change to this SQL comes
-with a new migration that calls :func:`install` again.
+them (:func:`rebuild`).  Migration 0012 installs them (:func:`install`), 0016 the two of their own
+modules (:mod:`db.totals_own`); the triggers are :mod:`db.totals_triggers`.  A change to this SQL
+comes with a new migration that installs it again.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from db import totals_closed as closed
+from db import totals_weeks as weeks
 from db.stages import STAGE_COLUMNS, STAGES, days_sql
+from db.totals_own import _dialect, _run
 from db.vocab import BOOKING_HOLDING_STATUSES, CAR_INACTIVE_STATUSES, sql_in
 
 TABLES = (
@@ -37,6 +44,8 @@ TABLES = (
     "car_status_totals",
     "booking_day_totals",
     "clocked_day_totals",
+    weeks.TABLE,
+    closed.TABLE,
 )
 HOLDING = sql_in(BOOKING_HOLDING_STATUSES)
 CLOSED = sql_in(CAR_INACTIVE_STATUSES)
@@ -108,9 +117,10 @@ def _ddl(dialect: str) -> list[str]:
         covering("ix_car_stays_ended", "car_stays", "stage, ended_at", f"days, {ids}, car_id"),
         covering("ix_car_stays_days", "car_stays", "stage, days", f"ended_at, {ids}"),
         # stays of cars closed before the stay ended (none in a sound history): the dashboard
-        # takes them out of the day totals
-        f"CREATE INDEX IF NOT EXISTS ix_car_stays_early ON car_stays (stage, ended_at) "
-        f"WHERE {EARLY.format(a='')}",
+        # takes them out of the day totals.  Covering (migration 0016): PostgreSQL guesses a third
+        # of the stays match, and would rather filter all of a month's than read this one
+        covering("ix_car_stays_early", "car_stays", "stage, ended_at", f"days, {ids}")
+        + f" WHERE {EARLY.format(a='')}",
         f"CREATE TABLE IF NOT EXISTS stay_day_totals ({key}, stage varchar(30) NOT NULL, "
         "day date NOT NULL, dealership_id integer NOT NULL, prep_center_id integer NOT NULL, "
         f"stays integer NOT NULL DEFAULT 0, days {number} NOT NULL DEFAULT 0)",
@@ -156,6 +166,8 @@ def _ddl(dialect: str) -> list[str]:
         "CREATE UNIQUE INDEX IF NOT EXISTS uq_clocked_day_totals ON clocked_day_totals "
         f"({', '.join(CLOCK_KEY)})",
         covering("ix_clocked_day_totals", "clocked_day_totals", ", ".join(CLOCK_KEY), "hours"),
+        *weeks.ddl(dialect),
+        *closed.ddl(dialect),
     ]
 
 
@@ -259,136 +271,8 @@ def _changed(columns: tuple[str, ...]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# the triggers
-# ------------------------------------------------------------------------------------------------
-TRIGGERS = {  # name: table
-    "prepfloor_totals_stays": "car_stays",
-    "prepfloor_totals_cars": "cars",
-    "prepfloor_totals_bookings": "resource_bookings",
-    "prepfloor_totals_clocks": "timebank_entries",
-}
-_SQLITE_TRIGGERS = [
-    f"{name}_{op}"
-    for name, table in TRIGGERS.items()
-    if table != "car_stays"
-    for op in ("insert", "update", "delete")
-] + [
-    "prepfloor_totals_cars_status",
-    "prepfloor_totals_stays_insert",
-    "prepfloor_totals_stays_delete",
-]
-
-
-def _sqlite_triggers() -> list[str]:
-    stays_changed = _changed(STAY_SOURCES).replace("IS DISTINCT FROM", "IS NOT")
-    status_changed = _changed(STATUS_SOURCES).replace("IS DISTINCT FROM", "IS NOT")
-    bookings_changed = _changed(BOOKING_SOURCES).replace("IS DISTINCT FROM", "IS NOT")
-    clocks_changed = _changed(CLOCK_SOURCES).replace("IS DISTINCT FROM", "IS NOT")
-    return [
-        "CREATE TRIGGER prepfloor_totals_cars_insert AFTER INSERT ON cars BEGIN "
-        f"{_stays_insert('sqlite', 'NEW')}; {_status_add('NEW', 1)}; END",
-        f"CREATE TRIGGER prepfloor_totals_cars_update AFTER UPDATE OF {', '.join(STAY_SOURCES)} "
-        f"ON cars WHEN {stays_changed} BEGIN DELETE FROM car_stays WHERE car_id = OLD.id; "
-        f"{_stays_insert('sqlite', 'NEW')}; END",
-        "CREATE TRIGGER prepfloor_totals_cars_status AFTER UPDATE OF "
-        f"{', '.join(STATUS_SOURCES)} ON cars WHEN {status_changed} BEGIN "
-        f"{_status_add('OLD', -1)}; {_status_add('NEW', 1)}; END",
-        "CREATE TRIGGER prepfloor_totals_cars_delete AFTER DELETE ON cars BEGIN "
-        f"DELETE FROM car_stays WHERE car_id = OLD.id; {_status_add('OLD', -1)}; END",
-        "CREATE TRIGGER prepfloor_totals_stays_insert AFTER INSERT ON car_stays BEGIN "
-        f"{_stay_day_add('sqlite', 'NEW', 1)}; END",
-        "CREATE TRIGGER prepfloor_totals_stays_delete AFTER DELETE ON car_stays BEGIN "
-        f"{_stay_day_add('sqlite', 'OLD', -1)}; END",
-        "CREATE TRIGGER prepfloor_totals_bookings_insert AFTER INSERT ON resource_bookings "
-        f"BEGIN {_booking_sync('NEW')}; END",
-        "CREATE TRIGGER prepfloor_totals_bookings_update AFTER UPDATE OF "
-        f"{', '.join(BOOKING_SOURCES)} ON resource_bookings WHEN {bookings_changed} BEGIN "
-        f"{_booking_sync('OLD')}; {_booking_sync('NEW')}; END",
-        "CREATE TRIGGER prepfloor_totals_bookings_delete AFTER DELETE ON resource_bookings "
-        f"BEGIN {_booking_sync('OLD')}; END",
-        "CREATE TRIGGER prepfloor_totals_clocks_insert AFTER INSERT ON timebank_entries "
-        f"BEGIN {_clock_sync('NEW')}; END",
-        "CREATE TRIGGER prepfloor_totals_clocks_update AFTER UPDATE OF "
-        f"{', '.join(CLOCK_SOURCES)} ON timebank_entries WHEN {clocks_changed} BEGIN "
-        f"{_clock_sync('OLD')}; {_clock_sync('NEW')}; END",
-        "CREATE TRIGGER prepfloor_totals_clocks_delete AFTER DELETE ON timebank_entries "
-        f"BEGIN {_clock_sync('OLD')}; END",
-    ]
-
-
-def _pg_function(name: str, body: str) -> str:
-    return (
-        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
-        f"SECURITY DEFINER SET search_path FROM CURRENT AS $$\nBEGIN\n{body}\nRETURN NULL;\nEND\n$$"
-    )
-
-
-def _pg_statements() -> list[str]:
-    cars = f"""
-IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND ({_changed(STAY_SOURCES)})) THEN
-    DELETE FROM car_stays WHERE car_id = OLD.id;
-END IF;
-IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND ({_changed(STAY_SOURCES)})) THEN
-    {_stays_insert("postgresql", "NEW")};
-END IF;
-IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND ({_changed(STATUS_SOURCES)})) THEN
-    {_status_add("OLD", -1)};
-END IF;
-IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND ({_changed(STATUS_SOURCES)})) THEN
-    {_status_add("NEW", 1)};
-END IF;"""
-    bookings = f"""
-IF TG_OP = 'UPDATE' AND NOT ({_changed(BOOKING_SOURCES)}) THEN RETURN NULL; END IF;
-IF TG_OP <> 'INSERT' THEN {_booking_sync("OLD")}; END IF;
-IF TG_OP <> 'DELETE' THEN {_booking_sync("NEW")}; END IF;"""
-    clocks = f"""
-IF TG_OP = 'UPDATE' AND NOT ({_changed(CLOCK_SOURCES)}) THEN RETURN NULL; END IF;
-IF TG_OP <> 'INSERT' THEN {_clock_sync("OLD")}; END IF;
-IF TG_OP <> 'DELETE' THEN {_clock_sync("NEW")}; END IF;"""
-    stays = f"""
-IF TG_OP = 'DELETE' THEN {_stay_day_add("postgresql", "OLD", -1)}; END IF;
-IF TG_OP = 'INSERT' THEN {_stay_day_add("postgresql", "NEW", 1)}; END IF;"""
-    statements = [
-        _pg_function("prepfloor_totals_stays", stays),
-        _pg_function("prepfloor_totals_cars", cars),
-        _pg_function("prepfloor_totals_bookings", bookings),
-        _pg_function("prepfloor_totals_clocks", clocks),
-    ]
-    watched = {
-        "prepfloor_totals_cars": STAY_SOURCES,
-        "prepfloor_totals_bookings": BOOKING_SOURCES,
-        "prepfloor_totals_clocks": CLOCK_SOURCES,
-    }
-    statements.append(
-        "CREATE TRIGGER prepfloor_totals_stays AFTER INSERT OR DELETE ON car_stays "
-        "FOR EACH ROW EXECUTE FUNCTION prepfloor_totals_stays()"
-    )
-    for name, table in TRIGGERS.items():
-        if table == "car_stays":
-            continue
-        # At the commit, not at the write: a total's row is then locked only while the
-        # transaction commits, not from the booking's INSERT (or the car's move) to its commit,
-        # so two bookings of one day at one prep center do not wait for each other's other work.
-        statements.append(
-            f"CREATE CONSTRAINT TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE OF "
-            f"{', '.join(watched[name])} ON {table} DEFERRABLE INITIALLY DEFERRED "
-            f"FOR EACH ROW EXECUTE FUNCTION {name}()"
-        )
-    return statements
-
-
-# ------------------------------------------------------------------------------------------------
 # install, check, rebuild
 # ------------------------------------------------------------------------------------------------
-def _dialect(connection: Any) -> str:
-    return str(connection.dialect.name)
-
-
-def _run(connection: Any, statement: str) -> None:
-    # the driver reads ``%`` as a placeholder mark in what SQLAlchemy hands it
-    connection.exec_driver_sql(statement.replace("%", "%%"))
-
-
 def install(connection: Any, *, build: bool = True) -> None:
     """Create (or re-create) the tables and triggers, and (``build``) fill the tables from the
     business rows.  ``connection``: a SQLAlchemy connection in a transaction.  Safe to run again."""
@@ -401,13 +285,17 @@ def install(connection: Any, *, build: bool = True) -> None:
 
 
 def create_triggers(connection: Any) -> None:
+    from db.totals_triggers import pg_statements, sqlite_triggers
+
     drop_triggers(connection)
     dialect = _dialect(connection)
-    for statement in _pg_statements() if dialect == "postgresql" else _sqlite_triggers():
+    for statement in pg_statements() if dialect == "postgresql" else sqlite_triggers():
         _run(connection, statement)
 
 
 def drop_triggers(connection: Any) -> None:
+    from db.totals_triggers import _SQLITE_TRIGGERS, TRIGGERS
+
     if _dialect(connection) == "postgresql":
         for name, table in TRIGGERS.items():
             _run(connection, f"DROP TRIGGER IF EXISTS {name} ON {table}")
@@ -418,6 +306,8 @@ def drop_triggers(connection: Any) -> None:
 
 def uninstall(connection: Any) -> None:
     """Remove the triggers, their functions and the tables (migration 0012's downgrade)."""
+    from db.totals_triggers import TRIGGERS
+
     drop_triggers(connection)
     if _dialect(connection) == "postgresql":
         for name in TRIGGERS:
@@ -427,6 +317,8 @@ def uninstall(connection: Any) -> None:
 
 
 def expected_triggers(dialect: str) -> set[str]:
+    from db.totals_triggers import _SQLITE_TRIGGERS, TRIGGERS
+
     if dialect == "postgresql":
         return {f"{name} on {table}" for name, table in TRIGGERS.items()}
     return set(_SQLITE_TRIGGERS)
@@ -461,6 +353,8 @@ COLUMNS = {
     "car_status_totals": ("dealership_id", "prep_center_id", "status", "cars"),
     "booking_day_totals": BOOKING_KEY + BOOKING_VALUES,
     "clocked_day_totals": (*CLOCK_KEY, "hours"),
+    weeks.TABLE: weeks.COLUMNS,
+    closed.TABLE: closed.COLUMNS,
 }
 # what a row must have to count something (a kept row left at zero counts nothing)
 COUNTS = {
@@ -469,6 +363,8 @@ COUNTS = {
     "car_status_totals": "t.cars <> 0",
     "booking_day_totals": "(t.held_hours <> 0 OR t.completed <> 0)",
     "clocked_day_totals": "t.hours <> 0",
+    weeks.TABLE: "t.hours <> 0",
+    closed.TABLE: "t.cars <> 0",
 }
 FLOATS = {"completed_estimated", "completed_actual", "held_hours", "hours"}
 # kept by adding and taking out: a stay's days may leave a trace in the last digits
@@ -494,6 +390,8 @@ def fresh(dialect: str) -> dict[str, str]:
         "clocked_day_totals": f"SELECT {', '.join(f'e.{k} AS {k}' for k in CLOCK_KEY)}, "
         f"sum(e.hours) AS hours FROM timebank_entries e WHERE {CLOCK_CLOSED.format(a='e')} "
         f"GROUP BY {', '.join('e.' + k for k in CLOCK_KEY)}",
+        weeks.TABLE: weeks.fresh(dialect),
+        closed.TABLE: closed.fresh(dialect),
     }
 
 

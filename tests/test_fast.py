@@ -54,3 +54,26 @@ def test_car_pages_search_and_counts(store, world) -> None:  # type: ignore[no-u
     counts = store.fast.status_counts(kari)
     assert counts["registered"] == 6 and counts["archived"] == 1 and counts["draft"] == 0
     assert store.fast.latest_event_id() > 0
+
+
+def test_custom_plans_leave_no_prepared_statement(store) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL a read run often is prepared by the driver (and may get a generic plan);
+    inside ``custom_plans`` it is planned for its values each time, from every thread."""
+    import threading
+
+    fast = store.fast
+    query = "SELECT count(*) FROM cars c WHERE c.id > :n"
+    prepared = "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :pattern"
+    pattern = {"pattern": "%c.id >%"}
+    with fast.custom_plans():
+        for n in range(8):
+            fast.rows(query, {"n": n})
+        other = threading.Thread(target=lambda: [fast.rows(query, {"n": n}) for n in range(8)])
+        other.start()
+        other.join()
+        if fast.dialect == "postgresql":
+            assert fast.rows(prepared, pattern)[0][0] == 0
+    for n in range(8):
+        fast.rows(query, {"n": n})
+    if fast.dialect == "postgresql":
+        assert fast.rows(prepared, pattern)[0][0] == 1  # the driver's own choice outside the block
