@@ -140,6 +140,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         self._who_check_running = False  # a check that the signed-in user is unchanged runs
         self._frozen_with_orm = False  # the ORM, once loaded, put out of the collector's sight
         self.typeahead = TypeAhead(self)  # keys wait until the previous one has taken effect
+        self._first_mode_open = False  # the first mode's screen is made
 
     # -- start and sign-in -----------------------------------------------------------------------
     @property
@@ -147,12 +148,17 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         """The site's language (the config file), else the environment's, else English."""
         return choose(self.settings.language if self.settings else None)
 
-    def on_mount(self) -> None:
+    def _open_first_mode(self) -> None:
+        """The first screen is the first mode's, made when Textual composes the app: Textual's
+        blank default screen is never made, and the first screen is styled once (switching to
+        it from the default screen restyled all of it twice before the first frame)."""
         self.add_mode("signin", self._sign_in_screen)
         if self._first_actor is not None:
             self.start_session(self._first_actor)
         else:
-            self.switch_mode("signin")
+            self._current_mode = "signin"
+
+    def on_mount(self) -> None:
         self._start_polling()
         self.typeahead.starting()  # keys typed while it starts wait for the first screen
         self.set_interval(IDLE_CHECK_SECONDS, self._sign_out_when_idle)
@@ -227,7 +233,11 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         # in two keys), a coordinator on the grid, a seller on their cars, a manager on the
         # dashboard, an admin on every car, or on Admin while nothing is set up.
         start = self.store.fast.start_row(actor.user_id)
-        self.switch_mode(start_mode(actor.role, start.start_mode, start.has_dealerships))
+        first = start_mode(actor.role, start.start_mode, start.has_dealerships)
+        if self._first_mode_open:
+            self.switch_mode(first)
+        else:  # the app is composing: this mode's screen is its first
+            self._current_mode = first
         if actor.role == "admin" and not start.has_dealerships:
             self.notify(
                 _(
@@ -322,6 +332,9 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         return modes_for(self.session_ctx.actor.role)
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Compose) and not self._first_mode_open:
+            self._open_first_mode()
+            self._first_mode_open = True
         if isinstance(event, events.Key | events.MouseDown):
             self._last_input = time.monotonic()
         typed = is_typed(event)
