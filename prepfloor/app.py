@@ -28,6 +28,7 @@ from prepfloor.app_language import SpeaksLanguages
 from prepfloor.config import Settings, locations
 from prepfloor.failures import SaysFailures
 from prepfloor.failures import install as watch_workers
+from prepfloor.read_ahead import ReadAhead
 from prepfloor.typeahead import TypeAhead, is_typed
 from screens.context import SessionContext
 from screens.messages import SignedIn
@@ -120,6 +121,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         preselect: str | None = None,
         sign_in_message: str = "",
         terminal: str | None = None,
+        read_ahead: ReadAhead | None = None,
     ) -> None:
         super().__init__(driver_class=_driver_class())
         watch_workers(self)  # a failed worker of any screen is said (prepfloor/failures.py)
@@ -128,6 +130,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         self.session_ctx: SessionContext | None = None
         self.terminal = terminal  # a shared terminal account: its sign-in screen, its people
         self._first_actor = actor
+        self._read_ahead = read_ahead  # the first session's reads, started before the app
         self._preselect = preselect
         self._sign_in_message = sign_in_message
         self._last_event_id: int | None = None  # the newest event id the screens were told of
@@ -205,19 +208,31 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         the one they chose, else their role's work; an admin of an empty database on Admin)."""
         from db.languages import language_of
 
+        fast = self.store.fast
+        # read while the app started (a plain start's first session), else read now
+        ahead, self._read_ahead = self._read_ahead, None
+        if ahead is not None and ahead.actor is not actor:
+            ahead = None
+
+        def first(name: str, read: Callable[[], Any]) -> Any:
+            return read() if ahead is None else ahead.value(name, read)
+
         # the user's own language, else the site's: chosen before any of their screens is made
-        self._user_language = language_of(self.store.fast, actor.user_id)
+        self._user_language = first("language", lambda: language_of(fast, actor.user_id))
         use(choose(self._user_language, self.site_language))
         shift = self.settings.shift_hours if self.settings else 10.0
         self.session_ctx = SessionContext(
             store=self.store,
             actor=actor,
-            dealership=self.store.fast.dealership_name(actor.dealership_id),
+            dealership=first("dealership", lambda: fast.dealership_name(actor.dealership_id)),
             shift_hours=shift,
             data_dir=locations().data_dir,
-            logo=self.store.fast.logo(actor.dealership_id),
+            logo=first("logo", lambda: fast.logo(actor.dealership_id)),
+            read_ahead=ahead,
         )
-        self._apply_brand(actor)
+        self._apply_brand(
+            actor, first("brand_colors", lambda: fast.brand_colors(actor.dealership_id))
+        )
         # A write refused because this user was switched off or changed meanwhile signs out.
         self.store.on_signed_out = self._signed_out_by_write
         self.store.on_wait = self._write_waiting  # a save held up by another terminal is said
@@ -232,7 +247,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         # Each role opens on its work: a mechanic or detailer on their jobs (start or switch a job
         # in two keys), a coordinator on the grid, a seller on their cars, a manager on the
         # dashboard, an admin on every car, or on Admin while nothing is set up.
-        start = self.store.fast.start_row(actor.user_id)
+        start = first("start", lambda: fast.start_row(actor.user_id))
         first = start_mode(actor.role, start.start_mode, start.has_dealerships)
         if self._first_mode_open:
             self.switch_mode(first)
@@ -303,8 +318,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
 
         return dashboard
 
-    def _apply_brand(self, actor: Actor) -> None:
-        colors = self.store.fast.brand_colors(actor.dealership_id)
+    def _apply_brand(self, actor: Actor, colors: dict[str, Any] | None) -> None:
         theme = brand_theme(f"dealership-{actor.dealership_id}", colors)
         if theme is None:
             self.theme = DEFAULT_THEME
@@ -502,6 +516,7 @@ def make_app(
     preselect: str | None = None,
     sign_in_message: str = "",
     terminal: str | None = None,
+    read_ahead: ReadAhead | None = None,
 ) -> PrepfloorApp:
     """The one app factory, for the command line and the tests."""
     return PrepfloorApp(
@@ -511,4 +526,5 @@ def make_app(
         preselect=preselect,
         sign_in_message=sign_in_message,
         terminal=terminal,
+        read_ahead=read_ahead,
     )
