@@ -25,6 +25,7 @@ from db.modes import mode_title, start_mode
 from db.store import Store
 from prepfloor.app_feed import SessionFeed
 from prepfloor.app_language import SpeaksLanguages
+from prepfloor.app_modes import mode_screen
 from prepfloor.config import Settings, locations
 from prepfloor.failures import SaysFailures
 from prepfloor.failures import install as watch_workers
@@ -263,60 +264,10 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
                 timeout=15,  # the empty lists say what n adds; the toast must not hide a form for long
             )
 
-    def _mode_factory(self, mode: ModeInfo):  # type: ignore[no-untyped-def]
-        """What makes ``mode``'s screen; its module is imported when the screen is first shown
-        (a session loads only the screens it opens)."""
-        ctx = self.session_ctx
-        assert ctx is not None
-        if mode.name == "cars":
-
-            def cars() -> Screen[Any]:
-                from screens.cars import CarListScreen
-
-                return CarListScreen(ctx)
-
-            return cars
-        if mode.name == "seller":
-            title = _("Seller · My cars") if ctx.actor.role == "seller" else _("Seller · Our cars")
-
-            def seller() -> Screen[Any]:
-                from screens.seller import MyCarsScreen
-
-                return MyCarsScreen(ctx, title)
-
-            return seller
-        if mode.name == "coordinator":
-
-            def coordinator() -> Screen[Any]:
-                from screens.capacity import CapacityScreen
-
-                return CapacityScreen(ctx)
-
-            return coordinator
-        if mode.name == "admin":
-
-            def admin() -> Screen[Any]:
-                from screens.admin import DealershipsScreen
-
-                return DealershipsScreen(ctx)
-
-            return admin
-        if mode.name == "workshop":
-            mine = ctx.actor.role in ("mechanic", "detailer")
-
-            def workshop() -> Screen[Any]:
-                from screens.workshop import MyJobsScreen, TimeBankScreen
-
-                return MyJobsScreen(ctx) if mine else TimeBankScreen(ctx)
-
-            return workshop
-
-        def dashboard() -> Screen[Any]:
-            from screens.dashboard import DashboardScreen
-
-            return DashboardScreen(ctx)
-
-        return dashboard
+    def _mode_factory(self, mode: ModeInfo) -> Callable[[], Screen[Any]]:
+        """What makes ``mode``'s screen for the session (:func:`prepfloor.app_modes.mode_screen`)."""
+        assert self.session_ctx is not None
+        return mode_screen(self.session_ctx, mode)
 
     def _apply_brand(self, actor: Actor, colors: dict[str, Any] | None) -> None:
         theme = brand_theme(f"dealership-{actor.dealership_id}", colors)
