@@ -31,6 +31,7 @@ from db.urls import (
 from db.vocab import CAR_STATUSES
 
 MY_CARS_LIMIT = 5000
+LIST_PAGE = 100  # rows a paged list (the car list) reads at a time
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 

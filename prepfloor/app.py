@@ -25,9 +25,11 @@ from db.modes import mode_title, start_mode
 from db.store import Store
 from prepfloor.app_feed import SessionFeed
 from prepfloor.app_language import SpeaksLanguages
+from prepfloor.app_modes import mode_screen
 from prepfloor.config import Settings, locations
 from prepfloor.failures import SaysFailures
 from prepfloor.failures import install as watch_workers
+from prepfloor.read_ahead import ReadAhead
 from prepfloor.typeahead import TypeAhead, is_typed
 from screens.context import SessionContext
 from screens.messages import SignedIn
@@ -120,6 +122,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         preselect: str | None = None,
         sign_in_message: str = "",
         terminal: str | None = None,
+        read_ahead: ReadAhead | None = None,
     ) -> None:
         super().__init__(driver_class=_driver_class())
         watch_workers(self)  # a failed worker of any screen is said (prepfloor/failures.py)
@@ -128,6 +131,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         self.session_ctx: SessionContext | None = None
         self.terminal = terminal  # a shared terminal account: its sign-in screen, its people
         self._first_actor = actor
+        self._read_ahead = read_ahead  # the first session's reads, started before the app
         self._preselect = preselect
         self._sign_in_message = sign_in_message
         self._last_event_id: int | None = None  # the newest event id the screens were told of
@@ -140,6 +144,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         self._who_check_running = False  # a check that the signed-in user is unchanged runs
         self._frozen_with_orm = False  # the ORM, once loaded, put out of the collector's sight
         self.typeahead = TypeAhead(self)  # keys wait until the previous one has taken effect
+        self._first_mode_open = False  # the first mode's screen is made
 
     # -- start and sign-in -----------------------------------------------------------------------
     @property
@@ -147,12 +152,17 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         """The site's language (the config file), else the environment's, else English."""
         return choose(self.settings.language if self.settings else None)
 
-    def on_mount(self) -> None:
+    def _open_first_mode(self) -> None:
+        """The first screen is the first mode's, made when Textual composes the app: Textual's
+        blank default screen is never made, and the first screen is styled once (switching to
+        it from the default screen restyled all of it twice before the first frame)."""
         self.add_mode("signin", self._sign_in_screen)
         if self._first_actor is not None:
             self.start_session(self._first_actor)
         else:
-            self.switch_mode("signin")
+            self._current_mode = "signin"
+
+    def on_mount(self) -> None:
         self._start_polling()
         self.typeahead.starting()  # keys typed while it starts wait for the first screen
         self.set_interval(IDLE_CHECK_SECONDS, self._sign_out_when_idle)
@@ -199,19 +209,31 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         the one they chose, else their role's work; an admin of an empty database on Admin)."""
         from db.languages import language_of
 
+        fast = self.store.fast
+        # read while the app started (a plain start's first session), else read now
+        ahead, self._read_ahead = self._read_ahead, None
+        if ahead is not None and ahead.actor is not actor:
+            ahead = None
+
+        def first(name: str, read: Callable[[], Any]) -> Any:
+            return read() if ahead is None else ahead.value(name, read)
+
         # the user's own language, else the site's: chosen before any of their screens is made
-        self._user_language = language_of(self.store.fast, actor.user_id)
+        self._user_language = first("language", lambda: language_of(fast, actor.user_id))
         use(choose(self._user_language, self.site_language))
         shift = self.settings.shift_hours if self.settings else 10.0
         self.session_ctx = SessionContext(
             store=self.store,
             actor=actor,
-            dealership=self.store.fast.dealership_name(actor.dealership_id),
+            dealership=first("dealership", lambda: fast.dealership_name(actor.dealership_id)),
             shift_hours=shift,
             data_dir=locations().data_dir,
-            logo=self.store.fast.logo(actor.dealership_id),
+            logo=first("logo", lambda: fast.logo(actor.dealership_id)),
+            read_ahead=ahead,
         )
-        self._apply_brand(actor)
+        self._apply_brand(
+            actor, first("brand_colors", lambda: fast.brand_colors(actor.dealership_id))
+        )
         # A write refused because this user was switched off or changed meanwhile signs out.
         self.store.on_signed_out = self._signed_out_by_write
         self.store.on_wait = self._write_waiting  # a save held up by another terminal is said
@@ -226,8 +248,12 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         # Each role opens on its work: a mechanic or detailer on their jobs (start or switch a job
         # in two keys), a coordinator on the grid, a seller on their cars, a manager on the
         # dashboard, an admin on every car, or on Admin while nothing is set up.
-        start = self.store.fast.start_row(actor.user_id)
-        self.switch_mode(start_mode(actor.role, start.start_mode, start.has_dealerships))
+        start = first("start", lambda: fast.start_row(actor.user_id))
+        first = start_mode(actor.role, start.start_mode, start.has_dealerships)
+        if self._first_mode_open:
+            self.switch_mode(first)
+        else:  # the app is composing: this mode's screen is its first
+            self._current_mode = first
         if actor.role == "admin" and not start.has_dealerships:
             self.notify(
                 _(
@@ -238,63 +264,12 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
                 timeout=15,  # the empty lists say what n adds; the toast must not hide a form for long
             )
 
-    def _mode_factory(self, mode: ModeInfo):  # type: ignore[no-untyped-def]
-        """What makes ``mode``'s screen; its module is imported when the screen is first shown
-        (a session loads only the screens it opens)."""
-        ctx = self.session_ctx
-        assert ctx is not None
-        if mode.name == "cars":
+    def _mode_factory(self, mode: ModeInfo) -> Callable[[], Screen[Any]]:
+        """What makes ``mode``'s screen for the session (:func:`prepfloor.app_modes.mode_screen`)."""
+        assert self.session_ctx is not None
+        return mode_screen(self.session_ctx, mode)
 
-            def cars() -> Screen[Any]:
-                from screens.cars import CarListScreen
-
-                return CarListScreen(ctx)
-
-            return cars
-        if mode.name == "seller":
-            title = _("Seller · My cars") if ctx.actor.role == "seller" else _("Seller · Our cars")
-
-            def seller() -> Screen[Any]:
-                from screens.seller import MyCarsScreen
-
-                return MyCarsScreen(ctx, title)
-
-            return seller
-        if mode.name == "coordinator":
-
-            def coordinator() -> Screen[Any]:
-                from screens.capacity import CapacityScreen
-
-                return CapacityScreen(ctx)
-
-            return coordinator
-        if mode.name == "admin":
-
-            def admin() -> Screen[Any]:
-                from screens.admin import DealershipsScreen
-
-                return DealershipsScreen(ctx)
-
-            return admin
-        if mode.name == "workshop":
-            mine = ctx.actor.role in ("mechanic", "detailer")
-
-            def workshop() -> Screen[Any]:
-                from screens.workshop import MyJobsScreen, TimeBankScreen
-
-                return MyJobsScreen(ctx) if mine else TimeBankScreen(ctx)
-
-            return workshop
-
-        def dashboard() -> Screen[Any]:
-            from screens.dashboard import DashboardScreen
-
-            return DashboardScreen(ctx)
-
-        return dashboard
-
-    def _apply_brand(self, actor: Actor) -> None:
-        colors = self.store.fast.brand_colors(actor.dealership_id)
+    def _apply_brand(self, actor: Actor, colors: dict[str, Any] | None) -> None:
         theme = brand_theme(f"dealership-{actor.dealership_id}", colors)
         if theme is None:
             self.theme = DEFAULT_THEME
@@ -322,6 +297,9 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         return modes_for(self.session_ctx.actor.role)
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Compose) and not self._first_mode_open:
+            self._open_first_mode()
+            self._first_mode_open = True
         if isinstance(event, events.Key | events.MouseDown):
             self._last_input = time.monotonic()
         typed = is_typed(event)
@@ -489,6 +467,7 @@ def make_app(
     preselect: str | None = None,
     sign_in_message: str = "",
     terminal: str | None = None,
+    read_ahead: ReadAhead | None = None,
 ) -> PrepfloorApp:
     """The one app factory, for the command line and the tests."""
     return PrepfloorApp(
@@ -498,4 +477,5 @@ def make_app(
         preselect=preselect,
         sign_in_message=sign_in_message,
         terminal=terminal,
+        read_ahead=read_ahead,
     )

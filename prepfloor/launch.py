@@ -109,9 +109,15 @@ def identify(store: Store, preselect: str | None, login: str) -> Identity:
 
 
 def run_tui(store: Store, settings: Settings, preselect: str | None = None) -> int:
+    who = identify(store, preselect, os_login())
+    # what the first screen shows is read while Textual loads (prepfloor/read_ahead.py)
+    ahead = None
+    if who.actor is not None:
+        from prepfloor.read_ahead import ReadAhead
+
+        ahead = ReadAhead(store, who.actor)
     from prepfloor.app import make_app
 
-    who = identify(store, preselect, os_login())
     app = make_app(
         store,
         settings,
@@ -119,6 +125,7 @@ def run_tui(store: Store, settings: Settings, preselect: str | None = None) -> i
         preselect=who.preselect,
         sign_in_message=who.message,
         terminal=who.terminal,
+        read_ahead=ahead,
     )
     app.run()
     store.close()

@@ -20,10 +20,10 @@ from textual.strip import Strip
 
 from db import formats
 from db.clock import utcnow
-from db.fast import CarQuery, CarRow
+from db.fast import LIST_PAGE, CarQuery, CarRow
 from db.i18n import _
 from db.vocab import CAR_STATUS_LABELS
-from screens.context import SessionContext
+from screens.context import FirstPage, SessionContext
 from screens.table import (
     CURSOR_BINDINGS,
     LIST_CSS,
@@ -38,7 +38,7 @@ from screens.table import (
 )
 from screens.widgets import Static
 
-PAGE = 100
+PAGE = LIST_PAGE
 KEEP_PAGES = 8
 # Every matching id (for the count, the scrollbar and the pages beyond the first) is read this
 # long after the table's first page is painted, at start: the first frame reaches the terminal
@@ -193,20 +193,30 @@ class CarTable(ScrollView, can_focus=True):
             self.scroll_to(y=0, animate=False)
         generation, query, page = self._generation, self.query_, self.cursor // PAGE
         self._pending.add(page)
+        ahead, self.ctx.read_ahead = self.ctx.read_ahead, None  # the session's first list only
+        rows = ahead.first_page(query, wait=False) if ahead is not None and page == 0 else None
+        if rows is not None:  # read while the app started: in the first frame
+            self._page_loaded(generation, page, rows)
+            return
         self.run_worker(
-            lambda: self._first_in_thread(generation, query, page),
+            lambda: self._first_in_thread(generation, query, page, ahead),
             thread=True,
             group="car-pages",
             exit_on_error=False,
         )
 
-    def _first_in_thread(self, generation: int, query: CarQuery, page: int) -> None:
+    def _first_in_thread(
+        self, generation: int, query: CarQuery, page: int, ahead: FirstPage | None = None
+    ) -> None:
         """The page on screen first (painted at once); every matching id for the rest is read
         once that page is painted (:meth:`_page_loaded`): tens of thousands of ids take the
-        interpreter for tens of milliseconds, which the first frame should not wait for."""
+        interpreter for tens of milliseconds, which the first frame should not wait for.
+        (``ahead``: the page is being read already, since the app started.)"""
         if generation != self._generation:
             return  # the user typed on; these cars are no longer wanted
-        rows = self.ctx.store.fast.car_page(self.ctx.actor, query, page * PAGE, PAGE)
+        rows = ahead.first_page(query, wait=True) if ahead is not None and page == 0 else None
+        if rows is None:
+            rows = self.ctx.store.fast.car_page(self.ctx.actor, query, page * PAGE, PAGE)
         self.app.call_from_thread(self._page_loaded, generation, page, rows)
 
     def _load_ids(self, generation: int, *, again: bool = False) -> None:

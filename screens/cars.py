@@ -27,6 +27,7 @@ class CarListScreen(SearchBoxKeys, Screen[None]):
         Binding("a", "toggle_archived", "Archived"),
         Binding("escape", "leave_search", "Back to list", show=False),
     ]
+    AUTO_FOCUS = "#cars"  # the list has the keys from the first frame (not the search box first)
     DEFAULT_CSS = """
     CarListScreen #search { margin: 0 1; }
     CarListScreen #summary { height: 1; padding: 0 2; color: $text-muted; }

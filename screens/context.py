@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from db.access import Actor
+from db.fast import CarQuery, CarRow
 from db.store import Store
 
 if TYPE_CHECKING:
@@ -24,6 +25,13 @@ class Browser(Protocol):
         """Open the browser's file picker; the file chosen arrives in the user's file area."""
 
 
+class FirstPage(Protocol):
+    """The car list's first page, read while the app started (:mod:`prepfloor.read_ahead`)."""
+
+    def first_page(self, query: CarQuery, *, wait: bool) -> list[CarRow] | None:
+        """The page for ``query`` (once; ``wait``: until its read has ended), else ``None``."""
+
+
 @dataclass
 class SessionContext:
     store: Store
@@ -39,3 +47,6 @@ class SessionContext:
     # Served to a web browser: copies and exports are downloaded by it, and files come from it
     # (into ``files``).  None over SSH and on a local terminal.
     browser: Browser | None = None
+    # A plain start: the car list's first page, read while Textual loaded (the list's first
+    # frame shows its rows).  None once used, and for every later session.
+    read_ahead: FirstPage | None = None
