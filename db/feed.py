@@ -88,6 +88,10 @@ def parse(payload: str) -> tuple[int, str, int | None, str] | None:
     return int(parts[0]), parts[1], car, parts[3]
 
 
+# the events after a given one, oldest first (SQLite placeholders)
+_SINCE = "SELECT id, entity, car_id, action FROM events WHERE id > ? ORDER BY id LIMIT ?"
+
+
 class Watcher:
     """A thread that waits for changes to one database and hands each to ``heard`` (called in the
     watcher's thread).  :meth:`stop` ends it (within :data:`WAKE_SECONDS`)."""
@@ -142,6 +146,8 @@ class Watcher:
         conn = connect_postgres(self.url, None, autocommit=True)
         try:
             conn.execute(f"LISTEN {CHANNEL}")
+            if self.newest:  # committed before the LISTEN, after the session's first reads
+                self._catch_up(lambda sql, *args: conn.execute(sql.replace("?", "%s"), args))
             while not self.stopped:
                 # sleeps on the socket (the driver's own wait looks up ten times a second): no
                 # statement, no wake-up, until a commit is announced
@@ -172,6 +178,8 @@ class Watcher:
                 self.newest = int(
                     conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
                 )
+            else:  # committed after the session's first reads, before this watch began
+                self._catch_up(lambda sql, *args: conn.execute(sql, args))
             for _woke in _file_writes(path, self._stop):
                 self.waits += 1
                 # the log is written a moment before the commit is marked in its index: look
@@ -184,18 +192,19 @@ class Watcher:
                 if now == version:
                     continue  # a write not yet committed, or a checkpoint
                 version = now
-                rows = conn.execute(
-                    "SELECT id, entity, car_id, action FROM events WHERE id > ? ORDER BY id "
-                    "LIMIT ?",
-                    (self.newest, MOST_EVENTS + 1),
-                ).fetchall()
-                if len(rows) > MOST_EVENTS:
-                    newest = conn.execute("SELECT max(id) FROM events").fetchone()[0]
-                    self._hand_on(Change(int(newest), None, None))
-                else:
-                    self._hand_on(summarize(rows))
+                self._catch_up(lambda sql, *args: conn.execute(sql, args))
         finally:
             conn.close()
+
+    def _catch_up(self, execute: Callable[..., Any]) -> None:
+        """Hand on the events after :attr:`newest` (more than ``MOST_EVENTS`` of them: "everything
+        changed").  ``execute(sql, *params)``: the watch's own connection, SQLite placeholders."""
+        rows = execute(_SINCE, self.newest, MOST_EVENTS + 1).fetchall()
+        if len(rows) > MOST_EVENTS:
+            newest = execute("SELECT max(id) FROM events").fetchone()[0]
+            self._hand_on(Change(int(newest), None, None))
+        elif rows:
+            self._hand_on(summarize(rows))
 
 
 # -- waiting for a write to a SQLite database's files ------------------------------------------------

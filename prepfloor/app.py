@@ -132,6 +132,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         self.terminal = terminal  # a shared terminal account: its sign-in screen, its people
         self._first_actor = actor
         self._read_ahead = read_ahead  # the first session's reads, started before the app
+        self._feed_from = 0  # the change feed hears what came after this event (0: from its start)
         self._preselect = preselect
         self._sign_in_message = sign_in_message
         self._last_event_id: int | None = None  # the newest event id the screens were told of
@@ -163,7 +164,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
             self._current_mode = "signin"
 
     def on_mount(self) -> None:
-        self._start_polling()
+        self._start_polling(self._feed_from)
         self.typeahead.starting()  # keys typed while it starts wait for the first screen
         self.set_interval(IDLE_CHECK_SECONDS, self._sign_out_when_idle)
         # What is loaded by the first frame lives as long as the session: out of the collector's
@@ -220,6 +221,8 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
 
         # the user's own language, else the site's: chosen before any of their screens is made
         self._user_language = first("language", lambda: language_of(fast, actor.user_id))
+        if ahead is not None:  # its reads are done: the feed hears what came after them
+            self._feed_from = ahead.newest
         use(choose(self._user_language, self.site_language))
         shift = self.settings.shift_hours if self.settings else 10.0
         self.session_ctx = SessionContext(

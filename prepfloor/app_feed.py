@@ -24,13 +24,14 @@ class SessionFeed:
     """The change feed and what follows from it; mixed into the app (``self`` is the app)."""
 
     # -- the change feed -------------------------------------------------------------------------
-    def _start_polling(self) -> None:
+    def _start_polling(self, newest: int = 0) -> None:
         """The session hears of every committed change through the database itself
         (:class:`db.feed.Watcher`: PostgreSQL LISTEN, or a watch on the SQLite files): nothing is
-        asked of the database while nothing changes."""
+        asked of the database while nothing changes.  ``newest``: the event the screens' first
+        reads had seen (changes after it are heard at once); 0: from the feed's start."""
         from db.feed import Watcher
 
-        self._watcher = Watcher(self.store.url, self._heard).start()
+        self._watcher = Watcher(self.store.url, self._heard, newest).start()
 
     def _heard(self, change: Any) -> None:
         """In the watcher's thread: hand the change to the app's thread."""

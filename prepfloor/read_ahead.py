@@ -7,7 +7,9 @@ they open on the car list, its first page.  The car list's first frame is then i
 empty list that a second frame fills once its worker has read them.
 
 Each value is used once, by the session it was read for.  A read that failed is simply made again
-where it is needed (and fails there, said as any read's failure is).
+where it is needed (and fails there, said as any read's failure is).  The newest change at the time
+of the reads (:attr:`ReadAhead.newest`) is where the session's change feed starts, so a change made
+by someone else meanwhile is heard, and the list shows it, as soon as the feed runs.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class ReadAhead:
         self._store = store
         self._values: dict[str, Any] = {}
         self._first_page: tuple[CarQuery, list[CarRow]] | None = None
+        self.newest = 0  # the newest event id before the reads (0: unknown)
         self._session_read = threading.Event()
         self._cars_read = threading.Event()
         threading.Thread(target=self._read, name="read-ahead", daemon=True).start()
@@ -41,6 +44,7 @@ class ReadAhead:
 
         fast, actor = self._store.fast, self.actor
         try:
+            newest = fast.latest_event_id()  # first: anything later is heard by the feed
             start = fast.start_row(actor.user_id)
             self._values.update(
                 start=start,
@@ -49,6 +53,7 @@ class ReadAhead:
                 logo=fast.logo(actor.dealership_id),
                 brand_colors=fast.brand_colors(actor.dealership_id),
             )
+            self.newest = newest
         except Exception:  # read again by the app, which says what fails
             self._values.clear()
             return

@@ -101,6 +101,25 @@ def test_every_commit_is_heard_once_with_what_it_touched(url: str) -> None:
         db.dispose()
 
 
+def test_a_watcher_started_from_a_seen_event_hears_what_came_after_it_at_once(url: str) -> None:
+    """A session's first screen read the database before its feed began (the start reads while
+    Textual loads): a change committed in between is heard as soon as the feed runs, without
+    waiting for the next change."""
+    db = Database(url)
+    seen = _event(db, "before the first reads", "dealership")
+    later = _event(db, "between the reads and the feed", "cars")
+    changes: queue.Queue[Change] = queue.Queue()
+    watcher = Watcher(url, changes.put, newest=seen).start()
+    try:
+        change = changes.get(timeout=5.0)
+        assert change.newest == later and change.entities == frozenset({"cars"})
+        with pytest.raises(queue.Empty):
+            changes.get(timeout=0.5)  # heard once
+    finally:
+        watcher.stop()
+        db.dispose()
+
+
 def test_nothing_is_asked_while_nothing_changes(url: str) -> None:
     db = Database(url)
     heard = Heard(url)

@@ -70,6 +70,28 @@ async def test_the_car_list_opens_on_the_rows_read_while_the_app_started(
         assert len(pages) == 1
 
 
+async def test_a_car_registered_after_the_reads_ahead_shows_once_the_feed_runs(
+    ui_store: Any, ui_world: Any
+) -> None:
+    """Someone registers a car after the first page was read ahead and before the session's feed
+    began: the list hears of it as soon as the feed runs, instead of showing the old page until
+    the next change."""
+    first = ui_world.register()
+    admin = ui_world["admin"]
+    ahead = ReadAhead(ui_store, admin)
+    ahead._cars_read.wait(10)
+    later = ui_world.register()  # after the reads, before the app (and its feed) starts
+    app = make_app(ui_store, actor=admin, read_ahead=ahead)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(CarTable)
+        for _ in range(50):  # the feed's first look, then the list's reload
+            await settle(pilot, app)
+            if 0 in table._pages and [r.id for r in table._pages[0]] == [later, first]:
+                break
+            await pilot.pause(0.1)
+        assert [row.id for row in table._pages[0]] == [later, first]
+
+
 async def test_what_was_not_read_ahead_is_read_by_the_app(
     ui_store: Any, ui_world: Any, monkeypatch: Any
 ) -> None:
