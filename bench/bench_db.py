@@ -205,6 +205,7 @@ def _booker(
     with db.read() as session:
         session.connection()
     _warm()
+    db._prepare_writes()  # as a session's first write does, before the runs start together
     actor = plan["actor"]
     kind = plan.get("kind", "book")
     rule = {"book": ledger.book, "floor": _plain_book, "commit": _commit_only}[kind]

@@ -17,6 +17,7 @@ JSON column read on SQLite would be text.
 
 from __future__ import annotations
 
+import weakref
 from collections import namedtuple
 from collections.abc import Mapping
 from typing import Any
@@ -67,11 +68,25 @@ class _Plan:
 class Hot:
     """One Core statement, compiled once per dialect, executed on the driver's cursor."""
 
-    __slots__ = ("_plans", "statement")
+    __slots__ = ("__weakref__", "_plans", "statement")
+    _every: weakref.WeakSet[Hot] = weakref.WeakSet()
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
+        Hot._every.add(self)
+
+    @classmethod
+    def prepare_all(cls, dialect: Any) -> int:
+        """Compile every statement made so far for ``dialect`` (a session does it before its
+        first write, outside the write lock: compiling them in its first booking held the lock
+        for tens of milliseconds).  How many were compiled."""
+        made = 0
+        for hot in list(cls._every):
+            if dialect.name not in hot._plans:
+                hot._plans[dialect.name] = _Plan(hot.statement, dialect)
+                made += 1
+        return made
 
     def _plan(self, conn: Connection) -> _Plan:
         dialect = conn.dialect

@@ -1,0 +1,106 @@
+"""What a write does around its transaction so that the write lock (SQLite's gate, PostgreSQL's
+rows) is held only for the write itself: no garbage collection inside it, a process's first write
+prepared before the lock is taken, and SQLite's checkpoints run after it, in a thread of their own.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from db.engine import Database
+from db.hot import Hot
+
+
+def _note(session: Any, n: int = 1) -> None:
+    session.execute(text("CREATE TABLE IF NOT EXISTS notes_t (n integer)"))
+    session.execute(text("INSERT INTO notes_t (n) VALUES (:n)"), {"n": n})
+
+
+def test_no_garbage_collection_while_a_write_holds_its_locks(db_url: str) -> None:
+    db = Database(db_url)
+    seen: list[bool] = []
+    try:
+        assert gc.isenabled()
+        db.run(lambda s: seen.append(gc.isenabled()))
+        assert seen == [False] and gc.isenabled()  # paused inside, on again after
+        gc.disable()  # a start that keeps it off (prepfloor.launch) keeps it off
+        try:
+            db.run(lambda s: seen.append(gc.isenabled()))
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+        with pytest.raises(ZeroDivisionError):  # a failed write turns it back on as well
+            db.run(lambda s: 1 / 0)
+        assert gc.isenabled()
+    finally:
+        db.dispose()
+
+
+def test_a_processes_first_write_is_prepared_before_the_lock_is_taken(sqlite_url: str) -> None:
+    import db.ledger
+
+    db = Database(sqlite_url)
+    dialect = db.engine.dialect.name
+    for hot in list(Hot._every):  # as a new process has them: not compiled yet
+        hot._plans.pop(dialect, None)
+    compiled_when_locked: list[bool] = []
+    held = db._gate.held
+
+    @contextmanager
+    def watched(deadline: float | None = None) -> Iterator[None]:
+        with held(deadline):
+            compiled_when_locked.append(all(dialect in h._plans for h in list(Hot._every)))
+            yield
+
+    db._gate.held = watched  # type: ignore[method-assign]
+    try:
+        db.run(_note)
+        db.run(_note)
+        assert compiled_when_locked == [True, True]
+    finally:
+        db.dispose()
+
+
+def test_sqlite_checkpoints_after_writes_not_in_them(sqlite_url: str, monkeypatch: Any) -> None:
+    from db.checkpoint import Checkpointer
+
+    db = Database(sqlite_url)
+    path = sqlite_url.removeprefix("sqlite:///")
+    blob = "x" * 4000  # about a page of the log each
+    db.run(lambda s: s.execute(text("CREATE TABLE events_blob (b text)")))
+    try:
+        with db.read() as session:
+            backstop = session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+        assert backstop == 10_000  # a commit checkpoints only a log nobody else checkpoints
+        nudge = Checkpointer.nudge
+        monkeypatch.setattr(Checkpointer, "nudge", lambda self: None)
+        for _ in range(1_200):  # past SQLite's own 1,000 pages: no commit checkpointed
+            db.run(lambda s: s.execute(text("INSERT INTO events_blob VALUES (:b)"), {"b": blob}))
+        assert os.path.getsize(path + "-wal") > 1_100 * 4096
+        monkeypatch.setattr(Checkpointer, "nudge", nudge)
+        db.run(lambda s: s.execute(text("INSERT INTO events_blob VALUES ('')")))
+        assert db._checkpoints is not None
+        for _ in range(100):  # the session's own thread copies the log back, soon after
+            if db._checkpoints.done:
+                break
+            time.sleep(0.05)
+        assert db._checkpoints.done == 1
+        probe = sqlite3.connect(path)
+        for _ in range(40):  # PASSIVE gives up at once while another checkpoint runs
+            busy, frames, copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if not busy:
+                break
+            time.sleep(0.05)
+        probe.close()
+        assert (busy, frames > 1_100, copied == frames) == (0, True, True), (busy, frames, copied)
+    finally:
+        db.dispose()
