@@ -79,6 +79,10 @@ class Disk:
 
     def fill(self) -> None:
         if self.mounted:
+            # The log emptied first, so that a save needs new space: a session checkpoints after
+            # its writes (db.checkpoint), and a save that fits in the log's old space succeeds.
+            with sqlite3.connect(self.db_path, timeout=10) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
             try:
                 for size in (65536, 512, 1):  # to the last byte
