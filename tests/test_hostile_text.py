@@ -185,7 +185,7 @@ async def test_the_sign_in_list_draws_hostile_names_as_text(hostile_url: str) ->
         app = make_app(store)
         async with app.run_test(size=(80, 24), notifications=True) as pilot:
             walk = Walk(pilot, app)
-            for _ in range(100):  # the list is read in a worker after the first frame
+            for _ in range(400):  # the list is read in a worker after the first frame: 20 s at most
                 await pilot.pause(0.05)
                 if app.screen.users:
                     break
