@@ -99,23 +99,26 @@ def week_usage(
         "provider": provider_id,
         "consumer": consumer_id,
         "rt": resource_type_id,
-        "monday": monday,
-        "sunday": sunday,
+        "first": monday,
+        "last": sunday,
         "exclude": exclude_booking_id or 0,
     }
     return float(_WEEK_USAGE.scalar(session.connection(), params) or 0.0)
 
 
+# The bookings a consumer holds at a provider for one kind of work from ``first`` to ``last``,
+# but ``exclude`` (0: none).
+HELD_BETWEEN = (
+    BOOKINGS.c.provider_dealership_id == bindparam("provider"),
+    BOOKINGS.c.consumer_dealership_id == bindparam("consumer"),
+    BOOKINGS.c.resource_type_id == bindparam("rt"),
+    BOOKINGS.c.status.in_(BOOKING_HOLDING_STATUSES),
+    BOOKINGS.c.date >= bindparam("first"),
+    BOOKINGS.c.date <= bindparam("last"),
+    BOOKINGS.c.id != bindparam("exclude"),
+)
 _WEEK_USAGE = Hot(
-    select(func.coalesce(func.sum(BOOKINGS.c.estimated_hours), 0.0)).where(
-        BOOKINGS.c.provider_dealership_id == bindparam("provider"),
-        BOOKINGS.c.consumer_dealership_id == bindparam("consumer"),
-        BOOKINGS.c.resource_type_id == bindparam("rt"),
-        BOOKINGS.c.status.in_(BOOKING_HOLDING_STATUSES),
-        BOOKINGS.c.date >= bindparam("monday"),
-        BOOKINGS.c.date <= bindparam("sunday"),
-        BOOKINGS.c.id != bindparam("exclude"),
-    )
+    select(func.coalesce(func.sum(BOOKINGS.c.estimated_hours), 0.0)).where(*HELD_BETWEEN)
 )
 
 

@@ -14,45 +14,72 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from db import validate
 from db.clock import iso_week_bounds, local_today
 from db.grid import PERSON_DAY_HOURS
-from db.ledger_rows import BOOKINGS, CAPACITY, TYPES, _required_day, agreement_for
-from db.models import ResourceBooking, ResourceCapacity
+from db.ledger_rows import BOOKINGS, CAPACITY, HELD_BETWEEN, SHARING, TYPES, _required_day
 from db.vocab import BOOKING_HOLDING_STATUSES
 
 SEARCH_DAYS_AHEAD = 42
 
 
-def _weekly_usage(
-    session: Session,
-    provider_id: int,
-    consumer_id: int,
-    resource_type_id: int,
-    first: date,
-    last: date,
-    exclude_booking_id: int | None,
-) -> dict[date, float]:
-    """Hours held per ISO week (keyed by its Monday) between the weeks of ``first`` and ``last``."""
-    stmt = (
-        select(ResourceBooking.date, func.sum(ResourceBooking.estimated_hours))
-        .where(
-            ResourceBooking.provider_dealership_id == provider_id,
-            ResourceBooking.consumer_dealership_id == consumer_id,
-            ResourceBooking.resource_type_id == resource_type_id,
-            ResourceBooking.status.in_(BOOKING_HOLDING_STATUSES),  # type: ignore[attr-defined]
-            ResourceBooking.date >= iso_week_bounds(first)[0],
-            ResourceBooking.date <= iso_week_bounds(last)[1],
-        )
-        .group_by(ResourceBooking.date)
+# The statements of the search, built once: building them per call cost more than running them,
+# and every refusal runs the search (outside the write lock, but on the same CPUs).
+_WEEKS = (
+    select(BOOKINGS.c.date, func.sum(BOOKINGS.c.estimated_hours))
+    .where(*HELD_BETWEEN)
+    .group_by(BOOKINGS.c.date)
+)
+_AGREEMENT = select(SHARING.c.enabled, SHARING.c.max_hours_per_week).where(
+    SHARING.c.provider_dealership_id == bindparam("provider"),
+    SHARING.c.consumer_dealership_id == bindparam("consumer"),
+    SHARING.c.resource_type_id == bindparam("rt"),
+)
+_ROOM = (
+    CAPACITY.c.dealership_id == bindparam("provider"),
+    CAPACITY.c.resource_type_id == bindparam("rt"),
+    CAPACITY.c.date >= bindparam("start"),
+    CAPACITY.c.date <= bindparam("end"),
+    CAPACITY.c.allocated_hours - CAPACITY.c.used_hours >= bindparam("hours"),
+)
+# The days the team row has room.
+_TEAM_ROOM = select(CAPACITY.c.date).where(*_ROOM, CAPACITY.c.user_id.is_(None))
+_DAY = CAPACITY.alias("person_day")
+# The days one of the people has room on their row of this kind, with the hours booked on their
+# day (every kind of work: their rows of that day, found through the unique index per kind).
+_PERSON_ROOM = select(
+    CAPACITY.c.date,
+    CAPACITY.c.user_id,
+    select(func.coalesce(func.sum(_DAY.c.used_hours), 0.0))
+    .where(
+        _DAY.c.dealership_id == CAPACITY.c.dealership_id,
+        _DAY.c.resource_type_id.in_(select(TYPES.c.id).scalar_subquery()),
+        _DAY.c.date == CAPACITY.c.date,
+        _DAY.c.user_id == CAPACITY.c.user_id,
     )
-    if exclude_booking_id is not None:
-        stmt = stmt.where(ResourceBooking.id != exclude_booking_id)
+    .scalar_subquery()
+    .label("day_used"),
+).where(*_ROOM, CAPACITY.c.user_id.in_(bindparam("users", expanding=True)))
+# The booking being moved: its hours are not counted against its own day.
+_MOVING = select(BOOKINGS.c.user_id, BOOKINGS.c.date, BOOKINGS.c.estimated_hours).where(
+    BOOKINGS.c.id == bindparam("id"), BOOKINGS.c.status.in_(BOOKING_HOLDING_STATUSES)
+)
+
+
+def _weekly_usage(
+    session: Session, params: dict[str, Any], first: date, last: date
+) -> dict[date, float]:
+    """Hours held per ISO week (keyed by its Monday) between the weeks of ``first`` and ``last``
+    (``params``: provider, consumer, rt, exclude)."""
     weeks: dict[date, float] = {}
-    for day, total in session.exec(stmt):
+    found = session.connection().execute(
+        _WEEKS,
+        {**params, "first": iso_week_bounds(first)[0], "last": iso_week_bounds(last)[1]},
+    )
+    for day, total in found:
         monday = iso_week_bounds(day)[0]
         weeks[monday] = weeks.get(monday, 0.0) + float(total or 0.0)
     return weeks
@@ -66,46 +93,6 @@ def shift_day(day: date, days: int) -> date:
     except OverflowError:
         moved = date.max if days > 0 else date.min
     return min(max(moved, validate.EARLIEST_DAY), validate.LATEST_DAY)
-
-
-def _all_types() -> Any:
-    """Every resource type id, as a subquery: with it a person's rows of one day (every kind of
-    work) are found through the unique index on (dealership, type, day, person)."""
-    return select(TYPES.c.id).scalar_subquery()
-
-
-def _day_totals(
-    session: Session,
-    dealership_id: int,
-    user_ids: Sequence[uuid.UUID],
-    first: date,
-    last: date,
-    exclude_booking_id: int | None = None,
-) -> dict[tuple[uuid.UUID, date], float]:
-    """Hours booked per (person, day) at a dealership, every kind of work together (the used
-    hours of their own rows), less the hours of ``exclude_booking_id`` (a booking to be moved)."""
-    stmt = (
-        select(CAPACITY.c.user_id, CAPACITY.c.date, func.sum(CAPACITY.c.used_hours))
-        .where(
-            CAPACITY.c.dealership_id == dealership_id,
-            CAPACITY.c.resource_type_id.in_(_all_types()),
-            CAPACITY.c.date >= first,
-            CAPACITY.c.date <= last,
-            CAPACITY.c.user_id.in_(list(user_ids)),
-        )
-        .group_by(CAPACITY.c.user_id, CAPACITY.c.date)
-    )
-    totals = {(uid, day): float(hours or 0.0) for uid, day, hours in session.execute(stmt)}
-    if exclude_booking_id is not None:
-        moving = session.execute(
-            select(BOOKINGS.c.user_id, BOOKINGS.c.date, BOOKINGS.c.estimated_hours).where(
-                BOOKINGS.c.id == exclude_booking_id,
-                BOOKINGS.c.status.in_(BOOKING_HOLDING_STATUSES),
-            )
-        ).first()
-        if moving is not None and (moving.user_id, moving.date) in totals:
-            totals[(moving.user_id, moving.date)] -= moving.estimated_hours
-    return totals
 
 
 def nearest_day(
@@ -130,54 +117,42 @@ def nearest_day(
     end = shift_day(max(around, today), SEARCH_DAYS_AHEAD)
     if start > end:
         return None
-
-    def free_rows(uids: Sequence[uuid.UUID] | None) -> list[Any]:
-        stmt = select(ResourceCapacity.date, ResourceCapacity.user_id).where(  # type: ignore[call-overload]
-            ResourceCapacity.dealership_id == provider_id,
-            ResourceCapacity.resource_type_id == resource_type_id,
-            ResourceCapacity.date >= start,
-            ResourceCapacity.date <= end,
-            ResourceCapacity.allocated_hours - ResourceCapacity.used_hours >= hours,
-            ResourceCapacity.user_id.in_(uids) if uids else ResourceCapacity.user_id.is_(None),  # type: ignore[union-attr]
-        )
-        return list(session.execute(stmt))
+    conn = session.connection()
+    room = {
+        "provider": provider_id,
+        "rt": resource_type_id,
+        "start": start,
+        "end": end,
+        "hours": hours,
+    }
+    moving = None
+    if exclude_booking_id is not None and (user_id is not None or anyone_of):
+        moving = conn.execute(_MOVING, {"id": exclude_booking_id}).first()
 
     def person_days(uids: Sequence[uuid.UUID]) -> set[date]:
         """Days where one of ``uids`` has room on their row and in their day."""
-        found = free_rows(uids)
-        if not found:
-            return set()
-        totals = _day_totals(
-            session,
-            provider_id,
-            sorted({uid for _, uid in found}, key=str),
-            min(d for d, _ in found),
-            max(d for d, _ in found),
-            exclude_booking_id,
-        )
-        return {
-            d for d, uid in found if totals.get((uid, d), 0.0) + hours <= PERSON_DAY_HOURS + 1e-9
-        }
+        found = set()
+        for day, uid, day_used in conn.execute(_PERSON_ROOM, {**room, "users": list(uids)}):
+            booked = float(day_used or 0.0)
+            if moving is not None and (moving.user_id, moving.date) == (uid, day):
+                booked -= moving.estimated_hours
+            if booked + hours <= PERSON_DAY_HOURS + 1e-9:
+                found.add(day)
+        return found
 
-    days = {d for d, _ in free_rows(None)}
+    days = set(conn.execute(_TEAM_ROOM, room).scalars())
     if user_id is not None and days:
         days &= person_days([user_id])
     if anyone_of is not None and days:
         days &= person_days(list(anyone_of)) if anyone_of else set()
     days.discard(around)
     if provider_id != consumer_id and days:
-        agreement = agreement_for(session, provider_id, consumer_id, resource_type_id)
+        params = {"provider": provider_id, "consumer": consumer_id, "rt": resource_type_id}
+        agreement = conn.execute(_AGREEMENT, params).first()
         if agreement is None or not agreement.enabled:
             return None
-        weeks = _weekly_usage(
-            session,
-            provider_id,
-            consumer_id,
-            resource_type_id,
-            min(days),
-            max(days),
-            exclude_booking_id,
-        )
+        params["exclude"] = exclude_booking_id or 0
+        weeks = _weekly_usage(session, params, min(days), max(days))
         days = {
             d
             for d in days
