@@ -341,10 +341,20 @@ class Database:
         When the first argument is an :class:`Actor` (``actor=`` also counts), that user is
         checked first, in the same transaction (:func:`db.users.recheck`): a user switched off,
         or whose role or dealership changed, since they signed in writes nothing
-        (:class:`db.errors.ActorChanged`)."""
+        (:class:`db.errors.ActorChanged`).
+
+        A rule may carry a ``precheck`` (:func:`db.ledger.book` does: :func:`db.ledger.fits`): a
+        function of the same arguments that reads, in one snapshot, whether the rule would be
+        refused with :class:`DoesNotFit`, and raises that refusal.  A refusal writes nothing, so
+        it needs no write lock; the precheck runs before the lock is taken, and the bookings that
+        do not fit no longer hold up the ones that do.  What passes is checked again under the
+        lock, so the rule stays exact."""
         actor = args[0] if args else kwargs.get("actor")
         if not isinstance(actor, Actor):
             actor = None
+        precheck = getattr(fn, "precheck", None)
+        if precheck is not None:
+            self._precheck(precheck, *args, **kwargs)
         with self._watch.write():
             return self._run(actor, fn, *args, **kwargs)
 
@@ -361,9 +371,7 @@ class Database:
                         recheck(session, actor)
                     return fn(session, *args, **kwargs)
             except DoesNotFit as refusal:
-                if refusal.finder is not None:  # after the write lock is released
-                    with self.read() as session:
-                        refusal.found(refusal.finder(session))
+                self._nearest(refusal)  # after the write lock is released
                 raise
             except PoolTimeout as error:  # this session's one connection stayed taken
                 raise HeldUp(time.monotonic() - began) from error
@@ -385,6 +393,27 @@ class Database:
                 time.sleep(pause)
                 delay = min(delay * 2, 0.5)
         raise AssertionError("unreachable")
+
+    def _precheck(self, check: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """Run a rule's ``precheck`` in a read snapshot (see :meth:`run`); its refusal is raised
+        with the nearest day with room.  On PostgreSQL the read is one snapshot too (repeatable
+        read), so a refusal is true of one moment, as SQLite's read transaction is."""
+        try:
+            with self.read() as session:
+                if self.dialect == "postgresql":
+                    session.connection().exec_driver_sql(
+                        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                    )
+                check(session, *args, **kwargs)
+        except DoesNotFit as refusal:
+            self._nearest(refusal)
+            raise
+
+    def _nearest(self, refusal: DoesNotFit) -> None:
+        """Look up the nearest day with room of a refusal that left it to be found."""
+        if refusal.finder is not None:
+            with self.read() as session:
+                refusal.found(refusal.finder(session))
 
     def dispose(self) -> None:
         if self._checkpoints is not None:

@@ -98,17 +98,17 @@ def _expire(session: Session, model: type, ident: object) -> None:
 
 
 # The statements of every booking, built once (building them per call costs as much as running them).
-_CAPACITY_ROW = (
-    select(CAPACITY.c.id, CAPACITY.c.allocated_hours, CAPACITY.c.used_hours)
-    .where(
-        CAPACITY.c.dealership_id == bindparam("provider"),
-        CAPACITY.c.resource_type_id == bindparam("rt"),
-        CAPACITY.c.date == bindparam("day"),
-    )
-    .with_for_update()
+_CAPACITY_ROW = select(CAPACITY.c.id, CAPACITY.c.allocated_hours, CAPACITY.c.used_hours).where(
+    CAPACITY.c.dealership_id == bindparam("provider"),
+    CAPACITY.c.resource_type_id == bindparam("rt"),
+    CAPACITY.c.date == bindparam("day"),
 )
-_TEAM_ROW = Hot(_CAPACITY_ROW.where(CAPACITY.c.user_id.is_(None)))
-_PERSON_ROW = Hot(_CAPACITY_ROW.where(CAPACITY.c.user_id == bindparam("user")))
+_TEAM = _CAPACITY_ROW.where(CAPACITY.c.user_id.is_(None))
+_PERSON = _CAPACITY_ROW.where(CAPACITY.c.user_id == bindparam("user"))
+_TEAM_ROW = Hot(_TEAM.with_for_update())
+_PERSON_ROW = Hot(_PERSON.with_for_update())
+# The same rows read without a lock, for a check made before the write (:func:`fits`).
+_TEAM_READ = Hot(_TEAM)
 # The hours added to a booking's rows (the team row, and the person's when there is one: ``person``
 # 0 otherwise) in one statement.
 _ADD_USED = Hot(
@@ -123,11 +123,9 @@ _AGREEMENT_WHERE = (
     SHARING.c.consumer_dealership_id == bindparam("consumer"),
     SHARING.c.resource_type_id == bindparam("rt"),
 )
-_AGREEMENT = Hot(
-    select(SHARING.c.enabled, SHARING.c.max_hours_per_week)
-    .where(*_AGREEMENT_WHERE)
-    .with_for_update(read=True)
-)
+_AGREEMENT_ROW = select(SHARING.c.enabled, SHARING.c.max_hours_per_week).where(*_AGREEMENT_WHERE)
+_AGREEMENT = Hot(_AGREEMENT_ROW.with_for_update(read=True))
+_AGREEMENT_READ = Hot(_AGREEMENT_ROW)
 # PostgreSQL: the same, and in the same statement the lock of the agreement's ISO week (see
 # :func:`agreement_week_key`), so only bookings of the same week under it wait for each other.
 _AGREEMENT_AND_WEEK = Hot(
@@ -155,29 +153,27 @@ _DAY = CAPACITY.alias("person_day")
 # statement on the hot path.  Read after :func:`lock_person_days`, so on PostgreSQL the statement's
 # snapshot already holds every booking of that person and day (each writer of them takes the lock
 # first and keeps it until it commits).
-_PERSON_ROW_AND_DAY = Hot(
-    select(
-        CAPACITY.c.id,
-        CAPACITY.c.allocated_hours,
-        CAPACITY.c.used_hours,
-        select(func.coalesce(func.sum(_DAY.c.used_hours), 0.0))
-        .where(
-            _DAY.c.dealership_id == bindparam("provider"),
-            _DAY.c.resource_type_id.in_(select(TYPES.c.id).scalar_subquery()),
-            _DAY.c.date == bindparam("day"),
-            _DAY.c.user_id == bindparam("user"),
-        )
-        .scalar_subquery()
-        .label("day_used"),
-    )
+_PERSON_AND_DAY = select(
+    CAPACITY.c.id,
+    CAPACITY.c.allocated_hours,
+    CAPACITY.c.used_hours,
+    select(func.coalesce(func.sum(_DAY.c.used_hours), 0.0))
     .where(
-        CAPACITY.c.dealership_id == bindparam("provider"),
-        CAPACITY.c.resource_type_id == bindparam("rt"),
-        CAPACITY.c.date == bindparam("day"),
-        CAPACITY.c.user_id == bindparam("user"),
+        _DAY.c.dealership_id == bindparam("provider"),
+        _DAY.c.resource_type_id.in_(select(TYPES.c.id).scalar_subquery()),
+        _DAY.c.date == bindparam("day"),
+        _DAY.c.user_id == bindparam("user"),
     )
-    .with_for_update(of=CAPACITY)
+    .scalar_subquery()
+    .label("day_used"),
+).where(
+    CAPACITY.c.dealership_id == bindparam("provider"),
+    CAPACITY.c.resource_type_id == bindparam("rt"),
+    CAPACITY.c.date == bindparam("day"),
+    CAPACITY.c.user_id == bindparam("user"),
 )
+_PERSON_ROW_AND_DAY = Hot(_PERSON_AND_DAY.with_for_update(of=CAPACITY))
+_PERSON_AND_DAY_READ = Hot(_PERSON_AND_DAY)
 _PERSON_DAY_LOCK = Hot(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))))
 _PERSON_DAYS_LOCK = select(func.count()).select_from(
     select(func.pg_advisory_xact_lock(literal_column("k")))
@@ -275,8 +271,10 @@ class _Names:
         return name or _("The person")
 
 
-def _hold(session: Session, claim: Claim, resource_type: str) -> None:
-    """Check that ``claim`` fits and add its hours to the rows it holds (raises DoesNotFit)."""
+def _hold(session: Session, claim: Claim, resource_type: str, *, dry: bool = False) -> None:
+    """Check that ``claim`` fits and add its hours to the rows it holds (raises DoesNotFit).
+
+    ``dry``: only check, with nothing locked and nothing written (:func:`fits`)."""
     conn = session.connection()
     hours, day = claim.hours, claim.day
     names = _Names(conn, claim, resource_type)
@@ -304,7 +302,9 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
             "consumer": claim.consumer_id,
             "rt": claim.resource_type_id,
         }
-        if conn.dialect.name == "postgresql":
+        if dry:
+            agreement = _AGREEMENT_READ.first(conn, params)
+        elif conn.dialect.name == "postgresql":
             params["key"] = agreement_week_key(
                 claim.provider_id, claim.consumer_id, claim.resource_type_id, day
             )
@@ -350,7 +350,11 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
             )
 
     # 2. the team row
-    team = _capacity_lock(conn, claim, None)
+    if dry:
+        key = {"provider": claim.provider_id, "rt": claim.resource_type_id, "day": day}
+        team = _TEAM_READ.first(conn, key)
+    else:
+        team = _capacity_lock(conn, claim, None)
     if team is None:
         raise refuse(
             _("{provider} has no {work} capacity set on {day}.").format(
@@ -372,8 +376,9 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
     # 3. the person's day (every kind of work) and their row of this kind
     person = None
     if claim.user_id is not None:
-        lock_person_days(session, [(claim.user_id, day)])
-        person = _PERSON_ROW_AND_DAY.first(
+        if not dry:
+            lock_person_days(session, [(claim.user_id, day)])
+        person = (_PERSON_AND_DAY_READ if dry else _PERSON_ROW_AND_DAY).first(
             conn,
             {
                 "provider": claim.provider_id,
@@ -417,7 +422,8 @@ def _hold(session: Session, claim: Claim, resource_type: str) -> None:
         if claim.start_time is not None:
             _check_overlap(conn, claim, names)
 
-    _add_used(session, team.id, hours, person.id if person is not None else 0)
+    if not dry:
+        _add_used(session, team.id, hours, person.id if person is not None else 0)
 
 
 def _check_overlap(conn: Connection, claim: Claim, names: _Names) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, time
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, bindparam, insert
 from sqlmodel import Session, select
@@ -26,7 +26,7 @@ from db.admin import does_prep
 from db.car_schedule import _advance_on_booking, _resync_car, sync_car_schedule
 from db.clock import local_today, utcnow
 from db.engine import for_update
-from db.errors import Invalid, NotAllowed, NotFound, Stale
+from db.errors import DoesNotFit, Invalid, NotAllowed, NotFound, PrepfloorError, Stale
 from db.holding import Claim, _hold, _release
 from db.hot import Hot
 from db.i18n import N_, _
@@ -42,6 +42,7 @@ from db.ledger_rows import (
 )
 from db.models import Dealership, ResourceBooking, ResourceType
 from db.said import Said
+from db.users import recheck
 from db.vocab import CAR_STATUS_LABELS
 
 OPEN_STATUSES = ("scheduled", "confirmed")
@@ -63,12 +64,12 @@ _PROVIDER = Hot(
         DEALERSHIPS.c.id == bindparam("id")
     )
 )
-# The car to book, locked, with what its notifications name it by.
-_CAR = Hot(
-    select(*notify.CAR_NAME_COLUMNS, CARS.c.dealership_id, CARS.c.prep_center_id, CARS.c.status)
-    .where(CARS.c.id == bindparam("id"))
-    .with_for_update()
-)
+# The car to book, locked, with what its notifications name it by (and the same unlocked).
+_CAR_ROW = select(
+    *notify.CAR_NAME_COLUMNS, CARS.c.dealership_id, CARS.c.prep_center_id, CARS.c.status
+).where(CARS.c.id == bindparam("id"))
+_CAR = Hot(_CAR_ROW.with_for_update())
+_CAR_READ = Hot(_CAR_ROW)
 _BOOKING_COLUMNS = (
     "car_id",
     "resource_type_id",
@@ -106,9 +107,10 @@ def _bookable_type(conn: Connection, resource_type_id: int) -> Row[Any]:
     return rt
 
 
-def _car_to_book(session: Session, actor: Actor, car_id: int) -> Row[Any]:
-    """The car's row, locked, if the actor may see it (the scoping rule of ``load_car``)."""
-    car = _CAR.first(session.connection(), {"id": car_id})
+def _car_to_book(session: Session, actor: Actor, car_id: int, *, lock: bool = True) -> Row[Any]:
+    """The car's row (locked: ``lock``), if the actor may see it (the scoping rule of
+    ``load_car``)."""
+    car = (_CAR if lock else _CAR_READ).first(session.connection(), {"id": car_id})
     if car is None or not (
         actor.sees_car(car.dealership_id, car.prep_center_id)
         or actor.sees_car(None, None, car_access.providers(session, car.id))
@@ -121,7 +123,20 @@ def _car_to_book(session: Session, actor: Actor, car_id: int) -> Row[Any]:
     return car
 
 
-def book(
+class _Inputs(NamedTuple):
+    """A booking's inputs, checked: what :func:`book` writes and :func:`fits` checks."""
+
+    rt: Row[Any]
+    car: Row[Any] | None
+    day: date
+    start_time: time | None
+    hours: float
+    provider_id: int
+    consumer_id: int
+    user_id: uuid.UUID | None
+
+
+def _inputs(
     session: Session,
     actor: Actor,
     *,
@@ -133,14 +148,10 @@ def book(
     provider_dealership_id: int | None = None,
     consumer_dealership_id: int | None = None,
     user_id: uuid.UUID | None = None,
-    notes: str | None = None,
     action: str = "booking.create",
-) -> ResourceBooking:
-    """Book work.  Refused (with the nearest day that has room) when it does not fit.
-
-    ``action`` is the permission the booking needs: ``booking.create`` (a coordinator), or
-    ``booking.extra`` for the extra work a mechanic books from an inspection finding
-    (:func:`db.inspection.issue_to_booking`); every other rule is the same."""
+    lock: bool = True,
+) -> _Inputs:
+    """Check a booking's inputs (raises what is wrong); ``lock``: the car's row too."""
     actor.require(action)
     date = _required_day(date, "date")
     start_time = validate.parse_time(start_time, "start_time")
@@ -155,7 +166,7 @@ def book(
         raise Invalid(_("That day is in the past; pick today or a later day."), "date")
     car = None
     if car_id is not None:
-        car = _car_to_book(session, actor, car_id)
+        car = _car_to_book(session, actor, car_id, lock=lock)
         if car.status in ("draft", "delivered", "archived"):
             status = CAR_STATUS_LABELS[car.status].lower()
             raise Invalid(
@@ -180,6 +191,49 @@ def book(
         raise Invalid(_("{work} needs a person assigned.").format(work=rt.name), "user_id")
     if user_id is not None:
         _check_person(session, user_id, provider_id, rt.prep_stage, rt.name)
+    return _Inputs(rt, car, date, start_time, hours, provider_id, consumer_id, user_id)
+
+
+def book(
+    session: Session,
+    actor: Actor,
+    *,
+    resource_type_id: int,
+    date: date,
+    estimated_hours: float | str | None = None,
+    car_id: int | None = None,
+    start_time: time | None = None,
+    provider_dealership_id: int | None = None,
+    consumer_dealership_id: int | None = None,
+    user_id: uuid.UUID | None = None,
+    notes: str | None = None,
+    action: str = "booking.create",
+) -> ResourceBooking:
+    """Book work.  Refused (with the nearest day that has room) when it does not fit.
+
+    ``action`` is the permission the booking needs: ``booking.create`` (a coordinator), or
+    ``booking.extra`` for the extra work a mechanic books from an inspection finding
+    (:func:`db.inspection.issue_to_booking`); every other rule is the same.  Through
+    :meth:`db.engine.Database.run` a booking that does not fit is refused by :func:`fits`
+    before the write lock is taken (:attr:`book.precheck`)."""
+    given = _inputs(
+        session,
+        actor,
+        resource_type_id=resource_type_id,
+        date=date,
+        estimated_hours=estimated_hours,
+        car_id=car_id,
+        start_time=start_time,
+        provider_dealership_id=provider_dealership_id,
+        consumer_dealership_id=consumer_dealership_id,
+        user_id=user_id,
+        action=action,
+        lock=True,
+    )
+    rt, car, date, hours = given.rt, given.car, given.day, given.hours
+    provider_id, consumer_id, user_id = given.provider_id, given.consumer_id, given.user_id
+    start_time = given.start_time
+    conn = session.connection()
     now = utcnow()
     values = {
         "car_id": car_id,
@@ -239,6 +293,38 @@ def book(
     claim = Claim(provider_id, consumer_id, rt.id, date, hours, user_id, start_time, booking_id)
     _hold(session, claim, rt.name)
     return ResourceBooking(id=booking_id, **values)
+
+
+def fits(session: Session, actor: Actor, *, notes: str | None = None, **given: Any) -> None:
+    """Would :func:`book` with these arguments fit?  Raises the :class:`DoesNotFit` that
+    :func:`book` would raise, read in ``session`` (one consistent snapshot), locking and writing
+    nothing; every other problem is left for :func:`book` to say in its own transaction.
+
+    A refusal writes nothing, so it needs no write lock: refused at a snapshot, it is the refusal
+    the booking would have met had it run then.  :meth:`db.engine.Database.run` calls this before
+    the write takes its locks (SQLite's write lock, PostgreSQL's capacity rows), so the bookings
+    that do not fit no longer hold up the ones that do; a booking that fits here is checked again
+    under the locks."""
+    try:
+        checked = _inputs(session, actor, lock=False, **given)
+        recheck(session, actor, lock=False)
+        claim = Claim(
+            checked.provider_id,
+            checked.consumer_id,
+            checked.rt.id,
+            checked.day,
+            checked.hours,
+            checked.user_id,
+            checked.start_time,
+        )
+        _hold(session, claim, checked.rt.name, dry=True)
+    except DoesNotFit:
+        raise
+    except PrepfloorError:
+        return
+
+
+book.precheck = fits  # type: ignore[attr-defined]
 
 
 def load_booking(

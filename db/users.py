@@ -61,11 +61,11 @@ DEALERSHIPS = Dealership.__table__  # type: ignore[attr-defined]
 # for it and reads the new values; it can never commit in between.  ``FOR KEY SHARE`` would not
 # do: it does not conflict with an UPDATE of columns outside the key.  SQLite ignores the clause
 # (the write transaction holds the database's write lock from its first statement).
-_RECHECK = Hot(
-    core_select(USERS.c.active, USERS.c.role, USERS.c.dealership_id)
-    .where(USERS.c.id == bindparam("id"))
-    .with_for_update(read=True)
+_ACTOR = core_select(USERS.c.active, USERS.c.role, USERS.c.dealership_id).where(
+    USERS.c.id == bindparam("id")
 )
+_RECHECK = Hot(_ACTOR.with_for_update(read=True))
+_RECHECK_READ = Hot(_ACTOR)
 _DEALERSHIP_NAME = Hot(
     core_select(DEALERSHIPS.c.dealership_number, DEALERSHIPS.c.dealership_name).where(
         DEALERSHIPS.c.id == bindparam("id")
@@ -79,17 +79,18 @@ def dealership_label(conn: Connection, dealership_id: int) -> str | None:
     return f"{named[0]} {named[1]}" if named is not None else None
 
 
-def recheck(session: Session, actor: Actor | None) -> None:
+def recheck(session: Session, actor: Actor | None, *, lock: bool = True) -> None:
     """Refuse (:class:`ActorChanged`) a write by a user who was switched off, or whose role or
     dealership changed, since they signed in.  Call it in the write's own transaction, before the
     write.  :meth:`db.engine.Database.run` calls it for every rule whose first argument is an
     :class:`Actor`; a write that reaches the rules another way (a function that captures the
     actor) calls it itself.  ``None`` (the system, the command line's administrator) is not
-    checked.  One primary-key read."""
+    checked.  One primary-key read (``lock`` off: without the share lock, for a read that writes
+    nothing)."""
     if actor is None:
         return
     conn = session.connection()
-    row = _RECHECK.first(conn, {"id": actor.user_id})
+    row = (_RECHECK if lock else _RECHECK_READ).first(conn, {"id": actor.user_id})
     found = (bool(row.active), str(row.role), row.dealership_id) if row is not None else None
     if (
         found is not None
