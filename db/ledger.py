@@ -214,8 +214,8 @@ def book(
     ``action`` is the permission the booking needs: ``booking.create`` (a coordinator), or
     ``booking.extra`` for the extra work a mechanic books from an inspection finding
     (:func:`db.inspection.issue_to_booking`); every other rule is the same.  Through
-    :meth:`db.engine.Database.run` a booking that does not fit is refused by :func:`fits`
-    before the write lock is taken (:attr:`book.precheck`)."""
+    :meth:`db.engine.Database.run` on SQLite a booking that does not fit is refused by
+    :func:`fits` before the write lock is taken (``book.precheck``)."""
     given = _inputs(
         session,
         actor,
@@ -301,10 +301,9 @@ def fits(session: Session, actor: Actor, *, notes: str | None = None, **given: A
     nothing; every other problem is left for :func:`book` to say in its own transaction.
 
     A refusal writes nothing, so it needs no write lock: refused at a snapshot, it is the refusal
-    the booking would have met had it run then.  :meth:`db.engine.Database.run` calls this before
-    the write takes its locks (SQLite's write lock, PostgreSQL's capacity rows), so the bookings
-    that do not fit no longer hold up the ones that do; a booking that fits here is checked again
-    under the locks."""
+    the booking would have met had it run then.  On SQLite :meth:`db.engine.Database.run` calls
+    this before the write waits for the write lock, so the bookings that do not fit no longer hold
+    up the ones that do; a booking that fits here is checked again under the lock."""
     try:
         checked = _inputs(session, actor, lock=False, **given)
         recheck(session, actor, lock=False)

@@ -1,7 +1,8 @@
-"""A booking that does not fit is refused before the write lock is taken (db.ledger.fits, run by
-db.engine.Database.run as book's precheck), on SQLite and PostgreSQL: it does not wait behind
-another terminal's write, it writes nothing, and a booking that passes the precheck is still checked
-under the lock, so the ledger stays exact when another booking takes the hours in between."""
+"""On SQLite a booking that does not fit is refused before the write lock is taken (db.ledger.fits,
+run by db.engine.Database.run as book's precheck): it does not wait behind another terminal's
+write, it writes nothing, and a booking that passes the precheck is still checked under the lock,
+so the ledger stays exact when another booking takes the hours in between.  (PostgreSQL runs no
+precheck: a refusal there holds only the day's rows; tests/test_ledger.py covers both engines.)"""
 
 from __future__ import annotations
 
@@ -18,19 +19,22 @@ from db import capacity, clock, ledger
 from db.engine import Database
 from db.errors import ActorChanged, DoesNotFit, HeldUp, Invalid
 from db.models import Event, ResourceBooking, ResourceCapacity
+from db.store import Store
 from world import T0, World, build_world, ledger_errors, rows
 
 
 @pytest.fixture
-def w(db) -> Any:  # type: ignore[no-untyped-def]
-    """tests/world.py with the clock frozen (day(0) is Monday 7 Jan 2030)."""
+def w(sqlite_url: str) -> Iterator[World]:
+    """tests/world.py on SQLite with the clock frozen (day(0) is Monday 7 Jan 2030)."""
+    store = Store(sqlite_url)
     clock.set_zone(UTC)
     clock.freeze(T0)
     try:
-        yield build_world(db, days=9)
+        yield build_world(store.db, days=9)
     finally:
         clock.freeze(None)
         clock.set_zone(None)
+        store.close()
 
 
 def full_day(w: World, day: int) -> int:
@@ -68,8 +72,7 @@ def booking(db: Database, w: World, day: int, hours: float, person: str = "mecha
 
 @contextmanager
 def another_terminal_writing(url: str, dealership_id: int) -> Iterator[None]:
-    """Another session in the middle of a write that holds every capacity row of a dealership
-    (on SQLite: the database's write lock)."""
+    """Another session in the middle of a write (it holds the database's write lock)."""
     other = Database(url)
     try:
         with other.write() as session:
@@ -89,13 +92,13 @@ def saved(w: World) -> dict[str, list[dict[str, Any]]]:
 
 
 def test_a_booking_that_does_not_fit_is_refused_without_waiting_for_another_write(
-    w: World, db_url: str
+    w: World, sqlite_url: str
 ) -> None:
     full_day(w, 2)
     before = saved(w)
-    impatient = Database(db_url, write_wait=1.0)
+    impatient = Database(sqlite_url, write_wait=1.0)
     try:
-        with another_terminal_writing(db_url, w.d["499"]):
+        with another_terminal_writing(sqlite_url, w.d["499"]):
             # it does not fit: refused at once, with the nearest day, the other write still open
             with pytest.raises(DoesNotFit) as refused:
                 booking(impatient, w, 2, 2)
@@ -111,7 +114,7 @@ def test_a_booking_that_does_not_fit_is_refused_without_waiting_for_another_writ
 
 
 def test_a_booking_that_passed_the_precheck_is_checked_again_under_the_lock(
-    w: World, db_url: str, monkeypatch: pytest.MonkeyPatch
+    w: World, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Between the precheck and the write another terminal books the last hours: the write is
     refused under the lock, and the day is not overbooked."""
@@ -125,7 +128,7 @@ def test_a_booking_that_passed_the_precheck_is_checked_again_under_the_lock(
     )
     booking(w.db, w, 2, 6)
     original = w.db._precheck
-    other = Database(db_url)
+    other = Database(sqlite_url)
 
     def then_another_books(check: Any, *args: Any, **kwargs: Any) -> None:
         original(check, *args, **kwargs)  # 2 h free: it passes
