@@ -264,7 +264,7 @@ class Database:
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
         path = sqlite_path(self.url) if self.dialect == "sqlite" else ":memory:"
         self._gate = gate_for(path) if path != ":memory:" else None
-        self._checkpoints = Checkpointer(path) if path != ":memory:" else None
+        self._checkpoints = Checkpointer(path, self._gate) if path != ":memory:" else None
         self._prepared = 0  # the process whose first write was prepared (os.getpid())
         # Told ``True`` (from the writing thread, or a timer's) when a write has waited about a
         # second for another terminal's change, and ``False`` when it is over: saved or given up.

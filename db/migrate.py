@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from db import checkpoint
 from db.engine import make_engine
 from db.urls import normalize_url
 
@@ -48,5 +49,4 @@ def upgrade(url: str, revision: str = "head") -> None:
 def analyze(engine: Engine) -> None:
     """Refresh SQLite's planner statistics (sampled: milliseconds even on a large file)."""
     with engine.begin() as connection:
-        connection.exec_driver_sql("PRAGMA analysis_limit = 1000")
-        connection.exec_driver_sql("ANALYZE")
+        checkpoint.analyze(connection.exec_driver_sql)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,3 +105,55 @@ def test_sqlite_checkpoints_after_writes_not_in_them(sqlite_url: str, monkeypatc
         assert (busy, frames > 1_100, copied == frames) == (0, True, True), (busy, frames, copied)
     finally:
         db.dispose()
+
+
+def _wait_for(check: Any, seconds: float = 10.0) -> bool:
+    for _ in range(int(seconds / 0.05)):
+        if check():
+            return True
+        time.sleep(0.05)
+    return bool(check())
+
+
+def test_sqlite_statistics_follow_a_database_that_outgrew_them(
+    sqlite_url: str, monkeypatch: Any
+) -> None:
+    """A database migrated while empty, then grown: after a write the session's thread takes
+    the planner's statistics afresh, in its turn at the write gate; once they are fresh it
+    leaves them."""
+    from db import checkpoint
+
+    path = sqlite_url.removeprefix("sqlite:///")
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("CREATE TABLE grown_t (n integer, k integer)")
+    raw.execute("CREATE INDEX ix_grown_t_k ON grown_t (k)")
+    raw.executemany("INSERT INTO grown_t VALUES (?, ?)", [(i, i % 7) for i in range(3_000)])
+    assert "grown_t" in checkpoint.stale_statistics(raw)
+    db = Database(sqlite_url)
+    taken: list[str] = []
+    held = db._gate.held
+
+    @contextmanager
+    def watched(deadline: float | None = None) -> Iterator[None]:
+        with held(deadline):
+            taken.append(threading.current_thread().name)
+            yield
+
+    db._gate.held = watched  # type: ignore[method-assign]
+    try:
+        db.run(_note)
+        assert db._checkpoints is not None
+        assert _wait_for(lambda: db._checkpoints.analyzed == 1)
+        stat = raw.execute("SELECT stat FROM sqlite_stat1 WHERE idx = 'ix_grown_t_k'").fetchone()
+        assert int(stat[0].split()[0]) > 2_000  # sampled: about the 3,000 rows
+        assert checkpoint.stale_statistics(raw) == []
+        assert "prepfloor-checkpoint" in taken  # the ANALYZE waited for its turn at the gate
+        # looked at again (every time, here): fresh statistics are left as they are
+        monkeypatch.setattr(checkpoint, "STATISTICS_EVERY", 0.0)
+        done = db._checkpoints.done
+        db.run(_note)
+        assert _wait_for(lambda: db._checkpoints.done > done)
+        assert db._checkpoints.analyzed == 1
+    finally:
+        db.dispose()
+        raw.close()
