@@ -14,8 +14,9 @@ checkpoint stays as a backstop for a log that nobody checkpoints (other programs
 
 The same thread keeps the query planner's statistics fresh.  They are taken when the database is
 migrated (:func:`db.migrate.upgrade`), which for a new shop is when it is still empty; a database
-that grew to a hundred thousand cars after that was planned as if it had none (the HQ dashboard
-took 134 ms instead of 84).  So at most every :data:`STATISTICS_EVERY` seconds, after a write, the
+that grew to a hundred thousand cars after that was planned as if it had none, and without them
+SQLite can pick an index that reads every dealership's rows for one dealership's question.  So at
+most every :data:`STATISTICS_EVERY` seconds, after a write, the
 thread compares each table's rows with what the statistics say, and when a table has grown past
 twice that (or has none), runs a sampled ``ANALYZE`` (:func:`analyze`: some 30 ms on a 1 GB
 database) in a write transaction of its own, in its turn at the write gate (:mod:`db.gate`).
