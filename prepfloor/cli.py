@@ -38,6 +38,10 @@ def plain_start(args: list[str]) -> dict[str, str] | None:
 def main() -> None:
     """Entry point of the ``prepfloor`` command."""
     options = plain_start(sys.argv[1:])
+    if options is not None or sys.argv[1:2] == ["demo"]:  # the TUI: keys typed as it starts
+        from prepfloor.early_keys import keep_early_keys
+
+        keep_early_keys()
     if options is None:
         from prepfloor.commands import app
 

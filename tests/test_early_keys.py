@@ -1,0 +1,80 @@
+"""Keys typed while prepfloor starts, before Textual has the terminal in raw mode
+(prepfloor/early_keys.py): ``ctrl+s`` and ``ctrl+q`` reach the program instead of being taken by
+the terminal's flow control, nothing is echoed, and the terminal's own settings come back at exit.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+
+CHILD = """
+import sys, termios
+sys.path.insert(0, {root!r})
+if {keep}:
+    from prepfloor.early_keys import keep_early_keys
+    keep_early_keys()
+print("ready", flush=True)
+line = sys.stdin.buffer.readline()
+print("got", line.hex(), flush=True)
+"""
+
+
+def _read_until(fd: int, word: bytes, seconds: float = 20.0) -> bytes:
+    out = b""
+    deadline = time.monotonic() + seconds
+    while word not in out and time.monotonic() < deadline:
+        if not select.select([fd], [], [], 0.1)[0]:
+            continue
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # the child has ended
+            break
+        out += chunk
+    return out
+
+
+def _typed_at_start(keep: bool) -> tuple[bytes, list[int], list[int]]:
+    """Start a child on a terminal, type ``ctrl+s``, ``x``, ``ctrl+q``, Enter as it starts: what
+    it read, and the terminal's settings before it ran and after it ended."""
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD.format(root=root, keep=keep)],
+        stdin=slave,
+        stdout=slave,
+        stderr=subprocess.DEVNULL,
+        close_fds=True,
+    )
+    out = _read_until(master, b"ready")
+    os.write(master, b"\x13x\x11\n")
+    out += _read_until(master, b"got")
+    child.wait(timeout=20)
+    after = termios.tcgetattr(slave)
+    os.close(master)
+    os.close(slave)
+    got = out.split(b"got ", 1)[1].split()[0] if b"got " in out else b""
+    return bytes.fromhex(got.decode()), before, after
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux terminal")
+def test_ctrl_s_and_ctrl_q_typed_while_it_starts_reach_the_program() -> None:
+    got, before, after = _typed_at_start(keep=True)
+    assert got == b"\x13x\x11\n"
+    assert after == before  # flow control and echo back as they were
+    assert before[0] & termios.IXON and before[3] & termios.ECHO
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux terminal")
+def test_without_it_the_terminal_takes_them() -> None:
+    """What the terminal does on its own: flow control swallows both keys."""
+    got, _before, _after = _typed_at_start(keep=False)
+    assert got == b"x\n"
