@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -27,10 +28,11 @@ print("got", line.hex(), flush=True)
 """
 
 
-def _read_until(fd: int, word: bytes, seconds: float = 20.0) -> bytes:
+def _read_until(fd: int, pattern: bytes, seconds: float = 20.0) -> bytes:
+    """What the child writes, until ``pattern`` (a regular expression) has come whole."""
     out = b""
     deadline = time.monotonic() + seconds
-    while word not in out and time.monotonic() < deadline:
+    while not re.search(pattern, out) and time.monotonic() < deadline:
         if not select.select([fd], [], [], 0.1)[0]:
             continue
         try:
@@ -54,15 +56,16 @@ def _typed_at_start(keep: bool) -> tuple[bytes, list[int], list[int]]:
         stderr=subprocess.DEVNULL,
         close_fds=True,
     )
-    out = _read_until(master, b"ready")
+    _read_until(master, rb"ready\r?\n")
     os.write(master, b"\x13x\x11\n")
-    out += _read_until(master, b"got")
+    out = _read_until(master, rb"got [0-9a-f]*\r?\n")
     child.wait(timeout=20)
     after = termios.tcgetattr(slave)
     os.close(master)
     os.close(slave)
-    got = out.split(b"got ", 1)[1].split()[0] if b"got " in out else b""
-    return bytes.fromhex(got.decode()), before, after
+    found = re.search(rb"got ([0-9a-f]*)\r?\n", out)
+    assert found is not None, out
+    return bytes.fromhex(found.group(1).decode()), before, after
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux terminal")
