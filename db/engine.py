@@ -348,7 +348,8 @@ class Database:
         refused with :class:`DoesNotFit`, and raises that refusal.  A refusal writes nothing, so
         it needs no write lock.  On SQLite, where one write at a time holds the whole database,
         the precheck runs before the write waits for its turn: the bookings that do not fit no
-        longer hold up the ones that do (32 sessions booking: 172 to 235 bookings a second).
+        longer hold up the ones that do (32 sessions booking, in alternating runs: 139 to 206
+        bookings a second).
         PostgreSQL locks only the day's rows, and there the extra read cost about what it saved
         (bench/bench_db.py), so it is not run.  What passes is checked again under the lock, so
         the rule stays exact."""

@@ -44,6 +44,8 @@ from db.grid import PERSON_DAY_HOURS
 from db.hot import Hot
 from db.i18n import _
 from db.ledger_rows import (
+    AGREEMENT_ROW,
+    AGREEMENT_WHERE,
     BOOKINGS,
     CAPACITY,
     DEALERSHIPS,
@@ -118,14 +120,8 @@ _ADD_USED = Hot(
 )
 # The agreement a booking is made under, share-locked: bookings under it do not wait for each
 # other, and an admin's change to it waits for them (and they for it).
-_AGREEMENT_WHERE = (
-    SHARING.c.provider_dealership_id == bindparam("provider"),
-    SHARING.c.consumer_dealership_id == bindparam("consumer"),
-    SHARING.c.resource_type_id == bindparam("rt"),
-)
-_AGREEMENT_ROW = select(SHARING.c.enabled, SHARING.c.max_hours_per_week).where(*_AGREEMENT_WHERE)
-_AGREEMENT = Hot(_AGREEMENT_ROW.with_for_update(read=True))
-_AGREEMENT_READ = Hot(_AGREEMENT_ROW)
+_AGREEMENT = Hot(AGREEMENT_ROW.with_for_update(read=True))
+_AGREEMENT_READ = Hot(AGREEMENT_ROW)
 # PostgreSQL: the same, and in the same statement the lock of the agreement's ISO week (see
 # :func:`agreement_week_key`), so only bookings of the same week under it wait for each other.
 _AGREEMENT_AND_WEEK = Hot(
@@ -134,7 +130,7 @@ _AGREEMENT_AND_WEEK = Hot(
         SHARING.c.max_hours_per_week,
         func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)),
     )
-    .where(*_AGREEMENT_WHERE)
+    .where(*AGREEMENT_WHERE)
     .with_for_update(read=True, of=SHARING)
 )
 
@@ -227,10 +223,12 @@ def person_day(
     return list(session.connection().execute(_PERSON_DAY_ROWS, params))
 
 
-def _capacity_lock(conn: Connection, claim: Claim, user_id: uuid.UUID | None) -> Row[Any] | None:
+def _capacity_lock(
+    conn: Connection, claim: Claim, user_id: uuid.UUID | None, *, lock: bool = True
+) -> Row[Any] | None:
     params = {"provider": claim.provider_id, "rt": claim.resource_type_id, "day": claim.day}
     if user_id is None:
-        return _TEAM_ROW.first(conn, params)
+        return (_TEAM_ROW if lock else _TEAM_READ).first(conn, params)
     return _PERSON_ROW.first(conn, {**params, "user": user_id})
 
 
@@ -350,11 +348,7 @@ def _hold(session: Session, claim: Claim, resource_type: str, *, dry: bool = Fal
             )
 
     # 2. the team row
-    if dry:
-        key = {"provider": claim.provider_id, "rt": claim.resource_type_id, "day": day}
-        team = _TEAM_READ.first(conn, key)
-    else:
-        team = _capacity_lock(conn, claim, None)
+    team = _capacity_lock(conn, claim, None, lock=not dry)
     if team is None:
         raise refuse(
             _("{provider} has no {work} capacity set on {day}.").format(

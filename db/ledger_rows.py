@@ -106,6 +106,13 @@ def week_usage(
     return float(_WEEK_USAGE.scalar(session.connection(), params) or 0.0)
 
 
+# A sharing agreement: is it on, and its weekly cap.
+AGREEMENT_WHERE = (
+    SHARING.c.provider_dealership_id == bindparam("provider"),
+    SHARING.c.consumer_dealership_id == bindparam("consumer"),
+    SHARING.c.resource_type_id == bindparam("rt"),
+)
+AGREEMENT_ROW = select(SHARING.c.enabled, SHARING.c.max_hours_per_week).where(*AGREEMENT_WHERE)
 # The bookings a consumer holds at a provider for one kind of work from ``first`` to ``last``,
 # but ``exclude`` (0: none).
 HELD_BETWEEN = (

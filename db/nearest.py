@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from db import validate
 from db.clock import iso_week_bounds, local_today
 from db.grid import PERSON_DAY_HOURS
-from db.ledger_rows import BOOKINGS, CAPACITY, HELD_BETWEEN, SHARING, TYPES, _required_day
+from db.ledger_rows import AGREEMENT_ROW, BOOKINGS, CAPACITY, HELD_BETWEEN, TYPES, _required_day
 from db.vocab import BOOKING_HOLDING_STATUSES
 
 SEARCH_DAYS_AHEAD = 42
@@ -32,11 +32,6 @@ _WEEKS = (
     select(BOOKINGS.c.date, func.sum(BOOKINGS.c.estimated_hours))
     .where(*HELD_BETWEEN)
     .group_by(BOOKINGS.c.date)
-)
-_AGREEMENT = select(SHARING.c.enabled, SHARING.c.max_hours_per_week).where(
-    SHARING.c.provider_dealership_id == bindparam("provider"),
-    SHARING.c.consumer_dealership_id == bindparam("consumer"),
-    SHARING.c.resource_type_id == bindparam("rt"),
 )
 _ROOM = (
     CAPACITY.c.dealership_id == bindparam("provider"),
@@ -148,7 +143,7 @@ def nearest_day(
     days.discard(around)
     if provider_id != consumer_id and days:
         params = {"provider": provider_id, "consumer": consumer_id, "rt": resource_type_id}
-        agreement = conn.execute(_AGREEMENT, params).first()
+        agreement = conn.execute(AGREEMENT_ROW, params).first()
         if agreement is None or not agreement.enabled:
             return None
         params["exclude"] = exclude_booking_id or 0
