@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import asyncssh
 
 from db.i18n import _
+from prepfloor.early_keys import as_typed
 from prepfloor.serve_limits import BUSY
 
 if TYPE_CHECKING:
@@ -94,6 +95,11 @@ class AppSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
             self.hub.out_of_resources(error, "a session could not get a terminal")
             self.close(1, _(BUSY) + "\r\n")
             return
+        # keys that come before the app has the terminal reach it as typed (ctrl+s, Enter, ctrl+c:
+        # keys, not flow control, a newline or a signal), and are not echoed back
+        with contextlib.suppress(termios.error):  # the app still sets the mode when it starts
+            modes = as_typed(termios.tcgetattr(self.slave_fd), signals=False)
+            termios.tcsetattr(self.slave_fd, termios.TCSANOW, modes)
         self.number = self.hub.add(self)
         self._set_size()
         os.set_blocking(self.pty_fd, False)

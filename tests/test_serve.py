@@ -18,6 +18,7 @@ import select
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import termios
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from tty import setraw
 from typing import Any
 
 import pytest
@@ -176,7 +178,8 @@ class Client:
     """An OpenSSH client process in a pty, as a user's terminal runs it."""
 
     def __init__(self, server: Server, login: str, key: Path | None, *extra: str,
-                 size: tuple[int, int] = (100, 30), tty: bool = True) -> None:  # fmt: skip
+                 size: tuple[int, int] = (100, 30), tty: bool = True,
+                 raw: bool = False) -> None:  # fmt: skip
         argv = [
             "ssh", "-tt" if tty else "-T", "-F", "/dev/null", "-p", str(server.port),
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
@@ -194,6 +197,8 @@ class Client:
                 os.execvp(argv[0], argv)
             finally:
                 os._exit(127)
+        if raw:  # keys written at once go to the server as they are (ssh sets this later)
+            setraw(self.fd)
         self.resize(*size)
 
     def resize(self, cols: int, rows: int) -> None:
@@ -265,7 +270,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> dic
     db = Database(url)
     world = build_world(db)
     keys = {}
-    for login in ("admin", "mechanic499", "detailer499"):
+    for login in ("admin", "mechanic499", "detailer499", "seller495"):
         keys[login] = make_key(base, f"id_{login}")
         db.run(users.add_key, None, world[login].user_id, Path(f"{keys[login]}.pub").read_text())
     db.run(users.set_terminal, None, world["detailer499"].user_id, True)
@@ -458,6 +463,29 @@ def test_sessions_hold_no_server_fds_or_environment(
 # ------------------------------------------------------------------------------------------------
 # window size, hang-ups, crashes, the zygote
 # ------------------------------------------------------------------------------------------------
+def test_keys_typed_as_the_session_opens_reach_the_app_as_typed(
+    server: Server, shop: Any, clients: Any
+) -> None:
+    """A seller types a whole new car the moment ssh starts, before the app has its terminal
+    (an SSH link that stalls, then catches up): the keys wait and reach the form as typed, and
+    ``ctrl+s`` saves the car instead of being taken by the terminal's flow control."""
+    vin = "WBA11122233344479"
+    client = login(server, shop, clients, "seller495", raw=True)
+    client.send(b"\x0e" + f"{vin}\t\tiX3\t495-779\tNora Berg".encode() + b"\x13")
+    client.wait_text("Kari Selger")
+
+    def saved() -> bool:
+        client.pump()
+        with sqlite3.connect(shop["url"].removeprefix("sqlite:///")) as con:
+            found = con.execute("SELECT status FROM cars WHERE vin = ?", (vin,)).fetchall()
+            return found == [("registered",)]  # not a draft kept while the form was open
+
+    wait_for(saved, "the car typed ahead to be registered")
+    client.send(b"\x11")
+    assert client.wait_exit() == 0
+    assert vin not in client.text.split("Kari Selger")[0]  # nothing typed was echoed back
+
+
 def pty_size(pid: int) -> tuple[int, int]:
     with open(f"/proc/{pid}/fd/0", "rb", buffering=0) as tty:
         rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(tty, termios.TIOCGWINSZ, b"\0" * 8))
