@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, tuple_, update
 from sqlmodel import Session, select
 
 from db import workflow
@@ -56,12 +56,13 @@ _SCHEDULE_FIELDS = {
 }
 
 
-def _of_stage(stage: str, column: str, *, total: bool = False) -> Any:
-    """A car's earliest open booking of a stage (``column`` of it), or the hours of all of them."""
+def _of_stage(stage: str, *columns: str, total: bool = False) -> Any:
+    """A car's earliest open booking of a stage (its ``columns``, as one row), or the hours of all
+    of them (``total``)."""
     booking, kind = BOOKINGS.alias(), TYPES.alias()
-    picked = func.sum(booking.c[column]) if total else booking.c[column]
+    picked = [func.sum(booking.c.estimated_hours)] if total else [booking.c[c] for c in columns]
     found = (
-        select(picked)
+        select(*picked)
         .select_from(booking.join(kind, kind.c.id == booking.c.resource_type_id))
         .where(
             booking.c.car_id == CARS.c.id,
@@ -81,23 +82,29 @@ def _of_stage(stage: str, column: str, *, total: bool = False) -> Any:
     return found.scalar_subquery()
 
 
-# One statement: every schedule field from the car's bookings, in the database.
-_SET_SCHEDULE = Hot(
-    update(CARS)
-    .where(CARS.c.id == bindparam("car"))
-    .values(
-        {
-            field: _of_stage(stage, column, total=column == "estimated_hours")
-            for stage, fields in _SCHEDULE_FIELDS.items()
-            for field, column in zip(
-                fields, ("date", "start_time", "estimated_hours", "user_id"), strict=True
-            )
-        }
-    )
-)
+def _set_schedule(*stages: str) -> Hot:
+    """One statement: the schedule fields of ``stages`` from the car's bookings, in the database.
+    The earliest booking's day, time and person are read as one row (``SET (a, b, c) = (SELECT
+    ...)``, on both engines; no booking: all three NULL)."""
+    values: dict[Any, Any] = {}
+    for stage in stages:
+        day, start, hours, person = _SCHEDULE_FIELDS[stage]
+        earliest = tuple_(CARS.c[day], CARS.c[start], CARS.c[person])
+        values[earliest] = _of_stage(stage, "date", "start_time", "user_id")
+        values[CARS.c[hours]] = _of_stage(stage, total=True)
+    return Hot(update(CARS).where(CARS.c.id == bindparam("car")).values(values))
 
 
-def sync_car_schedule(session: Session, car_id: int) -> None:
-    """The car's schedule fields follow from its bookings (earliest open booking per stage)."""
-    _SET_SCHEDULE.execute(session.connection(), {"car": car_id}).close()
+# every stage (a booking changed: its work may have been of either), or the one stage a new
+# booking is for (half the work inside the booking's lock)
+_SET_SCHEDULE = {
+    None: _set_schedule(*_SCHEDULE_FIELDS),
+    **{s: _set_schedule(s) for s in _SCHEDULE_FIELDS},
+}
+
+
+def sync_car_schedule(session: Session, car_id: int, stage: str | None = None) -> None:
+    """The car's schedule fields follow from its bookings (earliest open booking per stage);
+    ``stage``: only that stage's (a new booking of it changed nothing else)."""
+    _SET_SCHEDULE[stage].execute(session.connection(), {"car": car_id}).close()
     _expire(session, Car, car_id)

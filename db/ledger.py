@@ -284,7 +284,7 @@ def book(
     if car is not None:
         car_access.note_provider(session, car, provider_id)  # type: ignore[arg-type]
         if rt.prep_stage is not None:
-            sync_car_schedule(session, car.id)
+            sync_car_schedule(session, car.id, rt.prep_stage)
             if rt.prep_stage == "technical" and car.status == "inspection":
                 _advance_on_booking(session, actor, car.id)
     # The hours last: on PostgreSQL the capacity rows stay locked from here until the commit,

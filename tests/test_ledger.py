@@ -691,6 +691,10 @@ def test_car_schedule_fields_follow_the_bookings(w: World) -> None:
     )
     assert car["estimated_cosmetic_hours"] == 2
     assert car["assigned_detailer_id"] == w["detailer499"].user_id
+    # the cosmetic booking left the technical schedule as it was
+    assert (car["scheduled_technical_date"], car["scheduled_technical_time"]) == (w.day(2), None)
+    assert car["estimated_technical_hours"] == 6
+    assert car["assigned_mechanic_id"] == w["mechanic2_499"].user_id
     w.db.run(ledger.cancel, w["coordinator499"], earlier, reason="merged")
     car = car_row(w, car_id)
     assert car["scheduled_technical_date"] == w.day(3)
