@@ -44,7 +44,6 @@ from db.fast import connect_postgres
 from db.fast import write_wait as write_wait_setting
 from db.gate import gate_for
 from db.hot import Hot
-from db.i18n import _
 from db.urls import configure_sqlite_connection, dialect_of, normalize_url, sqlite_path
 
 P = ParamSpec("P")
@@ -388,12 +387,7 @@ class Database:
                 if time.monotonic() + pause >= deadline:
                     raise HeldUp(time.monotonic() - began) from error
                 if attempt == self.retries:
-                    raise Busy(
-                        _(
-                            "The database is busy right now and your change was not saved. "
-                            "Try again in a moment."
-                        )
-                    ) from error
+                    raise Busy() from error
                 time.sleep(pause)
                 delay = min(delay * 2, 0.5)
         raise AssertionError("unreachable")

@@ -133,6 +133,15 @@ class WrongSecret(Invalid):
 class Busy(PrepfloorError):
     """The database stayed busy through every retry."""
 
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or _(
+                "The database is busy right now and your change was not saved. "
+                "Try again in a moment."
+            )
+        )
+
 
 class ActorChanged(PrepfloorError):
     """The signed-in user was switched off, or their role or dealership changed, while they were

@@ -12,8 +12,10 @@ by :mod:`db.capacity`).
 Race safety: every write runs in :meth:`db.engine.Database.run`.  On SQLite that transaction is
 ``BEGIN IMMEDIATE`` (one writer at a time); on PostgreSQL the locks are taken before what they
 guard is read, always in the same order (the agreement's week, team row, the person's day, person
-row), so two coordinators racing for the last hours cannot both win.  The capacity rows are locked
-with ``SELECT ... FOR UPDATE``.  The weekly cap of a sharing agreement is per ISO week, so its lock
+row), so two coordinators racing for the last hours cannot both win.  A booking checks each
+capacity row and adds its hours in one statement (``UPDATE ... WHERE`` the row has the room
+``RETURNING`` it: the row's lock is taken by the statement that checks it, and held for as few
+round trips as can be); giving hours back locks them with ``SELECT ... FOR UPDATE``.  The weekly cap of a sharing agreement is per ISO week, so its lock
 is a transaction-level advisory lock on (agreement, week) (:func:`agreement_week_key`), taken with
 the agreement row share-locked: bookings of other weeks under the same agreement do not wait, and
 an admin's change to the agreement waits for the bookings under way.  The person's day is an
@@ -31,7 +33,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Row, bindparam, func, literal_column, or_, update
@@ -39,7 +41,7 @@ from sqlmodel import Session, select
 
 from db import formats
 from db.clock import iso_week_bounds, utcnow
-from db.errors import DoesNotFit, Invalid, SharingRefused
+from db.errors import Busy, DoesNotFit, Invalid, SharingRefused
 from db.grid import PERSON_DAY_HOURS
 from db.hot import Hot
 from db.i18n import _
@@ -168,8 +170,39 @@ _PERSON_AND_DAY = select(
     CAPACITY.c.date == bindparam("day"),
     CAPACITY.c.user_id == bindparam("user"),
 )
-_PERSON_ROW_AND_DAY = Hot(_PERSON_AND_DAY.with_for_update(of=CAPACITY))
 _PERSON_AND_DAY_READ = Hot(_PERSON_AND_DAY)
+_PERSON_DAY_USED = _PERSON_AND_DAY.selected_columns.day_used
+
+# A booking's hours taken: the row checked and its hours added in one statement, which takes the
+# row's lock (PostgreSQL: a writer that has it waits, then the row is checked again as it left
+# it); no row back when the row is missing or has not the room.  The reads above say why.
+_TAKE = (
+    update(CAPACITY)
+    .where(
+        CAPACITY.c.dealership_id == bindparam("provider"),
+        CAPACITY.c.resource_type_id == bindparam("rt"),
+        CAPACITY.c.date == bindparam("day"),
+        CAPACITY.c.allocated_hours - CAPACITY.c.used_hours >= bindparam("hours"),
+    )
+    .values(used_hours=CAPACITY.c.used_hours + bindparam("hours"), updated_at=bindparam("now"))
+)
+_TAKE_TEAM = Hot(_TAKE.where(CAPACITY.c.user_id.is_(None)).returning(CAPACITY.c.id))
+# PostgreSQL: the same, then (in the same statement, with the team row already locked, so in the
+# order of the locks) the lock of the person's day, when the booking names a person
+_TAKE_TEAM_AND_PERSON_DAY = Hot(
+    _TAKE.where(CAPACITY.c.user_id.is_(None)).returning(
+        CAPACITY.c.id, func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))
+    )
+)
+# The person's row of this kind, within their row's hours and their day's (every kind of work).
+# On PostgreSQL run after the person's day is locked, so its snapshot holds every booking of that
+# person and day (each writer of them takes that lock first and keeps it until it commits).
+_TAKE_PERSON = Hot(
+    _TAKE.where(
+        CAPACITY.c.user_id == bindparam("user"),
+        _PERSON_DAY_USED + bindparam("hours") <= bindparam("limit"),
+    ).returning(CAPACITY.c.id)
+)
 _PERSON_DAY_LOCK = Hot(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))))
 _PERSON_DAYS_LOCK = select(func.count()).select_from(
     select(func.pg_advisory_xact_lock(literal_column("k")))
@@ -347,77 +380,118 @@ def _hold(session: Session, claim: Claim, resource_type: str, *, dry: bool = Fal
                 )
             )
 
-    # 2. the team row
-    team = _capacity_lock(conn, claim, None, lock=not dry)
-    if team is None:
+    # 2. the team row; 3. the person's day (every kind of work) and their row of this kind
+    if dry:
+        _check_rows(conn, claim, names, refuse)
+    else:
+        _take_rows(session, claim, names, refuse)
+    if claim.user_id is not None and claim.start_time is not None:
+        _check_overlap(conn, claim, names)
+
+
+def _take_rows(session: Session, claim: Claim, names: _Names, refuse: Any) -> None:
+    """The booking's hours added to its team row and its person's row, each checked in the same
+    statement; a row without the room is said as :func:`_check_rows` says it."""
+    conn = session.connection()
+    params: dict[str, Any] = {
+        "provider": claim.provider_id,
+        "rt": claim.resource_type_id,
+        "day": claim.day,
+        "hours": claim.hours,
+        "now": utcnow(),
+    }
+    take, check = _TAKE_TEAM, partial(_check_rows, conn, claim, names, refuse)
+    if claim.user_id is not None and conn.dialect.name == "postgresql":
+        take, params["key"] = _TAKE_TEAM_AND_PERSON_DAY, person_day_key(claim.user_id, claim.day)
+    _expire(session, ResourceCapacity, _taken(conn, take, params, check))
+    if claim.user_id is not None:
+        params.update(user=claim.user_id, limit=PERSON_DAY_HOURS + 1e-9)
+        row_id = _taken(conn, _TAKE_PERSON, params, partial(check, team=False))
+        _expire(session, ResourceCapacity, row_id)
+
+
+def _taken(conn: Connection, take: Hot, params: dict[str, Any], check: Any) -> int:
+    """The id of the row ``take`` added the hours to; when it had not the room, ``check`` raises
+    the refusal that says why.  On PostgreSQL another booking may give hours back between the two
+    (the check then finds room): the hours are taken again, a few times, then :class:`Busy`."""
+    for _attempt in range(3):
+        row = take.first(conn, params)
+        if row is not None:
+            return int(row.id)
+        check()
+    raise Busy()
+
+
+def _check_rows(
+    conn: Connection, claim: Claim, names: _Names, refuse: Any, *, team: bool = True
+) -> None:
+    """Does ``claim`` fit its team row (``team``) and its person's row and day?  Read without a
+    lock; raises the refusal that says why not."""
+    hours, day = claim.hours, claim.day
+    if team:
+        found = _capacity_lock(conn, claim, None, lock=False)
+        if found is None:
+            raise refuse(
+                _("{provider} has no {work} capacity set on {day}.").format(
+                    provider=names.provider, work=names.resource_type, day=formats.day(day)
+                )
+            )
+        available = found.allocated_hours - found.used_hours
+        if available < hours:
+            raise refuse(
+                _(
+                    "{work} at {provider} on {day} has {free} free; the booking needs {hours}."
+                ).format(
+                    work=names.resource_type,
+                    provider=names.provider,
+                    day=formats.day(day),
+                    free=_fmt_hours(max(available, 0)),
+                    hours=_fmt_hours(hours),
+                )
+            )
+    if claim.user_id is None:
+        return
+    person = _PERSON_AND_DAY_READ.first(
+        conn,
+        {
+            "provider": claim.provider_id,
+            "rt": claim.resource_type_id,
+            "day": day,
+            "user": claim.user_id,
+        },
+    )
+    if person is None:
         raise refuse(
-            _("{provider} has no {work} capacity set on {day}.").format(
-                provider=names.provider, work=names.resource_type, day=formats.day(day)
+            _("{person} has no {work} hours set on {day}.").format(
+                person=names.person, work=names.resource_type, day=formats.day(day)
             )
         )
-    available = team.allocated_hours - team.used_hours
+    available = person.allocated_hours - person.used_hours
     if available < hours:
         raise refuse(
-            _("{work} at {provider} on {day} has {free} free; the booking needs {hours}.").format(
-                work=names.resource_type,
-                provider=names.provider,
-                day=formats.day(day),
+            _("{person} has {free} free on {day}; the booking needs {hours}.").format(
+                person=names.person,
                 free=_fmt_hours(max(available, 0)),
+                day=formats.day(day),
                 hours=_fmt_hours(hours),
             )
         )
-
-    # 3. the person's day (every kind of work) and their row of this kind
-    person = None
-    if claim.user_id is not None:
-        if not dry:
-            lock_person_days(session, [(claim.user_id, day)])
-        person = (_PERSON_AND_DAY_READ if dry else _PERSON_ROW_AND_DAY).first(
-            conn,
-            {
-                "provider": claim.provider_id,
-                "rt": claim.resource_type_id,
-                "day": day,
-                "user": claim.user_id,
-            },
+    booked = float(person.day_used or 0.0)
+    if booked + hours > PERSON_DAY_HOURS + 1e-9:
+        raise refuse(
+            _(
+                "{person} is already booked {booked} on {day} (every kind of work "
+                "together); {hours} more would make {total}, more than one person's day "
+                "({limit})."
+            ).format(
+                person=names.person,
+                booked=_fmt_hours(booked),
+                day=formats.day(day),
+                hours=_fmt_hours(hours),
+                total=_fmt_hours(booked + hours),
+                limit=_fmt_hours(PERSON_DAY_HOURS),
+            )
         )
-        if person is None:
-            raise refuse(
-                _("{person} has no {work} hours set on {day}.").format(
-                    person=names.person, work=names.resource_type, day=formats.day(day)
-                )
-            )
-        available = person.allocated_hours - person.used_hours
-        if available < hours:
-            raise refuse(
-                _("{person} has {free} free on {day}; the booking needs {hours}.").format(
-                    person=names.person,
-                    free=_fmt_hours(max(available, 0)),
-                    day=formats.day(day),
-                    hours=_fmt_hours(hours),
-                )
-            )
-        booked = float(person.day_used or 0.0)
-        if booked + hours > PERSON_DAY_HOURS + 1e-9:
-            raise refuse(
-                _(
-                    "{person} is already booked {booked} on {day} (every kind of work "
-                    "together); {hours} more would make {total}, more than one person's day "
-                    "({limit})."
-                ).format(
-                    person=names.person,
-                    booked=_fmt_hours(booked),
-                    day=formats.day(day),
-                    hours=_fmt_hours(hours),
-                    total=_fmt_hours(booked + hours),
-                    limit=_fmt_hours(PERSON_DAY_HOURS),
-                )
-            )
-        if claim.start_time is not None:
-            _check_overlap(conn, claim, names)
-
-    if not dry:
-        _add_used(session, team.id, hours, person.id if person is not None else 0)
 
 
 def _check_overlap(conn: Connection, claim: Claim, names: _Names) -> None:

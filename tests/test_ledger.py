@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from db import admin, capacity, clock, doctor, formats, ledger, users, workflow
 from db.errors import (
+    Busy,
     CapacityCut,
     DoesNotFit,
     Invalid,
@@ -796,3 +797,32 @@ def test_a_booking_keeps_the_car_in_the_ledger_invariant(w: World) -> None:
         assert row["used_hours"] == totals.get((row["date"], row["user_id"]), 0), row
         assert row["available_hours"] == row["allocated_hours"] - row["used_hours"]
     assert ledger_errors(w) == []
+
+
+# ------------------------------------------------------------------------------------------------
+# taking the hours: checked and added in one statement
+# ------------------------------------------------------------------------------------------------
+class _Takes:
+    """A conditional UPDATE's answers in turn: None (no row had the room) or a row."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+
+    def first(self, conn: Any, params: Any) -> Any:
+        return self.answers.pop(0) if self.answers else None
+
+
+def test_hours_given_back_after_a_refused_take_are_taken_on_the_next_try() -> None:
+    """PostgreSQL: the take found no room, then another booking gave hours back before the
+    refusal was worded (the check finds room): the hours are taken again, not refused without a
+    reason; a row that keeps changing is said as busy, not tried for ever."""
+    from types import SimpleNamespace
+
+    from db import holding
+
+    checks: list[int] = []
+    take = _Takes(None, SimpleNamespace(id=7))
+    assert holding._taken(None, take, {}, lambda: checks.append(1)) == 7  # type: ignore[arg-type]
+    assert checks == [1]
+    with pytest.raises(Busy):
+        holding._taken(None, _Takes(), {}, lambda: None)  # type: ignore[arg-type]
