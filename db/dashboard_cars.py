@@ -10,7 +10,7 @@ stage key); a dealership without its own follows its parent, then :data:`DEFAULT
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -279,7 +279,7 @@ def _car_tables(
             there,
         ).format(stage=stage.label, days=formats.fixed(averages[key], 1), n=there)
         index = STAGES.index(stage)
-        stage_rows[index] = replace(stage_rows[index], level=stage_rows[index].level or "yellow")
+        stage_rows[index] = stage_rows[index]._replace(level=stage_rows[index].level or "yellow")
 
     sla_rows = []
     promised = [("delivery", _("Promised delivery date"))]

@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from db import csvfile, formats
 from db.i18n import _
@@ -42,11 +42,12 @@ def _col(title: str, kind: str = "text") -> Col:
 CarSource = Callable[[], tuple[tuple[int, ...], Mapping[int, str]]]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Behind:
     """What Enter on a row opens: ``kind`` ``cars`` (``cars()`` gives their ids and a note per
     car, worked out when first asked: a group's figures stand on tens of thousands of cars) or
-    ``bookings`` (the list :func:`behind_bookings` reads by ``spec``)."""
+    ``bookings`` (the list :func:`behind_bookings` reads by ``spec``).  Not frozen: a group's
+    dashboard makes thousands, and a frozen dataclass costs several times as much to make."""
 
     title: str
     kind: str = "cars"
@@ -70,8 +71,9 @@ class Behind:
         return self._cars()[1]
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """One row of a dashboard table (a named tuple: a group's dashboard makes thousands)."""
+
     values: tuple[Any, ...]
     behind: Behind | None = None
     level: str = ""  # green / yellow / red, or "" (no judgement)
