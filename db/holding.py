@@ -15,10 +15,11 @@ guard is read, always in the same order (the agreement's week, team row, the per
 row), so two coordinators racing for the last hours cannot both win.  A booking checks each
 capacity row and adds its hours in one statement (``UPDATE ... WHERE`` the row has the room
 ``RETURNING`` it: the row's lock is taken by the statement that checks it, and held for as few
-round trips as can be); giving hours back locks them with ``SELECT ... FOR UPDATE``.  The weekly cap of a sharing agreement is per ISO week, so its lock
-is a transaction-level advisory lock on (agreement, week) (:func:`agreement_week_key`), taken with
-the agreement row share-locked: bookings of other weeks under the same agreement do not wait, and
-an admin's change to the agreement waits for the bookings under way.  The person's day is an
+round trips as can be); giving hours back locks them with ``SELECT ... FOR UPDATE``.  The weekly
+cap of a sharing agreement is per ISO week, so its lock is a transaction-level advisory lock on
+(agreement, week) (:func:`agreement_week_key`), taken with the agreement row share-locked:
+bookings of other weeks under the same agreement do not wait, and an admin's change to the
+agreement waits for the bookings under way.  The person's day is an
 advisory lock on (person, day) (:func:`lock_person_days`): it serializes everything that raises a
 person's hours or bookings of that day, whatever the kind of work, including rows that do not exist
 yet.
