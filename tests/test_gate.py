@@ -62,17 +62,34 @@ def _enter(db: str, name: str, log: Any, ready: Any, hold: float, deadline: floa
         log.put((name + " gave up", time.monotonic()))
 
 
+def _tickets(db: str) -> int:
+    """The next ticket of the line (:class:`WriteGate`'s counter, bytes 0-7 of the lock file)."""
+    try:
+        return int.from_bytes(Path(db + ".lock").read_bytes()[:8].ljust(8, b"\0"), "little")
+    except FileNotFoundError:
+        return 0
+
+
 def _start(db: str, name: str, log: Any, hold: float = 0.0, deadline: float = LONG) -> Any:
+    """A writer, started once it has its place in the line (its ticket taken): the next one
+    comes after it.  (A fixed pause was not enough on a loaded machine.)"""
+    taken = _tickets(db)
     ready = CTX.Event()
     p = CTX.Process(target=_enter, args=(db, name, log, ready, hold, deadline))
     p.start()
     assert ready.wait(LONG)
-    time.sleep(0.2)  # it is in line (its ticket taken) before the next one comes
+    limit = time.monotonic() + LONG
+    while _tickets(db) <= taken:
+        assert time.monotonic() < limit, f"{name} took no ticket"
+        time.sleep(0.01)
     return p
 
 
 def _names(log: Any, n: int) -> list[str]:
-    return [log.get(timeout=LONG)[0] for _ in range(n)]
+    """The first ``n`` to go in (or give up), in the order they did: by the time each noted (a
+    queue's entries from several processes can arrive out of that order)."""
+    entries = [log.get(timeout=LONG) for _ in range(n)]
+    return [name for name, _at in sorted(entries, key=lambda entry: entry[1])]
 
 
 def test_writers_go_in_the_order_they_came(tmp_path: Path) -> None:
