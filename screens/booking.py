@@ -380,7 +380,9 @@ class BookingDialog(ModalScreen[int | None]):
             self._message("provider_dealership_id", "")
         self._refresh_people()
 
-    def _refresh_people(self) -> None:
+    def _refresh_people(self, *, relabel: bool = False) -> None:
+        """The people with room for the form's work, day and hours; ``relabel``: only their free
+        hours told afresh, the person chosen kept (:meth:`_relabel_people`)."""
         rt = self._type()
         provider = self.query_one("#provider_dealership_id", Select).value
         try:
@@ -390,7 +392,11 @@ class BookingDialog(ModalScreen[int | None]):
             return
         if rt is None or not isinstance(provider, int) or day is None:
             return
-        self._load_people(provider, rt.id, day, hours)
+        if relabel:
+            chosen = self.query_one("#user_id", Select).value
+            self._relabel_people(provider, rt.id, day, hours, chosen)
+        else:
+            self._load_people(provider, rt.id, day, hours)
 
     @work(thread=True, exclusive=True, group="booking-people", exit_on_error=False)
     def _load_people(self, provider: int, resource_type_id: int, day: date, hours: float) -> None:
@@ -399,17 +405,44 @@ class BookingDialog(ModalScreen[int | None]):
         people = grid.people_with_room(self.ctx.store.fast, provider, resource_type_id, day, hours)
         self.app.call_from_thread(self._show_people, people, day)
 
+    def _person_options(self, people: list[tuple[str, str, float]]) -> list[tuple[str, str]]:
+        rt = self._type()
+        options: list[tuple[str, str]] = []
+        if rt is not None and not rt.requires_assignment:
+            options.append((_("Nobody yet (the team)"), NOBODY))
+        return options + [
+            (_("{name} ({hours} free)").format(name=name, hours=formats.hours(free)), uid)
+            for uid, name, free in people
+        ]
+
+    @work(thread=True, exclusive=True, group="booking-people", exit_on_error=False)
+    def _relabel_people(
+        self, provider: int, resource_type_id: int, day: date, hours: float, chosen: object
+    ) -> None:
+        """After a refusal: the people's free hours as they are now (another terminal booked
+        some), the person chosen kept even when they have not the room any more (the refusal
+        says so; the list must not switch to someone else behind the user's back)."""
+        from db import grid
+
+        everyone = grid.people_with_room(self.ctx.store.fast, provider, resource_type_id, day, 0.0)
+        people = [p for p in everyone if p[2] >= hours - 1e-9 or p[0] == chosen]
+        self.app.call_from_thread(self._show_relabelled, people, chosen)
+
+    def _show_relabelled(self, people: list[tuple[str, str, float]], chosen: object) -> None:
+        select = self.query_one("#user_id", Select)
+        options = self._person_options(people)
+        if chosen not in [v for _label, v in options] or select.value != chosen:
+            return  # the form changed meanwhile: its own refresh tells
+        self._filling = True
+        select.set_options(options)
+        select.value = chosen
+        self._filling = False
+
     def _show_people(self, people: list[tuple[str, str, float]], day: date) -> None:
         rt = self._type()
         select = self.query_one("#user_id", Select)
         current = select.value
-        options: list[tuple[str, str]] = []
-        if rt is not None and not rt.requires_assignment:
-            options.append((_("Nobody yet (the team)"), NOBODY))
-        options += [
-            (_("{name} ({hours} free)").format(name=name, hours=formats.hours(free)), uid)
-            for uid, name, free in people
-        ]
+        options = self._person_options(people)
         self._filling = True
         select.set_options(options)
         keep = self.preset_user if self.preset_user is not None else current
@@ -579,6 +612,7 @@ class BookingDialog(ModalScreen[int | None]):
             text = _("Does not fit: {reason}").format(reason=refusal.message)
         self.query_one("#problem", Static).update(text)
         self.refresh_bindings()
+        self._refresh_people(relabel=True)  # their free hours as the refusal found them
 
     def _refused(self, errors: dict[str, str]) -> None:
         self.busy = False

@@ -204,6 +204,52 @@ async def test_a_booking_the_ledger_refuses_shows_the_reason_and_the_nearest_day
     assert rows(w, ResourceBooking, car_id=car) == []
 
 
+async def test_after_a_refusal_the_people_show_their_hours_now_and_the_choice_stays(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    """Another terminal books part of Per's Monday while the form is open: the refusal says he
+    has 6 h free, and the list says so too, with Per still chosen (not switched to someone
+    else with room behind the user's back)."""
+    w = coord_world
+    car = w.register(seller="seller499")
+    per = str(w["mechanic499"].user_id)
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_grid(app, pilot)
+        go_to_cell(app, "TECH_PREP", "mechanic499", MONDAY, w)
+        await pilot.press("b")
+        await settle(pilot, app)
+        dialog = app.screen
+        assert isinstance(dialog, BookingDialog)
+        await pilot.press(*"ORD-00001", "enter")
+        await settle(pilot, app)
+        dialog.query_one("#estimated_hours").value = "7"
+        await settle(pilot, app)
+        person = dialog.query_one("#user_id")
+        assert person.value == per
+        assert "Per Mekaniker (8 h free)" in [str(label) for label, _v in person._options]
+        other = w.register(seller="seller499")  # another terminal takes 2 h of Per's Monday
+        w.db.run(
+            ledger.book,
+            w["coordinator499"],
+            car_id=other,
+            resource_type_id=w.rt["TECH_PREP"],
+            date=MONDAY,
+            estimated_hours=2,
+            user_id=w["mechanic499"].user_id,
+        )
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, BookingDialog)
+        problem = str(dialog.query_one("#problem").render())
+        assert "Per Mekaniker has 6 h free" in problem, problem
+        labels = [str(label) for label, _v in person._options]
+        assert "Per Mekaniker (6 h free)" in labels, labels
+        assert person.value == per
+    assert rows(w, ResourceBooking, car_id=car) == []
+    assert capacity(w, "TECH_PREP", MONDAY, "mechanic499")["used_hours"] == 2
+
+
 async def test_cross_dealership_booking_within_and_over_the_weekly_cap(
     ui_store, coord_world
 ) -> None:  # type: ignore[no-untyped-def]
