@@ -478,6 +478,8 @@ class IntakeScreen(Screen[None]):
     def _duplicate_found(self, vin: str, found: tuple[int, str | None, str] | None) -> None:
         if validate.normalize_vin(self.query_one("#vin", Input).value) != vin:
             return  # typed on meanwhile
+        if found is not None and found[0] == self.car_id:
+            found = None  # this form's own draft, saved while the check ran (leaving the field)
         if found is None:
             self.duplicate_car_id = None
             self._show_vin_said()
@@ -611,6 +613,12 @@ class IntakeScreen(Screen[None]):
     def _draft_saved(self, values: dict[str, Any], quiet: bool) -> None:
         self.saved = values
         self.status = "draft"
+        if self.duplicate_car_id is not None and self.duplicate_car_id == self.car_id:
+            # the VIN's check ran while this draft was being saved and found the draft itself:
+            # not a duplicate (ctrl+s would refuse the car for its own VIN)
+            self.duplicate_car_id = None
+            self._show_vin_said()
+            self.refresh_bindings()
         stamp = local(utcnow()).strftime("%H:%M:%S")  # 24-hour, the same in every language
         self._set_state(
             _("Draft #{id} saved {time} (My cars → Enter reopens it). ctrl+s registers.").format(

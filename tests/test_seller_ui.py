@@ -153,6 +153,46 @@ async def test_a_vin_of_an_active_car_is_refused_with_its_order_and_a_key_to_ope
     assert [c.id for c in all_cars(ui_world)] == [existing]  # no draft for a duplicate alone
 
 
+async def test_the_vin_check_that_finds_the_forms_own_draft_does_not_refuse_the_car(
+    ui_store, ui_world
+) -> None:  # type: ignore[no-untyped-def]
+    """Leaving the VIN field saves a draft while the VIN's duplicate check runs in another
+    thread; on a busy machine the check can read after the draft was committed and before the
+    form knew its id, and find the draft itself.  Both orders of the two answers leave the VIN
+    free, and ctrl+s registers the car (it used to be refused as a duplicate of its own draft)."""
+    app = make_app(ui_store, actor=ui_world["seller495"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f3", "n")
+        await settle(pilot, app)
+        form = app.screen
+        assert isinstance(form, IntakeScreen)
+        await type_into(pilot, VIN)
+        await pilot.press("tab")  # leaving the VIN saves the draft
+        await settle(pilot, app)
+        draft = form.car_id
+        assert draft is not None
+        # the check's late answer: the draft itself, after the form knew its id
+        form._duplicate_found(VIN, (draft, None, "draft"))
+        assert form.duplicate_car_id is None
+        assert "Already registered" not in message(app, "vin")
+        # and before it knew: the draft's own answer clears it
+        form.duplicate_car_id = draft
+        form._draft_saved(form.values(), quiet=True)
+        assert form.duplicate_car_id is None
+        await type_into(pilot, "BMW")
+        await pilot.press("tab")
+        await type_into(pilot, "iX3")
+        await pilot.press("tab")
+        await type_into(pilot, "495-777")
+        await pilot.press("tab")
+        await type_into(pilot, "Nora Berg")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CarDetailScreen)
+    assert [(c.id, c.status) for c in all_cars(ui_world)] == [(draft, "registered")]
+
+
 async def test_a_draft_left_in_one_session_is_finished_in_another(ui_store, ui_world) -> None:  # type: ignore[no-untyped-def]
     seller = ui_world["seller495"]
     first = make_app(ui_store, actor=seller)
