@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.notifications import Notification, Notify
+from textual.screen import ModalScreen
 
 from db.errors import PrepfloorError
 from db.i18n import _
@@ -52,8 +53,20 @@ class SessionFeed:
             return  # a sign-in somewhere: nothing on screen changed
         if change.touches("users", "dealership"):
             self._ask_who_is_signed_in()
-        self.screen.post_message(DataChanged(change))
+        for screen in self._shown_screens():
+            screen.post_message(DataChanged(change))
         self.refresh_unread()
+
+    def _shown_screens(self) -> list[Any]:
+        """The screens on view: the top one and, while it is a dialog, the screens it is drawn
+        over (the grid's line under the booking form must not say what was true before another
+        terminal's change)."""
+        shown = []
+        for screen in reversed(self.screen_stack):
+            shown.append(screen)
+            if not isinstance(screen, ModalScreen):
+                break
+        return shown
 
     # -- who is signed in -----------------------------------------------------------------------
     def _signed_out_by_write(self, refusal: PrepfloorError) -> None:

@@ -246,6 +246,14 @@ async def test_after_a_refusal_the_people_show_their_hours_now_and_the_choice_st
         labels = [str(label) for label, _v in person._options]
         assert "Per Mekaniker (6 h free)" in labels, labels
         assert person.value == per
+        # the grid under the form follows the other terminal's booking too (the feed)
+        grid = app.screen_stack[-2]
+        assert isinstance(grid, CapacityScreen)
+        await pilot.pause(2.2)
+        await settle(pilot, app)
+        assert isinstance(app.screen, BookingDialog)
+        cell = str(grid.query_one("#cell").render())
+        assert "2 h booked of 8 h, 6 h free" in cell, cell
     assert rows(w, ResourceBooking, car_id=car) == []
     assert capacity(w, "TECH_PREP", MONDAY, "mechanic499")["used_hours"] == 2
 
