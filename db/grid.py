@@ -318,11 +318,18 @@ def _worker_roles(fast: FastReader, resource_type_id: int) -> set[str]:
 
 
 def people_with_room(
-    fast: FastReader, dealership_id: int, resource_type_id: int, day: date, hours: float
+    fast: FastReader,
+    dealership_id: int,
+    resource_type_id: int,
+    day: date,
+    hours: float,
+    *,
+    keep: str | None = None,
 ) -> list[tuple[str, str, float]]:
     """(user id, name, free hours) of the active people who do this work at the dealership and
     have at least ``hours`` free that day on their own capacity row and in their day (every kind
-    of work together, at most :data:`PERSON_DAY_HOURS`); most free first."""
+    of work together, at most :data:`PERSON_DAY_HOURS`); most free first.  ``keep``: that person
+    too (with their free hours) even without the room, when they have a row that day."""
     roles = _worker_roles(fast, resource_type_id)
     rows = fast.rows(
         "SELECT u.id, u.display_name, c.allocated_hours - c.used_hours, "
@@ -333,19 +340,20 @@ def people_with_room(
         "WHERE c.dealership_id = :d AND c.resource_type_id = :rt AND c.date = :day "
         "AND c.user_id IS NOT NULL AND u.active AND u.dealership_id = :d "
         f"AND u.role IN {sql_in(tuple(sorted(roles)))} "
-        "AND c.allocated_hours - c.used_hours >= :hours",
+        "AND (c.allocated_hours - c.used_hours >= :hours OR c.user_id = :keep)",
         {
             "d": int(dealership_id),
             "rt": int(resource_type_id),
             "day": _param_day(fast, day),
             "hours": float(hours),
+            "keep": fast.uid(keep) if keep is not None else None,
         },
     )
     found = [
         (str(_uid(r[0])), str(r[1]), min(float(r[2]), PERSON_DAY_HOURS - float(r[3] or 0.0)))
         for r in rows
     ]
-    found = [p for p in found if p[2] + _EPS >= float(hours)]
+    found = [p for p in found if p[2] + _EPS >= float(hours) or p[0] == keep]
     found.sort(key=lambda p: (-p[2], p[1].lower(), p[0]))
     return found
 

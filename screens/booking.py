@@ -424,8 +424,10 @@ class BookingDialog(ModalScreen[int | None]):
         says so; the list must not switch to someone else behind the user's back)."""
         from db import grid
 
-        everyone = grid.people_with_room(self.ctx.store.fast, provider, resource_type_id, day, 0.0)
-        people = [p for p in everyone if p[2] >= hours - 1e-9 or p[0] == chosen]
+        keep = chosen if isinstance(chosen, str) and chosen != NOBODY else None
+        people = grid.people_with_room(
+            self.ctx.store.fast, provider, resource_type_id, day, hours, keep=keep
+        )
         self.app.call_from_thread(self._show_relabelled, people, chosen)
 
     def _show_relabelled(self, people: list[tuple[str, str, float]], chosen: object) -> None:

@@ -236,6 +236,11 @@ def test_people_with_room_and_people_for_type(w: World) -> None:
         (pal, "Pål Mekaniker", 8.0),
         (per, "Per Mekaniker", 3.0),
     ]
+    # a person kept (the one a form has chosen) is there with their free hours, room or not
+    assert grid.people_with_room(fast, w.d["499"], tech, w.day(1), 4, keep=per) == [
+        (pal, "Pål Mekaniker", 8.0),
+        (per, "Per Mekaniker", 3.0),
+    ]
     assert grid.people_with_room(fast, w.d["499"], tech, w.day(20), 1) == []  # no rows that day
     assert grid.people_with_room(fast, w.d["499"], cosmetic, w.day(1), 8) == [
         (uid(w, "detailer499"), "Dina Klargjør", 8.0)
