@@ -30,7 +30,7 @@ from prepfloor.config import Settings, locations
 from prepfloor.failures import SaysFailures
 from prepfloor.failures import install as watch_workers
 from prepfloor.read_ahead import ReadAhead
-from prepfloor.typeahead import TypeAhead, is_typed
+from prepfloor.typeahead import TypeAhead, is_typed, limit_for
 from screens.context import SessionContext
 from screens.messages import SignedIn
 from screens.modes import BY_NAME, MODES, ModeInfo, modes_for
@@ -137,6 +137,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         self._sign_in_message = sign_in_message
         self._last_event_id: int | None = None  # the newest event id the screens were told of
         self._waiting_note: Notification | None = None  # "waiting for another terminal…"
+        self._held_note: Notification | None = None  # "your keys are kept…"
         self._intake: Any = None  # the session's intake form, kept between uses
         self._shared_terminal = False
         self._last_input = time.monotonic()
@@ -144,7 +145,8 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         use(self.site_language)  # the sign-in screen speaks the site's language
         self._who_check_running = False  # a check that the signed-in user is unchanged runs
         self._frozen_with_orm = False  # the ORM, once loaded, put out of the collector's sight
-        self.typeahead = TypeAhead(self)  # keys wait until the previous one has taken effect
+        # keys wait until the previous one has taken effect (as long as a write may wait)
+        self.typeahead = TypeAhead(self, limit_for(store.write_wait), on_held=self._keys_held)
         self._first_mode_open = False  # the first mode's screen is made
 
     # -- start and sign-in -----------------------------------------------------------------------
@@ -164,6 +166,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
             self._current_mode = "signin"
 
     def on_mount(self) -> None:
+        self.store.on_wait = self._write_waiting  # a write held up by another terminal is said
         self._start_polling(self._feed_from)
         self.typeahead.starting()  # keys typed while it starts wait for the first screen
         self.set_interval(IDLE_CHECK_SECONDS, self._sign_out_when_idle)
@@ -239,7 +242,6 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         )
         # A write refused because this user was switched off or changed meanwhile signs out.
         self.store.on_signed_out = self._signed_out_by_write
-        self.store.on_wait = self._write_waiting  # a save held up by another terminal is said
         self._last_event_id = None  # the feed counts from here
         self._last_note_id: int | None = None  # set by the first notes check: no toasts of old
         # the header's count once the first frame is up (the badge is hidden while it is 0)
@@ -311,6 +313,20 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         await super().on_event(event)
         if typed:
             self.typeahead.handled()
+
+    def _keys_held(self, held: bool) -> None:
+        """``TypeAhead.on_held``: keys typed ahead have waited a while for what the last key
+        started (``True``: said, unless a write held up by another terminal already says why),
+        or have gone in (``False``: the toast goes)."""
+        kept = held and self._waiting_note is None
+        self._held_note = self._swap_note(
+            self._held_note,
+            _("What you typed is kept: it goes in as soon as the last key's work is done.")
+            if kept
+            else None,
+            _("Busy"),
+            self.typeahead.limit,
+        )
 
     def idle_minutes(self) -> float:
         return self.settings.idle_minutes if self.settings else DEFAULT_IDLE_MINUTES

@@ -91,20 +91,27 @@ class SessionFeed:
                 self.call_from_thread(self._show_waiting, waiting)
 
     def _show_waiting(self, waiting: bool) -> None:
-        note = self._waiting_note
-        if note is not None and note in self._notifications:
-            self._unnotify(note)
-        self._waiting_note = None
-        if waiting:
-            note = Notification(
-                _("Waiting for another terminal's change…"),
-                _("Saving"),
-                "information",
-                self.store.write_wait,
-                markup=False,
-            )
-            self._waiting_note = note
-            self.post_message(Notify(note))
+        if waiting:  # this says why keys wait: not also that they are kept
+            self._held_note = self._swap_note(self._held_note)
+        self._waiting_note = self._swap_note(
+            self._waiting_note,
+            _("Waiting for another terminal's change…") if waiting else None,
+            _("Saving"),
+            self.store.write_wait,
+        )
+
+    def _swap_note(
+        self, old: Notification | None, text: str | None = None, title: str = "", timeout: float = 0
+    ) -> Notification | None:
+        """A toast that stays while something lasts (at most ``timeout`` seconds): ``old`` taken
+        down (if still up), ``text`` put up (if any); returns the new one."""
+        if old is not None and old in self._notifications:
+            self._unnotify(old)
+        if text is None:
+            return None
+        note = Notification(text, title, "information", timeout, markup=False)
+        self.post_message(Notify(note))
+        return note
 
     def _ask_who_is_signed_in(self) -> None:
         """When the feed moved: check who is signed in, unless a check is still running (one at

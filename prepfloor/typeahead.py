@@ -14,14 +14,22 @@ effects of the previous one are still settling waits in a backlog.  *Settled* me
 * every message pump of the app and of its current screen has handled what was queued before (a
   barrier, the way Textual's Pilot waits between keys), repeated until a round queued nothing new
   and neither the screen nor the focus changed;
-* the workers started since the key have finished (a form that loads its data in a thread, a check
-  that opens the next step, the command palette gathering what matches the query typed so far: an
-  Enter that arrives before it has finished would pick a stale result), for at most
-  :data:`WORKER_WAIT` seconds.
+* the workers started since the key have finished (a form that loads its data in a thread, a
+  sign-in or a save that waits for another terminal's change, a check that opens the next step,
+  the command palette gathering what matches the query typed so far: an Enter that arrives before
+  it has finished would pick a stale result).
 
 Then the next key is handed over, as if the user had waited.  A key that arrives when nothing is
-settling is handled at once: typing at a human pace costs nothing.  A settle that takes longer than
-:data:`SETTLE_LIMIT` seconds hands the next key over anyway, so a key is never stuck.
+settling is handled at once: typing at a human pace costs nothing.
+
+A key waits as long as the database may take with the previous key's work, not less: a write is
+given up after the ``write_wait`` setting (10 s), and the key behind it then goes to the screen
+the refusal left, as it would have had the user waited.  (A limit of a few seconds put the Space
+of a mechanic's "pål⏎1234⏎ " typed while another terminal held the database on the sign-in
+screen, and no clock started.)  The limit, :func:`limit_for`, is that wait and a margin for
+what follows it (the next screen, its first read); past it the next key is handed over anyway, so
+a key is never stuck.  While keys have waited :data:`SAY_AFTER` seconds, the app is told
+(``on_held``): the user sees their keys are kept, not lost.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual import events
@@ -38,8 +47,8 @@ if TYPE_CHECKING:
     from textual.app import App
     from textual.message_pump import MessagePump
 
-WORKER_WAIT = 3.0  # seconds a key waits at most for the workers the previous key started
-SETTLE_LIMIT = 5.0  # seconds a key waits at most, whatever the previous key started
+MARGIN = 5.0  # seconds a key waits beyond the database's own limit on a write (the next screen)
+SAY_AFTER = 1.5  # seconds keys wait before the user is told they are kept
 BARRIER_WAIT = 2.0  # seconds one round of the barrier may take
 MAX_ROUNDS = 50  # barrier rounds per key
 
@@ -49,11 +58,30 @@ def is_typed(event: events.Event) -> bool:
     return isinstance(event, events.Key | events.Paste) and not event.is_forwarded
 
 
-class TypeAhead:
-    """The backlog of keys of one app, and the settling after each key."""
+def limit_for(write_wait: float) -> float:
+    """Seconds a key waits at most for what the previous key started, when a write waits at most
+    ``write_wait`` seconds for another terminal's change."""
+    return write_wait + MARGIN
 
-    def __init__(self, app: App[Any]) -> None:
+
+class TypeAhead:
+    """The backlog of keys of one app, and the settling after each key.
+
+    ``limit``: seconds a key waits at most for what the previous key started (:func:`limit_for`).
+    ``on_held``: told ``True`` when keys have waited :data:`SAY_AFTER` seconds, ``False`` when
+    they have been handed over."""
+
+    def __init__(
+        self,
+        app: App[Any],
+        limit: float,
+        on_held: Callable[[bool], None] | None = None,
+    ) -> None:
         self.app = app
+        self.limit = limit
+        self.on_held = on_held
+        self._say: asyncio.TimerHandle | None = None  # tells on_held the keys wait
+        self._said = False
         self.backlog: deque[events.Key | events.Paste] = deque()
         self.settling = False
         self._replay: set[int] = set()  # ids of the events handed back to the app by the gate
@@ -71,6 +99,8 @@ class TypeAhead:
         if self.settling or self.backlog:
             self.backlog.append(event)
             self._idle.clear()
+            if self._say is None and self.on_held is not None:
+                self._say = asyncio.get_running_loop().call_later(SAY_AFTER, self._held)
             return True
         return False
 
@@ -104,6 +134,8 @@ class TypeAhead:
                 if not self.backlog or not self.app.is_running:
                     return
                 event = self.backlog.popleft()
+                if not self.backlog:
+                    self._handed_over()
                 before = self._running_ids()
                 again = _copy(event)
                 self._replay.add(id(again))
@@ -116,17 +148,33 @@ class TypeAhead:
                 self.app.post_message(again)
         finally:
             self.settling = False
+            self._handed_over()
             self._idle.set()
+
+    # -- saying that keys wait -----------------------------------------------------------------
+    def _held(self) -> None:
+        if self.backlog and self.on_held is not None:
+            self._said = True
+            self.on_held(True)
+
+    def _handed_over(self) -> None:
+        """No key waits any longer."""
+        if self._say is not None:
+            self._say.cancel()
+            self._say = None
+        if self._said and self.on_held is not None:
+            self._said = False
+            self.on_held(False)
 
     async def _settle(self, before: set[int]) -> None:
         """Until every pump has handled what the last key caused, and its workers have ended."""
-        deadline = time.monotonic() + SETTLE_LIMIT
+        deadline = time.monotonic() + self.limit
         while time.monotonic() < deadline:
             await self._quiet(deadline)
             running = [w for w in self._running_workers() if id(w) not in before]
             if not running:
                 return
-            left = min(WORKER_WAIT, deadline - time.monotonic())
+            left = deadline - time.monotonic()
             if left <= 0:
                 return
             await asyncio.wait([asyncio.ensure_future(_finished(w)) for w in running], timeout=left)

@@ -7,20 +7,26 @@ hides the fault); ``tests/test_typeahead_pty.py`` writes them to the real progra
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
-from test_app import SIZE, settle
+from test_app import SIZE, settle, text_of
 from test_coordinator_ui import MONDAY, capacity, go_to_cell
+from test_workshop_ui import running, shop  # noqa: F401  (shop: a fixture)
 from textual import events
 
+from db import jobs, users
 from db.models import Car
 from prepfloor.app import make_app
 from prepfloor.typeahead import TypeAhead
 from screens.capacity import CapacityScreen
+from screens.login import LoginScreen
+from screens.workshop import MyJobsScreen
 from world import rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +115,119 @@ async def test_without_the_gate_the_burst_goes_astray(ui_store, coord_world, mon
         burst(app, "17\r")
         await typed(pilot, app)
     assert capacity(w, "TECH_PREP", MONDAY)["allocated_hours"] != 17
+
+
+def _held(monkeypatch: Any, module: Any, name: str) -> tuple[threading.Event, threading.Event]:
+    """Every call of the rule ``module.name`` waits (as behind another terminal's change, or on
+    a loaded server) until the test releases it: (entered, release)."""
+    entered, release = threading.Event(), threading.Event()
+    real = getattr(module, name)
+
+    def held_up(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, held_up)
+    return entered, release
+
+
+def _toasts(app: Any, start: str) -> list[str]:
+    """The toasts up now whose text starts with ``start``."""
+    return [n.message for n in app._notifications if n.message.startswith(start)]
+
+
+KEPT = "What you typed is kept"
+WAITING = "Waiting for another terminal's change"
+
+
+async def _until(pilot: Any, done: Any) -> None:
+    for _ in range(300):
+        if done():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("never happened")
+
+
+async def test_a_space_typed_behind_a_held_up_sign_in_starts_the_clock(  # type: ignore[no-untyped-def]
+    ui_store,
+    shop,  # noqa: F811
+    monkeypatch,
+) -> None:
+    """Per types his name, PIN, Enter and Space in one go at the workshop terminal while his
+    sign-in is held up by another terminal's change.  The Space waits for the sign-in, however
+    long the database may hold it (it used to be handed over after 3 s, to the sign-in screen: no
+    clock started), and starts the clock on his first job.  Meanwhile the sign-in screen says
+    what he waits for (once: not also that his keys are kept)."""
+    w = shop
+    ui_store.run(users.set_pin, None, w["mechanic499"].user_id, "1234")
+    entered, release = _held(monkeypatch, users, "sign_in")
+    app = make_app(ui_store)
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot, app)
+            assert isinstance(app.screen, LoginScreen)
+            burst(app, [*"per m", "enter", *"1234", "enter", "space"])
+            await _until(pilot, lambda: entered.is_set() and _toasts(app, WAITING))
+            await asyncio.sleep(4)  # longer than a key used to wait for the previous key's work
+            assert isinstance(app.screen, LoginScreen) and len(app.typeahead.backlog) == 1
+            assert _toasts(app, KEPT) == [] and running(w) == []
+            release.set()
+            await typed(pilot, app)
+            assert isinstance(app.screen, MyJobsScreen)
+            assert [e["booking_id"] for e in running(w)] == [w.jobs[0]]
+            assert "RUNNING" in text_of(app)
+            assert _toasts(app, WAITING) == []
+    finally:
+        release.set()
+
+
+async def test_keys_that_wait_on_a_slow_read_are_said_to_be_kept(  # type: ignore[no-untyped-def]
+    ui_store,
+    shop,  # noqa: F811
+    monkeypatch,
+) -> None:
+    """Per's jobs take long to read (a loaded server); the Space he typed as the screen opened
+    waits for them, he is told it is kept, and it starts the clock on his first job."""
+    w = shop
+    entered, release = _held(monkeypatch, jobs, "my_jobs")
+    app = make_app(ui_store, actor=w["mechanic499"])
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            burst(app, ["space"])
+            await _until(pilot, lambda: entered.is_set() and _toasts(app, KEPT))
+            assert running(w) == [] and len(app.typeahead.backlog) == 1
+            release.set()
+            await typed(pilot, app)
+            assert [e["booking_id"] for e in running(w)] == [w.jobs[0]]
+            assert _toasts(app, KEPT) == []
+    finally:
+        release.set()
+
+
+async def test_a_key_waits_no_longer_than_its_limit(  # type: ignore[no-untyped-def]
+    ui_store,
+    shop,  # noqa: F811
+    monkeypatch,
+) -> None:
+    """A key is never stuck: past the limit (here 2 s) it is handed over, though the read it
+    waited for still runs, and the toast that said it was kept goes."""
+    w = shop
+    entered, release = _held(monkeypatch, jobs, "my_jobs")
+    app = make_app(ui_store, actor=w["mechanic499"])
+    app.typeahead.limit = 2.0
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            burst(app, ["space"])
+            await _until(pilot, lambda: entered.is_set() and _toasts(app, KEPT))
+            await _until(pilot, lambda: not app.typeahead.backlog)
+            assert not release.is_set()  # handed over while the read still runs
+            await _until(pilot, lambda: not _toasts(app, KEPT))
+            release.set()
+            await settle(pilot, app)
+            assert running(w) == []  # the Space found no job yet: nothing started
+    finally:
+        release.set()
 
 
 def test_a_toast_that_expires_while_it_is_made_does_not_freeze_the_session() -> None:
