@@ -27,6 +27,7 @@ from db.fast import TypeRow
 from db.i18n import _
 from db.vocab import CAR_STATUS_LABELS
 from screens.context import SessionContext
+from screens.messages import DataChanged
 from screens.widgets import AppFooter, Input, Label, Option, OptionList, Select, Static
 
 NOBODY = "__nobody__"
@@ -397,6 +398,17 @@ class BookingDialog(ModalScreen[int | None]):
             self._relabel_people(provider, rt.id, day, hours, chosen)
         else:
             self._load_people(provider, rt.id, day, hours)
+
+    def on_data_changed(self, event: DataChanged) -> None:
+        """Another terminal booked, cancelled or changed hours: the people's free hours follow,
+        the person chosen kept (unless their list is being read anew already)."""
+        if not event.touches("resource_bookings", "resource_capacities", "users"):
+            return
+        reading = any(
+            w.node is self and w.name == "_load_people" and w.is_running for w in self.workers
+        )
+        if not reading:
+            self._refresh_people(relabel=True)
 
     @work(thread=True, exclusive=True, group="booking-people", exit_on_error=False)
     def _load_people(self, provider: int, resource_type_id: int, day: date, hours: float) -> None:

@@ -204,6 +204,33 @@ async def test_a_booking_the_ledger_refuses_shows_the_reason_and_the_nearest_day
     assert rows(w, ResourceBooking, car_id=car) == []
 
 
+async def _seven_hours_of_pers_monday(app: Any, pilot: Any, w: Any) -> BookingDialog:
+    """The booking form from Per's Monday cell on the grid: ORD-00001, 7 h."""
+    await open_grid(app, pilot)
+    go_to_cell(app, "TECH_PREP", "mechanic499", MONDAY, w)
+    await pilot.press("b")
+    await settle(pilot, app)
+    dialog = app.screen
+    assert isinstance(dialog, BookingDialog)
+    await pilot.press(*"ORD-00001", "enter")
+    await settle(pilot, app)
+    dialog.query_one("#estimated_hours").value = "7"
+    await settle(pilot, app)
+    return dialog
+
+
+def _another_terminal_books_2_hours_of_pers_monday(w: Any) -> None:
+    w.db.run(
+        ledger.book,
+        w["coordinator499"],
+        car_id=w.register(seller="seller499"),
+        resource_type_id=w.rt["TECH_PREP"],
+        date=MONDAY,
+        estimated_hours=2,
+        user_id=w["mechanic499"].user_id,
+    )
+
+
 async def test_after_a_refusal_the_people_show_their_hours_now_and_the_choice_stays(
     ui_store, coord_world
 ) -> None:  # type: ignore[no-untyped-def]
@@ -215,29 +242,11 @@ async def test_after_a_refusal_the_people_show_their_hours_now_and_the_choice_st
     per = str(w["mechanic499"].user_id)
     app = make_app(ui_store, actor=w["coordinator499"])
     async with app.run_test(size=SIZE) as pilot:
-        await open_grid(app, pilot)
-        go_to_cell(app, "TECH_PREP", "mechanic499", MONDAY, w)
-        await pilot.press("b")
-        await settle(pilot, app)
-        dialog = app.screen
-        assert isinstance(dialog, BookingDialog)
-        await pilot.press(*"ORD-00001", "enter")
-        await settle(pilot, app)
-        dialog.query_one("#estimated_hours").value = "7"
-        await settle(pilot, app)
+        dialog = await _seven_hours_of_pers_monday(app, pilot, w)
         person = dialog.query_one("#user_id")
         assert person.value == per
         assert "Per Mekaniker (8 h free)" in [str(label) for label, _v in person._options]
-        other = w.register(seller="seller499")  # another terminal takes 2 h of Per's Monday
-        w.db.run(
-            ledger.book,
-            w["coordinator499"],
-            car_id=other,
-            resource_type_id=w.rt["TECH_PREP"],
-            date=MONDAY,
-            estimated_hours=2,
-            user_id=w["mechanic499"].user_id,
-        )
+        _another_terminal_books_2_hours_of_pers_monday(w)
         await pilot.press("ctrl+s")
         await settle(pilot, app)
         assert isinstance(app.screen, BookingDialog)
@@ -256,6 +265,29 @@ async def test_after_a_refusal_the_people_show_their_hours_now_and_the_choice_st
         assert "2 h booked of 8 h, 6 h free" in cell, cell
     assert rows(w, ResourceBooking, car_id=car) == []
     assert capacity(w, "TECH_PREP", MONDAY, "mechanic499")["used_hours"] == 2
+
+
+async def test_the_open_forms_people_follow_another_terminals_booking(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    """The form is open on Per's Monday; another terminal books 2 h of it.  Without a key
+    pressed here, the person list says "6 h free" (it said 8), Per still chosen."""
+    w = coord_world
+    car = w.register(seller="seller499")
+    per = str(w["mechanic499"].user_id)
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _seven_hours_of_pers_monday(app, pilot, w)
+        person = dialog.query_one("#user_id")
+        assert "Per Mekaniker (8 h free)" in [str(label) for label, _v in person._options]
+        _another_terminal_books_2_hours_of_pers_monday(w)
+        await pilot.pause(2.2)  # the feed's poll
+        await settle(pilot, app)
+        assert app.screen is dialog
+        labels = [str(label) for label, _v in person._options]
+        assert "Per Mekaniker (6 h free)" in labels, labels
+        assert person.value == per
+    assert rows(w, ResourceBooking, car_id=car) == []
 
 
 async def test_cross_dealership_booking_within_and_over_the_weekly_cap(
