@@ -314,6 +314,7 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
         self.empty = empty
         self.all_rows: list[R] = []
         self.rows: list[R] = []
+        self.loaded = False  # rows were given: until then "empty" would claim what is not known
         self.sort_column: int | None = None
         self.sort_reverse = False
         self.filter: Callable[[R], bool] | None = None
@@ -326,6 +327,7 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
         """Show ``rows`` (sorted and filtered as chosen), keeping the cursor on the same row."""
         current = self.current
         key = self.row_key(current) if current is not None else None
+        self.loaded = True
         self.all_rows = list(rows)
         self._arrange()
         if key is not None:
@@ -390,7 +392,7 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
             self.call_later(self._show_titles)  # a scrollbar came or went: titles follow
         base = self.rich_style
         if index >= len(self.rows):
-            if index == 0:
+            if index == 0 and self.loaded:
                 style = self.get_component_rich_style("rowtable--empty")
                 return Strip([Segment(fit(_(self.empty), width), style)])
             return Strip.blank(width, base)

@@ -117,7 +117,7 @@ async def test_without_the_gate_the_burst_goes_astray(ui_store, coord_world, mon
     assert capacity(w, "TECH_PREP", MONDAY)["allocated_hours"] != 17
 
 
-def _held(monkeypatch: Any, module: Any, name: str) -> tuple[threading.Event, threading.Event]:
+def held_rule(monkeypatch: Any, module: Any, name: str) -> tuple[threading.Event, threading.Event]:
     """Every call of the rule ``module.name`` waits (as behind another terminal's change, or on
     a loaded server) until the test releases it: (entered, release)."""
     entered, release = threading.Event(), threading.Event()
@@ -161,7 +161,7 @@ async def test_a_space_typed_behind_a_held_up_sign_in_starts_the_clock(  # type:
     what he waits for (once: not also that his keys are kept)."""
     w = shop
     ui_store.run(users.set_pin, None, w["mechanic499"].user_id, "1234")
-    entered, release = _held(monkeypatch, users, "sign_in")
+    entered, release = held_rule(monkeypatch, users, "sign_in")
     app = make_app(ui_store)
     try:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -190,7 +190,7 @@ async def test_keys_that_wait_on_a_slow_read_are_said_to_be_kept(  # type: ignor
     """Per's jobs take long to read (a loaded server); the Space he typed as the screen opened
     waits for them, he is told it is kept, and it starts the clock on his first job."""
     w = shop
-    entered, release = _held(monkeypatch, jobs, "my_jobs")
+    entered, release = held_rule(monkeypatch, jobs, "my_jobs")
     app = make_app(ui_store, actor=w["mechanic499"])
     try:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -213,7 +213,7 @@ async def test_a_key_waits_no_longer_than_its_limit(  # type: ignore[no-untyped-
     """A key is never stuck: past the limit (here 2 s) it is handed over, though the read it
     waited for still runs, and the toast that said it was kept goes."""
     w = shop
-    entered, release = _held(monkeypatch, jobs, "my_jobs")
+    entered, release = held_rule(monkeypatch, jobs, "my_jobs")
     app = make_app(ui_store, actor=w["mechanic499"])
     app.typeahead.limit = 2.0
     try:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from test_app import SIZE, settle, text_of
 
-from db import capacity, clock, timers, workflow
+from db import capacity, clock, jobs, timers, workflow
 from db.models import Car, InspectionChecklistItem, Notification, ResourceBooking, TimebankEntry
 from prepfloor.app import make_app
 from screens.dialogs import ChoiceDialog
@@ -292,3 +292,32 @@ def test_inspection_checklist_snapshot(snap_compare, ui_store, shop, size) -> No
         await settle(pilot, pilot.app)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+async def test_the_jobs_list_says_there_are_none_only_once_it_has_read_them(  # type: ignore[no-untyped-def]
+    ui_store, shop, monkeypatch
+) -> None:
+    """While Pål's jobs are being read (a slow server), the list does not claim "No jobs this
+    day"; once read, his day without jobs says so."""
+    from test_typeahead import held_rule
+
+    entered, release = held_rule(monkeypatch, jobs, "my_jobs")
+    app = make_app(ui_store, actor=shop["mechanic2_499"])
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(200):
+                if entered.is_set():
+                    break
+                await pilot.pause(0.05)
+            await pilot.pause(0.2)
+            table = app.screen.query_one(JobsTable)
+            assert "No jobs" not in _first_line(table)
+            release.set()
+            await settle(pilot, app)
+            assert "No jobs this day" in _first_line(table)
+    finally:
+        release.set()
+
+
+def _first_line(table: Any) -> str:
+    return "".join(segment.text for segment in table.render_line(0))
