@@ -96,7 +96,7 @@ class SessionFeed:
         self._waiting_note = self._swap_note(
             self._waiting_note,
             _("Waiting for another terminal's change…") if waiting else None,
-            _("Saving"),
+            _("Saving") if self.session_ctx is not None else _("Signing in"),
             self.store.write_wait,
         )
 

@@ -169,6 +169,7 @@ async def test_a_space_typed_behind_a_held_up_sign_in_starts_the_clock(  # type:
             assert isinstance(app.screen, LoginScreen)
             burst(app, [*"per m", "enter", *"1234", "enter", "space"])
             await _until(pilot, lambda: entered.is_set() and _toasts(app, WAITING))
+            assert [n.title for n in app._notifications] == ["Signing in"]
             await asyncio.sleep(4)  # longer than a key used to wait for the previous key's work
             assert isinstance(app.screen, LoginScreen) and len(app.typeahead.backlog) == 1
             assert _toasts(app, KEPT) == [] and running(w) == []
