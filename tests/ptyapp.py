@@ -77,6 +77,39 @@ def visible(output: bytes) -> str:
     return SEQUENCES.sub(b"", output).decode(errors="replace")
 
 
+CURSOR_TO = re.compile(rb"\x1b\[(\d*)(?:;(\d*))?H")  # move the cursor to row;column
+
+
+def screen(output: bytes, size: tuple[int, int]) -> str:
+    """The screen ``output`` leaves, as lines of text: enough of a terminal for what Textual
+    writes (the cursor moved to a row and column, then text; every other sequence is style).
+    For failure messages: what the user would have seen, not the stream's last bytes."""
+    cols, rows = size
+    grid = [[" "] * cols for _ in range(rows)]
+    row = col = position = 0
+    for match in SEQUENCES.finditer(output):
+        row, col = _write(grid, output[position : match.start()], row, col)
+        move = CURSOR_TO.fullmatch(match.group(0))
+        if move:
+            row = max(0, min(rows - 1, int(move.group(1) or 1) - 1))
+            col = max(0, min(cols - 1, int(move.group(2) or 1) - 1))
+        position = match.end()
+    _write(grid, output[position:], row, col)
+    return "\n".join("".join(line).rstrip() for line in grid)
+
+
+def _write(grid: list[list[str]], data: bytes, row: int, col: int) -> tuple[int, int]:
+    for char in data.decode(errors="replace"):
+        if char == "\r":
+            col = 0
+        elif char == "\n":
+            row = min(len(grid) - 1, row + 1)
+        elif char >= " " and col < len(grid[0]):
+            grid[row][col] = char
+            col += 1
+    return row, col
+
+
 class Terminal:
     """One ``prepfloor`` process in a pty of ``size`` (columns, rows)."""
 
@@ -85,7 +118,7 @@ class Terminal:
         if pid == 0:  # the child
             os.environ.update(env)
             os.execv(PREPFLOOR, [PREPFLOOR, *args])
-        self.pid, self.fd = pid, fd
+        self.pid, self.fd, self.size = pid, fd, size
         cols, rows = size
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.output = b""
@@ -107,9 +140,12 @@ class Terminal:
         while text not in visible(self.output[self._mark :]):
             left = deadline - time.monotonic()
             if left <= 0:
-                tail = visible(self.output)[-600:]
-                raise TimeoutError(f"{text!r} never shown; last: {tail!r}")
+                raise TimeoutError(f"{text!r} never shown; the screen:\n{self.screen()}")
             self._read(min(left, 0.2))
+
+    def screen(self) -> str:
+        """What the terminal shows now (:func:`screen`)."""
+        return screen(self.output, self.size)
 
     def quiet(self, seconds: float = 0.15, most: float = 3.0) -> None:
         """Until nothing was written for ``seconds`` (at most ``most`` seconds)."""
@@ -210,8 +246,8 @@ def run(
         while not flow.done(reader):
             if time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"{flow.name}: the change never reached the database; the screen: "
-                    f"{visible(terminal.output)[-800:]!r}"
+                    f"{flow.name}: the change never reached the database; the screen:\n"
+                    f"{terminal.screen()}"
                 )
             terminal.pump(0.1)
         took = time.monotonic() - start

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ptyapp import Flow, cpu_load, difference, run, state
+from ptyapp import Flow, cpu_load, difference, run, screen, state
 from test_keystrokes import inspection_job
 
 from db import capacity, timers, users
@@ -392,3 +392,10 @@ def test_a_burst_typed_while_prepfloor_starts_waits_for_its_first_screen(
 def test_each_task_is_within_its_keystroke_budget() -> None:
     over = {n: (t.counted, t.budget) for n, t in TASKS.items() if t.budget and t.counted > t.budget}
     assert not over, over
+
+
+def test_a_failure_shows_the_screen_the_user_would_have_seen() -> None:
+    """What a failed flow prints: Textual's output put where its cursor moves sent it, styles
+    dropped, the later frame over the earlier one."""
+    output = b"\x1b[?1049h\x1b[1;1Hold frame\x1b[2;3H\x1b[1mab\x1b[0mc\x1b[1;1Hnew\r\n\xc3\xa5"
+    assert screen(output, (12, 3)) == "new frame\nå abc\n"
