@@ -431,9 +431,9 @@ class BookingDialog(ModalScreen[int | None]):
     def _relabel_people(
         self, provider: int, resource_type_id: int, day: date, hours: float, chosen: object
     ) -> None:
-        """After a refusal: the people's free hours as they are now (another terminal booked
-        some), the person chosen kept even when they have not the room any more (the refusal
-        says so; the list must not switch to someone else behind the user's back)."""
+        """After a refusal, or another terminal's change: the people's free hours as they are
+        now, the person chosen kept even when they have not the room any more (a refusal says
+        so; the list must not switch to someone else behind the user's back)."""
         from db import grid
 
         keep = chosen if isinstance(chosen, str) and chosen != NOBODY else None
