@@ -135,8 +135,8 @@ def dashboard(
         actor, dealership_ids=frozenset(ids), all_dealerships=root_id is None, role="manager"
     )
     # the cars' half on a second connection in another thread, the bookings' half here: both
-    # are mostly the database's work, which runs outside Python's lock (on PostgreSQL one
-    # connection, taking turns); every read planned for its own period (FastReader.custom_plans)
+    # are mostly the database's work, which runs outside Python's lock, so the database works on
+    # both at once; every read planned for its own period (FastReader.custom_plans)
     with fast.custom_plans(), ThreadPoolExecutor(max_workers=1) as pool:
         cars_half = pool.submit(_car_tables, fast.second(), root_id, ids, first, today, now)
         bookings_half = [

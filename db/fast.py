@@ -11,7 +11,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -185,7 +185,8 @@ class FastReader:
 
     On PostgreSQL a session holds one connection in all: once the ORM layer has loaded
     (:meth:`read_through`), this reader hands its connection to the ORM engine's pool (of one) and
-    borrows it back for each read, so reads, writes and the change feed take turns on it.
+    borrows it back for each read, so reads, writes and the change feed take turns on it.  Only an
+    open dashboard holds one more, for its second half (:meth:`second`, :meth:`let_second_go`).
     """
 
     def __init__(self, url: str, write_wait: float | None = None) -> None:
@@ -197,6 +198,7 @@ class FastReader:
         self._second: FastReader | None = None
         self._engine: Any = None  # PostgreSQL, ORM loaded: read through its pool
         self._custom_plans = 0  # PostgreSQL: reads planned for their values (custom_plans)
+        self._first: FastReader | None = None  # a second reader's first (see second())
 
     # -- plumbing --------------------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -253,10 +255,19 @@ class FastReader:
                 self._custom_plans -= 1
 
     def _run(self, sql: str, params: Mapping[str, Any] | None, consume: Any) -> Any:
+        first = self._first
+        if first is not None and first.dialect == "postgresql" and self._conn is None:
+            try:  # a second reader: its own connection, or (none to be had) the first's turns
+                with self._lock:
+                    if self._conn is None:
+                        self._conn = self._connect()
+            except Exception:
+                return first._run(sql, params, consume)
         prepare: bool | None = None
         if self.dialect == "postgresql":
             sql = _NAMED.sub(r"%(\1)s", sql)
-            prepare = False if self._custom_plans else None
+            custom = self._custom_plans or (first is not None and first._custom_plans)
+            prepare = False if custom else None
         with self._lock:
             engine = self._engine
             if engine is None:
@@ -306,15 +317,25 @@ class FastReader:
 
     def second(self) -> FastReader:
         """A second reader on the same database (its own connection, opened when first used):
-        for a read that runs beside this one's in another thread (the dashboard's halves).  On
-        PostgreSQL this reader itself: a session holds one server connection, so the two reads
-        take turns."""
-        if self.dialect == "postgresql":
-            return self
+        for a read that runs beside this one's in another thread (the dashboard's halves), so
+        that the database works on both at once.  Its reads are planned as this reader's are
+        (:meth:`custom_plans`).  On PostgreSQL, where a server that has no connection to spare
+        refuses it, its reads take turns on this reader's connection instead; the screen that
+        used it lets it go when it is left (:meth:`let_second_go`)."""
         with self._lock:
             if self._second is None:
                 self._second = FastReader(self.url, self.write_wait)
+                self._second._first = self
             return self._second
+
+    def let_second_go(self) -> None:
+        """Close the second reader's connection (PostgreSQL: one server connection fewer); it is
+        opened again when next used."""
+        with self._lock:
+            second = self._second
+        if second is not None:
+            with second._lock, suppress(Exception):  # closed or broken: gone either way
+                second._close_locked()
 
     # -- schema ----------------------------------------------------------------------------------
     def schema_revision(self) -> str | None:

@@ -10,6 +10,7 @@ for a scope whose figures take long to add up).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -319,6 +320,19 @@ class DashboardScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         if self.data is not None:
             self.load()
+
+    def on_screen_suspend(self) -> None:
+        self._let_second_go()
+
+    def on_unmount(self) -> None:
+        self._let_second_go()
+
+    def _let_second_go(self) -> None:
+        """Left: the connection the figures' second half was read on is closed (on PostgreSQL one
+        the server need not keep for this session), in a thread, since a read still under way is
+        let finish first; it is opened again when the figures are next read."""
+        fast = self.ctx.store.fast
+        threading.Thread(target=fast.let_second_go, name="dashboard-let-go", daemon=True).start()
 
 
 class BehindScreen(Screen[None]):

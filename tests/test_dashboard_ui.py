@@ -178,3 +178,32 @@ async def test_a_database_error_is_said_and_the_screen_stays(
         assert isinstance(app.screen, DashboardScreen)
         messages = [str(n.message) for n in app._notifications]
         assert any("could not be read" in m and "closed the connection" in m for m in messages)
+
+
+async def test_the_figures_second_connection_is_let_go_when_the_dashboard_is_left(
+    ui_store, ui_world
+) -> None:  # type: ignore[no-untyped-def]
+    """The dashboard reads its two halves at once, the second on a connection of its own; on
+    PostgreSQL that is one more server connection, so it is closed when the dashboard is left
+    (another mode) and opened again when the figures are read on coming back."""
+    import asyncio
+
+    _cars(ui_world)
+    app = make_app(ui_store, actor=ui_world["manager499"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_dashboard(app, pilot)
+        second = ui_store.fast.second()
+        assert second._conn is not None  # the cars' half was read on it
+        await pilot.press("f2")  # the car list
+        await settle(pilot, app)
+        for _ in range(40):
+            if second._conn is None:
+                break
+            await asyncio.sleep(0.05)
+        assert second._conn is None
+        await pilot.press("f6")
+        await settle(pilot, app)
+        await settle(pilot, app)
+        assert isinstance(app.screen, DashboardScreen)
+        assert "Porsgrunn · last 30 days" in text_of(app)
+        assert second._conn is not None  # read again on its own connection

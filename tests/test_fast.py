@@ -77,3 +77,58 @@ def test_custom_plans_leave_no_prepared_statement(store) -> None:  # type: ignor
         fast.rows(query, {"n": n})
     if fast.dialect == "postgresql":
         assert fast.rows(prepared, pattern)[0][0] == 1  # the driver's own choice outside the block
+
+
+def _connection_id(reader) -> object:  # type: ignore[no-untyped-def]
+    if reader.dialect == "postgresql":
+        return reader.rows("SELECT pg_backend_pid()")[0][0]
+    reader.rows("SELECT 1")
+    return id(reader._conn)
+
+
+def test_the_second_reader_reads_beside_the_first_and_is_let_go(store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The dashboard's second half reads on a connection of its own (on PostgreSQL too: the
+    server works on both halves at once), planned as the first reader's reads are; it is closed
+    when let go and opened again when next used; a server with no connection to spare makes its
+    reads take turns on the first reader's connection instead of failing."""
+    import threading
+    import time
+
+    fast = store.fast
+    second = fast.second()
+    assert fast.second() is second
+    first_id, second_id = _connection_id(fast), _connection_id(second)
+    assert second_id != first_id
+    query = "SELECT count(*) FROM cars c WHERE c.id > :n"
+    with fast.custom_plans():
+        other = threading.Thread(target=lambda: [second.rows(query, {"n": n}) for n in range(8)])
+        other.start()
+        other.join()
+    if fast.dialect == "postgresql":
+        prepared = "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :pattern"
+        # planned for its values each time, as the first reader's reads in the block are
+        assert second.rows(prepared, {"pattern": "%c.id >%"})[0][0] == 0
+
+    fast.let_second_go()
+    assert second._conn is None
+    if fast.dialect == "postgresql":
+        alive = "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"
+        deadline = time.monotonic() + 5
+        while fast.rows(alive, {"pid": second_id})[0][0] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fast.rows(alive, {"pid": second_id})[0][0] == 0  # the server let it go too
+    assert _connection_id(second) != first_id  # opened again when next used
+    fast.let_second_go()
+
+    if fast.dialect == "postgresql":
+        import psycopg
+
+        def refused() -> None:
+            raise psycopg.OperationalError("sorry, too many clients already")
+
+        monkeypatch.setattr(second, "_connect", refused)
+        assert _connection_id(second) == first_id  # its reads take turns on the first's
+        assert (
+            second.rows("SELECT count(*) FROM cars")[0][0]
+            == fast.rows("SELECT count(*) FROM cars")[0][0]
+        )
