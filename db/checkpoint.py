@@ -37,6 +37,7 @@ from db.errors import HeldUp
 EVERY = 0.5  # seconds: at most one checkpoint this often per session
 BACKSTOP_PAGES = 10_000  # SQLite's own checkpoint, in a commit, when the log grows past this
 STATISTICS_EVERY = 3600.0  # seconds: at most one look at the planner's statistics this often
+STOP_WAIT = 10.0  # seconds stop() waits for a checkpoint or a statistics refresh under way
 STATISTICS_ROWS = 1000  # a table smaller than this is planned well enough without them
 ANALYSIS_LIMIT = 1000  # rows of each index ANALYZE samples
 
@@ -105,9 +106,21 @@ class Checkpointer:
             self._thread.start()
         self._due.set()
 
-    def stop(self) -> None:
+    def stop(self, wait: float = STOP_WAIT) -> None:
+        """No more checkpoints: the thread ends, and its connection is closed before this returns
+        (up to ``wait`` seconds, while a checkpoint or a statistics refresh finishes).  The
+        connection that closes last copies the whole log into the database file, so a database
+        whose last user stopped is whole in its file alone (a copy of it without ``-wal`` holds
+        every saved change)."""
         self._stop.set()
         self._due.set()
+        thread = self._thread
+        if (
+            thread is not None
+            and self._pid == os.getpid()
+            and thread is not threading.current_thread()
+        ):
+            thread.join(wait)
 
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None

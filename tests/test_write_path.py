@@ -157,3 +157,30 @@ def test_sqlite_statistics_follow_a_database_that_outgrew_them(
     finally:
         db.dispose()
         raw.close()
+
+
+def test_a_disposed_sqlite_database_is_whole_in_its_file(
+    sqlite_url: str, monkeypatch: Any, tmp_path: Any
+) -> None:
+    """``Database.dispose`` waits for the checkpoint thread to close its connection, so the last
+    connection's close copies the whole log into the file: a copy of the file alone (a backup, a
+    test's template) holds every saved change.  The thread's connection was still open when
+    ``dispose`` returned, and a copy taken then lacked the last writes."""
+    import shutil
+
+    from db import checkpoint
+
+    monkeypatch.setattr(checkpoint, "EVERY", 30.0)  # the thread waits with its connection open
+    db = Database(sqlite_url)
+    path = sqlite_url.removeprefix("sqlite:///")
+    db.run(_note, 1)
+    assert db._checkpoints is not None
+    assert _wait_for(lambda: db._checkpoints.done == 1)  # its connection is open from now on
+    db.run(_note, 2)  # a second checkpoint is due in 30 s
+    thread = db._checkpoints._thread
+    db.dispose()
+    assert thread is not None and not thread.is_alive()
+    copy = tmp_path / "copy.db"
+    shutil.copy(path, copy)  # the file alone, without its -wal
+    found = sqlite3.connect(copy).execute("SELECT n FROM notes_t ORDER BY n").fetchall()
+    assert found == [(1,), (2,)]
