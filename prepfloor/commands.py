@@ -141,7 +141,8 @@ def serve(
         serve_settings = dataclasses.replace(serve_settings, port=port)
     settings = dataclasses.replace(settings, serve=serve_settings)
     if web_port is not None:
-        from prepfloor.config import ConfigError, check_web
+        from prepfloor.config import ConfigError
+        from prepfloor.serve_config import check_web
 
         web = dataclasses.replace(settings.web, port=web_port)
         try:

@@ -47,6 +47,7 @@ Config files are TOML::
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,10 +55,10 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from db.i18n import LANGUAGES, N_, _, normalize
-from prepfloor.outbox_config import OutboxConfigError, OutboxSettings, read_outbox
 
 if TYPE_CHECKING:
-    from db.file_area import FileArea
+    from prepfloor.outbox_config import OutboxSettings
+    from prepfloor.serve_config import ServeSettings, WebSettings
 
 APP = "prepfloor"
 ENV_URL = "PREPFLOOR_DATABASE_URL"
@@ -91,68 +92,49 @@ class ConfigError(Exception):
     """A config file that cannot be read; the message names the file and the problem."""
 
 
-@dataclass(frozen=True)
-class ServeSettings:
-    """``prepfloor serve``: where it listens and its limits (the ``[serve]`` table)."""
+class _Table:
+    """A field of :class:`Settings` for one table of the config files (``[serve]``, ``[web]``,
+    ``[outbox]``), read from :attr:`Settings.tables` when first asked for, unless one was given:
+    a plain start of the TUI never asks, so it neither reads them nor imports their classes.
+    :func:`load_settings` checks a table the files have when it loads them."""
 
-    address: str = "127.0.0.1"
-    port: int = 2222
-    max_sessions: int = 64
-    max_sessions_per_user: int = 4  # one user (one key) cannot take every session
-    login_timeout: float = 30.0
-    keepalive: float = 30.0
-    failed_logins: int = 10
-    failed_window: float = 300.0
-    host_key: Path | None = None  # None: ssh_host_ed25519_key in the data folder
-    files: Path | None = None  # None: files in the data folder (one area per user in it)
-    files_quota: int = 200  # megabytes a user's file area may hold
-    hostname: str = ""  # "": this machine's name (socket.gethostname())
+    def __init__(self, read: Callable[[Mapping[str, Any]], Any]) -> None:
+        self.read = read
 
-    def files_root(self) -> Path:
-        """The folder of every user's file area."""
-        return self.files or locations().data_dir / "files"
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = "_" + name
 
-    def server_name(self) -> str:
-        """The server's name as the sftp commands shown to staff give it."""
-        if self.hostname:
-            return self.hostname
-        import socket
+    def __get__(self, settings: Settings | None, owner: type | None = None) -> Any:
+        if settings is None:
+            return None  # the field's default: read from the files when asked for
+        value = settings.__dict__.get(self.key)
+        if value is None:
+            value = settings.__dict__[self.key] = self.read(settings.tables)
+        return value
 
-        return socket.gethostname()
-
-    def file_area(self, login: str) -> FileArea:
-        """The file area of ``login`` (nothing is made on disk until it is used)."""
-        from db.documents import file_area
-
-        return file_area(
-            self.files_root(),
-            login,
-            quota=self.files_quota * 1024 * 1024,
-            host=self.server_name(),
-            port=self.port,
-        )
+    def __set__(self, settings: Settings, value: Any) -> None:
+        settings.__dict__[self.key] = value
 
 
-@dataclass(frozen=True)
-class WebSettings:
-    """``prepfloor serve`` for web browsers (the ``[web]`` table); ``port`` 0: no web."""
+def _serve(tables: Mapping[str, Any]) -> ServeSettings:
+    from prepfloor.serve_config import read_serve
 
-    port: int = 0
-    address: str = "127.0.0.1"
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    origin: str = ""  # "": the scheme, host and port the browser used, when the host is ours
-    idle_minutes: float = 30.0
-    max_hours: float = 12.0
+    return read_serve(tables)
 
-    @property
-    def tls(self) -> bool:
-        return self.tls_cert is not None
 
-    @property
-    def secure(self) -> bool:
-        """Cookies are marked Secure: TLS here, or an https origin in front of a proxy."""
-        return self.tls or self.origin.startswith("https://")
+def _web(tables: Mapping[str, Any]) -> WebSettings:
+    from prepfloor.serve_config import read_web
+
+    return read_web(tables)
+
+
+def _outbox(tables: Mapping[str, Any]) -> OutboxSettings:
+    from prepfloor.outbox_config import OutboxConfigError, read_outbox
+
+    try:
+        return read_outbox(dict(tables))
+    except OutboxConfigError as error:
+        raise ConfigError(str(error)) from error
 
 
 @dataclass(frozen=True)
@@ -165,9 +147,11 @@ class Settings:
     idle_minutes: float = 5.0  # a session signed in at the sign-in screen ends after this idle
     write_wait: float = 10.0  # seconds a write waits for another's change before it is given up
     files: tuple[Path, ...] = field(default_factory=tuple)
-    serve: ServeSettings = field(default_factory=ServeSettings)
-    web: WebSettings = field(default_factory=WebSettings)
-    outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    # the config files merged: where serve, web and outbox are read from when first asked for
+    tables: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    serve: ServeSettings = _Table(_serve)  # type: ignore[assignment]
+    web: WebSettings = _Table(_web)  # type: ignore[assignment]
+    outbox: OutboxSettings = _Table(_outbox)  # type: ignore[assignment]
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -199,7 +183,7 @@ _NOT_A_NUMBER = {
 }
 
 
-def _number(merged: dict[str, Any], name: str, default: float, unit: str) -> float:
+def number_setting(merged: Mapping[str, Any], name: str, default: float, unit: str) -> float:
     """The setting ``name``, a number of ``unit`` (``seconds``, ``minutes``, ``hours``)."""
     value = merged.get(name, default)
     not_a_number, negative = _NOT_A_NUMBER[unit]
@@ -210,101 +194,6 @@ def _number(merged: dict[str, Any], name: str, default: float, unit: str) -> flo
     if number < 0:
         raise ConfigError(_(negative).format(name=name))
     return number
-
-
-def _serve(merged: dict[str, Any]) -> ServeSettings:
-    table = merged.get("serve", {})
-    if not isinstance(table, dict):
-        raise ConfigError(_("serve must be a table: [serve] with address, port, ..."))
-    unknown = set(table) - set(ServeSettings.__dataclass_fields__)
-    if unknown:
-        raise ConfigError(_("[serve] has no setting {name}").format(name=repr(sorted(unknown)[0])))
-    base = ServeSettings()
-
-    def count(name: str, low: int) -> int:
-        value = table.get(name, getattr(base, name))
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigError(
-                _("[serve] {name} must be a whole number of at least {low}").format(
-                    name=name, low=low
-                )
-            )
-        return value
-
-    port = count("port", 1)
-    if port > 65535:
-        raise ConfigError(_("[serve] port must be at most {most}").format(most=65535))
-    host_key = table.get("host_key")
-    files = table.get("files")
-    hostname = str(table.get("hostname", base.hostname)).strip()
-    if hostname and not all(c.isalnum() or c in ".-_:[]" for c in hostname):
-        raise ConfigError(
-            _("[serve] hostname {hostname} is not a host name").format(hostname=repr(hostname))
-        )
-    return ServeSettings(
-        address=str(table.get("address", base.address)),
-        port=port,
-        max_sessions=count("max_sessions", 1),
-        max_sessions_per_user=count("max_sessions_per_user", 1),
-        login_timeout=_number(table, "login_timeout", base.login_timeout, "seconds"),
-        keepalive=_number(table, "keepalive", base.keepalive, "seconds"),
-        failed_logins=count("failed_logins", 1),
-        failed_window=_number(table, "failed_window", base.failed_window, "seconds"),
-        host_key=Path(str(host_key)).expanduser() if host_key else None,
-        files=Path(str(files)).expanduser() if files else None,
-        files_quota=count("files_quota", 1),
-        hostname=hostname,
-    )
-
-
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
-
-def _web(merged: dict[str, Any]) -> WebSettings:
-    table = merged.get("web", {})
-    if not isinstance(table, dict):
-        raise ConfigError(_("web must be a table: [web] with port, address, ..."))
-    unknown = set(table) - set(WebSettings.__dataclass_fields__)
-    if unknown:
-        raise ConfigError(_("[web] has no setting {name}").format(name=repr(sorted(unknown)[0])))
-    base = WebSettings()
-    port = table.get("port", 0)
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ConfigError(_("[web] port must be a whole number from 1 to 65535"))
-    cert, key = table.get("tls_cert"), table.get("tls_key")
-    if bool(cert) != bool(key):
-        raise ConfigError(_("[web] needs both tls_cert and tls_key, or neither"))
-    origin = str(table.get("origin", "")).strip().rstrip("/")
-    if origin and not (
-        origin.startswith(("https://", "http://"))
-        and "/" not in origin.split("://", 1)[1]
-        and all(c.isalnum() or c in ".-:[]/" for c in origin)
-    ):
-        raise ConfigError(
-            _("[web] origin must be a scheme and a host, like https://prepfloor.example.no")
-        )
-    settings = WebSettings(
-        port=port,
-        address=str(table.get("address", base.address)),
-        tls_cert=Path(str(cert)).expanduser() if cert else None,
-        tls_key=Path(str(key)).expanduser() if key else None,
-        origin=origin,
-        idle_minutes=_number(table, "idle_minutes", base.idle_minutes, "minutes"),
-        max_hours=_number(table, "max_hours", base.max_hours, "hours"),
-    )
-    check_web(settings)
-    return settings
-
-
-def check_web(settings: WebSettings) -> None:
-    """Plain HTTP is served on loopback only (behind a reverse proxy that adds TLS)."""
-    if settings.port and not settings.tls and settings.address not in LOOPBACK:
-        raise ConfigError(
-            _(
-                "[web] serves plain HTTP on loopback only: give tls_cert and tls_key to listen "
-                "on {address}, or listen on 127.0.0.1 behind a reverse proxy that adds TLS"
-            ).format(address=settings.address)
-        )
 
 
 def load_settings(db_flag: str | None = None, where: Locations | None = None) -> Settings:
@@ -325,9 +214,9 @@ def load_settings(db_flag: str | None = None, where: Locations | None = None) ->
     else:
         database, source = str(where.default_database), "default"
     timezone = merged.get("timezone")
-    shift_hours = _number(merged, "shift_hours", 10, "hours")
-    idle_minutes = _number(merged, "idle_minutes", 5, "minutes")
-    write_wait = _number(merged, "write_wait", 10, "seconds")
+    shift_hours = number_setting(merged, "shift_hours", 10, "hours")
+    idle_minutes = number_setting(merged, "idle_minutes", 5, "minutes")
+    write_wait = number_setting(merged, "write_wait", 10, "seconds")
     if write_wait < 0.1:
         raise ConfigError(_("write_wait must be at least 0.1 seconds"))
     if timezone is not None:
@@ -347,11 +236,7 @@ def load_settings(db_flag: str | None = None, where: Locations | None = None) ->
                 languages=", ".join(f"{code} ({name})" for code, name in LANGUAGES.items()),
             )
         )
-    try:
-        outbox = read_outbox(merged)
-    except OutboxConfigError as error:
-        raise ConfigError(str(error)) from error
-    return Settings(
+    settings = Settings(
         database=database,
         database_source=source,
         timezone=str(timezone) if timezone else None,
@@ -360,10 +245,12 @@ def load_settings(db_flag: str | None = None, where: Locations | None = None) ->
         idle_minutes=idle_minutes,
         write_wait=write_wait,
         files=files,
-        serve=_serve(merged),
-        web=_web(merged),
-        outbox=outbox,
+        tables=merged,
     )
+    for table in ("serve", "web", "outbox"):  # what the files hold is checked now
+        if table in merged:
+            getattr(settings, table)
+    return settings
 
 
 def apply_timezone(settings: Settings) -> None:

@@ -46,7 +46,8 @@ from typing import Any
 import asyncssh
 
 from db.i18n import _, ngettext
-from prepfloor.config import ServeSettings, Settings
+from prepfloor.config import Settings
+from prepfloor.serve_config import ServeSettings
 from prepfloor.serve_door import Door
 from prepfloor.serve_files import FilesService
 from prepfloor.serve_limits import (

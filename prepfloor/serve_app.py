@@ -24,7 +24,7 @@ from textual.screen import Screen
 from db.access import Actor
 from db.i18n import N_, _
 from prepfloor.app import PrepfloorApp
-from prepfloor.config import ServeSettings
+from prepfloor.serve_config import ServeSettings
 
 # The system commands of the palette that act on the server rather than on the session.
 SERVER_COMMANDS = frozenset({"Screenshot"})

@@ -33,7 +33,7 @@ from db.file_area import AREA_MODE, FILE_MODE, FileArea, check_name, human_size
 from db.i18n import N_, _
 
 if TYPE_CHECKING:
-    from prepfloor.config import ServeSettings
+    from prepfloor.serve_config import ServeSettings
 
 log = logging.getLogger("prepfloor.serve")
 

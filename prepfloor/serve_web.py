@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from db.i18n import _
-from prepfloor.config import WebSettings
+from prepfloor.serve_config import WebSettings
 from prepfloor.serve_limits import FailedLogins
 from prepfloor.serve_web_session import UNCLAIMED_SECONDS, BrowserSession, _size, background
 

@@ -44,7 +44,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from prepfloor.config import ServeSettings, Settings, apply_timezone
+from prepfloor.config import Settings, apply_timezone
+from prepfloor.serve_config import ServeSettings
 
 log = logging.getLogger("prepfloor.serve")
 

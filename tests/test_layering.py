@@ -79,3 +79,29 @@ def test_the_plain_start_loads_no_command_line_library() -> None:
     assert run("import sys, prepfloor.cli; prepfloor.cli.app; print('typer' in sys.modules)") == (
         "True"
     )
+
+
+def test_the_plain_start_reads_no_server_settings(tmp_path: Path) -> None:
+    """The ``[serve]``, ``[web]`` and ``[outbox]`` settings are read when first asked for: a
+    plain start, which never asks, does not import their modules (their classes cost some 6 ms
+    before the first frame).  A config file that has such a table still has it checked when the
+    settings are loaded."""
+    where = (
+        "from pathlib import Path; from prepfloor.config import Locations, load_settings;"
+        f"w = Locations(Path({str(tmp_path / 'user.toml')!r}), Path({str(tmp_path / 'site.toml')!r}),"
+        f" Path({str(tmp_path)!r}));"
+    )
+    code = (
+        "import sys, prepfloor.cli, prepfloor.launch, prepfloor.app, screens.cars;"
+        + where
+        + "s = load_settings('x.db', w);"
+        "print(sorted(m for m in ('prepfloor.serve_config', 'prepfloor.outbox_config') "
+        "if m in sys.modules), s.serve.port, s.outbox.configured)"
+    )
+    assert run(code) == "[] 2222 False"  # and read, with their defaults, when asked for
+    (tmp_path / "site.toml").write_text("[serve]\nport = 0\n")
+    refused = where + (
+        "from prepfloor.config import ConfigError\n"
+        "try:\n    load_settings('x.db', w)\nexcept ConfigError as e:\n    print(e)"
+    )
+    assert run(refused) == "[serve] port must be a whole number of at least 1"

@@ -31,7 +31,8 @@ from db.engine import Database
 from db.errors import Invalid
 from db.file_area import FileArea, check_name, sftp_quote
 from db.models import CarDocument
-from prepfloor.config import ServeSettings, Settings
+from prepfloor.config import Settings
+from prepfloor.serve_config import ServeSettings
 from screens.car_detail import CarDetailScreen
 from screens.car_records import DocumentsDialog
 from screens.forms import FormDialog
