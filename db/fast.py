@@ -334,8 +334,8 @@ class FastReader:
         with self._lock:
             second = self._second
         if second is not None:
-            with second._lock, suppress(Exception):  # closed or broken: gone either way
-                second._close_locked()
+            with suppress(Exception):  # closed or broken: gone either way
+                second.close()
 
     # -- schema ----------------------------------------------------------------------------------
     def schema_revision(self) -> str | None:
