@@ -31,9 +31,11 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import date, timedelta
 from typing import Any
 
@@ -181,7 +183,9 @@ def bench_car_list(fast: Any, actors: dict[str, Any], runs: int, limit: float) -
 def _booker(
     url: str, plan: dict[str, Any], seconds: float, seed: int, barrier: Any, results: Any
 ) -> None:
-    """One OS process: book as fast as it can for ``seconds`` after the barrier."""
+    """One OS process: book as fast as it can for ``seconds`` after the barrier and a warm-up of
+    ``plan["warmup"]`` seconds (its bookings are counted apart), then wait at the barrier again
+    before letting go of anything (a worker's teardown is not in another's measured seconds)."""
     from sqlalchemy import event
 
     from db import ledger
@@ -211,11 +215,12 @@ def _booker(
     rule = {"book": ledger.book, "floor": _plain_book, "commit": _commit_only}[kind]
     ok: list[float] = []
     refused: list[float] = []
+    warm: Counter[str] = Counter()  # outcomes of the attempts started in the warm-up
     reasons: Counter[str] = Counter()
     errors: Counter[str] = Counter()
     barrier.wait(timeout=600)
-    start = time.perf_counter()
-    cpu_start = time.process_time()
+    start = time.perf_counter() + plan.get("warmup", 0.0)
+    cpu_start = None
     deadline = start + seconds
     while time.perf_counter() < deadline:
         job: dict[str, Any] = {
@@ -231,13 +236,21 @@ def _booker(
         else:
             job.update(resource_type_id=plan["rt"]["WASH"], estimated_hours=rng.choice((0.5, 1)))
         t0 = time.perf_counter()
+        if t0 >= start and cpu_start is None:
+            cpu_start = time.process_time()
         try:
             if kind == "commit":
                 db.run(rule)
             else:
                 db.run(rule, actor, **job)
+            if t0 < start:
+                warm["booked"] += 1
+                continue
             ok.append((time.perf_counter() - t0) * 1000)
         except DoesNotFit as refusal:
+            if t0 < start:
+                warm["refused"] += 1
+                continue
             refused.append((time.perf_counter() - t0) * 1000)
             text = str(refusal)
             why = "weekly cap" if "a week at" in text else "capacity"
@@ -247,12 +260,15 @@ def _booker(
         except Exception as error:
             errors[f"{type(error).__name__}: {str(error)[:200]}"] += 1
     end = time.perf_counter()
-    cpu = time.process_time() - cpu_start
+    cpu = time.process_time() - (cpu_start if cpu_start is not None else time.process_time())
+    with suppress(threading.BrokenBarrierError):
+        barrier.wait(timeout=seconds + 600)
     db.dispose()
     results.put(
         {
             "ok": ok,
             "refused": refused,
+            "warm": warm,
             "reasons": reasons,
             "errors": errors,
             "retried": retried,
@@ -506,6 +522,7 @@ def bench_booking(
     *,
     kind: str = "book",
     synchronous: str | None = None,
+    warmup: float = 1.0,
 ) -> float:
     from db.engine import Database
     from db.fast import FastReader
@@ -513,6 +530,7 @@ def bench_booking(
     plan = _contention_plan(url, run)
     plan["kind"] = kind
     plan["synchronous"] = synchronous
+    plan["warmup"] = warmup
     if kind == "commit":
         database = Database(url)
         database.run(
@@ -540,6 +558,8 @@ def bench_booking(
         w.start()
     barrier.wait(timeout=600)
     ready_after = time.perf_counter() - spawn_started
+    with suppress(threading.BrokenBarrierError):  # the workers' end: they let go after this
+        barrier.wait(timeout=warmup + seconds + 600)
     outs = []
     while len(outs) < processes:
         try:
@@ -550,6 +570,7 @@ def bench_booking(
     for w in workers:
         w.join(timeout=30)
     ok = [t for o in outs for t in o["ok"]]
+    warm = sum((o["warm"] for o in outs), Counter())
     refused = [t for o in outs for t in o["refused"]]
     reasons = sum((o["reasons"] for o in outs), Counter())
     errors = sum((o["errors"] for o in outs), Counter())
@@ -576,7 +597,8 @@ def bench_booking(
         f"    bookings/s {len(ok) / wall:8.1f}   attempts/s {attempts / wall:8.1f}   "
         f"({len(ok):,} booked, {len(refused):,} refused "
         f"{dict(reasons) if reasons else ''}, {sum(errors.values())} other errors, "
-        f"wall {wall:.1f} s)"
+        f"wall {wall:.1f} s; in the {warmup:g} s warm-up before it, not counted: "
+        f"{warm['booked']:,} booked, {warm['refused']:,} refused)"
     )
     cpu = sum(o["cpu"] for o in outs)
     print(
@@ -601,7 +623,7 @@ def bench_booking(
     for message, n in errors.most_common(5):
         print(f"    error x{n}: {message}")
     print(
-        f"    rows added {booked_after - booked_before:,} (booked {len(ok):,});  "
+        f"    rows added {booked_after - booked_before:,} (booked {len(ok) + warm['booked']:,});  "
         f"overbooked rows new: {len(after - before)} (before {len(before)}, after {len(after)});  "
         f"ledger mismatches on those days: {len(ledger_problems)};  "
         f"weekly caps exceeded: {len(sharing_problems)}"
@@ -674,7 +696,13 @@ def bench(url: str, args: argparse.Namespace) -> None:
                 for kind in kinds:
                     with _common.writable_copy(url) as copy:  # each run from the same rows
                         bench_booking(
-                            copy, n, args.seconds, run, kind=kind, synchronous=synchronous
+                            copy,
+                            n,
+                            args.seconds,
+                            run,
+                            kind=kind,
+                            synchronous=synchronous,
+                            warmup=args.warmup,
                         )
     if not args.no_doctor:
         run_doctor(url)
@@ -691,6 +719,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="size of a database built here")
     parser.add_argument("--runs", type=int, default=50, help="runs per read figure")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each booking run")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=1.0,
+        help="seconds of booking before each run's measured seconds, counted apart (the line of "
+        "32 sessions forming, each one's first write)",
+    )
     parser.add_argument(
         "--processes",
         default="8,32",
