@@ -167,7 +167,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
 
     def on_mount(self) -> None:
         self.store.on_wait = self._write_waiting  # a write held up by another terminal is said
-        self._start_polling(self._feed_from)
+        self.call_after_refresh(self._start_polling, self._feed_from)  # after the first frame
         self.typeahead.starting()  # keys typed while it starts wait for the first screen
         self.set_interval(IDLE_CHECK_SECONDS, self._sign_out_when_idle)
         # What is loaded by the first frame lives as long as the session: out of the collector's

@@ -29,7 +29,13 @@ class SessionFeed:
         """The session hears of every committed change through the database itself
         (:class:`db.feed.Watcher`: PostgreSQL LISTEN, or a watch on the SQLite files): nothing is
         asked of the database while nothing changes.  ``newest``: the event the screens' first
-        reads had seen (changes after it are heard at once); 0: from the feed's start."""
+        reads had seen (changes after it are heard at once); 0: from the feed's start.
+
+        Started after the first frame (:meth:`PrepfloorApp.on_mount`): its thread (inotify through
+        ``ctypes``, or PostgreSQL's LISTEN connection) would otherwise share the CPU with the
+        first screen.  Nothing is missed meanwhile: it hears every change after ``newest``."""
+        if self._exit or self._closing:  # the app closed before its first frame
+            return
         from db.feed import Watcher
 
         self._watcher = Watcher(self.store.url, self._heard, newest).start()

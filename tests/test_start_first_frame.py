@@ -154,3 +154,33 @@ async def test_no_frame_is_drawn_while_textual_holds_the_display_back(
         await pilot.pause()
         await pilot.pause()
         assert drawn, "drawn once the batch ended"
+
+
+async def test_the_change_feed_starts_after_the_first_frame(
+    ui_store: Any, ui_world: Any, monkeypatch: Any
+) -> None:
+    """The feed's thread (inotify through ctypes, or PostgreSQL's LISTEN connection) starts once
+    the first screen is drawn, not beside it; and it does start."""
+    from db.feed import Watcher
+
+    ui_world.register()
+    app = make_app(ui_store, actor=ui_world["admin"])
+    drawn: list[int] = []
+    started: list[int] = []  # frames drawn when the feed started
+    render = Compositor.render_update
+    start = Watcher.start
+
+    def render_update(compositor: Compositor, *args: Any, **kwargs: Any) -> Any:
+        drawn.append(1)
+        return render(compositor, *args, **kwargs)
+
+    def start_watcher(watcher: Watcher) -> Watcher:
+        started.append(len(drawn))
+        return start(watcher)
+
+    monkeypatch.setattr(Compositor, "render_update", render_update)
+    monkeypatch.setattr(Watcher, "start", start_watcher)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert len(started) == 1 and started[0] >= 1, (started, len(drawn))
+        assert app._watcher is not None
