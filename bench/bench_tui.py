@@ -34,6 +34,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import time
 from pathlib import Path
@@ -233,6 +234,44 @@ def bare_start(cols: int = 120, rows: int = 40) -> tuple[float, float]:
         os.close(fd)
 
 
+def instructions(argv: list[str], needle: str, cols: int = 120, rows: int = 40) -> int:
+    """Instructions the program runs from its start to its first frame showing ``needle``
+    (valgrind's callgrind, every thread; ``bench/first_frame`` ends it at that frame), through a
+    pty as :class:`Session` starts prepfloor.  Unlike seconds, the count does not move with what
+    else the machine is doing (runs differ by about 0.5 %, as threads interleave)."""
+    with tempfile.TemporaryDirectory(prefix="prepfloor-bench-") as folder:
+        log = Path(folder) / "callgrind.log"
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.environ["TERM"] = "xterm-256color"
+            os.environ["COLORTERM"] = "truecolor"
+            os.environ["PREPFLOOR_BENCH_STOP_AT"] = needle
+            paths = [str(ROOT / "bench" / "first_frame"), os.environ.get("PYTHONPATH", "")]
+            os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+            tool = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+            os.execvp("valgrind", [*tool, f"--log-file={log}", *argv])
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        deadline = time.monotonic() + 600
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], 1.0)
+                if ready:
+                    with contextlib.suppress(OSError):
+                        os.read(fd, 65536)
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    pid = 0
+                    break
+        finally:
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            os.close(fd)
+        found = re.findall(r"Collected : (\d+)", log.read_text(errors="replace"))
+        if pid or not found:
+            raise RuntimeError(f"no count from valgrind for {argv[-1]}")
+        return int(found[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -240,10 +279,29 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keys", type=int, default=60, help="presses per key kind")
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also count the instructions of N cold starts of each under valgrind (~15 s each)",
+    )
     args = parser.parse_args()
     prepare_tree()
     ensure_os_user(args.db)
     (first_vin, _), (second_vin, _), (last_vin, _) = newest_cars(args.db)
+    if args.instructions:
+        ours, floor = [], []
+        for _ in range(args.instructions):
+            ours.append(instructions([sys.executable, PREPFLOOR, "--db", args.db], first_vin))
+            bare_app = str(ROOT / "bench" / "bare_app.py")
+            floor.append(instructions([sys.executable, bare_app], "Cars"))
+        print(
+            f"instructions to the first painted car list (valgrind): "
+            f"{statistics.median(ours) / 1e6:,.0f} M (runs {', '.join(f'{n / 1e6:,.0f}' for n in ours)}); "
+            f"bare Textual app {statistics.median(floor) / 1e6:,.0f} M; prepfloor is "
+            f"{statistics.median(ours) / statistics.median(floor):.3f}x"
+        )
 
     starts, cpus, bare, bare_cpus = [], [], [], []
     for _ in range(args.runs):  # taking turns with the floor: both see the same machine
