@@ -12,7 +12,6 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -120,8 +119,7 @@ class StartRow(NamedTuple):
     has_dealerships: bool  # False: a new, empty database (an admin sets it up first)
 
 
-@dataclass(frozen=True)
-class CarQuery:
+class CarQuery(NamedTuple):
     """What the car list asks for: a search text and which statuses."""
 
     search: str = ""

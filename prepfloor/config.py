@@ -50,7 +50,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import platformdirs
 
@@ -64,8 +64,7 @@ APP = "prepfloor"
 ENV_URL = "PREPFLOOR_DATABASE_URL"
 
 
-@dataclass(frozen=True)
-class Locations:
+class Locations(NamedTuple):
     user_config: Path
     site_config: Path
     data_dir: Path

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import getpass
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from db.access import Actor
 from db.i18n import _
@@ -78,8 +78,7 @@ def os_login() -> str:
         return ""
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     actor: Actor | None  # signed in already (the OS vouched for them)
     preselect: str | None  # else: the user to preselect on the sign-in screen
     message: str = ""

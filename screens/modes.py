@@ -6,15 +6,14 @@ reads the same table); this module adds their keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from db.access import Actor
 from db.i18n import _
 from db.modes import MODES as MODE_TABLE
 
 
-@dataclass(frozen=True)
-class ModeInfo:
+class ModeInfo(NamedTuple):
     name: str
     title: str
     key: str

@@ -9,8 +9,7 @@ database instead (:mod:`screens.carlist`) and shares the column layout from here
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from rich.errors import StyleSyntaxError
 from rich.segment import Segment
@@ -41,8 +40,7 @@ def keep_in_view(view: ScrollView, row: int) -> None:
         view.scroll_to(y=row - height + 1, animate=False)
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     """A column of a list.  At 80 columns not every column fits: ``least`` lets a column narrow
     (its text then ends in an ellipsis) before any column goes, and ``drop`` says, per list, which
     columns go first as the width shrinks (1 first, then 2, …; 0 never).  A line whose columns
@@ -62,8 +60,7 @@ class Column:
         return min(self.least, self.width) if self.least else self.width
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """Where the columns go on a line of one width: a width per column (0 for a dropped one)."""
 
     widths: tuple[int, ...]
@@ -242,8 +239,7 @@ def parse_style(spec: str) -> Style:
         return Style()
 
 
-@dataclass
-class Cell:
+class Cell(NamedTuple):
     """What one cell shows and how (a style name from Rich, e.g. ``"bold red"``)."""
 
     text: str
