@@ -55,6 +55,7 @@ from db.ledger_rows import (
     SHARING,
     TYPES,
     USERS,
+    WEEK_USED,
     _fmt_hours,
     week_usage,
 )
@@ -187,13 +188,21 @@ _TAKE = (
     )
     .values(used_hours=CAPACITY.c.used_hours + bindparam("hours"), updated_at=bindparam("now"))
 )
-_TAKE_TEAM = Hot(_TAKE.where(CAPACITY.c.user_id.is_(None)).returning(CAPACITY.c.id))
+_TAKE_TEAM_ROW = _TAKE.where(CAPACITY.c.user_id.is_(None))
+_TAKE_TEAM = Hot(_TAKE_TEAM_ROW.returning(CAPACITY.c.id))
 # PostgreSQL: the same, then (in the same statement, with the team row already locked, so in the
 # order of the locks) the lock of the person's day, when the booking names a person
-_TAKE_TEAM_AND_PERSON_DAY = Hot(
-    _TAKE.where(CAPACITY.c.user_id.is_(None)).returning(
-        CAPACITY.c.id, func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))
-    )
+_PERSON_DAY_KEY = func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))
+_TAKE_TEAM_AND_PERSON_DAY = Hot(_TAKE_TEAM_ROW.returning(CAPACITY.c.id, _PERSON_DAY_KEY))
+# A booking under a sharing agreement: the same, only within the week's cap (``cap``; the week's
+# bookings ``first`` to ``last`` of ``consumer``, but ``exclude``).  Run after the agreement's
+# week is locked, so the statement's snapshot holds every booking of that week under it (each
+# writer of them takes that lock first and keeps it until it commits): checked in the statement
+# that takes the hours, one round trip fewer while the week's lock is held.
+_IN_WEEK = WEEK_USED + bindparam("hours") <= bindparam("cap")
+_TAKE_TEAM_IN_WEEK = Hot(_TAKE_TEAM_ROW.where(_IN_WEEK).returning(CAPACITY.c.id))
+_TAKE_TEAM_IN_WEEK_AND_PERSON_DAY = Hot(
+    _TAKE_TEAM_ROW.where(_IN_WEEK).returning(CAPACITY.c.id, _PERSON_DAY_KEY)
 )
 # The person's row of this kind, within their row's hours and their day's (every kind of work).
 # On PostgreSQL run after the person's day is locked, so its snapshot holds every booking of that
@@ -328,6 +337,8 @@ def _hold(session: Session, claim: Claim, resource_type: str, *, dry: bool = Fal
 
     # 1. the sharing agreement, and its week (locked first: the week's cap is exact).  SQLite:
     # the write transaction already holds the database's write lock.
+    week: dict[str, Any] | None = None  # the week's cap, for the statement that takes the hours
+    check_week: Any = None
     if claim.provider_id != claim.consumer_id:
         params: dict[str, Any] = {
             "provider": claim.provider_id,
@@ -357,42 +368,64 @@ def _hold(session: Session, claim: Claim, resource_type: str, *, dry: bool = Fal
                     "switched off."
                 ).format(provider=names.provider, consumer=names.consumer, work=names.resource_type)
             )
-        used = week_usage(
-            session,
-            claim.provider_id,
-            claim.consumer_id,
-            claim.resource_type_id,
-            day,
-            exclude_booking_id=claim.booking_id,
-        )
-        if used + hours > agreement.max_hours_per_week:
-            raise refuse(
-                _(
-                    "{consumer} may use {cap} of {work} a week at {provider}; {week} already "
-                    "has {used} booked, so {hours} more does not fit."
-                ).format(
-                    consumer=names.consumer,
-                    cap=_fmt_hours(agreement.max_hours_per_week),
-                    work=names.resource_type,
-                    provider=names.provider,
-                    week=formats.week(day),
-                    used=_fmt_hours(used),
-                    hours=_fmt_hours(hours),
-                )
-            )
+        cap = float(agreement.max_hours_per_week)
+        check_week = partial(_check_week, session, claim, names, refuse, cap)
+        if dry:
+            check_week()
+        else:  # checked by the statement that takes the team row's hours (_take_rows)
+            monday, sunday = iso_week_bounds(day)
+            week = {"consumer": claim.consumer_id, "first": monday, "last": sunday, "cap": cap}
+            week["exclude"] = claim.booking_id or 0
 
     # 2. the team row; 3. the person's day (every kind of work) and their row of this kind
     if dry:
         _check_rows(conn, claim, names, refuse)
     else:
-        _take_rows(session, claim, names, refuse)
+        _take_rows(session, claim, names, refuse, week, check_week)
     if claim.user_id is not None and claim.start_time is not None:
         _check_overlap(conn, claim, names)
 
 
-def _take_rows(session: Session, claim: Claim, names: _Names, refuse: Any) -> None:
+def _check_week(session: Session, claim: Claim, names: _Names, refuse: Any, cap: float) -> None:
+    """Does ``claim`` fit its sharing agreement's weekly cap?  Raises the refusal that says why
+    not."""
+    hours, day = claim.hours, claim.day
+    used = week_usage(
+        session,
+        claim.provider_id,
+        claim.consumer_id,
+        claim.resource_type_id,
+        day,
+        exclude_booking_id=claim.booking_id,
+    )
+    if used + hours > cap:
+        raise refuse(
+            _(
+                "{consumer} may use {cap} of {work} a week at {provider}; {week} already "
+                "has {used} booked, so {hours} more does not fit."
+            ).format(
+                consumer=names.consumer,
+                cap=_fmt_hours(cap),
+                work=names.resource_type,
+                provider=names.provider,
+                week=formats.week(day),
+                used=_fmt_hours(used),
+                hours=_fmt_hours(hours),
+            )
+        )
+
+
+def _take_rows(
+    session: Session,
+    claim: Claim,
+    names: _Names,
+    refuse: Any,
+    week: dict[str, Any] | None = None,
+    check_week: Any = None,
+) -> None:
     """The booking's hours added to its team row and its person's row, each checked in the same
-    statement; a row without the room is said as :func:`_check_rows` says it."""
+    statement (the team row's also within the sharing agreement's week, ``week``); a row without
+    the room is said as :func:`_check_week` and :func:`_check_rows` say it."""
     conn = session.connection()
     params: dict[str, Any] = {
         "provider": claim.provider_id,
@@ -401,10 +434,21 @@ def _take_rows(session: Session, claim: Claim, names: _Names, refuse: Any) -> No
         "hours": claim.hours,
         "now": utcnow(),
     }
-    take, check = _TAKE_TEAM, partial(_check_rows, conn, claim, names, refuse)
-    if claim.user_id is not None and conn.dialect.name == "postgresql":
-        take, params["key"] = _TAKE_TEAM_AND_PERSON_DAY, person_day_key(claim.user_id, claim.day)
-    _expire(session, ResourceCapacity, _taken(conn, take, params, check))
+    check = partial(_check_rows, conn, claim, names, refuse)
+    person_day = claim.user_id is not None and conn.dialect.name == "postgresql"
+    if person_day:
+        params["key"] = person_day_key(claim.user_id, claim.day)  # type: ignore[arg-type]
+    if week is None:
+        take, check_team = (_TAKE_TEAM_AND_PERSON_DAY if person_day else _TAKE_TEAM), check
+    else:
+        params.update(week)
+        take = _TAKE_TEAM_IN_WEEK_AND_PERSON_DAY if person_day else _TAKE_TEAM_IN_WEEK
+
+        def check_team() -> None:
+            check_week()
+            check()
+
+    _expire(session, ResourceCapacity, _taken(conn, take, params, check_team))
     if claim.user_id is not None:
         params.update(user=claim.user_id, limit=PERSON_DAY_HOURS + 1e-9)
         row_id = _taken(conn, _TAKE_PERSON, params, partial(check, team=False))

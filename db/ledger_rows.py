@@ -124,9 +124,12 @@ HELD_BETWEEN = (
     BOOKINGS.c.date <= bindparam("last"),
     BOOKINGS.c.id != bindparam("exclude"),
 )
-_WEEK_USAGE = Hot(
-    select(func.coalesce(func.sum(BOOKINGS.c.estimated_hours), 0.0)).where(*HELD_BETWEEN)
+WEEK_USED = (
+    select(func.coalesce(func.sum(BOOKINGS.c.estimated_hours), 0.0))
+    .where(*HELD_BETWEEN)
+    .scalar_subquery()
 )
+_WEEK_USAGE = Hot(select(WEEK_USED))
 
 
 # ------------------------------------------------------------------------------------------------

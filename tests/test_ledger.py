@@ -613,6 +613,57 @@ def test_a_switched_off_agreement_is_refused(w: World) -> None:
     assert used(w, "TECH_PREP", 1) == 2
 
 
+def test_the_weekly_cap_is_checked_where_the_hours_are_taken(w: World) -> None:
+    """In the write itself (no check before it, as on PostgreSQL): the team row's hours are taken
+    only within the agreement's week (one statement checks both); a refusal says which limit, and
+    writes nothing.  499 shares 20 h of TECH_PREP a week with 497 (Skien)."""
+
+    def write_book(day: int, hours: float, person: str = "mechanic499") -> int:
+        with w.db.write() as session:
+            return ledger.book(
+                session,
+                w["coordinator499"],
+                resource_type_id=w.rt["TECH_PREP"],
+                date=w.day(day),
+                estimated_hours=hours,
+                user_id=w[person].user_id,
+                consumer_dealership_id=w.d["497"],
+            ).id
+
+    write_book(0, 8)
+    write_book(1, 8, "mechanic2_499")
+    before = snapshot(w)
+    with pytest.raises(DoesNotFit) as refused:
+        write_book(2, 4.25)
+    assert str(refused.value).startswith(
+        "Skien may use 20 h of Technical Preparation a week at Porsgrunn; week 2 already has "
+        "16 h booked, so 4.25 h more does not fit."
+    )
+    assert snapshot(w) == before
+    # within the week's cap, not within the day's team hours: the team row says so
+    w.db.run(
+        capacity.set_capacity,
+        w["coordinator499"],
+        dealership_id=w.d["499"],
+        resource_type_id=w.rt["TECH_PREP"],
+        date=w.day(3),
+        allocated_hours=2,
+    )
+    before = snapshot(w)
+    with pytest.raises(DoesNotFit) as refused:
+        write_book(3, 3)
+    assert "has 2 h free; the booking needs 3 h" in str(refused.value)
+    assert snapshot(w) == before
+    # exactly the rest of the week's cap fits, and is held on the team and the person's rows
+    write_book(2, 4)
+    assert used(w, "TECH_PREP", 2) == 4 and used(w, "TECH_PREP", 2, "mechanic499") == 4
+    with pytest.raises(DoesNotFit, match="a week at Porsgrunn"):
+        write_book(3, 0.25)
+    # another week under the same agreement starts from zero
+    write_book(7, 8)
+    assert ledger_errors(w) == []
+
+
 def test_the_weekly_cap_refuses_with_a_day_in_a_week_with_room(w: World) -> None:
     """499 shares 20 h of TECH_PREP a week with 497 (Skien)."""
     first = book_for(w, "497", 0, 8)
