@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Any
 
 import _common
@@ -206,6 +207,9 @@ def _booker(
     def _seen(context: Any) -> None:
         retried[f"{type(context.original_exception).__name__}: {context.original_exception}"] += 1
 
+    holds: list[tuple[float, float, float]] = []  # --lock-log: (taken, let go, its commit)
+    if plan.get("lock_log") and db._gate is not None:
+        _log_the_lock(db._gate, holds)
     with db.read() as session:
         session.connection()
     _warm()
@@ -269,6 +273,7 @@ def _booker(
             "ok": ok,
             "refused": refused,
             "warm": warm,
+            "holds": [h for h in holds if start <= h[0] and h[1] <= end],
             "reasons": reasons,
             "errors": errors,
             "retried": retried,
@@ -277,6 +282,59 @@ def _booker(
             "cpu": cpu,
             "rss_mb": rss_mb(),
         }
+    )
+
+
+def _log_the_lock(gate: Any, holds: list[tuple[float, float, float]]) -> None:
+    """``--lock-log``: every hold of the SQLite write gate by this worker, from the gate's own take
+    and let-go: when it was taken, when it was let go, and how long the commit inside took.
+    (``time.perf_counter`` is the system's monotonic clock: the workers' times compare.)"""
+    from sqlalchemy.orm import Session
+
+    marks = threading.local()
+    take, let_go, commit = gate._take, gate._let_go, Session.commit
+
+    def taking(fd: int, deadline: float) -> bool:
+        got = take(fd, deadline)
+        if got:
+            marks.taken, marks.commit = time.perf_counter(), 0.0
+        return bool(got)
+
+    def letting_go(fd: int) -> None:
+        now = time.perf_counter()
+        taken = getattr(marks, "taken", None)  # None: the gate's helper thread letting a turn go
+        if taken is not None:
+            holds.append((taken, now, marks.commit))
+            marks.taken = None
+        let_go(fd)
+
+    def committing(session: Any, *args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return commit(session, *args, **kwargs)
+        finally:
+            marks.commit = getattr(marks, "commit", 0.0) + time.perf_counter() - began
+
+    gate._take, gate._let_go = taking, letting_go
+    Session.commit = committing  # type: ignore[method-assign]
+
+
+def _lock_summary(holds: list[tuple[float, float, float]]) -> str:
+    """The write lock over a run (``--lock-log``): how much of the time it was held, how long a
+    write held it and its commit took, and the time from one writer letting go to the next
+    taking it."""
+    holds = sorted(holds)
+    if len(holds) < 2:
+        return "no holds logged"
+    span = holds[-1][1] - holds[0][0]
+    held = [go - taken for taken, go, _ in holds]
+    gaps = [max(0.0, b[0] - a[1]) for a, b in pairwise(holds)]
+    return (
+        f"held {sum(held) / span * 100:.0f} % of the time; a write holds it p50 "
+        f"{percentile([h * 1000 for h in held], 50):.2f} ms (its commit p50 "
+        f"{percentile([c * 1000 for _, _, c in holds], 50):.2f} ms); from one writer to the "
+        f"next p50 {percentile([g * 1000 for g in gaps], 50):.2f} ms, mean "
+        f"{sum(gaps) / len(gaps) * 1000:.2f} ms (n={len(holds)})"
     )
 
 
@@ -523,6 +581,7 @@ def bench_booking(
     kind: str = "book",
     synchronous: str | None = None,
     warmup: float = 1.0,
+    lock_log: bool = False,
 ) -> float:
     from db.engine import Database
     from db.fast import FastReader
@@ -531,6 +590,7 @@ def bench_booking(
     plan["kind"] = kind
     plan["synchronous"] = synchronous
     plan["warmup"] = warmup
+    plan["lock_log"] = lock_log
     if kind == "commit":
         database = Database(url)
         database.run(
@@ -605,6 +665,8 @@ def bench_booking(
         f"    CPU of the booking processes: {cpu:.1f} s, {cpu / max(attempts, 1) * 1000:.2f} ms "
         "per attempt (the database's too on SQLite, which runs in them)"
     )
+    if lock_log and url.startswith("sqlite"):
+        print(f"    the write lock: {_lock_summary([h for o in outs for h in o['holds']])}")
     if ok:
         print(f"    latency booked   {summary_ms(ok)}")
     if refused:
@@ -703,6 +765,7 @@ def bench(url: str, args: argparse.Namespace) -> None:
                             kind=kind,
                             synchronous=synchronous,
                             warmup=args.warmup,
+                            lock_log=args.lock_log,
                         )
     if not args.no_doctor:
         run_doctor(url)
@@ -719,6 +782,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="size of a database built here")
     parser.add_argument("--runs", type=int, default=50, help="runs per read figure")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each booking run")
+    parser.add_argument(
+        "--lock-log",
+        action="store_true",
+        help="SQLite: log every hold of the write lock and print how it was used (held %%, a "
+        "write's hold and its commit, the hand-over from one writer to the next)",
+    )
     parser.add_argument(
         "--warmup",
         type=float,
