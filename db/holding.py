@@ -337,8 +337,7 @@ def _hold(session: Session, claim: Claim, resource_type: str, *, dry: bool = Fal
 
     # 1. the sharing agreement, and its week (locked first: the week's cap is exact).  SQLite:
     # the write transaction already holds the database's write lock.
-    week: dict[str, Any] | None = None  # the week's cap, for the statement that takes the hours
-    check_week: Any = None
+    cap: float | None = None  # the agreement's weekly cap, if the booking is under one
     if claim.provider_id != claim.consumer_id:
         params: dict[str, Any] = {
             "provider": claim.provider_id,
@@ -369,19 +368,14 @@ def _hold(session: Session, claim: Claim, resource_type: str, *, dry: bool = Fal
                 ).format(provider=names.provider, consumer=names.consumer, work=names.resource_type)
             )
         cap = float(agreement.max_hours_per_week)
-        check_week = partial(_check_week, session, claim, names, refuse, cap)
-        if dry:
-            check_week()
-        else:  # checked by the statement that takes the team row's hours (_take_rows)
-            monday, sunday = iso_week_bounds(day)
-            week = {"consumer": claim.consumer_id, "first": monday, "last": sunday, "cap": cap}
-            week["exclude"] = claim.booking_id or 0
+        if dry:  # a write checks it in the statement that takes the team row's hours
+            _check_week(session, claim, names, refuse, cap)
 
     # 2. the team row; 3. the person's day (every kind of work) and their row of this kind
     if dry:
         _check_rows(conn, claim, names, refuse)
     else:
-        _take_rows(session, claim, names, refuse, week, check_week)
+        _take_rows(session, claim, names, refuse, cap)
     if claim.user_id is not None and claim.start_time is not None:
         _check_overlap(conn, claim, names)
 
@@ -420,12 +414,11 @@ def _take_rows(
     claim: Claim,
     names: _Names,
     refuse: Any,
-    week: dict[str, Any] | None = None,
-    check_week: Any = None,
+    cap: float | None = None,
 ) -> None:
     """The booking's hours added to its team row and its person's row, each checked in the same
-    statement (the team row's also within the sharing agreement's week, ``week``); a row without
-    the room is said as :func:`_check_week` and :func:`_check_rows` say it."""
+    statement (the team row's also within its sharing agreement's weekly ``cap``, when it is under
+    one); a row without the room is said as :func:`_check_week` and :func:`_check_rows` say it."""
     conn = session.connection()
     params: dict[str, Any] = {
         "provider": claim.provider_id,
@@ -438,14 +431,16 @@ def _take_rows(
     person_day = claim.user_id is not None and conn.dialect.name == "postgresql"
     if person_day:
         params["key"] = person_day_key(claim.user_id, claim.day)  # type: ignore[arg-type]
-    if week is None:
+    if cap is None:
         take, check_team = (_TAKE_TEAM_AND_PERSON_DAY if person_day else _TAKE_TEAM), check
     else:
-        params.update(week)
+        monday, sunday = iso_week_bounds(claim.day)
+        week = {"consumer": claim.consumer_id, "first": monday, "last": sunday, "cap": cap}
+        params.update(week, exclude=claim.booking_id or 0)
         take = _TAKE_TEAM_IN_WEEK_AND_PERSON_DAY if person_day else _TAKE_TEAM_IN_WEEK
 
-        def check_team() -> None:
-            check_week()
+        def check_team(cap: float = cap) -> None:
+            _check_week(session, claim, names, refuse, cap)
             check()
 
     _expire(session, ResourceCapacity, _taken(conn, take, params, check_team))
