@@ -153,10 +153,16 @@ class PeriodCars:
                 # the stored text of the moment: date() and a constant time are cheaper than
                 # datetime() on tens of thousands of handovers
                 days, rest = divmod(minutes, 24 * 60)
-                moment = (
-                    f"date(c.expected_delivery_date, '{days:+d} days') "
-                    f"|| ' {rest // 60:02d}:{rest % 60:02d}:00.000000'"
-                )
+                if days == 0 or (days == 1 and rest == 0):
+                    # no date() at all: the promised date's own text and a time, the midnight
+                    # after it as its "24:00" (after every moment of that day, before the next)
+                    hour = 24 * days + rest // 60
+                    moment = f"c.expected_delivery_date || ' {hour:02d}:{rest % 60:02d}:00.000000'"
+                else:
+                    moment = (
+                        f"date(c.expected_delivery_date, '{days:+d} days') "
+                        f"|| ' {rest // 60:02d}:{rest % 60:02d}:00.000000'"
+                    )
             else:
                 moment = (
                     f"(c.expected_delivery_date::timestamp + interval '{minutes} minutes') "
