@@ -266,6 +266,7 @@ def _car_tables(
                     cars=partial(_stage_cars, partial(cars.stay_ids, s.key), now_in),
                 ),
                 "red" if over else "",
+                s.short,
             )
         )
     bottleneck = ""
@@ -282,8 +283,8 @@ def _car_tables(
         stage_rows[index] = stage_rows[index]._replace(level=stage_rows[index].level or "yellow")
 
     sla_rows = []
-    promised = [("delivery", _("Promised delivery date"))]
-    for key, label in [(s.key, s.label) for s in STAGES] + promised:
+    promised = [("delivery", _("Promised delivery date"), _("Promised date"))]
+    for key, label, short in [(s.key, s.label, s.short) for s in STAGES] + promised:
         buckets = sla_cars[key]
         sizes = {level: len(buckets[level]) for level in LEVELS}
         if key == "delivery":
@@ -303,6 +304,7 @@ def _car_tables(
                 (label, target, sizes["green"], sizes["yellow"], sizes["red"]),
                 Behind(_("SLA · {stage}").format(stage=label), cars=source),
                 level if any(sizes.values()) else "",
+                short,
             )
         )
     tables = [

@@ -77,6 +77,7 @@ class Row(NamedTuple):
     values: tuple[Any, ...]
     behind: Behind | None = None
     level: str = ""  # green / yellow / red, or "" (no judgement)
+    short: str = ""  # the first value in a word or two (a stage's), where the whole does not fit
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from db.i18n import _
-from db.sla import STAGE_LABELS
+from db.sla import STAGE_LABELS, STAGE_SHORT
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,11 @@ class Stage:
     def label(self) -> str:
         """The stage's name in the language spoken now (:data:`db.sla.STAGE_LABELS`)."""
         return _(STAGE_LABELS[self.key])
+
+    @property
+    def short(self) -> str:
+        """The stage in a word or two (:data:`db.sla.STAGE_SHORT`), where its name does not fit."""
+        return STAGE_SHORT[self.key]
 
     def on(self, row: str) -> tuple[str, str]:
         """``start`` and ``end`` on another name of the car's row (``NEW`` in a trigger)."""

@@ -119,6 +119,8 @@ class FigureTable(RowTable[Row]):
         for col, value in zip(self.spec.columns, row.values, strict=True):
             style = "cyan" if col.kind == "bar" else ""
             cells.append(Cell(format_value(col.kind, value), style))
+        if row.short:  # the first value in a word or two, where the whole does not fit
+            cells[1] = cells[1]._replace(short=row.short)  # type: ignore[union-attr]
         return cells
 
     def sort_value(self, row: Row, key: str) -> Any:

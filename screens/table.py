@@ -240,10 +240,12 @@ def parse_style(spec: str) -> Style:
 
 
 class Cell(NamedTuple):
-    """What one cell shows and how (a style name from Rich, e.g. ``"bold red"``)."""
+    """What one cell shows and how (a style name from Rich, e.g. ``"bold red"``); ``short``: what
+    it shows instead where ``text`` does not fit (a stage's name in a word or two)."""
 
     text: str
     style: str = ""
+    short: str = ""
 
 
 CellValue = str | Cell
@@ -395,13 +397,17 @@ class RowTable(ScrollView, Generic[R], can_focus=True):
         row = self.rows[index]
         if index == self.cursor:
             base = base + self.get_component_rich_style("rowtable--cursor")
+        at = self.laid_out(width)
         cells: list[tuple[str, Style]] = []
-        for value in self.cells(row):
+        for i, value in enumerate(self.cells(row)):
             if isinstance(value, Cell):
-                cells.append((value.text, base + self._style(value.style)))
+                text = value.text
+                if value.short and len(text) > at.widths[i]:
+                    text = value.short
+                cells.append((text, base + self._style(value.style)))
             else:
                 cells.append((value, base))
-        segments = line_segments(self.columns, self.laid_out(width), cells, base)
+        segments = line_segments(self.columns, at, cells, base)
         return Strip(segments).adjust_cell_length(width, base)
 
     def _show_titles(self) -> None:

@@ -207,3 +207,45 @@ async def test_the_figures_second_connection_is_let_go_when_the_dashboard_is_lef
         assert isinstance(app.screen, DashboardScreen)
         assert "Porsgrunn · last 30 days" in text_of(app)
         assert second._conn is not None  # read again on its own connection
+
+
+async def test_a_stage_too_long_for_a_narrow_terminal_shows_its_short_name(
+    ui_store, ui_world
+) -> None:  # type: ignore[no-untyped-def]
+    """At 80 columns "Time per stage" has no room for "Registered, waiting for transport": the
+    stage's short name ("Registered") instead of a name cut off; a wider terminal shows it whole,
+    and the SLA table, with room for it, shows it whole at 80 columns."""
+    _cars(ui_world)
+    app = make_app(ui_store, actor=ui_world["manager499"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dashboard(app, pilot)
+        await pilot.press("right")
+        await settle(pilot, app)
+        stages = active_table(screen)
+        assert stages.spec.key == "stages"
+
+        def lines(table: FigureTable) -> list[str]:
+            return [table.render_line(y).text for y in range(len(table.rows))]
+
+        def names(table: FigureTable) -> list[str]:
+            """The first column: after the level mark, up to the gap before the figures."""
+            return [line[2:].split("  ")[0].strip() for line in lines(table)]
+
+        assert names(stages) == [
+            "Registered",
+            "In transit",
+            "Inspection",
+            "Waiting on parts",  # fits whole
+            "Technical",
+            "Cosmetic",
+            "Ready",
+        ]
+        assert not any("…" in line for line in lines(stages))
+        await pilot.press("right")  # the SLA: room for the whole names
+        await settle(pilot, app)
+        assert names(active_table(screen))[0] == "Registered, waiting for transport"
+        await pilot.press("left")
+        await pilot.resize_terminal(140, 30)
+        await settle(pilot, app)
+        assert names(active_table(screen))[0] == "Registered, waiting for transport"
+        assert names(active_table(screen))[4] == "Inspected, until technical done"
