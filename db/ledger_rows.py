@@ -191,11 +191,21 @@ _PERSON = Hot(
 )
 
 
+_UNREAD: Any = object()
+
+
 def _check_person(
-    session: Session, user_id: uuid.UUID, provider_id: int, prep_stage: str | None, work: str
+    session: Session,
+    user_id: uuid.UUID,
+    provider_id: int,
+    prep_stage: str | None,
+    work: str,
+    person: Any = _UNREAD,
 ) -> Row[Any]:
-    """The person (active, dealership_id, role, display_name), if they may do this work there."""
-    person = _PERSON.first(session.connection(), {"id": user_id})
+    """The person (active, dealership_id, role, display_name), if they may do this work there
+    (``person``: as already read with other rows, None when there is no such user)."""
+    if person is _UNREAD:
+        person = _PERSON.first(session.connection(), {"id": user_id})
     if person is None or not person.active:
         raise Invalid(_("That person is not an active user."), "user_id")
     if person.dealership_id != provider_id:

@@ -290,10 +290,12 @@ def booking_requested(
     hours: float,
     car_id: int | None,
     car: Any = None,
+    consumer: str | None = None,
 ) -> None:
     """booking_request: another dealership booked work at this prep center; its coordinators
-    hear of it (the request waits in their sharing queue).  ``car``: the car's row, when the
-    caller has it (see :func:`_booking_what`)."""
+    hear of it (the request waits in their sharing queue).  ``car``: the car's row, and
+    ``consumer``: the booking dealership as messages name it (``499 Porsgrunn``), when the caller
+    has them (see :func:`_booking_what`)."""
     send(
         session,
         actor,
@@ -301,7 +303,7 @@ def booking_requested(
         "booking_request",
         Said(
             "Booking request from {dealership}: {what}, {hours} on {day} (booking #{booking}).",
-            dealership=_dealership_label(session, consumer_id),
+            dealership=consumer or _dealership_label(session, consumer_id),
             what=_booking_what(session, work, car_id, car),
             hours=said.hours(hours),
             day=said.day(day),

@@ -54,7 +54,7 @@ def test_a_booking_request_from_another_dealership_tells_the_provider(world) -> 
     car = world.register(seller="seller495")
     book(world, 1, 2, car_id=car, login="coordinator495")
     (request,) = notes_of(world, "coordinator499", type="booking_request")
-    assert "Kristiansand Vest" in request["message"]
+    assert request["message"].startswith("Booking request from 495 Kristiansand Vest: "), request
 
 
 def test_a_role_hears_in_one_statement_as_each_member_chose(world) -> None:  # type: ignore[no-untyped-def]

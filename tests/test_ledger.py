@@ -278,6 +278,39 @@ def test_the_person_must_work_at_the_provider(w: World) -> None:
     assert refused.value.field == "user_id"
 
 
+def test_a_person_who_is_not_an_active_user_is_refused(w: World) -> None:
+    """The provider and the person are read together: no such user, and one switched off, are
+    each said as such, and the booking writes nothing."""
+    import uuid
+
+    from sqlalchemy import text
+
+    car = w.register()
+    before = snapshot(w)
+    with pytest.raises(Invalid, match="That person is not an active user") as refused:
+        w.db.run(
+            ledger.book,
+            w["coordinator499"],
+            resource_type_id=w.rt["TECH_PREP"],
+            date=w.day(1),
+            estimated_hours=2,
+            car_id=car,
+            user_id=uuid.uuid4(),
+        )
+    assert refused.value.field == "user_id"
+    mechanic = w["mechanic499"].user_id
+    w.db.run(
+        lambda s: s.execute(
+            text("UPDATE users SET active = :off WHERE id = :id"),
+            {"off": False, "id": mechanic.hex if w.db.dialect == "sqlite" else mechanic},
+        )
+    )
+    with pytest.raises(Invalid, match="That person is not an active user") as refused:
+        book(w, 1, 2, car_id=car)
+    assert refused.value.field == "user_id"
+    assert snapshot(w) == before
+
+
 def test_the_person_must_do_that_kind_of_work(w: World) -> None:
     before = snapshot(w)
     for login in ("detailer499", "seller499", "coordinator499"):
