@@ -14,6 +14,7 @@ consumer may cancel its own request.
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from datetime import date, time
 from typing import Any, NamedTuple
 
@@ -34,6 +35,7 @@ from db.ledger_rows import (
     BOOKINGS,
     CARS,
     DEALERSHIPS,
+    PERSON_COLUMNS,
     TYPES,
     USERS,
     _check_person,
@@ -43,7 +45,7 @@ from db.ledger_rows import (
 )
 from db.models import Dealership, ResourceBooking, ResourceType
 from db.said import Said
-from db.users import recheck
+from db.users import label_of, recheck
 from db.vocab import CAR_STATUS_LABELS
 
 OPEN_STATUSES = ("scheduled", "confirmed")
@@ -60,31 +62,19 @@ _TYPE_COLUMNS = (
 )
 _TYPE = Hot(select(*_TYPE_COLUMNS).where(TYPES.c.id == bindparam("id")))
 
-
-class _Type(NamedTuple):
-    """The kind of work to book, as :data:`_TYPE` reads it (here from the car's read)."""
-
-    id: int
-    name: str
-    active: bool
-    bookable: bool
-    requires_assignment: bool
-    default_duration_hours: float | None
-    prep_stage: str | None
+# the kind of work and the person as rows of their own, made from another read (_joined)
+_KIND_OF_WORK = namedtuple("_KIND_OF_WORK", [column.name for column in _TYPE_COLUMNS])  # type: ignore[misc]
+_PERSON_ROW = namedtuple("_PERSON_ROW", [column.name for column in PERSON_COLUMNS])  # type: ignore[misc]
 
 
-# The provider, and the person asked for (NULL columns when none is, or no such user): one read, a
-# round trip fewer for a booking on PostgreSQL.
+# The provider, and the person asked for (``person_`` columns, NULL when none is or there is no
+# such user): one read, a round trip fewer for a booking on PostgreSQL.
 _PROVIDER_AND_PERSON = Hot(
     select(
         DEALERSHIPS.c.active,
         DEALERSHIPS.c.dealership_type,
         DEALERSHIPS.c.does_own_prep,
-        USERS.c.id.label("person_id"),
-        USERS.c.active.label("person_active"),
-        USERS.c.dealership_id.label("person_dealership_id"),
-        USERS.c.role.label("person_role"),
-        USERS.c.display_name.label("person_display_name"),
+        *(column.label(f"person_{column.name}") for column in PERSON_COLUMNS),
     )
     .select_from(
         DEALERSHIPS.outerjoin(USERS, USERS.c.id == bindparam("user", type_=USERS.c.id.type))
@@ -93,13 +83,12 @@ _PROVIDER_AND_PERSON = Hot(
 )
 
 
-class _Person(NamedTuple):
-    """The person asked for, as :func:`db.ledger_rows._check_person` reads them."""
-
-    active: bool
-    dealership_id: int | None
-    role: str
-    display_name: str
+def _joined(row: Row[Any], prefix: str, shape: Any) -> Any:
+    """The columns another table gave ``row`` in an outer join (labelled ``prefix`` + the
+    column's name) as a row of ``shape`` (their own names); None when it gave none (its first
+    column, the id, is NULL)."""
+    values = [getattr(row, f"{prefix}{name}") for name in shape._fields]
+    return None if values[0] is None else shape._make(values)
 
 
 # The car to book, locked, with what its notifications name it and its dealership by (and the
@@ -150,10 +139,8 @@ def _bookable_type(conn: Connection, resource_type_id: int, car: Row[Any] | None
     """The kind of work, if it can be booked (``car``: the car's read, which has it too)."""
     if car is None:
         rt: Any = _TYPE.first(conn, {"id": resource_type_id})
-    elif car.rt_id is None:
-        rt = None
     else:
-        rt = _Type(*(getattr(car, f"rt_{column.name}") for column in _TYPE_COLUMNS))
+        rt = _joined(car, "rt_", _KIND_OF_WORK)
     if rt is None:
         raise NotFound(_("That resource type does not exist."))
     if not rt.active:
@@ -166,14 +153,6 @@ def _bookable_type(conn: Connection, resource_type_id: int, car: Row[Any] | None
             _("{work} cannot be booked in the calendar.").format(work=rt.name), "resource_type_id"
         )
     return rt
-
-
-def _consumer_label(car: Row[Any]) -> str | None:
-    """The car's dealership as messages name it (:func:`db.users.dealership_label`), from the
-    car's read."""
-    if car.consumer_number is None:
-        return None
-    return f"{car.consumer_number} {car.consumer_name}"
 
 
 def _car_to_book(session: Session, actor: Actor, car_id: int, car: Row[Any] | None) -> Row[Any]:
@@ -194,7 +173,7 @@ def _car_to_book(session: Session, actor: Actor, car_id: int, car: Row[Any] | No
 class _Inputs(NamedTuple):
     """A booking's inputs, checked: what :func:`book` writes and :func:`fits` checks."""
 
-    rt: Any  # a row of _TYPE, or _Type
+    rt: Any  # a row of _TYPE's columns
     car: Row[Any] | None
     day: date
     start_time: time | None
@@ -261,14 +240,7 @@ def _inputs(
     if rt.requires_assignment and user_id is None:
         raise Invalid(_("{work} needs a person assigned.").format(work=rt.name), "user_id")
     if user_id is not None:
-        person = None
-        if provider.person_id is not None:
-            person = _Person(
-                provider.person_active,
-                provider.person_dealership_id,
-                provider.person_role,
-                provider.person_display_name,
-            )
+        person = _joined(provider, "person_", _PERSON_ROW)
         _check_person(session, user_id, provider_id, rt.prep_stage, rt.name, person)
     return _Inputs(rt, car, date, start_time, hours, provider_id, consumer_id, user_id)
 
@@ -359,7 +331,7 @@ def book(
             hours=hours,
             car_id=car_id,
             car=car,
-            consumer=None if car is None else _consumer_label(car),
+            consumer=None if car is None else label_of(car.consumer_number, car.consumer_name),
         )
     if car is not None:
         car_access.note_provider(session, car, provider_id)  # type: ignore[arg-type]

@@ -184,11 +184,16 @@ def role_word(role: str) -> str:
     return ROLE_LABELS[role].lower() if role in ROLE_LABELS else role
 
 
-_PERSON = Hot(
-    select(USERS.c.active, USERS.c.dealership_id, USERS.c.role, USERS.c.display_name).where(
-        USERS.c.id == bindparam("id")
-    )
+# What a booking's person check reads of the person (the id first: NULL in an outer join when
+# there is no such user)
+PERSON_COLUMNS = (
+    USERS.c.id,
+    USERS.c.active,
+    USERS.c.dealership_id,
+    USERS.c.role,
+    USERS.c.display_name,
 )
+_PERSON = Hot(select(*PERSON_COLUMNS).where(USERS.c.id == bindparam("id")))
 
 
 _UNREAD: Any = object()

@@ -76,7 +76,12 @@ _DEALERSHIP_NAME = Hot(
 def dealership_label(conn: Connection, dealership_id: int) -> str | None:
     """``499 Porsgrunn``: a dealership as messages name it (None when there is none)."""
     named = _DEALERSHIP_NAME.first(conn, {"id": dealership_id})
-    return f"{named[0]} {named[1]}" if named is not None else None
+    return label_of(named[0], named[1]) if named is not None else None
+
+
+def label_of(number: object, name: object) -> str | None:
+    """:func:`dealership_label` of a dealership's number and name read with other rows."""
+    return None if number is None else f"{number} {name}"
 
 
 def recheck(session: Session, actor: Actor | None, *, lock: bool = True) -> None:
