@@ -12,7 +12,9 @@ the control socket ``FD`` (a ``SOCK_SEQPACKET`` pair).  Its life:
    theme, the CSS, the translations and the compiled statements are paid once, here, and shared
    copy-on-write by every session (a session imports nothing after the fork: a test checks it);
 2. close that run's database connections, wait for its threads, freeze the garbage collector's
-   view of all that (a collection would otherwise touch, and so copy, every page in each child);
+   view of all that (a collection would otherwise touch, and so copy, every page in each child),
+   and take the free space the run left in the C heap (:mod:`prepfloor.serve_heap`: a session
+   filling those holes would copy every page around them);
 3. say ``ready`` and wait, without any event loop, for ``spawn`` messages: each carries the
    session's pty (the slave side, as an fd) and who signed in.  Fork; the child makes the pty its
    controlling terminal and stdin/stdout/stderr, closes every other fd, opens its own database
@@ -44,6 +46,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from prepfloor import serve_heap
 from prepfloor.config import Settings, apply_timezone
 from prepfloor.serve_config import ServeSettings
 
@@ -170,6 +173,7 @@ def warm_up(settings: Settings) -> None:
             thread.join(5)
     gc.collect()
     gc.freeze()
+    serve_heap.take_free_space()
 
 
 def preload_modules() -> list[str]:
@@ -377,6 +381,7 @@ def main(argv: list[str]) -> int:
         level=logging.INFO, format="%(asctime)s prepfloor serve: zygote: %(message)s"
     )
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when sessions end
+    serve_heap.one_arena()  # before the warm-up starts any thread
     control = socket.socket(fileno=int(argv[1]))
     settings = settings_from_message(control.recv(65536))
     apply_timezone(settings)
