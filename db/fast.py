@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -178,6 +179,13 @@ def connect_postgres(url: str, wait: float | None, *, autocommit: bool) -> Any:
     return psycopg.connect(**params, autocommit=autocommit)  # type: ignore[arg-type]
 
 
+def _integers(cursor: Any) -> array[int]:
+    values = array("q")
+    while rows := cursor.fetchmany(4096):
+        values.fromlist([row[0] for row in rows])  # in C, a batch at a time
+    return values
+
+
 class FastReader:
     """One driver connection, shared by the threads of one session (queries are milliseconds).
 
@@ -233,10 +241,10 @@ class FastReader:
         """Run one read; ``:name`` parameters on both drivers."""
         return self._run(sql, params, lambda cursor: list(cursor.fetchall()))
 
-    def column(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
-        """The first column of every row, streamed (no list of row tuples in between: the ids of
-        100,000 cars cost their integers, not 100,000 tuples as well)."""
-        return self._run(sql, params, lambda cursor: [row[0] for row in cursor])
+    def integers(self, sql: str, params: Mapping[str, Any] | None = None) -> array[int]:
+        """The first column of every row, integers, streamed into an array: the ids of 100,000
+        cars cost 0.8 MB, not 4 MB as a list of Python integers (and no row tuples in between)."""
+        return self._run(sql, params, _integers)
 
     @contextmanager
     def custom_plans(self) -> Iterator[None]:
@@ -483,13 +491,13 @@ class FastReader:
         )
         return [_car_row(r) for r in rows]
 
-    def car_ids(self, actor: Actor, query: CarQuery) -> list[int]:
+    def car_ids(self, actor: Actor, query: CarQuery) -> Sequence[int]:
         """Every matching car's id, newest first: the list fetches this once per search and then
         only the rows it shows (:meth:`cars_by_id`), so any page is as quick as the first."""
         where, params = self._car_where(actor, query)
-        return self.column(f"SELECT c.id FROM cars c WHERE {where} ORDER BY c.id DESC", params)
+        return self.integers(f"SELECT c.id FROM cars c WHERE {where} ORDER BY c.id DESC", params)
 
-    def cars_by_id(self, ids: list[int]) -> list[CarRow]:
+    def cars_by_id(self, ids: Sequence[int]) -> list[CarRow]:
         """The list lines of these cars, in the order given (ids come from :meth:`car_ids`)."""
         if not ids:
             return []

@@ -7,6 +7,7 @@ through :mod:`db.fast`, in thread workers), so a list of 100,000 cars opens as f
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from rich.segment import Segment
 from rich.style import Style
@@ -158,7 +159,7 @@ class CarTable(ScrollView, can_focus=True):
         self.query_ = query or CarQuery()
         self.total: int | None = None
         self._pages: OrderedDict[int, list[CarRow]] = OrderedDict()
-        self._ids: list[int] | None = None
+        self._ids: Sequence[int] | None = None  # every matching id (an array: 8 bytes each)
         self._pending: set[int] = set()
         self._generation = 0
         self._ids_asked = -1  # the generation whose ids were asked for
@@ -252,13 +253,13 @@ class CarTable(ScrollView, can_focus=True):
             exit_on_error=False,
         )
 
-    def _page_in_thread(self, generation: int, page: int, ids: list[int]) -> None:
+    def _page_in_thread(self, generation: int, page: int, ids: Sequence[int]) -> None:
         if generation != self._generation:
             return
         rows = self.ctx.store.fast.cars_by_id(ids)
         self.app.call_from_thread(self._page_loaded, generation, page, rows)
 
-    def _ids_loaded(self, generation: int, ids: list[int]) -> None:
+    def _ids_loaded(self, generation: int, ids: Sequence[int]) -> None:
         if generation != self._generation:
             return
         self._ids = ids
