@@ -42,6 +42,10 @@ def test_car_pages_search_and_counts(store, world) -> None:  # type: ignore[no-u
     page = store.fast.car_page(kari, CarQuery(), 0, 3)
     assert [r.id for r in page] == sorted(ids, reverse=True)[:3]
     assert [r.id for r in store.fast.car_page(kari, CarQuery(), 6, 3)] == [ids[0]]
+    # every matching id, newest first, as the list keeps them (an array, 8 bytes each)
+    every = store.fast.car_ids(kari, CarQuery())
+    assert list(every) == sorted(ids, reverse=True) and every.itemsize == 8
+    assert [r.id for r in store.fast.cars_by_id(every[2:5])] == sorted(ids, reverse=True)[2:5]
     for text in ("000005", "el00005", "EL 00005", "nummer5", "ORD-00005"):
         found = store.fast.car_page(kari, CarQuery(search=text), 0, 10)
         assert [r.id for r in found] == [ids[4]], text
