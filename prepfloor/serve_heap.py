@@ -32,6 +32,7 @@ _SIZES = tuple(1 << n for n in range(16, 9, -1)) + tuple(range(1008, 16, -16))
 _CHUNK_OVERHEAD = 8  # glibc's size field: a request of c - 8 bytes takes a chunk of c bytes
 _MAX_BLOCKS = 200_000  # never more, whatever the heap looks like
 _CACHED = 1040  # glibc keeps freed chunks up to this size in caches, not in the top
+_CACHE_BYTES = 64 * 7 * _CACHED  # at most what those caches hold: 64 sizes, 7 chunks each
 
 
 class _MallInfo2(ctypes.Structure):
@@ -103,7 +104,7 @@ def free_bytes() -> int | None:
     if libc is None:
         return None
     info = libc.mallinfo2()
-    return int(info.fordblks) + int(info.fsmblks) - int(info.keepcost)
+    return int(info.fordblks) - int(info.keepcost)  # fordblks counts the fast bins' too
 
 
 def take_free_space() -> int | None:
@@ -116,9 +117,12 @@ def take_free_space() -> int | None:
     if libc is None:
         return None
     taken = 0
+    # never more than the heap says is free, and glibc's per-thread cache (which it counts as
+    # in use): should the top be misjudged (a heap not grown by brk), this stops it all the same
+    budget = (free_bytes() or 0) + _CACHE_BYTES
     top = _top(libc)
     for size in _SIZES:
-        while len(_kept) < _MAX_BLOCKS:
+        while len(_kept) < _MAX_BLOCKS and taken + size <= budget:
             block = libc.malloc(size - _CHUNK_OVERHEAD)
             if not block:
                 return taken
