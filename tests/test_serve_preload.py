@@ -178,3 +178,50 @@ def test_a_session_s_new_connection_leaves_the_zygote_s_heap_shared(
         copied[mode] = json.loads(out.read_text())["copied"]
     assert copied["fill"] < 64, copied
     assert copied["control"] > 4 * max(copied["fill"], 16), copied  # the measure sees copies
+
+
+CAR_VIEW_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+
+    from db import queries
+    from prepfloor import serve_zygote as z
+    from prepfloor.config import Settings
+
+    url, login, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    settings = Settings(database=url, database_source="test")
+    z.warm_up(settings)
+    pid = os.fork()
+    if pid == 0:  # a session opens a car's view
+        store = z._warm_stores.pop(url)
+        actor = store.fast.actor(login)
+        car = store.fast.rows("SELECT min(id) FROM cars")[0][0]
+        cache = store.db.engine._compiled_cache
+        before = len(cache)
+        detail = store.query(queries.car_detail, actor, car)
+        with open(out, "w") as handle:
+            json.dump({"vin": detail.car.vin, "compiled": len(cache) - before}, handle)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    """
+)
+
+
+def test_a_session_s_first_car_view_reuses_the_zygote_s_compiled_statements(
+    store, world, db_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A car's view reads through the ORM.  The zygote's warm-up reads one, so the statements
+    behind it are compiled there once and shared: a session that compiled its own copied 3.6 MB
+    more of the zygote's pages at its first car view."""
+    vin = "WBA00000000123456"
+    world.register(vin=vin)
+    store.close()
+    out = tmp_path / "car.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-c", CAR_VIEW_SCRIPT, db_url, "admin", str(out)],
+        env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(out.read_text())
+    assert report == {"vin": vin, "compiled": 0}
