@@ -28,14 +28,14 @@ ESCAPE_WAIT = 0.1  # seconds: how often a half-read escape sequence is looked at
 class _WakingEvent(threading.Event):
     """The driver's stop flag: setting it also wakes the sleeping input thread."""
 
-    def __init__(self, wake: int) -> None:
+    def __init__(self, driver: QuietDriver) -> None:
         super().__init__()
-        self._wake = wake
+        self._driver = driver
 
     def set(self) -> None:
         super().set()
         with contextlib.suppress(OSError):
-            os.write(self._wake, b"\0")
+            os.write(self._driver._wake_write, b"\0")
 
 
 def typed_enter(event: Any) -> Any:
@@ -53,9 +53,30 @@ class QuietDriver(LinuxDriver):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._wake_read, self._wake_write = os.pipe()
-        os.set_blocking(self._wake_read, False)
-        self.exit_event = _WakingEvent(self._wake_write)
+        self._wake_read = self._wake_write = -1  # the pipe: made when the input starts
+        self._suspended = False
+        self.exit_event = _WakingEvent(self)
+
+    def start_application_mode(self) -> None:
+        if self._wake_read < 0:  # first start, or back from a suspend (which closed the pipe)
+            self._wake_read, self._wake_write = os.pipe()
+            os.set_blocking(self._wake_read, False)
+        super().start_application_mode()
+
+    def suspend_application_mode(self) -> None:
+        super().suspend_application_mode()
+        self._suspended = True
+
+    def resume_application_mode(self) -> None:
+        """Back from a suspend (ctrl+z, then ``fg``), and only then.  A terminal that hangs up
+        (an SSH link dropped) sends SIGCONT along with SIGHUP; Textual resumes on every SIGCONT,
+        and so started the app's terminal mode a second time in a session that was ending: a
+        second input thread, on a closed pipe, that the session's exit then waited for forever
+        (a served session outlived its connection, holding its memory and the database)."""
+        if not self._suspended:
+            return
+        self._suspended = False
+        super().resume_application_mode()
 
     def run_input_thread(self) -> None:
         from textual._xterm_parser import XTermParser
@@ -88,5 +109,7 @@ class QuietDriver(LinuxDriver):
     def close(self) -> None:
         super().close()
         for fd in (self._wake_read, self._wake_write):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._wake_read = self._wake_write = -1

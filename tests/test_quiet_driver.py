@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
 
 from ptyapp import KEYS, Terminal
@@ -26,31 +27,56 @@ def test_the_app_chooses_the_quiet_driver(monkeypatch) -> None:  # type: ignore[
     assert PrepfloorApp.__init__ is not None
 
 
-def test_keys_a_lone_escape_and_quitting_in_a_real_terminal(ui_world) -> None:  # type: ignore[no-untyped-def]
-    w = ui_world
-    w.register("seller495", customer_name="Quiet Kunde")
-    url = w.db.engine.url.render_as_string(hide_password=False)
+def _started(ui_world) -> Terminal:  # type: ignore[no-untyped-def]
+    """prepfloor in a real terminal, signed in as the admin, its car list up."""
+    ui_world.register("seller495", customer_name="Quiet Kunde")
+    url = ui_world.db.engine.url.render_as_string(hide_password=False)
     terminal = Terminal(["--db", url, "--user", "admin"], {"TERM": "xterm-256color"}, (100, 30))
+    terminal.wait_for("Quiet Kunde")
+    terminal.quiet(0.5)
+    return terminal
+
+
+def _open_a_car_back_out_and_quit(terminal: Terminal) -> None:
+    terminal.send(KEYS["enter"])  # open the car
+    terminal.wait_for("Order and customer")
+    terminal.quiet(0.5)
+    terminal.send(KEYS["escape"])  # a lone Escape: back to the list
+    terminal.wait_for("Search")
+    terminal.quiet(0.5)
+    terminal.send(KEYS["ctrl+q"])  # signed in at the sign-in screen: signs out first
+    terminal.wait_for("Who are you?")
+    terminal.quiet(0.5)
+    terminal.send(KEYS["ctrl+q"])
+    deadline = time.monotonic() + 10
+    ended = 0
+    while time.monotonic() < deadline and not ended:
+        with contextlib.suppress(RuntimeError):  # the terminal closed: it has ended
+            terminal.pump(0.1)
+        ended, _status = os.waitpid(terminal.pid, os.WNOHANG)
+    assert ended == terminal.pid  # quit: the input thread did not hold the process
+
+
+def test_keys_a_lone_escape_and_quitting_in_a_real_terminal(ui_world) -> None:  # type: ignore[no-untyped-def]
+    terminal = _started(ui_world)
     try:
-        terminal.wait_for("Quiet Kunde")
-        terminal.quiet(0.5)
-        terminal.send(KEYS["enter"])  # open the car
-        terminal.wait_for("Order and customer")
-        terminal.quiet(0.5)
-        terminal.send(KEYS["escape"])  # a lone Escape: back to the list
-        terminal.wait_for("Search")
-        terminal.quiet(0.5)
-        terminal.send(KEYS["ctrl+q"])  # signed in at the sign-in screen: signs out first
-        terminal.wait_for("Who are you?")
-        terminal.quiet(0.5)
-        terminal.send(KEYS["ctrl+q"])
-        deadline = time.monotonic() + 10
-        ended = 0
-        while time.monotonic() < deadline and not ended:
-            with contextlib.suppress(RuntimeError):  # the terminal closed: it has ended
-                terminal.pump(0.1)
-            ended, _status = os.waitpid(terminal.pid, os.WNOHANG)
-        assert ended == terminal.pid  # quit: the input thread did not hold the process
+        _open_a_car_back_out_and_quit(terminal)
+    finally:
+        terminal.close()
+
+
+def test_a_sigcont_without_a_suspend_leaves_the_terminal_as_it_is(ui_world) -> None:  # type: ignore[no-untyped-def]
+    """A terminal that hangs up (an SSH link dropped) sends SIGCONT with SIGHUP.  Textual resumed
+    on every SIGCONT: it set the terminal up again and started a second input thread, which a
+    served session's exit then waited for forever.  Only a suspend is resumed now: the app does
+    not touch the terminal, keys arrive once, and quitting ends the process."""
+    terminal = _started(ui_world)
+    try:
+        before = len(terminal.output)
+        os.kill(terminal.pid, signal.SIGCONT)
+        terminal.quiet(1.0)
+        assert b"\x1b[?1049h" not in terminal.output[before:]  # not set up a second time
+        _open_a_car_back_out_and_quit(terminal)
     finally:
         terminal.close()
 
