@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent(
     from prepfloor import serve_zygote as z
     from prepfloor.config import Settings
 
-    url, login, out, kind = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    url, login, kind, out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     settings = Settings(database=url, database_source="test")
     z.warm_up(settings)
     loaded = set(sys.modules)
@@ -85,6 +85,19 @@ SCRIPT = textwrap.dedent(
 )
 
 
+def _run_in_fresh_interpreter(script: str, *args: str, tmp_path: Path, name: str) -> dict:
+    """Run ``script`` in a new Python with the project importable; it writes its report, a JSON
+    object, to the path given as its last argument.  Returns that report."""
+    out = tmp_path / f"{name}.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args, str(out)],
+        env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(out.read_text())
+
+
 @pytest.mark.parametrize("kind", ["ssh", "web"])
 def test_a_session_imports_nothing_after_the_fork(db_url: str, tmp_path: Path, kind: str) -> None:
     store = Store(db_url)
@@ -93,14 +106,9 @@ def test_a_session_imports_nothing_after_the_fork(db_url: str, tmp_path: Path, k
         dealership_id=None,
     )  # fmt: skip
     store.close()
-    out = tmp_path / "session.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "data")}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, db_url, "boss", str(out), kind],
-        env=env, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads(out.read_text())
+    report = _run_in_fresh_interpreter(
+        SCRIPT, db_url, "boss", kind, tmp_path=tmp_path, name="session"
+    )
     assert report["painted"]
     assert report["imported"] == []
 
@@ -124,7 +132,7 @@ HEAP_SCRIPT = textwrap.dedent(
     from prepfloor import serve_heap, serve_zygote as z
     from prepfloor.config import Settings
 
-    url, path, out, fill = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "fill"
+    url, path, fill, out = sys.argv[1], sys.argv[2], sys.argv[3] == "fill", sys.argv[4]
     if not fill:  # the control: the zygote as it would be without serve_heap
         serve_heap.take_free_space = lambda: None
     z.warm_up(Settings(database=url, database_source="test"))
@@ -166,16 +174,12 @@ def test_a_session_s_new_connection_leaves_the_zygote_s_heap_shared(
         pytest.skip("needs Linux's /proc/self/pagemap")
     Store(sqlite_url).close()
     path = sqlite_url.removeprefix("sqlite:///")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "data")}
-    copied = {}
-    for mode in ("fill", "control"):
-        out = tmp_path / f"{mode}.json"
-        done = subprocess.run(
-            [sys.executable, "-c", HEAP_SCRIPT, sqlite_url, path, str(out), mode],
-            env=env, capture_output=True, text=True, timeout=180,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stdout + done.stderr
-        copied[mode] = json.loads(out.read_text())["copied"]
+    copied = {
+        mode: _run_in_fresh_interpreter(
+            HEAP_SCRIPT, sqlite_url, path, mode, tmp_path=tmp_path, name=mode
+        )["copied"]
+        for mode in ("fill", "control")
+    }
     assert copied["fill"] < 64, copied
     assert copied["control"] > 4 * max(copied["fill"], 16), copied  # the measure sees copies
 
@@ -216,12 +220,7 @@ def test_a_session_s_first_car_view_reuses_the_zygote_s_compiled_statements(
     vin = "WBA00000000123456"
     world.register(vin=vin)
     store.close()
-    out = tmp_path / "car.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "data")}
-    done = subprocess.run(
-        [sys.executable, "-c", CAR_VIEW_SCRIPT, db_url, "admin", str(out)],
-        env=env, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads(out.read_text())
+    report = _run_in_fresh_interpreter(
+        CAR_VIEW_SCRIPT, db_url, "admin", tmp_path=tmp_path, name="car"
+    )
     assert report == {"vin": vin, "compiled": 0}
