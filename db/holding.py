@@ -284,6 +284,16 @@ def _add_used(session: Session, row_id: int, hours: float, person_row_id: int = 
         _expire(session, ResourceCapacity, person_row_id)
 
 
+# The names a refusal's words need (built once: a refusal is as common as a booking on a full
+# week, and building the statement cost more than running it).
+_DEALERSHIP_NAME = Hot(
+    select(DEALERSHIPS.c.dealership_name).where(DEALERSHIPS.c.id == bindparam("id"))
+)
+_PERSON_NAME = Hot(
+    select(USERS.c.display_name).where(USERS.c.id == bindparam("id", type_=USERS.c.id.type))
+)
+
+
 class _Names:
     """The names a refusal needs, looked up only when there is a refusal to word."""
 
@@ -291,9 +301,7 @@ class _Names:
         self.conn, self.claim, self.resource_type = conn, claim, resource_type
 
     def _dealership(self, dealership_id: int) -> str:
-        name = self.conn.execute(
-            select(DEALERSHIPS.c.dealership_name).where(DEALERSHIPS.c.id == dealership_id)
-        ).scalar()
+        name = _DEALERSHIP_NAME.scalar(self.conn, {"id": dealership_id})
         return name or str(dealership_id)
 
     @cached_property
@@ -306,9 +314,7 @@ class _Names:
 
     @cached_property
     def person(self) -> str:
-        name = self.conn.execute(
-            select(USERS.c.display_name).where(USERS.c.id == self.claim.user_id)
-        ).scalar()
+        name = _PERSON_NAME.scalar(self.conn, {"id": self.claim.user_id})
         return name or _("The person")
 
 
