@@ -35,9 +35,25 @@ def _t(lang: str | None, message: str) -> str:
 
 
 def _skeleton(skeleton: str, value: date | datetime, lang: str | None) -> str:
+    # the zone is part of the key: two moments equal in UTC are different days in two zones
+    return _skeleton_in(skeleton, value, getattr(value, "tzinfo", None), lang or current())
+
+
+# Babel takes 0.1-0.3 ms a value, and the same few values come again and again (the days of a
+# plan, hours such as 0.5 and 1.5; a booking's notification is worded while it holds the write
+# lock): the words of each are kept once made.
+@lru_cache(maxsize=4096)
+def _skeleton_in(skeleton: str, value: date | datetime, _zone: Any, lang: str) -> str:
     from babel.dates import format_skeleton
 
     return format_skeleton(skeleton, value, locale=locale(lang))
+
+
+@lru_cache(maxsize=4096)
+def _decimal(value: float | int, pattern: str, lang: str) -> str:
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, format=pattern, locale=locale(lang))
 
 
 def day(value: date | datetime, lang: str | None = None) -> str:
@@ -122,20 +138,16 @@ def number(value: float | int | None, digits: int = 2, lang: str | None = None) 
     ``7,5``; ``1,250`` / ``1 250`` for thousands."""
     if value is None:
         return ""
-    from babel.numbers import format_decimal
-
     pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
-    return format_decimal(value, format=pattern, locale=locale(lang))
+    return _decimal(value, pattern, lang or current())
 
 
 def fixed(value: float | int | None, digits: int = 2) -> str:
     """A number with exactly ``digits`` decimals: ``7.50`` / ``7,50``."""
     if value is None:
         return ""
-    from babel.numbers import format_decimal
-
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return format_decimal(value, format=pattern, locale=locale())
+    return _decimal(value, pattern, current())
 
 
 def hours(value: float | int | None, digits: int = 2, lang: str | None = None) -> str:

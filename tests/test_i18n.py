@@ -57,6 +57,24 @@ def test_formats_follow_the_language(lang: str, expected: tuple[str, ...]) -> No
     assert formats.clock(datetime(2026, 10, 31, 14, 5)) == "14:05"  # 24-hour in both
 
 
+def test_the_words_kept_for_a_value_are_its_language_s_and_its_zone_s() -> None:
+    """Formatted values are kept once made (Babel is slow and the same values recur); a value
+    keeps its words per language, and a moment per zone: 23:30 UTC is the next day in Oslo."""
+    from zoneinfo import ZoneInfo
+
+    i18n.use("en")
+    assert (formats.number(2.5), formats.fixed(2.5)) == ("2.5", "2.50")
+    i18n.use("nb")
+    assert (formats.number(2.5), formats.fixed(2.5)) == ("2,5", "2,50")
+    assert formats.number(2.5, lang="en") == "2.5"
+    late = datetime(2026, 10, 30, 23, 30, tzinfo=UTC)
+    oslo = late.astimezone(ZoneInfo("Europe/Oslo"))
+    assert late == oslo  # the same moment: equal, and equal as keys unless the zone is one
+    i18n.use("en")
+    assert (formats.day(late), formats.day(oslo)) == ("Fri 30 Oct", "Sat 31 Oct")
+    assert (formats.day(oslo), formats.day(late)) == ("Sat 31 Oct", "Fri 30 Oct")
+
+
 def test_words_follow_the_language() -> None:
     from db.vocab import CAR_STATUS_LABELS
 
