@@ -142,7 +142,7 @@ def dashboard(
         bookings_half = [
             _workload(fast, scoped, ids, today),
             _productivity(fast, scoped, first, today),
-            _estimates(fast, ids, first, today),
+            _estimates(fast, ids, first, today, every=root_id is None),
             _sharing(fast, scoped, first, today),
             _approvals(fast, ids, first, today),
         ]

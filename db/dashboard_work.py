@@ -33,23 +33,22 @@ def _workload(fast: FastReader, scoped: Actor, ids: list[int], today: date) -> T
     last = nxt + timedelta(days=6)
     scope = _ids(ids)
     params = {"first": _param_day(fast, this), "last": _param_day(fast, last)}
+    who = f"u.dealership_id IN ({scope}) AND u.role IN ('mechanic', 'detailer') AND u.active"
     people = fast.rows(
-        "SELECT u.id, u.display_name, u.role FROM users u "
-        f"WHERE u.dealership_id IN ({scope}) AND u.role IN ('mechanic', 'detailer') "
-        "AND u.active ORDER BY u.display_name"
+        f"SELECT u.id, u.display_name, u.role FROM users u WHERE {who} ORDER BY u.display_name"
     )
     if not people:
         return _workload_table([], this)
     keys = {as_uid(p[0]): p for p in people}
     sums: dict[tuple[str, str, bool], float] = {}
     # capacity and booked: the people's own capacity rows (``used_hours`` is the sum of the
-    # bookings that hold them, the ledger's rule), summed per person and week by the database
+    # bookings that hold them, the ledger's rule), summed per person and week by the database,
+    # person by person from ``ix_resource_capacities_person_day``
     for user_id, later, allocated, used in fast.rows(
         "SELECT r.user_id, CASE WHEN r.date >= :next THEN 1 ELSE 0 END, sum(r.allocated_hours), "
-        f"sum(r.used_hours) FROM resource_capacities r WHERE r.dealership_id IN ({scope}) "
-        # every kind of work named: the index by (dealership, work, day, person) reads the weeks
-        "AND r.resource_type_id IN (SELECT t.id FROM resource_types t) "
-        "AND r.user_id IS NOT NULL AND r.date >= :first AND r.date <= :last "
+        "sum(r.used_hours) FROM resource_capacities r "
+        f"WHERE r.user_id IN (SELECT u.id FROM users u WHERE {who}) "
+        f"AND r.dealership_id IN ({scope}) AND r.date >= :first AND r.date <= :last "
         "GROUP BY r.user_id, CASE WHEN r.date >= :next THEN 1 ELSE 0 END",
         {**params, "next": _param_day(fast, nxt)},
     ):
@@ -165,12 +164,17 @@ def _productivity(fast: FastReader, scoped: Actor, first: date, last: date) -> T
     )
 
 
-def _estimates(fast: FastReader, ids: list[int], first: date, last: date) -> Table:
+def _estimates(
+    fast: FastReader, ids: list[int], first: date, last: date, *, every: bool = False
+) -> Table:
+    """``every``: ``ids`` are every dealership (no condition on them: the day totals are read
+    by date alone, from their own index)."""
     # the kept day totals of the bookings (db.totals)
+    scope = "" if every else f"t.provider_dealership_id IN ({_ids(ids)}) AND "
     found = fast.rows(
         "SELECT t.resource_type_id, sum(t.completed), sum(t.completed_estimated), "
         "sum(t.completed_actual), sum(t.completed_over) FROM booking_day_totals t "
-        f"WHERE t.provider_dealership_id IN ({_ids(ids)}) AND t.date >= :first "
+        f"WHERE {scope}t.date >= :first "
         "AND t.date <= :last GROUP BY t.resource_type_id HAVING sum(t.completed) > 0",
         {"first": _param_day(fast, first), "last": _param_day(fast, last)},
     )

@@ -434,6 +434,17 @@ class ResourceBooking(SQLModel, table=True):
 # ------------------------------------------------------------------------------------------------
 # Collection 6: resource_capacities
 # ------------------------------------------------------------------------------------------------
+# ``ix_resource_capacities_person_day`` (migration 0017)
+PERSON_DAY_COLUMNS = (
+    "user_id",
+    "date",
+    "dealership_id",
+    "resource_type_id",
+    "allocated_hours",
+    "used_hours",
+)
+
+
 class ResourceCapacity(SQLModel, table=True):
     __tablename__ = "resource_capacities"
     __table_args__ = (
@@ -456,6 +467,15 @@ class ResourceCapacity(SQLModel, table=True):
             "date",
             "user_id",
             unique=True,
+            sqlite_where=text("user_id IS NOT NULL"),
+            postgresql_where=text("user_id IS NOT NULL"),
+        ),
+        # A person's rows by day, with their hours (migration 0017): their day over every kind
+        # of work (the ledger's check, the nearest day with room) and their weeks (the
+        # dashboard's workload) are read from this index alone.
+        Index(
+            "ix_resource_capacities_person_day",
+            *PERSON_DAY_COLUMNS,
             sqlite_where=text("user_id IS NOT NULL"),
             postgresql_where=text("user_id IS NOT NULL"),
         ),

@@ -6,7 +6,7 @@ A test checks that :data:`HEAD` equals the head of ``db/migrations``.
 
 from __future__ import annotations
 
-HEAD = "0016"
+HEAD = "0017"
 
 
 def prepfloor_owns(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:

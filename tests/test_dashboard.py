@@ -233,6 +233,12 @@ def test_workload_productivity_and_estimates(w: World) -> None:
     (w3,) = [r for r in sharing.rows if r.values[3] == "2030-W03" and r.values[1].startswith("495")]
     assert w3.values[4] == 2.0  # next week's booking
 
+    # the whole group (an admin: every dealership, read without a condition on them) has the
+    # same people and work, as nothing is booked elsewhere
+    group = dashboard.dashboard(w.fast, w["admin"], days=30)  # type: ignore[attr-defined]
+    assert values(group.table("workload"), "Per Mekaniker") == values(work, "Per Mekaniker")
+    assert group.table("estimates").rows[0].values == est.rows[0].values
+
 
 def test_scope_period_export_and_who_may_look(w: World) -> None:
     fast = w.fast  # type: ignore[attr-defined]
