@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
@@ -20,7 +19,7 @@ from sqlmodel import Session, select
 from db import validate
 from db.clock import iso_week_bounds, local_today
 from db.grid import PERSON_DAY_HOURS
-from db.ledger_rows import AGREEMENT_ROW, BOOKINGS, CAPACITY, HELD_BETWEEN, TYPES, _required_day
+from db.ledger_rows import AGREEMENT_ROW, BOOKINGS, CAPACITY, TYPES, _required_day, week_usage
 from db.vocab import BOOKING_HOLDING_STATUSES
 
 SEARCH_DAYS_AHEAD = 42
@@ -28,11 +27,6 @@ SEARCH_DAYS_AHEAD = 42
 
 # The statements of the search, built once: building them per call cost more than running them,
 # and every refusal runs the search (outside the write lock, but on the same CPUs).
-_WEEKS = (
-    select(BOOKINGS.c.date, func.sum(BOOKINGS.c.estimated_hours))
-    .where(*HELD_BETWEEN)
-    .group_by(BOOKINGS.c.date)
-)
 _ROOM = (
     CAPACITY.c.dealership_id == bindparam("provider"),
     CAPACITY.c.resource_type_id == bindparam("rt"),
@@ -62,22 +56,6 @@ _PERSON_ROOM = select(
 _MOVING = select(BOOKINGS.c.user_id, BOOKINGS.c.date, BOOKINGS.c.estimated_hours).where(
     BOOKINGS.c.id == bindparam("id"), BOOKINGS.c.status.in_(BOOKING_HOLDING_STATUSES)
 )
-
-
-def _weekly_usage(
-    session: Session, params: dict[str, Any], first: date, last: date
-) -> dict[date, float]:
-    """Hours held per ISO week (keyed by its Monday) between the weeks of ``first`` and ``last``
-    (``params``: provider, consumer, rt, exclude)."""
-    weeks: dict[date, float] = {}
-    found = session.connection().execute(
-        _WEEKS,
-        {**params, "first": iso_week_bounds(first)[0], "last": iso_week_bounds(last)[1]},
-    )
-    for day, total in found:
-        monday = iso_week_bounds(day)[0]
-        weeks[monday] = weeks.get(monday, 0.0) + float(total or 0.0)
-    return weeks
 
 
 def shift_day(day: date, days: int) -> date:
@@ -141,18 +119,27 @@ def nearest_day(
     if anyone_of is not None and days:
         days &= person_days(list(anyone_of)) if anyone_of else set()
     days.discard(around)
-    if provider_id != consumer_id and days:
-        params = {"provider": provider_id, "consumer": consumer_id, "rt": resource_type_id}
-        agreement = conn.execute(AGREEMENT_ROW, params).first()
-        if agreement is None or not agreement.enabled:
-            return None
-        params["exclude"] = exclude_booking_id or 0
-        weeks = _weekly_usage(session, params, min(days), max(days))
-        days = {
-            d
-            for d in days
-            if weeks.get(iso_week_bounds(d)[0], 0.0) + hours <= agreement.max_hours_per_week
-        }
-    if not days:
+    nearest_first = sorted(days, key=lambda d: (abs((d - around).days), -d.toordinal()))
+    if provider_id == consumer_id or not days:
+        return nearest_first[0] if nearest_first else None
+    params = {"provider": provider_id, "consumer": consumer_id, "rt": resource_type_id}
+    agreement = conn.execute(AGREEMENT_ROW, params).first()
+    if agreement is None or not agreement.enabled:
         return None
-    return min(days, key=lambda d: (abs((d - around).days), -d.toordinal()))
+    # the sharing cap: the weeks summed one by one, nearest first, until a day fits (the week
+    # of the day asked for is usually full, the next one with room is close by)
+    weeks: dict[date, float] = {}
+    for day in nearest_first:
+        monday = iso_week_bounds(day)[0]
+        if monday not in weeks:
+            weeks[monday] = week_usage(
+                session,
+                provider_id,
+                consumer_id,
+                resource_type_id,
+                monday,
+                exclude_booking_id=exclude_booking_id,
+            )
+        if weeks[monday] + hours <= agreement.max_hours_per_week:
+            return day
+    return None
