@@ -395,12 +395,14 @@ class Database:
     def _precheck(self, check: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Run a rule's ``precheck`` in a read transaction (one snapshot: see :meth:`run`); its
         refusal is raised with the nearest day with room."""
-        try:
-            with self.read() as session:
+        with self.read() as session:
+            try:
                 check(session, *args, **kwargs)
-        except DoesNotFit as refusal:
-            self._nearest(refusal)
-            raise
+            except DoesNotFit as refusal:
+                # no lock is held: the nearest day is looked up in the same snapshot
+                if refusal.finder is not None:
+                    refusal.found(refusal.finder(session))
+                raise
 
     def _nearest(self, refusal: DoesNotFit) -> None:
         """Look up the nearest day with room of a refusal that left it to be found."""
