@@ -119,9 +119,11 @@ def nearest_day(
     if anyone_of is not None and days:
         days &= person_days(list(anyone_of)) if anyone_of else set()
     days.discard(around)
+    if not days:
+        return None
     nearest_first = sorted(days, key=lambda d: (abs((d - around).days), -d.toordinal()))
-    if provider_id == consumer_id or not days:
-        return nearest_first[0] if nearest_first else None
+    if provider_id == consumer_id:
+        return nearest_first[0]
     params = {"provider": provider_id, "consumer": consumer_id, "rt": resource_type_id}
     agreement = conn.execute(AGREEMENT_ROW, params).first()
     if agreement is None or not agreement.enabled:
