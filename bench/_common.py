@@ -26,6 +26,29 @@ def database_url(value: str) -> str:
     return normalize_url(value)
 
 
+def current_database(value: str) -> str:
+    """:func:`database_url` of an existing database a bench measures, which must be at this code's
+    schema (``db.schema.HEAD``), as prepfloor itself requires when it opens one
+    (``Store.ensure_schema``).  A bench that opened an older one directly would measure the code
+    without the indexes its statements are planned for, and print figures that look like the
+    code's own; so it stops instead, and says how to upgrade the database."""
+    from db.fast import FastReader
+    from db.schema import HEAD
+
+    url = database_url(value)
+    fast = FastReader(url)
+    try:
+        revision = fast.schema_revision()
+    finally:
+        fast.close()
+    if revision != HEAD:
+        sys.exit(
+            f"{value} is at schema {revision or '(none)'}, this code's is {HEAD}: upgrade it first "
+            f"(prepfloor db upgrade --db {value}), then measure."
+        )
+    return url
+
+
 def is_postgres(url: str) -> bool:
     return url.startswith("postgresql")
 

@@ -28,7 +28,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import code_version, database_url, load_note, summary_ms, timed, until, writable_copy  # noqa: E402
+from _common import (  # noqa: E402
+    code_version,
+    current_database,
+    load_note,
+    summary_ms,
+    timed,
+    until,
+    writable_copy,
+)
 
 
 def busiest_prep_center(store: Any) -> tuple[int, int, int]:
@@ -154,7 +162,7 @@ def main() -> None:
     parser.add_argument("--db", required=True, help="a database built by bench/build_large.py")
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    with writable_copy(database_url(args.db)) as url:
+    with writable_copy(current_database(args.db)) as url:
         run(url, args.runs)
 
 

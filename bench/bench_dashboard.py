@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import code_version, database_url, load_note, summary_ms, timed  # noqa: E402
+from _common import code_version, current_database, load_note, summary_ms, timed  # noqa: E402
 
 
 def managers(store: Any) -> list[Any]:
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    url = database_url(args.db)
+    url = current_database(args.db)
 
     from db.store import Store
 

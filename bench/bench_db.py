@@ -832,7 +832,7 @@ def main(argv: list[str] | None = None) -> int:
     # On SIGTERM, exit normally: the booking workers (daemons) and a throwaway cluster are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.db:
-        bench(_common.database_url(args.db), args)
+        bench(_common.current_database(args.db), args)
         return 0
     if args.engine == "postgresql":
         with _common.throwaway_cluster() as server:

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import code_version, database_url, load_note  # noqa: E402
+from _common import code_version, current_database, load_note  # noqa: E402
 from bench_tui import Session, ensure_os_user  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -108,7 +108,7 @@ def main() -> None:
         "--floor", action="store_true", help="then the same number of bare Textual apps"
     )
     args = parser.parse_args()
-    url = database_url(args.db)
+    url = current_database(args.db)
     ensure_os_user(url)
     dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
     print(f"=== {dialect}: code {code_version()} ({load_note()}) ===")

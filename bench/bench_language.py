@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _common import current_database  # noqa: E402
 from bench_tui import Session, ensure_os_user, ms, newest_cars  # noqa: E402
 
 HELP_TITLE = {"en": b"This help", "nb": b"Denne hjelpen"}
@@ -79,7 +80,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keys", type=int, default=40, help="presses per key kind")
     args = parser.parse_args()
-    url = args.db if "://" in args.db else f"sqlite:///{Path(args.db).resolve()}"
+    url = current_database(args.db)
     ensure_os_user(url)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     figures: dict[str, dict[str, list[float]]] = {"en": {}, "nb": {}}

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import code_version, database_url, load_note, percentile  # noqa: E402
+from _common import code_version, current_database, load_note, percentile  # noqa: E402
 from bench_idle import cpu_seconds  # noqa: E402
 from bench_tui import Session, ensure_os_user  # noqa: E402
 
@@ -184,7 +184,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--cost-rounds", type=int, default=15)
     args = parser.parse_args()
-    url = database_url(args.db)
+    url = current_database(args.db)
     ensure_os_user(url)
     login = getpass.getuser()
     dialect = "postgresql" if url.startswith("postgresql") else "sqlite"

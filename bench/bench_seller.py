@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _common import (  # noqa: E402
     code_version,
-    database_url,
+    current_database,
     load_note,
     percentile,
     summary_ms,
@@ -184,7 +184,7 @@ def main() -> None:
     parser.add_argument("--db", required=True, help="a database built by bench/build_large.py")
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    with writable_copy(database_url(args.db)) as url:
+    with writable_copy(current_database(args.db)) as url:
         run(url, args.runs)
 
 
