@@ -23,6 +23,7 @@ run, so a second run starts from the same free hours).
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing as mp
 import os
 import queue
@@ -214,6 +215,10 @@ def _booker(
         session.connection()
     _warm()
     db._prepare_writes()  # as a session's first write does, before the runs start together
+    # and as a session that has written once: what it loaded, the ORM with it, is out of the
+    # collector's sight (PrepfloorApp.freeze_loaded), so no collection walks it between writes
+    gc.collect()
+    gc.freeze()
     actor = plan["actor"]
     kind = plan.get("kind", "book")
     rule = {"book": ledger.book, "floor": _plain_book, "commit": _commit_only}[kind]
