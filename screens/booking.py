@@ -4,9 +4,12 @@ The car is found by VIN digits, plate, order number or customer (a single match 
 once); the work, day, start, hours, provider and person follow.  Opened from a car, the work
 follows the car's stage (cosmetic prep books cosmetic work); from a grid cell, it is the cell's.
 The provider defaults to the car's prep center (or any dealership with an enabled sharing
-agreement for that work); only people with room that day are offered.  A day without room, or a
-booking that does not fit, is refused with the reason and the nearest day with room, which
-``ctrl+y`` takes: ``b`` and ``ctrl+s`` (or ``ctrl+y``) book a car's next free slot.
+agreement for that work); only people with room that day are offered, and the person whose cell
+the form was opened from, or whom the user picked, stays chosen when the day, hours or work change
+(with their free hours, said when they are short: never switched to someone else behind the user's
+back).  A day without room, or a booking that does not fit, is refused with the reason and the
+nearest day with room, which ``ctrl+y`` takes: ``b`` and ``ctrl+s`` (or ``ctrl+y``) book a car's
+next free slot.
 """
 
 from __future__ import annotations
@@ -393,11 +396,20 @@ class BookingDialog(ModalScreen[int | None]):
             return
         if rt is None or not isinstance(provider, int) or day is None:
             return
+        chosen = self.query_one("#user_id", Select).value
         if relabel:
-            chosen = self.query_one("#user_id", Select).value
             self._relabel_people(provider, rt.id, day, hours, chosen)
         else:
-            self._load_people(provider, rt.id, day, hours)
+            self._load_people(provider, rt.id, day, hours, self._kept_person(chosen))
+
+    def _kept_person(self, shown: object) -> str | None:
+        """The person the list keeps when the day, hours or work change: the one the field shows
+        (the user's pick), at first the one whose cell the form was opened from.  Kept even
+        without the room, so that the booking is never switched to someone else behind the
+        user's back: their free hours are shown, and a refusal names them and their nearest day."""
+        if isinstance(shown, str):
+            return None if shown == NOBODY else shown
+        return self.preset_user
 
     def on_data_changed(self, event: DataChanged) -> None:
         """Another terminal booked, cancelled or changed hours: the people's free hours follow,
@@ -411,11 +423,15 @@ class BookingDialog(ModalScreen[int | None]):
             self._refresh_people(relabel=True)
 
     @work(thread=True, exclusive=True, group="booking-people", exit_on_error=False)
-    def _load_people(self, provider: int, resource_type_id: int, day: date, hours: float) -> None:
+    def _load_people(
+        self, provider: int, resource_type_id: int, day: date, hours: float, keep: str | None
+    ) -> None:
         from db import grid
 
-        people = grid.people_with_room(self.ctx.store.fast, provider, resource_type_id, day, hours)
-        self.app.call_from_thread(self._show_people, people, day)
+        people = grid.people_with_room(
+            self.ctx.store.fast, provider, resource_type_id, day, hours, keep=keep
+        )
+        self.app.call_from_thread(self._show_people, people, day, hours)
 
     def _person_options(self, people: list[tuple[str, str, float]]) -> list[tuple[str, str]]:
         rt = self._type()
@@ -452,25 +468,36 @@ class BookingDialog(ModalScreen[int | None]):
         select.value = chosen
         self._filling = False
 
-    def _show_people(self, people: list[tuple[str, str, float]], day: date) -> None:
+    def _show_people(self, people: list[tuple[str, str, float]], day: date, hours: float) -> None:
         rt = self._type()
         select = self.query_one("#user_id", Select)
-        current = select.value
         options = self._person_options(people)
+        keep = select.value if isinstance(select.value, str) else self.preset_user
         self._filling = True
         select.set_options(options)
-        keep = self.preset_user if self.preset_user is not None else current
         values = [v for _label, v in options]
         if keep in values:
             select.value = keep
         elif values:
             select.value = values[0]
         self._filling = False
+        short = [
+            (name, free)
+            for uid, name, free in people
+            if uid == select.value and free + 1e-9 < hours
+        ]
         if not people and rt is not None and rt.requires_assignment:
             self._message("user_id", _("Nobody has room on {day}.").format(day=formats.day(day)))
             self._find_nearest(day)
         else:
-            self._message("user_id", "")
+            # the person kept without the room: said now; ctrl+s is refused with their nearest day
+            said = ""
+            if short:
+                name, free = short[0]
+                said = _("{name} has {hours} free on {day}.").format(
+                    name=name, hours=formats.hours(max(free, 0.0)), day=formats.day(day)
+                )
+            self._message("user_id", said, error=False)
             if self._nobody_on is not None and not self._save_when_ready:
                 self._nobody_on = None  # someone has room now: the old offer is gone
                 self.query_one("#problem", Static).update("")

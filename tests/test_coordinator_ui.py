@@ -204,15 +204,17 @@ async def test_a_booking_the_ledger_refuses_shows_the_reason_and_the_nearest_day
     assert rows(w, ResourceBooking, car_id=car) == []
 
 
-async def _seven_hours_of_pers_monday(app: Any, pilot: Any, w: Any) -> BookingDialog:
-    """The booking form from Per's Monday cell on the grid: ORD-00001, 7 h."""
+async def _seven_hours_of_pers_monday(
+    app: Any, pilot: Any, w: Any, order: str = "ORD-00001"
+) -> BookingDialog:
+    """The booking form from Per's Monday cell on the grid: the car of ``order``, 7 h."""
     await open_grid(app, pilot)
     go_to_cell(app, "TECH_PREP", "mechanic499", MONDAY, w)
     await pilot.press("b")
     await settle(pilot, app)
     dialog = app.screen
     assert isinstance(dialog, BookingDialog)
-    await pilot.press(*"ORD-00001", "enter")
+    await pilot.press(*order, "enter")
     await settle(pilot, app)
     dialog.query_one("#estimated_hours").value = "7"
     await settle(pilot, app)
@@ -265,6 +267,61 @@ async def test_after_a_refusal_the_people_show_their_hours_now_and_the_choice_st
         assert "2 h booked of 8 h, 6 h free" in cell, cell
     assert rows(w, ResourceBooking, car_id=car) == []
     assert capacity(w, "TECH_PREP", MONDAY, "mechanic499")["used_hours"] == 2
+
+
+async def test_the_form_keeps_the_person_of_the_cell_and_of_the_users_pick(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    """Opened on Per's Monday with 1 h of it left, 7 h asked: the form keeps Per (it does not
+    switch to Pål, who has the room, behind the user's back), says he has 1 h free, and ctrl+s is
+    refused for Per with his nearest day: nothing is booked for Pål.  Pål picked by the user
+    then stays chosen when the hours change, though Per has the room for them again."""
+    w = coord_world
+    coordinator = w["coordinator499"]
+    w.db.run(
+        ledger.book,
+        coordinator,
+        car_id=w.register(seller="seller499"),
+        resource_type_id=w.rt["TECH_PREP"],
+        date=MONDAY,
+        estimated_hours=7,
+        user_id=w["mechanic499"].user_id,
+    )
+    car = w.register(seller="seller499")
+    per, pal = str(w["mechanic499"].user_id), str(w["mechanic2_499"].user_id)
+    app = make_app(ui_store, actor=coordinator)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _seven_hours_of_pers_monday(app, pilot, w, "ORD-00002")
+        assert dialog.car_id == car
+        person = dialog.query_one("#user_id")
+        assert person.value == per
+        labels = [str(label) for label, v in person._options if isinstance(v, str)]
+        assert labels == ["Pål Mekaniker (8 h free)", "Per Mekaniker (1 h free)"], labels
+        said = str(dialog.query_one("#msg-user_id").render())
+        assert "Per Mekaniker has 1 h free on Mon 7 Jan" in said, said
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert app.screen is dialog
+        problem = str(dialog.query_one("#problem").render())
+        assert "Per Mekaniker has 1 h free" in problem, problem
+        assert "ctrl+y books it on" in problem, problem
+        assert person.value == per
+        # the user picks Pål; fewer hours (which Per has room for again) keep Pål chosen
+        person.value = pal
+        await settle(pilot, app)
+        dialog.query_one("#estimated_hours").value = "1"
+        await settle(pilot, app)
+        assert person.value == pal
+        assert str(dialog.query_one("#msg-user_id").render()) == ""
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CapacityScreen)
+    booked = rows(w, ResourceBooking, car_id=car)
+    assert [(b["date"], b["estimated_hours"], str(b["user_id"])) for b in booked] == [
+        (MONDAY, 1, pal)
+    ]
+    assert capacity(w, "TECH_PREP", MONDAY, "mechanic499")["used_hours"] == 7
+    assert capacity(w, "TECH_PREP", MONDAY, "mechanic2_499")["used_hours"] == 1
 
 
 async def test_the_open_forms_people_follow_another_terminals_booking(
