@@ -6,10 +6,11 @@ follows the car's stage (cosmetic prep books cosmetic work); from a grid cell, i
 The provider defaults to the car's prep center (or any dealership with an enabled sharing
 agreement for that work); only people with room that day are offered, and the person whose cell
 the form was opened from, or whom the user picked, stays chosen when the day, hours or work change
-(with their free hours, said when they are short: never switched to someone else behind the user's
-back).  A day without room, or a booking that does not fit, is refused with the reason and the
-nearest day with room, which ``ctrl+y`` takes: ``b`` and ``ctrl+s`` (or ``ctrl+y``) book a car's
-next free slot.
+(with their free hours, said when they are short; without hours of that work that day, the form
+says so and leaves the pick to the user: never switched to someone else behind the user's back).
+A day without room, or a booking that does not fit, is refused with the reason and the nearest day
+with room, which ``ctrl+y`` takes: ``b`` and ``ctrl+s`` (or ``ctrl+y``) book a car's next free
+slot.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ class BookingDialog(ModalScreen[int | None]):
         self.preset_type = resource_type_id
         self.preset_day = day or local_today()
         self.preset_user = user_id
+        self._names: dict[str, str] = {}  # the people listed so far, by id
+        self._lost: str | None = None  # the person kept, not offered on the day now shown
         self.types: dict[int, TypeRow] = {t.id: t for t in ctx.store.fast.bookable_types()}
         self.nearest: date | None = None
         self.busy = False
@@ -472,12 +475,18 @@ class BookingDialog(ModalScreen[int | None]):
         rt = self._type()
         select = self.query_one("#user_id", Select)
         options = self._person_options(people)
-        keep = select.value if isinstance(select.value, str) else self.preset_user
+        keep = select.value if isinstance(select.value, str) else self._lost or self.preset_user
+        self._names.update((uid, name) for uid, name, _free in people)
         self._filling = True
         select.set_options(options)
         values = [v for _label, v in options]
+        self._lost = None
         if keep in values:
             select.value = keep
+        elif isinstance(keep, str) and keep != NOBODY:
+            # the person kept has no hours that day (or does not do this work): nobody else is
+            # chosen in their place; the user picks, or goes back to a day of theirs
+            self._lost = keep
         elif values:
             select.value = values[0]
         self._filling = False
@@ -486,7 +495,17 @@ class BookingDialog(ModalScreen[int | None]):
             for uid, name, free in people
             if uid == select.value and free + 1e-9 < hours
         ]
-        if not people and rt is not None and rt.requires_assignment:
+        if self._lost is not None and values:
+            self._message(
+                "user_id",
+                _("{name} has no hours of this work on {day}: pick who does it.").format(
+                    name=self._names.get(self._lost, _("The person chosen")), day=formats.day(day)
+                ),
+            )
+            if self._save_when_ready:  # ctrl+s came while the list was read: it says the same
+                self._save_when_ready = False
+                self.action_save()
+        elif not people and rt is not None and rt.requires_assignment:
             self._message("user_id", _("Nobody has room on {day}.").format(day=formats.day(day)))
             self._find_nearest(day)
         else:
@@ -580,6 +599,8 @@ class BookingDialog(ModalScreen[int | None]):
         if not isinstance(provider, int):
             raise Invalid(_("Pick where the work is done."), "provider_dealership_id")
         person = self.query_one("#user_id", Select).value
+        if person == Select.NULL and self._lost is not None:
+            raise Invalid(_("Pick who does the work."), "user_id")
         user_id = None if person in (NOBODY, Select.NULL) else uuid.UUID(str(person))
         if rt.requires_assignment and user_id is None:
             raise Invalid(

@@ -324,6 +324,46 @@ async def test_the_form_keeps_the_person_of_the_cell_and_of_the_users_pick(
     assert capacity(w, "TECH_PREP", MONDAY, "mechanic2_499")["used_hours"] == 1
 
 
+async def test_a_person_without_hours_of_the_work_is_not_replaced_by_someone_else(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    """Per chosen from his cell; the work changed to cosmetic prep, which he does not do: the
+    form does not pick the detailer in his place.  It says so, ctrl+s asks who does the work and
+    books nothing; back to technical prep, Per is chosen again and the booking is his."""
+    w = coord_world
+    car = w.register(seller="seller499")
+    per = str(w["mechanic499"].user_id)
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _seven_hours_of_pers_monday(app, pilot, w)
+        person = dialog.query_one("#user_id")
+        assert person.value == per
+        dialog.query_one("#resource_type_id").value = w.rt["COSMETIC"]
+        await settle(pilot, app)
+        assert person.value == person.NULL
+        offered = [v for _label, v in person._options if isinstance(v, str)]
+        assert offered == [str(w["detailer499"].user_id)]
+        said = str(dialog.query_one("#msg-user_id").render())
+        assert "Per Mekaniker has no hours of this work on Mon 7 Jan: pick who does it" in said
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert app.screen is dialog
+        assert "Pick who does the work." in str(dialog.query_one("#msg-user_id").render())
+        dialog.query_one("#resource_type_id").value = w.rt["TECH_PREP"]
+        await settle(pilot, app)
+        assert person.value == per
+        dialog.query_one("#estimated_hours").value = "2"
+        await settle(pilot, app)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CapacityScreen)
+    booked = rows(w, ResourceBooking, car_id=car)
+    assert [(b["resource_type_id"], str(b["user_id"])) for b in booked] == [
+        (w.rt["TECH_PREP"], per)
+    ]
+    assert capacity(w, "COSMETIC", MONDAY, "detailer499")["used_hours"] == 0
+
+
 async def test_the_open_forms_people_follow_another_terminals_booking(
     ui_store, coord_world
 ) -> None:  # type: ignore[no-untyped-def]
