@@ -331,6 +331,16 @@ class BookingDialog(ModalScreen[int | None]):
             self._default_hours()
             self._refresh_choices()
 
+    @on(Select.Changed, "#user_id")
+    def _person_picked(self, event: Select.Changed) -> None:
+        """The user picked who does the work after the form asked (the person kept had no hours
+        of it): what it asked is answered.  (The form itself never sets the field in that state,
+        so this is the user's pick.)"""
+        if self._lost is not None and isinstance(event.value, str):
+            self._lost = None
+            self._message("user_id", "")
+            self.query_one("#problem", Static).update("")
+
     @on(Select.Changed, "#provider_dealership_id")
     def _provider_changed(self) -> None:
         if not self._filling:

@@ -364,6 +364,38 @@ async def test_a_person_without_hours_of_the_work_is_not_replaced_by_someone_els
     assert capacity(w, "COSMETIC", MONDAY, "detailer499")["used_hours"] == 0
 
 
+async def test_picking_who_does_the_work_answers_the_form_and_books_them(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    """Per has no hours of cosmetic prep: once the user picks the detailer, the form's question
+    is gone and ctrl+s books the detailer."""
+    w = coord_world
+    car = w.register(seller="seller499")
+    detailer = str(w["detailer499"].user_id)
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _seven_hours_of_pers_monday(app, pilot, w)
+        dialog.query_one("#resource_type_id").value = w.rt["COSMETIC"]
+        await settle(pilot, app)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert "Pick who does the work." in str(dialog.query_one("#problem").render())
+        person = dialog.query_one("#user_id")
+        person.focus()
+        await pilot.press("enter", "down", "enter")  # the list: the blank, then the detailer
+        await settle(pilot, app)
+        assert person.value == detailer
+        assert str(dialog.query_one("#msg-user_id").render()) == ""
+        assert str(dialog.query_one("#problem").render()) == ""
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CapacityScreen)
+    booked = rows(w, ResourceBooking, car_id=car)
+    assert [(b["resource_type_id"], str(b["user_id"])) for b in booked] == [
+        (w.rt["COSMETIC"], detailer)
+    ]
+
+
 async def test_the_open_forms_people_follow_another_terminals_booking(
     ui_store, coord_world
 ) -> None:  # type: ignore[no-untyped-def]
