@@ -86,6 +86,10 @@ class BookingDialog(ModalScreen[int | None]):
         self.preset_user = user_id
         self._names: dict[str, str] = {}  # the people listed so far, by id
         self._lost: str | None = None  # the person kept, not offered on the day now shown
+        # who stays chosen when the day, hours or work change: the cell's person, then the
+        # user's own pick (a person, or NOBODY: the team); None: the form picks who has room
+        self._chosen: str | None = user_id
+        self._set_by_form: list[object] = []  # values the form put in the field, not yet heard
         self.types: dict[int, TypeRow] = {t.id: t for t in ctx.store.fast.bookable_types()}
         self.nearest: date | None = None
         self.busy = False
@@ -331,12 +335,25 @@ class BookingDialog(ModalScreen[int | None]):
             self._default_hours()
             self._refresh_choices()
 
+    def _set_person(self, select: Select[Any], value: object) -> None:
+        """The form puts ``value`` in the person field (its Changed comes later: not a pick)."""
+        if select.value != value:
+            self._set_by_form.append(value)
+            self._filling = True
+            select.value = value
+            self._filling = False
+
     @on(Select.Changed, "#user_id")
     def _person_picked(self, event: Select.Changed) -> None:
-        """The user picked who does the work after the form asked (the person kept had no hours
-        of it): what it asked is answered.  (The form itself never sets the field in that state,
-        so this is the user's pick.)"""
-        if self._lost is not None and isinstance(event.value, str):
+        """The user picked who does the work: that person stays chosen from now on; when the
+        form had asked (the person kept had no hours of the work), what it asked is answered."""
+        if event.value in self._set_by_form:
+            self._set_by_form.remove(event.value)  # the form's own, or emptied by new options
+            return
+        if not isinstance(event.value, str):
+            return  # emptied with the options
+        self._chosen = event.value
+        if self._lost is not None:
             self._lost = None
             self._message("user_id", "")
             self.query_one("#problem", Static).update("")
@@ -413,16 +430,11 @@ class BookingDialog(ModalScreen[int | None]):
         if relabel:
             self._relabel_people(provider, rt.id, day, hours, chosen)
         else:
-            self._load_people(provider, rt.id, day, hours, self._kept_person(chosen))
-
-    def _kept_person(self, shown: object) -> str | None:
-        """The person the list keeps when the day, hours or work change: the one the field shows
-        (the user's pick), at first the one whose cell the form was opened from.  Kept even
-        without the room, so that the booking is never switched to someone else behind the
-        user's back: their free hours are shown, and a refusal names them and their nearest day."""
-        if isinstance(shown, str):
-            return None if shown == NOBODY else shown
-        return self.preset_user
+            # the person chosen (the cell's, or the user's pick) is listed even without the room:
+            # never switched to someone else behind the user's back; their free hours are shown,
+            # and a refusal names them and their nearest day
+            keep = self._chosen if self._chosen != NOBODY else None
+            self._load_people(provider, rt.id, day, hours, keep)
 
     def on_data_changed(self, event: DataChanged) -> None:
         """Another terminal booked, cancelled or changed hours: the people's free hours follow,
@@ -476,30 +488,31 @@ class BookingDialog(ModalScreen[int | None]):
         options = self._person_options(people)
         if chosen not in [v for _label, v in options] or select.value != chosen:
             return  # the form changed meanwhile: its own refresh tells
-        self._filling = True
+        self._set_by_form.append(Select.NULL)  # the new options empty the field first
         select.set_options(options)
-        select.value = chosen
-        self._filling = False
+        self._set_person(select, chosen)
 
     def _show_people(self, people: list[tuple[str, str, float]], day: date, hours: float) -> None:
         rt = self._type()
         select = self.query_one("#user_id", Select)
         options = self._person_options(people)
-        keep = select.value if isinstance(select.value, str) else self._lost or self.preset_user
+        shown = select.value
         self._names.update((uid, name) for uid, name, _free in people)
-        self._filling = True
+        if shown != Select.NULL:
+            self._set_by_form.append(Select.NULL)  # the new options empty the field first
         select.set_options(options)
         values = [v for _label, v in options]
         self._lost = None
-        if keep in values:
-            select.value = keep
-        elif isinstance(keep, str) and keep != NOBODY:
-            # the person kept has no hours that day (or does not do this work): nobody else is
+        if self._chosen in values:
+            self._set_person(select, self._chosen)
+        elif self._chosen is not None and self._chosen != NOBODY:
+            # the person chosen has no hours that day (or does not do this work): nobody else is
             # chosen in their place; the user picks, or goes back to a day of theirs
-            self._lost = keep
+            self._lost = self._chosen
+        elif shown in values:  # the form's own pick still has the room: it stays
+            self._set_person(select, shown)
         elif values:
-            select.value = values[0]
-        self._filling = False
+            self._set_person(select, values[0])
         short = [
             (name, free)
             for uid, name, free in people

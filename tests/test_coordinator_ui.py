@@ -10,7 +10,7 @@ from typing import Any
 
 from test_app import SIZE, settle, text_of
 
-from db import ledger
+from db import formats, ledger
 from db.models import ResourceBooking, ResourceCapacity
 from prepfloor.app import make_app
 from screens.booking import BookingDialog
@@ -54,6 +54,19 @@ async def open_grid(app: Any, pilot: Any) -> CapacityScreen:
     await settle(pilot, app)
     assert isinstance(app.screen, CapacityScreen)
     return app.screen
+
+
+async def form_on_cell(
+    app: Any, pilot: Any, w: Any, code: str, user: str | None, day: Any
+) -> BookingDialog:
+    """The booking form, opened by ``b`` on a cell of the grid."""
+    await open_grid(app, pilot)
+    go_to_cell(app, code, user, day, w)
+    await pilot.press("b")
+    await settle(pilot, app)
+    dialog = app.screen
+    assert isinstance(dialog, BookingDialog)
+    return dialog
 
 
 async def test_the_grid_moves_by_arrows_and_weeks(ui_store, coord_world) -> None:  # type: ignore[no-untyped-def]
@@ -140,12 +153,7 @@ async def test_booking_until_full_offers_the_nearest_day_and_takes_it(
     w.db.run(ledger.book, coordinator, car_id=first, user_id=w["mechanic499"].user_id, **monday)
     app = make_app(ui_store, actor=coordinator)
     async with app.run_test(size=SIZE) as pilot:
-        await open_grid(app, pilot)
-        go_to_cell(app, "TECH_PREP", None, MONDAY, w)
-        await pilot.press("b")
-        await settle(pilot, app)
-        dialog = app.screen
-        assert isinstance(dialog, BookingDialog)
+        dialog = await form_on_cell(app, pilot, w, "TECH_PREP", None, MONDAY)
         await pilot.press(*"ORD-00002")
         await settle(pilot, app)
         await pilot.press("enter")  # the one match
@@ -208,12 +216,7 @@ async def _seven_hours_of_pers_monday(
     app: Any, pilot: Any, w: Any, order: str = "ORD-00001"
 ) -> BookingDialog:
     """The booking form from Per's Monday cell on the grid: the car of ``order``, 7 h."""
-    await open_grid(app, pilot)
-    go_to_cell(app, "TECH_PREP", "mechanic499", MONDAY, w)
-    await pilot.press("b")
-    await settle(pilot, app)
-    dialog = app.screen
-    assert isinstance(dialog, BookingDialog)
+    dialog = await form_on_cell(app, pilot, w, "TECH_PREP", "mechanic499", MONDAY)
     await pilot.press(*order, "enter")
     await settle(pilot, app)
     dialog.query_one("#estimated_hours").value = "7"
@@ -221,16 +224,21 @@ async def _seven_hours_of_pers_monday(
     return dialog
 
 
-def _another_terminal_books_2_hours_of_pers_monday(w: Any) -> None:
+def _booked_elsewhere(w: Any, user: str, day: Any, hours: float) -> None:
+    """Another terminal books ``hours`` of technical prep on ``user``'s ``day``, for a new car."""
     w.db.run(
         ledger.book,
         w["coordinator499"],
         car_id=w.register(seller="seller499"),
         resource_type_id=w.rt["TECH_PREP"],
-        date=MONDAY,
-        estimated_hours=2,
-        user_id=w["mechanic499"].user_id,
+        date=day,
+        estimated_hours=hours,
+        user_id=w[user].user_id,
     )
+
+
+def _another_terminal_books_2_hours_of_pers_monday(w: Any) -> None:
+    _booked_elsewhere(w, "mechanic499", MONDAY, 2)
 
 
 async def test_after_a_refusal_the_people_show_their_hours_now_and_the_choice_stays(
@@ -278,15 +286,7 @@ async def test_the_form_keeps_the_person_of_the_cell_and_of_the_users_pick(
     then stays chosen when the hours change, though Per has the room for them again."""
     w = coord_world
     coordinator = w["coordinator499"]
-    w.db.run(
-        ledger.book,
-        coordinator,
-        car_id=w.register(seller="seller499"),
-        resource_type_id=w.rt["TECH_PREP"],
-        date=MONDAY,
-        estimated_hours=7,
-        user_id=w["mechanic499"].user_id,
-    )
+    _booked_elsewhere(w, "mechanic499", MONDAY, 7)
     car = w.register(seller="seller499")
     per, pal = str(w["mechanic499"].user_id), str(w["mechanic2_499"].user_id)
     app = make_app(ui_store, actor=coordinator)
@@ -394,6 +394,36 @@ async def test_picking_who_does_the_work_answers_the_form_and_books_them(
     assert [(b["resource_type_id"], str(b["user_id"])) for b in booked] == [
         (w.rt["COSMETIC"], detailer)
     ]
+
+
+async def test_the_forms_own_pick_follows_the_day_with_room(ui_store, coord_world) -> None:  # type: ignore[no-untyped-def]
+    """Opened on the team's cell, nobody chosen by the user: the form picks Pål, who has the room
+    on Monday.  On Tuesday Pål has 1 h left and Per has 8: the form picks Per (only the cell's
+    person, or the user's own pick, is kept without the room)."""
+    w = coord_world
+    _booked_elsewhere(w, "mechanic499", MONDAY, 7)
+    _booked_elsewhere(w, "mechanic2_499", MONDAY + timedelta(days=1), 7)
+    car = w.register(seller="seller499")
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await form_on_cell(app, pilot, w, "TECH_PREP", None, MONDAY)
+        await pilot.press(*"ORD-00003", "enter")
+        await settle(pilot, app)
+        assert dialog.car_id == car
+        person = dialog.query_one("#user_id")
+        assert person.value == str(w["mechanic2_499"].user_id)
+        dialog.query_one("#date").value = formats.date_field(MONDAY + timedelta(days=1))
+        await settle(pilot, app)
+        assert person.value == str(w["mechanic499"].user_id)
+        assert str(dialog.query_one("#msg-user_id").render()) == ""
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CapacityScreen)
+    (booked,) = rows(w, ResourceBooking, car_id=car)
+    assert (booked["date"], booked["user_id"]) == (
+        MONDAY + timedelta(days=1),
+        w["mechanic499"].user_id,
+    )
 
 
 async def test_the_open_forms_people_follow_another_terminals_booking(
