@@ -399,16 +399,14 @@ class Database:
             try:
                 check(session, *args, **kwargs)
             except DoesNotFit as refusal:
-                # no lock is held: the nearest day is looked up in the same snapshot
-                if refusal.finder is not None:
-                    refusal.found(refusal.finder(session))
+                refusal.find(session)  # no lock is held: the nearest day in the same snapshot
                 raise
 
     def _nearest(self, refusal: DoesNotFit) -> None:
         """Look up the nearest day with room of a refusal that left it to be found."""
         if refusal.finder is not None:
             with self.read() as session:
-                refusal.found(refusal.finder(session))
+                refusal.find(session)
 
     def dispose(self) -> None:
         if self._checkpoints is not None:

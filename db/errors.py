@@ -80,6 +80,12 @@ class DoesNotFit(PrepfloorError):
         if finder is None:
             self.found(nearest_day)
 
+    def find(self, session: Any) -> None:
+        """Look the nearest day up with the ``finder`` it was raised with, in ``session`` (a read
+        of the database as the refusal saw it, or later); nothing when it is known already."""
+        if self.finder is not None:
+            self.found(self.finder(session))
+
     def found(self, nearest_day: date | None) -> None:
         """Add the nearest day with room (or that there is none) to the message."""
         self.nearest_day = nearest_day

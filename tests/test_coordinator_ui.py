@@ -5,6 +5,8 @@ cut that moves the lowest-priority booking."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -212,16 +214,21 @@ async def test_a_booking_the_ledger_refuses_shows_the_reason_and_the_nearest_day
     assert rows(w, ResourceBooking, car_id=car) == []
 
 
-async def _seven_hours_of_pers_monday(
-    app: Any, pilot: Any, w: Any, order: str = "ORD-00001"
-) -> BookingDialog:
-    """The booking form from Per's Monday cell on the grid: the car of ``order``, 7 h."""
-    dialog = await form_on_cell(app, pilot, w, "TECH_PREP", "mechanic499", MONDAY)
-    await pilot.press(*order, "enter")
-    await settle(pilot, app)
-    dialog.query_one("#estimated_hours").value = "7"
-    await settle(pilot, app)
-    return dialog
+@asynccontextmanager
+async def pers_monday_form(
+    ui_store: Any, w: Any, order: str = "ORD-00001"
+) -> AsyncIterator[tuple[Any, Any, BookingDialog]]:
+    """The coordinator's app with the booking form from Per's Monday cell on the grid: the car
+    of ``order``, 7 h, Per chosen."""
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await form_on_cell(app, pilot, w, "TECH_PREP", "mechanic499", MONDAY)
+        await pilot.press(*order, "enter")
+        await settle(pilot, app)
+        dialog.query_one("#estimated_hours").value = "7"
+        await settle(pilot, app)
+        assert dialog.query_one("#user_id").value == str(w["mechanic499"].user_id)
+        yield app, pilot, dialog
 
 
 def _booked_elsewhere(w: Any, user: str, day: Any, hours: float) -> None:
@@ -250,9 +257,7 @@ async def test_after_a_refusal_the_people_show_their_hours_now_and_the_choice_st
     w = coord_world
     car = w.register(seller="seller499")
     per = str(w["mechanic499"].user_id)
-    app = make_app(ui_store, actor=w["coordinator499"])
-    async with app.run_test(size=SIZE) as pilot:
-        dialog = await _seven_hours_of_pers_monday(app, pilot, w)
+    async with pers_monday_form(ui_store, w) as (app, pilot, dialog):
         person = dialog.query_one("#user_id")
         assert person.value == per
         assert "Per Mekaniker (8 h free)" in [str(label) for label, _v in person._options]
@@ -285,13 +290,10 @@ async def test_the_form_keeps_the_person_of_the_cell_and_of_the_users_pick(
     refused for Per with his nearest day: nothing is booked for Pål.  Pål picked by the user
     then stays chosen when the hours change, though Per has the room for them again."""
     w = coord_world
-    coordinator = w["coordinator499"]
     _booked_elsewhere(w, "mechanic499", MONDAY, 7)
     car = w.register(seller="seller499")
     per, pal = str(w["mechanic499"].user_id), str(w["mechanic2_499"].user_id)
-    app = make_app(ui_store, actor=coordinator)
-    async with app.run_test(size=SIZE) as pilot:
-        dialog = await _seven_hours_of_pers_monday(app, pilot, w, "ORD-00002")
+    async with pers_monday_form(ui_store, w, "ORD-00002") as (app, pilot, dialog):
         assert dialog.car_id == car
         person = dialog.query_one("#user_id")
         assert person.value == per
@@ -333,9 +335,7 @@ async def test_a_person_without_hours_of_the_work_is_not_replaced_by_someone_els
     w = coord_world
     car = w.register(seller="seller499")
     per = str(w["mechanic499"].user_id)
-    app = make_app(ui_store, actor=w["coordinator499"])
-    async with app.run_test(size=SIZE) as pilot:
-        dialog = await _seven_hours_of_pers_monday(app, pilot, w)
+    async with pers_monday_form(ui_store, w) as (app, pilot, dialog):
         person = dialog.query_one("#user_id")
         assert person.value == per
         dialog.query_one("#resource_type_id").value = w.rt["COSMETIC"]
@@ -372,9 +372,7 @@ async def test_picking_who_does_the_work_answers_the_form_and_books_them(
     w = coord_world
     car = w.register(seller="seller499")
     detailer = str(w["detailer499"].user_id)
-    app = make_app(ui_store, actor=w["coordinator499"])
-    async with app.run_test(size=SIZE) as pilot:
-        dialog = await _seven_hours_of_pers_monday(app, pilot, w)
+    async with pers_monday_form(ui_store, w) as (app, pilot, dialog):
         dialog.query_one("#resource_type_id").value = w.rt["COSMETIC"]
         await settle(pilot, app)
         await pilot.press("ctrl+s")
@@ -434,9 +432,7 @@ async def test_the_open_forms_people_follow_another_terminals_booking(
     w = coord_world
     car = w.register(seller="seller499")
     per = str(w["mechanic499"].user_id)
-    app = make_app(ui_store, actor=w["coordinator499"])
-    async with app.run_test(size=SIZE) as pilot:
-        dialog = await _seven_hours_of_pers_monday(app, pilot, w)
+    async with pers_monday_form(ui_store, w) as (app, pilot, dialog):
         person = dialog.query_one("#user_id")
         assert "Per Mekaniker (8 h free)" in [str(label) for label, _v in person._options]
         _another_terminal_books_2_hours_of_pers_monday(w)
