@@ -345,8 +345,9 @@ class BookingDialog(ModalScreen[int | None]):
 
     @on(Select.Changed, "#user_id")
     def _person_picked(self, event: Select.Changed) -> None:
-        """The user picked who does the work: that person stays chosen from now on; when the
-        form had asked (the person kept had no hours of the work), what it asked is answered."""
+        """The user picked who does the work: that person stays chosen from now on, and what is
+        said beside the field is about them (not the one before, short of hours); when the form
+        had asked (the person kept had no hours of the work), what it asked is answered."""
         if event.value in self._set_by_form:
             self._set_by_form.remove(event.value)  # the form's own, or emptied by new options
             return
@@ -357,6 +358,7 @@ class BookingDialog(ModalScreen[int | None]):
             self._lost = None
             self._message("user_id", "")
             self.query_one("#problem", Static).update("")
+        self._refresh_people()  # what the field says beside it is about the person picked now
 
     @on(Select.Changed, "#provider_dealership_id")
     def _provider_changed(self) -> None:

@@ -311,6 +311,7 @@ async def test_the_form_keeps_the_person_of_the_cell_and_of_the_users_pick(
         # the user picks Pål; fewer hours (which Per has room for again) keep Pål chosen
         person.value = pal
         await settle(pilot, app)
+        assert str(dialog.query_one("#msg-user_id").render()) == ""  # it spoke of Per
         dialog.query_one("#estimated_hours").value = "1"
         await settle(pilot, app)
         assert person.value == pal
