@@ -2,12 +2,15 @@
 
 The car is found by VIN digits, plate, order number or customer (a single match is picked at
 once); the work, day, start, hours, provider and person follow.  Opened from a car, the work
-follows the car's stage (cosmetic prep books cosmetic work); from a grid cell, it is the cell's.
+follows the car's stage (cosmetic prep books cosmetic work) until the user picks the work; from a
+grid cell, it is the cell's.
 The provider defaults to the car's prep center (or any dealership with an enabled sharing
 agreement for that work); only people with room that day are offered, and the person whose cell
 the form was opened from, or whom the user picked, stays chosen when the day, hours or work change
 (with their free hours, said when they are short; without hours of that work that day, the form
 says so and leaves the pick to the user: never switched to someone else behind the user's back).
+A pick is the user's when they make it in the open list, even of the option already shown (the
+form's own choice then becomes theirs): ``Select.Picked``, not ``Changed``, tells it.
 A day without room, or a booking that does not fit, is refused with the reason and the nearest day
 with room, which ``ctrl+y`` takes: ``b`` and ``ctrl+s`` (or ``ctrl+y``) book a car's next free
 slot.
@@ -89,7 +92,6 @@ class BookingDialog(ModalScreen[int | None]):
         # who stays chosen when the day, hours or work change: the cell's person, then the
         # user's own pick (a person, or NOBODY: the team); None: the form picks who has room
         self._chosen: str | None = user_id
-        self._set_by_form: list[object] = []  # values the form put in the field, not yet heard
         self.types: dict[int, TypeRow] = {t.id: t for t in ctx.store.fast.bookable_types()}
         self.nearest: date | None = None
         self.busy = False
@@ -335,24 +337,20 @@ class BookingDialog(ModalScreen[int | None]):
             self._default_hours()
             self._refresh_choices()
 
-    def _set_person(self, select: Select[Any], value: object) -> None:
-        """The form puts ``value`` in the person field (its Changed comes later: not a pick)."""
-        if select.value != value:
-            self._set_by_form.append(value)
-            self._filling = True
-            select.value = value
-            self._filling = False
+    @on(Select.Picked, "#resource_type_id")
+    def _work_picked(self, event: Select.Picked) -> None:
+        """The user picked the work (the one shown again included): the car's stage no longer
+        chooses it (:meth:`_follow_stage`)."""
+        self._default_type = None
 
-    @on(Select.Changed, "#user_id")
-    def _person_picked(self, event: Select.Changed) -> None:
-        """The user picked who does the work: that person stays chosen from now on, and what is
-        said beside the field is about them (not the one before, short of hours); when the form
-        had asked (the person kept had no hours of the work), what it asked is answered."""
-        if event.value in self._set_by_form:
-            self._set_by_form.remove(event.value)  # the form's own, or emptied by new options
-            return
+    @on(Select.Picked, "#user_id")
+    def _person_picked(self, event: Select.Picked) -> None:
+        """The user picked who does the work (the person shown again included: picked, they are
+        the user's choice now, not the form's): that person stays chosen from now on, and what
+        is said beside the field is about them (not the one before, short of hours); when the
+        form had asked (the person kept had no hours of the work), what it asked is answered."""
         if not isinstance(event.value, str):
-            return  # emptied with the options
+            return  # the blank line of the list: nobody chosen
         self._chosen = event.value
         if self._lost is not None:
             self._lost = None
@@ -490,9 +488,8 @@ class BookingDialog(ModalScreen[int | None]):
         options = self._person_options(people)
         if chosen not in [v for _label, v in options] or select.value != chosen:
             return  # the form changed meanwhile: its own refresh tells
-        self._set_by_form.append(Select.NULL)  # the new options empty the field first
         select.set_options(options)
-        self._set_person(select, chosen)
+        select.value = chosen
 
     def _show_people(self, people: list[tuple[str, str, float]], day: date, hours: float) -> None:
         rt = self._type()
@@ -500,21 +497,19 @@ class BookingDialog(ModalScreen[int | None]):
         options = self._person_options(people)
         shown = select.value
         self._names.update((uid, name) for uid, name, _free in people)
-        if shown != Select.NULL:
-            self._set_by_form.append(Select.NULL)  # the new options empty the field first
         select.set_options(options)
         values = [v for _label, v in options]
         self._lost = None
         if self._chosen in values:
-            self._set_person(select, self._chosen)
+            select.value = self._chosen
         elif self._chosen is not None and self._chosen != NOBODY:
             # the person chosen has no hours that day (or does not do this work): nobody else is
             # chosen in their place; the user picks, or goes back to a day of theirs
             self._lost = self._chosen
         elif shown in values:  # the form's own pick still has the room: it stays
-            self._set_person(select, shown)
+            select.value = shown
         elif values:
-            self._set_person(select, values[0])
+            select.value = values[0]
         short = [
             (name, free)
             for uid, name, free in people

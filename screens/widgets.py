@@ -15,9 +15,11 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import Click
+from textual.message import Message
 from textual.visual import VisualType
 from textual.widget import Widget
 from textual.widgets import Input as TextualInput
@@ -25,6 +27,7 @@ from textual.widgets import Label as TextualLabel
 from textual.widgets import OptionList as TextualOptionList
 from textual.widgets import Select as TextualSelect
 from textual.widgets import Static as TextualStatic
+from textual.widgets._select import SelectOverlay
 from textual.widgets.option_list import Option as TextualOption
 
 from db.i18n import N_, _, ngettext
@@ -104,10 +107,33 @@ def _choices(options: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
 
 
 class Select(TextualSelect):  # type: ignore[type-arg]
-    """Textual's ``Select`` whose choices are plain text."""
+    """Textual's ``Select`` whose choices are plain text, and which says when the user picks.
+
+    ``Changed`` comes whenever the value changes, also when a screen sets it, and not when the
+    user picks the option already shown.  ``Picked`` comes for every pick by the user (keys or
+    mouse in the open list), the same option again included, and for nothing else: a screen
+    that must tell the user's choice from its own listens to this."""
+
+    class Picked(Message):
+        """The user picked ``value`` in ``select`` (maybe the value it had already)."""
+
+        def __init__(self, select: Select, value: Any) -> None:
+            super().__init__()
+            self.select = select
+            self.value = value
+
+        @property
+        def control(self) -> Select:
+            return self.select
 
     def __init__(self, options: Iterable[tuple[Any, Any]], **kwargs: Any) -> None:
         super().__init__(_choices(options), **kwargs)
+
+    @on(SelectOverlay.UpdateSelection)
+    def _user_picked(self, event: SelectOverlay.UpdateSelection) -> None:
+        # runs before Textual's own handler sets the value, which posts Changed (if it changed)
+        # after this: a screen hears Picked first and reads the value already set
+        self.post_message(self.Picked(self, self._options[event.option_index][1]))
 
     def set_options(self, options: Iterable[tuple[Any, Any]]) -> None:
         super().set_options(_choices(options))

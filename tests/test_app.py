@@ -5,6 +5,8 @@ Each test drives the real app with Pilot and checks both the screen and the data
 
 from __future__ import annotations
 
+from typing import Any
+
 from settling import settle
 from sqlmodel import select
 
@@ -21,6 +23,16 @@ from screens.seller import MyCarsScreen
 from screens.workshop import MyJobsScreen
 
 SIZE = (120, 40)
+
+
+async def key_on_car(app: Any, pilot: Any, car: int, key: str) -> Any:
+    """``key`` pressed on the view of ``car``, opened from where the app is; the screen then."""
+    await settle(pilot, app)
+    app.open_car(car)
+    await settle(pilot, app)
+    await pilot.press(key)
+    await settle(pilot, app)
+    return app.screen
 
 
 def text_of(app) -> str:  # type: ignore[no-untyped-def]
@@ -203,11 +215,7 @@ async def test_refused_move_says_why_and_changes_nothing(ui_store, ui_world) -> 
     ui_store.run(workflow.move_car, ui_world["coordinator499"], car_id, "inspection")
     app = make_app(ui_store, actor=ui_world["coordinator499"])
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        app.open_car(car_id)
-        await settle(pilot, app)
-        await pilot.press("s")
-        await settle(pilot, app)
+        await key_on_car(app, pilot, car_id, "s")
         messages = [n.message for n in app._notifications]
         assert any("Record the inspection result first" in m for m in messages)
     assert ui_store.query(lambda s: s.get(Car, car_id)).status == "inspection"

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from test_app import SIZE, settle, text_of
+from test_app import SIZE, key_on_car, settle, text_of
 
 from db import formats, ledger
 from db.models import ResourceBooking, ResourceCapacity
@@ -19,7 +19,7 @@ from screens.booking import BookingDialog
 from screens.capacity import CapacityGridView, CapacityScreen
 from screens.forms import FormDialog
 from screens.schedule import CellBookingsDialog, CutDialog, RequestsScreen
-from world import T0, rows
+from world import T0, rows, set_fields
 
 MONDAY = T0.date()
 
@@ -67,6 +67,13 @@ async def form_on_cell(
     await pilot.press("b")
     await settle(pilot, app)
     dialog = app.screen
+    assert isinstance(dialog, BookingDialog)
+    return dialog
+
+
+async def form_on_car(app: Any, pilot: Any, car: int) -> BookingDialog:
+    """The booking form opened by ``b`` on the car's view."""
+    dialog = await key_on_car(app, pilot, car, "b")
     assert isinstance(dialog, BookingDialog)
     return dialog
 
@@ -308,9 +315,12 @@ async def test_the_form_keeps_the_person_of_the_cell_and_of_the_users_pick(
         assert "Per Mekaniker has 1 h free" in problem, problem
         assert "ctrl+y books it on" in problem, problem
         assert person.value == per
-        # the user picks Pål; fewer hours (which Per has room for again) keep Pål chosen
-        person.value = pal
+        # the user picks Pål (above Per in the list); fewer hours (which Per has room for
+        # again) keep Pål chosen
+        person.focus()
+        await pilot.press("enter", "up", "enter")
         await settle(pilot, app)
+        assert person.value == pal
         assert str(dialog.query_one("#msg-user_id").render()) == ""  # it spoke of Per
         dialog.query_one("#estimated_hours").value = "1"
         await settle(pilot, app)
@@ -425,6 +435,69 @@ async def test_the_forms_own_pick_follows_the_day_with_room(ui_store, coord_worl
     )
 
 
+async def test_picking_the_person_the_form_chose_makes_them_the_users_choice(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    """The form picked Pål (the room on Monday); the user opens the list and picks Pål again,
+    which changes nothing in the field.  Pål is the user's choice now: on Tuesday, where he has
+    1 h left and Per has 8, Pål stays chosen, the form says he is short, and ctrl+s books no one
+    else in his place."""
+    w = coord_world
+    _booked_elsewhere(w, "mechanic499", MONDAY, 7)
+    _booked_elsewhere(w, "mechanic2_499", MONDAY + timedelta(days=1), 7)
+    car = w.register(seller="seller499")
+    pal = str(w["mechanic2_499"].user_id)
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await form_on_cell(app, pilot, w, "TECH_PREP", None, MONDAY)
+        await pilot.press(*"ORD-00003", "enter")
+        await settle(pilot, app)
+        person = dialog.query_one("#user_id")
+        assert person.value == pal
+        person.focus()
+        await pilot.press("enter", "enter")  # the list opens on Pål; Enter picks him again
+        await settle(pilot, app)
+        assert person.value == pal
+        dialog.query_one("#date").value = formats.date_field(MONDAY + timedelta(days=1))
+        await settle(pilot, app)
+        assert person.value == pal
+        assert "has 1 h free on" in str(dialog.query_one("#msg-user_id").render())
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert app.screen is dialog
+    assert rows(w, ResourceBooking, car_id=car) == []
+
+
+async def test_the_work_the_user_picked_stays_when_the_car_changes(ui_store, coord_world) -> None:  # type: ignore[no-untyped-def]
+    """The form defaults to technical prep for a registered car.  The user opens the list of
+    work and picks technical prep again: their choice now, so another car, one in cosmetic prep
+    (whose stage would call for cosmetic work), keeps technical prep, and that is what is
+    booked."""
+    w = coord_world
+    first = w.register(seller="seller499")
+    other = w.register(seller="seller499", license_plate="EL 55555")
+    set_fields(w, other, status="cosmetic_prep")
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await form_on_car(app, pilot, first)
+        work = dialog.query_one("#resource_type_id")
+        assert work.value == w.rt["TECH_PREP"]
+        work.focus()
+        await pilot.press("enter", "enter")  # the list opens on technical prep; picked again
+        await settle(pilot, app)
+        dialog.query_one("#car").focus()
+        await pilot.press("ctrl+a", "ctrl+k", *"EL 555")  # the one match is picked
+        await settle(pilot, app)
+        assert dialog.car_id == other
+        assert work.value == w.rt["TECH_PREP"]
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert not isinstance(app.screen, BookingDialog)
+    (booked,) = rows(w, ResourceBooking, car_id=other)
+    assert booked["resource_type_id"] == w.rt["TECH_PREP"]
+    assert rows(w, ResourceBooking, car_id=first) == []
+
+
 async def test_the_open_forms_people_follow_another_terminals_booking(
     ui_store, coord_world
 ) -> None:  # type: ignore[no-untyped-def]
@@ -453,13 +526,7 @@ async def test_cross_dealership_booking_within_and_over_the_weekly_cap(
     car = w.register(seller="seller495")
     app = make_app(ui_store, actor=w["coordinator495"])
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        app.open_car(car)
-        await settle(pilot, app)
-        await pilot.press("b")
-        await settle(pilot, app)
-        dialog = app.screen
-        assert isinstance(dialog, BookingDialog)
+        dialog = await form_on_car(app, pilot, car)
         assert dialog.query_one("#provider_dealership_id").value == w.d["499"]
         dialog.query_one("#estimated_hours").value = "8"
         await settle(pilot, app)

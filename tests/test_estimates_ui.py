@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from settling import settle
-from test_app import text_of
+from test_app import key_on_car, text_of
 
 from db import clock, estimates, workflow
 from db.models import Estimate, EstimateLine, PartsOrder, ResourceBooking
@@ -42,13 +42,9 @@ def shop(store):  # type: ignore[no-untyped-def]
 
 
 async def open_estimates(app: Any, pilot: Any, car: int) -> EstimatesScreen:
-    await settle(pilot, app)
-    app.open_car(car)
-    await settle(pilot, app)
-    await pilot.press("w")
-    await settle(pilot, app)
-    assert isinstance(app.screen, EstimatesScreen)
-    return app.screen
+    screen = await key_on_car(app, pilot, car, "w")
+    assert isinstance(screen, EstimatesScreen)
+    return screen
 
 
 async def test_finding_to_estimate_to_approval_by_keys(store, shop) -> None:  # type: ignore[no-untyped-def]

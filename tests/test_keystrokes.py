@@ -17,7 +17,7 @@ from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
-from test_app import SIZE, settle, text_of
+from test_app import SIZE, key_on_car, settle, text_of
 from test_typeahead import burst
 
 from db import admin, capacity, clock, inspection, timers, workflow
@@ -456,12 +456,7 @@ async def test_the_booking_window_fits_80_columns(ui_store, w) -> None:  # type:
     car = cosmetic_car(w)
     app = make_app(ui_store, actor=w["coordinator499"])
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, app)
-        app.open_car(car)
-        await settle(pilot, app)
-        await pilot.press("b")
-        await settle(pilot, app)
-        dialog = app.screen
+        dialog = await key_on_car(app, pilot, car, "b")
         assert isinstance(dialog, BookingDialog)
         for widget in dialog.query("*"):
             region = widget.region
