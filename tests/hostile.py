@@ -76,9 +76,14 @@ def poison(url: str) -> dict[str, list[str]]:
     try:
         for table in SQLModel.metadata.sorted_tables:
             key_columns = [c.name for c in table.primary_key.columns]
+            # in an order that is the same in every build: a key that is not a number (a
+            # user's random id) is numbered by its place in it, so the same row gets the same
+            # string each time (a user's name shown on a role's screens, say)
+            unique = [c.name for c in table.columns if c.unique and not c.primary_key]
+            order = ", ".join(unique + key_columns)
             with engine.connect() as conn:
                 keys = conn.execute(
-                    text(f"SELECT {', '.join(key_columns)} FROM {table.name}")
+                    text(f"SELECT {', '.join(key_columns)} FROM {table.name} ORDER BY {order}")
                 ).all()
             for index, column in enumerate(table.columns):
                 kind = column.type
@@ -92,8 +97,8 @@ def poison(url: str) -> dict[str, list[str]]:
                 statement = text(f"UPDATE {table.name} SET {column.name} = {cast} WHERE {where}")
                 try:
                     with engine.begin() as conn:
-                        for key in keys:
-                            row_id = int(key[0]) if isinstance(key[0], int) else hash(key[0]) % 997
+                        for place, key in enumerate(keys, 1):
+                            row_id = int(key[0]) if isinstance(key[0], int) else place
                             if is_json:
                                 value: Any = json.dumps(
                                     hostile_json(column.name, row_id, postgresql=postgresql)
