@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ from settling import settle
 
 import hostile
 from conftest import _admin_exec, _with_database, _worker, new_database
+from db import clock
 from db.access import Actor, actor_from
 from db.store import Store
 from prepfloor.app import make_app
+from world import T0
 
 ROLES = ("admin", "manager", "coordinator", "seller", "mechanic", "detailer")
 
@@ -55,7 +58,8 @@ def _build(url: str) -> None:
 
     database = Database(url)
     try:
-        build_demo(database)
+        with _at_the_moment():  # the demo as it stands then, whenever the tests run
+            build_demo(database)
     finally:
         database.dispose()
     written = hostile.poison(url)
@@ -65,10 +69,27 @@ def _build(url: str) -> None:
     assert "changes" in written["events"] and "message" in written["notifications"]
 
 
+@contextlib.contextmanager
+def _at_the_moment() -> Iterator[None]:
+    """The clock stopped at :data:`world.T0` (UTC): the demo is played up to that minute, and the
+    app in the tests runs then, so each role's screens show the same jobs, cars and texts at any
+    hour the tests run (the demo played up to the real minute showed the mechanic another job at
+    08:05 than at 08:40, and with it other hostile strings)."""
+    before = clock._frozen, clock._zone  # the templates are built inside a test's moment
+    clock.set_zone(UTC)
+    clock.freeze(T0)
+    try:
+        yield
+    finally:
+        clock.freeze(before[0])
+        clock.set_zone(before[1])
+
+
 @pytest.fixture(params=("sqlite", "postgresql"))
 def hostile_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A copy of the hostile demo on each engine."""
-    yield from new_database(request, request.param, tmp_path, ("hostile_sqlite", "hostile_pg"))
+    """A copy of the hostile demo on each engine, the clock at the demo's moment."""
+    with _at_the_moment():
+        yield from new_database(request, request.param, tmp_path, ("hostile_sqlite", "hostile_pg"))
 
 
 def actor_of(store: Store, role: str) -> Actor:
