@@ -10,7 +10,9 @@ the form was opened from, or whom the user picked, stays chosen when the day, ho
 (with their free hours, said when they are short; without hours of that work that day, the form
 says so and leaves the pick to the user: never switched to someone else behind the user's back).
 A pick is the user's when they make it in the open list, even of the option already shown (the
-form's own choice then becomes theirs): ``Select.Picked``, not ``Changed``, tells it.
+form's own choice then becomes theirs): ``Select.Picked``, not ``Changed``, tells it.  What the
+form puts in its own fields (the work, the provider, the car's name) posts no ``Changed`` at all
+(``prevent``): whoever reacts to a change reacts to the user's.
 A day without room, or a booking that does not fit, is refused with the reason and the nearest day
 with room, which ``ctrl+y`` takes: ``b`` and ``ctrl+s`` (or ``ctrl+y``) book a car's next free
 slot.
@@ -95,12 +97,9 @@ class BookingDialog(ModalScreen[int | None]):
         self.types: dict[int, TypeRow] = {t.id: t for t in ctx.store.fast.bookable_types()}
         self.nearest: date | None = None
         self.busy = False
-        self._filling = False
-        self._picked_label: str | None = None
         self._save_when_ready = False
         self._default_type: int | None = None  # the work the form chose (not the user)
         self._nobody_on: date | None = None  # the day nobody with room was found for
-        self._quiet_type: int | None = None  # the work set by the form, its Changed to ignore
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -206,10 +205,8 @@ class BookingDialog(ModalScreen[int | None]):
         select = self.query_one("#resource_type_id", Select)
         if select.value == value:
             return
-        self._quiet_type = value  # its Changed message comes later: nothing more to do then
-        self._filling = True
-        select.value = value
-        self._filling = False
+        with self.prevent(Select.Changed):  # not the user's change: nothing more to do then
+            select.value = value
 
     def _type(self) -> TypeRow | None:
         value = self.query_one("#resource_type_id", Select).value
@@ -231,8 +228,6 @@ class BookingDialog(ModalScreen[int | None]):
     # -- the car ---------------------------------------------------------------------------------
     @on(Input.Changed, "#car")
     def _car_typed(self, event: Input.Changed) -> None:
-        if self._filling or event.value == self._picked_label:
-            return  # the picked car's name, shown in the field (a message that comes late)
         text = " ".join(event.value.split())
         self.car_id = None
         if len(text) < 3:
@@ -302,8 +297,8 @@ class BookingDialog(ModalScreen[int | None]):
             # the car is named in the title; the text typed stays as it is
             self._message("car", f"✓ {CAR_STATUS_LABELS[status]}", error=False, ok=True)
         else:
-            self._picked_label = label
-            self.query_one("#car", Input).value = label
+            with self.prevent(Input.Changed):  # the picked car's name, not typed
+                self.query_one("#car", Input).value = label
             self._message("car", CAR_STATUS_LABELS[status], error=False)
         self.query_one("#car-matches", OptionList).display = False
         self.query_one("#title", Static).update(_("Book work · {car}").format(car=label))
@@ -330,12 +325,8 @@ class BookingDialog(ModalScreen[int | None]):
     # -- choices that depend on the others -------------------------------------------------------
     @on(Select.Changed, "#resource_type_id")
     def _type_changed(self, event: Select.Changed) -> None:
-        if event.value == self._quiet_type:
-            self._quiet_type = None
-            return
-        if not self._filling:
-            self._default_hours()
-            self._refresh_choices()
+        self._default_hours()
+        self._refresh_choices()
 
     @on(Select.Picked, "#resource_type_id")
     def _work_picked(self, event: Select.Picked) -> None:
@@ -360,8 +351,7 @@ class BookingDialog(ModalScreen[int | None]):
 
     @on(Select.Changed, "#provider_dealership_id")
     def _provider_changed(self) -> None:
-        if not self._filling:
-            self._refresh_people()
+        self._refresh_people()
 
     @on(Input.Changed, "#date")
     @on(Input.Changed, "#estimated_hours")
@@ -397,15 +387,14 @@ class BookingDialog(ModalScreen[int | None]):
     def _show_providers(self, providers: list[tuple[int, str, str]]) -> None:
         select = self.query_one("#provider_dealership_id", Select)
         current = select.value
-        self._filling = True
-        select.set_options([(f"{name} ({why})", did) for did, name, why in providers])
         wanted = self.preset_provider if self.preset_provider is not None else current
         ids = [did for did, _name, _why in providers]
-        if wanted in ids:
-            select.value = wanted
-        elif ids:
-            select.value = ids[0]
-        self._filling = False
+        with self.prevent(Select.Changed):  # the people are read below, once
+            select.set_options([(f"{name} ({why})", did) for did, name, why in providers])
+            if wanted in ids:
+                select.value = wanted
+            elif ids:
+                select.value = ids[0]
         if not providers:
             self._message(
                 "provider_dealership_id", _("No prep center or sharing agreement for this work.")

@@ -498,6 +498,36 @@ async def test_the_work_the_user_picked_stays_when_the_car_changes(ui_store, coo
     assert rows(w, ResourceBooking, car_id=first) == []
 
 
+async def test_the_forms_own_settings_do_not_read_the_people_again(
+    ui_store, coord_world, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Who has room is read in a thread for every change the user makes.  The values the form
+    puts in its own fields (the work, the provider, the car's name) are not such changes: opened
+    on a cell, the form reads the people at most twice (its hours, then its provider), where it
+    read them four times, and the car typed and picked at most seven more (there were eleven)."""
+    from db import grid
+
+    reads = []
+    people_with_room = grid.people_with_room
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args[1:4])
+        return people_with_room(*args, **kwargs)
+
+    monkeypatch.setattr(grid, "people_with_room", counted)
+    w = coord_world
+    car = w.register(seller="seller499")
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await form_on_cell(app, pilot, w, "TECH_PREP", "mechanic499", MONDAY)
+        assert len(reads) <= 2, reads  # fewer when a read is replaced before it starts
+        await pilot.press(*"ORD-00001", "enter")
+        await settle(pilot, app)
+        assert dialog.car_id == car
+        assert len(reads) <= 9, reads
+        assert dialog.query_one("#user_id").value == str(w["mechanic499"].user_id)
+
+
 async def test_the_open_forms_people_follow_another_terminals_booking(
     ui_store, coord_world
 ) -> None:  # type: ignore[no-untyped-def]
