@@ -317,6 +317,11 @@ def _worker_roles(fast: FastReader, resource_type_id: int) -> set[str]:
     return WORKER_ROLES.get(stage, WORKER_ROLES[None])
 
 
+def has_room(free: float, hours: float) -> bool:
+    """Whether ``free`` hours hold a booking of ``hours`` (to the rounding of stored hours)."""
+    return free + _EPS >= hours
+
+
 def people_with_room(
     fast: FastReader,
     dealership_id: int,
@@ -353,7 +358,7 @@ def people_with_room(
         (str(_uid(r[0])), str(r[1]), min(float(r[2]), PERSON_DAY_HOURS - float(r[3] or 0.0)))
         for r in rows
     ]
-    found = [p for p in found if p[2] + _EPS >= float(hours) or p[0] == keep]
+    found = [p for p in found if has_room(p[2], float(hours)) or p[0] == keep]
     found.sort(key=lambda p: (-p[2], p[1].lower(), p[0]))
     return found
 

@@ -499,11 +499,9 @@ class BookingDialog(ModalScreen[int | None]):
             select.value = shown
         elif values:
             select.value = values[0]
-        short = [
-            (name, free)
-            for uid, name, free in people
-            if uid == select.value and free + 1e-9 < hours
-        ]
+        from db import grid
+
+        chosen = next(((name, free) for uid, name, free in people if uid == select.value), None)
         if self._lost is not None and values:
             self._message(
                 "user_id",
@@ -520,8 +518,8 @@ class BookingDialog(ModalScreen[int | None]):
         else:
             # the person kept without the room: said now; ctrl+s is refused with their nearest day
             said = ""
-            if short:
-                name, free = short[0]
+            if chosen is not None and not grid.has_room(chosen[1], hours):
+                name, free = chosen
                 said = _("{name} has {hours} free on {day}.").format(
                     name=name, hours=formats.hours(max(free, 0.0)), day=formats.day(day)
                 )
