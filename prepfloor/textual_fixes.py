@@ -15,10 +15,20 @@ and still within the batch): at start, the whole first screen was drawn once for
 twentieth of the start-up).  The mend: a screen draws nothing while a batch is open, and draws
 itself (in full: its compositor still holds the whole screen as changed) once the batch has
 ended, unless it has been drawn since.  ``tests/test_start_first_frame.py`` holds it.
+
+**Eager tasks on Python 3.12 and later.**  ``App.run_async`` makes the event loop start every
+new task at once (``asyncio.eager_task_factory``, which Python 3.11 does not have), where tests
+(``App.run_test``) start them on the loop's next turn.  A mode's first screen is then composed
+and mounted inside ``App._init_mode``, before Textual records it as the mode's screen: an
+``Input`` on it asks for the app's screen while it mounts, finds none, and the app ends with
+"No known mode" (prepfloor's sign-in screen on every start, and the first screen of each mode).
+The mend: the app's tasks start on the loop's next turn, as on Python 3.11, where every test and
+every walk of prepfloor runs.  ``tests/test_eager_tasks.py`` holds it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from textual.app import App
@@ -65,3 +75,16 @@ def _draw_if_still_changed(screen: Screen[Any]) -> None:
 
 Screen._compositor_refresh = _refresh_after_batch  # type: ignore[method-assign]
 App._end_batch = _end_batch_and_draw  # type: ignore[method-assign]
+
+
+_process_messages = App._process_messages
+
+
+async def _process_messages_not_eagerly(self: App[Any], *args: Any, **kwargs: Any) -> None:
+    loop = asyncio.get_running_loop()
+    if loop.get_task_factory() is getattr(asyncio, "eager_task_factory", object()):
+        loop.set_task_factory(None)
+    await _process_messages(self, *args, **kwargs)
+
+
+App._process_messages = _process_messages_not_eagerly  # type: ignore[method-assign]
