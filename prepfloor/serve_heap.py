@@ -1,4 +1,4 @@
-"""The zygote's C heap, its free space taken once before it forks, so that sessions share its pages.
+"""The zygote's heaps, their free space taken once before it forks, so that sessions share its pages.
 
 After its warm-up the zygote's C heap (glibc's main ``malloc`` arena) is full of holes: the
 warm-up's database connections are closed, and with them went thousands of small blocks (a SQLite
@@ -18,6 +18,10 @@ The same goes for the arenas of the zygote's threads, which a session's threads 
 :func:`one_arena` keeps every thread in the main arena.
 
 Only with glibc (``mallinfo2``, glibc 2.33 and newer); elsewhere both do nothing.
+
+Python's own small-object allocator (pymalloc) has the same holes in its pools: the warm-up's
+app, its widgets and its styles, freed between objects that stay.  :func:`take_free_blocks`
+takes them too (with 32 sessions, 0.4-0.5 MB less per session).
 """
 
 from __future__ import annotations
@@ -136,3 +140,73 @@ def take_free_space() -> int | None:
             _kept.append(block)
             taken += size
     return taken
+
+
+# -- Python's own allocator ------------------------------------------------------------------------
+_BYTES_HEADER = sys.getsizeof(b"x") - 1  # a bytes object of n bytes takes this + n
+_kept_objects: list[object] = []  # the blocks taken, for the life of the process
+
+
+def _pymalloc_free() -> tuple[dict[int, int], int, int] | None:
+    """pymalloc's free blocks by block size, its unused pools and a pool's size, as CPython's
+    ``sys._debugmallocstats`` prints them (None where it prints nothing of the kind)."""
+    import re
+    import tempfile
+
+    stats = getattr(sys, "_debugmallocstats", None)
+    if stats is None:
+        return None
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as out:
+            os.dup2(out.fileno(), 2)
+            try:
+                stats()
+            finally:
+                os.dup2(saved, 2)
+            out.seek(0)
+            text = out.read().decode("ascii", "replace")
+    finally:
+        os.close(saved)
+    free = {
+        int(size): int(avail)
+        for size, avail in re.findall(r"^\s*\d+\s+(\d+)\s+\d+\s+\d+\s+(\d+)\s*$", text, re.M)
+    }
+    pools = re.search(r"^(\d+) unused pools \* (\d+) bytes", text, re.M)
+    if not free or pools is None:
+        return None
+    return free, int(pools.group(1)), int(pools.group(2))
+
+
+def _block(size: int) -> object | None:
+    """A new object that takes one pymalloc block of ``size`` bytes (None for 16)."""
+    if size >= _BYTES_HEADER + 1:
+        return bytes(size - _BYTES_HEADER)
+    if size == 32:
+        return float(len(_kept_objects)) + 0.5  # 24 bytes
+    return None
+
+
+def take_free_blocks() -> int:
+    """Take every free block of Python's small-object allocator (pymalloc) and every unused
+    pool of its arenas, and keep them for the life of the process; the blocks taken.
+
+    The warm-up run's objects, freed, left holes between the objects that stay (the imports, the
+    compiled statements).  A session fills those first, and each object placed there writes to a
+    page it shares with the zygote and every other session.  Taken, a session's objects go to
+    pools of its own."""
+    found = _pymalloc_free()
+    if found is None:
+        return 0
+    free, unused_pools, pool_size = found
+    taken = 0
+    for size, avail in free.items():
+        if _block(size) is None:
+            continue
+        _kept_objects.extend(_block(size) for _ in range(avail))
+        taken += avail
+    largest = max(free)
+    whole = unused_pools * (pool_size // largest)
+    _kept_objects.extend(_block(largest) for _ in range(whole))
+    return taken + whole

@@ -13,8 +13,9 @@ the control socket ``FD`` (a ``SOCK_SEQPACKET`` pair).  Its life:
    copy-on-write by every session (a session imports nothing after the fork: a test checks it);
 2. close that run's database connections, wait for its threads, freeze the garbage collector's
    view of all that (a collection would otherwise touch, and so copy, every page in each child),
-   and take the free space the run left in the C heap (:mod:`prepfloor.serve_heap`: a session
-   filling those holes would copy every page around them);
+   and take the free space the run left in the C heap and in Python's small-object pools
+   (:mod:`prepfloor.serve_heap`: a session filling those holes would copy every page around
+   them);
 3. say ``ready`` and wait, without any event loop, for ``spawn`` messages: each carries the
    session's pty (the slave side, as an fd) and who signed in.  Fork; the child makes the pty its
    controlling terminal and stdin/stdout/stderr, closes every other fd, opens its own database
@@ -179,6 +180,7 @@ def warm_up(settings: Settings) -> None:
     gc.collect()
     gc.freeze()
     serve_heap.take_free_space()
+    serve_heap.take_free_blocks()
 
 
 def preload_modules() -> list[str]:

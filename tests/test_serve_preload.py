@@ -184,6 +184,81 @@ def test_a_session_s_new_connection_leaves_the_zygote_s_heap_shared(
     assert copied["control"] > 4 * max(copied["fill"], 16), copied  # the measure sees copies
 
 
+BLOCKS_SCRIPT = textwrap.dedent(
+    """
+    import gc, json, os, struct, sys
+
+    from prepfloor import serve_heap, serve_zygote as z
+    from prepfloor.config import Settings
+
+    url, fill, out = sys.argv[1], sys.argv[2] == "fill", sys.argv[3]
+    if not fill:  # the control: the zygote as it would be without take_free_blocks
+        serve_heap.take_free_blocks = lambda: 0
+    z.warm_up(Settings(database=url, database_source="test"))
+
+    def anonymous():  # the zygote's anonymous memory, where pymalloc keeps its arenas
+        spans = []
+        for line in open("/proc/self/maps"):
+            fields = line.split()
+            if len(fields) == 5 and "w" in fields[1]:
+                low, high = fields[0].split("-")
+                spans.append((int(low, 16), int(high, 16)))
+        return spans
+
+    def pages(spans, exclusive):  # the pages present (and only this process's, if exclusive)
+        found = set()
+        with open("/proc/self/pagemap", "rb") as pagemap:
+            for low, high in spans:
+                pagemap.seek(low // 4096 * 8)
+                data = pagemap.read((high - low) // 4096 * 8)
+                flags = struct.unpack(f"<{len(data) // 8}Q", data)
+                found.update(
+                    low // 4096 + i
+                    for i, v in enumerate(flags)
+                    if v >> 63 and (not exclusive or (v >> 56) & 1)
+                )
+        return found
+
+    spans = anonymous()
+    zygotes = pages(spans, exclusive=False)  # a new page of the session's own is no copy
+    pid = os.fork()
+    if pid == 0:
+        gc.disable()
+        before = pages(spans, exclusive=True) & zygotes
+        # what a session makes as it starts: small objects of every size (widgets' dicts,
+        # segments' tuples, strings)
+        made = [
+            ({"n": n}, [n] * (n % 40), (n, str(n)), "x" * (n % 300), bytes(n % 450))
+            for n in range(40_000)
+        ]
+        with open(out, "w") as handle:
+            copied = (pages(spans, exclusive=True) & zygotes) - before
+            json.dump({"copied": len(copied), "made": len(made)}, handle)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    """
+)
+
+
+def test_a_session_s_new_objects_leave_the_zygote_s_pages_shared(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The warm-up run's objects, freed, leave holes in pymalloc's pools between objects that
+    live on.  A session's new objects placed there copied those pages into each session; taken
+    by the zygote (``serve_heap.take_free_blocks``), they go to pools of the session's own."""
+    if not os.access("/proc/self/pagemap", os.R_OK) or sys.platform != "linux":
+        pytest.skip("needs Linux's /proc/self/pagemap")
+    Store(sqlite_url).close()
+    copied = {
+        mode: _run_in_fresh_interpreter(
+            BLOCKS_SCRIPT, sqlite_url, mode, tmp_path=tmp_path, name=f"blocks-{mode}"
+        )["copied"]
+        for mode in ("fill", "control")
+    }
+    assert copied["control"] > 200, copied  # the measure sees the copies
+    assert copied["fill"] * 3 < copied["control"], copied
+
+
 CAR_VIEW_SCRIPT = textwrap.dedent(
     """
     import json, os, sys
