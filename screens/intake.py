@@ -120,7 +120,6 @@ class IntakeScreen(Screen[None]):
         super().__init__()
         self.ctx = ctx
         self._save_lock = threading.Lock()
-        self._filling = False
         self._mounted_once = False
         self._messages: dict[str, tuple[str, str]] = {}
         self._vin_filled: dict[str, str] = {}  # field -> the value a VIN put there
@@ -219,16 +218,13 @@ class IntakeScreen(Screen[None]):
             self.load()
 
     def _clear(self) -> None:
-        self._filling = True
-        try:
+        with self.prevent(Input.Changed, Select.Changed):  # the form's own: no check, no save
             for name in TEXT_FIELDS:
                 self.query_one(f"#{name}", Input).value = ""
             self.query_one("#accessory-new", Input).value = ""
             self.query_one("#car_type", Select).value = "new"
             self.query_one("#seller_notes", TextArea).text = ""
             self._show_accessories()
-        finally:
-            self._filling = False
         self._vin_filled.clear()
         self._vin_said = None
         for name in LABELS:
@@ -239,14 +235,11 @@ class IntakeScreen(Screen[None]):
 
     def _select_dealership(self, dealership_id: int | None) -> None:
         select = self.query_one("#dealership_id", Select)
-        self._filling = True
-        try:
+        with self.prevent(Select.Changed):  # its sellers are filled by the caller
             if dealership_id is not None and any(
                 value == dealership_id for _label, value in select._options
             ):
                 select.value = dealership_id
-        finally:
-            self._filling = False
 
     def _default_seller(self) -> str | None:
         actor = self.ctx.actor
@@ -257,22 +250,20 @@ class IntakeScreen(Screen[None]):
         ids = None if actor.all_dealerships else sorted(actor.dealership_ids)
         options = self.ctx.store.fast.dealerships(ids)
         select = self.query_one("#dealership_id", Select)
-        self._filling = True
-        select.set_options([(label, did) for did, label in options])
-        if actor.dealership_id is not None and any(
-            d == actor.dealership_id for d, _name in options
-        ):
-            select.value = actor.dealership_id
-        self._filling = False
+        with self.prevent(Select.Changed):
+            select.set_options([(label, did) for did, label in options])
+            if actor.dealership_id is not None and any(
+                d == actor.dealership_id for d, _name in options
+            ):
+                select.value = actor.dealership_id
 
     def _fill_sellers(self, dealership_id: int | None, keep: str | None) -> None:
         select = self.query_one("#seller_id", Select)
         people = self.ctx.store.fast.sellers(dealership_id) if dealership_id else []
-        self._filling = True
-        select.set_options([(name, uid) for uid, name in people])
-        if keep is not None and any(uid == keep for uid, _name in people):
-            select.value = keep
-        self._filling = False
+        with self.prevent(Select.Changed):
+            select.set_options([(name, uid) for uid, name in people])
+            if keep is not None and any(uid == keep for uid, _name in people):
+                select.value = keep
 
     # -- loading a draft or a car ----------------------------------------------------------------
     @work(thread=True, exclusive=True, group="intake-load", exit_on_error=False)
@@ -296,6 +287,8 @@ class IntakeScreen(Screen[None]):
         self.updated_at = car.updated_at
         self.saved = dict(values)
         self._fill(values)
+        for name in TEXT_FIELDS:  # what the order still lacks or has wrong, beside its field
+            self._show_check(name, values[name], final=False)
         self.ready = True
         label = car_label(values)
         if self.editing:
@@ -327,8 +320,7 @@ class IntakeScreen(Screen[None]):
 
     def _fill(self, values: dict[str, Any]) -> None:
         self._vin_filled.clear()
-        self._filling = True
-        try:
+        with self.prevent(Input.Changed, Select.Changed):  # loaded, not typed: no live check
             for name in TEXT_FIELDS:
                 self.query_one(f"#{name}", Input).value = values[name]
             self.query_one("#car_type", Select).value = values["car_type"]
@@ -338,8 +330,6 @@ class IntakeScreen(Screen[None]):
             self.query_one("#seller_notes", TextArea).text = values["seller_notes"]
             self.accessories = list(values["accessories"])
             self._show_accessories()
-        finally:
-            self._filling = False
         self._fill_sellers(values["dealership_id"], values["seller_id"])
 
     # -- reading the form ------------------------------------------------------------------------
@@ -431,7 +421,7 @@ class IntakeScreen(Screen[None]):
     @on(Input.Changed)
     def _on_typing(self, event: Input.Changed) -> None:
         name = event.input.id or ""
-        if self._filling or name not in TEXT_FIELDS:
+        if name not in TEXT_FIELDS:
             return
         self._show_check(name, event.value, final=False)
 
@@ -501,8 +491,6 @@ class IntakeScreen(Screen[None]):
 
     @on(Select.Changed)
     def _selected(self, event: Select.Changed) -> None:
-        if self._filling:
-            return
         if event.select.id == "dealership_id" and event.value is not Select.NULL:
             keep = self.query_one("#seller_id", Select).value
             self._fill_sellers(int(event.value), None if keep is Select.NULL else str(keep))
@@ -514,9 +502,8 @@ class IntakeScreen(Screen[None]):
         if name in TEXT_FIELDS and isinstance(widget, Input):
             tidy = _tidy(name, widget.value)
             if tidy != widget.value:
-                self._filling = True  # shown as the rules store it, without a second check
-                widget.value = tidy
-                self._filling = False
+                with self.prevent(Input.Changed):  # shown as the rules store it: checked below
+                    widget.value = tidy
             self._show_check(name, widget.value, final=True)
         self._autosave()
 
@@ -561,7 +548,7 @@ class IntakeScreen(Screen[None]):
         self.query_one("#state", Static).update(text)
 
     def _autosave(self) -> None:
-        if not self.ready or self.editing or self._filling or not self.changed():
+        if not self.ready or self.editing or not self.changed():
             return
         self._save_draft(quiet=True)
 

@@ -32,6 +32,15 @@ async def type_into(pilot: Any, text: str) -> None:
     await pilot.press(*text)
 
 
+async def vin_typed_in_a_new_order(app: Any, pilot: Any) -> None:
+    """A new order opened by ctrl+n, :data:`VIN` typed and the field left (a draft is saved)."""
+    await settle(pilot, app)
+    await pilot.press("ctrl+n")
+    await settle(pilot, app)
+    await type_into(pilot, VIN)
+    await pilot.press("tab")
+
+
 async def test_full_intake_by_keys_registers_the_car_and_tells_the_prep_center(
     ui_store, ui_world
 ) -> None:  # type: ignore[no-untyped-def]
@@ -197,11 +206,7 @@ async def test_a_draft_left_in_one_session_is_finished_in_another(ui_store, ui_w
     seller = ui_world["seller495"]
     first = make_app(ui_store, actor=seller)
     async with first.run_test(size=SIZE) as pilot:
-        await settle(pilot, first)
-        await pilot.press("ctrl+n")
-        await settle(pilot, first)
-        await type_into(pilot, VIN)
-        await pilot.press("tab")  # the brand: BMW from the VIN, typed over
+        await vin_typed_in_a_new_order(first, pilot)  # the brand: BMW from the VIN, typed over
         await type_into(pilot, "Audi")
         await pilot.press("tab")
         await settle(pilot, first)
@@ -375,3 +380,68 @@ async def test_the_kept_form_starts_empty_for_the_next_car(ui_store, ui_world) -
         ("Audi", VIN),
         ("Volvo", "WBA99988877766655"),
     ]  # two orders, not one overwritten
+
+
+async def test_a_vin_tidied_as_the_field_is_left_keeps_the_message_of_its_final_check(
+    ui_store, ui_world
+) -> None:  # type: ignore[no-untyped-def]
+    """Leaving the VIN field stores it as the rules do (upper case, no spaces) and checks it as
+    final: a VIN one character short is an error then, not the count shown while typing.  The
+    form's own tidying is not the seller typing: it is not checked again as if being typed."""
+    app = make_app(ui_store, actor=ui_world["seller495"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+n")
+        await settle(pilot, app)
+        await type_into(pilot, "wba 111 222 333 444 5")  # 16 characters, from a sticker
+        assert message(app, "vin") == "16/17 characters"
+        await pilot.press("tab")
+        await settle(pilot, app)
+        assert app.screen.query_one("#vin").value == "WBA1112223334445"
+        assert "needs exactly 17" in message(app, "vin")
+        # the same VIN typed as it is stored: the same message
+        app.screen.query_one("#vin").focus()
+        await pilot.press("ctrl+a", "backspace")
+        await type_into(pilot, "WBA1112223334445")
+        await pilot.press("tab")
+        await settle(pilot, app)
+        assert "needs exactly 17" in message(app, "vin")
+
+
+async def test_the_forms_own_settings_read_the_sellers_once_and_a_draft_is_checked_as_loaded(
+    ui_store, ui_world, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The dealership the form sets itself (a new order's, a draft's) is not the seller's pick:
+    its sellers are read once, where they were read twice, the second time by the late message
+    of the form's own setting.  A draft reopened still says beside its VIN what the VIN says."""
+    from db.fast import FastReader
+
+    reads: list[int] = []
+    sellers = FastReader.sellers
+
+    def counted(self: Any, dealership_id: int) -> Any:
+        reads.append(dealership_id)
+        return sellers(self, dealership_id)
+
+    monkeypatch.setattr(FastReader, "sellers", counted)
+    seller = ui_world["seller495"]
+    app = make_app(ui_store, actor=seller)
+    async with app.run_test(size=SIZE) as pilot:
+        await vin_typed_in_a_new_order(app, pilot)  # leaving the VIN saves the draft
+        assert reads == [seller.dealership_id]
+        await settle(pilot, app)
+        assert message(app, "vin").startswith("✓ BMW")
+        await pilot.press("escape")
+        await settle(pilot, app)
+    (draft,) = all_cars(ui_world)
+    assert draft.status == "draft"
+    reads.clear()
+    second = make_app(ui_store, actor=seller)
+    async with second.run_test(size=SIZE) as pilot:
+        await settle(pilot, second)
+        await pilot.press("f3", "enter")  # My cars: the draft
+        await settle(pilot, second)
+        assert isinstance(second.screen, IntakeScreen) and second.screen.car_id == draft.id
+        assert reads == [seller.dealership_id]
+        assert second.screen.query_one("#vin").value == VIN
+        assert message(second, "vin").startswith("✓ BMW")
