@@ -13,9 +13,10 @@ the control socket ``FD`` (a ``SOCK_SEQPACKET`` pair).  Its life:
    copy-on-write by every session (a session imports nothing after the fork: a test checks it);
 2. close that run's database connections, wait for its threads, freeze the garbage collector's
    view of all that (a collection would otherwise touch, and so copy, every page in each child),
-   and take the free space the run left in the C heap and in Python's small-object pools
-   (:mod:`prepfloor.serve_heap`: a session filling those holes would copy every page around
-   them);
+   make all of it immortal where Python has immortal objects (3.12 and 3.13: a session then
+   writes no reference counts to it), and take the free space the run left in the C heap and in
+   Python's small-object pools (:mod:`prepfloor.serve_heap`: a session filling those holes would
+   copy every page around them);
 3. say ``ready`` and wait, without any event loop, for ``spawn`` messages: each carries the
    session's pty (the slave side, as an fd) and who signed in.  Fork; the child makes the pty its
    controlling terminal and stdin/stdout/stderr, closes every other fd, opens its own database
@@ -153,7 +154,7 @@ def warm_up(settings: Settings) -> None:
     async def first_frame(pilot: Any) -> None:
         await pilot.pause()
         await pilot.pause(0.2)
-        app.exit(0)
+        pilot.app.exit(0)
 
     app.run(headless=True, size=(120, 40), auto_pilot=first_frame)
     if actor is not None:
@@ -174,10 +175,12 @@ def warm_up(settings: Settings) -> None:
     # engine and the statements it compiled during the warm-up are every session's, shared.
     store.close()
     _warm_stores[settings.database] = store
+    del app, first_frame  # the warm-up run's app: garbage from here, not kept for ever below
     for thread in threading.enumerate():
         if thread is not threading.main_thread():
             thread.join(5)
     gc.collect()
+    serve_heap.make_immortal()  # before the freeze: the collector lists what it holds until then
     gc.freeze()
     serve_heap.take_free_space()
     serve_heap.take_free_blocks()
