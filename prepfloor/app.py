@@ -6,6 +6,7 @@ import contextlib
 import gc
 import sys
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -148,6 +149,12 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         # keys wait until the previous one has taken effect (as long as a write may wait)
         self.typeahead = TypeAhead(self, limit_for(store.write_wait), on_held=self._keys_held)
         self._first_mode_open = False  # the first mode's screen is made
+        # the headers that show the unread count: weakly held, so a closed screen's header goes
+        self.unread_headers: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def watch_unread(self, count: int) -> None:
+        for header in list(self.unread_headers):
+            header.show_unread(count)
 
     # -- start and sign-in -----------------------------------------------------------------------
     @property

@@ -177,10 +177,20 @@ class AppHeader(Horizontal):
 
     def on_mount(self) -> None:
         self.query_one("#unread").display = False
-        if self.ctx is not None and hasattr(self.app, "unread"):
-            self.watch(self.app, "unread", self._show_unread)
+        headers = getattr(self.app, "unread_headers", None)
+        if self.ctx is not None and headers is not None:
+            # Told by the app, which holds its headers weakly.  A watch of the app's count kept
+            # every header of every closed screen alive until the count next changed (Textual
+            # drops a closed widget's watch only then): ~0.45 MB a car's view in a session.
+            headers.add(self)
+            self.show_unread(self.app.unread)
 
-    def _show_unread(self, count: int) -> None:
+    def on_unmount(self) -> None:
+        headers = getattr(self.app, "unread_headers", None)
+        if headers is not None:
+            headers.discard(self)
+
+    def show_unread(self, count: int) -> None:
         self.unread = count
         self._fit()
 
