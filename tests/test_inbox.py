@@ -13,7 +13,7 @@ from db.models import Notification
 from prepfloor.app import make_app
 from screens.car_detail import CarDetailScreen
 from screens.inbox import InboxScreen
-from world import book, rows
+from world import book, ordered_car, rows
 
 
 def notes_of(w: Any, login: str, **where: Any) -> list[dict[str, Any]]:
@@ -353,15 +353,7 @@ async def test_a_closed_car_view_leaves_no_header_behind_and_open_ones_count_on(
     from screens.widgets import AppHeader
 
     w = ui_world
-    car = w.db.run(
-        cars.register_car,
-        w["seller495"],
-        vin="WBA99900011122244",
-        brand="BMW",
-        model="iX1",
-        order_number="495-901",
-        customer_name="Nora Berg",
-    ).id
+    car = ordered_car(w, "WBA99900011122244", "495-901")
     app = make_app(ui_store, actor=w["coordinator499"])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)

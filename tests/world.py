@@ -269,6 +269,19 @@ def book(
     ).id
 
 
+def ordered_car(w: World, vin: str, order_number: str, login: str = "seller495") -> int:
+    """A car ordered by ``login`` (a BMW iX1 for Nora Berg); returns its id."""
+    return w.db.run(
+        cars.register_car,
+        w[login],
+        vin=vin,
+        brand="BMW",
+        model="iX1",
+        order_number=order_number,
+        customer_name="Nora Berg",
+    ).id
+
+
 def booking(w: World, booking_id: int) -> dict[str, Any]:
     from db.models import ResourceBooking
 
