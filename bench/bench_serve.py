@@ -11,12 +11,16 @@ Prints, for each server:
 * server memory per session: PSS of the server's whole process tree with the N sessions up, minus
   the idle server, over N: when the last one has painted, and 3 s later (each session has loaded
   its ORM by then; this is the figure a shop server lives with).
+* with ``--views N`` (``prepfloor serve`` only): one session's memory as it opens and closes N car
+  views, one car after another down the list (Enter, Escape, Down), every 20 views: what a
+  coordinator's session grows to over a day (the demo's list has 46 cars: a car is opened again
+  after 46 views).
 
 sshd is OpenSSH's server (``apt-get install -y openssh-server``); the bench runs it on a port of
 its own with a config of its own (ForceCommand runs prepfloor), as the user running the bench, and
 stops it at the end.  Without sshd only ``prepfloor serve`` is measured.
 
-Usage: python bench/bench_serve.py [--runs 10] [--at-once 32] [--db FILE.db]
+Usage: python bench/bench_serve.py [--runs 10] [--at-once 32] [--db FILE.db] [--views 200]
 Figures only: nothing here asserts.
 """
 
@@ -310,6 +314,34 @@ def at_once(backend: Backend, login: str, key: Path, n: int) -> tuple[float, flo
     return seconds, cpu, at_paint, settled
 
 
+def pump_for(client: Client, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        pump([client], left, quiet=True)
+
+
+def car_views(backend: Backend, login: str, key: Path, n: int) -> list[tuple[int, float]]:
+    """PSS MB of one session (the server's tree, minus the idle server) as it opens and closes
+    ``n`` car views down the car list: after its first screen, then every 20 views."""
+    time.sleep(1.0)
+    idle_pss = pss_mb(tree(backend.process.pid))
+    client = Client(backend, login, key)
+    until_painted([client], 60)
+    pump_for(client, 3.0)
+    os.write(client.fd, b"\x1b[B")  # down: from the search field into the list
+    pump_for(client, 0.3)
+    figures = [(0, pss_mb(tree(backend.process.pid)) - idle_pss)]
+    for view in range(1, n + 1):
+        for keys, wait in ((b"\r", 0.45), (b"\x1b", 0.35), (b"\x1b[B", 0.1)):
+            os.write(client.fd, keys)
+            pump_for(client, wait)
+        if view % 20 == 0:
+            figures.append((view, pss_mb(tree(backend.process.pid)) - idle_pss))
+    client.quit()
+    client.reap()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -317,6 +349,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10, help="single logins per server")
     parser.add_argument("--at-once", type=int, default=32, help="simultaneous logins")
     parser.add_argument("--db", type=Path, help="a SQLite file to copy (default: a new demo)")
+    parser.add_argument("--views", type=int, default=0, help="car views in one served session")
     args = parser.parse_args()
 
     load_before = load_note()
@@ -335,6 +368,7 @@ def main() -> None:
             for backend in backends:
                 singles[backend.name].append(one_login(backend, login, key))
         bursts = {b.name: at_once(b, login, key, args.at_once) for b in backends}
+        views = car_views(backends[0], login, key, args.views) if args.views else []
     finally:
         for backend in backends:
             backend.stop()
@@ -375,6 +409,10 @@ def main() -> None:
         [f"{bursts[n][3]:.1f} MB" for n in names],
         "≤ 15 MB",
     )
+
+    if views:
+        print(f"\none served session opening and closing {args.views} car views (PSS):")
+        print("  " + "  ".join(f"{view}: {mb:.1f} MB" for view, mb in views))
 
 
 if __name__ == "__main__":
