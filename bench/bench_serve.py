@@ -272,6 +272,13 @@ def pump(clients: list[Client], seconds: float, quiet: bool = False) -> None:
                 raise
 
 
+def pump_for(clients: list[Client], seconds: float) -> None:
+    """Keep reading the clients for ``seconds`` (a session that ends meanwhile raises)."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        pump(clients, left)
+
+
 def until_painted(clients: list[Client], limit: float = 180) -> float:
     start = time.perf_counter()
     while any(c.painted is None for c in clients):
@@ -303,21 +310,13 @@ def at_once(backend: Backend, login: str, key: Path, n: int) -> tuple[float, flo
     busy = tree(backend.process.pid)
     cpu = cpu_seconds(busy) - cpu_before
     at_paint = (pss_mb(busy) - idle_pss) / n
-    settle = time.monotonic() + 3.0
-    while time.monotonic() < settle:
-        pump(clients, 0.1)
+    pump_for(clients, 3.0)
     settled = (pss_mb(tree(backend.process.pid)) - idle_pss) / n
     for client in clients:
         client.quit()
     for client in clients:
         client.reap()
     return seconds, cpu, at_paint, settled
-
-
-def pump_for(client: Client, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while (left := end - time.monotonic()) > 0:
-        pump([client], left, quiet=True)
 
 
 def car_views(backend: Backend, login: str, key: Path, n: int) -> list[tuple[int, float]]:
@@ -327,14 +326,14 @@ def car_views(backend: Backend, login: str, key: Path, n: int) -> list[tuple[int
     idle_pss = pss_mb(tree(backend.process.pid))
     client = Client(backend, login, key)
     until_painted([client], 60)
-    pump_for(client, 3.0)
+    pump_for([client], 3.0)
     os.write(client.fd, b"\x1b[B")  # down: from the search field into the list
-    pump_for(client, 0.3)
+    pump_for([client], 0.3)
     figures = [(0, pss_mb(tree(backend.process.pid)) - idle_pss)]
     for view in range(1, n + 1):
         for keys, wait in ((b"\r", 0.45), (b"\x1b", 0.35), (b"\x1b[B", 0.1)):
             os.write(client.fd, keys)
-            pump_for(client, wait)
+            pump_for([client], wait)
         if view % 20 == 0:
             figures.append((view, pss_mb(tree(backend.process.pid)) - idle_pss))
     client.quit()

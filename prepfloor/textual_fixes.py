@@ -106,10 +106,4 @@ def _inner_outer(base_background: Color, background: Color) -> tuple[Style, Styl
     return Style(background=base_background + background), Style(background=base_background)
 
 
-def _get_inner_outer(
-    _self: StylesCache, base_background: Color, background: Color
-) -> tuple[Style, Style]:
-    return _inner_outer(base_background, background)
-
-
-StylesCache.get_inner_outer = _get_inner_outer  # type: ignore[method-assign,assignment]
+StylesCache.get_inner_outer = staticmethod(_inner_outer)  # type: ignore[method-assign,assignment]
