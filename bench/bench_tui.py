@@ -10,7 +10,9 @@ user whose login is the OS login name (added if missing), and prints:
   from the database), Home, and search (the sixth character of a VIN's tail, from the key to the
   one matching car painted): p50/p99, measured 3 s after the first frame;
 * peak resident memory of the session (VmHWM) after all that, then after its first write (the help's
-  ``s``: open on this screen from now on), which loads the ORM.
+  ``s``: open on this screen from now on), which loads the ORM;
+* a car's view in a fresh session: from Enter on the first car of the list to its view drawn, the
+  first car of the session and the next one, and the session's VmHWM after both (N runs).
 
 The sources of the tree the bench belongs to are compiled first (as an installed prepfloor's are),
 and the bench says which tree the ``prepfloor`` command starts (``PYTHONPATH`` decides).
@@ -365,8 +367,25 @@ def main() -> None:
         f"  after its first write (the ORM loaded): VmHWM {session.peak_rss_mb():.1f} MB, "
         f"now {session.rss_mb():.1f} MB"
     )
-    print(load_note())
     session.close()
+
+    first_views, next_views, view_peaks = [], [], []
+    for _ in range(args.runs):
+        session = Session(args.db)
+        session.read_until(first_vin.encode(), timeout=60)
+        time.sleep(1.0)  # a user reads the list before opening a car
+        session.drain(0.3)
+        first_views.append(session.key(b"\r", b"Order and customer", timeout=30))
+        session.key(b"\x1b", first_vin.encode())
+        session.key(b"\x1b[B", second_vin.encode())
+        next_views.append(session.key(b"\r", b"Order and customer", timeout=30))
+        session.drain(0.3)
+        view_peaks.append(session.peak_rss_mb())
+        session.close()
+    print(f"a session's first car view, Enter to drawn   {ms(first_views)}")
+    print(f"  its next car view                          {ms(next_views)}")
+    print(f"  VmHWM after both: median {statistics.median(view_peaks):.1f} MB")
+    print(load_note())
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from db import car_access, events, formats, validate, workflow
 from db.access import Actor, may_sell_for
 from db.admin import does_prep
+from db.car_rules import REQUIRED_TO_REGISTER, registration_problems
 from db.clock import utcnow
 from db.errors import Invalid, InvalidFields, NotAllowed, Stale
 from db.i18n import N_, Labels, _
@@ -48,16 +49,6 @@ PREP_FIELDS: tuple[str, ...] = (
 
 NOTE_FIELDS: tuple[str, ...] = ("seller_notes", *PREP_FIELDS)
 
-REQUIRED_TO_REGISTER = Labels(
-    {
-        "vin": N_("VIN"),
-        "brand": N_("Brand"),
-        "model": N_("Model"),
-        "order_number": N_("Order number"),
-        "customer_name": N_("Customer name"),
-        "car_type": N_("Car type"),
-    }
-)
 # The other fields a message names (a text that is too long).
 FIELD_LABELS = Labels(
     {
@@ -145,25 +136,6 @@ def clean_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
                 typed=formats.number(len(clean[name]), 0),
             )
     return clean, errors
-
-
-def registration_problems(car: Car) -> dict[str, str]:
-    """What is missing or wrong before a car can be registered (field → message)."""
-    problems: dict[str, str] = {}
-    for name, label in REQUIRED_TO_REGISTER.items():
-        if getattr(car, name) in (None, ""):
-            problems[name] = _("{label} is required.").format(label=label)
-    if car.vin and "vin" not in problems:
-        vin_problem = validate.vin_problem(car.vin)
-        if vin_problem:
-            problems["vin"] = vin_problem
-    if car.seller_id is None:
-        problems["seller_id"] = _("Seller is required.")
-    if car.prep_center_id is None:
-        problems["dealership_id"] = _(
-            "The dealership has no prep center: an admin must set its default prep center."
-        )
-    return problems
 
 
 # The statuses as literal SQL, the very words of the partial unique index on ``cars.vin``: with

@@ -3,31 +3,20 @@ logged by the selling side."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from db import events, workflow
 from db.access import Actor
 from db.delivery import past_moment
 from db.errors import Invalid, NotAllowed
 from db.i18n import N_, Labels, _
-from db.models import CustomerCommunication, User
+from db.models import CustomerCommunication
 from db.vocab import COMMUNICATION_TYPES
 
 MAX_MESSAGE = 2000
 COMMUNICATION_LABELS = Labels({"sms": N_("SMS"), "email": N_("Email"), "call": N_("Call")})
-
-
-@dataclass(frozen=True)
-class ContactLine:
-    id: int
-    type: str
-    message: str
-    sent_at: datetime | None
-    customer_name: str | None
-    user: str | None  # who logged it (display name)
 
 
 def log_contact(
@@ -80,33 +69,3 @@ def log_contact(
         car_id=car.id,
     )
     return contact
-
-
-def contacts_of(session: Session, car_id: int) -> list[ContactLine]:
-    """The car's customer contacts, newest first (no scope check: see car_contacts)."""
-    rows = session.exec(
-        select(CustomerCommunication, User.display_name)
-        .join(User, User.id == CustomerCommunication.user_id, isouter=True)  # type: ignore[arg-type]
-        .where(CustomerCommunication.car_id == car_id)
-        .order_by(
-            CustomerCommunication.sent_at.desc(),  # type: ignore[union-attr]
-            CustomerCommunication.id.desc(),  # type: ignore[union-attr]
-        )
-    ).all()
-    return [
-        ContactLine(
-            id=c.id,  # type: ignore[arg-type]
-            type=c.type,
-            message=c.message,
-            sent_at=c.sent_at,
-            customer_name=c.customer_name,
-            user=name,
-        )
-        for c, name in rows
-    ]
-
-
-def car_contacts(session: Session, actor: Actor, car_id: int) -> list[ContactLine]:
-    """The customer contacts of a car the actor sees, newest first."""
-    workflow.load_car(session, actor, car_id)
-    return contacts_of(session, car_id)

@@ -12,33 +12,18 @@ from typing import Any
 
 from sqlmodel import Session
 
-from db import clock, events, formats, workflow
+from db import clock, events, workflow
 from db.access import Actor
+from db.car_rules import MILESTONE_LABELS, MILESTONES, milestone_problem, when
 from db.clock import utcnow
 from db.errors import Invalid, NotAllowed, Stale, WorkflowRefused
-from db.i18n import N_, Labels, _
+from db.i18n import _
 from db.models import Car
-from db.vocab import CAR_STATUS_LABELS, CAR_STATUSES, ROLE_LABELS
+from db.vocab import ROLE_LABELS
 
-MILESTONES: tuple[str, ...] = ("delivered_to_dealership_at", "sold_at", "delivered_to_customer_at")
-MILESTONE_LABELS = Labels(
-    {
-        "delivered_to_dealership_at": N_("Arrived at the dealership"),
-        "sold_at": N_("Sold"),
-        "delivered_to_customer_at": N_("Handed over to the customer"),
-    }
-)
 SELLING_ROLES = frozenset({"seller", "manager", "admin"})
 # a moment typed a little ahead of the machine's clock is still "now"
 FUTURE_SLACK = timedelta(minutes=5)
-_SOLD_FROM = CAR_STATUSES.index("registered")
-_SOLD_UNTIL = CAR_STATUSES.index("delivered")
-
-
-def when(value: datetime) -> str:
-    """A moment as the floor reads it, in the site's time zone: 'Mon, 7 Jan 2030 08:00' /
-    'man. 7. jan. 2030 08:00'."""
-    return formats.moment_year(clock.local(value))
 
 
 def past_moment(
@@ -68,38 +53,6 @@ def past_moment(
             field,
         )
     return moment
-
-
-def _why_not(car: Car, milestone: str) -> str | None:
-    """Why ``milestone`` cannot be recorded on ``car`` now (whoever asks), or ``None``."""
-    recorded = getattr(car, milestone)
-    if recorded is not None:
-        return _("{milestone} was already recorded on {moment}.").format(
-            milestone=MILESTONE_LABELS[milestone], moment=when(recorded)
-        )
-    status = car.status
-    where = CAR_STATUS_LABELS.get(status, status).lower()
-    if milestone == "sold_at":
-        if status == "draft":
-            return _("Register the order first.")
-        if not _SOLD_FROM <= CAR_STATUSES.index(status) <= _SOLD_UNTIL:
-            return _("The car is {status}: a sale can no longer be recorded.").format(status=where)
-        return None
-    if status != "ready_for_delivery":
-        if milestone == "delivered_to_customer_at" and status in ("delivered", "archived"):
-            return _("The car is already {status}.").format(status=where)
-        return _(
-            "The car is not ready for delivery yet: it is at {status}. "
-            "Record this once the prep center has finished it."
-        ).format(status=where)
-    if milestone == "delivered_to_customer_at":
-        return workflow.back_at_dealership(car)
-    return None
-
-
-def milestone_options(car: Car) -> list[tuple[str, str | None]]:
-    """Each milestone with why it cannot be recorded now (``None``: it can), for the car screen."""
-    return [(m, _why_not(car, m)) for m in MILESTONES]
 
 
 def record_milestone(
@@ -135,7 +88,7 @@ def record_milestone(
             )
         )
     label = MILESTONE_LABELS[milestone]
-    problem = _why_not(car, milestone)
+    problem = milestone_problem(car, milestone)
     if problem is not None:
         if getattr(car, milestone) is not None:
             raise Invalid(problem, "milestone")

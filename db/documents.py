@@ -12,11 +12,9 @@ file from the user's own file area (:func:`read_area_file`) and saves copies the
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from db import events, workflow
 from db.access import Actor
@@ -24,7 +22,7 @@ from db.clock import utcnow
 from db.errors import Invalid, NotFound, WorkflowRefused
 from db.file_area import FileArea, human_size
 from db.i18n import N_, Labels, _
-from db.models import CarDocument, User
+from db.models import CarDocument
 from db.vocab import DOCUMENT_TYPES
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -38,16 +36,6 @@ DOCUMENT_TYPE_LABELS = Labels(
         "other": N_("Other"),
     }
 )
-
-
-@dataclass(frozen=True)
-class DocumentLine:
-    id: int
-    type: str
-    filename: str
-    filesize: int
-    uploaded_by: str | None
-    uploaded_at: datetime | None
 
 
 def read_path(path: str) -> tuple[str, bytes]:
@@ -184,30 +172,6 @@ def attach_document(
         car_id=car.id,
     )
     return document
-
-
-def documents_of(session: Session, car_id: int) -> list[DocumentLine]:
-    """The car's documents, newest first, without their content (no scope check)."""
-    rows = session.exec(
-        select(
-            CarDocument.id,
-            CarDocument.type,
-            CarDocument.filename,
-            CarDocument.filesize,
-            User.display_name,
-            CarDocument.uploaded_at,
-        )
-        .join(User, User.id == CarDocument.uploaded_by_id, isouter=True)  # type: ignore[arg-type]
-        .where(CarDocument.car_id == car_id)
-        .order_by(CarDocument.uploaded_at.desc(), CarDocument.id.desc())  # type: ignore[union-attr]
-    ).all()
-    return [DocumentLine(*row) for row in rows]
-
-
-def car_documents(session: Session, actor: Actor, car_id: int) -> list[DocumentLine]:
-    """The documents of a car the actor sees, newest first (the files themselves stay put)."""
-    workflow.load_car(session, actor, car_id)
-    return documents_of(session, car_id)
 
 
 def _write_new(folder: Path, filename: str, content: bytes) -> Path:

@@ -9,8 +9,6 @@ workflow and the bookings wait for the parts without knowing about the orders.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -20,10 +18,17 @@ from db.access import Actor
 from db.clock import utcnow
 from db.engine import for_update
 from db.errors import Invalid, NotAllowed, NotFound, Stale, WorkflowRefused
-from db.i18n import N_, Labels, _
+from db.i18n import N_, _
 from db.models import Car, PartsOrder
 from db.said import Said
-from db.vocab import CAR_INACTIVE_STATUSES, CAR_STATUS_LABELS, PARTS_ORDERED_BY, PARTS_STATUSES
+from db.vocab import (
+    CAR_INACTIVE_STATUSES,
+    CAR_STATUS_LABELS,
+    PARTS_ORDERED_BY,
+    PARTS_STATUS_LABELS,
+    PARTS_STATUSES,
+    TIMES_SIGN,
+)
 
 PART_MOVES: dict[str, tuple[str, ...]] = {
     "ordered": ("in_transit", "arrived", "cancelled"),
@@ -32,44 +37,18 @@ PART_MOVES: dict[str, tuple[str, ...]] = {
     "installed": (),
     "cancelled": (),
 }
-PART_STATUS_LABELS = Labels(
-    {
-        "ordered": N_("Ordered"),
-        "in_transit": N_("In transit"),
-        "arrived": N_("Arrived"),
-        "installed": N_("Installed"),
-        "cancelled": N_("Cancelled"),
-    }
-)
-# who ordered, as a word in a line of the car's history
-ORDERED_BY_LABELS = Labels({"seller": N_("seller"), "prep_center": N_("prep center")})
 # the car's timestamps per side: (ordered, arrived)
 SIDE_FIELDS: dict[str, tuple[str, str]] = {
     "seller": ("parts_ordered_seller_at", "parts_arrived_seller_at"),
     "prep_center": ("parts_ordered_prep_at", "parts_arrived_prep_at"),
 }
 MAX_QUANTITY = 999
-TIMES = "\N{MULTIPLICATION SIGN}"  # Brake pads x2, with the real sign
 _LENGTHS = {"part_name": 120, "part_number": 60, "supplier": 120}
 _TOO_LONG = {
     "part_name": N_("Part name is at most {limit} characters."),
     "part_number": N_("Part number is at most {limit} characters."),
     "supplier": N_("Supplier is at most {limit} characters."),
 }
-
-
-@dataclass(frozen=True)
-class PartLine:
-    id: int
-    part_name: str
-    part_number: str | None
-    quantity: int
-    supplier: str | None
-    status: str
-    ordered_by: str
-    ordered_at: datetime | None
-    arrived_at: datetime | None
-    notes: str | None
 
 
 def _text(value: str | None, field: str) -> str | None:
@@ -98,7 +77,7 @@ def _quantity(value: int | str | None) -> int:
 
 def _part_words(order: PartsOrder) -> str:
     """The part and how many, e.g. Brake pads x2 (with the multiplication sign)."""
-    return order.part_name + (f" {TIMES}{order.quantity}" if order.quantity != 1 else "")
+    return order.part_name + (f" {TIMES_SIGN}{order.quantity}" if order.quantity != 1 else "")
 
 
 def sync_car_parts(session: Session, car: Car) -> dict[str, list[Any]]:
@@ -267,7 +246,7 @@ def set_part_status(
         raise missing from None
     order = session.exec(for_update(select(PartsOrder).where(PartsOrder.id == part_id))).one()
     old = order.status
-    label = PART_STATUS_LABELS
+    label = PARTS_STATUS_LABELS
     if expected_status is not None and old != expected_status:
         raise Stale(
             _(
@@ -327,33 +306,3 @@ def set_part_status(
     if status == "arrived":
         notify.parts_changed(session, actor, car, Said("Parts arrived"), _part_words(order))
     return order
-
-
-def parts_of(session: Session, car_id: int) -> list[PartLine]:
-    """The car's parts orders in the order they were placed (no scope check: see car_parts)."""
-    rows = session.exec(
-        select(PartsOrder)
-        .where(PartsOrder.car_id == car_id)
-        .order_by(PartsOrder.ordered_at, PartsOrder.id)  # type: ignore[arg-type]
-    ).all()
-    return [
-        PartLine(
-            id=o.id,  # type: ignore[arg-type]
-            part_name=o.part_name,
-            part_number=o.part_number,
-            quantity=o.quantity,
-            supplier=o.supplier,
-            status=o.status,
-            ordered_by=o.ordered_by,
-            ordered_at=o.ordered_at,
-            arrived_at=o.arrived_at,
-            notes=o.notes,
-        )
-        for o in rows
-    ]
-
-
-def car_parts(session: Session, actor: Actor, car_id: int) -> list[PartLine]:
-    """The parts ordered for a car the actor sees."""
-    workflow.load_car(session, actor, car_id)
-    return parts_of(session, car_id)

@@ -1,25 +1,40 @@
-"""ORM reads for the screens that show one record in depth (a car and its history)."""
+"""A car's view in depth: the car, its names, bookings, parts, documents, contacts, history and
+the moves open to the reader, read through the fast reader (:class:`db.fast.FastReader`).
+
+Opening a car loads no ORM: the view is the first thing a seller or coordinator opens, and loading
+SQLAlchemy's ORM for it cost a session half a second and about 40 MB the first time.  What the
+view offers (the moves, the milestones) is asked of :mod:`db.car_rules`, the same rules the writes
+check.
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections import namedtuple
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlmodel import Session, select
-
-from db import formats, workflow
+from db import car_rules, formats
 from db.access import Actor
 from db.clock import as_utc, local, local_today
-from db.contacts import ContactLine, contacts_of
-from db.delivery import MILESTONE_LABELS, milestone_options
-from db.documents import DocumentLine, documents_of, human_size
+from db.fast import as_date, as_time
+from db.file_area import human_size
 from db.i18n import N_, Labels, _
-from db.models import Car, Dealership, Event, ResourceBooking, ResourceType, User
-from db.parts import ORDERED_BY_LABELS, PART_STATUS_LABELS, TIMES, PartLine, parts_of
 from db.sla import sla_state
-from db.vocab import CAR_STATUS_LABELS, CAR_TIMESTAMP_LABELS
+from db.vocab import (
+    CAR_STATUS_LABELS,
+    CAR_TIMESTAMP_LABELS,
+    PARTS_ORDERED_BY_WORDS,
+    PARTS_STATUS_LABELS,
+    TIMES_SIGN,
+)
+
+if TYPE_CHECKING:
+    from db.fast import FastReader
 
 
 @dataclass(frozen=True)
@@ -42,9 +57,43 @@ class BookingLine:
     status: str
 
 
+@dataclass(frozen=True)
+class PartLine:
+    id: int
+    part_name: str
+    part_number: str | None
+    quantity: int
+    supplier: str | None
+    status: str
+    ordered_by: str
+    ordered_at: datetime | None
+    arrived_at: datetime | None
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    id: int
+    type: str
+    filename: str
+    filesize: int
+    uploaded_by: str | None
+    uploaded_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ContactLine:
+    id: int
+    type: str
+    message: str
+    sent_at: datetime | None
+    customer_name: str | None
+    user: str | None  # who logged it (display name)
+
+
 @dataclass
 class CarDetail:
-    car: Car
+    car: Any  # a CarValues row: every column of ``cars``, typed as the model types them
     dealership: str
     prep_center: str | None
     seller: str | None
@@ -183,20 +232,20 @@ def _verb(action: str) -> str:
     return ACTION_WORDS[action] if action in ACTION_WORDS else action.replace("_", " ")
 
 
-def _describe_part(event: Event, changes: dict[str, Any]) -> str:
+def _describe_part(event: Any, changes: dict[str, Any]) -> str:
     name = changes.get("part_name") or f"#{event.entity_id}"
     if event.action in ("order", "create") and not isinstance(changes.get("status"), list):
         quantity = changes.get("quantity") or 1
         if quantity != 1:
-            name = f"{name} {TIMES}{quantity}"
+            name = f"{name} {TIMES_SIGN}{quantity}"
         ordered_by = changes.get("ordered_by")
-        by = ORDERED_BY_LABELS.get(ordered_by, ordered_by) if ordered_by else None
+        by = PARTS_ORDERED_BY_WORDS.get(ordered_by, ordered_by) if ordered_by else None
         if by:
             return _("Parts ordered: {part} ({by})").format(part=name, by=by)
         return _("Parts ordered: {part}").format(part=name)
     status = changes.get("status")
     if isinstance(status, list) and len(status) == 2:
-        old, new = (PART_STATUS_LABELS.get(v, _fmt(v)) for v in status)
+        old, new = (PARTS_STATUS_LABELS.get(v, _fmt(v)) for v in status)
         line = _("Part {part}: {old} → {new}").format(part=name, old=old, new=new)
         if changes.get("note"):
             line += f" — {changes['note']}"
@@ -215,7 +264,7 @@ def _field(key: str) -> str:
     return CHANGE_WORDS[key] if key in CHANGE_WORDS else key.replace("_", " ")
 
 
-def describe(event: Event) -> str:
+def describe(event: Any) -> str:
     """One line of history in words, in the reader's language: 'Status Registered → In
     transit'.  What the event keeps (a note, a reason, a message) is shown as it was written."""
     verb = _verb(event.action)
@@ -238,7 +287,7 @@ def describe(event: Event) -> str:
             )
         return _("Attached {file}").format(file=changes["filename"])
     if event.entity == "cars" and event.action == "milestone":
-        names = [MILESTONE_LABELS.get(k, k.replace("_", " ")) for k in changes]
+        names = [car_rules.MILESTONE_LABELS.get(k, k.replace("_", " ")) for k in changes]
         return _("Recorded: {milestones}").format(milestones=", ".join(names))
     if event.entity == "cars" and event.action == "status" and "status" in changes:
         old, new = changes["status"]
@@ -275,92 +324,248 @@ def describe(event: Event) -> str:
     )
 
 
+# Every column of ``cars``, and how a driver's value becomes the model's (ISO text on SQLite).
+def _uid(value: Any) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _flag(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _real(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_AT = as_utc
+CAR_COLUMNS: dict[str, Callable[[Any], Any]] = {
+    "id": _same,
+    "vin": _same,
+    "license_plate": _same,
+    "brand": _same,
+    "model": _same,
+    "model_year": _same,
+    "color": _same,
+    "order_number": _same,
+    "customer_name": _same,
+    "customer_phone": _same,
+    "customer_email": _same,
+    "dealership_id": _same,
+    "seller_id": _uid,
+    "car_type": _same,
+    "status": _same,
+    "accessories": _json,
+    "seller_notes": _same,
+    "prep_center_id": _same,
+    "scheduled_technical_date": as_date,
+    "scheduled_technical_time": as_time,
+    "scheduled_cosmetic_date": as_date,
+    "scheduled_cosmetic_time": as_time,
+    "estimated_technical_hours": _real,
+    "estimated_cosmetic_hours": _real,
+    "assigned_mechanic_id": _uid,
+    "assigned_detailer_id": _uid,
+    "parts_ordered_seller_at": _AT,
+    "parts_arrived_seller_at": _AT,
+    "parts_ordered_prep_at": _AT,
+    "parts_arrived_prep_at": _AT,
+    "parts_notes": _same,
+    "arrived_prep_center_at": _AT,
+    "inspection_completed_at": _AT,
+    "inspection_approved": _flag,
+    "inspection_notes": _same,
+    "technical_started_at": _AT,
+    "technical_completed_at": _AT,
+    "cosmetic_started_at": _AT,
+    "cosmetic_completed_at": _AT,
+    "technical_notes": _same,
+    "cosmetic_notes": _same,
+    "registered_at": _AT,
+    "ready_for_delivery_at": _AT,
+    "delivered_to_dealership_at": _AT,
+    "sold_at": _AT,
+    "delivered_to_customer_at": _AT,
+    "archived_at": _AT,
+    "expected_delivery_date": as_date,
+    "in_transit_at": _AT,
+    "status_changed_at": _AT,
+    "created_at": _AT,
+    "updated_at": _AT,
+}
+CarValues = namedtuple("CarValues", list(CAR_COLUMNS))  # type: ignore[misc]
+_READS = tuple(CAR_COLUMNS.values())
+
+
+_CAR_SQL = (
+    "SELECT "
+    + ", ".join(f"c.{name}" for name in CAR_COLUMNS)
+    + ", od.dealership_number, od.dealership_name, pd.dealership_number, pd.dealership_name, "
+    + ", ".join(
+        f"(SELECT u.display_name FROM users u WHERE u.id = c.{column})"
+        for column in ("seller_id", "assigned_mechanic_id", "assigned_detailer_id")
+    )
+    + " FROM cars c LEFT JOIN dealership od ON od.id = c.dealership_id"
+    " LEFT JOIN dealership pd ON pd.id = c.prep_center_id WHERE c.id = :id"
+)
+_PROVIDERS_SQL = "SELECT dealership_id FROM car_access WHERE car_id = :id"
+
+
+class _EventRow(NamedTuple):
+    """One event, as :func:`describe` reads it."""
+
+    entity: str
+    entity_id: str
+    action: str
+    changes: dict[str, Any] | None
+
+
+_EVENTS_SQL = (
+    "SELECT e.occurred_at, e.user_id, u.display_name, e.writer, e.entity, e.entity_id, e.action, "
+    "e.changes FROM events e LEFT JOIN users u ON u.id = e.user_id "
+    "WHERE e.car_id = :id ORDER BY e.id DESC LIMIT :limit"
+)
+_BOOKINGS_SQL = (
+    "SELECT b.id, b.date, b.start_time, rt.name, b.estimated_hours, b.actual_hours, "
+    "u.display_name, d.dealership_name, b.status FROM resource_bookings b "
+    "JOIN resource_types rt ON rt.id = b.resource_type_id "
+    "JOIN dealership d ON d.id = b.provider_dealership_id "
+    "LEFT JOIN users u ON u.id = b.user_id WHERE b.car_id = :id "
+    "ORDER BY b.date, b.start_time IS NULL, b.start_time, b.id"
+)
+_PARTS_SQL = (
+    "SELECT id, part_name, part_number, quantity, supplier, status, ordered_by, ordered_at, "
+    "arrived_at, notes FROM parts_orders WHERE car_id = :id ORDER BY ordered_at, id"
+)
+_DOCUMENTS_SQL = (
+    "SELECT d.id, d.type, d.filename, d.filesize, u.display_name, d.uploaded_at "
+    "FROM car_documents d LEFT JOIN users u ON u.id = d.uploaded_by_id WHERE d.car_id = :id "
+    "ORDER BY d.uploaded_at DESC, d.id DESC"
+)
+_CONTACTS_SQL = (
+    "SELECT c.id, c.type, c.message, c.sent_at, c.customer_name, u.display_name "
+    "FROM customer_communications c LEFT JOIN users u ON u.id = c.user_id WHERE c.car_id = :id "
+    "ORDER BY c.sent_at DESC, c.id DESC"
+)
+
+
+def _label(number: str | None, name: str | None) -> str | None:
+    return f"{number} {name}" if name is not None else None
+
+
+def _seen_car(fast: FastReader, actor: Actor, car_id: int) -> tuple[Any, tuple[Any, ...], Any]:
+    """The car's values, its names (dealership, prep center, seller, mechanic, detailer) and its
+    other providers (read once, when first asked), if the actor may see the car; else NotFound
+    (the car scoping rule, :func:`db.car_rules.check_visible`)."""
+    found = fast.rows(_CAR_SQL, {"id": car_id})
+    car, names = None, ()
+    if found:
+        row = found[0]
+        n = len(_READS)
+        car = CarValues._make(read(value) for read, value in zip(_READS, row[:n], strict=True))
+        names = row[n:]
+
+    @cache
+    def providers() -> set[int]:
+        return {r[0] for r in fast.rows(_PROVIDERS_SQL, {"id": car_id})}
+
+    return car_rules.check_visible(actor, car_id, car, providers), names, providers
+
+
+def _parts(fast: FastReader, car_id: int) -> list[PartLine]:
+    return [
+        PartLine(*r[:7], as_utc(r[7]), as_utc(r[8]), r[9])
+        for r in fast.rows(_PARTS_SQL, {"id": car_id})
+    ]
+
+
+def _documents(fast: FastReader, car_id: int) -> list[DocumentLine]:
+    return [DocumentLine(*r[:5], as_utc(r[5])) for r in fast.rows(_DOCUMENTS_SQL, {"id": car_id})]
+
+
+def _contacts(fast: FastReader, car_id: int) -> list[ContactLine]:
+    return [
+        ContactLine(*r[:3], as_utc(r[3]), *r[4:]) for r in fast.rows(_CONTACTS_SQL, {"id": car_id})
+    ]
+
+
+def car_parts(fast: FastReader, actor: Actor, car_id: int) -> list[PartLine]:
+    """The parts ordered for a car the actor sees, in the order they were placed."""
+    _seen_car(fast, actor, car_id)
+    return _parts(fast, car_id)
+
+
+def car_documents(fast: FastReader, actor: Actor, car_id: int) -> list[DocumentLine]:
+    """The documents of a car the actor sees, newest first (without their content)."""
+    _seen_car(fast, actor, car_id)
+    return _documents(fast, car_id)
+
+
+def car_contacts(fast: FastReader, actor: Actor, car_id: int) -> list[ContactLine]:
+    """The customer contacts of a car the actor sees, newest first."""
+    _seen_car(fast, actor, car_id)
+    return _contacts(fast, car_id)
+
+
 def car_detail(
-    session: Session, actor: Actor, car_id: int, *, history_limit: int = 500
+    fast: FastReader, actor: Actor, car_id: int, *, history_limit: int = 500
 ) -> CarDetail:
-    """A car with names, bookings, its event history (newest first) and the moves open to the actor."""
-    car = workflow.load_car(session, actor, car_id)
-
-    def dealership(did: int | None) -> str | None:
-        d = session.get(Dealership, did) if did else None
-        return f"{d.dealership_number} {d.dealership_name}" if d else None
-
-    def person(uid: uuid.UUID | None) -> str | None:
-        u = session.get(User, uid) if uid else None
-        return u.display_name if u else None
-
+    """A car with names, bookings, parts, documents, contacts, its event history (newest first)
+    and the moves open to the actor.  NotFound when there is no such car or the actor may not
+    see it."""
+    car, names, providers = _seen_car(fast, actor, car_id)
     detail = CarDetail(
         car=car,
-        dealership=dealership(car.dealership_id) or "—",
-        prep_center=dealership(car.prep_center_id),
-        seller=person(car.seller_id),
-        mechanic=person(car.assigned_mechanic_id),
-        detailer=person(car.assigned_detailer_id),
+        dealership=_label(names[0], names[1]) or "—",
+        prep_center=_label(names[2], names[3]),
+        seller=names[4] if car.seller_id else None,
+        mechanic=names[5] if car.assigned_mechanic_id else None,
+        detailer=names[6] if car.assigned_detailer_id else None,
     )
-    for move in workflow.moves_from(car.status):
-        why = workflow.refusal(session, actor, car, move.target)
+    for move in car_rules.moves_from(car.status):
+        why = car_rules.refusal(actor, car, move.target, providers)
         if why is None:
             detail.next_statuses.append(move.target)
         else:
             detail.blocked.append((move.target, str(why)))
-    events_rows = list(
-        session.exec(
-            select(Event)
-            .where(Event.car_id == car_id)
-            .order_by(Event.id.desc())  # type: ignore[union-attr]
-            .limit(history_limit)
-        )
-    )
-    bookings = session.exec(
-        select(ResourceBooking, ResourceType.name, Dealership.dealership_name)
-        .join(ResourceType, ResourceType.id == ResourceBooking.resource_type_id)
-        .join(Dealership, Dealership.id == ResourceBooking.provider_dealership_id)
-        .where(ResourceBooking.car_id == car_id)
-        .order_by(
-            ResourceBooking.date,
-            ResourceBooking.start_time.is_(None),  # type: ignore[union-attr]
-            ResourceBooking.start_time,
-            ResourceBooking.id,
-        )
-    ).all()
-    # the names of the people this car's history and bookings mention (not every user's)
-    people = {e.user_id for e in events_rows if e.user_id} | {
-        b.user_id for b, _type, _provider in bookings if b.user_id
-    }
-    names: dict[Any, str] = {}
-    if people:
-        names = dict(
-            session.exec(
-                select(User.id, User.display_name).where(User.id.in_(people))  # type: ignore[union-attr]
-            ).all()
-        )
     detail.events = [
         EventLine(
-            e.occurred_at,
+            as_utc(at),
             # a person; another client's database role (db/triggers.py); else prepfloor itself
-            names.get(e.user_id, "prepfloor") if e.user_id else (e.writer or "prepfloor"),
-            describe(e),
+            (name or "prepfloor") if user_id else (writer or "prepfloor"),
+            describe(_EventRow(entity, str(entity_id), action, _json(changes))),
         )
-        for e in events_rows
+        for at, user_id, name, writer, entity, entity_id, action, changes in fast.rows(
+            _EVENTS_SQL, {"id": car_id, "limit": history_limit}
+        )
     ]
     detail.bookings = [
         BookingLine(
-            id=b.id,  # type: ignore[arg-type]
-            date=b.date,
-            start_time=b.start_time,
-            resource_type=rt_name,
-            estimated_hours=b.estimated_hours,
-            actual_hours=b.actual_hours,
-            person=names.get(b.user_id) if b.user_id else None,
-            provider=provider,
-            status=b.status,
+            id=r[0],
+            date=as_date(r[1]),  # type: ignore[arg-type]
+            start_time=as_time(r[2]),
+            resource_type=r[3],
+            estimated_hours=float(r[4]),
+            actual_hours=_real(r[5]),
+            person=r[6],
+            provider=r[7],
+            status=r[8],
         )
-        for b, rt_name, provider in bookings
+        for r in fast.rows(_BOOKINGS_SQL, {"id": car_id})
     ]
-    detail.parts = parts_of(session, car_id)
-    detail.documents = documents_of(session, car_id)
-    detail.contacts = contacts_of(session, car_id)
-    detail.milestones = milestone_options(car)
+    detail.parts = _parts(fast, car_id)
+    detail.documents = _documents(fast, car_id)
+    detail.contacts = _contacts(fast, car_id)
+    detail.milestones = car_rules.milestone_options(car)
     detail.sla = sla_state(
         car.status, car.expected_delivery_date, car.delivered_to_customer_at, local_today()
     )

@@ -230,6 +230,9 @@ PARTS_STATUS_LABELS = Labels(
     }
 )
 PARTS_ORDERED_BY_LABELS = Labels({"seller": N_("Seller"), "prep_center": N_("Prep center")})
+# who ordered a part, inside a sentence ("Parts ordered: Brake pads (prep center)")
+PARTS_ORDERED_BY_WORDS = Labels({"seller": N_("seller"), "prep_center": N_("prep center")})
+TIMES_SIGN = "\N{MULTIPLICATION SIGN}"  # Brake pads x2, with the real sign
 CHECKLIST_STATUS_LABELS = Labels({"ok": N_("OK"), "issue": N_("Issue"), "critical": N_("Critical")})
 COMMUNICATION_TYPE_LABELS = Labels({"sms": N_("SMS"), "email": N_("E-mail"), "call": N_("Call")})
 DOCUMENT_TYPE_LABELS = Labels(

@@ -159,10 +159,10 @@ def warm_up(settings: Settings) -> None:
     app.run(headless=True, size=(120, 40), auto_pilot=first_frame)
     if actor is not None:
         # What a session does with the ORM in its first seconds, read only (a read session is
-        # never committed): the day's digest check, the check of the user that comes first in
-        # each of their writes, and a car's view, the screen most sessions open (compiled here,
-        # not by the SQL compiler in every session: a session's first car view copied 3.6 MB
-        # more of the zygote's pages when it compiled its own).
+        # never committed): the day's digest check and the check of the user that comes first
+        # in each of their writes (compiled here, not by the SQL compiler in every session).
+        # Then a car's view, the screen most sessions open: read through the fast reader, its
+        # rules and words made here once.
         from db import inbox, queries
 
         store.query(inbox.deliver_digest, actor)
@@ -170,7 +170,7 @@ def warm_up(settings: Settings) -> None:
         store.query(users.recheck, actor)
         car = store.fast.rows("SELECT id FROM cars ORDER BY id DESC LIMIT 1")
         if car:
-            store.query(queries.car_detail, actor, car[0][0])
+            queries.car_detail(store.fast, actor, car[0][0])
     # Closed, not dropped: no connection crosses the fork (each session opens its own), but the
     # engine and the statements it compiled during the warm-up are every session's, shared.
     store.close()

@@ -170,7 +170,7 @@ class CarDetailScreen(Screen[None]):
 
         worker = get_current_worker()
         try:
-            detail = self.ctx.store.query(queries.car_detail, self.ctx.actor, self.car_id)
+            detail = queries.car_detail(self.ctx.store.fast, self.ctx.actor, self.car_id)
         except PrepfloorError as refusal:
             self.app.call_from_thread(self._failed, str(refusal))
             return
@@ -207,7 +207,7 @@ class CarDetailScreen(Screen[None]):
                 _("SLA {state}").format(state=SLA_LABELS[detail.sla].lower()),
                 style=SLA_STYLE.get(detail.sla, ""),
             )
-        from db.workflow import waiting_on_parts
+        from db.car_rules import waiting_on_parts
 
         waiting = waiting_on_parts(car)
         if waiting:
@@ -390,7 +390,7 @@ class CarDetailScreen(Screen[None]):
         return table
 
     def _documents(self, detail: CarDetail) -> Table | Text:
-        from db.documents import human_size
+        from db.file_area import human_size
 
         if not detail.documents:
             return Text(_("Documents: none (d attaches one)."), style="dim")
@@ -521,7 +521,7 @@ class CarDetailScreen(Screen[None]):
         )
 
     def action_delivery(self) -> None:
-        from db.delivery import MILESTONE_LABELS
+        from db.car_rules import MILESTONE_LABELS
         from screens.dialogs import ChoiceDialog, ConfirmDialog
 
         if self.detail is None:
@@ -557,6 +557,7 @@ class CarDetailScreen(Screen[None]):
     @work(thread=True, group="car-move", exit_on_error=False)
     def record(self, milestone: str) -> None:
         from db import delivery
+        from db.car_rules import MILESTONE_LABELS
 
         expected = self.detail.car.updated_at if self.detail else None
         try:
@@ -570,7 +571,7 @@ class CarDetailScreen(Screen[None]):
         except PrepfloorError as refusal:
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
         else:
-            label = delivery.MILESTONE_LABELS[milestone]
+            label = MILESTONE_LABELS[milestone]
             self.app.call_from_thread(
                 self.notify, _("Recorded: {milestone}.").format(milestone=label)
             )

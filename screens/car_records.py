@@ -35,8 +35,7 @@ from screens.table import Cell, CellValue, Column, RowTable, TableHeader
 from screens.widgets import AppFooter, Static
 
 if TYPE_CHECKING:
-    from db.documents import DocumentLine
-    from db.parts import PartLine
+    from db.queries import DocumentLine, PartLine
 
 PART_STYLE = {
     "ordered": "bold magenta",
@@ -207,9 +206,9 @@ class PartsDialog(RecordsDialog):
         ]
 
     def fetch(self) -> list[Any]:
-        from db import parts
+        from db import queries
 
-        return self.ctx.store.query(parts.car_parts, self.ctx.actor, self.car_id)
+        return queries.car_parts(self.ctx.store.fast, self.ctx.actor, self.car_id)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -358,7 +357,7 @@ class DocumentsDialog(RecordsDialog):
         ]
 
     def cells(self, row: DocumentLine) -> list[CellValue]:
-        from db.documents import human_size
+        from db.file_area import human_size
 
         return [
             row.filename,
@@ -369,9 +368,9 @@ class DocumentsDialog(RecordsDialog):
         ]
 
     def fetch(self) -> list[Any]:
-        from db import documents
+        from db import queries
 
-        return self.ctx.store.query(documents.car_documents, self.ctx.actor, self.car_id)
+        return queries.car_documents(self.ctx.store.fast, self.ctx.actor, self.car_id)
 
     def action_close(self) -> None:
         self.dismiss(None)

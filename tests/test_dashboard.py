@@ -38,7 +38,6 @@ def _days(n: float):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def w(store) -> Iterator[World]:  # type: ignore[no-untyped-def]
     with frozen_world(store.db, days=14) as world:
-        world.fast = store.fast  # type: ignore[attr-defined]
         cars = {key: world.register() for key in "ABCDEG"}
         world.cars = cars  # type: ignore[attr-defined]
         set_fields(
@@ -133,7 +132,7 @@ def values(table: dashboard.Table, first: str) -> tuple:  # type: ignore[type-ar
 
 
 def test_cars_per_status_and_time_per_stage(w: World) -> None:
-    d = dashboard.dashboard(w.fast, w["manager400"], days=30)  # type: ignore[attr-defined]
+    d = dashboard.dashboard(w.fast, w["manager400"], days=30)
     assert d.scope == "Vest HQ and 2 branches"
     assert (d.first, d.last) == (w.day(-29), w.day(0))
     counts = {r.values[0]: r.values[1] for r in d.table("status").rows}
@@ -160,12 +159,12 @@ def test_cars_per_status_and_time_per_stage(w: World) -> None:
     assert parts.behind is not None
     assert parts.behind.ids == (w.cars["B"],)  # type: ignore[attr-defined]
     assert parts.behind.notes[w.cars["B"]] == "there 11.0 d now · red"  # type: ignore[attr-defined]
-    listed = dashboard.behind_cars(w.fast, parts.behind)  # type: ignore[attr-defined]
+    listed = dashboard.behind_cars(w.fast, parts.behind)
     assert [c.id for c in listed] == [w.cars["B"]]  # type: ignore[attr-defined]
 
 
 def test_sla_against_targets_and_the_promised_date(w: World) -> None:
-    d = dashboard.dashboard(w.fast, w["manager400"], days=30)  # type: ignore[attr-defined]
+    d = dashboard.dashboard(w.fast, w["manager400"], days=30)
     sla = d.table("sla")
     # stage, target, green, yellow, red
     assert values(sla, "Registered, waiting for transport") == (
@@ -191,7 +190,7 @@ def test_sla_against_targets_and_the_promised_date(w: World) -> None:
         w.d["495"],
         sla_targets={"in_transit": 10, "registered": 8},
     )
-    d = dashboard.dashboard(w.fast, w["manager400"], days=30)  # type: ignore[attr-defined]
+    d = dashboard.dashboard(w.fast, w["manager400"], days=30)
     sla = d.table("sla")
     assert values(sla, "In transit")[2:] == (1, 0, 0)
     assert values(sla, "Registered, waiting for transport")[2:] == (0, 1, 0)
@@ -201,7 +200,7 @@ def test_sla_against_targets_and_the_promised_date(w: World) -> None:
 
 def test_workload_productivity_and_estimates(w: World) -> None:
     ids = _work(w)
-    d = dashboard.dashboard(w.fast, w["manager499"], days=30)  # type: ignore[attr-defined]
+    d = dashboard.dashboard(w.fast, w["manager499"], days=30)
     work = d.table("workload")
     # person, role, W2 capacity, booked, clocked, W3 capacity, booked (8 h a day, 7 days)
     assert values(work, "Per Mekaniker")[1:] == ("mechanic", 56.0, 3.0, 3.5, 56.0, 2.0)
@@ -235,13 +234,13 @@ def test_workload_productivity_and_estimates(w: World) -> None:
 
     # the whole group (an admin: every dealership, read without a condition on them) has the
     # same people and work, as nothing is booked elsewhere
-    group = dashboard.dashboard(w.fast, w["admin"], days=30)  # type: ignore[attr-defined]
+    group = dashboard.dashboard(w.fast, w["admin"], days=30)
     assert values(group.table("workload"), "Per Mekaniker") == values(work, "Per Mekaniker")
     assert group.table("estimates").rows[0].values == est.rows[0].values
 
 
 def test_scope_period_export_and_who_may_look(w: World) -> None:
-    fast = w.fast  # type: ignore[attr-defined]
+    fast = w.fast
     # 499's manager sees the cars prepared at 499 (all six), 400's does not see G
     d499 = dashboard.dashboard(fast, w["manager499"], days=30)
     assert sum(r.values[1] for r in d499.table("status").rows) == 6

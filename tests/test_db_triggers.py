@@ -281,7 +281,7 @@ def test_raw_writes_of_other_tables_leave_events_and_updated_at(w: World) -> Non
     # the car's history names the writer, and says what it changed
     from db import queries
 
-    detail = w.db.query(queries.car_detail, w["admin"], car)
+    detail = queries.car_detail(w.fast, w["admin"], car)
     assert detail.events[0].who == f"postgres ({APP})"
     assert "Ola [b]Nordmann" in detail.events[0].text
     (user,) = raw_events(w, "users")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from db import cars, clock, contacts, delivery, documents, parts, queries, workflow
+from db import car_rules, cars, clock, contacts, delivery, documents, parts, queries, workflow
 from db.errors import Invalid, NotAllowed, NotFound, Stale, WorkflowRefused
 from db.models import (
     Car,
@@ -377,7 +377,7 @@ def test_car_parts_lists_the_orders_in_scope_only(w: World) -> None:
     first = order(w, "seller495", car_id, "Winter wheels", quantity=4, supplier="Dekkmann")
     at(minutes=1)
     second = order(w, "mechanic499", car_id)
-    lines = w.db.query(parts.car_parts, w["seller495"], car_id)
+    lines = queries.car_parts(w.fast, w["seller495"], car_id)
     assert [(p.id, p.part_name, p.quantity, p.ordered_by) for p in lines] == [
         (first, "Winter wheels", 4, "seller"),
         (second, "Brake pads", 1, "prep_center"),
@@ -385,7 +385,7 @@ def test_car_parts_lists_the_orders_in_scope_only(w: World) -> None:
     assert lines[0].supplier == "Dekkmann" and lines[0].status == "ordered"
     other = make_car(w, seller="seller499")  # a car of 499 that 495 does not see
     with pytest.raises(NotFound):
-        w.db.query(parts.car_parts, w["coordinator495"], other)
+        queries.car_parts(w.fast, w["coordinator495"], other)
     part_id = order(w, "seller499", other)
     with pytest.raises(NotFound, match=f"Part order #{part_id}"):
         move_part(w, "coordinator495", part_id, "cancelled")
@@ -399,7 +399,7 @@ def record(w: World, login: str, car_id: int, milestone: str, **kw: Any) -> Car:
 
 
 def options(w: World, car_id: int) -> dict[str, str | None]:
-    return dict(w.db.query(lambda s: delivery.milestone_options(s.get(Car, car_id))))
+    return dict(w.db.query(lambda s: car_rules.milestone_options(s.get(Car, car_id))))
 
 
 def test_the_delivery_chain_of_a_car_prepared_elsewhere(w: World) -> None:
@@ -568,7 +568,7 @@ def test_contacts_are_logged_by_the_selling_side(w: World) -> None:
     assert stored[0]["user_id"] == w["seller495"].user_id
     logged = rows(w, Event, entity="customer_communications")
     assert [e["action"] for e in logged] == ["contact", "contact"]
-    lines = w.db.query(contacts.car_contacts, w["mechanic499"], car_id)  # the prep side reads it
+    lines = queries.car_contacts(w.fast, w["mechanic499"], car_id)  # the prep side reads it
     assert [(c.type, c.user) for c in lines] == [("sms", "Mona Leder"), ("call", "Kari Selger")]
 
 
@@ -699,7 +699,7 @@ def test_documents_are_attached_listed_without_content_and_copied_out(
 
     event.listen(w.db.engine, "before_cursor_execute", seen)
     try:
-        lines = w.db.query(documents.car_documents, w["coordinator499"], car_id)
+        lines = queries.car_documents(w.fast, w["coordinator499"], car_id)
     finally:
         event.remove(w.db.engine, "before_cursor_execute", seen)
     assert [(d.filename, d.uploaded_by) for d in lines] == [
@@ -835,7 +835,7 @@ def test_car_detail_carries_parts_documents_contacts_milestones_and_sla(w: World
     at(minutes=4)
     record(w, "seller495", car_id, "sold_at")
 
-    detail = w.db.query(queries.car_detail, w["seller495"], car_id)
+    detail = queries.car_detail(w.fast, w["seller495"], car_id)
     assert [(p.part_name, p.quantity, p.status) for p in detail.parts] == [
         ("Brake pads", 2, "arrived")
     ]

@@ -30,7 +30,6 @@ def w(store) -> Iterator[World]:  # type: ignore[no-untyped-def]
     clock.freeze(T0)
     try:
         world = build_world(store.db, days=9)
-        world.fast = store.fast  # type: ignore[attr-defined]
         yield world
     finally:
         clock.freeze(None)
@@ -143,7 +142,7 @@ def test_week_grid_shape_order_and_cells(w: World) -> None:
     book(w, 3, 6)
     set_cap(w, 3, 4, "mechanic499", allow_overbook=True)  # cut below what is booked: over
 
-    g = grid.week_grid(w.fast, w.d["499"], w.day(0), 7)  # type: ignore[attr-defined]
+    g = grid.week_grid(w.fast, w.d["499"], w.day(0), 7)
     assert g.dealership_id == w.d["499"]
     assert g.days == [w.day(n) for n in range(7)]
     assert [(r.code, r.label) for r in g.rows] == [
@@ -177,11 +176,11 @@ def test_week_grid_shape_order_and_cells(w: World) -> None:
     assert wash.cells[w.day(6)] == GridCell(8, 0)
 
     # past the last day with capacity: no rows, so no cells
-    later = grid.week_grid(w.fast, w.d["499"], w.day(7), 7)  # type: ignore[attr-defined]
+    later = grid.week_grid(w.fast, w.d["499"], w.day(7), 7)
     tech = next(r for r in later.rows if r.code == "TECH_PREP" and r.user_id is None)
     assert [tech.cells[d] is not None for d in later.days] == [True, True] + [False] * 5
     # a dealership without capacity: the team rows only, every cell empty
-    other = grid.week_grid(w.fast, w.d["400"], w.day(0), 28)  # type: ignore[attr-defined]
+    other = grid.week_grid(w.fast, w.d["400"], w.day(0), 28)
     assert [r.user_id for r in other.rows] == [None, None, None, None]
     assert len(other.days) == 28
     assert all(c is None for r in other.rows for c in r.cells.values())
@@ -198,7 +197,7 @@ def test_cell_bookings_holding_first_then_by_time(w: World) -> None:
     book(w, 2, 1)  # another day
     book(w, 1, 1, None, code="WASH")  # other work
 
-    fast = w.fast  # type: ignore[attr-defined]
+    fast = w.fast
     team = grid.cell_bookings(fast, w.d["499"], w.rt["TECH_PREP"], w.day(1), None)
     assert [b.id for b in team] == [eight, ten, untimed, shared, cancelled]
     first = team[0]
@@ -225,7 +224,7 @@ def test_cell_bookings_holding_first_then_by_time(w: World) -> None:
 
 
 def test_people_with_room_and_people_for_type(w: World) -> None:
-    fast = w.fast  # type: ignore[attr-defined]
+    fast = w.fast
     tech, cosmetic = w.rt["TECH_PREP"], w.rt["COSMETIC"]
     book(w, 1, 5)  # Per has 3 h left
     per, pal = uid(w, "mechanic499"), uid(w, "mechanic2_499")
@@ -258,7 +257,7 @@ def test_people_with_room_and_people_for_type(w: World) -> None:
 
 
 def test_providers_for(w: World) -> None:
-    fast = w.fast  # type: ignore[attr-defined]
+    fast = w.fast
     tech, cosmetic = w.rt["TECH_PREP"], w.rt["COSMETIC"]
     assert grid.providers_for(fast, w.d["499"], tech) == [
         (w.d["499"], "499 Porsgrunn", "own prep center")
@@ -304,7 +303,7 @@ def test_providers_for(w: World) -> None:
 # sharing reads
 # ------------------------------------------------------------------------------------------------
 def test_sharing_queue_by_priority_then_age(w: World) -> None:
-    fast = w.fast  # type: ignore[attr-defined]
+    fast = w.fast
     old_495 = book_for(w, "495", 2, 2)
     at(minutes=5)
     new_495 = book_for(w, "495", 1, 2)
@@ -330,7 +329,7 @@ def test_sharing_queue_by_priority_then_age(w: World) -> None:
 
 
 def test_sharing_usage_per_agreement_and_week(w: World) -> None:
-    fast = w.fast  # type: ignore[attr-defined]
+    fast = w.fast
     book_for(w, "495", 1, 3)
     book_for(w, "495", 2, 2, "mechanic2_499")
     book_for(w, "495", 7, 4)  # next ISO week

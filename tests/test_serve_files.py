@@ -26,7 +26,7 @@ from sqlmodel import select
 from test_app import SIZE, settle
 from test_serve import Server, make_key
 
-from db import documents, users
+from db import documents, queries, users
 from db.engine import Database
 from db.errors import Invalid
 from db.file_area import FileArea, check_name, sftp_quote
@@ -143,7 +143,7 @@ def test_save_a_copy_to_the_area(ui_world: Any, tmp_path: Path) -> None:
     car_id = ui_world.register()
     seller = ui_world["seller495"]
     ui_world.db.run(documents.attach_document, seller, car_id, filename="x.pdf", content=b"%PDF")
-    (document,) = ui_world.db.query(documents.car_documents, seller, car_id)
+    (document,) = queries.car_documents(ui_world.fast, seller, car_id)
     area = area_at(tmp_path / "files", login="seller495")
     names = [ui_world.db.query(documents.save_copy_to_area, seller, document.id, area)]
     names.append(ui_world.db.query(documents.save_copy_to_area, seller, document.id, area))

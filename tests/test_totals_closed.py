@@ -36,7 +36,6 @@ def closed(store: Any) -> Iterator[World]:
     they turn late and a microsecond before; delivered without a handover (promised in the past,
     soon, later, never); archived; closed long before."""
     with frozen_world(store.db, days=3) as w:
-        w.fast = store.fast  # type: ignore[attr-defined]
         promised = T0.date() - timedelta(days=4)
         zone = ZoneInfo("Europe/Oslo")
         cars = {}
@@ -116,7 +115,7 @@ def test_the_kept_counts_follow_cars_changed_behind_the_rules(closed: World) -> 
 @pytest.mark.parametrize("days", [1, 3, 30])
 def test_the_period_closed_cars_are_those_the_cars_say(closed: World, zone: str, days: int) -> None:
     w = closed
-    reader = w.fast  # type: ignore[attr-defined]
+    reader = w.fast
     clock.set_zone(ZoneInfo(zone))
     try:
         today = clock.local_today()

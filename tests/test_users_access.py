@@ -505,7 +505,7 @@ def test_a_seller_does_not_see_another_dealerships_cars(w: World, scoped: dict[s
     assert visible(w, "seller497", scoped) == {"497"}
     car_id = scoped["497"]
     with pytest.raises(NotFound) as refused:
-        w.db.query(queries.car_detail, w["seller495"], car_id)
+        queries.car_detail(w.fast, w["seller495"], car_id)
     assert str(refused.value) == (
         f"Car #{car_id} does not exist or is not one of your dealership's cars."
     )

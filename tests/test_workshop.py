@@ -31,7 +31,6 @@ from world import T0, World, at, book, booking, frozen_world, ledger_errors, row
 def w(store) -> Iterator[World]:  # type: ignore[no-untyped-def]
     """tests/world.py frozen at T0 (Monday 7 Jan 2030, 07:00 UTC), capacity for day(0)..day(2)."""
     with frozen_world(store.db, days=3) as world:
-        world.fast = store.fast  # type: ignore[attr-defined]
         yield world
 
 
@@ -43,7 +42,7 @@ def one(w: World, model: type, id_: int) -> dict[str, Any]:
 
 
 def fast(w: World) -> Any:
-    return w.fast  # type: ignore[attr-defined]
+    return w.fast
 
 
 def car_at(

@@ -22,6 +22,7 @@ from db import admin, capacity, cars, clock, ledger, users
 from db.access import Actor
 from db.clock import local_today
 from db.engine import Database
+from db.fast import FastReader
 
 
 @dataclass
@@ -31,6 +32,14 @@ class World:
     rt: dict[str, int] = field(default_factory=dict)  # resource type code -> id
     actors: dict[str, Actor] = field(default_factory=dict)  # login -> actor
     today: date = field(default_factory=local_today)
+    _fast: FastReader | None = field(default=None, repr=False)
+
+    @property
+    def fast(self) -> FastReader:
+        """The screens' reader (:mod:`db.fast`) on the world's database, made when first used."""
+        if self._fast is None:
+            self._fast = FastReader(self.db.url)
+        return self._fast
 
     def __getitem__(self, login: str) -> Actor:
         return self.actors[login]
