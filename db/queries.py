@@ -113,6 +113,8 @@ class CarDetail:
 def _fmt(value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, bool):  # "inspection approved: — → no", not "False"
+        return _("yes") if value else _("no")
     if isinstance(value, str) and value in CAR_STATUS_LABELS:
         return CAR_STATUS_LABELS[value]
     if isinstance(value, float):

@@ -160,3 +160,19 @@ def test_a_session_opens_a_car_by_keys_without_loading_the_orm(
     assert report["shown"], report
     assert report["vin"] == "WBA99900011122266"
     assert report["orm"] == [], report
+
+
+def test_the_history_says_yes_and_no_not_true_and_false(world: World) -> None:
+    from db import events
+
+    w = world
+    car_id = ordered_car(w, "WBA99900011122277", "495-781")
+    changes = {"inspection_approved": [None, False], "inspection_notes": [None, "Scratch"]}
+    w.db.run(
+        lambda s: events.record(
+            s, w["mechanic499"], "cars", car_id, "update", changes, car_id=car_id
+        )
+    )
+    latest = queries.car_detail(w.fast, w["admin"], car_id).events[0]
+    assert latest.who == "Per Mekaniker"
+    assert latest.text == "Car changed: inspection approved: — → no; inspection notes: — → Scratch"
