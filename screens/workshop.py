@@ -427,12 +427,14 @@ class MyJobsScreen(Screen[None]):
     # -- a clock left running past the shift ------------------------------------------------------
     @work(thread=True, group="forgotten", exit_on_error=False)
     def _check_forgotten(self) -> None:
-        from db import jobs, timers
+        from db import jobs
 
         ctx = self.ctx
         running = jobs.running_timer(ctx.store.fast, ctx.actor.user_id)
         if running is None or utcnow() - running.started_at <= timedelta(hours=ctx.shift_hours):
             return  # no clock past the shift (a read): nothing to flag, and no ORM to load for it
+        from db import timers  # the rules of the clock, with the ORM: only for a write
+
         entry = ctx.store.run(timers.flag_forgotten, ctx.actor, ctx.actor.user_id, ctx.shift_hours)
         if entry is not None:
             self.app.call_from_thread(self._ask_forgotten, entry.id, entry.started_at)

@@ -2,7 +2,8 @@
 
 It is the first thing a seller or coordinator opens, and loading SQLAlchemy's ORM for it cost a
 session about half a second and 40 MB the first time.  The view must still show exactly what the
-model holds, on both engines, and a session that only opens cars must never load the ORM.
+model holds, on both engines, and a session that only opens cars must never load the ORM.  Nor
+must a workshop terminal's first screen, the mechanic's jobs, which only reads.
 """
 
 from __future__ import annotations
@@ -104,33 +105,34 @@ def test_a_car_of_another_dealership_is_not_found(world: World) -> None:
         queries.car_detail(w.fast, w["admin"], car_id + 1000)
 
 
-OPEN_A_CAR = textwrap.dedent(
+READ_ONLY_SESSION = textwrap.dedent(
     """
     import asyncio, json, sys
 
-    sys.path.insert(0, sys.argv[3])
+    url, login, keys, tests, out = sys.argv[1:6]
+    sys.path.insert(0, tests)
     from settling import settle
 
     from db.store import Store
     from prepfloor.app import make_app
-    from screens.car_detail import CarDetailScreen
 
-    url, login, tests, out = sys.argv[1:5]
     store = Store(url)
     app = make_app(store, actor=store.fast.actor(login))
 
     async def main():
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot, app)
-            await pilot.press("f2")  # the car list
+            await pilot.pause(0.5)  # what the first screen starts after its first frame
             await settle(pilot, app)
-            await pilot.press("enter")  # its first car
-            await settle(pilot, app)
-            screen = app.screen
-            shown = isinstance(screen, CarDetailScreen) and screen.detail is not None
+            screens = [type(app.screen).__name__]
+            for key in filter(None, keys.split(",")):
+                await pilot.press(key)
+                await settle(pilot, app)
+                screens.append(type(app.screen).__name__)
+            detail = getattr(app.screen, "detail", None)
             report = {
-                "shown": shown,
-                "vin": screen.detail.car.vin if shown else None,
+                "screens": screens,
+                "vin": detail.car.vin if detail is not None else None,
                 "orm": sorted(m for m in ("sqlalchemy", "sqlalchemy.orm", "sqlmodel", "db.models")
                               if m in sys.modules),
             }
@@ -142,23 +144,40 @@ OPEN_A_CAR = textwrap.dedent(
 )
 
 
-def test_a_session_opens_a_car_by_keys_without_loading_the_orm(
-    ui_store, ui_world, sqlite_url: str, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    """In a fresh interpreter, as a coordinator: F2, Enter on the first car; the car's view is
-    drawn and neither SQLAlchemy nor the models were imported for it."""
-    ordered_car(ui_world, "WBA99900011122266", "495-780")
-    ui_store.close()
+def read_only_session(url: str, login: str, keys: str, tmp_path: Path) -> dict:
+    """A session of ``login`` in a fresh interpreter, the keys pressed one by one: the screens
+    after each and the ORM modules it imported."""
     out = tmp_path / "report.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "data")}
     done = subprocess.run(
-        [sys.executable, "-c", OPEN_A_CAR, sqlite_url, "coordinator499", str(ROOT / "tests"), str(out)],
+        [sys.executable, "-c", READ_ONLY_SESSION, url, login, keys, str(ROOT / "tests"), str(out)],
         env=env, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads(out.read_text())
-    assert report["shown"], report
+    return json.loads(out.read_text())
+
+
+def test_a_session_opens_a_car_by_keys_without_loading_the_orm(
+    ui_store, ui_world, sqlite_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """As a coordinator: F2, Enter on the first car; the car's view is drawn and neither
+    SQLAlchemy nor the models were imported for it."""
+    ordered_car(ui_world, "WBA99900011122266", "495-780")
+    ui_store.close()
+    report = read_only_session(sqlite_url, "coordinator499", "f2,enter", tmp_path)
+    assert report["screens"][-2:] == ["CarListScreen", "CarDetailScreen"], report
     assert report["vin"] == "WBA99900011122266"
+    assert report["orm"] == [], report
+
+
+def test_a_mechanic_s_jobs_and_car_list_load_no_orm(
+    ui_store, ui_world, sqlite_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A workshop terminal opens on the mechanic's jobs, whose check for a clock left running
+    past the shift is a read when there is none: no ORM until the mechanic clocks."""
+    ui_store.close()
+    report = read_only_session(sqlite_url, "mechanic499", "f2", tmp_path)
+    assert report["screens"] == ["MyJobsScreen", "CarListScreen"], report
     assert report["orm"] == [], report
 
 
