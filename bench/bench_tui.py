@@ -369,7 +369,7 @@ def main() -> None:
     )
     session.close()
 
-    first_views, next_views, view_peaks = [], [], []
+    first_views, next_views, view_peaks, view_cpus = [], [], [], []
     for _ in range(args.runs):
         session = Session(args.db)
         session.read_until(first_vin.encode(), timeout=60)
@@ -378,12 +378,16 @@ def main() -> None:
         first_views.append(session.key(b"\r", b"Order and customer", timeout=30))
         session.key(b"\x1b", first_vin.encode())
         session.key(b"\x1b[B", second_vin.encode())
+        session.drain(0.5)
+        cpu = cpu_seconds(session.pid)
         next_views.append(session.key(b"\r", b"Order and customer", timeout=30))
-        session.drain(0.3)
+        session.drain(0.5)  # until the view has settled (its later layouts, the header's clock)
+        view_cpus.append(cpu_seconds(session.pid) - cpu)
         view_peaks.append(session.peak_rss_mb())
         session.close()
     print(f"a session's first car view, Enter to drawn   {ms(first_views)}")
     print(f"  its next car view                          {ms(next_views)}")
+    print(f"  CPU of the next view until it has settled: {ms(view_cpus)}")
     print(f"  VmHWM after both: median {statistics.median(view_peaks):.1f} MB")
     print(load_note())
 

@@ -119,7 +119,7 @@ class CarDetailScreen(Screen[None]):
     # The three blocks side by side from 100 columns; below, two (vehicle and order, then
     # prep), so that a block is never narrower than a VIN with its label (29 cells).
     DEFAULT_CSS = """
-    CarDetailScreen #body { padding: 0 1; scrollbar-size-vertical: 1; }
+    CarDetailScreen #body { padding: 0 1; scrollbar-size-vertical: 1; scrollbar-gutter: stable; }
     CarDetailScreen #headline { padding: 0 0 1 0; margin-top: 1; text-style: bold; }
     CarDetailScreen #blocks { height: auto; layout: grid; grid-size: 3; grid-rows: auto;
         grid-columns: 1fr; grid-gutter: 0 2; }

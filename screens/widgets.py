@@ -19,8 +19,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import Click
+from textual.geometry import Size
 from textual.message import Message
-from textual.visual import VisualType
+from textual.visual import RichVisual, VisualType
 from textual.widget import Widget
 from textual.widgets import Input as TextualInput
 from textual.widgets import Label as TextualLabel
@@ -40,13 +41,34 @@ from screens.plain import plain, safe_visual
 # plain-text widgets
 # ------------------------------------------------------------------------------------------------
 class Static(TextualStatic):
-    """Textual's ``Static``: never markup, never a control character."""
+    """Textual's ``Static``: never markup, never a control character.
+
+    It also keeps the height of a rich renderable (a table, a block of lines) for its width until
+    the content changes.  Textual forgets a widget's measured height whenever any size changes,
+    and lays a screen out again after every layout that sized a widget anew, so a car's view
+    rendered each of its tables whole twice to measure them: 40-60 ms of the ~200 ms it takes to
+    open one.  A rich renderable's height depends on the renderable and the width alone (Textual's
+    ``RichVisual.get_height`` reads no style), so the kept height is exact.
+    """
+
+    _rich_height: tuple[RichVisual, int, int] | None = None  # (content, width, height)
 
     def __init__(self, content: VisualType = "", *, markup: bool = False, **kwargs: Any) -> None:
         super().__init__(safe_visual(content), markup=False, **kwargs)
 
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
         super().update(safe_visual(content), layout=layout)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        visual = self.visual
+        if not isinstance(visual, RichVisual):
+            return super().get_content_height(container, viewport, width)
+        kept = self._rich_height
+        if kept is not None and kept[0] is visual and kept[1] == width:
+            return kept[2]
+        height = super().get_content_height(container, viewport, width)
+        self._rich_height = (visual, width, height)
+        return height
 
 
 class Label(TextualLabel):
