@@ -213,3 +213,9 @@ def nok(ore: int | None) -> str:
     from decimal import Decimal
 
     return fixed(Decimal(int(ore)) / 100, 2)  # type: ignore[arg-type]
+
+
+def label_of(number: object, name: object) -> str | None:
+    """``499 Porsgrunn``: a dealership's number and name as messages and screens name it (None
+    when there is none)."""
+    return None if number is None else f"{number} {name}"

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Row, bindparam, insert
 from sqlmodel import Session, select
 
-from db import car_access, events, notify, validate
+from db import car_access, events, formats, notify, validate
 from db.access import Actor
 from db.admin import does_prep
 from db.car_schedule import _advance_on_booking, _resync_car, sync_car_schedule
@@ -45,7 +45,7 @@ from db.ledger_rows import (
 )
 from db.models import Dealership, ResourceBooking, ResourceType
 from db.said import Said
-from db.users import label_of, recheck
+from db.users import recheck
 from db.vocab import CAR_STATUS_LABELS
 
 OPEN_STATUSES = ("scheduled", "confirmed")
@@ -331,7 +331,9 @@ def book(
             hours=hours,
             car_id=car_id,
             car=car,
-            consumer=None if car is None else label_of(car.consumer_number, car.consumer_name),
+            consumer=None
+            if car is None
+            else formats.label_of(car.consumer_number, car.consumer_name),
         )
     if car is not None:
         car_access.note_provider(session, car, provider_id)  # type: ignore[arg-type]

@@ -349,7 +349,6 @@ def _same(value: Any) -> Any:
     return value
 
 
-_AT = as_utc
 CAR_COLUMNS: dict[str, Callable[[Any], Any]] = {
     "id": _same,
     "vin": _same,
@@ -377,32 +376,32 @@ CAR_COLUMNS: dict[str, Callable[[Any], Any]] = {
     "estimated_cosmetic_hours": _real,
     "assigned_mechanic_id": _uid,
     "assigned_detailer_id": _uid,
-    "parts_ordered_seller_at": _AT,
-    "parts_arrived_seller_at": _AT,
-    "parts_ordered_prep_at": _AT,
-    "parts_arrived_prep_at": _AT,
+    "parts_ordered_seller_at": as_utc,
+    "parts_arrived_seller_at": as_utc,
+    "parts_ordered_prep_at": as_utc,
+    "parts_arrived_prep_at": as_utc,
     "parts_notes": _same,
-    "arrived_prep_center_at": _AT,
-    "inspection_completed_at": _AT,
+    "arrived_prep_center_at": as_utc,
+    "inspection_completed_at": as_utc,
     "inspection_approved": _flag,
     "inspection_notes": _same,
-    "technical_started_at": _AT,
-    "technical_completed_at": _AT,
-    "cosmetic_started_at": _AT,
-    "cosmetic_completed_at": _AT,
+    "technical_started_at": as_utc,
+    "technical_completed_at": as_utc,
+    "cosmetic_started_at": as_utc,
+    "cosmetic_completed_at": as_utc,
     "technical_notes": _same,
     "cosmetic_notes": _same,
-    "registered_at": _AT,
-    "ready_for_delivery_at": _AT,
-    "delivered_to_dealership_at": _AT,
-    "sold_at": _AT,
-    "delivered_to_customer_at": _AT,
-    "archived_at": _AT,
+    "registered_at": as_utc,
+    "ready_for_delivery_at": as_utc,
+    "delivered_to_dealership_at": as_utc,
+    "sold_at": as_utc,
+    "delivered_to_customer_at": as_utc,
+    "archived_at": as_utc,
     "expected_delivery_date": as_date,
-    "in_transit_at": _AT,
-    "status_changed_at": _AT,
-    "created_at": _AT,
-    "updated_at": _AT,
+    "in_transit_at": as_utc,
+    "status_changed_at": as_utc,
+    "created_at": as_utc,
+    "updated_at": as_utc,
 }
 CarValues = namedtuple("CarValues", list(CAR_COLUMNS))  # type: ignore[misc]
 _READS = tuple(CAR_COLUMNS.values())
@@ -458,10 +457,6 @@ _CONTACTS_SQL = (
     "FROM customer_communications c LEFT JOIN users u ON u.id = c.user_id WHERE c.car_id = :id "
     "ORDER BY c.sent_at DESC, c.id DESC"
 )
-
-
-def _label(number: str | None, name: str | None) -> str | None:
-    return f"{number} {name}" if name is not None else None
 
 
 def _seen_car(fast: FastReader, actor: Actor, car_id: int) -> tuple[Any, tuple[Any, ...], Any]:
@@ -527,8 +522,8 @@ def car_detail(
     car, names, providers = _seen_car(fast, actor, car_id)
     detail = CarDetail(
         car=car,
-        dealership=_label(names[0], names[1]) or "—",
-        prep_center=_label(names[2], names[3]),
+        dealership=formats.label_of(names[0], names[1]) or "—",
+        prep_center=formats.label_of(names[2], names[3]),
         seller=names[4] if car.seller_id else None,
         mechanic=names[5] if car.assigned_mechanic_id else None,
         detailer=names[6] if car.assigned_detailer_id else None,

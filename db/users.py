@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
-from db import badges, events, lockout, modes, validate
+from db import badges, events, formats, lockout, modes, validate
 from db.access import Actor, actor_change
 from db.clock import utcnow
 from db.errors import ActorChanged, Invalid, NotFound, WrongSecret
@@ -76,12 +76,7 @@ _DEALERSHIP_NAME = Hot(
 def dealership_label(conn: Connection, dealership_id: int) -> str | None:
     """``499 Porsgrunn``: a dealership as messages name it (None when there is none)."""
     named = _DEALERSHIP_NAME.first(conn, {"id": dealership_id})
-    return label_of(named[0], named[1]) if named is not None else None
-
-
-def label_of(number: object, name: object) -> str | None:
-    """:func:`dealership_label` of a dealership's number and name read with other rows."""
-    return None if number is None else f"{number} {name}"
+    return formats.label_of(named[0], named[1]) if named is not None else None
 
 
 def recheck(session: Session, actor: Actor | None, *, lock: bool = True) -> None:
