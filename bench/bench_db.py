@@ -214,7 +214,7 @@ def _booker(
     with db.read() as session:
         session.connection()
     _warm()
-    db._prepare_writes()  # as a session's first write does, before the runs start together
+    db.prepare_writes()  # as a session's first write does, before the runs start together
     # and as a session that has written once: what it loaded, the ORM with it, is out of the
     # collector's sight (PrepfloorApp.freeze_loaded), so no collection walks it between writes
     gc.collect()

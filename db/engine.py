@@ -264,7 +264,8 @@ class Database:
         path = sqlite_path(self.url) if self.dialect == "sqlite" else ":memory:"
         self._gate = gate_for(path) if path != ":memory:" else None
         self._checkpoints = Checkpointer(path, self._gate) if path != ":memory:" else None
-        self._prepared = 0  # the process whose first write was prepared (os.getpid())
+        # the process whose writes were prepared, and how many statements it had made by then
+        self._prepared: tuple[int, int] = (0, 0)
         # Told ``True`` (from the writing thread, or a timer's) when a write has waited about a
         # second for another terminal's change, and ``False`` when it is over: saved or given up.
         self.on_wait: Callable[[bool], None] | None = None
@@ -295,8 +296,8 @@ class Database:
         """
         if deadline is None:
             deadline = time.monotonic() + self.write_wait
-        if self._prepared != os.getpid():
-            self._prepare_writes()
+        if self._prepared != (os.getpid(), Hot.made()):
+            self.prepare_writes()
         gate = self._gate.held(deadline) if self._gate is not None else nullcontext()
         try:
             with gate, _no_collection(), self._transaction() as session:
@@ -305,15 +306,19 @@ class Database:
             if self._checkpoints is not None:  # after the gate is let go
                 self._checkpoints.nudge()
 
-    def _prepare_writes(self) -> None:
+    def prepare_writes(self) -> None:
         """What a process's first write would otherwise do while it holds the write lock (or its
-        rows), done before it is taken, once: the ORM's mappers configured and the hot path's
-        statements compiled (~40 ms; 32 sessions saving at once each held everyone up for it)."""
+        rows), done before it is taken: the ORM's mappers configured and the hot path's
+        statements compiled (~40 ms; 32 sessions saving at once each held everyone up for it).
+        A write calls it when the process is new or a module of rules imported since made
+        statements of its own (so a session that prepared early, :meth:`db.store.Store.warm`,
+        still compiles its first booking's statements outside the lock)."""
         from sqlalchemy.orm import configure_mappers
 
+        made = Hot.made()
         configure_mappers()
         Hot.prepare_all(self.engine.dialect)
-        self._prepared = os.getpid()
+        self._prepared = (os.getpid(), made)
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:

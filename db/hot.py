@@ -17,6 +17,7 @@ JSON column read on SQLite would be text.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections import namedtuple
 from collections.abc import Mapping
@@ -70,11 +71,20 @@ class Hot:
 
     __slots__ = ("__weakref__", "_plans", "statement")
     _every: weakref.WeakSet[Hot] = weakref.WeakSet()
+    _made = 0  # statements made so far (a module of rules imported makes its own)
+    _lock = threading.Lock()  # a module imported in one thread while another prepares
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
-        Hot._every.add(self)
+        with Hot._lock:
+            Hot._every.add(self)
+            Hot._made += 1
+
+    @classmethod
+    def made(cls) -> int:
+        """How many statements have been made so far in this process."""
+        return cls._made
 
     @classmethod
     def prepare_all(cls, dialect: Any) -> int:
@@ -82,7 +92,9 @@ class Hot:
         first write, outside the write lock: compiling them in its first booking held the lock
         for tens of milliseconds).  How many were compiled."""
         made = 0
-        for hot in list(cls._every):
+        with cls._lock:
+            every = list(cls._every)
+        for hot in every:
             if dialect.name not in hot._plans:
                 hot._plans[dialect.name] = _Plan(hot.statement, dialect)
                 made += 1

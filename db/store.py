@@ -1,7 +1,8 @@
 """What a session holds: the light reader, and the ORM database once it has loaded.
 
-The TUI creates a :class:`Store` before its first frame (cheap), paints from ``store.fast``, and loads
-the ORM layer in a worker (:meth:`Store.warm`) so that the first write does not wait for it.
+The TUI creates a :class:`Store` before its first frame (cheap) and paints from ``store.fast``.  A
+session that only reads never loads the ORM; one that shows a screen whose keys save loads it in a
+worker then (:meth:`Store.warm`), so that its first save does not wait for it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Store:
         self.write_wait = self.fast.write_wait
         self._db: Database | None = None
         self._lock = threading.Lock()
+        self._closed = False  # close() was called (a write may still open it again)
         self._on_wait: Callable[[bool], None] | None = None
         # Told (from the thread of the write) when a write is refused because the signed-in user
         # was switched off or their role or dealership changed: the session signs out.
@@ -77,16 +79,46 @@ class Store:
         return self._db
 
     def warm(self) -> None:
-        """Load the ORM layer and open the engine (call it in a worker after the first frame)."""
+        """Load the write path before the first write needs it: the ORM's models and engine, the
+        rules the screens save through, the engine opened, and their statements compiled
+        (:meth:`Database.prepare_writes`).
+
+        ``prepfloor serve``'s zygote calls it before it forks; a session calls it in a thread
+        when it shows a screen whose keys save (:meth:`prepfloor.app.PrepfloorApp.warm_writes`),
+        while a save's worker may import its own rule.  Two threads importing at once can only
+        wait for each other where modules import each other in a circle; the modules of ``db``
+        import each other without one (``tests/test_layering.py`` holds them to it)."""
         import db.capacity
         import db.cars
+        import db.contacts
+        import db.documents
+        import db.engine
+        import db.estimates
+        import db.inbox
+        import db.inspection
         import db.ledger
-        import db.queries
+        import db.models
+        import db.outbox
+        import db.parts
+        import db.scheduling
         import db.timers
-        import db.users  # noqa: F401
+        import db.users
+        import db.workflow  # noqa: F401
 
-        with self.db.read() as session:
-            session.connection()
+        if self._closed:  # the session ended while this loaded
+            return
+        database = self.db
+        database.prepare_writes()
+        with self._lock:
+            if self._closed:  # no connection is opened after close() let go of them
+                return
+            with database.read() as session:
+                session.connection()
+
+    @property
+    def writes_loaded(self) -> bool:
+        """Whether the write path (the ORM database) has been opened in this session."""
+        return self._db is not None
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A write: ``fn(session, *args, **kwargs)`` in one transaction, retried when busy.
@@ -150,9 +182,12 @@ class Store:
         )
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            database = self._db
         self.fast.close()
-        if self._db is not None:
-            self._db.dispose()
+        if database is not None:
+            database.dispose()
 
 
 # --- adopt hook: a Directus database is adopted, not migrated (db/adopt.py) ---------------------

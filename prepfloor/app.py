@@ -146,6 +146,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         use(self.site_language)  # the sign-in screen speaks the site's language
         self._who_check_running = False  # a check that the signed-in user is unchanged runs
         self._frozen_with_orm = False  # the ORM, once loaded, put out of the collector's sight
+        self._writes_warming = False  # the write path loads in the background (warm_writes)
         # keys wait until the previous one has taken effect (as long as a write may wait)
         self.typeahead = TypeAhead(self, limit_for(store.write_wait), on_held=self._keys_held)
         self._first_mode_open = False  # the first mode's screen is made
@@ -302,6 +303,26 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         gc.collect()
         gc.freeze()
         gc.enable()  # off until now when started by prepfloor.launch.start
+
+    def warm_writes(self) -> None:
+        """A screen whose keys save is shown (:func:`screens.widgets.ready_to_save`): the write
+        path (SQLAlchemy's ORM, the models, the rules: ~0.6 s of CPU and ~36 MB) starts loading
+        in the background, so the first save does not wait for it: a car's first move took
+        0.60-0.66 s from Enter to "Moved to", the next one 0.11-0.16 s; now the first takes as
+        long as the next (``bench/bench_first_save.py``).  A session that never shows such a
+        screen never loads it.  Once per session; a failure is only logged (the save that
+        follows loads it itself, and says what fails)."""
+        if self._writes_warming or self.store.writes_loaded:
+            return
+        self._writes_warming = True
+        self.set_timer(WARM_AFTER_SECONDS, self._warm_writes)
+
+    @work(thread=True, group="warm-writes", exit_on_error=False)
+    def _warm_writes(self) -> None:
+        self.store.warm()
+        # what it loaded goes out of the collector's sight now, while the user reads the form,
+        # not at the next idle check, which could fall on the save's key (a full collection)
+        self.call_from_thread(self.freeze_loaded)
 
     def session_modes(self) -> list[ModeInfo]:
         if self.session_ctx is None:

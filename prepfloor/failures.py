@@ -71,10 +71,11 @@ class SaysFailures:
 
     def worker_failed(self, worker: Worker[Any]) -> None:
         """A worker of any screen ended in an error (:mod:`prepfloor.failures`): say it where the
-        user is looking.  The change feed's poll tries again by itself."""
+        user is looking.  The change feed's poll tries again by itself; the write path loaded
+        ahead of a save (``warm-writes``) is loaded again by the save, which says what fails."""
         error = worker.error
         self.log.error(f"worker {worker.name!r} of {worker.node!r} failed: {error!r}")
-        if worker.group in ("poll",) or error is None:
+        if worker.group in ("poll", "warm-writes") or error is None:
             return
         from db.failures import describe
 

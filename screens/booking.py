@@ -37,7 +37,16 @@ from db.i18n import _
 from db.vocab import CAR_STATUS_LABELS
 from screens.context import SessionContext
 from screens.messages import DataChanged
-from screens.widgets import AppFooter, Input, Label, Option, OptionList, Select, Static
+from screens.widgets import (
+    AppFooter,
+    Input,
+    Label,
+    Option,
+    OptionList,
+    Select,
+    Static,
+    ready_to_save,
+)
 
 NOBODY = "__nobody__"
 
@@ -185,6 +194,7 @@ class BookingDialog(ModalScreen[int | None]):
 
     # -- start -----------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        ready_to_save(self)
         self.query_one("#car-matches", OptionList).display = False
         technical = [t.id for t in self.types.values() if t.prep_stage == "technical"]
         if self.preset_type in self.types:

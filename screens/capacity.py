@@ -31,7 +31,7 @@ from db.i18n import _
 from screens.capacity_grid import CapacityGridView
 from screens.context import SessionContext
 from screens.messages import DataChanged
-from screens.widgets import AppFooter, AppHeader, Input, Label, Static
+from screens.widgets import AppFooter, AppHeader, Input, Label, Static, ready_to_save
 
 if TYPE_CHECKING:
     from db.grid import Grid, GridRow
@@ -285,6 +285,7 @@ class CapacityScreen(Screen[None]):
             edit = self.query_one("#edit", Input)
             edit.value = event.character
             bar.add_class("visible")
+            ready_to_save(self)
             edit.focus()
             edit.cursor_position = len(edit.value)
             event.stop()

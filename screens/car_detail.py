@@ -551,7 +551,7 @@ class CarDetailScreen(Screen[None]):
 
         note = _("Not now —\n{reasons}").format(reasons=blocked) if blocked else ""
         self.app.push_screen(
-            ChoiceDialog(_("Record a delivery milestone:"), open_now, note), chosen
+            ChoiceDialog(_("Record a delivery milestone:"), open_now, note, saves=True), chosen
         )
 
     @work(thread=True, group="car-move", exit_on_error=False)
@@ -623,6 +623,7 @@ class CarDetailScreen(Screen[None]):
                 _("Move from {status} to:").format(status=CAR_STATUS_LABELS[current]),
                 choices,
                 note,
+                saves=True,
             ),
             chosen,
         )

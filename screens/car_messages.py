@@ -24,7 +24,7 @@ from db.vocab import (
 )
 from screens.car_records import RecordsDialog, short_when
 from screens.table import Cell, CellValue, Column
-from screens.widgets import AppFooter, Input, Static, TextArea
+from screens.widgets import AppFooter, Input, Static, TextArea, ready_to_save
 
 if TYPE_CHECKING:
     from db.outbox import MessageLine
@@ -282,6 +282,7 @@ class MessageEditor(ModalScreen[Any]):
         yield AppFooter()
 
     def on_mount(self) -> None:
+        ready_to_save(self)
         self.query_one(TextArea).focus()
 
     def action_cancel(self) -> None:

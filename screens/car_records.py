@@ -287,6 +287,7 @@ class PartsDialog(RecordsDialog):
             ChoiceDialog(
                 f"{row.part_name}: {PART_LABELS[row.status]} →",
                 [(s, PART_LABELS[s]) for s in nexts],
+                saves=True,
             ),
             chosen,
         )

@@ -10,7 +10,7 @@ from textual.events import Resize
 from textual.screen import ModalScreen
 
 from db.i18n import _
-from screens.widgets import AppFooter, Option, OptionList, Static
+from screens.widgets import AppFooter, Option, OptionList, Static, ready_to_save
 
 
 class ChoiceDialog(ModalScreen[str | None]):
@@ -37,14 +37,17 @@ class ChoiceDialog(ModalScreen[str | None]):
         choices: list[tuple[str, str]],
         note: str = "",
         current: str | None = None,
+        *,
+        saves: bool = False,
     ) -> None:
         """``current``: the key of the choice highlighted first (the one in use), else the
-        first."""
+        first.  ``saves``: picking a choice changes something (not a filter of what is shown)."""
         super().__init__()
         self.title_text = title
         self.choices = choices
         self.note = note
         self.current = current
+        self.saves = saves
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -57,6 +60,10 @@ class ChoiceDialog(ModalScreen[str | None]):
             if self.note:
                 yield Static(self.note, id="note", markup=False)
         yield AppFooter()
+
+    def on_mount(self) -> None:
+        if self.saves:
+            ready_to_save(self)
 
     def on_resize(self, event: Resize) -> None:
         """The list's height: what the terminal leaves once the title and note are shown."""
@@ -96,6 +103,9 @@ class ConfirmDialog(ModalScreen[bool]):
     def __init__(self, question: str) -> None:
         super().__init__()
         self.question = question
+
+    def on_mount(self) -> None:
+        ready_to_save(self)  # what is confirmed is a change
 
     def compose(self) -> ComposeResult:
         with Vertical():

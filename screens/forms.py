@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from db.errors import Invalid, InvalidFields, PrepfloorError
 from db.i18n import _
 from db.limits import limit
-from screens.widgets import AppFooter, Input, Label, Select, Static
+from screens.widgets import AppFooter, Input, Label, Select, Static, ready_to_save
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,9 @@ class FormDialog(ModalScreen[Any]):
             yield Static("", id="problem", markup=False)
             yield Static(_("ctrl+s or Enter on the last field: save · Escape: cancel"), id="keys")
         yield AppFooter()
+
+    def on_mount(self) -> None:
+        ready_to_save(self)
 
     def values(self) -> dict[str, Any]:
         values: dict[str, Any] = {}

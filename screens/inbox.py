@@ -23,7 +23,7 @@ from db.vocab import NOTIFICATION_TYPE_LABELS, NOTIFICATION_TYPES, PRIORITIES, P
 from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
-from screens.widgets import AppFooter, AppHeader, Static
+from screens.widgets import AppFooter, AppHeader, Static, ready_to_save
 
 if TYPE_CHECKING:
     from db.inbox import NoteRow
@@ -101,6 +101,7 @@ class InboxScreen(Screen[None]):
         return self.query_one(RowTable)
 
     def on_mount(self) -> None:
+        ready_to_save(self)  # Enter marks what it opens read
         self.table.focus()
         self.load()
 
@@ -299,6 +300,7 @@ class PreferencesDialog(ModalScreen[None]):
         return [type_label(type_), Cell(_(MODE_WORDS[mode]), style)]
 
     def on_mount(self) -> None:
+        ready_to_save(self)
         self.query_one(RowTable).focus()
         self.load()
 

@@ -38,6 +38,7 @@ from screens.widgets import (
     OptionList,
     Select,
     Static,
+    ready_to_save,
 )
 
 # (field, label, placeholder); * marks what registration needs.  Both are translated when drawn.
@@ -194,6 +195,7 @@ class IntakeScreen(Screen[None]):
             yield TextArea(id=name, compact=True, classes="field", soft_wrap=True)
 
     def on_mount(self) -> None:
+        ready_to_save(self)  # a draft is kept as it is typed
         self._fill_dealerships()
         self._mounted_once = True
         self._start()
@@ -813,7 +815,7 @@ class IntakeScreen(Screen[None]):
                 self.dismiss()
 
         title = _("Close these changes?") if self.editing else _("Close this order?")
-        self.app.push_screen(ChoiceDialog(title, choices), chosen)
+        self.app.push_screen(ChoiceDialog(title, choices, saves=True), chosen)
 
     @work(thread=True, group="intake-draft", exit_on_error=False)
     def _keep_and_close(self) -> None:

@@ -22,7 +22,7 @@ def language_dialog(chosen: str | None) -> ChoiceDialog:
         if chosen is None
         else _("Chosen by you: {language}.").format(language=LANGUAGES.get(chosen, chosen))
     )
-    return ChoiceDialog(_("Language / Språk"), choices, note, current=chosen or "")
+    return ChoiceDialog(_("Language / Språk"), choices, note, current=chosen or "", saves=True)
 
 
 class LanguageCommand(Provider):

@@ -16,7 +16,15 @@ from db.i18n import _
 from db.store import Store
 from db.vocab import ROLE_LABELS
 from screens.messages import SignedIn
-from screens.widgets import AppFooter, AppHeader, Input, Option, OptionList, Static
+from screens.widgets import (
+    AppFooter,
+    AppHeader,
+    Input,
+    Option,
+    OptionList,
+    Static,
+    ready_to_save,
+)
 
 
 def _label(user: UserRow) -> str:
@@ -80,6 +88,7 @@ class LoginScreen(Screen[None]):
         yield AppFooter()
 
     def on_mount(self) -> None:
+        ready_to_save(self)  # a sign-in is written (and a wrong PIN counted)
         self.load_users()
 
     @work(thread=True, exclusive=True, group="sign-in-list", exit_on_error=False)

@@ -24,7 +24,7 @@ from screens.context import SessionContext
 from screens.forms import FormDialog, FormField
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
-from screens.widgets import AppFooter, AppHeader, Static
+from screens.widgets import AppFooter, AppHeader, Static, ready_to_save
 
 if TYPE_CHECKING:
     from db.grid import BookingRow, UsageRow
@@ -83,6 +83,9 @@ class BookingActions:
     """What a coordinator does to the highlighted booking of a list (mixed into its screen)."""
 
     ctx: SessionContext
+
+    def on_mount(self) -> None:
+        ready_to_save(self)  # its keys confirm, move, reassign or cancel bookings
 
     def booking(self) -> BookingRow | None:
         raise NotImplementedError
@@ -259,7 +262,9 @@ class BookingActions:
 
         self.app.push_screen(  # type: ignore[attr-defined]
             ChoiceDialog(
-                _("Give {work} for {car} to:").format(work=row.work, car=row.car_label), choices
+                _("Give {work} for {car} to:").format(work=row.work, car=row.car_label),
+                choices,
+                saves=True,
             ),
             chosen,
         )

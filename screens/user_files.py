@@ -130,7 +130,9 @@ class PickFileDialog(RecordsDialog):
 
         self.app.push_screen(
             ChoiceDialog(
-                _("Attach {file} as").format(file=row.name), list(DOCUMENT_TYPE_LABELS.items())
+                _("Attach {file} as").format(file=row.name),
+                list(DOCUMENT_TYPE_LABELS.items()),
+                saves=True,
             ),
             chosen,
         )

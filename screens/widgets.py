@@ -37,6 +37,15 @@ from screens.context import SessionContext
 from screens.plain import plain, safe_visual
 
 
+def ready_to_save(screen: Any) -> None:
+    """``screen``'s keys save (a form, a booking, a clock, a choice that changes something): the
+    session loads its write path in the background now, not on the first save's key
+    (:meth:`prepfloor.app.PrepfloorApp.warm_writes`).  Call it when the screen is mounted."""
+    warm = getattr(screen.app, "warm_writes", None)
+    if warm is not None:
+        warm()
+
+
 # ------------------------------------------------------------------------------------------------
 # plain-text widgets
 # ------------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from db.vocab import BOOKING_STATUS_LABELS, CAR_STATUS_LABELS
 from screens.context import SessionContext
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
-from screens.widgets import AppFooter, AppHeader, Static
+from screens.widgets import AppFooter, AppHeader, Static, ready_to_save
 
 if TYPE_CHECKING:
     from db.jobs import JobRow, RunningTimer
@@ -126,6 +126,7 @@ class MyJobsScreen(Screen[None]):
         return self.query_one(JobsTable)
 
     def on_mount(self) -> None:
+        ready_to_save(self)  # Enter starts and stops the clock: the first press need not wait
         self.table.focus()
         self.load()
         self.set_interval(1.0, self._tick)
@@ -470,6 +471,7 @@ class MyJobsScreen(Screen[None]):
                     since=formats.moment(local(started_at)), hours=formats.hours(hours, 1)
                 ),
                 choices,
+                saves=True,
             ),
             chosen,
         )

@@ -218,6 +218,39 @@ async def test_starting_a_job_on_a_full_disk_is_said_and_no_clock_runs(small_dis
     assert len(rows(w, TimebankEntry)) == 1
 
 
+async def test_the_write_path_loaded_ahead_fails_unsaid_and_the_first_save_loads_it(
+    small_disk, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The mechanic's jobs load the write path in the background (Enter saves).  When that fails
+    nothing the user did has failed: it is logged, not said, and the first start of a clock loads
+    the write path itself and saves."""
+    store, w, _disk = small_disk
+    car = w.register(seller="seller499")
+    book(w, 0, 2, car_id=car)
+    tried: list[bool] = []
+
+    def fails(self: Store) -> None:
+        tried.append(True)
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(Store, "warm", fails)
+    session = Store(store.url)  # a new session's: nothing written through it yet
+    app = make_app(session, actor=w["mechanic499"])
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot, app)
+            await pilot.pause(0.6)  # the write path is loaded after the first frame
+            await settle(pilot, app)
+            assert tried == [True]
+            assert said(app) == ""
+            burst(app, " ")
+            await typed(pilot, app)
+            assert "started" in said(app)
+    finally:
+        session.close()
+    assert len(rows(w, TimebankEntry)) == 1
+
+
 async def test_a_pin_sign_in_on_a_full_disk_is_said(small_disk) -> None:  # type: ignore[no-untyped-def]
     from db import users
 

@@ -80,3 +80,19 @@ def test_text_through_a_hot_statement_is_cleaned(world) -> None:  # type: ignore
     world.db.run(ledger.cancel, world["coordinator499"], job, reason="done \x1b]0;x\x07")
     (cancelled,) = rows(world, Event, entity="resource_bookings", action="cancelled")
     assert "\x1b" not in str(cancelled["changes"]) and "\x07" not in str(cancelled["changes"])
+
+
+def test_a_statement_made_after_the_writes_were_prepared_is_compiled_before_the_next_write(
+    world,
+) -> None:  # type: ignore[no-untyped-def]
+    """A session may prepare its writes early (the write path loaded ahead of a save); a module of
+    rules imported after that makes statements of its own, and the next write compiles them
+    before it takes the lock, not inside it."""
+    db = world.db
+    db.prepare_writes()
+    dialect = db.engine.dialect.name
+    later = Hot(select(CAPACITY.c.id).where(CAPACITY.c.id == bindparam("id")))
+    assert dialect not in later._plans
+    seen: list[bool] = []
+    db.run(lambda session: seen.append(dialect in later._plans))
+    assert seen == [True]

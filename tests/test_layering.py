@@ -67,6 +67,51 @@ def test_the_first_screen_does_not_load_the_orm() -> None:
     assert run(code) == "[]"
 
 
+def _loaded_with(tree: ast.Module) -> set[str]:
+    """The ``db`` modules a module of ``db`` imports while it is itself imported: not those
+    imported in a function (when it is called) or for type checking only."""
+    found: set[str] = set()
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo.extend(node.orelse)
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("db."))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "db":
+                found.update(f"db.{a.name}" for a in node.names)
+            elif node.module.startswith("db."):
+                found.add(node.module)
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def test_the_modules_of_db_import_each_other_in_no_circle() -> None:
+    """A session loads its write path in a thread while a save's worker may import its own rule
+    (:meth:`db.store.Store.warm`).  Two threads importing at once wait for each other only where
+    modules import each other in a circle; so there is none, or a save could fail at random."""
+    graph = {
+        f"db.{path.stem}": _loaded_with(ast.parse(path.read_text(), str(path)))
+        for path in (ROOT / "db").glob("*.py")
+    }
+    assert sum(len(deps) for deps in graph.values()) > 100  # the walk found the imports
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        for dep in sorted(graph.get(module, ())):
+            assert dep not in path, " -> ".join([*path, dep])
+            if dep not in done:
+                visit(dep, [*path, dep])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [module])
+
+
 def test_the_plain_start_loads_no_command_line_library() -> None:
     """``prepfloor`` alone opens the TUI without Typer or Click (they cost a third of a bare
     Textual app's start); the subcommands still have them."""

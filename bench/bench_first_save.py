@@ -1,0 +1,107 @@
+"""A session's first save, measured through a real pseudo-terminal.
+
+A session that only reads never loads the write path (SQLAlchemy's ORM, the models, the engine);
+the first save of a session used to load it on its own key (about 0.7 s of CPU).  A screen whose
+keys save now loads it in the background when it is shown.  This bench starts the real
+``prepfloor`` command in a pty (120x40) on a copy of a database, signed in as the OS login name
+(added as an admin if missing), and for each run:
+
+* opens the first car of the list (Enter), presses ``s`` (the dialog of the car's next status) and,
+  after ``--look`` seconds (the user reading the choices), Enter: the first save, from the key to
+  "Moved to ..." on screen;
+* does the same once more: the next save;
+* prints both, and the session's peak resident memory (VmHWM) before ``s`` and at the end.
+
+``--look 0`` sends ``s`` and Enter together, as keys typed ahead arrive.  Each run works on a
+fresh copy (the moves change the car).  Without ``--db`` the database is a new demo database.
+
+Usage: python bench/bench_first_save.py [--db FILE] [--runs 5] [--look 1.0]
+Figures only: nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_tui import PREPFLOOR, Session, ensure_os_user
+
+MOVED = b"Moved to "
+TOAST_SECONDS = 5.5  # a toast stays 5 s (Textual's NOTIFICATION_TIMEOUT)
+
+
+def demo_database(folder: Path) -> Path:
+    """A new demo database (``prepfloor demo --no-tui``) in ``folder``."""
+    env = {**os.environ, "XDG_DATA_HOME": str(folder / "data")}
+    env["XDG_CONFIG_HOME"] = str(folder / "config")
+    subprocess.run([PREPFLOOR, "demo", "--no-tui"], env=env, check=True, capture_output=True)
+    return next((folder / "data").rglob("demo.db"))
+
+
+def one_run(source: Path, folder: Path, look: float) -> tuple[float, float, float, float]:
+    """(first save s, next save s, VmHWM MB before the dialog, VmHWM MB at the end)."""
+    copy = folder / "run.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    shutil.copy(source, copy)
+    url = f"sqlite:///{copy}"
+    ensure_os_user(url)
+    session = Session(url)
+    try:
+        session.read_until(b"VIN", timeout=60)
+        time.sleep(1.0)  # the user reads the list
+        session.key(b"\r", b"Order and customer", timeout=30)
+        time.sleep(1.0)  # and the car
+        before = session.peak_rss_mb()
+        saves = []
+        for _ in range(2):
+            if look > 0:
+                session.key(b"s", b"Move from", timeout=30)
+                time.sleep(look)
+                saves.append(session.key(b"\r", MOVED, timeout=30))
+            else:
+                saves.append(session.key(b"s\r", MOVED, timeout=30))
+            time.sleep(TOAST_SECONDS)  # its "Moved to" gone: the next one is the next save's
+            session.drain(0.5)
+        return saves[0], saves[1], before, session.peak_rss_mb()
+    finally:
+        session.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="SQLite file to copy for each run (default: a demo database)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--look", type=float, default=1.0, help="seconds between s and Enter")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="prepfloor-first-save-") as tmp:
+        folder = Path(tmp)
+        source = Path(args.db) if args.db else demo_database(folder)
+        print(f"prepfloor: {PREPFLOOR} (sources: {os.environ.get('PYTHONPATH') or 'installed'})")
+        print(f"database: {source if args.db else 'a new demo database'}; look {args.look:g} s")
+        firsts, nexts = [], []
+        for _ in range(args.runs):
+            first, following, before, after = one_run(source, folder, args.look)
+            firsts.append(first)
+            nexts.append(following)
+            print(
+                f"  first save {first * 1000:6.0f} ms, next {following * 1000:5.0f} ms; "
+                f"VmHWM {before:.1f} MB before the dialog, {after:.1f} MB after",
+                flush=True,
+            )
+        print(
+            f"first save p50 {statistics.median(firsts) * 1000:.0f} ms, "
+            f"next save p50 {statistics.median(nexts) * 1000:.0f} ms ({args.runs} runs)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
