@@ -6,11 +6,14 @@ keys save now loads it in the background when it is shown.  This bench starts th
 ``prepfloor`` command in a pty (120x40) on a copy of a database, signed in as the OS login name
 (added as an admin if missing), and for each run:
 
-* opens the first car of the list (Enter), presses ``s`` (the dialog of the car's next status) and,
+* opens the first car of the list (Enter) and its messages to the customer (``m``, a read: from
+  the key to the message's row drawn; the copy has one message on every car), then Escape;
+* presses ``s`` (the dialog of the car's next status) and,
   after ``--look`` seconds (the user reading the choices), Enter: the first save, from the key to
   "Moved to ..." on screen;
 * does the same once more: the next save;
-* prints both, and the session's peak resident memory (VmHWM) before ``s`` and at the end.
+* prints them, and the session's peak resident memory (VmHWM) after the messages (before ``s``)
+  and at the end.
 
 ``--look 0`` sends ``s`` and Enter together, as keys typed ahead arrive.  Each run works on a
 fresh copy (the moves change the car).  Without ``--db`` the database is a new demo database.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -34,6 +38,7 @@ from pathlib import Path
 from bench_tui import PREPFLOOR, Session, ensure_os_user
 
 MOVED = b"Moved to "
+RECIPIENT = "customer@example.no"  # the message given to every car of the copy
 TOAST_SECONDS = 5.5  # a toast stays 5 s (Textual's NOTIFICATION_TIMEOUT)
 
 
@@ -45,12 +50,25 @@ def demo_database(folder: Path) -> Path:
     return next((folder / "data").rglob("demo.db"))
 
 
-def one_run(source: Path, folder: Path, look: float) -> tuple[float, float, float, float]:
-    """(first save s, next save s, VmHWM MB before the dialog, VmHWM MB at the end)."""
+def with_messages(copy: Path) -> None:
+    """One message to the customer on every car of the copy (a demo database has none)."""
+    with sqlite3.connect(copy) as connection:
+        connection.execute(
+            "INSERT INTO outbox_messages (car_id, dealership_id, channel, recipient, subject, "
+            "body, milestone, language, state, attempts, created_at) SELECT id, dealership_id, "
+            "'email', ?, 'Your car', 'Hello', 'registered', 'en', 'sent', 1, "
+            "'2026-12-07 10:00:00' FROM cars",
+            (RECIPIENT,),
+        )
+
+
+def one_run(source: Path, folder: Path, look: float) -> tuple[float, float, float, float, float]:
+    """(messages s, first save s, next save s, VmHWM MB after the messages, at the end)."""
     copy = folder / "run.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{copy}{suffix}").unlink(missing_ok=True)
     shutil.copy(source, copy)
+    with_messages(copy)
     url = f"sqlite:///{copy}"
     ensure_os_user(url)
     session = Session(url)
@@ -59,6 +77,10 @@ def one_run(source: Path, folder: Path, look: float) -> tuple[float, float, floa
         time.sleep(1.0)  # the user reads the list
         session.key(b"\r", b"Order and customer", timeout=30)
         time.sleep(1.0)  # and the car
+        messages = session.key(b"m", RECIPIENT.encode(), timeout=30)
+        time.sleep(0.5)
+        session.key(b"\x1b", b"Order and customer", timeout=30)
+        time.sleep(1.0)
         before = session.peak_rss_mb()
         saves = []
         for _ in range(2):
@@ -70,7 +92,7 @@ def one_run(source: Path, folder: Path, look: float) -> tuple[float, float, floa
                 saves.append(session.key(b"s\r", MOVED, timeout=30))
             time.sleep(TOAST_SECONDS)  # its "Moved to" gone: the next one is the next save's
             session.drain(0.5)
-        return saves[0], saves[1], before, session.peak_rss_mb()
+        return messages, saves[0], saves[1], before, session.peak_rss_mb()
     finally:
         session.close()
 
@@ -86,17 +108,20 @@ def main(argv: list[str] | None = None) -> int:
         source = Path(args.db) if args.db else demo_database(folder)
         print(f"prepfloor: {PREPFLOOR} (sources: {os.environ.get('PYTHONPATH') or 'installed'})")
         print(f"database: {source if args.db else 'a new demo database'}; look {args.look:g} s")
-        firsts, nexts = [], []
+        reads, firsts, nexts = [], [], []
         for _ in range(args.runs):
-            first, following, before, after = one_run(source, folder, args.look)
+            messages, first, following, before, after = one_run(source, folder, args.look)
+            reads.append(messages)
             firsts.append(first)
             nexts.append(following)
             print(
-                f"  first save {first * 1000:6.0f} ms, next {following * 1000:5.0f} ms; "
-                f"VmHWM {before:.1f} MB before the dialog, {after:.1f} MB after",
+                f"  messages {messages * 1000:5.0f} ms; first save {first * 1000:6.0f} ms, "
+                f"next {following * 1000:5.0f} ms; VmHWM {before:.1f} MB after the messages, "
+                f"{after:.1f} MB at the end",
                 flush=True,
             )
         print(
+            f"messages p50 {statistics.median(reads) * 1000:.0f} ms, "
             f"first save p50 {statistics.median(firsts) * 1000:.0f} ms, "
             f"next save p50 {statistics.median(nexts) * 1000:.0f} ms ({args.runs} runs)"
         )

@@ -11,7 +11,6 @@ the sender does with a queued message (claim, hand over, sent, retried, failed) 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -22,58 +21,10 @@ from db.clock import utcnow
 from db.engine import for_update
 from db.errors import Invalid, NotAllowed, NotFound, Stale
 from db.i18n import _
-from db.models import Car, OutboxMessage, User
+from db.models import Car, OutboxMessage
 from db.outbox_templates import car_values, check_text, choices_of, fill, wording
 from db.outbox_write import channel_for, recipient_for, write_milestone
 from db.vocab import OUTBOX_CHANNELS, OUTBOX_MILESTONES, OUTBOX_STATE_LABELS
-
-
-@dataclass(frozen=True)
-class MessageLine:
-    id: int
-    channel: str
-    recipient: str
-    subject: str | None
-    body: str
-    milestone: str
-    state: str
-    attempts: int
-    next_attempt_at: datetime | None
-    sent_at: datetime | None
-    last_reply: str | None
-    created_at: datetime | None
-    who: str | None  # who wrote it (display name); None: prepfloor, at a milestone
-
-
-def _line(m: OutboxMessage, who: str | None) -> MessageLine:
-    return MessageLine(
-        id=m.id,  # type: ignore[arg-type]
-        channel=m.channel,
-        recipient=m.recipient,
-        subject=m.subject,
-        body=m.body,
-        milestone=m.milestone,
-        state=m.state,
-        attempts=m.attempts,
-        next_attempt_at=m.next_attempt_at,
-        sent_at=m.sent_at,
-        last_reply=m.last_reply,
-        created_at=m.created_at,
-        who=who,
-    )
-
-
-def car_messages(session: Session, actor: Actor, car_id: int) -> list[MessageLine]:
-    """The messages to the customer of a car the actor sees, newest first."""
-    actor.require("outbox.view")
-    workflow.load_car(session, actor, car_id)
-    rows = session.exec(
-        select(OutboxMessage, User.display_name)
-        .join(User, User.id == OutboxMessage.created_by_id, isouter=True)  # type: ignore[arg-type]
-        .where(OutboxMessage.car_id == car_id)
-        .order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
-    ).all()
-    return [_line(m, who) for m, who in rows]
 
 
 def _may_write(session: Session, actor: Actor, car: Car) -> None:

@@ -72,6 +72,25 @@ class PartLine:
 
 
 @dataclass(frozen=True)
+class MessageLine:
+    """A message to the car's customer (``outbox_messages``), as the car's messages list it."""
+
+    id: int
+    channel: str
+    recipient: str
+    subject: str | None
+    body: str
+    milestone: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    last_reply: str | None
+    created_at: datetime | None
+    who: str | None  # who wrote it (display name); None: prepfloor, at a milestone
+
+
+@dataclass(frozen=True)
 class DocumentLine:
     id: int
     type: str
@@ -458,6 +477,13 @@ _CONTACTS_SQL = (
     "ORDER BY c.sent_at DESC, c.id DESC"
 )
 
+_MESSAGES_SQL = (
+    "SELECT m.id, m.channel, m.recipient, m.subject, m.body, m.milestone, m.state, m.attempts, "
+    "m.next_attempt_at, m.sent_at, m.last_reply, m.created_at, u.display_name "
+    "FROM outbox_messages m LEFT JOIN users u ON u.id = m.created_by_id WHERE m.car_id = :id "
+    "ORDER BY m.id DESC"
+)
+
 
 def _seen_car(fast: FastReader, actor: Actor, car_id: int) -> tuple[Any, tuple[Any, ...], Any]:
     """The car's values, its names (dealership, prep center, seller, mechanic, detailer) and its
@@ -511,6 +537,16 @@ def car_contacts(fast: FastReader, actor: Actor, car_id: int) -> list[ContactLin
     """The customer contacts of a car the actor sees, newest first."""
     _seen_car(fast, actor, car_id)
     return _contacts(fast, car_id)
+
+
+def car_messages(fast: FastReader, actor: Actor, car_id: int) -> list[MessageLine]:
+    """The messages to the customer of a car the actor sees, newest first (``outbox.view``)."""
+    actor.require("outbox.view")
+    _seen_car(fast, actor, car_id)
+    return [
+        MessageLine(*r[:8], as_utc(r[8]), as_utc(r[9]), r[10], as_utc(r[11]), r[12])
+        for r in fast.rows(_MESSAGES_SQL, {"id": car_id})
+    ]
 
 
 def car_detail(

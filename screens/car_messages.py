@@ -27,7 +27,7 @@ from screens.table import Cell, CellValue, Column
 from screens.widgets import AppFooter, Input, Static, TextArea, ready_to_save
 
 if TYPE_CHECKING:
-    from db.outbox import MessageLine
+    from db.queries import MessageLine
 
 STATE_STYLE = {
     "draft": "bold yellow",
@@ -80,9 +80,9 @@ class MessagesDialog(RecordsDialog):
         ]
 
     def fetch(self) -> list[Any]:
-        from db import outbox
+        from db import queries
 
-        return self.ctx.store.query(outbox.car_messages, self.ctx.actor, self.car_id)
+        return queries.car_messages(self.ctx.store.fast, self.ctx.actor, self.car_id)
 
     def action_close(self) -> None:
         self.dismiss(None)

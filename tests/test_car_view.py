@@ -212,6 +212,17 @@ def test_a_dialog_that_saves_loads_the_write_path_when_it_opens(
     assert report["orm"] == WRITE_PATH, report
 
 
+def test_a_car_s_messages_to_its_customer_open_without_the_orm(
+    ui_store, ui_world, sqlite_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`m` on a car's view lists the messages to its customer: a read, so no write path."""
+    ordered_car(ui_world, "WBA99900011122299", "495-783")
+    ui_store.close()
+    report = read_only_session(sqlite_url, "coordinator499", "f2,enter,m", tmp_path)
+    assert report["screens"][-2:] == ["CarDetailScreen", "MessagesDialog"], report
+    assert report["orm"] == [], report
+
+
 def test_the_history_says_yes_and_no_not_true_and_false(world: World) -> None:
     from db import events
 
