@@ -29,7 +29,6 @@ import os
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,11 +42,12 @@ TOAST_SECONDS = 5.5  # a toast stays 5 s (Textual's NOTIFICATION_TIMEOUT)
 
 
 def demo_database(folder: Path) -> Path:
-    """A new demo database (``prepfloor demo --no-tui``) in ``folder``."""
-    env = {**os.environ, "XDG_DATA_HOME": str(folder / "data")}
-    env["XDG_CONFIG_HOME"] = str(folder / "config")
-    subprocess.run([PREPFLOOR, "demo", "--no-tui"], env=env, check=True, capture_output=True)
-    return next((folder / "data").rglob("demo.db"))
+    """A new demo database in ``folder`` (:func:`prepfloor.demo.ensure_demo`)."""
+    from prepfloor.demo import ensure_demo
+
+    path = folder / "demo.db"
+    ensure_demo(f"sqlite:///{path}")
+    return path
 
 
 def with_messages(copy: Path) -> None:
