@@ -13,8 +13,7 @@ from db import events, inspection, ledger, nearest, notify, parts, workflow
 from db.access import Actor
 from db.clock import local_today, utcnow
 from db.errors import DoesNotFit, Invalid, NotAllowed, NotFound, PrepfloorError, WorkflowRefused
-from db.estimate_rows import lines_of
-from db.estimates import DECISIONS, ENTITY, _line, _line_event, _load, _nok, _touch
+from db.estimates import DECISIONS, ENTITY, _line, _line_event, _load, _nok, _touch, lines_of
 from db.i18n import _
 from db.models import Car, Estimate, EstimateLine
 from db.said import Said, label

@@ -1,5 +1,6 @@
 """Estimates of extra work, read: money in øre, a line's price, an estimate's totals, and the
-estimates of a car as a screen shows them.  The rules that write them are :mod:`db.estimates`.
+estimates of a car as a screen shows them (read by :func:`db.queries.car_estimates`, without the
+ORM).  The rules that write them are :mod:`db.estimates`.
 
 Money is integer øre (1 NOK = 100 øre) everywhere in the code and the database: sums are exact on
 both engines.  :func:`parse_nok` reads what a person types (``1 250,50``, ``1250.5``, ``kr 900``).
@@ -13,12 +14,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-
-from sqlmodel import Session, col, select
+from typing import TYPE_CHECKING
 
 from db.errors import Invalid
 from db.i18n import _
-from db.models import Estimate, EstimateLine, InspectionChecklistItem, ResourceType, User
+
+if TYPE_CHECKING:
+    from db.models import EstimateLine
 
 # The price of an hour of labour when the line does not say: ``PREPFLOOR_LABOUR_RATE_NOK`` (whole
 # or decimal NOK), else this.  Copied onto each labour line when it is made, so that a later
@@ -150,120 +152,3 @@ class EstimateView:
     @property
     def totals(self) -> Totals:
         return totals_of(list(self.lines))
-
-
-def lines_of(session: Session, estimate_ids: list[int]) -> dict[int, list[EstimateLine]]:
-    if not estimate_ids:
-        return {}
-    found: dict[int, list[EstimateLine]] = {i: [] for i in estimate_ids}
-    for line in session.exec(
-        select(EstimateLine)
-        .where(col(EstimateLine.estimate_id).in_(estimate_ids))
-        .order_by(col(EstimateLine.id))
-    ):
-        found[line.estimate_id].append(line)
-    return found
-
-
-def views(session: Session, estimates: list[Estimate]) -> list[EstimateView]:
-    """The estimates with their lines and the names they refer to, in a few statements."""
-    by_estimate = lines_of(session, [e.id for e in estimates if e.id is not None])
-    lines = [line for group in by_estimate.values() for line in group]
-    people = {e.created_by_id for e in estimates} | {e.sent_by_id for e in estimates}
-    people |= {e.decided_by_id for e in estimates} | {line.user_id for line in lines}
-    people.discard(None)
-    names: dict[uuid.UUID, str] = {}
-    if people:
-        names = dict(
-            session.exec(select(User.id, User.display_name).where(col(User.id).in_(people))).all()  # type: ignore[arg-type]
-        )
-    type_ids = {line.resource_type_id for line in lines if line.resource_type_id is not None}
-    works: dict[int, str] = {}
-    if type_ids:
-        works = dict(
-            session.exec(
-                select(ResourceType.id, ResourceType.name).where(col(ResourceType.id).in_(type_ids))
-            ).all()  # type: ignore[arg-type]
-        )
-    item_ids = {line.inspection_item_id for line in lines if line.inspection_item_id is not None}
-    items: dict[int, str] = {}
-    if item_ids:
-        items = dict(
-            session.exec(
-                select(InspectionChecklistItem.id, InspectionChecklistItem.item_name).where(
-                    col(InspectionChecklistItem.id).in_(item_ids)
-                )
-            ).all()  # type: ignore[arg-type]
-        )
-
-    def name(user_id: uuid.UUID | None) -> str | None:
-        return names.get(user_id) if user_id is not None else None
-
-    def line_view(line: EstimateLine) -> LineView:
-        return LineView(
-            id=line.id,  # type: ignore[arg-type]
-            kind=line.kind,
-            description=line.description,
-            part_number=line.part_number,
-            quantity=line.quantity,
-            unit_price_ore=line.unit_price_ore,
-            resource_type_id=line.resource_type_id,
-            work=works.get(line.resource_type_id) if line.resource_type_id else None,
-            hours=line.hours,
-            hourly_rate_ore=line.hourly_rate_ore,
-            user_id=line.user_id,
-            person=name(line.user_id),
-            amount_ore=line.amount_ore,
-            decision=line.decision,
-            finding=items.get(line.inspection_item_id) if line.inspection_item_id else None,
-            inspection_item_id=line.inspection_item_id,
-            parts_order_id=line.parts_order_id,
-            booking_id=line.booking_id,
-        )
-
-    return [
-        EstimateView(
-            id=e.id,  # type: ignore[arg-type]
-            car_id=e.car_id,
-            state=e.state,
-            created_by=name(e.created_by_id),
-            created_at=e.created_at,
-            sent_at=e.sent_at,
-            sent_by=name(e.sent_by_id),
-            decided_at=e.decided_at,
-            decided_by=name(e.decided_by_id),
-            customer_answer=e.customer_answer,
-            notes=e.notes,
-            lines=tuple(line_view(line) for line in by_estimate.get(e.id or 0, [])),
-        )
-        for e in estimates
-    ]
-
-
-def labour_choices(
-    session: Session, car_id: int
-) -> tuple[list[tuple[str, int]], list[tuple[str, uuid.UUID]]]:
-    """What a labour line of the car's estimate can be: the bookable kinds of work (name, id) and
-    the mechanics and detailers of the car's prep center (name, id)."""
-    from db.models import Car
-
-    types = session.exec(
-        select(ResourceType.name, ResourceType.id)
-        .where(ResourceType.active, ResourceType.bookable)
-        .order_by(col(ResourceType.prep_stage).is_(None), col(ResourceType.name))
-    ).all()
-    car = session.get(Car, car_id)
-    people: list[tuple[str, uuid.UUID]] = []
-    if car is not None and car.prep_center_id is not None:
-        people = list(
-            session.exec(
-                select(User.display_name, User.id)
-                .where(
-                    User.dealership_id == car.prep_center_id,
-                    User.active,
-                    col(User.role).in_(("mechanic", "detailer")),
-                )
-                .order_by(col(User.display_name))
-            ).all()
-        )
-    return list(types), people  # type: ignore[arg-type]

@@ -29,15 +29,7 @@ from db.access import Actor
 from db.clock import utcnow
 from db.engine import for_update
 from db.errors import Invalid, NotAllowed, NotFound, WorkflowRefused
-from db.estimate_rows import (
-    EstimateView,
-    default_hourly_rate_ore,
-    labour_choices,
-    line_amount,
-    lines_of,
-    parse_nok,
-    views,
-)
+from db.estimate_rows import default_hourly_rate_ore, line_amount, parse_nok
 from db.i18n import _
 from db.models import Car, Estimate, EstimateLine, ResourceType
 from db.notify import Role
@@ -53,29 +45,20 @@ DECISIONS = ("approved", "declined")
 
 
 # ------------------------------------------------------------------------------------------------
-# reading
+# reading (a screen reads a car's estimates through :func:`db.queries.car_estimates`)
 # ------------------------------------------------------------------------------------------------
-def car_estimates(session: Session, actor: Actor, car_id: int) -> list[EstimateView]:
-    """The car's estimates, newest first, with their lines and totals."""
-    actor.require("estimate.view")
-    workflow.load_car(session, actor, car_id)
-    found = session.exec(
-        select(Estimate).where(Estimate.car_id == car_id).order_by(col(Estimate.id).desc())
-    ).all()
-    return views(session, list(found))
-
-
-def estimate(session: Session, actor: Actor, estimate_id: int) -> EstimateView:
-    """One estimate the actor may see."""
-    actor.require("estimate.view")
-    found, _car = _load(session, actor, estimate_id)
-    return views(session, [found])[0]
-
-
-def labour_options(session: Session, actor: Actor, car_id: int) -> Any:
-    """The kinds of work and the people a labour line of the car can name."""
-    workflow.load_car(session, actor, car_id)
-    return labour_choices(session, car_id)
+def lines_of(session: Session, estimate_ids: list[int]) -> dict[int, list[EstimateLine]]:
+    """The lines of these estimates, in the order they were made (to change them)."""
+    if not estimate_ids:
+        return {}
+    found: dict[int, list[EstimateLine]] = {i: [] for i in estimate_ids}
+    for line in session.exec(
+        select(EstimateLine)
+        .where(col(EstimateLine.estimate_id).in_(estimate_ids))
+        .order_by(col(EstimateLine.id))
+    ):
+        found[line.estimate_id].append(line)
+    return found
 
 
 def _missing(estimate_id: int) -> NotFound:

@@ -34,6 +34,7 @@ from db.vocab import (
 )
 
 if TYPE_CHECKING:
+    from db.estimate_rows import EstimateView
     from db.fast import FastReader
 
 
@@ -547,6 +548,75 @@ def car_messages(fast: FastReader, actor: Actor, car_id: int) -> list[MessageLin
         MessageLine(*r[:8], as_utc(r[8]), as_utc(r[9]), r[10], as_utc(r[11]), r[12])
         for r in fast.rows(_MESSAGES_SQL, {"id": car_id})
     ]
+
+
+_ESTIMATES_SQL = (
+    "SELECT e.id, e.car_id, e.state, cu.display_name, e.created_at, e.sent_at, su.display_name, "
+    "e.decided_at, du.display_name, e.customer_answer, e.notes, "
+    "l.id, l.kind, l.description, l.part_number, l.quantity, l.unit_price_ore, "
+    "l.resource_type_id, rt.name, l.hours, l.hourly_rate_ore, l.user_id, lu.display_name, "
+    "l.amount_ore, l.decision, i.item_name, l.inspection_item_id, l.parts_order_id, l.booking_id "
+    "FROM estimates e "
+    "LEFT JOIN users cu ON cu.id = e.created_by_id "
+    "LEFT JOIN users su ON su.id = e.sent_by_id "
+    "LEFT JOIN users du ON du.id = e.decided_by_id "
+    "LEFT JOIN estimate_lines l ON l.estimate_id = e.id "
+    "LEFT JOIN resource_types rt ON rt.id = l.resource_type_id "
+    "LEFT JOIN users lu ON lu.id = l.user_id "
+    "LEFT JOIN inspection_checklist_items i ON i.id = l.inspection_item_id "
+    "WHERE e.car_id = :id ORDER BY e.id DESC, l.id"
+)
+_LABOUR_TYPES_SQL = (
+    "SELECT name, id FROM resource_types WHERE active AND bookable "
+    "ORDER BY prep_stage IS NULL, name"
+)
+_LABOUR_PEOPLE_SQL = (
+    "SELECT display_name, id FROM users WHERE dealership_id = :center AND active "
+    "AND role IN ('mechanic', 'detailer') ORDER BY display_name"
+)
+
+
+def car_estimates(fast: FastReader, actor: Actor, car_id: int) -> list[EstimateView]:
+    """The estimates of a car the actor sees, newest first, each with its lines (in the order they
+    were made), the names they refer to and its totals (``estimate.view``): one statement."""
+    from db.estimate_rows import EstimateView, LineView
+
+    actor.require("estimate.view")
+    _seen_car(fast, actor, car_id)
+    heads: dict[int, tuple[Any, ...]] = {}
+    lines: dict[int, list[LineView]] = {}
+    for r in fast.rows(_ESTIMATES_SQL, {"id": car_id}):  # the columns in the views' order
+        head, line = r[:11], r[11:]
+        if head[0] not in heads:
+            heads[head[0]] = head
+            lines[head[0]] = []
+        if line[0] is not None:
+            lines[head[0]].append(
+                LineView(*line[:8], _real(line[8]), line[9], _uid(line[10]), *line[11:])
+            )
+    return [
+        EstimateView(
+            *h[:4], as_utc(h[4]), as_utc(h[5]), h[6], as_utc(h[7]), *h[8:], lines=tuple(lines[i])
+        )
+        for i, h in heads.items()
+    ]
+
+
+def labour_options(
+    fast: FastReader, actor: Actor, car_id: int
+) -> tuple[list[tuple[str, int]], list[tuple[str, uuid.UUID]]]:
+    """What a labour line of an estimate on a car the actor sees can name: the bookable kinds of
+    work (name, id), those of a prep stage first, and the mechanics and detailers of the car's
+    prep center (name, id)."""
+    car = _seen_car(fast, actor, car_id)[0]
+    types = [(name, int(i)) for name, i in fast.rows(_LABOUR_TYPES_SQL)]
+    people: list[tuple[str, uuid.UUID]] = []
+    if car.prep_center_id is not None:
+        people = [
+            (name, _uid(i))  # type: ignore[misc]
+            for name, i in fast.rows(_LABOUR_PEOPLE_SQL, {"center": car.prep_center_id})
+        ]
+    return types, people
 
 
 def car_detail(

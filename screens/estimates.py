@@ -21,7 +21,7 @@ from screens.context import SessionContext
 from screens.forms import FormDialog, FormField
 from screens.messages import DataChanged
 from screens.table import Cell, CellValue, Column, RowTable, TableHeader
-from screens.widgets import AppFooter, AppHeader, Static
+from screens.widgets import AppFooter, AppHeader, Static, ready_to_save
 
 DECISION_STYLE = {"approved": "bold green", "declined": "bold red", "pending": "yellow"}
 EDIT = ("new", "add_part", "add_labour", "edit_line", "remove_line", "send")
@@ -95,6 +95,9 @@ class EstimatesScreen(Screen[None]):
     def on_mount(self) -> None:
         self.table.focus()
         self.load()
+        actor = self.ctx.actor
+        if actor.may("estimate.edit") or actor.may("estimate.decide"):
+            ready_to_save(self)  # its keys make, change, send and decide estimates
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         actor = self.ctx.actor
@@ -132,10 +135,10 @@ class EstimatesScreen(Screen[None]):
     # -- reading -----------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="estimates", exit_on_error=False)
     def load(self, focus_id: int | None = None) -> None:
-        from db import estimates
+        from db import queries
 
         try:
-            found = self.ctx.store.query(estimates.car_estimates, self.ctx.actor, self.car_id)
+            found = queries.car_estimates(self.ctx.store.fast, self.ctx.actor, self.car_id)
         except PrepfloorError as refusal:
             self.app.call_from_thread(self.notify, str(refusal), severity="error", timeout=10)
             return
@@ -274,9 +277,9 @@ class EstimatesScreen(Screen[None]):
         )
 
     def _labour_fields(self, line: Any = None) -> list[FormField]:
-        from db import estimates
+        from db import queries
 
-        types, people = self.ctx.store.query(estimates.labour_options, self.ctx.actor, self.car_id)
+        types, people = queries.labour_options(self.ctx.store.fast, self.ctx.actor, self.car_id)
         work_options = [(name, str(i)) for name, i in types]
         person_options = [(_("Nobody yet"), "")] + [(name, str(i)) for name, i in people]
         return [

@@ -98,7 +98,13 @@ def test_the_view_names_the_people_and_dealerships_and_offers_the_moves(world: W
 def test_a_car_of_another_dealership_is_not_found(world: World) -> None:
     w = world
     car_id = ordered_car(w, "WBA99900011122255", "499-779", login="seller499")
-    for read in (queries.car_detail, queries.car_parts, queries.car_documents):
+    for read in (
+        queries.car_detail,
+        queries.car_parts,
+        queries.car_documents,
+        queries.car_estimates,
+        queries.labour_options,
+    ):
         with pytest.raises(NotFound, match="does not exist or is not one of your"):
             read(w.fast, w["seller495"], car_id)
     with pytest.raises(NotFound):
@@ -132,9 +138,11 @@ READ_ONLY_SESSION = textwrap.dedent(
             await pilot.pause(0.5)  # what the last screen starts after it is shown
             await settle(pilot, app)
             detail = getattr(app.screen, "detail", None)
+            summary = app.screen.query("#summary")
             report = {
                 "screens": screens,
                 "vin": detail.car.vin if detail is not None else None,
+                "summary": str(summary.first().content) if summary else None,
                 "orm": sorted(m for m in ("sqlalchemy", "sqlalchemy.orm", "sqlmodel", "db.models")
                               if m in sys.modules),
             }
@@ -221,6 +229,28 @@ def test_a_car_s_messages_to_its_customer_open_without_the_orm(
     report = read_only_session(sqlite_url, "coordinator499", "f2,enter,m", tmp_path)
     assert report["screens"][-2:] == ["CarDetailScreen", "MessagesDialog"], report
     assert report["orm"] == [], report
+
+
+def test_a_car_s_estimates_open_without_the_orm_for_who_only_reads_them(
+    ui_store, ui_world, sqlite_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`w` on a car's view lists its estimates: a manager only reads them, so no write path is
+    loaded; the prep center's coordinator, whose keys there make and send them, loads it as the
+    screen opens (before a key: the first save need not wait)."""
+    from db import estimates
+
+    w = ui_world
+    car = ordered_car(w, "WBA99900011122211", "495-784")
+    draft = w.db.run(estimates.draft_for, w["coordinator499"], car)
+    ui_store.close()
+    report = read_only_session(sqlite_url, "manager400", "f2,enter,w", tmp_path)
+    assert report["screens"][-2:] == ["CarDetailScreen", "EstimatesScreen"], report
+    assert report["summary"].startswith(f"Estimate #{draft.id} · Draft · 1 of 1"), report
+    assert report["orm"] == [], report
+    report = read_only_session(sqlite_url, "coordinator499", "f2,enter,w", tmp_path)
+    assert report["screens"][-1] == "EstimatesScreen", report
+    assert report["summary"].startswith(f"Estimate #{draft.id} · Draft"), report
+    assert report["orm"] == WRITE_PATH, report
 
 
 def test_the_history_says_yes_and_no_not_true_and_false(world: World) -> None:

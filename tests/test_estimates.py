@@ -5,12 +5,14 @@ notifications; doctor; the dashboard's figures."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 
-from db import doctor, estimates, inspection, workflow
+from db import doctor, estimates, inspection, queries, workflow
 from db.errors import DoesNotFit, Invalid, NotAllowed, NotFound, WorkflowRefused
 from db.estimate_rows import parse_nok
 from db.models import Notification, PartsOrder, ResourceBooking
@@ -57,7 +59,10 @@ def _estimate(w: World, estimate_id: int) -> Any:
 
 
 def view(w: World, login: str, estimate_id: int) -> Any:
-    return w.db.query(estimates.estimate, w[login], estimate_id)
+    """The estimate as the screen reads it (:func:`db.queries.car_estimates`)."""
+    car_id = _estimate(w, estimate_id).car_id
+    [found] = [e for e in queries.car_estimates(w.fast, w[login], car_id) if e.id == estimate_id]
+    return found
 
 
 def count(w: World, model: type) -> int:
@@ -120,7 +125,7 @@ def test_who_may_make_send_and_decide(w: World) -> None:
     with pytest.raises(NotAllowed, match="prep center"):
         w.db.run(estimates.draft_for, w["coordinator495"], car)
     with pytest.raises(NotFound):
-        w.db.query(estimates.estimate, w["seller495"], estimate_id + 99)
+        w.db.run(estimates.send, w["mechanic499"], estimate_id + 99)
     # the seller cannot decide a draft; a mechanic cannot decide at all
     with pytest.raises(WorkflowRefused, match="draft"):
         w.db.run(estimates.decide, w["seller495"], estimate_id, all_lines="approved")
@@ -134,7 +139,7 @@ def test_who_may_make_send_and_decide(w: World) -> None:
     with pytest.raises(NotAllowed, match="selling dealership"):  # the prep center's seller
         w.db.run(estimates.decide, w["seller499"], estimate_id, all_lines="approved")
     # the manager reads
-    assert [e.state for e in w.db.query(estimates.car_estimates, w["manager400"], car)] == ["sent"]
+    assert [e.state for e in queries.car_estimates(w.fast, w["manager400"], car)] == ["sent"]
 
 
 def test_sending_needs_lines_and_a_person_for_assigned_work(w: World) -> None:
@@ -198,6 +203,150 @@ def test_approval_orders_the_parts_and_books_the_work_in_one_go(w: World) -> Non
     with pytest.raises(WorkflowRefused):
         w.db.run(estimates.decide, w["seller495"], estimate_id, all_lines="declined")
     assert [f.message for f in w.db.query(doctor.run_checks) if f.level == "error"] == []
+
+
+def test_a_car_s_estimates_are_read_as_the_model_types_them(w: World) -> None:
+    """The screen reads a car's estimates through the fast reader (no ORM: opening them loads
+    none): every value it shows is the model's, of the model's type, on both engines, with the
+    names the model's ids point at; newest first, each line in the order it was made."""
+    from dataclasses import fields
+
+    from db.models import Estimate, EstimateLine, InspectionChecklistItem, ResourceType, User
+
+    car, estimate_id, _labour_id, _part_id = estimate_with_lines(w)
+    at(minutes=30)
+    w.db.run(estimates.send, w["mechanic499"], estimate_id, notes="Both front wheels")
+    at(hours=2)
+    w.db.run(
+        estimates.decide,
+        w["seller495"],
+        estimate_id,
+        all_lines="approved",
+        customer_answer="Yes, by phone",
+    )
+    newer = w.db.run(estimates.draft_for, w["coordinator499"], car)
+    w.db.run(
+        estimates.add_part,
+        w["coordinator499"],
+        newer.id,
+        description="Wiper blades",
+        quantity=3,
+        unit_price="999,50",
+    )
+    found = queries.car_estimates(w.fast, w["seller495"], car)
+    assert [e.id for e in found] == [newer.id, estimate_id]
+
+    def name(session: Any, model: Any, ident: Any, column: str) -> Any:
+        return None if ident is None else getattr(session.get(model, ident), column)
+
+    def expected(session: Any) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        out = []
+        for e in sorted(session.exec(select(Estimate)).all(), key=lambda e: -e.id):
+            head = {
+                "id": e.id,
+                "car_id": e.car_id,
+                "state": e.state,
+                "created_by": name(session, User, e.created_by_id, "display_name"),
+                "created_at": e.created_at,
+                "sent_at": e.sent_at,
+                "sent_by": name(session, User, e.sent_by_id, "display_name"),
+                "decided_at": e.decided_at,
+                "decided_by": name(session, User, e.decided_by_id, "display_name"),
+                "customer_answer": e.customer_answer,
+                "notes": e.notes,
+            }
+            lines = []
+            for line in sorted(
+                session.exec(select(EstimateLine).where(EstimateLine.estimate_id == e.id)).all(),
+                key=lambda line: line.id,
+            ):
+                values = {
+                    f: getattr(line, f)
+                    for f in (
+                        "id",
+                        "kind",
+                        "description",
+                        "part_number",
+                        "quantity",
+                        "unit_price_ore",
+                        "resource_type_id",
+                        "hours",
+                        "hourly_rate_ore",
+                        "user_id",
+                        "amount_ore",
+                        "decision",
+                        "inspection_item_id",
+                        "parts_order_id",
+                        "booking_id",
+                    )
+                }
+                values["work"] = name(session, ResourceType, line.resource_type_id, "name")
+                values["person"] = name(session, User, line.user_id, "display_name")
+                values["finding"] = name(
+                    session, InspectionChecklistItem, line.inspection_item_id, "item_name"
+                )
+                lines.append(values)
+            out.append((head, lines))
+        return out
+
+    models = w.db.query(expected)
+    assert len(models) == 2 and [len(lines) for _head, lines in models] == [1, 2]
+    for view_, (head, lines) in zip(found, models, strict=True):
+        for key, value in head.items():
+            assert getattr(view_, key) == value, key
+            assert type(getattr(view_, key)) is type(value), key
+        assert len(view_.lines) == len(lines)
+        for line, values in zip(view_.lines, lines, strict=True):
+            assert {f.name for f in fields(line)} == set(values)
+            for key, value in values.items():
+                assert getattr(line, key) == value, key
+                assert type(getattr(line, key)) is type(value), key
+    # what the older one says, as the model has it: sent, decided, the finding and its person
+    older = found[1]
+    assert older.notes == "Both front wheels" and older.customer_answer == "Yes, by phone"
+    assert older.decided_by == "Kari Selger" and older.sent_at is not None
+    labour, part = older.lines
+    assert labour.finding == "Brake pads and discs" and labour.booking_id is not None
+    assert labour.person is not None and labour.user_id == w["mechanic499"].user_id
+    assert part.parts_order_id is not None and part.part_number == "34116860016"
+    assert older.totals.approved == older.totals.total == 2_400_00 + 2_501_00
+    assert found[0].lines[0].amount_ore == 2_998_50 and found[0].lines[0].work is None
+
+
+def test_the_labour_choices_are_the_bookable_work_and_the_prep_center_s_people(w: World) -> None:
+    """A labour line names a bookable kind of work (a prep stage's first) and a mechanic or
+    detailer of the car's prep center: read without the ORM, as the model has them."""
+    from db.models import ResourceType, User
+
+    car, _item = car_in_inspection(w)
+    types, people = queries.labour_options(w.fast, w["mechanic499"], car)
+
+    def expected(session: Any) -> tuple[list[tuple[str, int]], list[tuple[str, Any]]]:
+        kinds = [t for t in session.exec(select(ResourceType)).all() if t.active and t.bookable]
+        kinds.sort(key=lambda t: (t.prep_stage is None, t.name))
+        staff = [
+            u
+            for u in session.exec(select(User)).all()
+            if u.active and u.role in ("mechanic", "detailer") and u.dealership_id == w.d["499"]
+        ]
+        staff.sort(key=lambda u: u.display_name)
+        return [(t.name, t.id) for t in kinds], [(u.display_name, u.id) for u in staff]
+
+    assert (types, people) == w.db.query(expected)
+    assert len(people) == 3 and all(isinstance(i, uuid.UUID) for _name, i in people)
+    assert types and all(type(i) is int for _name, i in types)
+    # one of them, named on a line, is what the line reads back
+    line = w.db.run(
+        estimates.add_labour,
+        w["mechanic499"],
+        w.db.run(estimates.draft_for, w["mechanic499"], car).id,
+        description="Brakes",
+        resource_type_id=types[0][1],
+        hours=1,
+        user_id=str(people[-1][1]),
+    )
+    [shown] = view(w, "mechanic499", line.estimate_id).lines
+    assert (shown.work, shown.person, shown.user_id) == (types[0][0], *people[-1])
 
 
 def test_line_by_line_partly_approved_keeps_the_declined_line(w: World) -> None:
