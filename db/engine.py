@@ -238,6 +238,34 @@ class _Watch:
                 told(waiting)
 
 
+_IN_TRANSACTION = 2  # psycopg.pq.TransactionStatus.INTRANS (not in an error)
+
+
+def end_keeping_statements(session: Session) -> None:
+    """PostgreSQL: end ``session``'s transaction with a ROLLBACK sent as it is, so that its
+    connection keeps the statements it has prepared.
+
+    psycopg prepares a statement on the server once a connection has run it a few times, and
+    deallocates every one of them on each ``rollback()``: it cannot know what a rolled-back
+    transaction changed in the schema.  A booking refused as it does not fit, or a read session
+    (they end with a rollback), so had every statement of the next bookings parsed and planned
+    again.  For this connection, a ROLLBACK sent straight to the server leaves psycopg's statements
+    as they are; the session's own rollback then finds nothing to end.
+
+    Only where the transaction changed no schema: a rule's refusal, and a read.  After a database
+    error nothing is done here: the usual rollback starts the statements afresh.  SQLite: nothing
+    to do."""
+    if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    try:
+        dbapi = session.connection().connection.dbapi_connection
+        pgconn = getattr(dbapi, "pgconn", None)
+        if pgconn is not None and pgconn.transaction_status == _IN_TRANSACTION:
+            pgconn.exec_(b"ROLLBACK")
+    except Exception:  # the session's own rollback says what is wrong
+        return
+
+
 class Database:
     """One shared database: the engine, read sessions and write transactions."""
 
@@ -278,6 +306,7 @@ class Database:
         readable afterwards, detached."""
         with Session(self.engine, expire_on_commit=False, autoflush=False) as session:
             yield session
+            end_keeping_statements(session)
 
     def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call ``fn(session, *args, **kwargs)`` in a read session and return its result."""
@@ -331,6 +360,7 @@ class Database:
             if getattr(refusal, "keeps_writes", False):
                 session.commit()
             else:
+                end_keeping_statements(session)
                 session.rollback()
             raise
         except BaseException:

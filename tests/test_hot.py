@@ -96,3 +96,63 @@ def test_a_statement_made_after_the_writes_were_prepared_is_compiled_before_the_
     seen: list[bool] = []
     db.run(lambda session: seen.append(dialect in later._plans))
     assert seen == [True]
+
+
+def test_a_refusal_or_a_read_ends_without_losing_the_prepared_statements(world) -> None:  # type: ignore[no-untyped-def]
+    """A write refused by its rule is rolled back whole and the next one works.  On PostgreSQL
+    its connection keeps the statements psycopg prepared (psycopg deallocates them all on each
+    rollback of its own): a booking refused as it does not fit, or a read, no longer has every
+    statement of the next bookings parsed and planned again.  After a database error they are
+    started afresh, as psycopg does (the error may be a schema that changed)."""
+    from sqlalchemy import exc, text
+
+    from db.errors import Invalid
+
+    db, center = world.db, world.d["499"]
+    probe = Hot(select(CAPACITY.c.id).where(CAPACITY.c.dealership_id == bindparam("provider")))
+    sql = str(probe.statement.compile(dialect=db.engine.dialect))
+    postgres = db.dialect == "postgresql"
+
+    def use(session) -> tuple[int, set[str]]:  # type: ignore[no-untyped-def]
+        conn = session.connection()
+        for _ in range(8):  # psycopg prepares what a connection has run more than 5 times
+            probe.all(conn, {"provider": center})
+        return prepared(session)
+
+    def prepared(session) -> tuple[int, set[str]]:  # type: ignore[no-untyped-def]
+        if not postgres:
+            return 0, set()
+        conn = session.connection()
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        found = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars()
+        return pid, {" ".join(s.split()) for s in found}
+
+    def name() -> str:
+        return db.query(
+            lambda s: s.execute(
+                text("SELECT dealership_name FROM dealership WHERE id = :id"), {"id": center}
+            ).scalar()
+        )
+
+    def refused(session) -> None:  # type: ignore[no-untyped-def]
+        session.execute(
+            text("UPDATE dealership SET dealership_name = 'Changed' WHERE id = :id"), {"id": center}
+        )
+        raise Invalid("refused after a change")
+
+    def failing(session) -> None:  # type: ignore[no-untyped-def]
+        session.execute(text("SELECT count(*) FROM no_such_table"))
+
+    before = name()
+    pid, kept = db.run(use)
+    statement = " ".join(sql.split()).replace("%(provider)s", "$1")
+    assert (statement in kept) is postgres, kept
+    with pytest.raises(Invalid):
+        db.run(refused)
+    assert name() == before  # rolled back whole (and a read ended since)
+    assert db.run(prepared) == (pid, kept)  # the same connection, its statements kept
+    with pytest.raises(exc.DBAPIError):  # no such table
+        db.run(failing)
+    assert db.run(prepared) == (pid, set())
+    assert (statement in db.run(use)[1]) is postgres  # and the next write prepares it again
+    assert name() == before
