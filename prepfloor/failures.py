@@ -11,14 +11,19 @@ watches both:
 * the app's ``_dispatch_action`` catches a database fault raised by an action and says it
   (``PrepfloorApp``), so the session keeps running.
 
+A worker of a screen that has closed (a form saved and closed while it still read who has room)
+may answer after the screen's widgets are gone: its query finds nothing.  That is not a failure
+the user can do anything about, and the screen it was for is gone: it is logged, not said.
+
 Both use private parts of Textual 8.2.8 (``App._workers``, ``WorkerManager._remove_worker``,
-``App._dispatch_action``); ``tests/test_failures.py`` holds them.
+``App._dispatch_action``, ``App._screen_stacks``); ``tests/test_failures.py`` holds them.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textual.css.query import QueryError
 from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 from textual.worker_manager import WorkerManager
@@ -39,6 +44,19 @@ class WatchedWorkers(WorkerManager):
             say = getattr(self._app, "worker_failed", None)
             if say is not None:
                 say(worker)
+
+
+def closed(app: App[Any], node: Any) -> bool:
+    """Has the screen of ``node`` (a screen or a widget) been closed: taken off every screen stack
+    of the app (Textual removes its widgets after that, while its workers may still answer)?"""
+    from textual.screen import Screen
+
+    try:
+        screen = node if isinstance(node, Screen) else node.screen
+    except Exception:  # no longer in the DOM
+        return True
+    stacks = getattr(app, "_screen_stacks", None) or {"": app.screen_stack}
+    return not any(screen in stack for stack in stacks.values())
 
 
 def install(app: App[Any]) -> None:
@@ -77,6 +95,8 @@ class SaysFailures:
         self.log.error(f"worker {worker.name!r} of {worker.node!r} failed: {error!r}")
         if worker.group in ("poll", "warm-writes") or error is None:
             return
+        if isinstance(error, QueryError) and closed(self, worker.node):
+            return  # a late answer for a screen that has closed: nothing is left to show it in
         from db.failures import describe
 
         message = describe(error)

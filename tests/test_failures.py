@@ -251,6 +251,45 @@ async def test_the_write_path_loaded_ahead_fails_unsaid_and_the_first_save_loads
     assert len(rows(w, TimebankEntry)) == 1
 
 
+async def test_a_late_answer_for_a_closed_form_is_logged_not_said(ui_store, coord_world) -> None:  # type: ignore[no-untyped-def]
+    """A form's worker that answers after the form was saved and closed finds none of its widgets
+    (Textual's NoMatches): nothing is left to show it in, so it is logged, not said.  (It was said
+    as "The database failed ... Nothing was saved" over a booking that was saved.)  The same error
+    on a form still open is said, as every failure is."""
+    from types import SimpleNamespace
+
+    from textual.css.query import NoMatches
+
+    from screens.booking import BookingDialog
+
+    w = coord_world
+    app = make_app(ui_store, actor=w["coordinator499"])
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settling.settle(pilot, app)
+        await pilot.press("f4")
+        await settling.settle(pilot, app)
+        go_to_cell(app, "TECH_PREP", "mechanic499", MONDAY, w)
+        await pilot.press("b")
+        await settling.settle(pilot, app)
+        form = app.screen
+        assert isinstance(form, BookingDialog)
+
+        def late(node: Any) -> Any:
+            error = NoMatches("No nodes match 'SelectOverlay' on Select(id='user_id')")
+            return SimpleNamespace(error=error, group="booking-people", name="_show", node=node)
+
+        app.worker_failed(late(form.query_one("#user_id")))  # the form is open: said
+        await settling.settle(pilot, app)
+        assert "the database failed" in said(app)
+        app.clear_notifications()
+        await pilot.press("escape")
+        await settling.settle(pilot, app)
+        assert isinstance(app.screen, CapacityScreen) and form not in app.screen_stack
+        app.worker_failed(late(form))  # closed: logged only
+        await settling.settle(pilot, app)
+        assert said(app) == ""
+
+
 async def test_a_pin_sign_in_on_a_full_disk_is_said(small_disk) -> None:  # type: ignore[no-untyped-def]
     from db import users
 
