@@ -566,10 +566,6 @@ _ESTIMATES_SQL = (
     "LEFT JOIN inspection_checklist_items i ON i.id = l.inspection_item_id "
     "WHERE e.car_id = :id ORDER BY e.id DESC, l.id"
 )
-_LABOUR_TYPES_SQL = (
-    "SELECT name, id FROM resource_types WHERE active AND bookable "
-    "ORDER BY prep_stage IS NULL, name"
-)
 _LABOUR_PEOPLE_SQL = (
     "SELECT display_name, id FROM users WHERE dealership_id = :center AND active "
     "AND role IN ('mechanic', 'detailer') ORDER BY display_name"
@@ -609,7 +605,9 @@ def labour_options(
     work (name, id), those of a prep stage first, and the mechanics and detailers of the car's
     prep center (name, id)."""
     car = _seen_car(fast, actor, car_id)[0]
-    types = [(name, int(i)) for name, i in fast.rows(_LABOUR_TYPES_SQL)]
+    # by name (FastReader.bookable_types), those of a prep stage first (a stable sort)
+    kinds = sorted(fast.bookable_types(), key=lambda t: t.prep_stage is None)
+    types = [(t.name, t.id) for t in kinds]
     people: list[tuple[str, uuid.UUID]] = []
     if car.prep_center_id is not None:
         people = [
