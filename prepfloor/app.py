@@ -145,7 +145,9 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         self._user_language: str | None = None  # the signed-in user's own choice (None: site's)
         use(self.site_language)  # the sign-in screen speaks the site's language
         self._who_check_running = False  # a check that the signed-in user is unchanged runs
-        self._frozen_with_orm = False  # the ORM, once loaded, put out of the collector's sight
+        # what is loaded was put out of the collector's sight: not yet (None), without the ORM
+        # (False), with it (True)
+        self._frozen: bool | None = None
         self._writes_warming = False  # the write path loads in the background (warm_writes)
         # keys wait until the previous one has taken effect (as long as a write may wait)
         self.typeahead = TypeAhead(self, limit_for(store.write_wait), on_held=self._keys_held)
@@ -180,7 +182,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         self.set_interval(IDLE_CHECK_SECONDS, self._sign_out_when_idle)
         # What is loaded by the first frame lives as long as the session: out of the collector's
         # sight (the ORM is not loaded here: a session that only reads never loads it).
-        self.set_timer(WARM_AFTER_SECONDS, self.freeze_loaded)
+        self.set_timer(WARM_AFTER_SECONDS, self._freeze_what_is_new)
 
     def add_mode(self, mode: str, base_screen: str | Callable[[], Screen[Any]]) -> None:
         """A mode whose screen, made when it is first shown, counts as styled with the CSS of the
@@ -290,6 +292,18 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         self.register_theme(theme)
         self.theme = theme.name
 
+    def _freeze_what_is_new(self) -> None:
+        """Put what is loaded out of the collector's sight (:meth:`freeze_loaded`) when something
+        that lasts was loaded since the last time: the first frame's, then the ORM once a write
+        loaded it.  Decided here, on the UI thread, so that two callers (the first frame's timer,
+        the write path's warm-up, the idle check) never freeze twice: each freeze also keeps for
+        good whatever screen is open at that moment."""
+        orm = "sqlalchemy.orm" in sys.modules
+        if self._frozen is not None and (self._frozen or not orm):
+            return
+        self._frozen = orm
+        self.freeze_loaded()
+
     @work(thread=True, group="freeze", exit_on_error=False)
     def freeze_loaded(self) -> None:
         """Move everything loaded so far (Textual, the screens; the ORM once a write loaded it)
@@ -299,7 +313,6 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         The ORM is not loaded here on purpose: it costs about 50 MB and half a second, and a
         session that only reads never needs it; the first write loads it (:attr:`Store.db`).
         """
-        self._frozen_with_orm = "sqlalchemy.orm" in sys.modules
         gc.collect()
         gc.freeze()
         gc.enable()  # off until now when started by prepfloor.launch.start
@@ -322,7 +335,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         self.store.warm()
         # what it loaded goes out of the collector's sight now, while the user reads the form,
         # not at the next idle check, which could fall on the save's key (a full collection)
-        self.call_from_thread(self.freeze_loaded)
+        self.call_from_thread(self._freeze_what_is_new)
 
     def session_modes(self) -> list[ModeInfo]:
         if self.session_ctx is None:
@@ -363,9 +376,7 @@ class PrepfloorApp(SessionFeed, SaysFailures, SpeaksLanguages, App[int]):
         """A shared workshop terminal goes back to the sign-in screen when nobody uses it.
         (And, every few seconds: an ORM loaded by a first write is put out of the collector's
         sight, as the rest was after the first frame.)"""
-        if not self._frozen_with_orm and "sqlalchemy.orm" in sys.modules:
-            self._frozen_with_orm = True
-            self.freeze_loaded()
+        self._freeze_what_is_new()
         limit = self.idle_minutes()
         if not self._shared_terminal or self.session_ctx is None or limit <= 0:
             return
