@@ -11,18 +11,24 @@ by :mod:`db.capacity`).
 
 Race safety: every write runs in :meth:`db.engine.Database.run`.  On SQLite that transaction is
 ``BEGIN IMMEDIATE`` (one writer at a time); on PostgreSQL the locks are taken before what they
-guard is read, always in the same order (the agreement's week, team row, the person's day, person
+guard is read, always in the same order (team row, the person's day, the agreement's week, person
 row), so two coordinators racing for the last hours cannot both win.  A booking checks each
 capacity row and adds its hours in one statement (``UPDATE ... WHERE`` the row has the room
 ``RETURNING`` it: the row's lock is taken by the statement that checks it, and held for as few
-round trips as can be); giving hours back locks them with ``SELECT ... FOR UPDATE``.  The weekly
-cap of a sharing agreement is per ISO week, so its lock is a transaction-level advisory lock on
-(agreement, week) (:func:`agreement_week_key`), taken with the agreement row share-locked:
-bookings of other weeks under the same agreement do not wait, and an admin's change to the
-agreement waits for the bookings under way.  The person's day is an
-advisory lock on (person, day) (:func:`lock_person_days`): it serializes everything that raises a
-person's hours or bookings of that day, whatever the kind of work, including rows that do not exist
-yet.
+round trips as can be); giving hours back locks them with ``SELECT ... FOR UPDATE``.  The person's
+day is an advisory lock on (person, day) (:func:`lock_person_days`): it serializes everything that
+raises a person's hours or bookings of that day, whatever the kind of work, including rows that do
+not exist yet.
+
+The weekly cap of a sharing agreement is per ISO week, so its lock is a transaction-level advisory
+lock on (agreement, week) (:func:`agreement_week_key`), and the agreement's row is share-locked
+from the start (an admin's change to it waits for the bookings under way).  On PostgreSQL the
+week is locked by the statement that takes the team row's hours, after its row and the person's
+day: a booking waiting for its day's rows holds no week, so the bookings of the same week on other
+days do not wait behind it.  The week's total is then checked in the next statement (the person's
+row, or a read of the week), whose snapshot holds every booking of that week under the agreement:
+each writer of them takes that lock first and keeps it until it commits.  On SQLite the week is
+checked in the statement that takes the team row's hours (the write lock is held).
 
 SQL Core: this is the hot path of every booking.
 """
@@ -48,11 +54,9 @@ from db.hot import Hot
 from db.i18n import _
 from db.ledger_rows import (
     AGREEMENT_ROW,
-    AGREEMENT_WHERE,
     BOOKINGS,
     CAPACITY,
     DEALERSHIPS,
-    SHARING,
     TYPES,
     USERS,
     WEEK_USED,
@@ -126,17 +130,6 @@ _ADD_USED = Hot(
 # other, and an admin's change to it waits for them (and they for it).
 _AGREEMENT = Hot(AGREEMENT_ROW.with_for_update(read=True))
 _AGREEMENT_READ = Hot(AGREEMENT_ROW)
-# PostgreSQL: the same, and in the same statement the lock of the agreement's ISO week (see
-# :func:`agreement_week_key`), so only bookings of the same week under it wait for each other.
-_AGREEMENT_AND_WEEK = Hot(
-    select(
-        SHARING.c.enabled,
-        SHARING.c.max_hours_per_week,
-        func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)),
-    )
-    .where(*AGREEMENT_WHERE)
-    .with_for_update(read=True, of=SHARING)
-)
 
 
 # A person's rows of one day at a dealership, every kind of work (the unique index per type).
@@ -194,25 +187,29 @@ _TAKE_TEAM = Hot(_TAKE_TEAM_ROW.returning(CAPACITY.c.id))
 # order of the locks) the lock of the person's day, when the booking names a person
 _PERSON_DAY_KEY = func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))
 _TAKE_TEAM_AND_PERSON_DAY = Hot(_TAKE_TEAM_ROW.returning(CAPACITY.c.id, _PERSON_DAY_KEY))
-# A booking under a sharing agreement: the same, only within the week's cap (``cap``; the week's
-# bookings ``first`` to ``last`` of ``consumer``, but ``exclude``).  Run after the agreement's
-# week is locked, so the statement's snapshot holds every booking of that week under it (each
-# writer of them takes that lock first and keeps it until it commits): checked in the statement
-# that takes the hours, one round trip fewer while the week's lock is held.
+# PostgreSQL, a booking under a sharing agreement: the same, then (after the person's day) the lock
+# of the agreement's week (``week``: :func:`agreement_week_key`); the week is checked by the next
+# statement, whose snapshot holds every booking of it.
+_WEEK_KEY = func.pg_advisory_xact_lock(bindparam("week", type_=BigInteger))
+_TAKE_TEAM_AND_WEEK = Hot(_TAKE_TEAM_ROW.returning(CAPACITY.c.id, _WEEK_KEY))
+_TAKE_TEAM_AND_PERSON_DAY_AND_WEEK = Hot(
+    _TAKE_TEAM_ROW.returning(CAPACITY.c.id, _PERSON_DAY_KEY, _WEEK_KEY)
+)
+# Within the week's cap (``cap``; the week's bookings ``first`` to ``last`` of ``consumer``, but
+# ``exclude``).  SQLite: in the statement that takes the team row's hours (the write lock is held).
 _IN_WEEK = WEEK_USED + bindparam("hours") <= bindparam("cap")
 _TAKE_TEAM_IN_WEEK = Hot(_TAKE_TEAM_ROW.where(_IN_WEEK).returning(CAPACITY.c.id))
-_TAKE_TEAM_IN_WEEK_AND_PERSON_DAY = Hot(
-    _TAKE_TEAM_ROW.where(_IN_WEEK).returning(CAPACITY.c.id, _PERSON_DAY_KEY)
-)
 # The person's row of this kind, within their row's hours and their day's (every kind of work).
 # On PostgreSQL run after the person's day is locked, so its snapshot holds every booking of that
 # person and day (each writer of them takes that lock first and keeps it until it commits).
-_TAKE_PERSON = Hot(
-    _TAKE.where(
-        CAPACITY.c.user_id == bindparam("user"),
-        _PERSON_DAY_USED + bindparam("hours") <= bindparam("limit"),
-    ).returning(CAPACITY.c.id)
+_TAKE_PERSON_ROW = _TAKE.where(
+    CAPACITY.c.user_id == bindparam("user"),
+    _PERSON_DAY_USED + bindparam("hours") <= bindparam("limit"),
 )
+_TAKE_PERSON = Hot(_TAKE_PERSON_ROW.returning(CAPACITY.c.id))
+# PostgreSQL, under a sharing agreement: the same, and within the week's cap (run after the team
+# row's statement locked the week).
+_TAKE_PERSON_IN_WEEK = Hot(_TAKE_PERSON_ROW.where(_IN_WEEK).returning(CAPACITY.c.id))
 _PERSON_DAY_LOCK = Hot(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))))
 _PERSON_DAYS_LOCK = select(func.count()).select_from(
     select(func.pg_advisory_xact_lock(literal_column("k")))
@@ -341,8 +338,8 @@ def _hold(session: Session, claim: Claim, resource_type: str, *, dry: bool = Fal
 
         return DoesNotFit(message, finder=finder)
 
-    # 1. the sharing agreement, and its week (locked first: the week's cap is exact).  SQLite:
-    # the write transaction already holds the database's write lock.
+    # 1. the sharing agreement (share-locked: an admin's change to it waits).  Its week is locked
+    # and checked with the rows (:func:`_take_rows`).
     cap: float | None = None  # the agreement's weekly cap, if the booking is under one
     if claim.provider_id != claim.consumer_id:
         params: dict[str, Any] = {
@@ -350,15 +347,7 @@ def _hold(session: Session, claim: Claim, resource_type: str, *, dry: bool = Fal
             "consumer": claim.consumer_id,
             "rt": claim.resource_type_id,
         }
-        if dry:
-            agreement = _AGREEMENT_READ.first(conn, params)
-        elif conn.dialect.name == "postgresql":
-            params["key"] = agreement_week_key(
-                claim.provider_id, claim.consumer_id, claim.resource_type_id, day
-            )
-            agreement = _AGREEMENT_AND_WEEK.first(conn, params)
-        else:
-            agreement = _AGREEMENT.first(conn, params)
+        agreement = (_AGREEMENT_READ if dry else _AGREEMENT).first(conn, params)
         if agreement is None:
             raise SharingRefused(
                 _(
@@ -423,8 +412,10 @@ def _take_rows(
     cap: float | None = None,
 ) -> None:
     """The booking's hours added to its team row and its person's row, each checked in the same
-    statement (the team row's also within its sharing agreement's weekly ``cap``, when it is under
-    one); a row without the room is said as :func:`_check_week` and :func:`_check_rows` say it."""
+    statement, and within its sharing agreement's weekly ``cap`` when it is under one (SQLite: in
+    the team row's statement; PostgreSQL: in the person's row's, or a read of the week, after the
+    team row's statement locked the week).  A row without the room is said as :func:`_check_week`
+    and :func:`_check_rows` say it."""
     conn = session.connection()
     params: dict[str, Any] = {
         "provider": claim.provider_id,
@@ -433,27 +424,48 @@ def _take_rows(
         "hours": claim.hours,
         "now": utcnow(),
     }
-    check = partial(_check_rows, conn, claim, names, refuse)
-    person_day = claim.user_id is not None and conn.dialect.name == "postgresql"
-    if person_day:
+    postgres, person = conn.dialect.name == "postgresql", claim.user_id is not None
+    check_team = partial(_check_rows, conn, claim, names, refuse)
+    check_person = partial(check_team, team=False)
+    take_team = _TAKE_TEAM_AND_PERSON_DAY if postgres and person else _TAKE_TEAM
+    take_person, week = _TAKE_PERSON, None
+    if postgres and person:
         params["key"] = person_day_key(claim.user_id, claim.day)  # type: ignore[arg-type]
-    if cap is None:
-        take, check_team = (_TAKE_TEAM_AND_PERSON_DAY if person_day else _TAKE_TEAM), check
-    else:
+    if cap is not None:
         monday, sunday = iso_week_bounds(claim.day)
-        week = {"consumer": claim.consumer_id, "first": monday, "last": sunday, "cap": cap}
-        params.update(week, exclude=claim.booking_id or 0)
-        take = _TAKE_TEAM_IN_WEEK_AND_PERSON_DAY if person_day else _TAKE_TEAM_IN_WEEK
+        params.update(
+            consumer=claim.consumer_id,
+            first=monday,
+            last=sunday,
+            cap=cap,
+            exclude=claim.booking_id or 0,
+        )
+        week = partial(_check_week, session, claim, names, refuse, cap)
+        if postgres:
+            params["week"] = agreement_week_key(
+                claim.provider_id, claim.consumer_id, claim.resource_type_id, claim.day
+            )
+            take_team = _TAKE_TEAM_AND_PERSON_DAY_AND_WEEK if person else _TAKE_TEAM_AND_WEEK
+            take_person, check_person = _TAKE_PERSON_IN_WEEK, _then(week, check_person)
+        else:
+            take_team, check_team = _TAKE_TEAM_IN_WEEK, _then(week, check_team)
 
-        def check_team(cap: float = cap) -> None:
-            _check_week(session, claim, names, refuse, cap)
-            check()
-
-    _expire(session, ResourceCapacity, _taken(conn, take, params, check_team))
-    if claim.user_id is not None:
+    _expire(session, ResourceCapacity, _taken(conn, take_team, params, check_team))
+    if person:
         params.update(user=claim.user_id, limit=PERSON_DAY_HOURS + 1e-9)
-        row_id = _taken(conn, _TAKE_PERSON, params, partial(check, team=False))
-        _expire(session, ResourceCapacity, row_id)
+        _expire(session, ResourceCapacity, _taken(conn, take_person, params, check_person))
+    elif postgres and week is not None:
+        week()  # the week, locked by the team row's statement, read in a snapshot of its own
+
+
+def _then(first: Any, second: Any) -> Any:
+    """A check that runs ``first``, then ``second``."""
+
+    def both() -> None:
+        first()
+        second()
+
+    return both
 
 
 def _taken(conn: Connection, take: Hot, params: dict[str, Any], check: Any) -> int:

@@ -87,3 +87,50 @@ def test_other_weeks_under_an_agreement_do_not_wait_for_a_booking_under_way(pg_u
     assert other.id is not None and same.id is not None
     second.dispose()
     first.dispose()
+
+
+def test_a_booking_waiting_for_its_day_holds_no_week(pg_url: str) -> None:
+    """The week is locked after the day's rows: a booking under an agreement that waits for its
+    day's row keeps no other day of that week waiting."""
+    import threading
+
+    from sqlalchemy import text
+
+    from db import ledger
+    from db.engine import Database
+    from world import build_world
+
+    first = Database(pg_url)
+    w = build_world(first, days=21)
+    waiting, third = Database(pg_url), Database(pg_url, write_wait=0.5)
+    monday = w.today + timedelta(days=7 - w.today.weekday())
+    own = {**_job(w, monday), "consumer_dealership_id": w.d["499"]}
+    outcome: list[object] = []
+
+    def book_monday() -> None:
+        try:
+            outcome.append(waiting.run(ledger.book, w["coordinator495"], **_job(w, monday)))
+        except Exception as error:  # said by the assertion below
+            outcome.append(error)
+
+    with first.write() as session:  # Porsgrunn's own booking holds Monday's team row
+        ledger.book(session, w["coordinator499"], **own)
+        behind = threading.Thread(target=book_monday)
+        behind.start()  # a booking under the agreement waits for Monday's row
+        for _ in range(100):
+            locked = third.query(
+                lambda s: s.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                ).scalar()
+            )
+            if locked:
+                break
+            threading.Event().wait(0.05)
+        assert locked, "the booking under the agreement did not wait for Monday's row"
+        # Tuesday of the same week under the same agreement is booked at once
+        tuesday = third.run(ledger.book, w["coordinator495"], **_job(w, monday + timedelta(days=1)))
+    behind.join(10)
+    assert tuesday.id is not None
+    assert len(outcome) == 1 and getattr(outcome[0], "id", None) is not None, outcome
+    for db in (third, waiting, first):
+        db.dispose()
