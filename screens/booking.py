@@ -333,8 +333,18 @@ class BookingDialog(ModalScreen[int | None]):
         self._default_hours()
 
     # -- choices that depend on the others -------------------------------------------------------
+    def _forget_refusal(self) -> None:
+        """The user changed what is booked: the last refusal, and the nearest day it offered,
+        were about a booking no longer on the form, so both go (``ctrl+y`` must not book what
+        the form does not show).  When nobody has room for what it shows now, that is found and
+        said again (:meth:`_show_people`)."""
+        self.nearest = None
+        self.query_one("#problem", Static).update("")
+        self.refresh_bindings()
+
     @on(Select.Changed, "#resource_type_id")
     def _type_changed(self, event: Select.Changed) -> None:
+        self._forget_refusal()
         self._default_hours()
         self._refresh_choices()
 
@@ -353,14 +363,15 @@ class BookingDialog(ModalScreen[int | None]):
         if not isinstance(event.value, str):
             return  # the blank line of the list: nobody chosen
         self._chosen = event.value
+        self._forget_refusal()
         if self._lost is not None:
             self._lost = None
             self._message("user_id", "")
-            self.query_one("#problem", Static).update("")
         self._refresh_people()  # what the field says beside it is about the person picked now
 
     @on(Select.Changed, "#provider_dealership_id")
     def _provider_changed(self) -> None:
+        self._forget_refusal()
         self._refresh_people()
 
     @on(Input.Changed, "#date")
@@ -376,8 +387,7 @@ class BookingDialog(ModalScreen[int | None]):
             self._message(name, problem.message)
             return
         self._message(name, "")
-        self.nearest = None
-        self.refresh_bindings()
+        self._forget_refusal()
         self._refresh_people()
 
     def _refresh_choices(self) -> None:

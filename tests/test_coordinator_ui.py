@@ -218,7 +218,46 @@ async def test_a_booking_the_ledger_refuses_shows_the_reason_and_the_nearest_day
         assert isinstance(app.screen, BookingDialog)
         problem = str(app.screen.query_one("#problem").render())
         assert problem.startswith("Does not fit")
-    assert rows(w, ResourceBooking, car_id=car) == []
+        assert rows(w, ResourceBooking, car_id=car) == []
+        # the hours changed: the refusal was about 10 h, and goes; then 4 h is booked
+        dialog.query_one("#estimated_hours").value = "4"
+        await settle(pilot, app)
+        assert str(dialog.query_one("#problem").render()).strip() == ""
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CapacityScreen)
+    assert [(b["date"], b["estimated_hours"]) for b in rows(w, ResourceBooking, car_id=car)] == [
+        (MONDAY, 4)
+    ]
+
+
+async def test_a_refusal_and_its_nearest_day_go_when_what_was_refused_changes(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    """A refusal offers its nearest day (ctrl+y); once the user changes the hours, the day, the
+    work, the place or the person, it was about a booking no longer on the form: its words and
+    its key go, so ctrl+y cannot book what the form does not show."""
+    w = coord_world
+    car = w.register(seller="seller499")
+    _booked_elsewhere(w, "mechanic499", MONDAY, 6)  # Per has 2 h left on Monday
+    async with pers_monday_form(ui_store, w) as (app, pilot, dialog):
+        await pilot.press("ctrl+s")  # 7 h on Per's Monday: refused, with his nearest day
+        await settle(pilot, app)
+        problem = str(dialog.query_one("#problem").render())
+        assert problem.startswith("Does not fit") and "ctrl+y books it on" in problem
+        assert dialog.check_action("take_nearest", ()) is True
+        dialog.query_one("#estimated_hours").value = "2"
+        await settle(pilot, app)
+        assert "ctrl+y" not in str(dialog.query_one("#problem").render())
+        assert dialog.check_action("take_nearest", ()) is False
+        await pilot.press("ctrl+y")  # nothing offered: nothing booked
+        await settle(pilot, app)
+        assert rows(w, ResourceBooking, car_id=car) == []
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+    assert [(b["date"], b["estimated_hours"]) for b in rows(w, ResourceBooking, car_id=car)] == [
+        (MONDAY, 2)
+    ]
 
 
 @asynccontextmanager
