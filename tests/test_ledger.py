@@ -647,9 +647,10 @@ def test_a_switched_off_agreement_is_refused(w: World) -> None:
 
 
 def test_the_weekly_cap_is_checked_where_the_hours_are_taken(w: World) -> None:
-    """In the write itself (no check before it, as on PostgreSQL): the team row's hours are taken
-    only within the agreement's week (one statement checks both); a refusal says which limit, and
-    writes nothing.  499 shares 20 h of TECH_PREP a week with 497 (Skien)."""
+    """In the write itself (no check before it, as on PostgreSQL): the hours are taken only within
+    the agreement's week (SQLite checks it with the team row's hours, PostgreSQL with the person's,
+    after the week's lock); a refusal says which limit, and writes nothing.  499 shares 20 h of
+    TECH_PREP a week with 497 (Skien)."""
 
     def write_book(day: int, hours: float, person: str = "mechanic499") -> int:
         with w.db.write() as session:
