@@ -239,6 +239,8 @@ class BookingDialog(ModalScreen[int | None]):
     @on(Input.Changed, "#car")
     def _car_typed(self, event: Input.Changed) -> None:
         text = " ".join(event.value.split())
+        if self.car_id is not None:  # the car picked is no longer what the field says
+            self.query_one("#title", Static).update(_("Book work"))
         self.car_id = None
         if len(text) < 3:
             self.query_one("#car-matches", OptionList).display = False

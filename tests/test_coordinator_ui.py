@@ -277,6 +277,28 @@ async def pers_monday_form(
         yield app, pilot, dialog
 
 
+async def test_a_car_typed_past_its_match_is_no_longer_named_as_picked(
+    ui_store, coord_world
+) -> None:  # type: ignore[no-untyped-def]
+    """The one car matching what is typed is picked and named in the title; typed on until
+    nothing matches, it is not picked any more, and the title no longer names it."""
+    w = coord_world
+    car = w.register(seller="seller499")
+    async with pers_monday_form(ui_store, w) as (app, pilot, dialog):
+        assert dialog.car_id == car
+        assert "ORD-00001" in str(dialog.query_one("#title").render())
+        dialog.query_one("#car").value = "ORD-0000199"  # no car has that order number
+        await settle(pilot, app)
+        assert dialog.car_id is None
+        assert str(dialog.query_one("#title").render()).strip() == "Book work"
+        assert "No car to book matches." in text_of(app)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, BookingDialog)
+        assert "Pick the car" in str(dialog.query_one("#problem").render())
+    assert rows(w, ResourceBooking, car_id=car) == []
+
+
 def _booked_elsewhere(w: Any, user: str, day: Any, hours: float) -> None:
     """Another terminal books ``hours`` of technical prep on ``user``'s ``day``, for a new car."""
     w.db.run(
