@@ -339,7 +339,10 @@ class BookingDialog(ModalScreen[int | None]):
         """The user changed what is booked: the last refusal, and the nearest day it offered,
         were about a booking no longer on the form, so both go (``ctrl+y`` must not book what
         the form does not show).  When nobody has room for what it shows now, that is found and
-        said again (:meth:`_show_people`)."""
+        said again (:meth:`_show_people`).  Not when ``ctrl+y`` set the day itself: its booking is
+        under way, and says so."""
+        if self._save_when_ready:
+            return
         self.nearest = None
         self.query_one("#problem", Static).update("")
         self.refresh_bindings()
@@ -380,6 +383,7 @@ class BookingDialog(ModalScreen[int | None]):
     @on(Input.Changed, "#estimated_hours")
     def _day_or_hours_changed(self, event: Input.Changed) -> None:
         name = event.input.id or ""
+        self._forget_refusal()  # even while what is typed is not a day or hours yet
         try:
             if name == "date":
                 validate.parse_date(event.value, "date")
@@ -389,7 +393,6 @@ class BookingDialog(ModalScreen[int | None]):
             self._message(name, problem.message)
             return
         self._message(name, "")
-        self._forget_refusal()
         self._refresh_people()
 
     def _refresh_choices(self) -> None:

@@ -246,6 +246,10 @@ async def test_a_refusal_and_its_nearest_day_go_when_what_was_refused_changes(
         problem = str(dialog.query_one("#problem").render())
         assert problem.startswith("Does not fit") and "ctrl+y books it on" in problem
         assert dialog.check_action("take_nearest", ()) is True
+        dialog.query_one("#estimated_hours").value = ""  # on the way to other hours
+        await settle(pilot, app)
+        assert "ctrl+y" not in str(dialog.query_one("#problem").render())
+        assert dialog.check_action("take_nearest", ()) is False
         dialog.query_one("#estimated_hours").value = "2"
         await settle(pilot, app)
         assert "ctrl+y" not in str(dialog.query_one("#problem").render())
