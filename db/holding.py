@@ -183,14 +183,21 @@ _TAKE = (
 )
 _TAKE_TEAM_ROW = _TAKE.where(CAPACITY.c.user_id.is_(None))
 _TAKE_TEAM = Hot(_TAKE_TEAM_ROW.returning(CAPACITY.c.id))
+
+
+def _advisory_lock(param: str) -> Any:
+    """PostgreSQL: a transaction-level advisory lock on the key bound as ``param``."""
+    return func.pg_advisory_xact_lock(bindparam(param, type_=BigInteger))
+
+
 # PostgreSQL: the same, then (in the same statement, with the team row already locked, so in the
 # order of the locks) the lock of the person's day, when the booking names a person
-_PERSON_DAY_KEY = func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))
+_PERSON_DAY_KEY = _advisory_lock("key")
 _TAKE_TEAM_AND_PERSON_DAY = Hot(_TAKE_TEAM_ROW.returning(CAPACITY.c.id, _PERSON_DAY_KEY))
 # PostgreSQL, a booking under a sharing agreement: the same, then (after the person's day) the lock
 # of the agreement's week (``week``: :func:`agreement_week_key`); the week is checked by the next
 # statement, whose snapshot holds every booking of it.
-_WEEK_KEY = func.pg_advisory_xact_lock(bindparam("week", type_=BigInteger))
+_WEEK_KEY = _advisory_lock("week")
 _TAKE_TEAM_AND_WEEK = Hot(_TAKE_TEAM_ROW.returning(CAPACITY.c.id, _WEEK_KEY))
 _TAKE_TEAM_AND_PERSON_DAY_AND_WEEK = Hot(
     _TAKE_TEAM_ROW.returning(CAPACITY.c.id, _PERSON_DAY_KEY, _WEEK_KEY)
@@ -210,7 +217,7 @@ _TAKE_PERSON = Hot(_TAKE_PERSON_ROW.returning(CAPACITY.c.id))
 # PostgreSQL, under a sharing agreement: the same, and within the week's cap (run after the team
 # row's statement locked the week).
 _TAKE_PERSON_IN_WEEK = Hot(_TAKE_PERSON_ROW.where(_IN_WEEK).returning(CAPACITY.c.id))
-_PERSON_DAY_LOCK = Hot(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))))
+_PERSON_DAY_LOCK = Hot(select(_PERSON_DAY_KEY))
 _PERSON_DAYS_LOCK = select(func.count()).select_from(
     select(func.pg_advisory_xact_lock(literal_column("k")))
     .select_from(func.unnest(bindparam("keys")).alias("k"))
