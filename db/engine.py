@@ -42,9 +42,15 @@ from db.checkpoint import BACKSTOP_PAGES, Checkpointer
 from db.errors import Busy, DoesNotFit, HeldUp, PrepfloorError
 from db.fast import connect_postgres
 from db.fast import write_wait as write_wait_setting
-from db.gate import gate_for
+from db.gate import admission_for, gate_for
 from db.hot import Hot
-from db.urls import configure_sqlite_connection, dialect_of, normalize_url, sqlite_path
+from db.urls import (
+    configure_sqlite_connection,
+    database_key,
+    dialect_of,
+    normalize_url,
+    sqlite_path,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -54,6 +60,11 @@ _RETRYABLE_PG = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, 
 _TIMED_OUT_PG = {"55P03", "57014"}  # lock_timeout, statement_timeout: the wait already lasted
 WAIT_NOTICE = 1.0  # seconds a write waits before Database.on_wait is told
 PING_AFTER = 5.0  # PostgreSQL: a connection idle this long is checked before it is used
+# PostgreSQL: write transactions of this machine's sessions at once (more wait their turn: with
+# every session writing on a busy shop server, each would otherwise spend its CPU on the others'
+# turns), and how long one waits for a turn before it writes without one.
+WRITE_LANES = 2 * (os.cpu_count() or 1)
+ADMISSION_WAIT = 1.0
 
 
 S = TypeVar("S", bound=Executable)
@@ -290,8 +301,13 @@ class Database:
         )
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
         path = sqlite_path(self.url) if self.dialect == "sqlite" else ":memory:"
-        self._gate = gate_for(path) if path != ":memory:" else None
-        self._checkpoints = Checkpointer(path, self._gate) if path != ":memory:" else None
+        if self.dialect == "sqlite":
+            self._gate = gate_for(path) if path != ":memory:" else None
+            self._lanes = None
+        else:
+            self._gate = None
+            self._lanes = admission_for(database_key(self.url), WRITE_LANES)
+        self._checkpoints = Checkpointer(path, self._gate) if self._gate is not None else None
         # the process whose writes were prepared, and how many statements it had made by then
         self._prepared: tuple[int, int] = (0, 0)
         # Told ``True`` (from the writing thread, or a timer's) when a write has waited about a
@@ -327,7 +343,12 @@ class Database:
             deadline = time.monotonic() + self.write_wait
         if self._prepared != (os.getpid(), Hot.made()):
             self.prepare_writes()
-        gate = self._gate.held(deadline) if self._gate is not None else nullcontext()
+        if self._gate is not None:
+            gate = self._gate.held(deadline)
+        elif self._lanes is not None:
+            gate = self._lanes.held(min(deadline, time.monotonic() + ADMISSION_WAIT), or_go=True)
+        else:
+            gate = nullcontext()
         try:
             with gate, _no_collection(), self._transaction() as session:
                 yield session

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from db.i18n import _
 
@@ -59,6 +59,17 @@ def describe(url: str) -> str:
     user = f"{parts.username}@" if parts.username else ""
     port = f":{parts.port}" if parts.port else ""
     return f"postgresql://{user}{host}{port}{parts.path}"
+
+
+def database_key(url: str) -> str:
+    """A PostgreSQL database as the server and the name, whoever signs in to it: the same for
+    every user's URL of it (``host`` and ``port`` may be given in the query)."""
+    parts = urlsplit(libpq_conninfo(url))
+    query = parse_qs(parts.query)
+    host = parts.hostname or query.get("host", ["localhost"])[-1]
+    port = parts.port or query.get("port", ["5432"])[-1]
+    name = unquote(parts.path.lstrip("/")) or query.get("dbname", [""])[-1]
+    return f"{host}:{port}/{name}"
 
 
 SQLITE_BUSY_TIMEOUT_MS = 15000

@@ -43,6 +43,15 @@ def _badge_key(tmp_path_factory: pytest.TempPathFactory) -> None:
         os.environ["PREPFLOOR_BADGE_KEY"] = str(tmp_path_factory.mktemp("keys") / "badge.key")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _write_lines(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """PostgreSQL's admission lines (db/gate.py), one file per database: the tests' databases
+    keep theirs in the run's temporary folder, not the machine's."""
+    import db.gate
+
+    db.gate.LINES_FOLDER = str(tmp_path_factory.mktemp("lines"))
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """The URL of a maintenance database on a PostgreSQL server for this test run."""

@@ -165,3 +165,80 @@ def test_threads_of_one_process_share_its_place_and_a_given_up_turn(tmp_path: Pa
         entered = time.monotonic()
     assert entered - began >= 0.5  # only after the holder let go
     holder.join(LONG)
+
+
+def _overlap(db: str, lanes: int, log: Any, hold: float) -> None:
+    """Go in through a gate of ``lanes``, note when, stay ``hold`` seconds, note the leaving."""
+    gate = WriteGate(db, lanes=lanes)
+    with gate.held(time.monotonic() + LONG):
+        log.put(("in", time.monotonic()))
+        time.sleep(hold)
+        log.put(("out", time.monotonic()))
+
+
+def _most_at_once(log: Any, n: int) -> int:
+    marks = sorted((log.get(timeout=LONG) for _ in range(2 * n)), key=lambda mark: mark[1])
+    inside = most = 0
+    for kind, _at in marks:
+        inside += 1 if kind == "in" else -1
+        most = max(most, inside)
+    return most
+
+
+@pytest.mark.parametrize("lanes", [1, 3])
+def test_a_gate_of_lanes_lets_that_many_in_at_once_never_more(tmp_path: Path, lanes: int) -> None:
+    """PostgreSQL's admission (db.engine): as many writers at once as the gate has lanes."""
+    db = str(tmp_path / "prepfloor.db")
+    log = CTX.Queue()
+    workers = [CTX.Process(target=_overlap, args=(db, lanes, log, 0.4)) for _ in range(8)]
+    for w in workers:
+        w.start()
+    assert _most_at_once(log, 8) == lanes
+    for w in workers:
+        w.join(LONG)
+    assert [w.exitcode for w in workers] == [0] * 8
+
+
+def test_an_admission_gate_lets_a_writer_go_on_without_its_turn(tmp_path: Path) -> None:
+    """``or_go``: past its deadline a writer goes on without the gate (the database's own locks
+    keep the write exact); its place in line passes the turn on, so the line still moves."""
+    db = str(tmp_path / "prepfloor.db")
+    log = CTX.Queue()
+    holder = _start(db, "holder", log, hold=1.5)
+    assert log.get(timeout=LONG)[0] == "holder"
+    gate = gate_for(db)
+    with gate.held(time.monotonic() + 0.2, or_go=True):
+        went_on = log.empty()  # in, while the holder still is
+    assert went_on
+    after = _start(db, "after", log)
+    assert _names(log, 1) == ["after"]  # once the holder left, past the given-up turn
+    for p in (holder, after):
+        p.join(LONG)
+
+
+def test_the_admission_gate_of_a_database_is_one_file_every_user_can_open(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import tempfile
+
+    import db.gate
+    from db.gate import admission_for
+
+    monkeypatch.setattr(db.gate, "LINES_FOLDER", None)  # the machine's temporary folder
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    old = os.umask(0o077)
+    try:
+        gate = admission_for("db1.example:5432/prepfloor", 4)
+        assert gate is not None and gate.lanes == 4
+        with gate.held(time.monotonic() + LONG):
+            pass
+    finally:
+        os.umask(old)
+    path = Path(gate.path)
+    assert path.parent == tmp_path
+    assert path.stat().st_mode & 0o777 == 0o666  # whatever the umask of its first user
+    again = admission_for("db1.example:5432/prepfloor", 4)
+    other = admission_for("db1.example:5432/training", 4)
+    assert again is not None and other is not None
+    assert again.path == gate.path and other.path != gate.path
+    assert admission_for("db1.example:5432/prepfloor", 0) is None

@@ -184,3 +184,70 @@ def test_a_disposed_sqlite_database_is_whole_in_its_file(
     shutil.copy(path, copy)  # the file alone, without its -wal
     found = sqlite3.connect(copy).execute("SELECT n FROM notes_t ORDER BY n").fetchall()
     assert found == [(1,), (2,)]
+
+
+def _hold_the_turn(gate: Any, inside: Any, release: Any) -> None:
+    with gate.held(time.monotonic() + 20):
+        inside.set()
+        release.wait(20)
+
+
+def test_a_write_waits_its_turn_on_this_machine_and_only_postgresql_goes_on_without_it(
+    db_url: str, monkeypatch: Any
+) -> None:
+    """SQLite's gate is its write lock: a write that does not get it in time is given up, and
+    nothing of it is saved.  PostgreSQL's is an admission line (``WRITE_LANES`` of this machine's
+    writes at once): a write that waited ``ADMISSION_WAIT`` for a turn goes on without one, as
+    the server's own locks keep it exact."""
+    import multiprocessing as mp
+
+    import db.engine
+    from db.errors import HeldUp
+    from db.gate import admission_for, gate_for
+    from db.urls import database_key, sqlite_path
+
+    monkeypatch.setattr(db.engine, "WRITE_LANES", 1)
+    monkeypatch.setattr(db.engine, "ADMISSION_WAIT", 0.3)
+    postgres = db_url.startswith("postgresql")
+    database = Database(db_url, write_wait=0.5)
+    try:
+        database.run(_note, 1)
+        if postgres:
+            assert database._gate is None and database._lanes is not None
+            gate = admission_for(database_key(database.url), 1)
+        else:
+            assert database._lanes is None and database._gate is not None
+            gate = gate_for(sqlite_path(database.url))
+        ctx = mp.get_context("fork")
+        inside, release = ctx.Event(), ctx.Event()
+        holder = ctx.Process(target=_hold_the_turn, args=(gate, inside, release))
+        holder.start()
+        try:
+            assert inside.wait(20)
+            if postgres:
+                database.run(_note, 2)  # no turn came: it went on without one
+                assert not release.is_set() and holder.is_alive()
+            else:
+                with pytest.raises(HeldUp):
+                    database.run(_note, 2)
+        finally:
+            release.set()
+            holder.join(20)
+        database.run(_note, 3)  # the turn is free again: taken, and let go
+        with database.read() as session:
+            saved = sorted(n for (n,) in session.execute(text("SELECT n FROM notes_t")))
+        assert saved == ([1, 2, 3] if postgres else [1, 3])
+    finally:
+        database.dispose()
+
+
+def test_every_users_address_of_one_postgresql_database_is_one_line() -> None:
+    from db.urls import database_key
+
+    key = database_key("postgresql+psycopg://ola:secret@db1.example:5433/prepfloor")
+    assert key == "db1.example:5433/prepfloor"
+    assert database_key("postgresql+psycopg://kari@db1.example:5433/prepfloor") == key
+    assert "secret" not in key
+    by_socket = database_key("postgresql+psycopg://postgres@/prepfloor?host=/run/pg&port=5433")
+    assert by_socket == "/run/pg:5433/prepfloor"
+    assert database_key("postgresql+psycopg:///prepfloor") == "localhost:5432/prepfloor"
