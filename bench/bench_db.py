@@ -652,6 +652,10 @@ def bench_booking(
     what = KINDS[kind]
     if synchronous and url.startswith("sqlite"):
         what += f" (SQLite synchronous = {synchronous})"
+    if url.startswith("postgresql"):
+        from db.engine import WRITE_LANES
+
+        what += f" (this machine's writes {WRITE_LANES} at a time)"
     print(
         f"\n  {what}: {processes} processes x {seconds:g} s on {len(plan['days'])} days "
         f"({TIGHT_DAYS} tight) at dealership "
