@@ -222,6 +222,11 @@ def writable_copy(url: str) -> Iterator[str]:
         finally:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            from db.gate import admission_path
+            from db.urls import database_key
+
+            with suppress(OSError):  # the copy's line of writes (db/gate.py) goes with it
+                os.unlink(admission_path(database_key(_with_database(url, name))))
         return
     import shutil
     import tempfile

@@ -293,7 +293,12 @@ def admission_for(key: str, lanes: int) -> WriteGate | None:
     ``lanes`` at a time (None where the kernel has no fair line, or ``lanes`` is 0)."""
     if lanes < 1 or not _fair_line():
         return None
+    return WriteGate(key, path=admission_path(key), lanes=lanes)
+
+
+def admission_path(key: str) -> str:
+    """The file of the line of the database named by ``key``: one per database, kept while the
+    database is (whoever drops a database may remove it)."""
     name = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
     folder = LINES_FOLDER if LINES_FOLDER is not None else tempfile.gettempdir()
-    path = os.path.join(folder, f"prepfloor-writes-{name}.lock")
-    return WriteGate(key, path=path, lanes=lanes)
+    return os.path.join(folder, f"prepfloor-writes-{name}.lock")
