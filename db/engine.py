@@ -42,7 +42,7 @@ from db.checkpoint import BACKSTOP_PAGES, Checkpointer
 from db.errors import Busy, DoesNotFit, HeldUp, PrepfloorError
 from db.fast import connect_postgres
 from db.fast import write_wait as write_wait_setting
-from db.gate import admission_for, gate_for
+from db.gate import FlockGate, WriteGate, admission_for, gate_for
 from db.hot import Hot
 from db.urls import (
     configure_sqlite_connection,
@@ -300,14 +300,14 @@ class Database:
             self.url, write_wait=self.write_wait, creator=creator, **engine_kwargs
         )
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
-        path = sqlite_path(self.url) if self.dialect == "sqlite" else ":memory:"
-        if self.dialect == "sqlite":
-            self._gate = gate_for(path) if path != ":memory:" else None
-            self._lanes = None
-        else:
-            self._gate = None
+        self._gate: FlockGate | None = None  # SQLite: one writer at a time on the file
+        self._lanes: WriteGate | None = None  # PostgreSQL: this machine's writes, a few at once
+        self._checkpoints: Checkpointer | None = None
+        if self.dialect == "postgresql":
             self._lanes = admission_for(database_key(self.url), WRITE_LANES)
-        self._checkpoints = Checkpointer(path, self._gate) if self._gate is not None else None
+        elif (path := sqlite_path(self.url)) != ":memory:":
+            self._gate = gate_for(path)
+            self._checkpoints = Checkpointer(path, self._gate)
         # the process whose writes were prepared, and how many statements it had made by then
         self._prepared: tuple[int, int] = (0, 0)
         # Told ``True`` (from the writing thread, or a timer's) when a write has waited about a
